@@ -1,0 +1,2 @@
+//! Strata benchmark harness.
+fn main() {}

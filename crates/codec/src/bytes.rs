@@ -1,0 +1,257 @@
+//! Variable-length byte-string encodings: plain, dictionary, FSST and LZ4. String lengths,
+//! dictionary codes and compressed lengths cascade into the integer schemes.
+
+use std::collections::HashMap;
+
+use crate::cascade::{Cascade, Scheme};
+use crate::error::{CodecError, Result, corrupt};
+use crate::int::{self, Ctx};
+use crate::io::{PutLe, Reader};
+use crate::sample::sample;
+use crate::{ByteValues, Limits};
+
+pub(crate) mod tag {
+    pub(crate) const PLAIN: u8 = 0x40;
+    pub(crate) const DICTIONARY: u8 = 0x41;
+    pub(crate) const FSST: u8 = 0x42;
+    pub(crate) const LZ4: u8 = 0x43;
+}
+
+/// Byte payloads above this in one node are refused (lengths are stored as u32).
+pub(crate) const MAX_BYTES: usize = u32::MAX as usize;
+
+fn lengths(values: &[&[u8]]) -> Vec<u64> {
+    values.iter().map(|v| v.len() as u64).collect()
+}
+
+fn total_len(values: &[&[u8]]) -> usize {
+    values.iter().map(|v| v.len()).sum()
+}
+
+fn dictionary_of<'a>(values: &[&'a [u8]]) -> (Vec<&'a [u8]>, Vec<u64>) {
+    let mut index: HashMap<&[u8], u64> = HashMap::new();
+    let mut dict = Vec::new();
+    let codes = values
+        .iter()
+        .map(|&v| {
+            *index.entry(v).or_insert_with(|| {
+                dict.push(v);
+                dict.len() as u64 - 1
+            })
+        })
+        .collect();
+    (dict, codes)
+}
+
+fn fsst_train(values: &[&[u8]]) -> fsst::Compressor {
+    let v: Vec<&[u8]> = values.to_vec();
+    fsst::Compressor::train(&v)
+}
+
+fn choose(values: &[&[u8]], ctx: Ctx) -> Scheme {
+    let n = values.len();
+    let total = total_len(values);
+    let child = ctx.child();
+    let len_size = int::choose(&lengths(values), child, false).1;
+    let mut best = (Scheme::Plain, total + len_size);
+    let mut consider = |s: Scheme, size: usize| {
+        if size < best.1 {
+            best = (s, size);
+        }
+    };
+    if ctx.depth >= 2 {
+        let (dict, codes) = dictionary_of(values);
+        if dict.len() * 2 <= n {
+            let dict_bytes = total_len(&dict) + dict.len();
+            consider(Scheme::Dictionary, dict_bytes + int::choose(&codes, child, false).1);
+        }
+    }
+    if total >= 64 && total / n.max(1) >= 2 {
+        let c = fsst_train(values);
+        let compressed: Vec<Vec<u8>> = values.iter().map(|v| c.compress(v)).collect();
+        let clen: Vec<u64> = compressed.iter().map(|v| v.len() as u64).collect();
+        let size = c.n_symbols() * 9 + clen.iter().sum::<u64>() as usize + int::choose(&clen, child, false).1;
+        consider(Scheme::Fsst, size);
+    }
+    if total >= 64 {
+        let data: Vec<u8> = values.concat();
+        consider(Scheme::Lz4, lz4_flex::block::compress(&data).len() + len_size + 8);
+    }
+    best.0
+}
+
+/// Encodes a byte-string node.
+pub(crate) fn encode(values: &[&[u8]], ctx: Ctx, forced: Option<Scheme>, out: &mut Vec<u8>) -> Result<Cascade> {
+    let total = total_len(values);
+    if total > MAX_BYTES {
+        return Err(CodecError::InvalidRequest(format!(
+            "{total} bytes of strings in one block; the limit is {MAX_BYTES}"
+        )));
+    }
+    let scheme = match forced {
+        Some(s) => s,
+        None => choose(&sample(values), ctx),
+    };
+    let child = ctx.child();
+    let n = values.len();
+    Ok(match scheme {
+        Scheme::Dictionary if n > 0 => {
+            let (dict, codes) = dictionary_of(values);
+            out.put_u8(tag::DICTIONARY);
+            out.put_len(n);
+            let d = encode(&dict, child.child_bytes(), None, out)?;
+            let c = int::encode(&codes, child, None, out);
+            Cascade::node(Scheme::Dictionary, vec![d, c])
+        }
+        Scheme::Fsst if n > 0 => {
+            let c = fsst_train(&sample(values));
+            let compressed: Vec<Vec<u8>> = values.iter().map(|v| c.compress(v)).collect();
+            let clen: Vec<u64> = compressed.iter().map(|v| v.len() as u64).collect();
+            out.put_u8(tag::FSST);
+            out.put_len(n);
+            out.put_u8(c.n_symbols() as u8);
+            for (sym, &len) in c.symbol_table().iter().zip(c.symbol_lengths()) {
+                out.put_u8(len);
+                out.put_u64(sym.to_u64());
+            }
+            let lc = int::encode(&clen, child, None, out);
+            let data = compressed.concat();
+            out.put_len(data.len());
+            out.extend_from_slice(&data);
+            Cascade::node(Scheme::Fsst, vec![lc]).with_detail(format!("symbols={}", c.n_symbols()))
+        }
+        Scheme::Lz4 => {
+            let data: Vec<u8> = values.concat();
+            let compressed = lz4_flex::block::compress(&data);
+            out.put_u8(tag::LZ4);
+            out.put_len(n);
+            let lc = int::encode(&lengths(values), child, None, out);
+            out.put_len(data.len());
+            out.put_len(compressed.len());
+            out.extend_from_slice(&compressed);
+            Cascade::node(Scheme::Lz4, vec![lc])
+        }
+        _ => {
+            out.put_u8(tag::PLAIN);
+            out.put_len(n);
+            let lc = int::encode(&lengths(values), child, None, out);
+            out.put_len(total);
+            for v in values {
+                out.extend_from_slice(v);
+            }
+            Cascade::node(Scheme::Plain, vec![lc])
+        }
+    })
+}
+
+impl Ctx {
+    /// Dictionary entries are distinct, so only plain, FSST or LZ4 can help them.
+    fn child_bytes(self) -> Ctx {
+        Ctx { depth: 1, ..self }
+    }
+}
+
+/// Turns decoded lengths into offsets, checking they add up to the data length.
+fn offsets_from(lens: &[u64], data_len: usize, encoding: &'static str) -> Result<Vec<u64>> {
+    let mut offsets = Vec::with_capacity(lens.len() + 1);
+    let mut acc: u64 = 0;
+    offsets.push(0);
+    for &l in lens {
+        acc = acc
+            .checked_add(l)
+            .filter(|&a| a <= data_len as u64)
+            .ok_or_else(|| corrupt(encoding, "string lengths exceed the data"))?;
+        offsets.push(acc);
+    }
+    if acc != data_len as u64 {
+        return Err(corrupt(encoding, "string lengths do not add up to the data length"));
+    }
+    Ok(offsets)
+}
+
+/// Decodes a byte-string node.
+pub(crate) fn decode(r: &mut Reader<'_>, limits: Limits, nesting: u8) -> Result<ByteValues> {
+    if nesting > int::MAX_NESTING {
+        return Err(corrupt("cascade", "nesting deeper than any encoder writes"));
+    }
+    let tag_pos = r.pos();
+    let t = r.u8()?;
+    let n = r.count(limits.max_values)?;
+    let inner = nesting + 1;
+    match t {
+        tag::PLAIN => {
+            let lens = int::decode(r, limits, inner, Some(n))?;
+            let len = r.count(MAX_BYTES)?;
+            let data = r.take(len)?.to_vec();
+            let offsets = offsets_from(&lens, data.len(), "plain strings")?;
+            Ok(ByteValues { offsets, data })
+        }
+        tag::DICTIONARY => {
+            let dict = decode(r, limits, inner)?;
+            let codes = int::decode(r, limits, inner, Some(n))?;
+            let mut out = ByteValues::with_capacity(n, 0);
+            for &c in &codes {
+                let v = usize::try_from(c)
+                    .ok()
+                    .and_then(|c| dict.get(c))
+                    .ok_or_else(|| corrupt("string dictionary", format!("code {c} outside a dictionary of {}", dict.len())))?;
+                out.push(v);
+            }
+            Ok(out)
+        }
+        tag::FSST => {
+            let nsym = usize::from(r.u8()?);
+            if nsym > 255 {
+                return Err(corrupt("fsst", "more than 255 symbols"));
+            }
+            let mut symbols = Vec::with_capacity(nsym);
+            for _ in 0..nsym {
+                let len = usize::from(r.u8()?);
+                let sym = r.u64()?.to_le_bytes();
+                if !(1..=8).contains(&len) {
+                    return Err(corrupt("fsst", format!("symbol length {len}")));
+                }
+                symbols.push((sym, len));
+            }
+            let clen = int::decode(r, limits, inner, Some(n))?;
+            let len = r.count(MAX_BYTES)?;
+            let data = r.take(len)?;
+            let coffsets = offsets_from(&clen, data.len(), "fsst")?;
+            let mut out = ByteValues::with_capacity(n, data.len() * 3);
+            for w in coffsets.windows(2) {
+                let (a, b) = (w[0] as usize, w[1] as usize);
+                let mut codes = data.get(a..b).unwrap_or_default().iter();
+                while let Some(&c) = codes.next() {
+                    if c == 255 {
+                        let &lit = codes.next().ok_or_else(|| corrupt("fsst", "escape at end of string"))?;
+                        out.data.push(lit);
+                    } else {
+                        let (sym, l) = symbols
+                            .get(usize::from(c))
+                            .ok_or_else(|| corrupt("fsst", format!("code {c} outside {nsym} symbols")))?;
+                        out.data.extend_from_slice(&sym[..*l]);
+                    }
+                }
+                out.offsets.push(out.data.len() as u64);
+            }
+            Ok(out)
+        }
+        tag::LZ4 => {
+            let lens = int::decode(r, limits, inner, Some(n))?;
+            let raw_len = r.count(MAX_BYTES)?;
+            let clen = r.count(MAX_BYTES)?;
+            let compressed = r.take(clen)?;
+            // LZ4 cannot expand more than 255x; a larger claim is corrupt, not an allocation.
+            if raw_len > compressed.len().saturating_mul(255).saturating_add(16) {
+                return Err(corrupt("lz4 strings", "claimed length impossible for the input"));
+            }
+            let data = lz4_flex::block::decompress(compressed, raw_len).map_err(|e| corrupt("lz4 strings", e.to_string()))?;
+            if data.len() != raw_len {
+                return Err(corrupt("lz4 strings", "decompressed length does not match"));
+            }
+            let offsets = offsets_from(&lens, data.len(), "lz4 strings")?;
+            Ok(ByteValues { offsets, data })
+        }
+        other => Err(CodecError::UnknownTag { tag: other, offset: tag_pos }),
+    }
+}

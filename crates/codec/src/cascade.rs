@@ -1,0 +1,147 @@
+//! Names of the schemes and the description of a chosen cascade.
+
+use std::fmt;
+
+/// One encoding scheme. A cascade is a tree of these: a scheme's outputs (deltas, run lengths,
+/// dictionary codes, ALP digits, string lengths) are themselves encoded by child schemes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Scheme {
+    /// Every value is the same.
+    Constant,
+    /// Values stored as they are (8 bytes each, or raw bytes for strings).
+    Plain,
+    /// Frame of reference + bit-packing in the 1024-value transposed layout.
+    BitPacked,
+    /// Bit-packing at a width below the maximum, with outliers patched in from exception lists.
+    Patched,
+    /// First value + deltas (children: deltas).
+    Delta,
+    /// First value + first delta + deltas of deltas (children: second differences).
+    DeltaOfDelta,
+    /// Run-length encoding (children: run values, run lengths).
+    Rle,
+    /// Dictionary (children: distinct values, codes).
+    Dictionary,
+    /// LZ4 block compression of the plain bytes.
+    Lz4,
+    /// ALP: decimal floats as integers times a power of ten (children: digits, exception
+    /// positions, exception values).
+    Alp,
+    /// ALP for real doubles: dictionary-coded high bits + bit-packed low bits.
+    AlpRd,
+    /// Gorilla XOR compression of consecutive floats.
+    Gorilla,
+    /// FSST: strings as codes into a table of up to 255 symbols of 1 to 8 bytes.
+    Fsst,
+}
+
+impl Scheme {
+    /// Short, stable lower-case name, as shown by `inspect`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::Constant => "constant",
+            Scheme::Plain => "plain",
+            Scheme::BitPacked => "bitpacked",
+            Scheme::Patched => "patched",
+            Scheme::Delta => "delta",
+            Scheme::DeltaOfDelta => "delta2",
+            Scheme::Rle => "rle",
+            Scheme::Dictionary => "dict",
+            Scheme::Lz4 => "lz4",
+            Scheme::Alp => "alp",
+            Scheme::AlpRd => "alprd",
+            Scheme::Gorilla => "gorilla",
+            Scheme::Fsst => "fsst",
+        }
+    }
+
+    /// Every scheme, in tag order.
+    pub const ALL: [Scheme; 13] = [
+        Scheme::Constant,
+        Scheme::Plain,
+        Scheme::BitPacked,
+        Scheme::Patched,
+        Scheme::Delta,
+        Scheme::DeltaOfDelta,
+        Scheme::Rle,
+        Scheme::Dictionary,
+        Scheme::Lz4,
+        Scheme::Alp,
+        Scheme::AlpRd,
+        Scheme::Gorilla,
+        Scheme::Fsst,
+    ];
+
+    /// Parses a name produced by [`Scheme::name`].
+    pub fn from_name(name: &str) -> Option<Scheme> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+impl fmt::Display for Scheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The cascade an encoder chose: a scheme, its parameters, and the cascades of its children.
+///
+/// Displays as `delta2(bitpacked[w=3])`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cascade {
+    /// The scheme at this node.
+    pub scheme: Scheme,
+    /// Parameters worth showing (bit width, ALP exponents), empty when none.
+    pub detail: String,
+    /// Child cascades, in the order the node stores them.
+    pub children: Vec<Cascade>,
+}
+
+impl Cascade {
+    pub(crate) fn leaf(scheme: Scheme) -> Self {
+        Self {
+            scheme,
+            detail: String::new(),
+            children: Vec::new(),
+        }
+    }
+
+    pub(crate) fn node(scheme: Scheme, children: Vec<Cascade>) -> Self {
+        Self {
+            scheme,
+            detail: String::new(),
+            children,
+        }
+    }
+
+    pub(crate) fn with_detail(mut self, detail: String) -> Self {
+        self.detail = detail;
+        self
+    }
+
+    /// Levels in the deepest path of this cascade.
+    pub fn depth(&self) -> usize {
+        1 + self.children.iter().map(Cascade::depth).max().unwrap_or(0)
+    }
+}
+
+impl fmt::Display for Cascade {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.scheme.name())?;
+        if !self.detail.is_empty() {
+            write!(f, "[{}]", self.detail)?;
+        }
+        if !self.children.is_empty() {
+            f.write_str("(")?;
+            for (i, c) in self.children.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{c}")?;
+            }
+            f.write_str(")")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,500 @@
+//! Float encodings: ALP, ALP-RD and Gorilla, plus every integer scheme applied to the bit
+//! patterns (constant, dictionary, run-length …). Every scheme is bit-exact: NaN payloads, -0.0
+//! and infinities come back as they went in, because ALP checks each value's round trip and
+//! stores the ones that fail as exceptions.
+
+use crate::bitpack::width_of;
+use crate::cascade::{Cascade, Scheme};
+use crate::error::{Result, corrupt};
+use crate::int::{self, Ctx, flip_i64, unflip_i64};
+use crate::io::{PutLe, Reader};
+use crate::sample::sample;
+use crate::{Limits, Profile};
+
+pub(crate) mod tag {
+    pub(crate) const ALP: u8 = 0x21;
+    pub(crate) const ALP_RD: u8 = 0x22;
+    pub(crate) const GORILLA: u8 = 0x23;
+}
+
+const MAX_EXPONENT: usize = 18;
+
+/// 10^i, exact in f64 for every i used here.
+const F10: [f64; MAX_EXPONENT + 1] = [
+    1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18,
+];
+/// 10^-i, the nearest f64.
+const IF10: [f64; MAX_EXPONENT + 1] = [
+    1.0, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-11, 1e-12, 1e-13, 1e-14,
+    1e-15, 1e-16, 1e-17, 1e-18,
+];
+
+/// Magnitudes at or above this do not round exactly with the magic-number trick.
+const ROUND_LIMIT: f64 = 4_503_599_627_370_496.0; // 2^52
+const MAGIC: f64 = 6_755_399_441_055_744.0; // 2^52 + 2^51
+
+#[inline(always)]
+fn alp_digits(v: f64, e: usize, f: usize) -> Option<i64> {
+    let x = v * F10[e] * IF10[f];
+    if x.abs() < ROUND_LIMIT {
+        Some(((x + MAGIC) - MAGIC) as i64)
+    } else {
+        None
+    }
+}
+
+#[inline(always)]
+fn alp_value(d: i64, e: usize, f: usize) -> f64 {
+    d as f64 * F10[f] * IF10[e]
+}
+
+#[inline(always)]
+fn alp_exact(v: f64, e: usize, f: usize) -> Option<i64> {
+    alp_digits(v, e, f).filter(|&d| alp_value(d, e, f).to_bits() == v.to_bits())
+}
+
+/// Chooses ALP's exponent and factor on a small sample: fewest bits plus exception cost.
+fn alp_params(values: &[f64]) -> (usize, usize, usize) {
+    const SAMPLES: usize = 32;
+    let step = (values.len() / SAMPLES).max(1);
+    let probe: Vec<f64> = values.iter().step_by(step).take(SAMPLES).copied().collect();
+    let mut best = (0usize, 0usize, usize::MAX);
+    for e in (0..=MAX_EXPONENT).rev() {
+        for f in 0..=e {
+            let mut exceptions = 0usize;
+            let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+            for &v in &probe {
+                match alp_exact(v, e, f) {
+                    Some(d) => {
+                        lo = lo.min(d);
+                        hi = hi.max(d);
+                    }
+                    None => exceptions += 1,
+                }
+            }
+            let width = if lo > hi {
+                0
+            } else {
+                usize::from(width_of(hi.wrapping_sub(lo) as u64))
+            };
+            let cost = probe.len() * width + exceptions * 80;
+            if cost < best.2 {
+                best = (e, f, cost);
+            }
+        }
+    }
+    best
+}
+
+struct AlpParts {
+    e: usize,
+    f: usize,
+    digits: Vec<u64>,
+    positions: Vec<u64>,
+    exceptions: Vec<u64>,
+}
+
+fn alp_split(values: &[f64]) -> AlpParts {
+    let (e, f, _) = alp_params(values);
+    let mut digits = Vec::with_capacity(values.len());
+    let mut positions = Vec::new();
+    let mut exceptions = Vec::new();
+    let mut fill = None;
+    for (i, &v) in values.iter().enumerate() {
+        match alp_exact(v, e, f) {
+            Some(d) => {
+                fill.get_or_insert(d);
+                digits.push(flip_i64(d));
+            }
+            None => {
+                positions.push(i as u64);
+                exceptions.push(v.to_bits());
+                digits.push(u64::MAX); // placeholder, replaced below
+            }
+        }
+    }
+    // Exceptions take a value from inside the range so they do not widen the frame of reference.
+    let fill = flip_i64(fill.unwrap_or(0));
+    for &p in &positions {
+        if let Some(d) = digits.get_mut(p as usize) {
+            *d = fill;
+        }
+    }
+    AlpParts {
+        e,
+        f,
+        digits,
+        positions,
+        exceptions,
+    }
+}
+
+struct RdParts {
+    right_bits: u8,
+    dict: Vec<u16>,
+}
+
+/// Chooses ALP-RD's split: the left bits are dictionary-coded (8 entries at most), the right
+/// bits stored as they are.
+fn alp_rd_params(bits: &[u64]) -> (RdParts, usize) {
+    let n = bits.len().max(1);
+    let mut best: Option<(RdParts, usize)> = None;
+    for left_bits in 1..=16u8 {
+        let right_bits = 64 - left_bits;
+        let mut counts: std::collections::HashMap<u16, usize> = std::collections::HashMap::new();
+        for &b in bits {
+            *counts.entry((b >> right_bits) as u16).or_default() += 1;
+        }
+        let mut by_freq: Vec<(u16, usize)> = counts.into_iter().collect();
+        by_freq.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        by_freq.truncate(8);
+        let covered: usize = by_freq.iter().map(|&(_, c)| c).sum();
+        let exceptions = n.saturating_sub(covered);
+        let code_bits = usize::from(width_of(by_freq.len().saturating_sub(1) as u64));
+        let cost = n * (usize::from(right_bits) + code_bits) + exceptions * 48;
+        if best.as_ref().is_none_or(|(_, c)| cost < *c) {
+            best = Some((
+                RdParts {
+                    right_bits,
+                    dict: by_freq.into_iter().map(|(v, _)| v).collect(),
+                },
+                cost,
+            ));
+        }
+    }
+    best.unwrap_or((
+        RdParts {
+            right_bits: 63,
+            dict: Vec::new(),
+        },
+        usize::MAX,
+    ))
+}
+
+/// Estimated sizes of each float candidate on a sample; returns the winner.
+fn choose(values: &[f64], ctx: Ctx) -> Scheme {
+    let bits: Vec<u64> = values.iter().map(|v| v.to_bits()).collect();
+    let (int_scheme, int_size) = int::choose(&bits, ctx, true);
+    if int_scheme == Scheme::Constant {
+        return Scheme::Constant;
+    }
+    let mut best = (int_scheme, int_size);
+    let child = ctx.child();
+    let alp = alp_split(values);
+    let alp_size = 8
+        + int::choose(&alp.digits, child, false).1
+        + alp.positions.len() * 10
+        + 20;
+    if alp_size < best.1 {
+        best = (Scheme::Alp, alp_size);
+    }
+    if alp.positions.len() * 8 > values.len() {
+        let (_, rd_bits) = alp_rd_params(&bits);
+        let rd_size = 24 + rd_bits / 8;
+        if rd_size < best.1 {
+            best = (Scheme::AlpRd, rd_size);
+        }
+    }
+    if ctx.profile == Profile::TimeSeries {
+        let g = gorilla_encode(values);
+        if g.len() + 9 < best.1 {
+            best = (Scheme::Gorilla, g.len() + 9);
+        }
+    }
+    best.0
+}
+
+/// Encodes a float node.
+pub(crate) fn encode(values: &[f64], ctx: Ctx, forced: Option<Scheme>, out: &mut Vec<u8>) -> Cascade {
+    let scheme = match forced {
+        Some(s) => s,
+        None => choose(&sample(values), ctx),
+    };
+    let child = ctx.child();
+    let n = values.len();
+    match scheme {
+        Scheme::Alp if n > 0 => {
+            let p = alp_split(values);
+            out.put_u8(tag::ALP);
+            out.put_len(n);
+            out.put_u8(p.e as u8);
+            out.put_u8(p.f as u8);
+            let digits = int::encode(&p.digits, child, None, out);
+            out.put_len(p.positions.len());
+            let leaf = Ctx { depth: 1, ..ctx };
+            let pos = int::encode(&p.positions, leaf, None, out);
+            let exc = int::encode(&p.exceptions, leaf, None, out);
+            Cascade::node(Scheme::Alp, vec![digits, pos, exc]).with_detail(format!("e={},f={}", p.e, p.f))
+        }
+        Scheme::AlpRd if n > 0 => {
+            let bits: Vec<u64> = values.iter().map(|v| v.to_bits()).collect();
+            let (parts, _) = alp_rd_params(&sample(&bits));
+            encode_alp_rd(&bits, &parts, ctx, out)
+        }
+        Scheme::Gorilla => {
+            let g = gorilla_encode(values);
+            out.put_u8(tag::GORILLA);
+            out.put_len(n);
+            out.put_len(g.len());
+            out.extend_from_slice(&g);
+            Cascade::leaf(Scheme::Gorilla)
+        }
+        other => {
+            let bits: Vec<u64> = values.iter().map(|v| v.to_bits()).collect();
+            int::encode(&bits, ctx, Some(other), out)
+        }
+    }
+}
+
+fn encode_alp_rd(bits: &[u64], parts: &RdParts, ctx: Ctx, out: &mut Vec<u8>) -> Cascade {
+    let r = parts.right_bits;
+    let right_mask = if r >= 64 { u64::MAX } else { (1u64 << r) - 1 };
+    let mut codes = Vec::with_capacity(bits.len());
+    let mut right = Vec::with_capacity(bits.len());
+    let mut positions = Vec::new();
+    let mut lefts = Vec::new();
+    for (i, &b) in bits.iter().enumerate() {
+        let left = (b >> r) as u16;
+        right.push(b & right_mask);
+        match parts.dict.iter().position(|&d| d == left) {
+            Some(c) => codes.push(c as u64),
+            None => {
+                codes.push(0);
+                positions.push(i as u64);
+                lefts.push(u64::from(left));
+            }
+        }
+    }
+    out.put_u8(tag::ALP_RD);
+    out.put_len(bits.len());
+    out.put_u8(r);
+    out.put_u8(parts.dict.len() as u8);
+    for &d in &parts.dict {
+        out.put_u16(d);
+    }
+    let child = ctx.child();
+    let leaf = Ctx { depth: 1, ..ctx };
+    let c = int::encode(&codes, child, None, out);
+    let rt = int::encode(&right, child, None, out);
+    out.put_len(positions.len());
+    let p = int::encode(&positions, leaf, None, out);
+    let l = int::encode(&lefts, leaf, None, out);
+    Cascade::node(Scheme::AlpRd, vec![c, rt, p, l]).with_detail(format!("right={r}"))
+}
+
+/// Decodes a float node into `out`.
+pub(crate) fn decode(r: &mut Reader<'_>, limits: Limits, out: &mut Vec<f64>) -> Result<()> {
+    let t = r.clone().u8()?;
+    if !matches!(t, tag::ALP | tag::ALP_RD | tag::GORILLA) {
+        // Any integer node over the bit patterns.
+        let bits = int::decode(r, limits, 0, None)?;
+        out.extend(bits.into_iter().map(f64::from_bits));
+        return Ok(());
+    }
+    r.u8()?;
+    match t {
+        tag::ALP => {
+            let n = r.count(limits.max_values)?;
+            let e = usize::from(r.u8()?);
+            let f = usize::from(r.u8()?);
+            if e > MAX_EXPONENT || f > e {
+                return Err(corrupt("alp", format!("exponent {e} / factor {f} out of range")));
+            }
+            let digits = int::decode(r, limits, 1, Some(n))?;
+            let base = out.len();
+            out.reserve(n);
+            let (fe, ie) = (F10[f], IF10[e]);
+            out.extend(digits.iter().map(|&d| unflip_i64(d) as f64 * fe * ie));
+            let count = r.count(n)?;
+            let positions = int::decode(r, limits, 1, Some(count))?;
+            let values = int::decode(r, limits, 1, Some(count))?;
+            patch(&mut out[base..], &positions, &values, "alp")?;
+        }
+        tag::ALP_RD => {
+            let n = r.count(limits.max_values)?;
+            let right_bits = r.u8()?;
+            if right_bits == 0 || right_bits >= 64 {
+                return Err(corrupt("alp-rd", format!("right width {right_bits} out of range")));
+            }
+            let dict_len = usize::from(r.u8()?);
+            let mut dict = Vec::with_capacity(dict_len);
+            for _ in 0..dict_len {
+                dict.push(u64::from(r.u16()?));
+            }
+            let codes = int::decode(r, limits, 1, Some(n))?;
+            let right = int::decode(r, limits, 1, Some(n))?;
+            let count = r.count(n)?;
+            let positions = int::decode(r, limits, 1, Some(count))?;
+            let lefts = int::decode(r, limits, 1, Some(count))?;
+            let base = out.len();
+            out.reserve(n);
+            for (&c, &rt) in codes.iter().zip(&right) {
+                if rt >> right_bits != 0 {
+                    return Err(corrupt("alp-rd", "right part wider than its width"));
+                }
+                // An exception's code is a placeholder; its left part is patched below.
+                let left = usize::try_from(c).ok().and_then(|c| dict.get(c)).copied().unwrap_or(0);
+                out.push(f64::from_bits((left << right_bits) | rt));
+            }
+            let dst = &mut out[base..];
+            for (&p, &l) in positions.iter().zip(&lefts) {
+                let slot = usize::try_from(p)
+                    .ok()
+                    .and_then(|p| dst.get_mut(p))
+                    .ok_or_else(|| corrupt("alp-rd", "exception position out of range"))?;
+                if l >> (64 - right_bits) != 0 {
+                    return Err(corrupt("alp-rd", "exception left part too wide"));
+                }
+                *slot = f64::from_bits((l << right_bits) | (slot.to_bits() & ((1u64 << right_bits) - 1)));
+            }
+        }
+        tag::GORILLA => {
+            let n = r.count(limits.max_values)?;
+            let len = r.count(usize::MAX)?;
+            let bytes = r.take(len)?;
+            gorilla_decode(bytes, n, out)?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn patch(dst: &mut [f64], positions: &[u64], values: &[u64], encoding: &'static str) -> Result<()> {
+    for (&p, &v) in positions.iter().zip(values) {
+        let slot = usize::try_from(p)
+            .ok()
+            .and_then(|p| dst.get_mut(p))
+            .ok_or_else(|| corrupt(encoding, format!("exception position {p} out of range")))?;
+        *slot = f64::from_bits(v);
+    }
+    Ok(())
+}
+
+/// A bit writer, most significant bit first.
+struct BitWriter {
+    bytes: Vec<u8>,
+    acc: u64,
+    used: u32,
+}
+
+impl BitWriter {
+    fn new() -> Self {
+        Self {
+            bytes: Vec::new(),
+            acc: 0,
+            used: 0,
+        }
+    }
+    fn write(&mut self, value: u64, bits: u32) {
+        for i in (0..bits).rev() {
+            self.acc = (self.acc << 1) | ((value >> i) & 1);
+            self.used += 1;
+            if self.used == 8 {
+                self.bytes.push(self.acc as u8);
+                self.acc = 0;
+                self.used = 0;
+            }
+        }
+    }
+    fn finish(mut self) -> Vec<u8> {
+        if self.used > 0 {
+            self.bytes.push((self.acc << (8 - self.used)) as u8);
+        }
+        self.bytes
+    }
+}
+
+struct BitReader<'a> {
+    bytes: &'a [u8],
+    bit: usize,
+}
+
+impl BitReader<'_> {
+    fn read(&mut self, bits: u32) -> Result<u64> {
+        let mut v = 0u64;
+        for _ in 0..bits {
+            let byte = self
+                .bytes
+                .get(self.bit / 8)
+                .ok_or_else(|| corrupt("gorilla", "bit stream ended early"))?;
+            v = (v << 1) | u64::from((byte >> (7 - self.bit % 8)) & 1);
+            self.bit += 1;
+        }
+        Ok(v)
+    }
+}
+
+fn gorilla_encode(values: &[f64]) -> Vec<u8> {
+    let mut w = BitWriter::new();
+    let Some(first) = values.first() else {
+        return Vec::new();
+    };
+    let mut prev = first.to_bits();
+    w.write(prev, 64);
+    let (mut lead, mut trail) = (u32::MAX, 0u32);
+    for v in values.iter().skip(1) {
+        let bits = v.to_bits();
+        let x = bits ^ prev;
+        prev = bits;
+        if x == 0 {
+            w.write(0, 1);
+            continue;
+        }
+        let l = x.leading_zeros().min(31);
+        let t = x.trailing_zeros();
+        if lead != u32::MAX && l >= lead && t >= trail {
+            w.write(0b10, 2);
+            w.write(x >> trail, 64 - lead - trail);
+        } else {
+            lead = l;
+            trail = t;
+            let meaningful = 64 - l - t;
+            w.write(0b11, 2);
+            w.write(u64::from(l), 5);
+            w.write(u64::from(meaningful & 63), 6); // 64 is stored as 0
+            w.write(x >> t, meaningful);
+        }
+    }
+    w.finish()
+}
+
+fn gorilla_decode(bytes: &[u8], n: usize, out: &mut Vec<f64>) -> Result<()> {
+    if n == 0 {
+        return Ok(());
+    }
+    // Each value takes at least one bit, so a count the stream cannot hold is corrupt.
+    if n.saturating_sub(64) > bytes.len().saturating_mul(8) {
+        return Err(corrupt("gorilla", "count larger than the bit stream can hold"));
+    }
+    let mut r = BitReader { bytes, bit: 0 };
+    let mut prev = r.read(64)?;
+    out.reserve(n);
+    out.push(f64::from_bits(prev));
+    let (mut lead, mut trail) = (0u32, 0u32);
+    let mut have_window = false;
+    for _ in 1..n {
+        if r.read(1)? == 0 {
+            out.push(f64::from_bits(prev));
+            continue;
+        }
+        if r.read(1)? == 1 {
+            lead = r.read(5)? as u32;
+            let mut meaningful = r.read(6)? as u32;
+            if meaningful == 0 {
+                meaningful = 64;
+            }
+            if lead + meaningful > 64 {
+                return Err(corrupt("gorilla", "window wider than 64 bits"));
+            }
+            trail = 64 - lead - meaningful;
+            have_window = true;
+        } else if !have_window {
+            return Err(corrupt("gorilla", "window reused before one was set"));
+        }
+        let x = r.read(64 - lead - trail)? << trail;
+        prev ^= x;
+        out.push(f64::from_bits(prev));
+    }
+    Ok(())
+}

@@ -1,0 +1,506 @@
+//! Integer encodings over the unsigned 64-bit domain, and their sampled selection.
+//!
+//! Signed values reach this module with their sign bit flipped ([`flip_i64`]), which keeps their
+//! order, so every scheme here (frame of reference above all) works on `u64` alone. Deltas are
+//! taken as wrapping `i64` differences and flipped the same way, so a run of small negative and
+//! positive deltas stays a narrow range for the frame of reference.
+
+use std::collections::HashMap;
+
+use crate::bitpack::{self, packed_words, width_of};
+use crate::cascade::{Cascade, Scheme};
+use crate::error::{CodecError, Result, corrupt};
+use crate::io::{PutLe, Reader};
+use crate::sample::sample;
+use crate::{Limits, Profile};
+
+/// Node tags of the integer schemes. Float and byte schemes use other ranges.
+pub(crate) mod tag {
+    pub(crate) const CONSTANT: u8 = 0x01;
+    pub(crate) const PLAIN: u8 = 0x02;
+    pub(crate) const BITPACKED: u8 = 0x03;
+    pub(crate) const PATCHED: u8 = 0x04;
+    pub(crate) const DELTA: u8 = 0x05;
+    pub(crate) const DELTA_OF_DELTA: u8 = 0x06;
+    pub(crate) const RLE: u8 = 0x07;
+    pub(crate) const DICTIONARY: u8 = 0x08;
+    pub(crate) const LZ4: u8 = 0x09;
+}
+
+/// Order-preserving map from `i64` to `u64`.
+#[inline]
+pub(crate) fn flip_i64(v: i64) -> u64 {
+    (v as u64) ^ (1 << 63)
+}
+
+/// Inverse of [`flip_i64`].
+#[inline]
+pub(crate) fn unflip_i64(v: u64) -> i64 {
+    (v ^ (1 << 63)) as i64
+}
+
+/// Encoding context handed down a cascade.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ctx {
+    /// Levels still allowed below and including this node (1 = leaf schemes only).
+    pub(crate) depth: u8,
+    pub(crate) profile: Profile,
+}
+
+impl Ctx {
+    pub(crate) fn child(self) -> Self {
+        Self {
+            depth: self.depth.saturating_sub(1).max(1),
+            ..self
+        }
+    }
+    fn leaf(self) -> Self {
+        Self { depth: 1, ..self }
+    }
+}
+
+const NODE_HEADER: usize = 5; // tag + count
+
+/// Summary of a (sampled) vector used by the selection heuristics.
+#[derive(Debug, Clone, Copy)]
+struct Stats {
+    min: u64,
+    max: u64,
+    runs: usize,
+    distinct: usize,
+}
+
+impl Stats {
+    fn of(values: &[u64]) -> Self {
+        let mut min = u64::MAX;
+        let mut max = 0;
+        let mut runs = usize::from(!values.is_empty());
+        let mut prev = values.first().copied().unwrap_or(0);
+        for &v in values {
+            min = min.min(v);
+            max = max.max(v);
+            runs += usize::from(v != prev);
+            prev = v;
+        }
+        let distinct = if runs <= 1 {
+            runs
+        } else {
+            let mut sorted = values.to_vec();
+            sorted.sort_unstable();
+            sorted.dedup();
+            sorted.len()
+        };
+        Self {
+            min,
+            max,
+            runs,
+            distinct,
+        }
+    }
+}
+
+fn bitpacked_size(n: usize, w: u8) -> usize {
+    NODE_HEADER + 9 + packed_words(n, w) * 8
+}
+
+/// Best bit width for the patched scheme and its estimated size, if patching beats plain FOR.
+fn patched_choice(values: &[u64], min: u64, full_width: u8) -> Option<(u8, usize)> {
+    let n = values.len();
+    if n < 64 || full_width < 2 {
+        return None;
+    }
+    let mut hist = [0usize; 65];
+    for &v in values {
+        hist[usize::from(width_of(v.wrapping_sub(min)))] += 1;
+    }
+    let per_exception = (usize::from(width_of(n as u64)) + usize::from(full_width)).div_ceil(8) + 1;
+    let mut best: Option<(u8, usize)> = None;
+    let mut above = 0usize;
+    for w in (0..full_width).rev() {
+        above += hist[usize::from(w) + 1];
+        if above > n / 8 {
+            break;
+        }
+        let size = NODE_HEADER + 9 + 4 + 2 * (NODE_HEADER + 9) + packed_words(n, w) * 8 + above * per_exception;
+        if best.is_none_or(|(_, s)| size < s) {
+            best = Some((w, size));
+        }
+    }
+    best.filter(|&(_, s)| s < bitpacked_size(n, full_width))
+}
+
+fn deltas(values: &[u64]) -> Vec<u64> {
+    values
+        .windows(2)
+        .map(|w| flip_i64(w[1].wrapping_sub(w[0]) as i64))
+        .collect()
+}
+
+fn runs_of(values: &[u64]) -> (Vec<u64>, Vec<u64>) {
+    let mut vals = Vec::new();
+    let mut lens: Vec<u64> = Vec::new();
+    for &v in values {
+        match (vals.last(), lens.last_mut()) {
+            (Some(&last), Some(len)) if last == v => *len += 1,
+            _ => {
+                vals.push(v);
+                lens.push(1);
+            }
+        }
+    }
+    (vals, lens)
+}
+
+/// Sorted distinct values and the code of every value.
+fn dictionary_of(values: &[u64]) -> (Vec<u64>, Vec<u64>) {
+    let mut dict = values.to_vec();
+    dict.sort_unstable();
+    dict.dedup();
+    let index: HashMap<u64, u64> = dict.iter().enumerate().map(|(i, &v)| (v, i as u64)).collect();
+    let codes = values.iter().map(|v| index.get(v).copied().unwrap_or(0)).collect();
+    (dict, codes)
+}
+
+/// Picks the scheme with the smallest estimated size for `values` (already a sample).
+pub(crate) fn choose(values: &[u64], ctx: Ctx, top: bool) -> (Scheme, usize) {
+    let n = values.len();
+    let plain = NODE_HEADER + 8 * n;
+    if n == 0 {
+        return (Scheme::Plain, plain);
+    }
+    let st = Stats::of(values);
+    if st.min == st.max {
+        return (Scheme::Constant, NODE_HEADER + 8);
+    }
+    let full_width = width_of(st.max - st.min);
+    let mut best = (Scheme::Plain, plain);
+    let mut consider = |s: Scheme, size: usize| {
+        if size < best.1 {
+            best = (s, size);
+        }
+    };
+    consider(Scheme::BitPacked, bitpacked_size(n, full_width));
+    if let Some((_, size)) = patched_choice(values, st.min, full_width) {
+        consider(Scheme::Patched, size);
+    }
+    if ctx.depth >= 2 {
+        let child = ctx.child();
+        if n >= 3 {
+            let d = deltas(values);
+            consider(Scheme::Delta, NODE_HEADER + 8 + choose(&d, child, false).1);
+            if ctx.profile == Profile::TimeSeries && n >= 4 {
+                let dd = deltas(&d);
+                consider(Scheme::DeltaOfDelta, NODE_HEADER + 16 + choose(&dd, child, false).1);
+            }
+        }
+        if st.runs * 3 <= n {
+            let (vals, lens) = runs_of(values);
+            let size = NODE_HEADER + 4 + choose(&vals, child, false).1 + choose(&lens, child, false).1;
+            consider(Scheme::Rle, size);
+        }
+        if st.distinct * 3 <= n && st.distinct > 1 {
+            let (dict, _) = dictionary_of(values);
+            let code_width = width_of(st.distinct as u64 - 1);
+            let size = NODE_HEADER + choose(&dict, child, false).1 + bitpacked_size(n, code_width);
+            consider(Scheme::Dictionary, size);
+        }
+    }
+    drop(consider);
+    if top && best.1 * 10 > plain * 6 {
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let size = NODE_HEADER + 4 + lz4_flex::block::compress(&bytes).len();
+        if size < best.1 {
+            best = (Scheme::Lz4, size);
+        }
+    }
+    best
+}
+
+/// Encodes `values` as one node, choosing the scheme by sampling unless `forced` names one.
+pub(crate) fn encode(values: &[u64], ctx: Ctx, forced: Option<Scheme>, out: &mut Vec<u8>) -> Cascade {
+    let scheme = match forced {
+        Some(s) => s,
+        None => {
+            let s = sample(values);
+            choose(&s, ctx, true).0
+        }
+    };
+    encode_with(values, ctx, scheme, out)
+}
+
+fn header(out: &mut Vec<u8>, tag: u8, n: usize) {
+    out.put_u8(tag);
+    out.put_len(n);
+}
+
+/// Encodes with a given scheme; children are chosen by sampling.
+pub(crate) fn encode_with(values: &[u64], ctx: Ctx, scheme: Scheme, out: &mut Vec<u8>) -> Cascade {
+    let n = values.len();
+    let child = ctx.child();
+    match scheme {
+        Scheme::Constant if n > 0 && values.iter().all(|&v| v == values[0]) => {
+            header(out, tag::CONSTANT, n);
+            out.put_u64(values[0]);
+            Cascade::leaf(Scheme::Constant)
+        }
+        Scheme::BitPacked | Scheme::Patched | Scheme::Constant if n > 0 => {
+            let (min, max) = values
+                .iter()
+                .fold((u64::MAX, 0), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+            let full_width = width_of(max - min);
+            let patched = if scheme == Scheme::Patched {
+                patched_choice(values, min, full_width)
+            } else {
+                None
+            };
+            match patched {
+                Some((w, _)) => encode_patched(values, min, w, ctx, out),
+                None => {
+                    header(out, tag::BITPACKED, n);
+                    out.put_u64(min);
+                    out.put_u8(full_width);
+                    put_words(out, &bitpack::pack(values, min, full_width));
+                    Cascade::leaf(Scheme::BitPacked).with_detail(format!("w={full_width}"))
+                }
+            }
+        }
+        Scheme::Delta if n >= 2 => {
+            header(out, tag::DELTA, n);
+            out.put_u64(values[0]);
+            let c = encode(&deltas(values), child, None, out);
+            Cascade::node(Scheme::Delta, vec![c])
+        }
+        Scheme::DeltaOfDelta if n >= 3 => {
+            header(out, tag::DELTA_OF_DELTA, n);
+            out.put_u64(values[0]);
+            let d = deltas(values);
+            out.put_u64(d[0]);
+            let c = encode(&deltas(&d), child, None, out);
+            Cascade::node(Scheme::DeltaOfDelta, vec![c])
+        }
+        Scheme::Rle if n > 0 => {
+            let (vals, lens) = runs_of(values);
+            header(out, tag::RLE, n);
+            out.put_len(vals.len());
+            let a = encode(&vals, child, None, out);
+            let b = encode(&lens, child, None, out);
+            Cascade::node(Scheme::Rle, vec![a, b])
+        }
+        Scheme::Dictionary if n > 0 => {
+            let (dict, codes) = dictionary_of(values);
+            header(out, tag::DICTIONARY, n);
+            let a = encode(&dict, child, None, out);
+            let b = encode(&codes, child, None, out);
+            Cascade::node(Scheme::Dictionary, vec![a, b])
+        }
+        Scheme::Lz4 => {
+            let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            let compressed = lz4_flex::block::compress(&bytes);
+            header(out, tag::LZ4, n);
+            out.put_len(compressed.len());
+            out.extend_from_slice(&compressed);
+            Cascade::leaf(Scheme::Lz4)
+        }
+        // Plain, and any scheme that does not apply to this input (too short, empty).
+        _ => {
+            header(out, tag::PLAIN, n);
+            put_words(out, values);
+            Cascade::leaf(Scheme::Plain)
+        }
+    }
+}
+
+fn encode_patched(values: &[u64], min: u64, w: u8, ctx: Ctx, out: &mut Vec<u8>) -> Cascade {
+    let limit = if w >= 64 { u64::MAX } else { (1u64 << w) - 1 };
+    let mut base = Vec::with_capacity(values.len());
+    let mut positions = Vec::new();
+    let mut exceptions = Vec::new();
+    for (i, &v) in values.iter().enumerate() {
+        let off = v.wrapping_sub(min);
+        if off > limit {
+            positions.push(i as u64);
+            exceptions.push(off);
+            base.push(min);
+        } else {
+            base.push(v);
+        }
+    }
+    header(out, tag::PATCHED, values.len());
+    out.put_u64(min);
+    out.put_u8(w);
+    put_words(out, &bitpack::pack(&base, min, w));
+    out.put_len(positions.len());
+    let leaf = ctx.leaf();
+    let a = encode(&positions, leaf, None, out);
+    let b = encode(&exceptions, leaf, None, out);
+    Cascade::node(Scheme::Patched, vec![a, b]).with_detail(format!("w={w}"))
+}
+
+fn put_words(out: &mut Vec<u8>, words: &[u64]) {
+    out.reserve(words.len() * 8);
+    for w in words {
+        out.extend_from_slice(&w.to_le_bytes());
+    }
+}
+
+/// Maximum nesting of nodes a decoder follows; deeper input is corrupt by construction.
+pub(crate) const MAX_NESTING: u8 = 8;
+
+/// Decodes one integer node. `expected` is the count the parent requires, if it knows one.
+pub(crate) fn decode(r: &mut Reader<'_>, limits: Limits, nesting: u8, expected: Option<usize>) -> Result<Vec<u64>> {
+    let mut out = Vec::new();
+    decode_into(r, limits, nesting, expected, &mut out)?;
+    Ok(out)
+}
+
+pub(crate) fn decode_into(
+    r: &mut Reader<'_>,
+    limits: Limits,
+    nesting: u8,
+    expected: Option<usize>,
+    out: &mut Vec<u64>,
+) -> Result<()> {
+    if nesting > MAX_NESTING {
+        return Err(corrupt("cascade", "nesting deeper than any encoder writes"));
+    }
+    let tag_pos = r.pos();
+    let t = r.u8()?;
+    let n = r.count(limits.max_values)?;
+    if let Some(e) = expected
+        && e != n
+    {
+        return Err(corrupt("cascade", format!("child holds {n} values, parent expects {e}")));
+    }
+    let inner = nesting + 1;
+    match t {
+        tag::CONSTANT => {
+            let v = r.u64()?;
+            out.resize(out.len() + n, v);
+        }
+        tag::PLAIN => {
+            let bytes = r.take(n.checked_mul(8).ok_or(CodecError::TooManyValues {
+                count: n as u64,
+                limit: limits.max_values,
+            })?)?;
+            out.extend(bytes.chunks_exact(8).map(|c| {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(c);
+                u64::from_le_bytes(a)
+            }));
+        }
+        tag::BITPACKED => {
+            let reference = r.u64()?;
+            let w = read_width(r)?;
+            let words = r.u64_words(packed_words(n, w))?;
+            bitpack::unpack_into(&words, n, reference, w, out);
+        }
+        tag::PATCHED => {
+            let reference = r.u64()?;
+            let w = read_width(r)?;
+            let words = r.u64_words(packed_words(n, w))?;
+            let start = out.len();
+            bitpack::unpack_into(&words, n, reference, w, out);
+            let e = r.count(n)?;
+            let positions = decode(r, limits, inner, Some(e))?;
+            let values = decode(r, limits, inner, Some(e))?;
+            let dst = &mut out[start..];
+            for (&p, &v) in positions.iter().zip(&values) {
+                let slot = usize::try_from(p)
+                    .ok()
+                    .and_then(|p| dst.get_mut(p))
+                    .ok_or_else(|| corrupt("patched", format!("exception position {p} out of range")))?;
+                *slot = reference.wrapping_add(v);
+            }
+        }
+        tag::DELTA => {
+            if n == 0 {
+                return Err(corrupt("delta", "empty delta node"));
+            }
+            let first = r.u64()?;
+            let d = decode(r, limits, inner, Some(n - 1))?;
+            out.reserve(n);
+            let mut acc = first;
+            out.push(acc);
+            for &x in &d {
+                acc = acc.wrapping_add(unflip_i64(x) as u64);
+                out.push(acc);
+            }
+        }
+        tag::DELTA_OF_DELTA => {
+            if n < 2 {
+                return Err(corrupt("delta-of-delta", "node shorter than two values"));
+            }
+            let first = r.u64()?;
+            let first_delta = unflip_i64(r.u64()?) as u64;
+            let dd = decode(r, limits, inner, Some(n - 2))?;
+            out.reserve(n);
+            let mut acc = first;
+            let mut delta = first_delta;
+            out.push(acc);
+            acc = acc.wrapping_add(delta);
+            out.push(acc);
+            for &x in &dd {
+                delta = delta.wrapping_add(unflip_i64(x) as u64);
+                acc = acc.wrapping_add(delta);
+                out.push(acc);
+            }
+        }
+        tag::RLE => {
+            let runs = r.count(n)?;
+            let vals = decode(r, limits, inner, Some(runs))?;
+            let lens = decode(r, limits, inner, Some(runs))?;
+            let mut total: u64 = 0;
+            for &l in &lens {
+                total = total.saturating_add(l);
+            }
+            if total != n as u64 {
+                return Err(corrupt("rle", format!("run lengths sum to {total}, node holds {n}")));
+            }
+            out.reserve(n);
+            for (&v, &l) in vals.iter().zip(&lens) {
+                out.resize(out.len() + l as usize, v);
+            }
+        }
+        tag::DICTIONARY => {
+            let dict = decode(r, limits, inner, None)?;
+            let codes = decode(r, limits, inner, Some(n))?;
+            out.reserve(n);
+            for &c in &codes {
+                let v = usize::try_from(c)
+                    .ok()
+                    .and_then(|c| dict.get(c))
+                    .ok_or_else(|| corrupt("dictionary", format!("code {c} outside a dictionary of {}", dict.len())))?;
+                out.push(*v);
+            }
+        }
+        tag::LZ4 => {
+            let len = r.count(usize::MAX)?;
+            let compressed = r.take(len)?;
+            let bytes = lz4_flex::block::decompress(compressed, n * 8)
+                .map_err(|e| corrupt("lz4", e.to_string()))?;
+            if bytes.len() != n * 8 {
+                return Err(corrupt("lz4", "decompressed length does not match the count"));
+            }
+            out.extend(bytes.chunks_exact(8).map(|c| {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(c);
+                u64::from_le_bytes(a)
+            }));
+        }
+        other => {
+            return Err(CodecError::UnknownTag {
+                tag: other,
+                offset: tag_pos,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn read_width(r: &mut Reader<'_>) -> Result<u8> {
+    let w = r.u8()?;
+    if w > 64 {
+        return Err(corrupt("bitpacked", format!("bit width {w} above 64")));
+    }
+    Ok(w)
+}

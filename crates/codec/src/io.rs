@@ -1,0 +1,114 @@
+//! Bounds-checked little-endian reading and plain writing of encoded buffers.
+
+use crate::error::{CodecError, Result};
+
+/// Appends little-endian fields to a buffer.
+pub(crate) trait PutLe {
+    fn put_u8(&mut self, v: u8);
+    fn put_u16(&mut self, v: u16);
+    fn put_u32(&mut self, v: u32);
+    fn put_u64(&mut self, v: u64);
+    fn put_len(&mut self, n: usize);
+}
+
+impl PutLe for Vec<u8> {
+    fn put_u8(&mut self, v: u8) {
+        self.push(v);
+    }
+    fn put_u16(&mut self, v: u16) {
+        self.extend_from_slice(&v.to_le_bytes());
+    }
+    fn put_u32(&mut self, v: u32) {
+        self.extend_from_slice(&v.to_le_bytes());
+    }
+    fn put_u64(&mut self, v: u64) {
+        self.extend_from_slice(&v.to_le_bytes());
+    }
+    /// Lengths and counts are stored as u32; the encoders never see more than `MAX_VALUES`
+    /// values, and byte payloads beyond 4 GiB in one block are rejected up front.
+    fn put_len(&mut self, n: usize) {
+        self.put_u32(u32::try_from(n).unwrap_or(u32::MAX));
+    }
+}
+
+/// A cursor over an encoded buffer; every read checks bounds.
+#[derive(Debug, Clone)]
+pub(crate) struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
+        Self { buf, pos: 0 }
+    }
+
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
+    pub(crate) fn remaining(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len()).ok_or(
+            CodecError::Truncated {
+                offset: self.pos,
+                needed: n,
+            },
+        )?;
+        let out = &self.buf[self.pos..end];
+        self.pos = end;
+        Ok(out)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let s = self.take(N)?;
+        let mut a = [0u8; N];
+        a.copy_from_slice(s);
+        Ok(a)
+    }
+
+    pub(crate) fn u8(&mut self) -> Result<u8> {
+        Ok(self.array::<1>()?[0])
+    }
+    pub(crate) fn u16(&mut self) -> Result<u16> {
+        Ok(u16::from_le_bytes(self.array()?))
+    }
+    pub(crate) fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+    pub(crate) fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_le_bytes(self.array()?))
+    }
+
+    /// Reads a count and checks it against `limit` before anyone allocates for it.
+    pub(crate) fn count(&mut self, limit: usize) -> Result<usize> {
+        let n = self.u32()?;
+        let n_usize = n as usize;
+        if n_usize > limit {
+            return Err(CodecError::TooManyValues {
+                count: u64::from(n),
+                limit,
+            });
+        }
+        Ok(n_usize)
+    }
+
+    /// Reads `n` little-endian u64 words, checking the buffer holds them first.
+    pub(crate) fn u64_words(&mut self, n: usize) -> Result<Vec<u64>> {
+        let bytes = self.take(n.checked_mul(8).ok_or(CodecError::Truncated {
+            offset: self.pos,
+            needed: usize::MAX,
+        })?)?;
+        Ok(bytes
+            .chunks_exact(8)
+            .map(|c| {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(c);
+                u64::from_le_bytes(a)
+            })
+            .collect())
+    }
+}

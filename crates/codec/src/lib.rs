@@ -1,0 +1,404 @@
+//! strata-codec: lightweight, cascading column encodings chosen per block by sampling.
+//!
+//! Place in the stack: the ground floor, `**codec** → format → memtable → writer → …`. It turns
+//! a block of typed values into a self-describing byte buffer and back, bit-exact. It does no
+//! I/O, knows nothing about files, columns, nulls or schemas: the format crate owns those.
+//!
+//! # Buffer layout
+//!
+//! ```text
+//! +---------+------+--------------------------------------------+
+//! | version | kind | node                                       |
+//! |   u8    |  u8  | tag u8 | count u32 | scheme fields | children |
+//! +---------+------+--------------------------------------------+
+//! ```
+//!
+//! `kind` says what the buffer holds (i64, u64, f64, bool, bytes), so decoding as the wrong kind
+//! is a typed error. A node's children (deltas, run lengths, dictionary codes, ALP digits,
+//! string lengths …) are nodes of their own, chosen again by sampling: a *cascade*, at most
+//! three levels deep by default (see [`EncodeOptions::max_depth`]).
+//!
+//! # Schemes
+//!
+//! Integers (and float bit patterns, and booleans as 0/1): constant, plain, frame of reference +
+//! FastLanes-style bit-packing, patched bit-packing, delta, delta-of-delta, run-length,
+//! dictionary, LZ4. Floats add ALP, ALP-RD and Gorilla. Byte strings: plain, dictionary, FSST,
+//! LZ4. Signed integers are mapped to `u64` with their sign bit flipped, which keeps order.
+//!
+//! # Choice
+//!
+//! For each node the encoder estimates every applicable scheme on a sample (up to eight runs of
+//! 128 values, or the whole input when it has at most 2048) and keeps the smallest; leaf sizes
+//! are computed, not trial-encoded. [`Profile::TimeSeries`] adds delta-of-delta and Gorilla to
+//! the candidates. [`EncodeOptions::scheme`] forces the top-level scheme. The chosen tree is
+//! returned as a [`Cascade`] for `inspect`.
+//!
+//! # Bad bytes
+//!
+//! Every decoder checks bounds, counts (against [`Limits`]), widths, codes and positions and
+//! returns [`CodecError`]; none panics, reads out of bounds, or allocates from a length field
+//! before checking it against the bytes present or the limit.
+//!
+//! ```
+//! use strata_codec::{EncodeOptions, Profile, decode_i64, encode_i64};
+//!
+//! let ts: Vec<i64> = (0..1024).map(|i| 1_700_000_000_000 + i * 1000).collect();
+//! let opts = EncodeOptions { profile: Profile::TimeSeries, ..EncodeOptions::default() };
+//! let enc = encode_i64(&ts, &opts)?;
+//! assert!(enc.bytes.len() < 64);
+//! assert_eq!(decode_i64(&enc.bytes)?, ts);
+//! println!("{}", enc.cascade); // e.g. delta2(constant)
+//! # Ok::<(), strata_codec::CodecError>(())
+//! ```
+#![deny(unsafe_code)]
+
+mod bitpack;
+mod bytes;
+mod cascade;
+mod error;
+mod float;
+mod int;
+mod io;
+mod sample;
+
+pub use cascade::{Cascade, Scheme};
+pub use error::{CodecError, Result};
+
+use int::{Ctx, flip_i64, unflip_i64};
+use io::Reader;
+
+/// Version byte written at the start of every buffer.
+pub const CODEC_VERSION: u8 = 1;
+
+/// Default cap on the values one buffer may claim to hold (16 Mi).
+pub const MAX_VALUES: usize = 1 << 24;
+
+/// Encoder profile: which candidates the sampler considers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Profile {
+    /// Analytics columns: frame of reference, patching, delta, RLE, dictionary, ALP, FSST, LZ4.
+    #[default]
+    General,
+    /// Time-series columns: also delta-of-delta for timestamps and Gorilla for floats.
+    TimeSeries,
+}
+
+/// How to encode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncodeOptions {
+    /// Candidate set for the sampler.
+    pub profile: Profile,
+    /// Force the top-level scheme (children are still sampled). A scheme that cannot apply to the
+    /// value kind is an [`CodecError::InvalidRequest`]; one that cannot apply to these particular
+    /// values (delta of a single value, say) falls back to plain.
+    pub scheme: Option<Scheme>,
+    /// Cascade levels allowed (1 = no cascading). Clamped to 1..=3.
+    pub max_depth: u8,
+}
+
+impl Default for EncodeOptions {
+    fn default() -> Self {
+        Self {
+            profile: Profile::General,
+            scheme: None,
+            max_depth: 3,
+        }
+    }
+}
+
+impl EncodeOptions {
+    fn ctx(&self) -> Ctx {
+        Ctx {
+            depth: self.max_depth.clamp(1, 3),
+            profile: self.profile,
+        }
+    }
+}
+
+/// Decoder limits, guarding allocations against corrupt counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest count any node may claim.
+    pub max_values: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_values: MAX_VALUES,
+        }
+    }
+}
+
+/// An encoded buffer and the cascade chosen for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoded {
+    /// The self-describing bytes.
+    pub bytes: Vec<u8>,
+    /// The cascade the encoder chose.
+    pub cascade: Cascade,
+}
+
+/// Decoded byte strings: `offsets` has one more entry than there are values, starting at 0.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ByteValues {
+    /// `offsets[i]..offsets[i + 1]` is value `i` in `data`.
+    pub offsets: Vec<u64>,
+    /// The concatenated values.
+    pub data: Vec<u8>,
+}
+
+impl ByteValues {
+    /// Empty, with room for `n` values and `bytes` bytes.
+    pub fn with_capacity(n: usize, bytes: usize) -> Self {
+        let mut offsets = Vec::with_capacity(n + 1);
+        offsets.push(0);
+        Self {
+            offsets,
+            data: Vec::with_capacity(bytes),
+        }
+    }
+
+    /// Builds from slices.
+    pub fn from_slices<T: AsRef<[u8]>>(values: &[T]) -> Self {
+        let mut out = Self::with_capacity(values.len(), values.iter().map(|v| v.as_ref().len()).sum());
+        for v in values {
+            out.push(v.as_ref());
+        }
+        out
+    }
+
+    /// Appends a value.
+    pub fn push(&mut self, v: &[u8]) {
+        if self.offsets.is_empty() {
+            self.offsets.push(0);
+        }
+        self.data.extend_from_slice(v);
+        self.offsets.push(self.data.len() as u64);
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+
+    /// True when there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Value `i`, if there is one.
+    pub fn get(&self, i: usize) -> Option<&[u8]> {
+        let a = usize::try_from(*self.offsets.get(i)?).ok()?;
+        let b = usize::try_from(*self.offsets.get(i + 1)?).ok()?;
+        self.data.get(a..b)
+    }
+
+    /// Iterates over the values.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        (0..self.len()).map(|i| self.get(i).unwrap_or_default())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Kind {
+    I64 = 1,
+    U64 = 2,
+    F64 = 3,
+    Bool = 4,
+    Bytes = 5,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::I64 => "i64",
+            Kind::U64 => "u64",
+            Kind::F64 => "f64",
+            Kind::Bool => "bool",
+            Kind::Bytes => "bytes",
+        }
+    }
+    fn from_u8(v: u8) -> Option<Kind> {
+        [Kind::I64, Kind::U64, Kind::F64, Kind::Bool, Kind::Bytes]
+            .into_iter()
+            .find(|k| *k as u8 == v)
+    }
+}
+
+fn check_len(n: usize) -> Result<()> {
+    if n > MAX_VALUES {
+        return Err(CodecError::InvalidRequest(format!(
+            "{n} values in one block; the limit is {MAX_VALUES}"
+        )));
+    }
+    Ok(())
+}
+
+fn check_int_scheme(s: Option<Scheme>, kind: Kind) -> Result<()> {
+    match s {
+        Some(s @ (Scheme::Alp | Scheme::AlpRd | Scheme::Gorilla | Scheme::Fsst)) => Err(
+            CodecError::InvalidRequest(format!("scheme {s} does not apply to {}", kind.name())),
+        ),
+        _ => Ok(()),
+    }
+}
+
+fn start(kind: Kind) -> Vec<u8> {
+    vec![CODEC_VERSION, kind as u8]
+}
+
+fn encode_ints(values: &[u64], kind: Kind, opts: &EncodeOptions) -> Result<Encoded> {
+    check_len(values.len())?;
+    check_int_scheme(opts.scheme, kind)?;
+    let mut bytes = start(kind);
+    let cascade = int::encode(values, opts.ctx(), opts.scheme, &mut bytes);
+    Ok(Encoded { bytes, cascade })
+}
+
+/// Encodes signed integers (also timestamps and dates).
+pub fn encode_i64(values: &[i64], opts: &EncodeOptions) -> Result<Encoded> {
+    let flipped: Vec<u64> = values.iter().map(|&v| flip_i64(v)).collect();
+    encode_ints(&flipped, Kind::I64, opts)
+}
+
+/// Encodes unsigned integers.
+pub fn encode_u64(values: &[u64], opts: &EncodeOptions) -> Result<Encoded> {
+    encode_ints(values, Kind::U64, opts)
+}
+
+/// Encodes booleans (validity bitmaps included) as 0/1 through the integer schemes: bit-packing
+/// at width 1 is a bitmap, runs become RLE, all-valid becomes constant.
+pub fn encode_bool(values: &[bool], opts: &EncodeOptions) -> Result<Encoded> {
+    let ints: Vec<u64> = values.iter().map(|&b| u64::from(b)).collect();
+    encode_ints(&ints, Kind::Bool, opts)
+}
+
+/// Encodes doubles, bit-exact.
+pub fn encode_f64(values: &[f64], opts: &EncodeOptions) -> Result<Encoded> {
+    check_len(values.len())?;
+    if let Some(s @ Scheme::Fsst) = opts.scheme {
+        return Err(CodecError::InvalidRequest(format!("scheme {s} does not apply to f64")));
+    }
+    let mut bytes = start(Kind::F64);
+    let cascade = float::encode(values, opts.ctx(), opts.scheme, &mut bytes);
+    Ok(Encoded { bytes, cascade })
+}
+
+/// Encodes byte strings (UTF-8 or binary).
+pub fn encode_bytes<T: AsRef<[u8]>>(values: &[T], opts: &EncodeOptions) -> Result<Encoded> {
+    check_len(values.len())?;
+    match opts.scheme {
+        None | Some(Scheme::Plain | Scheme::Dictionary | Scheme::Fsst | Scheme::Lz4) => {}
+        Some(s) => {
+            return Err(CodecError::InvalidRequest(format!("scheme {s} does not apply to bytes")));
+        }
+    }
+    let slices: Vec<&[u8]> = values.iter().map(AsRef::as_ref).collect();
+    let mut bytes = start(Kind::Bytes);
+    let cascade = bytes::encode(&slices, opts.ctx(), opts.scheme, &mut bytes)?;
+    Ok(Encoded { bytes, cascade })
+}
+
+fn open(buf: &[u8], kind: Kind) -> Result<Reader<'_>> {
+    let mut r = Reader::new(buf);
+    let version = r.u8()?;
+    if version != CODEC_VERSION {
+        return Err(CodecError::UnsupportedVersion {
+            found: version,
+            supported: CODEC_VERSION,
+        });
+    }
+    let found = r.u8()?;
+    if found != kind as u8 {
+        return Err(CodecError::KindMismatch {
+            expected: kind.name(),
+            found: Kind::from_u8(found).map_or("unknown", Kind::name),
+        });
+    }
+    Ok(r)
+}
+
+fn finish<T>(r: &Reader<'_>, v: T) -> Result<T> {
+    if r.remaining() != 0 {
+        return Err(error::corrupt("buffer", format!("{} trailing bytes", r.remaining())));
+    }
+    Ok(v)
+}
+
+/// Number of values a buffer holds, read from its header without decoding.
+pub fn value_count(buf: &[u8]) -> Result<usize> {
+    let mut r = Reader::new(buf);
+    r.take(3)?;
+    Ok(r.u32()? as usize)
+}
+
+/// Decodes an [`encode_u64`] buffer with explicit limits.
+pub fn decode_u64_with(buf: &[u8], limits: Limits) -> Result<Vec<u64>> {
+    let mut r = open(buf, Kind::U64)?;
+    let v = int::decode(&mut r, limits, 0, None)?;
+    finish(&r, v)
+}
+
+/// Decodes an [`encode_u64`] buffer.
+pub fn decode_u64(buf: &[u8]) -> Result<Vec<u64>> {
+    decode_u64_with(buf, Limits::default())
+}
+
+/// Decodes an [`encode_i64`] buffer with explicit limits.
+pub fn decode_i64_with(buf: &[u8], limits: Limits) -> Result<Vec<i64>> {
+    let mut r = open(buf, Kind::I64)?;
+    let v = int::decode(&mut r, limits, 0, None)?;
+    finish(&r, v.into_iter().map(unflip_i64).collect())
+}
+
+/// Decodes an [`encode_i64`] buffer.
+pub fn decode_i64(buf: &[u8]) -> Result<Vec<i64>> {
+    decode_i64_with(buf, Limits::default())
+}
+
+/// Decodes an [`encode_bool`] buffer with explicit limits.
+pub fn decode_bool_with(buf: &[u8], limits: Limits) -> Result<Vec<bool>> {
+    let mut r = open(buf, Kind::Bool)?;
+    let v = int::decode(&mut r, limits, 0, None)?;
+    let out = v
+        .into_iter()
+        .map(|x| match x {
+            0 => Ok(false),
+            1 => Ok(true),
+            other => Err(error::corrupt("bool", format!("value {other} is not 0 or 1"))),
+        })
+        .collect::<Result<Vec<bool>>>()?;
+    finish(&r, out)
+}
+
+/// Decodes an [`encode_bool`] buffer.
+pub fn decode_bool(buf: &[u8]) -> Result<Vec<bool>> {
+    decode_bool_with(buf, Limits::default())
+}
+
+/// Decodes an [`encode_f64`] buffer with explicit limits.
+pub fn decode_f64_with(buf: &[u8], limits: Limits) -> Result<Vec<f64>> {
+    let mut r = open(buf, Kind::F64)?;
+    let mut out = Vec::new();
+    float::decode(&mut r, limits, &mut out)?;
+    finish(&r, out)
+}
+
+/// Decodes an [`encode_f64`] buffer.
+pub fn decode_f64(buf: &[u8]) -> Result<Vec<f64>> {
+    decode_f64_with(buf, Limits::default())
+}
+
+/// Decodes an [`encode_bytes`] buffer with explicit limits.
+pub fn decode_bytes_with(buf: &[u8], limits: Limits) -> Result<ByteValues> {
+    let mut r = open(buf, Kind::Bytes)?;
+    let v = bytes::decode(&mut r, limits, 0)?;
+    finish(&r, v)
+}
+
+/// Decodes an [`encode_bytes`] buffer.
+pub fn decode_bytes(buf: &[u8]) -> Result<ByteValues> {
+    decode_bytes_with(buf, Limits::default())
+}
