@@ -19,90 +19,112 @@ pub(crate) mod tag {
 
 const MAX_EXPONENT: usize = 18;
 
-/// 10^i, exact in f64 for every i used here.
+/// 10^i, exact in f64 for every i used here (powers of ten are exact up to 10^22).
 const F10: [f64; MAX_EXPONENT + 1] = [
     1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
     1e17, 1e18,
-];
-/// 10^-i, the nearest f64.
-const IF10: [f64; MAX_EXPONENT + 1] = [
-    1.0, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-11, 1e-12, 1e-13, 1e-14,
-    1e-15, 1e-16, 1e-17, 1e-18,
 ];
 
 /// Magnitudes at or above this do not round exactly with the magic-number trick.
 const ROUND_LIMIT: f64 = 4_503_599_627_370_496.0; // 2^52
 const MAGIC: f64 = 6_755_399_441_055_744.0; // 2^52 + 2^51
 
-#[inline(always)]
-fn alp_digits(v: f64, e: usize, f: usize) -> Option<i64> {
-    let x = v * F10[e] * IF10[f];
-    if x.abs() < ROUND_LIMIT {
-        Some(((x + MAGIC) - MAGIC) as i64)
-    } else {
-        None
+/// ALP's exponent `e` and factor `f`: a value is `digits × 10^f ÷ 10^e`.
+///
+/// Unlike the ALP paper, which multiplies by an inexact 10^-e to avoid a division, this scales
+/// by one exact power of ten: `digits ÷ 10^(e-f)` is a single correctly rounded IEEE division,
+/// so every decimal with at most `e - f` fraction digits (and fewer than 16 significant digits)
+/// round-trips, and exceptions are left to values that are not short decimals at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct AlpExp {
+    e: usize,
+    f: usize,
+}
+
+impl AlpExp {
+    #[inline(always)]
+    fn digits(self, v: f64) -> Option<i64> {
+        let x = if self.e >= self.f {
+            v * F10[self.e - self.f]
+        } else {
+            v / F10[self.f - self.e]
+        };
+        if x.abs() < ROUND_LIMIT {
+            Some(((x + MAGIC) - MAGIC) as i64)
+        } else {
+            None
+        }
+    }
+
+    #[inline(always)]
+    fn value(self, d: i64) -> f64 {
+        if self.e >= self.f {
+            d as f64 / F10[self.e - self.f]
+        } else {
+            d as f64 * F10[self.f - self.e]
+        }
+    }
+
+    #[inline(always)]
+    fn exact(self, v: f64) -> Option<i64> {
+        self.digits(v).filter(|&d| self.value(d).to_bits() == v.to_bits())
+    }
+
+    /// Every (e, f) pair with a distinct scale, from 10^18 down to 10^-18.
+    fn candidates() -> impl Iterator<Item = AlpExp> {
+        (0..=MAX_EXPONENT)
+            .rev()
+            .map(|e| AlpExp { e, f: 0 })
+            .chain((1..=MAX_EXPONENT).map(|f| AlpExp { e: 0, f }))
     }
 }
 
-#[inline(always)]
-fn alp_value(d: i64, e: usize, f: usize) -> f64 {
-    d as f64 * F10[f] * IF10[e]
-}
-
-#[inline(always)]
-fn alp_exact(v: f64, e: usize, f: usize) -> Option<i64> {
-    alp_digits(v, e, f).filter(|&d| alp_value(d, e, f).to_bits() == v.to_bits())
-}
-
-/// Chooses ALP's exponent and factor on a small sample: fewest bits plus exception cost.
-fn alp_params(values: &[f64]) -> (usize, usize, usize) {
+/// Chooses the scale on a small sample: fewest bits plus exception cost.
+fn alp_params(values: &[f64]) -> AlpExp {
     const SAMPLES: usize = 32;
     let step = (values.len() / SAMPLES).max(1);
     let probe: Vec<f64> = values.iter().step_by(step).take(SAMPLES).copied().collect();
-    let mut best = (0usize, 0usize, usize::MAX);
-    for e in (0..=MAX_EXPONENT).rev() {
-        for f in 0..=e {
-            let mut exceptions = 0usize;
-            let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-            for &v in &probe {
-                match alp_exact(v, e, f) {
-                    Some(d) => {
-                        lo = lo.min(d);
-                        hi = hi.max(d);
-                    }
-                    None => exceptions += 1,
+    let mut best = (AlpExp { e: 0, f: 0 }, usize::MAX);
+    for exp in AlpExp::candidates() {
+        let mut exceptions = 0usize;
+        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        for &v in &probe {
+            match exp.exact(v) {
+                Some(d) => {
+                    lo = lo.min(d);
+                    hi = hi.max(d);
                 }
-            }
-            let width = if lo > hi {
-                0
-            } else {
-                usize::from(width_of(hi.wrapping_sub(lo) as u64))
-            };
-            let cost = probe.len() * width + exceptions * 80;
-            if cost < best.2 {
-                best = (e, f, cost);
+                None => exceptions += 1,
             }
         }
+        let width = if lo > hi {
+            0
+        } else {
+            usize::from(width_of(hi.wrapping_sub(lo) as u64))
+        };
+        let cost = probe.len() * width + exceptions * 80;
+        if cost < best.1 {
+            best = (exp, cost);
+        }
     }
-    best
+    best.0
 }
 
 struct AlpParts {
-    e: usize,
-    f: usize,
+    exp: AlpExp,
     digits: Vec<u64>,
     positions: Vec<u64>,
     exceptions: Vec<u64>,
 }
 
 fn alp_split(values: &[f64]) -> AlpParts {
-    let (e, f, _) = alp_params(values);
+    let exp = alp_params(values);
     let mut digits = Vec::with_capacity(values.len());
     let mut positions = Vec::new();
     let mut exceptions = Vec::new();
     let mut fill = None;
     for (i, &v) in values.iter().enumerate() {
-        match alp_exact(v, e, f) {
+        match exp.exact(v) {
             Some(d) => {
                 fill.get_or_insert(d);
                 digits.push(flip_i64(d));
@@ -122,8 +144,7 @@ fn alp_split(values: &[f64]) -> AlpParts {
         }
     }
     AlpParts {
-        e,
-        f,
+        exp,
         digits,
         positions,
         exceptions,
@@ -218,14 +239,12 @@ pub(crate) fn encode(values: &[f64], ctx: Ctx, forced: Option<Scheme>, out: &mut
             let p = alp_split(values);
             out.put_u8(tag::ALP);
             out.put_len(n);
-            out.put_u8(p.e as u8);
-            out.put_u8(p.f as u8);
+            out.put_u8(p.exp.e as u8);
+            out.put_u8(p.exp.f as u8);
             let digits = int::encode(&p.digits, child, None, out);
-            out.put_len(p.positions.len());
-            let leaf = Ctx { depth: 1, ..ctx };
-            let pos = int::encode(&p.positions, leaf, None, out);
-            let exc = int::encode(&p.exceptions, leaf, None, out);
-            Cascade::node(Scheme::Alp, vec![digits, pos, exc]).with_detail(format!("e={},f={}", p.e, p.f))
+            let mut children = vec![digits];
+            children.extend(encode_exceptions(&p.positions, &p.exceptions, ctx, out));
+            Cascade::node(Scheme::Alp, children).with_detail(format!("e={},f={}", p.exp.e, p.exp.f))
         }
         Scheme::AlpRd if n > 0 => {
             let bits: Vec<u64> = values.iter().map(|v| v.to_bits()).collect();
@@ -245,6 +264,31 @@ pub(crate) fn encode(values: &[f64], ctx: Ctx, forced: Option<Scheme>, out: &mut
             int::encode(&bits, ctx, Some(other), out)
         }
     }
+}
+
+/// Writes an exception list: its count, then (only when non-empty) positions and values as
+/// leaf integer nodes.
+fn encode_exceptions(positions: &[u64], values: &[u64], ctx: Ctx, out: &mut Vec<u8>) -> Vec<Cascade> {
+    out.put_len(positions.len());
+    if positions.is_empty() {
+        return Vec::new();
+    }
+    let leaf = Ctx { depth: 1, ..ctx };
+    vec![
+        int::encode(positions, leaf, None, out),
+        int::encode(values, leaf, None, out),
+    ]
+}
+
+/// Reads an exception list written by [`encode_exceptions`].
+fn decode_exceptions(r: &mut Reader<'_>, limits: Limits, n: usize) -> Result<(Vec<u64>, Vec<u64>)> {
+    let count = r.count(n)?;
+    if count == 0 {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let positions = int::decode(r, limits, 1, Some(count))?;
+    let values = int::decode(r, limits, 1, Some(count))?;
+    Ok((positions, values))
 }
 
 fn encode_alp_rd(bits: &[u64], parts: &RdParts, ctx: Ctx, out: &mut Vec<u8>) -> Cascade {
@@ -274,13 +318,11 @@ fn encode_alp_rd(bits: &[u64], parts: &RdParts, ctx: Ctx, out: &mut Vec<u8>) -> 
         out.put_u16(d);
     }
     let child = ctx.child();
-    let leaf = Ctx { depth: 1, ..ctx };
     let c = int::encode(&codes, child, None, out);
     let rt = int::encode(&right, child, None, out);
-    out.put_len(positions.len());
-    let p = int::encode(&positions, leaf, None, out);
-    let l = int::encode(&lefts, leaf, None, out);
-    Cascade::node(Scheme::AlpRd, vec![c, rt, p, l]).with_detail(format!("right={r}"))
+    let mut children = vec![c, rt];
+    children.extend(encode_exceptions(&positions, &lefts, ctx, out));
+    Cascade::node(Scheme::AlpRd, children).with_detail(format!("right={r}"))
 }
 
 /// Decodes a float node into `out`.
@@ -298,17 +340,20 @@ pub(crate) fn decode(r: &mut Reader<'_>, limits: Limits, out: &mut Vec<f64>) -> 
             let n = r.count(limits.max_values)?;
             let e = usize::from(r.u8()?);
             let f = usize::from(r.u8()?);
-            if e > MAX_EXPONENT || f > e {
+            if e > MAX_EXPONENT || f > MAX_EXPONENT || (e > 0 && f > 0) {
                 return Err(corrupt("alp", format!("exponent {e} / factor {f} out of range")));
             }
             let digits = int::decode(r, limits, 1, Some(n))?;
             let base = out.len();
             out.reserve(n);
-            let (fe, ie) = (F10[f], IF10[e]);
-            out.extend(digits.iter().map(|&d| unflip_i64(d) as f64 * fe * ie));
-            let count = r.count(n)?;
-            let positions = int::decode(r, limits, 1, Some(count))?;
-            let values = int::decode(r, limits, 1, Some(count))?;
+            if e >= f {
+                let scale = F10[e - f];
+                out.extend(digits.iter().map(|&d| unflip_i64(d) as f64 / scale));
+            } else {
+                let scale = F10[f - e];
+                out.extend(digits.iter().map(|&d| unflip_i64(d) as f64 * scale));
+            }
+            let (positions, values) = decode_exceptions(r, limits, n)?;
             patch(&mut out[base..], &positions, &values, "alp")?;
         }
         tag::ALP_RD => {
@@ -324,9 +369,7 @@ pub(crate) fn decode(r: &mut Reader<'_>, limits: Limits, out: &mut Vec<f64>) -> 
             }
             let codes = int::decode(r, limits, 1, Some(n))?;
             let right = int::decode(r, limits, 1, Some(n))?;
-            let count = r.count(n)?;
-            let positions = int::decode(r, limits, 1, Some(count))?;
-            let lefts = int::decode(r, limits, 1, Some(count))?;
+            let (positions, lefts) = decode_exceptions(r, limits, n)?;
             let base = out.len();
             out.reserve(n);
             for (&c, &rt) in codes.iter().zip(&right) {

@@ -85,10 +85,20 @@ impl Stats {
         let distinct = if runs <= 1 {
             runs
         } else {
-            let mut sorted = values.to_vec();
-            sorted.sort_unstable();
-            sorted.dedup();
-            sorted.len()
+            // A dictionary only pays below n/3 distinct values; a 256-value probe rules most
+            // inputs out before paying for an exact count.
+            let step = (values.len() / 256).max(1);
+            let mut probe: Vec<u64> = values.iter().step_by(step).copied().collect();
+            probe.sort_unstable();
+            probe.dedup();
+            if probe.len() * 2 > values.len().div_ceil(step) {
+                values.len()
+            } else {
+                let mut sorted = values.to_vec();
+                sorted.sort_unstable();
+                sorted.dedup();
+                sorted.len()
+            }
         };
         Self {
             min,

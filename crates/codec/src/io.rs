@@ -6,7 +6,6 @@ use crate::error::{CodecError, Result};
 pub(crate) trait PutLe {
     fn put_u8(&mut self, v: u8);
     fn put_u16(&mut self, v: u16);
-    fn put_u32(&mut self, v: u32);
     fn put_u64(&mut self, v: u64);
     fn put_len(&mut self, n: usize);
 }
@@ -18,16 +17,19 @@ impl PutLe for Vec<u8> {
     fn put_u16(&mut self, v: u16) {
         self.extend_from_slice(&v.to_le_bytes());
     }
-    fn put_u32(&mut self, v: u32) {
-        self.extend_from_slice(&v.to_le_bytes());
-    }
     fn put_u64(&mut self, v: u64) {
         self.extend_from_slice(&v.to_le_bytes());
     }
-    /// Lengths and counts are stored as u32; the encoders never see more than `MAX_VALUES`
-    /// values, and byte payloads beyond 4 GiB in one block are rejected up front.
+    /// Lengths and counts are stored as LEB128 varints of at most 32 bits; the encoders never
+    /// see more than `MAX_VALUES` values, and byte payloads beyond 4 GiB in one block are
+    /// rejected up front.
     fn put_len(&mut self, n: usize) {
-        self.put_u32(u32::try_from(n).unwrap_or(u32::MAX));
+        let mut v = u32::try_from(n).unwrap_or(u32::MAX);
+        while v >= 0x80 {
+            self.push((v as u8 & 0x7f) | 0x80);
+            v >>= 7;
+        }
+        self.push(v as u8);
     }
 }
 
@@ -76,16 +78,29 @@ impl<'a> Reader<'a> {
     pub(crate) fn u16(&mut self) -> Result<u16> {
         Ok(u16::from_le_bytes(self.array()?))
     }
-    pub(crate) fn u32(&mut self) -> Result<u32> {
-        Ok(u32::from_le_bytes(self.array()?))
-    }
     pub(crate) fn u64(&mut self) -> Result<u64> {
         Ok(u64::from_le_bytes(self.array()?))
     }
 
     /// Reads a count and checks it against `limit` before anyone allocates for it.
     pub(crate) fn count(&mut self, limit: usize) -> Result<usize> {
-        let n = self.u32()?;
+        let start = self.pos;
+        let mut n: u64 = 0;
+        let mut shift = 0;
+        loop {
+            let b = self.u8()?;
+            n |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+            if shift > 28 {
+                return Err(crate::error::corrupt("varint", format!("count at offset {start} longer than 5 bytes")));
+            }
+        }
+        if n > u64::from(u32::MAX) {
+            return Err(crate::error::corrupt("varint", format!("count at offset {start} above u32")));
+        }
         let n_usize = n as usize;
         if n_usize > limit {
             return Err(CodecError::TooManyValues {

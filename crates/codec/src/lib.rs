@@ -9,7 +9,7 @@
 //! ```text
 //! +---------+------+--------------------------------------------+
 //! | version | kind | node                                       |
-//! |   u8    |  u8  | tag u8 | count u32 | scheme fields | children |
+//! |   u8    |  u8  | tag u8 | count varint | scheme fields | children |
 //! +---------+------+--------------------------------------------+
 //! ```
 //!
@@ -331,7 +331,7 @@ fn finish<T>(r: &Reader<'_>, v: T) -> Result<T> {
 pub fn value_count(buf: &[u8]) -> Result<usize> {
     let mut r = Reader::new(buf);
     r.take(3)?;
-    Ok(r.u32()? as usize)
+    r.count(u32::MAX as usize)
 }
 
 /// Decodes an [`encode_u64`] buffer with explicit limits.
