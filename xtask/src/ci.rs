@@ -1,0 +1,105 @@
+//! `cargo xtask ci`: the checks CI runs, in order, stopping at the first failure.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+
+use crate::cmd;
+
+struct Step {
+    name: &'static str,
+    command: Command,
+    /// Printed after a failure: how to reproduce or fix.
+    hint: &'static str,
+}
+
+fn steps(root: &Path) -> Vec<Step> {
+    let cargo = |args: &[&str]| {
+        let mut c = cmd::in_dir(cmd::cargo(), root);
+        c.args(args);
+        c
+    };
+    let mut doc = cargo(&["doc", "--workspace", "--no-deps"]);
+    doc.env("RUSTDOCFLAGS", "-D warnings");
+    vec![
+        Step {
+            name: "fmt",
+            command: cargo(&["fmt", "--all", "--check"]),
+            hint: "run `cargo fmt --all` and commit the result",
+        },
+        Step {
+            name: "clippy",
+            command: cargo(&[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]),
+            hint: "fix the lints above (library code may not unwrap, expect or panic)",
+        },
+        // `--all-targets` skips doctests, so they get their own step.
+        Step {
+            name: "test",
+            command: cargo(&["test", "--workspace", "--all-targets"]),
+            hint: "rerun the failing package with `cargo test -p <package>`",
+        },
+        Step {
+            name: "doctest",
+            command: cargo(&["test", "--workspace", "--doc"]),
+            hint: "rerun with `cargo test -p <package> --doc`",
+        },
+        Step {
+            name: "doc",
+            command: doc,
+            hint: "fix the rustdoc warnings above (broken links, missing docs)",
+        },
+    ]
+}
+
+/// Runs every step; the first failure ends the run with its name, command and a hint.
+pub(crate) fn run(root: &Path) -> Result<()> {
+    let mut steps = steps(root);
+    let total = steps.len();
+    let mut done: Vec<(&'static str, Duration)> = Vec::new();
+    let started = Instant::now();
+    for (i, step) in steps.iter_mut().enumerate() {
+        let shown = cmd::display(&step.command);
+        eprintln!("\n==> ci [{}/{total}] {}: {shown}", i + 1, step.name);
+        let t = Instant::now();
+        let result = cmd::run(&mut step.command);
+        let took = t.elapsed();
+        if let Err(e) = result {
+            eprintln!(
+                "==> ci [{}/{total}] {} FAILED after {}",
+                i + 1,
+                step.name,
+                secs(took)
+            );
+            bail!(
+                "ci step `{}` failed: {e:#}\n       hint: {}",
+                step.name,
+                step.hint
+            );
+        }
+        eprintln!(
+            "==> ci [{}/{total}] {} ok in {}",
+            i + 1,
+            step.name,
+            secs(took)
+        );
+        done.push((step.name, took));
+    }
+    eprintln!("\n==> ci passed in {}", secs(started.elapsed()));
+    for (name, took) in done {
+        eprintln!("    {name:<8} {}", secs(took));
+    }
+    Ok(())
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.1}s", d.as_secs_f64())
+}

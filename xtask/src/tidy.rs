@@ -1,0 +1,335 @@
+//! Tidy checks that keep the tree honest, run by `cargo test -p xtask`:
+//!
+//! - layering: a stack crate depends (normal, dev or build) only on stack crates below it;
+//! - code map: `docs/ARCHITECTURE.md`'s "Code map" has one heading per workspace member.
+//!
+//! Both are pure functions over plain data, so each is also tested against a synthetic tree
+//! that must fail.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::Path;
+use std::process::Command;
+
+/// The stack, bottom first. `strata` and `strata-cli` may not exist yet.
+const STACK: &[&str] = &[
+    "strata-codec",
+    "strata-format",
+    "strata-memtable",
+    "strata-writer",
+    "strata-predicate",
+    "strata-partition-registry",
+    "strata-compactor",
+    "strata",
+    "strata-cli",
+];
+
+/// Workspace members outside the stack: they may depend on anything.
+const TOOLING: &[&str] = &["strata-benches", "xtask"];
+
+/// A workspace package and the names of the packages it depends on.
+#[derive(Debug, Clone)]
+struct Package {
+    name: String,
+    deps: Vec<Dep>,
+}
+
+#[derive(Debug, Clone)]
+struct Dep {
+    name: String,
+    /// `normal`, `dev` or `build`, as cargo metadata says.
+    kind: String,
+}
+
+/// A stack crate depending on one at its own level or above.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct LayeringViolation {
+    from: String,
+    to: String,
+    kind: String,
+}
+
+impl fmt::Display for LayeringViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} has a {} dependency on {}, which is not below it in the stack",
+            self.from, self.kind, self.to
+        )
+    }
+}
+
+/// Every dependency of a stack crate on a stack crate that is not strictly below it.
+fn layering_violations(stack: &[&str], packages: &[Package]) -> Vec<LayeringViolation> {
+    let level = |name: &str| stack.iter().position(|s| *s == name);
+    let mut out = Vec::new();
+    for p in packages {
+        let Some(from) = level(&p.name) else { continue };
+        for d in &p.deps {
+            if level(&d.name).is_some_and(|to| to >= from) {
+                out.push(LayeringViolation {
+                    from: p.name.clone(),
+                    to: d.name.clone(),
+                    kind: d.kind.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The crate headings (`### name`) of the `## Code map` section, backticks stripped, in order.
+/// `None` when there is no such section.
+fn code_map_crates(markdown: &str) -> Option<Vec<String>> {
+    let mut in_section = false;
+    let mut found = false;
+    let mut in_fence = false;
+    let mut out = Vec::new();
+    for line in markdown.lines() {
+        if line.trim_start().starts_with("```") {
+            in_fence = !in_fence;
+            continue;
+        }
+        if in_fence {
+            continue;
+        }
+        if let Some(h) = line.strip_prefix("## ") {
+            in_section = h.trim().eq_ignore_ascii_case("code map");
+            found |= in_section;
+        } else if in_section && let Some(h) = line.strip_prefix("### ") {
+            out.push(h.trim().trim_matches('`').trim().to_owned());
+        }
+    }
+    found.then_some(out)
+}
+
+/// What is wrong with a code map, given the workspace members; empty when it matches.
+/// The headings must be the members exactly once each, stack crates in stack order.
+fn code_map_problems(headings: &[String], members: &[String], stack: &[&str]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let documented: BTreeSet<&str> = headings.iter().map(String::as_str).collect();
+    let members: BTreeSet<&str> = members.iter().map(String::as_str).collect();
+    for m in members.difference(&documented) {
+        problems.push(format!(
+            "workspace member {m} has no `### {m}` heading in the code map"
+        ));
+    }
+    for h in documented.difference(&members) {
+        problems.push(format!(
+            "code map heading `### {h}` is not a workspace member"
+        ));
+    }
+    if documented.len() != headings.len() {
+        problems.push("the code map has a crate heading more than once".to_owned());
+    }
+    let levels: Vec<usize> = headings
+        .iter()
+        .filter_map(|h| stack.iter().position(|s| s == h))
+        .collect();
+    if levels.windows(2).any(|w| w[0] > w[1]) {
+        problems.push("the code map lists stack crates out of stack order".to_owned());
+    }
+    problems
+}
+
+/// `cargo metadata --no-deps --offline` for the workspace, as `Package`s.
+fn workspace_packages(root: &Path) -> Vec<Package> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| Package {
+            name: p["name"].as_str().unwrap().to_owned(),
+            deps: p["dependencies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| Dep {
+                    name: d["name"].as_str().unwrap().to_owned(),
+                    kind: d["kind"].as_str().unwrap_or("normal").to_owned(),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn root() -> std::path::PathBuf {
+    crate::workspace_root()
+}
+
+fn pkg(name: &str, deps: &[(&str, &str)]) -> Package {
+    Package {
+        name: name.to_owned(),
+        deps: deps
+            .iter()
+            .map(|(n, k)| Dep {
+                name: (*n).to_owned(),
+                kind: (*k).to_owned(),
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn workspace_crates_depend_only_on_lower_stack_crates() {
+    let packages = workspace_packages(&root());
+    assert!(
+        packages.iter().any(|p| p.name == "strata-codec"),
+        "cargo metadata did not list strata-codec"
+    );
+    let violations = layering_violations(STACK, &packages);
+    let listed: Vec<String> = violations.iter().map(ToString::to_string).collect();
+    assert!(
+        violations.is_empty(),
+        "layering violations:\n  {}",
+        listed.join("\n  ")
+    );
+}
+
+#[test]
+fn every_workspace_member_is_a_stack_or_tooling_crate() {
+    let packages = workspace_packages(&root());
+    let unknown: Vec<&str> = packages
+        .iter()
+        .map(|p| p.name.as_str())
+        .filter(|n| !STACK.contains(n) && !TOOLING.contains(n))
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "members {unknown:?} are neither in the stack nor tooling; add them to STACK or TOOLING \
+         in xtask/src/tidy.rs"
+    );
+}
+
+#[test]
+fn layering_check_reports_upward_and_same_level_dependencies() {
+    let packages = [
+        pkg("strata-codec", &[("thiserror", "normal")]),
+        pkg(
+            "strata-format",
+            &[("strata-codec", "normal"), ("strata-writer", "dev")],
+        ),
+        pkg("strata-memtable", &[("strata-memtable", "build")]),
+        pkg(
+            "strata-writer",
+            &[("strata-format", "normal"), ("strata-memtable", "normal")],
+        ),
+        pkg("strata-benches", &[("strata-compactor", "normal")]),
+    ];
+    let got = layering_violations(STACK, &packages);
+    let expected = vec![
+        LayeringViolation {
+            from: "strata-format".into(),
+            to: "strata-writer".into(),
+            kind: "dev".into(),
+        },
+        LayeringViolation {
+            from: "strata-memtable".into(),
+            to: "strata-memtable".into(),
+            kind: "build".into(),
+        },
+    ];
+    assert_eq!(got, expected);
+    assert_eq!(
+        got[0].to_string(),
+        "strata-format has a dev dependency on strata-writer, which is not below it in the stack"
+    );
+}
+
+#[test]
+fn layering_check_accepts_a_downward_only_tree() {
+    let packages = [
+        pkg("strata-codec", &[]),
+        pkg("strata-format", &[("strata-codec", "normal")]),
+        pkg(
+            "strata-compactor",
+            &[("strata-format", "normal"), ("strata-codec", "dev")],
+        ),
+        pkg("xtask", &[("strata-compactor", "normal")]),
+    ];
+    assert_eq!(layering_violations(STACK, &packages), vec![]);
+}
+
+#[test]
+fn architecture_code_map_lists_exactly_the_workspace_members() {
+    let path = root().join("docs/ARCHITECTURE.md");
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let headings = code_map_crates(&doc).unwrap_or_else(|| {
+        panic!("{} has no `## Code map` section", path.display());
+    });
+    let members: Vec<String> = workspace_packages(&root())
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    let problems = code_map_problems(&headings, &members, STACK);
+    assert!(
+        problems.is_empty(),
+        "docs/ARCHITECTURE.md code map:\n  {}",
+        problems.join("\n  ")
+    );
+}
+
+#[test]
+fn code_map_check_reports_missing_extra_and_misordered_crates() {
+    let doc = "\
+# Architecture
+## Bird's-eye view
+### not-a-crate
+## Code map
+### `strata-format`
+### strata-codec
+```text
+### strata-in-a-fence
+```
+### strata-gone
+## Cross-cutting concerns
+### Errors
+";
+    let headings = code_map_crates(doc).unwrap();
+    assert_eq!(headings, ["strata-format", "strata-codec", "strata-gone"]);
+    let members: Vec<String> = ["strata-codec", "strata-format", "xtask"]
+        .map(String::from)
+        .to_vec();
+    let problems = code_map_problems(&headings, &members, STACK);
+    assert_eq!(
+        problems,
+        [
+            "workspace member xtask has no `### xtask` heading in the code map",
+            "code map heading `### strata-gone` is not a workspace member",
+            "the code map lists stack crates out of stack order",
+        ]
+    );
+    assert_eq!(code_map_crates("# Architecture\n### strata-codec\n"), None);
+}
+
+#[test]
+fn code_map_check_accepts_a_matching_map() {
+    let headings: Vec<String> = ["strata-codec", "strata-format", "strata-benches", "xtask"]
+        .map(String::from)
+        .to_vec();
+    let members: Vec<String> = ["xtask", "strata-benches", "strata-format", "strata-codec"]
+        .map(String::from)
+        .to_vec();
+    assert_eq!(
+        code_map_problems(&headings, &members, STACK),
+        Vec::<String>::new()
+    );
+}
