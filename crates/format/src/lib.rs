@@ -6,6 +6,22 @@
 //! with random access to any block, and the filesystem trait every durable write goes through.
 //!
 //! What it is not: it knows nothing about partitions, manifests or compaction.
-//!
-//! Status: the segment layout lands with the segment issue; this crate holds no code yet.
 #![forbid(unsafe_code)]
+
+pub mod error;
+pub mod schema;
+
+pub use error::{FormatError, Result};
+pub use schema::{DataType, Field, PhysicalKind, Schema, SymbolAs, TimeUnit};
+
+/// A segment format version: readers refuse an unknown `major` and accept any `minor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FormatVersion {
+    /// Incompatible changes bump this.
+    pub major: u16,
+    /// Compatible additions (optional footer fields) bump this.
+    pub minor: u16,
+}
+
+/// The version this build writes.
+pub const CURRENT_VERSION: FormatVersion = FormatVersion { major: 1, minor: 0 };
