@@ -4,5 +4,17 @@
 //! segments and blocks with three-valued logic over typed zone maps, bloom filters and
 //! dictionaries, filters rows with Arrow kernels and yields Arrow `RecordBatch`es.
 //!
-//! Status: lands with the predicate issue; this crate holds no code yet.
+//! ```
+//! use strata_predicate::parse;
+//!
+//! let e = parse(r#"ts >= '2013-03-01T00:00:00Z' AND station = 'Dongsi' AND "PM2.5" > 100"#)?;
+//! assert_eq!(e.columns(), ["ts", "station", "PM2.5"]);
+//! # Ok::<(), strata_predicate::ParseError>(())
+//! ```
 #![forbid(unsafe_code)]
+
+mod expr;
+mod parse;
+
+pub use expr::{CmpOp, Expr, Literal};
+pub use parse::{ParseError, parse};
