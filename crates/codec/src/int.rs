@@ -340,10 +340,21 @@ fn encode_patched(values: &[u64], min: u64, w: u8, ctx: Ctx, out: &mut Vec<u8>) 
     out.put_u8(w);
     put_words(out, &bitpack::pack(&base, min, w));
     out.put_len(positions.len());
-    let leaf = ctx.leaf();
-    let a = encode(&positions, leaf, None, out);
-    let b = encode(&exceptions, leaf, None, out);
+    let a = encode_exception_list(&positions, ctx, out);
+    let b = encode_exception_list(&exceptions, ctx, out);
     Cascade::node(Scheme::Patched, vec![a, b]).with_detail(format!("w={w}"))
+}
+
+/// Encodes a patched node's exception list as a leaf. Leaf sampling may still pick patching, whose
+/// own exception lists would be patched again, nesting without bound (past the decoder's
+/// [`MAX_NESTING`] on long skewed inputs); plain bit-packing stands in for it here.
+fn encode_exception_list(values: &[u64], ctx: Ctx, out: &mut Vec<u8>) -> Cascade {
+    let leaf = ctx.leaf();
+    let scheme = match choose(&sample(values), leaf, true).0 {
+        Scheme::Patched => Scheme::BitPacked,
+        s => s,
+    };
+    encode_with(values, leaf, scheme, out)
 }
 
 fn put_words(out: &mut Vec<u8>, words: &[u64]) {
