@@ -127,7 +127,7 @@ impl Outcome {
     }
 }
 
-/// Runs one target, echoing its output except libFuzzer's per-input status lines.
+/// Runs one target, echoing its output except libFuzzer's progress lines.
 fn run_target(fuzz_dir: &Path, target: &str, seconds: u64) -> Result<(bool, Outcome)> {
     let mut c = nightly(fuzz_dir);
     c.args(["fuzz", "run", target, "--"])
@@ -144,7 +144,8 @@ fn run_target(fuzz_dir: &Path, target: &str, seconds: u64) -> Result<(bool, Outc
         for line in BufReader::new(stderr).lines() {
             let line = line.unwrap_or_default();
             outcome.observe(&line);
-            if !line.starts_with('#') {
+            // Per-input status and coverage lines are libFuzzer's progress noise.
+            if !line.starts_with('#') && !line.trim_start().starts_with("NEW_FUNC") {
                 let _ = writeln!(err, "{line}");
             }
         }
