@@ -815,3 +815,100 @@ pub(crate) fn round_trip_bytes<T: AsRef<[u8]>>(values: &[T], opts: &EncodeOption
     }
     assert_eq!(back.offsets.first(), Some(&0), "{what}: offsets start at 0");
 }
+
+/// The value kind a buffer holds, for decoding it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    I64,
+    U64,
+    F64,
+    Bool,
+    Bytes,
+}
+
+/// Every kind.
+pub(crate) const KINDS: [Kind; 5] = [Kind::I64, Kind::U64, Kind::F64, Kind::Bool, Kind::Bytes];
+
+/// Decodes `buf` as `kind` with `limits`; the value count on success.
+pub(crate) fn decode_as(kind: Kind, buf: &[u8], limits: Limits) -> strata_codec::Result<usize> {
+    use strata_codec::{decode_bool_with, decode_bytes_with, decode_f64_with, decode_i64_with, decode_u64_with};
+    match kind {
+        Kind::I64 => decode_i64_with(buf, limits).map(|v| v.len()),
+        Kind::U64 => decode_u64_with(buf, limits).map(|v| v.len()),
+        Kind::F64 => decode_f64_with(buf, limits).map(|v| v.len()),
+        Kind::Bool => decode_bool_with(buf, limits).map(|v| v.len()),
+        Kind::Bytes => decode_bytes_with(buf, limits).map(|v| v.len()),
+    }
+}
+
+/// Runs every decoder and `value_count` over `buf` with small limits; none may panic. Returns
+/// how many decoders accepted the bytes.
+pub(crate) fn decode_every_way(buf: &[u8]) -> usize {
+    let _ = strata_codec::value_count(buf);
+    KINDS.iter().filter(|&&k| decode_as(k, buf, SMALL_LIMITS).is_ok()).count()
+}
+
+/// A valid encoded buffer, what it holds and how it was made.
+#[derive(Debug, Clone)]
+pub(crate) struct Sample {
+    pub(crate) name: String,
+    pub(crate) kind: Kind,
+    pub(crate) bytes: Vec<u8>,
+}
+
+/// Valid buffers covering every node type: each scheme forced at the top of a kind it applies
+/// to, plus sampled cascades (delta2, patched, rle, dict, alp, alprd, fsst …).
+pub(crate) fn valid_buffers() -> Vec<Sample> {
+    use strata_codec::{encode_bool, encode_bytes, encode_f64, encode_i64, encode_u64};
+    let mut out = Vec::new();
+    let mut push = |name: String, kind: Kind, enc: strata_codec::Result<strata_codec::Encoded>| {
+        let enc = enc.unwrap_or_else(|e| panic!("{name}: {e}"));
+        out.push(Sample { name: format!("{name} -> {}", enc.cascade), kind, bytes: enc.bytes });
+    };
+    let ts = EncodeOptions { profile: Profile::TimeSeries, ..EncodeOptions::default() };
+    let n = 1100; // one transposed chunk plus a sequential tail
+    for shape in [
+        IntShape::SortedRepeats,
+        IntShape::RegularTimestamps,
+        IntShape::SmallWithOutliers,
+        IntShape::LongRuns,
+        IntShape::FewDistinct,
+        IntShape::Random,
+    ] {
+        push(format!("i64 {shape:?}"), Kind::I64, encode_i64(&ints(shape, n, 1), &ts));
+    }
+    let timestamps = ints(IntShape::SortedRepeats, n, 2);
+    for s in INT_SCHEMES.iter().flatten() {
+        let opts = EncodeOptions { scheme: Some(*s), ..ts };
+        push(format!("i64 forced {s}"), Kind::I64, encode_i64(&timestamps, &opts));
+    }
+    let outliers: Vec<u64> = ints(IntShape::SmallWithOutliers, n, 3).iter().map(|&v| v as u64).collect();
+    let patched = EncodeOptions { scheme: Some(Scheme::Patched), ..ts };
+    push("u64 forced patched".into(), Kind::U64, encode_u64(&outliers, &patched));
+    push("u64 few".into(), Kind::U64, encode_u64(&[7, 7, 7, 9], &ts));
+    let flags: Vec<bool> = (0..n).map(|i| i % 37 != 0).collect();
+    push("bool mostly true".into(), Kind::Bool, encode_bool(&flags, &ts));
+    for shape in [
+        FloatShape::Decimal2,
+        FloatShape::HighPrecision,
+        FloatShape::SlowSeries,
+        FloatShape::DecimalWithSpecials,
+        FloatShape::FewDistinct,
+    ] {
+        push(format!("f64 {shape:?}"), Kind::F64, encode_f64(&floats(shape, n, 4), &ts));
+    }
+    let decimals = floats(FloatShape::DecimalWithSpecials, n, 5);
+    for s in [Scheme::Alp, Scheme::AlpRd, Scheme::Gorilla, Scheme::Dictionary, Scheme::Rle] {
+        let opts = EncodeOptions { scheme: Some(s), ..ts };
+        push(format!("f64 forced {s}"), Kind::F64, encode_f64(&decimals, &opts));
+    }
+    for shape in [BytesShape::Urls, BytesShape::LowCardinality, BytesShape::FreeText] {
+        let values = strings(shape, 300, 6);
+        push(format!("bytes {shape:?}"), Kind::Bytes, encode_bytes(&values, &ts));
+        for s in BYTES_SCHEMES.iter().flatten() {
+            let opts = EncodeOptions { scheme: Some(*s), ..ts };
+            push(format!("bytes {shape:?} forced {s}"), Kind::Bytes, encode_bytes(&values, &opts));
+        }
+    }
+    out
+}
