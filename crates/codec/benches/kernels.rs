@@ -1,1 +1,111 @@
-fn main() {}
+//! Decode kernels: bit-unpacking, delta and ALP, in bytes of decoded output per second.
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::hint::black_box;
+use strata_codec::{
+    EncodeOptions, Profile, Scheme, decode_f64, decode_i64, decode_u64, encode_f64, encode_i64,
+    encode_u64,
+};
+
+const BLOCK: usize = 1024;
+const BLOCKS: usize = 64;
+
+fn lcg(seed: &mut u64) -> u64 {
+    *seed = seed
+        .wrapping_mul(6_364_136_223_846_793_005)
+        .wrapping_add(1_442_695_040_888_963_407);
+    *seed >> 11
+}
+
+fn bench_bitunpack(c: &mut Criterion) {
+    let mut g = c.benchmark_group("bitunpack");
+    g.throughput(Throughput::Bytes((BLOCK * BLOCKS * 8) as u64));
+    for w in [3u32, 8, 17, 33] {
+        let mut seed = 7;
+        let opts = EncodeOptions {
+            scheme: Some(Scheme::BitPacked),
+            ..EncodeOptions::default()
+        };
+        let blocks: Vec<Vec<u8>> = (0..BLOCKS)
+            .map(|_| {
+                let v: Vec<u64> = (0..BLOCK)
+                    .map(|_| lcg(&mut seed) & ((1u64 << w) - 1))
+                    .collect();
+                encode_u64(&v, &opts).unwrap().bytes
+            })
+            .collect();
+        g.bench_function(format!("w{w}"), |b| {
+            b.iter(|| {
+                for blk in &blocks {
+                    black_box(decode_u64(black_box(blk)).unwrap());
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
+fn bench_delta(c: &mut Criterion) {
+    let mut g = c.benchmark_group("delta");
+    g.throughput(Throughput::Bytes((BLOCK * BLOCKS * 8) as u64));
+    let mut seed = 11;
+    let mut t = 1_700_000_000_000_000i64;
+    let ts: Vec<i64> = (0..BLOCK * BLOCKS)
+        .map(|_| {
+            t += (lcg(&mut seed) % 2000) as i64;
+            t
+        })
+        .collect();
+    for (name, scheme) in [("delta", Scheme::Delta), ("delta2", Scheme::DeltaOfDelta)] {
+        let opts = EncodeOptions {
+            scheme: Some(scheme),
+            profile: Profile::TimeSeries,
+            ..EncodeOptions::default()
+        };
+        let blocks: Vec<Vec<u8>> = ts
+            .chunks(BLOCK)
+            .map(|c| encode_i64(c, &opts).unwrap().bytes)
+            .collect();
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                for blk in &blocks {
+                    black_box(decode_i64(black_box(blk)).unwrap());
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
+fn bench_alp(c: &mut Criterion) {
+    let mut g = c.benchmark_group("alp");
+    g.throughput(Throughput::Bytes((BLOCK * BLOCKS * 8) as u64));
+    let mut seed = 3;
+    let v: Vec<f64> = (0..BLOCK * BLOCKS)
+        .map(|_| (lcg(&mut seed) % 100_000) as f64 / 100.0)
+        .collect();
+    let opts = EncodeOptions {
+        scheme: Some(Scheme::Alp),
+        ..EncodeOptions::default()
+    };
+    let blocks: Vec<Vec<u8>> = v
+        .chunks(BLOCK)
+        .map(|c| encode_f64(c, &opts).unwrap().bytes)
+        .collect();
+    g.bench_function("decode", |b| {
+        b.iter(|| {
+            for blk in &blocks {
+                black_box(decode_f64(black_box(blk)).unwrap());
+            }
+        })
+    });
+    g.throughput(Throughput::Bytes((BLOCK * 8) as u64));
+    g.bench_function("encode_sampled", |b| {
+        b.iter(|| black_box(encode_f64(black_box(&v[..BLOCK]), &EncodeOptions::default()).unwrap()))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_bitunpack, bench_delta, bench_alp);
+criterion_main!(benches);

@@ -81,7 +81,9 @@ fn unpack_chunk<const W: usize>(packed: &[u64], reference: u64, out: &mut [u64])
                 row[l] = reference.wrapping_add((lo[l] >> shift) & m);
             }
         } else {
-            let Some(hi) = packed.get(word + 1) else { return };
+            let Some(hi) = packed.get(word + 1) else {
+                return;
+            };
             for l in 0..LANES {
                 row[l] = reference.wrapping_add(((lo[l] >> shift) | (hi[l] << (64 - shift))) & m);
             }

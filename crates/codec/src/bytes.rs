@@ -63,25 +63,38 @@ fn choose(values: &[&[u8]], ctx: Ctx) -> Scheme {
         let (dict, codes) = dictionary_of(values);
         if dict.len() * 2 <= n {
             let dict_bytes = total_len(&dict) + dict.len();
-            consider(Scheme::Dictionary, dict_bytes + int::choose(&codes, child, false).1);
+            consider(
+                Scheme::Dictionary,
+                dict_bytes + int::choose(&codes, child, false).1,
+            );
         }
     }
     if total >= 64 && total / n.max(1) >= 2 {
         let c = fsst_train(values);
         let compressed: Vec<Vec<u8>> = values.iter().map(|v| c.compress(v)).collect();
         let clen: Vec<u64> = compressed.iter().map(|v| v.len() as u64).collect();
-        let size = c.n_symbols() * 9 + clen.iter().sum::<u64>() as usize + int::choose(&clen, child, false).1;
+        let size = c.n_symbols() * 9
+            + clen.iter().sum::<u64>() as usize
+            + int::choose(&clen, child, false).1;
         consider(Scheme::Fsst, size);
     }
     if total >= 64 {
         let data: Vec<u8> = values.concat();
-        consider(Scheme::Lz4, lz4_flex::block::compress(&data).len() + len_size + 8);
+        consider(
+            Scheme::Lz4,
+            lz4_flex::block::compress(&data).len() + len_size + 8,
+        );
     }
     best.0
 }
 
 /// Encodes a byte-string node.
-pub(crate) fn encode(values: &[&[u8]], ctx: Ctx, forced: Option<Scheme>, out: &mut Vec<u8>) -> Result<Cascade> {
+pub(crate) fn encode(
+    values: &[&[u8]],
+    ctx: Ctx,
+    forced: Option<Scheme>,
+    out: &mut Vec<u8>,
+) -> Result<Cascade> {
     let total = total_len(values);
     if total > MAX_BYTES {
         return Err(CodecError::InvalidRequest(format!(
@@ -164,7 +177,10 @@ fn offsets_from(lens: &[u64], data_len: usize, encoding: &'static str) -> Result
         offsets.push(acc);
     }
     if acc != data_len as u64 {
-        return Err(corrupt(encoding, "string lengths do not add up to the data length"));
+        return Err(corrupt(
+            encoding,
+            "string lengths do not add up to the data length",
+        ));
     }
     Ok(offsets)
 }
@@ -194,7 +210,12 @@ pub(crate) fn decode(r: &mut Reader<'_>, limits: Limits, nesting: u8) -> Result<
                 let v = usize::try_from(c)
                     .ok()
                     .and_then(|c| dict.get(c))
-                    .ok_or_else(|| corrupt("string dictionary", format!("code {c} outside a dictionary of {}", dict.len())))?;
+                    .ok_or_else(|| {
+                        corrupt(
+                            "string dictionary",
+                            format!("code {c} outside a dictionary of {}", dict.len()),
+                        )
+                    })?;
                 out.push(v);
             }
             Ok(out)
@@ -223,12 +244,14 @@ pub(crate) fn decode(r: &mut Reader<'_>, limits: Limits, nesting: u8) -> Result<
                 let mut codes = data.get(a..b).unwrap_or_default().iter();
                 while let Some(&c) = codes.next() {
                     if c == 255 {
-                        let &lit = codes.next().ok_or_else(|| corrupt("fsst", "escape at end of string"))?;
+                        let &lit = codes
+                            .next()
+                            .ok_or_else(|| corrupt("fsst", "escape at end of string"))?;
                         out.data.push(lit);
                     } else {
-                        let (sym, l) = symbols
-                            .get(usize::from(c))
-                            .ok_or_else(|| corrupt("fsst", format!("code {c} outside {nsym} symbols")))?;
+                        let (sym, l) = symbols.get(usize::from(c)).ok_or_else(|| {
+                            corrupt("fsst", format!("code {c} outside {nsym} symbols"))
+                        })?;
                         out.data.extend_from_slice(&sym[..*l]);
                     }
                 }
@@ -243,15 +266,22 @@ pub(crate) fn decode(r: &mut Reader<'_>, limits: Limits, nesting: u8) -> Result<
             let compressed = r.take(clen)?;
             // LZ4 cannot expand more than 255x; a larger claim is corrupt, not an allocation.
             if raw_len > compressed.len().saturating_mul(255).saturating_add(16) {
-                return Err(corrupt("lz4 strings", "claimed length impossible for the input"));
+                return Err(corrupt(
+                    "lz4 strings",
+                    "claimed length impossible for the input",
+                ));
             }
-            let data = lz4_flex::block::decompress(compressed, raw_len).map_err(|e| corrupt("lz4 strings", e.to_string()))?;
+            let data = lz4_flex::block::decompress(compressed, raw_len)
+                .map_err(|e| corrupt("lz4 strings", e.to_string()))?;
             if data.len() != raw_len {
                 return Err(corrupt("lz4 strings", "decompressed length does not match"));
             }
             let offsets = offsets_from(&lens, data.len(), "lz4 strings")?;
             Ok(ByteValues { offsets, data })
         }
-        other => Err(CodecError::UnknownTag { tag: other, offset: tag_pos }),
+        other => Err(CodecError::UnknownTag {
+            tag: other,
+            offset: tag_pos,
+        }),
     }
 }

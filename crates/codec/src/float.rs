@@ -67,7 +67,8 @@ impl AlpExp {
 
     #[inline(always)]
     fn exact(self, v: f64) -> Option<i64> {
-        self.digits(v).filter(|&d| self.value(d).to_bits() == v.to_bits())
+        self.digits(v)
+            .filter(|&d| self.value(d).to_bits() == v.to_bits())
     }
 
     /// Every (e, f) pair with a distinct scale, from 10^18 down to 10^-18.
@@ -159,21 +160,31 @@ struct RdParts {
 /// Chooses ALP-RD's split: the left bits are dictionary-coded (8 entries at most), the right
 /// bits stored as they are.
 fn alp_rd_params(bits: &[u64]) -> (RdParts, usize) {
-    let n = bits.len().max(1);
+    // The split is judged on a probe of at most 256 values; the cost is scaled to the input.
+    let step = (bits.len() / 256).max(1);
+    let probe: Vec<u64> = bits.iter().step_by(step).copied().collect();
+    let scale = bits.len().max(1) as f64 / probe.len().max(1) as f64;
+    let n = probe.len().max(1);
     let mut best: Option<(RdParts, usize)> = None;
+    let mut lefts: Vec<u16> = Vec::with_capacity(probe.len());
     for left_bits in 1..=16u8 {
         let right_bits = 64 - left_bits;
-        let mut counts: std::collections::HashMap<u16, usize> = std::collections::HashMap::new();
-        for &b in bits {
-            *counts.entry((b >> right_bits) as u16).or_default() += 1;
+        lefts.clear();
+        lefts.extend(probe.iter().map(|&b| (b >> right_bits) as u16));
+        lefts.sort_unstable();
+        let mut by_freq: Vec<(u16, usize)> = Vec::new();
+        for &l in &lefts {
+            match by_freq.last_mut() {
+                Some((v, c)) if *v == l => *c += 1,
+                _ => by_freq.push((l, 1)),
+            }
         }
-        let mut by_freq: Vec<(u16, usize)> = counts.into_iter().collect();
         by_freq.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         by_freq.truncate(8);
         let covered: usize = by_freq.iter().map(|&(_, c)| c).sum();
         let exceptions = n.saturating_sub(covered);
         let code_bits = usize::from(width_of(by_freq.len().saturating_sub(1) as u64));
-        let cost = n * (usize::from(right_bits) + code_bits) + exceptions * 48;
+        let cost = ((n * (usize::from(right_bits) + code_bits) + exceptions * 48) as f64 * scale) as usize;
         if best.as_ref().is_none_or(|(_, c)| cost < *c) {
             best = Some((
                 RdParts {
@@ -203,10 +214,7 @@ fn choose(values: &[f64], ctx: Ctx) -> Scheme {
     let mut best = (int_scheme, int_size);
     let child = ctx.child();
     let alp = alp_split(values);
-    let alp_size = 8
-        + int::choose(&alp.digits, child, false).1
-        + alp.positions.len() * 10
-        + 20;
+    let alp_size = 8 + int::choose(&alp.digits, child, false).1 + alp.positions.len() * 10 + 20;
     if alp_size < best.1 {
         best = (Scheme::Alp, alp_size);
     }
@@ -217,7 +225,8 @@ fn choose(values: &[f64], ctx: Ctx) -> Scheme {
             best = (Scheme::AlpRd, rd_size);
         }
     }
-    if ctx.profile == Profile::TimeSeries {
+    // Gorilla only wins where values are not short decimals; skip its cost otherwise.
+    if ctx.profile == Profile::TimeSeries && alp.positions.len() * 8 > values.len() {
         let g = gorilla_encode(values);
         if g.len() + 9 < best.1 {
             best = (Scheme::Gorilla, g.len() + 9);
@@ -227,7 +236,12 @@ fn choose(values: &[f64], ctx: Ctx) -> Scheme {
 }
 
 /// Encodes a float node.
-pub(crate) fn encode(values: &[f64], ctx: Ctx, forced: Option<Scheme>, out: &mut Vec<u8>) -> Cascade {
+pub(crate) fn encode(
+    values: &[f64],
+    ctx: Ctx,
+    forced: Option<Scheme>,
+    out: &mut Vec<u8>,
+) -> Cascade {
     let scheme = match forced {
         Some(s) => s,
         None => choose(&sample(values), ctx),
@@ -268,7 +282,12 @@ pub(crate) fn encode(values: &[f64], ctx: Ctx, forced: Option<Scheme>, out: &mut
 
 /// Writes an exception list: its count, then (only when non-empty) positions and values as
 /// leaf integer nodes.
-fn encode_exceptions(positions: &[u64], values: &[u64], ctx: Ctx, out: &mut Vec<u8>) -> Vec<Cascade> {
+fn encode_exceptions(
+    positions: &[u64],
+    values: &[u64],
+    ctx: Ctx,
+    out: &mut Vec<u8>,
+) -> Vec<Cascade> {
     out.put_len(positions.len());
     if positions.is_empty() {
         return Vec::new();
@@ -341,7 +360,10 @@ pub(crate) fn decode(r: &mut Reader<'_>, limits: Limits, out: &mut Vec<f64>) -> 
             let e = usize::from(r.u8()?);
             let f = usize::from(r.u8()?);
             if e > MAX_EXPONENT || f > MAX_EXPONENT || (e > 0 && f > 0) {
-                return Err(corrupt("alp", format!("exponent {e} / factor {f} out of range")));
+                return Err(corrupt(
+                    "alp",
+                    format!("exponent {e} / factor {f} out of range"),
+                ));
             }
             let digits = int::decode(r, limits, 1, Some(n))?;
             let base = out.len();
@@ -360,7 +382,10 @@ pub(crate) fn decode(r: &mut Reader<'_>, limits: Limits, out: &mut Vec<f64>) -> 
             let n = r.count(limits.max_values)?;
             let right_bits = r.u8()?;
             if right_bits == 0 || right_bits >= 64 {
-                return Err(corrupt("alp-rd", format!("right width {right_bits} out of range")));
+                return Err(corrupt(
+                    "alp-rd",
+                    format!("right width {right_bits} out of range"),
+                ));
             }
             let dict_len = usize::from(r.u8()?);
             let mut dict = Vec::with_capacity(dict_len);
@@ -377,7 +402,11 @@ pub(crate) fn decode(r: &mut Reader<'_>, limits: Limits, out: &mut Vec<f64>) -> 
                     return Err(corrupt("alp-rd", "right part wider than its width"));
                 }
                 // An exception's code is a placeholder; its left part is patched below.
-                let left = usize::try_from(c).ok().and_then(|c| dict.get(c)).copied().unwrap_or(0);
+                let left = usize::try_from(c)
+                    .ok()
+                    .and_then(|c| dict.get(c))
+                    .copied()
+                    .unwrap_or(0);
                 out.push(f64::from_bits((left << right_bits) | rt));
             }
             let dst = &mut out[base..];
@@ -389,7 +418,9 @@ pub(crate) fn decode(r: &mut Reader<'_>, limits: Limits, out: &mut Vec<f64>) -> 
                 if l >> (64 - right_bits) != 0 {
                     return Err(corrupt("alp-rd", "exception left part too wide"));
                 }
-                *slot = f64::from_bits((l << right_bits) | (slot.to_bits() & ((1u64 << right_bits) - 1)));
+                *slot = f64::from_bits(
+                    (l << right_bits) | (slot.to_bits() & ((1u64 << right_bits) - 1)),
+                );
             }
         }
         tag::GORILLA => {
@@ -508,7 +539,10 @@ fn gorilla_decode(bytes: &[u8], n: usize, out: &mut Vec<f64>) -> Result<()> {
     }
     // Each value takes at least one bit, so a count the stream cannot hold is corrupt.
     if n.saturating_sub(64) > bytes.len().saturating_mul(8) {
-        return Err(corrupt("gorilla", "count larger than the bit stream can hold"));
+        return Err(corrupt(
+            "gorilla",
+            "count larger than the bit stream can hold",
+        ));
     }
     let mut r = BitReader { bytes, bit: 0 };
     let mut prev = r.read(64)?;

@@ -5,8 +5,6 @@
 //! taken as wrapping `i64` differences and flipped the same way, so a run of small negative and
 //! positive deltas stays a narrow range for the frame of reference.
 
-use std::collections::HashMap;
-
 use crate::bitpack::{self, packed_words, width_of};
 use crate::cascade::{Cascade, Scheme};
 use crate::error::{CodecError, Result, corrupt};
@@ -67,7 +65,6 @@ struct Stats {
     min: u64,
     max: u64,
     runs: usize,
-    distinct: usize,
 }
 
 impl Stats {
@@ -82,31 +79,18 @@ impl Stats {
             runs += usize::from(v != prev);
             prev = v;
         }
-        let distinct = if runs <= 1 {
-            runs
-        } else {
-            // A dictionary only pays below n/3 distinct values; a 256-value probe rules most
-            // inputs out before paying for an exact count.
-            let step = (values.len() / 256).max(1);
-            let mut probe: Vec<u64> = values.iter().step_by(step).copied().collect();
-            probe.sort_unstable();
-            probe.dedup();
-            if probe.len() * 2 > values.len().div_ceil(step) {
-                values.len()
-            } else {
-                let mut sorted = values.to_vec();
-                sorted.sort_unstable();
-                sorted.dedup();
-                sorted.len()
-            }
-        };
-        Self {
-            min,
-            max,
-            runs,
-            distinct,
-        }
+        Self { min, max, runs }
     }
+}
+
+/// Whether a dictionary could pay (at most n/3 distinct values), judged loosely on a 256-value probe
+/// so that most inputs are ruled out before anyone sorts them.
+fn dictionary_plausible(values: &[u64]) -> bool {
+    let step = (values.len() / 256).max(1);
+    let mut probe: Vec<u64> = values.iter().step_by(step).copied().collect();
+    probe.sort_unstable();
+    probe.dedup();
+    probe.len() * 3 <= values.len().div_ceil(step) * 2
 }
 
 fn bitpacked_size(n: usize, w: u8) -> usize {
@@ -131,7 +115,12 @@ fn patched_choice(values: &[u64], min: u64, full_width: u8) -> Option<(u8, usize
         if above > n / 8 {
             break;
         }
-        let size = NODE_HEADER + 9 + 4 + 2 * (NODE_HEADER + 9) + packed_words(n, w) * 8 + above * per_exception;
+        let size = NODE_HEADER
+            + 9
+            + 4
+            + 2 * (NODE_HEADER + 9)
+            + packed_words(n, w) * 8
+            + above * per_exception;
         if best.is_none_or(|(_, s)| size < s) {
             best = Some((w, size));
         }
@@ -161,13 +150,21 @@ fn runs_of(values: &[u64]) -> (Vec<u64>, Vec<u64>) {
     (vals, lens)
 }
 
-/// Sorted distinct values and the code of every value.
-fn dictionary_of(values: &[u64]) -> (Vec<u64>, Vec<u64>) {
+/// Sorted distinct values.
+fn distinct_of(values: &[u64]) -> Vec<u64> {
     let mut dict = values.to_vec();
     dict.sort_unstable();
     dict.dedup();
-    let index: HashMap<u64, u64> = dict.iter().enumerate().map(|(i, &v)| (v, i as u64)).collect();
-    let codes = values.iter().map(|v| index.get(v).copied().unwrap_or(0)).collect();
+    dict
+}
+
+/// Sorted distinct values and the code of every value.
+fn dictionary_of(values: &[u64]) -> (Vec<u64>, Vec<u64>) {
+    let dict = distinct_of(values);
+    let codes = values
+        .iter()
+        .map(|v| dict.binary_search(v).unwrap_or(0) as u64)
+        .collect();
     (dict, codes)
 }
 
@@ -200,19 +197,25 @@ pub(crate) fn choose(values: &[u64], ctx: Ctx, top: bool) -> (Scheme, usize) {
             consider(Scheme::Delta, NODE_HEADER + 8 + choose(&d, child, false).1);
             if ctx.profile == Profile::TimeSeries && n >= 4 {
                 let dd = deltas(&d);
-                consider(Scheme::DeltaOfDelta, NODE_HEADER + 16 + choose(&dd, child, false).1);
+                consider(
+                    Scheme::DeltaOfDelta,
+                    NODE_HEADER + 16 + choose(&dd, child, false).1,
+                );
             }
         }
         if st.runs * 3 <= n {
             let (vals, lens) = runs_of(values);
-            let size = NODE_HEADER + 4 + choose(&vals, child, false).1 + choose(&lens, child, false).1;
+            let size =
+                NODE_HEADER + 4 + choose(&vals, child, false).1 + choose(&lens, child, false).1;
             consider(Scheme::Rle, size);
         }
-        if st.distinct * 3 <= n && st.distinct > 1 {
-            let (dict, _) = dictionary_of(values);
-            let code_width = width_of(st.distinct as u64 - 1);
-            let size = NODE_HEADER + choose(&dict, child, false).1 + bitpacked_size(n, code_width);
-            consider(Scheme::Dictionary, size);
+        if n >= 16 && dictionary_plausible(values) {
+            let dict = distinct_of(values);
+            if dict.len() * 3 <= n {
+                let code_width = width_of(dict.len() as u64 - 1);
+                let size = NODE_HEADER + choose(&dict, child, false).1 + bitpacked_size(n, code_width);
+                consider(Scheme::Dictionary, size);
+            }
         }
     }
     drop(consider);
@@ -227,7 +230,12 @@ pub(crate) fn choose(values: &[u64], ctx: Ctx, top: bool) -> (Scheme, usize) {
 }
 
 /// Encodes `values` as one node, choosing the scheme by sampling unless `forced` names one.
-pub(crate) fn encode(values: &[u64], ctx: Ctx, forced: Option<Scheme>, out: &mut Vec<u8>) -> Cascade {
+pub(crate) fn encode(
+    values: &[u64],
+    ctx: Ctx,
+    forced: Option<Scheme>,
+    out: &mut Vec<u8>,
+) -> Cascade {
     let scheme = match forced {
         Some(s) => s,
         None => {
@@ -368,7 +376,12 @@ fn put_words(out: &mut Vec<u8>, words: &[u64]) {
 pub(crate) const MAX_NESTING: u8 = 8;
 
 /// Decodes one integer node. `expected` is the count the parent requires, if it knows one.
-pub(crate) fn decode(r: &mut Reader<'_>, limits: Limits, nesting: u8, expected: Option<usize>) -> Result<Vec<u64>> {
+pub(crate) fn decode(
+    r: &mut Reader<'_>,
+    limits: Limits,
+    nesting: u8,
+    expected: Option<usize>,
+) -> Result<Vec<u64>> {
     let mut out = Vec::new();
     decode_into(r, limits, nesting, expected, &mut out)?;
     Ok(out)
@@ -390,7 +403,10 @@ pub(crate) fn decode_into(
     if let Some(e) = expected
         && e != n
     {
-        return Err(corrupt("cascade", format!("child holds {n} values, parent expects {e}")));
+        return Err(corrupt(
+            "cascade",
+            format!("child holds {n} values, parent expects {e}"),
+        ));
     }
     let inner = nesting + 1;
     match t {
@@ -429,7 +445,9 @@ pub(crate) fn decode_into(
                 let slot = usize::try_from(p)
                     .ok()
                     .and_then(|p| dst.get_mut(p))
-                    .ok_or_else(|| corrupt("patched", format!("exception position {p} out of range")))?;
+                    .ok_or_else(|| {
+                        corrupt("patched", format!("exception position {p} out of range"))
+                    })?;
                 *slot = reference.wrapping_add(v);
             }
         }
@@ -475,7 +493,10 @@ pub(crate) fn decode_into(
                 total = total.saturating_add(l);
             }
             if total != n as u64 {
-                return Err(corrupt("rle", format!("run lengths sum to {total}, node holds {n}")));
+                return Err(corrupt(
+                    "rle",
+                    format!("run lengths sum to {total}, node holds {n}"),
+                ));
             }
             out.reserve(n);
             for (&v, &l) in vals.iter().zip(&lens) {
@@ -490,7 +511,12 @@ pub(crate) fn decode_into(
                 let v = usize::try_from(c)
                     .ok()
                     .and_then(|c| dict.get(c))
-                    .ok_or_else(|| corrupt("dictionary", format!("code {c} outside a dictionary of {}", dict.len())))?;
+                    .ok_or_else(|| {
+                        corrupt(
+                            "dictionary",
+                            format!("code {c} outside a dictionary of {}", dict.len()),
+                        )
+                    })?;
                 out.push(*v);
             }
         }
@@ -500,7 +526,10 @@ pub(crate) fn decode_into(
             let bytes = lz4_flex::block::decompress(compressed, n * 8)
                 .map_err(|e| corrupt("lz4", e.to_string()))?;
             if bytes.len() != n * 8 {
-                return Err(corrupt("lz4", "decompressed length does not match the count"));
+                return Err(corrupt(
+                    "lz4",
+                    "decompressed length does not match the count",
+                ));
             }
             out.extend(bytes.chunks_exact(8).map(|c| {
                 let mut a = [0u8; 8];

@@ -54,12 +54,14 @@ impl<'a> Reader<'a> {
     }
 
     pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len()).ok_or(
-            CodecError::Truncated {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.buf.len())
+            .ok_or(CodecError::Truncated {
                 offset: self.pos,
                 needed: n,
-            },
-        )?;
+            })?;
         let out = &self.buf[self.pos..end];
         self.pos = end;
         Ok(out)
@@ -95,11 +97,17 @@ impl<'a> Reader<'a> {
             }
             shift += 7;
             if shift > 28 {
-                return Err(crate::error::corrupt("varint", format!("count at offset {start} longer than 5 bytes")));
+                return Err(crate::error::corrupt(
+                    "varint",
+                    format!("count at offset {start} longer than 5 bytes"),
+                ));
             }
         }
         if n > u64::from(u32::MAX) {
-            return Err(crate::error::corrupt("varint", format!("count at offset {start} above u32")));
+            return Err(crate::error::corrupt(
+                "varint",
+                format!("count at offset {start} above u32"),
+            ));
         }
         let n_usize = n as usize;
         if n_usize > limit {

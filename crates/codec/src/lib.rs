@@ -161,7 +161,8 @@ impl ByteValues {
 
     /// Builds from slices.
     pub fn from_slices<T: AsRef<[u8]>>(values: &[T]) -> Self {
-        let mut out = Self::with_capacity(values.len(), values.iter().map(|v| v.as_ref().len()).sum());
+        let mut out =
+            Self::with_capacity(values.len(), values.iter().map(|v| v.as_ref().len()).sum());
         for v in values {
             out.push(v.as_ref());
         }
@@ -279,7 +280,9 @@ pub fn encode_bool(values: &[bool], opts: &EncodeOptions) -> Result<Encoded> {
 pub fn encode_f64(values: &[f64], opts: &EncodeOptions) -> Result<Encoded> {
     check_len(values.len())?;
     if let Some(s @ Scheme::Fsst) = opts.scheme {
-        return Err(CodecError::InvalidRequest(format!("scheme {s} does not apply to f64")));
+        return Err(CodecError::InvalidRequest(format!(
+            "scheme {s} does not apply to f64"
+        )));
     }
     let mut bytes = start(Kind::F64);
     let cascade = float::encode(values, opts.ctx(), opts.scheme, &mut bytes);
@@ -292,7 +295,9 @@ pub fn encode_bytes<T: AsRef<[u8]>>(values: &[T], opts: &EncodeOptions) -> Resul
     match opts.scheme {
         None | Some(Scheme::Plain | Scheme::Dictionary | Scheme::Fsst | Scheme::Lz4) => {}
         Some(s) => {
-            return Err(CodecError::InvalidRequest(format!("scheme {s} does not apply to bytes")));
+            return Err(CodecError::InvalidRequest(format!(
+                "scheme {s} does not apply to bytes"
+            )));
         }
     }
     let slices: Vec<&[u8]> = values.iter().map(AsRef::as_ref).collect();
@@ -322,7 +327,10 @@ fn open(buf: &[u8], kind: Kind) -> Result<Reader<'_>> {
 
 fn finish<T>(r: &Reader<'_>, v: T) -> Result<T> {
     if r.remaining() != 0 {
-        return Err(error::corrupt("buffer", format!("{} trailing bytes", r.remaining())));
+        return Err(error::corrupt(
+            "buffer",
+            format!("{} trailing bytes", r.remaining()),
+        ));
     }
     Ok(v)
 }
@@ -367,7 +375,10 @@ pub fn decode_bool_with(buf: &[u8], limits: Limits) -> Result<Vec<bool>> {
         .map(|x| match x {
             0 => Ok(false),
             1 => Ok(true),
-            other => Err(error::corrupt("bool", format!("value {other} is not 0 or 1"))),
+            other => Err(error::corrupt(
+                "bool",
+                format!("value {other} is not 0 or 1"),
+            )),
         })
         .collect::<Result<Vec<bool>>>()?;
     finish(&r, out)
