@@ -184,7 +184,8 @@ fn alp_rd_params(bits: &[u64]) -> (RdParts, usize) {
         let covered: usize = by_freq.iter().map(|&(_, c)| c).sum();
         let exceptions = n.saturating_sub(covered);
         let code_bits = usize::from(width_of(by_freq.len().saturating_sub(1) as u64));
-        let cost = ((n * (usize::from(right_bits) + code_bits) + exceptions * 48) as f64 * scale) as usize;
+        let cost =
+            ((n * (usize::from(right_bits) + code_bits) + exceptions * 48) as f64 * scale) as usize;
         if best.as_ref().is_none_or(|(_, c)| cost < *c) {
             best = Some((
                 RdParts {

@@ -181,23 +181,28 @@ pub(crate) fn choose(values: &[u64], ctx: Ctx, top: bool) -> (Scheme, usize) {
     }
     let full_width = width_of(st.max - st.min);
     let mut best = (Scheme::Plain, plain);
-    let mut consider = |s: Scheme, size: usize| {
+    let consider = |best: &mut (Scheme, usize), s: Scheme, size: usize| {
         if size < best.1 {
-            best = (s, size);
+            *best = (s, size);
         }
     };
-    consider(Scheme::BitPacked, bitpacked_size(n, full_width));
+    consider(&mut best, Scheme::BitPacked, bitpacked_size(n, full_width));
     if let Some((_, size)) = patched_choice(values, st.min, full_width) {
-        consider(Scheme::Patched, size);
+        consider(&mut best, Scheme::Patched, size);
     }
     if ctx.depth >= 2 {
         let child = ctx.child();
         if n >= 3 {
             let d = deltas(values);
-            consider(Scheme::Delta, NODE_HEADER + 8 + choose(&d, child, false).1);
+            consider(
+                &mut best,
+                Scheme::Delta,
+                NODE_HEADER + 8 + choose(&d, child, false).1,
+            );
             if ctx.profile == Profile::TimeSeries && n >= 4 {
                 let dd = deltas(&d);
                 consider(
+                    &mut best,
                     Scheme::DeltaOfDelta,
                     NODE_HEADER + 16 + choose(&dd, child, false).1,
                 );
@@ -207,18 +212,18 @@ pub(crate) fn choose(values: &[u64], ctx: Ctx, top: bool) -> (Scheme, usize) {
             let (vals, lens) = runs_of(values);
             let size =
                 NODE_HEADER + 4 + choose(&vals, child, false).1 + choose(&lens, child, false).1;
-            consider(Scheme::Rle, size);
+            consider(&mut best, Scheme::Rle, size);
         }
         if n >= 16 && dictionary_plausible(values) {
             let dict = distinct_of(values);
             if dict.len() * 3 <= n {
                 let code_width = width_of(dict.len() as u64 - 1);
-                let size = NODE_HEADER + choose(&dict, child, false).1 + bitpacked_size(n, code_width);
-                consider(Scheme::Dictionary, size);
+                let size =
+                    NODE_HEADER + choose(&dict, child, false).1 + bitpacked_size(n, code_width);
+                consider(&mut best, Scheme::Dictionary, size);
             }
         }
     }
-    drop(consider);
     if top && best.1 * 10 > plain * 6 {
         let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
         let size = NODE_HEADER + 4 + lz4_flex::block::compress(&bytes).len();

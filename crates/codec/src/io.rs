@@ -111,10 +111,7 @@ impl<'a> Reader<'a> {
         }
         let n_usize = n as usize;
         if n_usize > limit {
-            return Err(CodecError::TooManyValues {
-                count: u64::from(n),
-                limit,
-            });
+            return Err(CodecError::TooManyValues { count: n, limit });
         }
         Ok(n_usize)
     }
