@@ -23,6 +23,26 @@ pub(crate) mod tag {
     pub(crate) const RLE: u8 = 0x07;
     pub(crate) const DICTIONARY: u8 = 0x08;
     pub(crate) const LZ4: u8 = 0x09;
+    pub(crate) const BITPACKED_SCALED: u8 = 0x0a;
+}
+
+/// Greatest common divisor of `v - min` over all values (0 when all are equal); stops early at 1.
+fn common_factor(values: &[u64], min: u64) -> u64 {
+    let mut g = 0u64;
+    for &v in values {
+        g = gcd(g, v.wrapping_sub(min));
+        if g == 1 {
+            break;
+        }
+    }
+    g
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
 }
 
 /// Order-preserving map from `i64` to `u64`.
@@ -186,7 +206,17 @@ pub(crate) fn choose(values: &[u64], ctx: Ctx, top: bool) -> (Scheme, usize) {
             *best = (s, size);
         }
     };
-    consider(&mut best, Scheme::BitPacked, bitpacked_size(n, full_width));
+    let factor = common_factor(values, st.min);
+    let packed_width = if factor > 1 {
+        width_of((st.max - st.min) / factor)
+    } else {
+        full_width
+    };
+    consider(
+        &mut best,
+        Scheme::BitPacked,
+        bitpacked_size(n, packed_width) + 8 * usize::from(factor > 1),
+    );
     if let Some((_, size)) = patched_choice(values, st.min, full_width) {
         consider(&mut best, Scheme::Patched, size);
     }
@@ -278,6 +308,17 @@ pub(crate) fn encode_with(values: &[u64], ctx: Ctx, scheme: Scheme, out: &mut Ve
             };
             match patched {
                 Some((w, _)) => encode_patched(values, min, w, ctx, out),
+                None if common_factor(values, min) > 1 => {
+                    let factor = common_factor(values, min);
+                    let scaled: Vec<u64> = values.iter().map(|&v| (v - min) / factor).collect();
+                    let w = width_of((max - min) / factor);
+                    header(out, tag::BITPACKED_SCALED, n);
+                    out.put_u64(min);
+                    out.put_u64(factor);
+                    out.put_u8(w);
+                    put_words(out, &bitpack::pack(&scaled, 0, w));
+                    Cascade::leaf(Scheme::BitPacked).with_detail(format!("w={w},x{factor}"))
+                }
                 None => {
                     header(out, tag::BITPACKED, n);
                     out.put_u64(min);
@@ -435,6 +476,17 @@ pub(crate) fn decode_into(
             let w = read_width(r)?;
             let words = r.u64_words(packed_words(n, w))?;
             bitpack::unpack_into(&words, n, reference, w, out);
+        }
+        tag::BITPACKED_SCALED => {
+            let reference = r.u64()?;
+            let factor = r.u64()?;
+            let w = read_width(r)?;
+            let words = r.u64_words(packed_words(n, w))?;
+            let start = out.len();
+            bitpack::unpack_into(&words, n, 0, w, out);
+            for v in &mut out[start..] {
+                *v = reference.wrapping_add(v.wrapping_mul(factor));
+            }
         }
         tag::PATCHED => {
             let reference = r.u64()?;
