@@ -5,11 +5,21 @@
 
 mod common;
 
-use common::{BYTES_SHAPES, FLOAT_SHAPES, INT_SHAPES, Rng, check_bytes_cascade, check_cascade, floats, ints, strings};
-use strata_codec::{Cascade, EncodeOptions, Profile, Scheme, decode_u64, encode_bytes, encode_f64, encode_i64, encode_u64};
+use common::{
+    BYTES_SHAPES, FLOAT_SHAPES, INT_SHAPES, Rng, check_bytes_cascade, check_cascade, floats, ints,
+    strings,
+};
+use strata_codec::{
+    Cascade, EncodeOptions, Profile, Scheme, decode_u64, encode_bytes, encode_f64, encode_i64,
+    encode_u64,
+};
 
 fn sampled(max_depth: u8, profile: Profile) -> EncodeOptions {
-    EncodeOptions { profile, scheme: None, max_depth }
+    EncodeOptions {
+        profile,
+        scheme: None,
+        max_depth,
+    }
 }
 
 #[test]
@@ -27,7 +37,9 @@ fn sampled_cascades_every_shape_and_kind_stay_within_max_depth() {
                     check_cascade(&c, &opts, &format!("{shape:?} x{len}"));
                 }
                 for shape in BYTES_SHAPES {
-                    let c = encode_bytes(&strings(shape, len, 3), &opts).unwrap().cascade;
+                    let c = encode_bytes(&strings(shape, len, 3), &opts)
+                        .unwrap()
+                        .cascade;
                     check_bytes_cascade(&c, &opts, &format!("{shape:?} x{len}"));
                 }
             }
@@ -62,13 +74,20 @@ fn patched_nodes(c: &Cascade) -> Vec<&Cascade> {
 fn patched_skewed_input_exception_lists_are_leaves() {
     let values = skewed(1 << 17, 11);
     for max_depth in 1..=3 {
-        let opts = EncodeOptions { scheme: Some(Scheme::Patched), ..sampled(max_depth, Profile::General) };
+        let opts = EncodeOptions {
+            scheme: Some(Scheme::Patched),
+            ..sampled(max_depth, Profile::General)
+        };
         let enc = encode_u64(&values, &opts).unwrap();
         assert_eq!(enc.cascade.scheme, Scheme::Patched, "{}", enc.cascade);
         for p in patched_nodes(&enc.cascade) {
             assert_eq!(p.children.len(), 2, "{p}");
             for list in &p.children {
-                assert_eq!(list.depth(), 1, "exception list {list} of {p} is not a leaf");
+                assert_eq!(
+                    list.depth(),
+                    1,
+                    "exception list {list} of {p} is not a leaf"
+                );
             }
         }
         check_cascade(&enc.cascade, &opts, "skewed");

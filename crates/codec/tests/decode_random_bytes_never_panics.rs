@@ -15,8 +15,8 @@ static VALID: LazyLock<Vec<Sample>> = LazyLock::new(valid_buffers);
 
 /// Every node tag the codec writes (integer, float and string nodes) plus a few unknown ones.
 const TAGS: [u8; 20] = [
-    0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A, 0x21, 0x22, 0x23, 0x24, 0x40, 0x41, 0x42,
-    0x43, 0xFF,
+    0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A, 0x21, 0x22, 0x23, 0x24, 0x40,
+    0x41, 0x42, 0x43, 0xFF,
 ];
 
 /// A varint count below 128, or a few bytes that may form a longer (or overlong) one.
@@ -32,7 +32,10 @@ fn node_like() -> impl Strategy<Value = Vec<u8>> {
     (
         prop::sample::select(&TAGS[..]),
         count_bytes(),
-        prop::collection::vec(prop_oneof![any::<u8>(), prop::sample::select(&TAGS[..])], 0..300),
+        prop::collection::vec(
+            prop_oneof![any::<u8>(), prop::sample::select(&TAGS[..])],
+            0..300,
+        ),
     )
         .prop_map(|(tag, count, rest)| {
             let mut v = vec![tag];

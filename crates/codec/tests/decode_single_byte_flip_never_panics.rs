@@ -19,7 +19,8 @@ fn every_single_byte_change_of_valid_buffers_never_panics() {
             let original = buf[i];
             for mask in [0x01, 0x80, 0xFF, 0x7F] {
                 buf[i] = original ^ mask;
-                let result = catch_unwind(AssertUnwindSafe(|| decode_as(s.kind, &buf, SMALL_LIMITS)));
+                let result =
+                    catch_unwind(AssertUnwindSafe(|| decode_as(s.kind, &buf, SMALL_LIMITS)));
                 match result {
                     Ok(Ok(_)) => ok += 1,
                     Ok(Err(_)) => err += 1,

@@ -12,17 +12,26 @@ fn every_truncation_of_valid_buffers_returns_err() {
     let samples = valid_buffers();
     let mut checked = 0usize;
     for s in &samples {
-        let full = decode_as(s.kind, &s.bytes, SMALL_LIMITS).unwrap_or_else(|e| panic!("{}: {e}", s.name));
+        let full =
+            decode_as(s.kind, &s.bytes, SMALL_LIMITS).unwrap_or_else(|e| panic!("{}: {e}", s.name));
         assert_eq!(Ok(full), value_count(&s.bytes), "{}", s.name);
         for len in 0..s.bytes.len() {
             let prefix = &s.bytes[..len];
             if let Ok(n) = decode_as(s.kind, prefix, SMALL_LIMITS) {
-                panic!("{}: prefix of {len}/{} bytes decoded to {n} values", s.name, s.bytes.len());
+                panic!(
+                    "{}: prefix of {len}/{} bytes decoded to {n} values",
+                    s.name,
+                    s.bytes.len()
+                );
             }
             checked += 1;
         }
     }
-    assert!(samples.len() >= 30 && checked > 10_000, "{} buffers, {checked} prefixes", samples.len());
+    assert!(
+        samples.len() >= 30 && checked > 10_000,
+        "{} buffers, {checked} prefixes",
+        samples.len()
+    );
 }
 
 #[test]

@@ -3,7 +3,10 @@
 //! accepted, even on empty input.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use strata_codec::{CodecError, EncodeOptions, Encoded, Result, Scheme, encode_bool, encode_bytes, encode_f64, encode_i64, encode_u64};
+use strata_codec::{
+    CodecError, EncodeOptions, Encoded, Result, Scheme, encode_bool, encode_bytes, encode_f64,
+    encode_i64, encode_u64,
+};
 
 type Encoder = fn(usize, &EncodeOptions) -> Result<Encoded>;
 
@@ -35,10 +38,22 @@ fn kinds() -> [(&'static str, Encoder, &'static [Scheme]); 5] {
     ];
     const BYTES: &[Scheme] = &[Scheme::Plain, Scheme::Dictionary, Scheme::Fsst, Scheme::Lz4];
     [
-        ("i64", |n, o| encode_i64(&(0..n as i64).collect::<Vec<_>>(), o), INT),
-        ("u64", |n, o| encode_u64(&(0..n as u64).collect::<Vec<_>>(), o), INT),
+        (
+            "i64",
+            |n, o| encode_i64(&(0..n as i64).collect::<Vec<_>>(), o),
+            INT,
+        ),
+        (
+            "u64",
+            |n, o| encode_u64(&(0..n as u64).collect::<Vec<_>>(), o),
+            INT,
+        ),
         ("bool", |n, o| encode_bool(&vec![true; n], o), INT),
-        ("f64", |n, o| encode_f64(&(0..n).map(|i| i as f64 / 4.0).collect::<Vec<_>>(), o), FLOAT),
+        (
+            "f64",
+            |n, o| encode_f64(&(0..n).map(|i| i as f64 / 4.0).collect::<Vec<_>>(), o),
+            FLOAT,
+        ),
         ("bytes", |n, o| encode_bytes(&vec!["strata"; n], o), BYTES),
     ]
 }
@@ -52,13 +67,21 @@ fn forced_scheme_for_wrong_kind_returns_invalid_request() {
                 continue;
             }
             for n in [0, 1, 100] {
-                let opts = EncodeOptions { scheme: Some(scheme), ..EncodeOptions::default() };
+                let opts = EncodeOptions {
+                    scheme: Some(scheme),
+                    ..EncodeOptions::default()
+                };
                 match encode(n, &opts) {
                     Err(CodecError::InvalidRequest(msg)) => {
-                        assert!(msg.contains(scheme.name()), "{kind}/{scheme}: message {msg:?} does not name the scheme");
+                        assert!(
+                            msg.contains(scheme.name()),
+                            "{kind}/{scheme}: message {msg:?} does not name the scheme"
+                        );
                         refused += 1;
                     }
-                    other => panic!("{kind} forced to {scheme} on {n} values: expected InvalidRequest, got {other:?}"),
+                    other => panic!(
+                        "{kind} forced to {scheme} on {n} values: expected InvalidRequest, got {other:?}"
+                    ),
                 }
             }
         }
@@ -72,7 +95,10 @@ fn forced_applicable_scheme_is_accepted_even_when_empty() {
     for (kind, encode, applicable) in kinds() {
         for &scheme in applicable {
             for n in [0, 1, 2, 3, 100] {
-                let opts = EncodeOptions { scheme: Some(scheme), ..EncodeOptions::default() };
+                let opts = EncodeOptions {
+                    scheme: Some(scheme),
+                    ..EncodeOptions::default()
+                };
                 if let Err(e) = encode(n, &opts) {
                     panic!("{kind} forced to {scheme} on {n} values failed: {e}");
                 }

@@ -645,7 +645,13 @@ pub(crate) fn byte_values<T: AsRef<[u8]>>(values: &[T]) -> ByteValues {
 
 /// Asserts a forced scheme is the cascade's top, or the documented fallback when it cannot apply
 /// to these values (plain; bit-packing for constant or patched when they do not pay).
-pub(crate) fn check_forced_top(c: &Cascade, opts: &EncodeOptions, n: usize, all_equal: bool, what: &str) {
+pub(crate) fn check_forced_top(
+    c: &Cascade,
+    opts: &EncodeOptions,
+    n: usize,
+    all_equal: bool,
+    what: &str,
+) {
     let Some(s) = opts.scheme else { return };
     let exact = match s {
         Scheme::Plain | Scheme::Lz4 | Scheme::Gorilla => true,
@@ -831,7 +837,9 @@ pub(crate) const KINDS: [Kind; 5] = [Kind::I64, Kind::U64, Kind::F64, Kind::Bool
 
 /// Decodes `buf` as `kind` with `limits`; the value count on success.
 pub(crate) fn decode_as(kind: Kind, buf: &[u8], limits: Limits) -> strata_codec::Result<usize> {
-    use strata_codec::{decode_bool_with, decode_bytes_with, decode_f64_with, decode_i64_with, decode_u64_with};
+    use strata_codec::{
+        decode_bool_with, decode_bytes_with, decode_f64_with, decode_i64_with, decode_u64_with,
+    };
     match kind {
         Kind::I64 => decode_i64_with(buf, limits).map(|v| v.len()),
         Kind::U64 => decode_u64_with(buf, limits).map(|v| v.len()),
@@ -845,7 +853,10 @@ pub(crate) fn decode_as(kind: Kind, buf: &[u8], limits: Limits) -> strata_codec:
 /// how many decoders accepted the bytes.
 pub(crate) fn decode_every_way(buf: &[u8]) -> usize {
     let _ = strata_codec::value_count(buf);
-    KINDS.iter().filter(|&&k| decode_as(k, buf, SMALL_LIMITS).is_ok()).count()
+    KINDS
+        .iter()
+        .filter(|&&k| decode_as(k, buf, SMALL_LIMITS).is_ok())
+        .count()
 }
 
 /// A valid encoded buffer, what it holds and how it was made.
@@ -863,9 +874,16 @@ pub(crate) fn valid_buffers() -> Vec<Sample> {
     let mut out = Vec::new();
     let mut push = |name: String, kind: Kind, enc: strata_codec::Result<strata_codec::Encoded>| {
         let enc = enc.unwrap_or_else(|e| panic!("{name}: {e}"));
-        out.push(Sample { name: format!("{name} -> {}", enc.cascade), kind, bytes: enc.bytes });
+        out.push(Sample {
+            name: format!("{name} -> {}", enc.cascade),
+            kind,
+            bytes: enc.bytes,
+        });
     };
-    let ts = EncodeOptions { profile: Profile::TimeSeries, ..EncodeOptions::default() };
+    let ts = EncodeOptions {
+        profile: Profile::TimeSeries,
+        ..EncodeOptions::default()
+    };
     let n = 1100; // one transposed chunk plus a sequential tail
     for shape in [
         IntShape::SortedRepeats,
@@ -875,19 +893,44 @@ pub(crate) fn valid_buffers() -> Vec<Sample> {
         IntShape::FewDistinct,
         IntShape::Random,
     ] {
-        push(format!("i64 {shape:?}"), Kind::I64, encode_i64(&ints(shape, n, 1), &ts));
+        push(
+            format!("i64 {shape:?}"),
+            Kind::I64,
+            encode_i64(&ints(shape, n, 1), &ts),
+        );
     }
     let timestamps = ints(IntShape::SortedRepeats, n, 2);
     for s in INT_SCHEMES.iter().flatten() {
-        let opts = EncodeOptions { scheme: Some(*s), ..ts };
-        push(format!("i64 forced {s}"), Kind::I64, encode_i64(&timestamps, &opts));
+        let opts = EncodeOptions {
+            scheme: Some(*s),
+            ..ts
+        };
+        push(
+            format!("i64 forced {s}"),
+            Kind::I64,
+            encode_i64(&timestamps, &opts),
+        );
     }
-    let outliers: Vec<u64> = ints(IntShape::SmallWithOutliers, n, 3).iter().map(|&v| v as u64).collect();
-    let patched = EncodeOptions { scheme: Some(Scheme::Patched), ..ts };
-    push("u64 forced patched".into(), Kind::U64, encode_u64(&outliers, &patched));
+    let outliers: Vec<u64> = ints(IntShape::SmallWithOutliers, n, 3)
+        .iter()
+        .map(|&v| v as u64)
+        .collect();
+    let patched = EncodeOptions {
+        scheme: Some(Scheme::Patched),
+        ..ts
+    };
+    push(
+        "u64 forced patched".into(),
+        Kind::U64,
+        encode_u64(&outliers, &patched),
+    );
     push("u64 few".into(), Kind::U64, encode_u64(&[7, 7, 7, 9], &ts));
     let flags: Vec<bool> = (0..n).map(|i| i % 37 != 0).collect();
-    push("bool mostly true".into(), Kind::Bool, encode_bool(&flags, &ts));
+    push(
+        "bool mostly true".into(),
+        Kind::Bool,
+        encode_bool(&flags, &ts),
+    );
     for shape in [
         FloatShape::Decimal2,
         FloatShape::HighPrecision,
@@ -895,19 +938,51 @@ pub(crate) fn valid_buffers() -> Vec<Sample> {
         FloatShape::DecimalWithSpecials,
         FloatShape::FewDistinct,
     ] {
-        push(format!("f64 {shape:?}"), Kind::F64, encode_f64(&floats(shape, n, 4), &ts));
+        push(
+            format!("f64 {shape:?}"),
+            Kind::F64,
+            encode_f64(&floats(shape, n, 4), &ts),
+        );
     }
     let decimals = floats(FloatShape::DecimalWithSpecials, n, 5);
-    for s in [Scheme::Alp, Scheme::AlpRd, Scheme::Gorilla, Scheme::Dictionary, Scheme::Rle] {
-        let opts = EncodeOptions { scheme: Some(s), ..ts };
-        push(format!("f64 forced {s}"), Kind::F64, encode_f64(&decimals, &opts));
+    for s in [
+        Scheme::Alp,
+        Scheme::AlpRd,
+        Scheme::Gorilla,
+        Scheme::Dictionary,
+        Scheme::Rle,
+    ] {
+        let opts = EncodeOptions {
+            scheme: Some(s),
+            ..ts
+        };
+        push(
+            format!("f64 forced {s}"),
+            Kind::F64,
+            encode_f64(&decimals, &opts),
+        );
     }
-    for shape in [BytesShape::Urls, BytesShape::LowCardinality, BytesShape::FreeText] {
+    for shape in [
+        BytesShape::Urls,
+        BytesShape::LowCardinality,
+        BytesShape::FreeText,
+    ] {
         let values = strings(shape, 300, 6);
-        push(format!("bytes {shape:?}"), Kind::Bytes, encode_bytes(&values, &ts));
+        push(
+            format!("bytes {shape:?}"),
+            Kind::Bytes,
+            encode_bytes(&values, &ts),
+        );
         for s in BYTES_SCHEMES.iter().flatten() {
-            let opts = EncodeOptions { scheme: Some(*s), ..ts };
-            push(format!("bytes {shape:?} forced {s}"), Kind::Bytes, encode_bytes(&values, &opts));
+            let opts = EncodeOptions {
+                scheme: Some(*s),
+                ..ts
+            };
+            push(
+                format!("bytes {shape:?} forced {s}"),
+                Kind::Bytes,
+                encode_bytes(&values, &opts),
+            );
         }
     }
     out
