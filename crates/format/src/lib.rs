@@ -8,11 +8,25 @@
 //! What it is not: it knows nothing about partitions, manifests or compaction.
 #![forbid(unsafe_code)]
 
+pub mod block;
+pub mod bloom;
 pub mod error;
+pub mod footer;
+pub mod fs;
 pub mod schema;
+pub mod segment;
+pub mod stats;
 
+pub use block::{
+    BlockOptions, BloomPolicy, EncodedBlock, SymbolDictionary, decode_block, encode_block,
+};
+pub use bloom::BloomFilter;
 pub use error::{FormatError, Result};
+pub use footer::{BlockMeta, ColumnMeta, Footer, KeyRange};
+pub use fs::{FileSystem, LocalFs, MemFs, ReadAt, WritableFile, write_durably};
 pub use schema::{DataType, Field, PhysicalKind, Schema, SymbolAs, TimeUnit};
+pub use segment::{Segment, SegmentFileWriter, write_segment_bytes};
+pub use stats::{ColumnStats, ScalarValue};
 
 /// A segment format version: readers refuse an unknown `major` and accept any `minor`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

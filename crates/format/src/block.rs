@@ -1,0 +1,877 @@
+//! One block of one column: encoding, statistics, bloom filter, decoding.
+//!
+//! ```text
+//! +-------+-------------------------------------+---------------+---------+
+//! | flags | [validity len u32 | validity bytes] | values bytes  | crc32c  |
+//! |  u8   |  only when flags & HAS_VALIDITY     | (to the CRC)  | u32 LE  |
+//! +-------+-------------------------------------+---------------+---------+
+//! ```
+//!
+//! The validity bitmap (`true` = valid) is a codec `bool` buffer, written only when the block
+//! has nulls. The values buffer holds the non-null values only: integers, timestamps and dates
+//! as `i64`, unsigned as `u64`, `f64` as is, `f32` through `f64` when that is bit-exact for the
+//! whole block and otherwise as `u32` bit patterns (flag `F32_BITS`), strings and binaries as
+//! byte strings, booleans as bools, and symbols as `u32` codes into the segment's dictionary.
+//! The CRC32C covers every byte before it.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    ArrowPrimitiveType, Date32Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type,
+    Int64Type, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+    TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+};
+use arrow_array::{
+    Array, ArrayRef, BinaryArray, BooleanArray, DictionaryArray, LargeStringArray, PrimitiveArray,
+    StringArray,
+};
+use arrow_buffer::{BooleanBuffer, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+use strata_codec::{EncodeOptions, Limits};
+
+use crate::bloom::{BloomFilter, hash_bytes, hash_f64, hash_i64, hash_u64};
+use crate::error::{FormatError, Result};
+use crate::schema::{DataType, Field, SymbolAs, TimeUnit};
+use crate::stats::{self, ColumnStats};
+
+/// Default rows per block.
+pub const DEFAULT_BLOCK_ROWS: usize = 1024;
+
+/// Default byte limit of string min/max statistics.
+pub const DEFAULT_STATS_PREFIX: usize = 32;
+
+const HAS_VALIDITY: u8 = 0x01;
+const F32_BITS: u8 = 0x02;
+const KNOWN_FLAGS: u8 = HAS_VALIDITY | F32_BITS;
+
+/// When blocks get a bloom filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BloomPolicy {
+    /// When it pays off: not booleans or floats, and at least [`BlockOptions::bloom_min_distinct`]
+    /// distinct values (below that, min/max nearly describe the set).
+    #[default]
+    Auto,
+    /// Every non-boolean block with a value.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// How blocks are encoded.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BlockOptions {
+    /// Rows per block (the last block of a segment may hold fewer).
+    pub block_rows: usize,
+    /// Codec options for every buffer.
+    pub encode: EncodeOptions,
+    /// Byte limit of string min/max.
+    pub stats_prefix: usize,
+    /// Bloom filter policy.
+    pub bloom: BloomPolicy,
+    /// Target false-positive rate of bloom filters.
+    pub bloom_fpp: f64,
+    /// Fewest distinct values for which [`BloomPolicy::Auto`] builds a filter.
+    pub bloom_min_distinct: u64,
+}
+
+impl Default for BlockOptions {
+    fn default() -> Self {
+        Self {
+            block_rows: DEFAULT_BLOCK_ROWS,
+            encode: EncodeOptions::default(),
+            stats_prefix: DEFAULT_STATS_PREFIX,
+            bloom: BloomPolicy::Auto,
+            bloom_fpp: 0.01,
+            bloom_min_distinct: 3,
+        }
+    }
+}
+
+/// A block ready to be appended to a segment.
+#[derive(Debug, Clone)]
+pub struct EncodedBlock {
+    /// The block's bytes, CRC32C included.
+    pub bytes: Vec<u8>,
+    /// Its statistics.
+    pub stats: ColumnStats,
+    /// Its bloom filter, if one paid off.
+    pub bloom: Option<BloomFilter>,
+    /// The codec cascade of the values buffer, for `inspect`.
+    pub cascade: String,
+    /// Rows in the block.
+    pub rows: usize,
+}
+
+/// The dictionary of a symbol column, shared by all blocks of a segment.
+#[derive(Debug, Clone, Default)]
+pub struct SymbolDictionary {
+    values: Vec<Vec<u8>>,
+    codes: HashMap<Vec<u8>, u32>,
+}
+
+impl SymbolDictionary {
+    /// An empty dictionary.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The code of `v`, adding it if new.
+    pub fn intern(&mut self, v: &[u8]) -> Result<u32> {
+        if let Some(&c) = self.codes.get(v) {
+            return Ok(c);
+        }
+        let c = u32::try_from(self.values.len())
+            .ok()
+            .filter(|&c| c < i32::MAX as u32)
+            .ok_or_else(|| FormatError::InvalidArgument("symbol dictionary is full".into()))?;
+        self.values.push(v.to_vec());
+        self.codes.insert(v.to_vec(), c);
+        Ok(c)
+    }
+
+    /// The values, in code order.
+    pub fn values(&self) -> &[Vec<u8>] {
+        &self.values
+    }
+
+    /// Number of distinct symbols.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The values, consuming the dictionary.
+    pub fn into_values(self) -> Vec<Vec<u8>> {
+        self.values
+    }
+}
+
+fn mismatch(field: &Field, array: &dyn Array) -> FormatError {
+    FormatError::SchemaMismatch(format!(
+        "column {:?} of type {} got an Arrow array of type {}",
+        field.name,
+        field.data_type,
+        array.data_type()
+    ))
+}
+
+fn codec(e: strata_codec::CodecError) -> FormatError {
+    FormatError::Codec {
+        column: 0,
+        block: 0,
+        source: e,
+    }
+}
+
+fn prim<T: ArrowPrimitiveType>(field: &Field, a: &dyn Array) -> Result<Vec<T::Native>> {
+    let p = a
+        .as_primitive_opt::<T>()
+        .ok_or_else(|| mismatch(field, a))?;
+    Ok(p.iter().flatten().collect())
+}
+
+fn signed_values(field: &Field, a: &dyn Array) -> Result<Vec<i64>> {
+    let widen = |v: Vec<_>| v.into_iter().map(i64::from).collect::<Vec<i64>>();
+    Ok(match &field.data_type {
+        DataType::Int8 => widen(
+            prim::<Int8Type>(field, a)?
+                .into_iter()
+                .map(i32::from)
+                .collect(),
+        ),
+        DataType::Int16 => widen(
+            prim::<Int16Type>(field, a)?
+                .into_iter()
+                .map(i32::from)
+                .collect(),
+        ),
+        DataType::Int32 => widen(prim::<Int32Type>(field, a)?),
+        DataType::Date32 => widen(prim::<Date32Type>(field, a)?),
+        DataType::Int64 => prim::<Int64Type>(field, a)?,
+        DataType::Timestamp(unit, _) => {
+            if a.data_type() != &field.data_type.to_arrow(SymbolAs::Dictionary) {
+                return Err(mismatch(field, a));
+            }
+            match unit {
+                TimeUnit::Second => prim::<TimestampSecondType>(field, a)?,
+                TimeUnit::Millisecond => prim::<TimestampMillisecondType>(field, a)?,
+                TimeUnit::Microsecond => prim::<TimestampMicrosecondType>(field, a)?,
+                TimeUnit::Nanosecond => prim::<TimestampNanosecondType>(field, a)?,
+            }
+        }
+        _ => return Err(mismatch(field, a)),
+    })
+}
+
+fn unsigned_values(field: &Field, a: &dyn Array) -> Result<Vec<u64>> {
+    Ok(match &field.data_type {
+        DataType::UInt8 => prim::<UInt8Type>(field, a)?
+            .into_iter()
+            .map(u64::from)
+            .collect(),
+        DataType::UInt16 => prim::<UInt16Type>(field, a)?
+            .into_iter()
+            .map(u64::from)
+            .collect(),
+        DataType::UInt32 => prim::<UInt32Type>(field, a)?
+            .into_iter()
+            .map(u64::from)
+            .collect(),
+        DataType::UInt64 => prim::<UInt64Type>(field, a)?,
+        _ => return Err(mismatch(field, a)),
+    })
+}
+
+/// Non-null byte values of a string, binary or symbol array.
+fn byte_values<'a>(field: &Field, a: &'a dyn Array) -> Result<Vec<&'a [u8]>> {
+    if let Some(s) = a.as_string_opt::<i32>() {
+        if matches!(field.data_type, DataType::Utf8 | DataType::Symbol) {
+            return Ok(s.iter().flatten().map(str::as_bytes).collect());
+        }
+    }
+    if let Some(s) = a.as_string_opt::<i64>() {
+        if matches!(field.data_type, DataType::LargeUtf8 | DataType::Symbol) {
+            return Ok(s.iter().flatten().map(str::as_bytes).collect());
+        }
+    }
+    if let Some(s) = a.as_binary_opt::<i32>() {
+        if field.data_type == DataType::Binary {
+            return Ok(s.iter().flatten().collect());
+        }
+    }
+    if field.data_type == DataType::Symbol {
+        if let Some(d) = a.as_dictionary_opt::<Int32Type>() {
+            let values = d
+                .values()
+                .as_string_opt::<i32>()
+                .ok_or_else(|| mismatch(field, a))?;
+            let mut out = Vec::with_capacity(d.len());
+            for k in d.keys().iter().flatten() {
+                let v = usize::try_from(k)
+                    .ok()
+                    .filter(|&k| k < values.len())
+                    .ok_or_else(|| {
+                        FormatError::InvalidArgument(format!("dictionary key {k} out of range"))
+                    })?;
+                if values.is_null(v) {
+                    return Err(FormatError::InvalidArgument(format!(
+                        "column {:?}: dictionary value {v} is null",
+                        field.name
+                    )));
+                }
+                out.push(values.value(v).as_bytes());
+            }
+            return Ok(out);
+        }
+    }
+    Err(mismatch(field, a))
+}
+
+/// Null count of the array as seen by a reader (a dictionary's null keys are its nulls).
+fn validity(field: &Field, a: &dyn Array) -> Result<Option<Vec<bool>>> {
+    let nulls = a.logical_nulls();
+    match nulls {
+        Some(n) if n.null_count() > 0 => {
+            if !field.nullable {
+                return Err(FormatError::SchemaMismatch(format!(
+                    "column {:?} is not nullable but the array has {} nulls",
+                    field.name,
+                    n.null_count()
+                )));
+            }
+            Ok(Some(n.iter().collect()))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn distinct_count<T: std::hash::Hash + Eq>(values: impl Iterator<Item = T>) -> u64 {
+    values.collect::<HashSet<T>>().len() as u64
+}
+
+fn wants_bloom(opts: &BlockOptions, data_type: &DataType, distinct: u64) -> bool {
+    if distinct == 0 || matches!(data_type, DataType::Boolean) {
+        return false;
+    }
+    match opts.bloom {
+        BloomPolicy::Never => false,
+        BloomPolicy::Always => true,
+        BloomPolicy::Auto => {
+            !matches!(data_type, DataType::Float32 | DataType::Float64)
+                && distinct >= opts.bloom_min_distinct
+        }
+    }
+}
+
+fn bloom_of(opts: &BlockOptions, distinct: u64, hashes: impl Iterator<Item = u64>) -> BloomFilter {
+    let mut f = BloomFilter::with_ndv_fpp(distinct, opts.bloom_fpp);
+    for h in hashes {
+        f.insert_hash(h);
+    }
+    f
+}
+
+/// Encodes one block of a non-symbol column. For [`DataType::Symbol`] use [`encode_symbol_block`].
+pub fn encode_block(field: &Field, array: &ArrayRef, opts: &BlockOptions) -> Result<EncodedBlock> {
+    encode_inner(field, array.as_ref(), opts, None)
+}
+
+/// Encodes one block of a symbol column, interning its values in the segment's `dictionary`.
+/// Accepts `Dictionary<Int32, Utf8>`, `Utf8` and `LargeUtf8` arrays.
+pub fn encode_symbol_block(
+    field: &Field,
+    array: &ArrayRef,
+    dictionary: &mut SymbolDictionary,
+    opts: &BlockOptions,
+) -> Result<EncodedBlock> {
+    encode_inner(field, array.as_ref(), opts, Some(dictionary))
+}
+
+fn encode_inner(
+    field: &Field,
+    a: &dyn Array,
+    opts: &BlockOptions,
+    dict: Option<&mut SymbolDictionary>,
+) -> Result<EncodedBlock> {
+    let rows = a.len();
+    if rows == 0 {
+        return Err(FormatError::InvalidArgument(
+            "a block needs at least one row".into(),
+        ));
+    }
+    let u32_rows = u32::try_from(rows)
+        .ok()
+        .filter(|&r| r as usize <= strata_codec::MAX_VALUES);
+    if u32_rows.is_none() {
+        return Err(FormatError::InvalidArgument(format!(
+            "{rows} rows in one block is too many"
+        )));
+    }
+    let valid = validity(field, a)?;
+    let eo = &opts.encode;
+    let mut flags = 0u8;
+    let mut bloom = None;
+    let (values, stats) = match &field.data_type {
+        DataType::Boolean => {
+            let b = a.as_boolean_opt().ok_or_else(|| mismatch(field, a))?;
+            let v: Vec<bool> = b.iter().flatten().collect();
+            (
+                strata_codec::encode_bool(&v, eo).map_err(codec)?,
+                stats::bool_stats(&v, rows),
+            )
+        }
+        DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::Date32
+        | DataType::Timestamp(..) => {
+            let v = signed_values(field, a)?;
+            let d = distinct_count(v.iter());
+            if wants_bloom(opts, &field.data_type, d) {
+                bloom = Some(bloom_of(opts, d, v.iter().map(|&x| hash_i64(x))));
+            }
+            (
+                strata_codec::encode_i64(&v, eo).map_err(codec)?,
+                stats::int_stats(&v, rows, d),
+            )
+        }
+        DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => {
+            let v = unsigned_values(field, a)?;
+            let d = distinct_count(v.iter());
+            if wants_bloom(opts, &field.data_type, d) {
+                bloom = Some(bloom_of(opts, d, v.iter().map(|&x| hash_u64(x))));
+            }
+            (
+                strata_codec::encode_u64(&v, eo).map_err(codec)?,
+                stats::uint_stats(&v, rows, d),
+            )
+        }
+        DataType::Float32 | DataType::Float64 => {
+            let (wide, enc) = if field.data_type == DataType::Float32 {
+                let v = prim::<Float32Type>(field, a)?;
+                let wide: Vec<f64> = v.iter().map(|&x| f64::from(x)).collect();
+                // Signalling NaNs are quietened by the widening: then keep the raw bits.
+                let exact = v
+                    .iter()
+                    .zip(&wide)
+                    .all(|(x, w)| (*w as f32).to_bits() == x.to_bits());
+                let enc = if exact {
+                    strata_codec::encode_f64(&wide, eo)
+                } else {
+                    flags |= F32_BITS;
+                    let bits: Vec<u64> = v.iter().map(|x| u64::from(x.to_bits())).collect();
+                    strata_codec::encode_u64(&bits, eo)
+                };
+                (wide, enc.map_err(codec)?)
+            } else {
+                let v = prim::<Float64Type>(field, a)?;
+                let enc = strata_codec::encode_f64(&v, eo).map_err(codec)?;
+                (v, enc)
+            };
+            let d = distinct_count(
+                wide.iter()
+                    .map(|x| if *x == 0.0 { 0u64 } else { x.to_bits() }),
+            );
+            if wants_bloom(opts, &field.data_type, d) {
+                bloom = Some(bloom_of(opts, d, wide.iter().filter_map(|&x| hash_f64(x))));
+            }
+            (enc, stats::float_stats(&wide, rows, d))
+        }
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Binary | DataType::Symbol => {
+            let v = byte_values(field, a)?;
+            let d = distinct_count(v.iter());
+            if wants_bloom(opts, &field.data_type, d) {
+                bloom = Some(bloom_of(opts, d, v.iter().map(|x| hash_bytes(x))));
+            }
+            let st = stats::bytes_stats(v.iter().copied(), v.len(), rows, d, opts.stats_prefix);
+            let enc = match (&field.data_type, dict) {
+                (DataType::Symbol, Some(dict)) => {
+                    let codes = v
+                        .iter()
+                        .map(|x| dict.intern(x).map(u64::from))
+                        .collect::<Result<Vec<_>>>()?;
+                    strata_codec::encode_u64(&codes, eo)
+                }
+                (DataType::Symbol, None) => {
+                    return Err(FormatError::InvalidArgument(format!(
+                        "column {:?} is a symbol column: use encode_symbol_block",
+                        field.name
+                    )));
+                }
+                _ => strata_codec::encode_bytes(&v, eo),
+            };
+            (enc.map_err(codec)?, st)
+        }
+    };
+    let mut bytes = Vec::with_capacity(values.bytes.len() + 16);
+    if let Some(valid) = &valid {
+        flags |= HAS_VALIDITY;
+        let vb = strata_codec::encode_bool(valid, eo).map_err(codec)?;
+        bytes.push(flags);
+        let len = u32::try_from(vb.bytes.len())
+            .map_err(|_| FormatError::InvalidArgument("validity buffer too large".into()))?;
+        bytes.extend_from_slice(&len.to_le_bytes());
+        bytes.extend_from_slice(&vb.bytes);
+    } else {
+        bytes.push(flags);
+    }
+    bytes.extend_from_slice(&values.bytes);
+    let crc = crc32c::crc32c(&bytes);
+    bytes.extend_from_slice(&crc.to_le_bytes());
+    Ok(EncodedBlock {
+        bytes,
+        stats,
+        bloom,
+        cascade: values.cascade.to_string(),
+        rows,
+    })
+}
+
+/// Where a block sits, for error messages.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct BlockPos {
+    pub(crate) column: usize,
+    pub(crate) block: usize,
+    pub(crate) offset: u64,
+}
+
+/// Decodes a block (its bytes with the trailing CRC32C) of a non-symbol column into an array of
+/// `rows` rows. Symbol blocks need their dictionary: see [`decode_symbol_block`].
+pub fn decode_block(field: &Field, bytes: &[u8], rows: usize) -> Result<ArrayRef> {
+    decode_at(
+        field,
+        bytes,
+        rows,
+        None,
+        SymbolAs::Dictionary,
+        BlockPos::default(),
+    )
+}
+
+/// Decodes a block of a symbol column; `dictionary` is the segment's symbol values as a `Utf8`
+/// array.
+pub fn decode_symbol_block(
+    field: &Field,
+    bytes: &[u8],
+    rows: usize,
+    dictionary: &ArrayRef,
+    symbol_as: SymbolAs,
+) -> Result<ArrayRef> {
+    decode_at(
+        field,
+        bytes,
+        rows,
+        Some(dictionary),
+        symbol_as,
+        BlockPos::default(),
+    )
+}
+
+pub(crate) fn decode_at(
+    field: &Field,
+    bytes: &[u8],
+    rows: usize,
+    dict: Option<&ArrayRef>,
+    symbol_as: SymbolAs,
+    pos: BlockPos,
+) -> Result<ArrayRef> {
+    let what = || format!("column {} block {}", pos.column, pos.block);
+    let corrupt = |detail: String| FormatError::corrupt(what(), pos.offset, detail);
+    let codec = |e| FormatError::Codec {
+        column: pos.column,
+        block: pos.block,
+        source: e,
+    };
+    let body_len = bytes
+        .len()
+        .checked_sub(4)
+        .filter(|&n| n >= 1)
+        .ok_or_else(|| corrupt(format!("block of {} bytes is too short", bytes.len())))?;
+    let (body, crc) = bytes.split_at(body_len);
+    let stored = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
+    if crc32c::crc32c(body) != stored {
+        return Err(FormatError::ChecksumMismatch {
+            what: what(),
+            offset: pos.offset,
+        });
+    }
+    let flags = body[0];
+    if flags & !KNOWN_FLAGS != 0 || (flags & F32_BITS != 0 && field.data_type != DataType::Float32)
+    {
+        return Err(corrupt(format!("unknown block flags 0x{flags:02x}")));
+    }
+    let limits = Limits { max_values: rows };
+    let mut rest = &body[1..];
+    let valid = if flags & HAS_VALIDITY != 0 {
+        if !field.nullable {
+            return Err(corrupt("validity bitmap in a non-nullable column".into()));
+        }
+        let len_bytes = rest
+            .get(..4)
+            .ok_or_else(|| corrupt("validity length truncated".into()))?;
+        let len =
+            u32::from_le_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]]) as usize;
+        let vb = rest
+            .get(4..4usize.saturating_add(len))
+            .ok_or_else(|| corrupt(format!("validity of {len} bytes overruns the block")))?;
+        let v = strata_codec::decode_bool_with(vb, limits).map_err(codec)?;
+        if v.len() != rows {
+            return Err(corrupt(format!(
+                "validity has {} rows, expected {rows}",
+                v.len()
+            )));
+        }
+        rest = &rest[4 + len..];
+        Some(v)
+    } else {
+        None
+    };
+    let non_null = valid
+        .as_ref()
+        .map_or(rows, |v| v.iter().filter(|&&b| b).count());
+    let nulls = valid.map(|v| NullBuffer::new(BooleanBuffer::from(v)));
+    let check = |n: usize| {
+        if n == non_null {
+            Ok(())
+        } else {
+            Err(corrupt(format!("{n} values for {non_null} non-null rows")))
+        }
+    };
+    let vlimits = Limits {
+        max_values: non_null,
+    };
+    // Spreads the non-null values over all rows, nulls getting the default.
+    fn spread<T: Copy + Default>(v: Vec<T>, nulls: &Option<NullBuffer>, rows: usize) -> Vec<T> {
+        match nulls {
+            None => v,
+            Some(n) => {
+                let mut it = v.into_iter();
+                (0..rows)
+                    .map(|i| {
+                        if n.is_valid(i) {
+                            it.next().unwrap_or_default()
+                        } else {
+                            T::default()
+                        }
+                    })
+                    .collect()
+            }
+        }
+    }
+    fn narrow<T: TryFrom<i64> + Copy + Default>(
+        v: Vec<i64>,
+        corrupt: impl Fn(String) -> FormatError,
+    ) -> Result<Vec<T>> {
+        v.into_iter()
+            .map(|x| T::try_from(x).map_err(|_| corrupt(format!("value {x} out of range"))))
+            .collect()
+    }
+    fn narrow_u<T: TryFrom<u64> + Copy + Default>(
+        v: Vec<u64>,
+        corrupt: impl Fn(String) -> FormatError,
+    ) -> Result<Vec<T>> {
+        v.into_iter()
+            .map(|x| T::try_from(x).map_err(|_| corrupt(format!("value {x} out of range"))))
+            .collect()
+    }
+    fn build<T: ArrowPrimitiveType>(
+        v: Vec<T::Native>,
+        nulls: Option<NullBuffer>,
+        rows: usize,
+    ) -> Result<PrimitiveArray<T>> {
+        let full = spread(v, &nulls, rows);
+        Ok(PrimitiveArray::<T>::try_new(
+            ScalarBuffer::from(full),
+            nulls,
+        )?)
+    }
+    let ints = |rest: &[u8]| -> Result<Vec<i64>> {
+        let v = strata_codec::decode_i64_with(rest, vlimits).map_err(codec)?;
+        check(v.len())?;
+        Ok(v)
+    };
+    let uints = |rest: &[u8]| -> Result<Vec<u64>> {
+        let v = strata_codec::decode_u64_with(rest, vlimits).map_err(codec)?;
+        check(v.len())?;
+        Ok(v)
+    };
+    let arr: ArrayRef = match &field.data_type {
+        DataType::Boolean => {
+            let v = strata_codec::decode_bool_with(rest, vlimits).map_err(codec)?;
+            check(v.len())?;
+            let full = spread(v, &nulls, rows);
+            Arc::new(BooleanArray::new(BooleanBuffer::from(full), nulls))
+        }
+        DataType::Int8 => Arc::new(build::<Int8Type>(
+            narrow(ints(rest)?, corrupt)?,
+            nulls,
+            rows,
+        )?),
+        DataType::Int16 => Arc::new(build::<Int16Type>(
+            narrow(ints(rest)?, corrupt)?,
+            nulls,
+            rows,
+        )?),
+        DataType::Int32 => Arc::new(build::<Int32Type>(
+            narrow(ints(rest)?, corrupt)?,
+            nulls,
+            rows,
+        )?),
+        DataType::Date32 => Arc::new(build::<Date32Type>(
+            narrow(ints(rest)?, corrupt)?,
+            nulls,
+            rows,
+        )?),
+        DataType::Int64 => Arc::new(build::<Int64Type>(ints(rest)?, nulls, rows)?),
+        DataType::Timestamp(unit, tz) => {
+            let v = ints(rest)?;
+            match unit {
+                TimeUnit::Second => Arc::new(
+                    build::<TimestampSecondType>(v, nulls, rows)?.with_timezone_opt(tz.clone()),
+                ),
+                TimeUnit::Millisecond => Arc::new(
+                    build::<TimestampMillisecondType>(v, nulls, rows)?
+                        .with_timezone_opt(tz.clone()),
+                ),
+                TimeUnit::Microsecond => Arc::new(
+                    build::<TimestampMicrosecondType>(v, nulls, rows)?
+                        .with_timezone_opt(tz.clone()),
+                ),
+                TimeUnit::Nanosecond => Arc::new(
+                    build::<TimestampNanosecondType>(v, nulls, rows)?.with_timezone_opt(tz.clone()),
+                ),
+            }
+        }
+        DataType::UInt8 => Arc::new(build::<UInt8Type>(
+            narrow_u(uints(rest)?, corrupt)?,
+            nulls,
+            rows,
+        )?),
+        DataType::UInt16 => Arc::new(build::<UInt16Type>(
+            narrow_u(uints(rest)?, corrupt)?,
+            nulls,
+            rows,
+        )?),
+        DataType::UInt32 => Arc::new(build::<UInt32Type>(
+            narrow_u(uints(rest)?, corrupt)?,
+            nulls,
+            rows,
+        )?),
+        DataType::UInt64 => Arc::new(build::<UInt64Type>(uints(rest)?, nulls, rows)?),
+        DataType::Float64 => {
+            let v = strata_codec::decode_f64_with(rest, vlimits).map_err(codec)?;
+            check(v.len())?;
+            Arc::new(build::<Float64Type>(v, nulls, rows)?)
+        }
+        DataType::Float32 => {
+            let v: Vec<f32> = if flags & F32_BITS != 0 {
+                narrow_u::<u32>(uints(rest)?, corrupt)?
+                    .into_iter()
+                    .map(f32::from_bits)
+                    .collect()
+            } else {
+                let w = strata_codec::decode_f64_with(rest, vlimits).map_err(codec)?;
+                check(w.len())?;
+                w.into_iter()
+                    .map(|x| {
+                        let f = x as f32;
+                        if f64::from(f).to_bits() == x.to_bits() {
+                            Ok(f)
+                        } else {
+                            Err(corrupt(format!("value {x} is not an f32")))
+                        }
+                    })
+                    .collect::<Result<_>>()?
+            };
+            Arc::new(build::<Float32Type>(v, nulls, rows)?)
+        }
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Binary => {
+            let bv = strata_codec::decode_bytes_with(rest, vlimits).map_err(codec)?;
+            check(bv.len())?;
+            let mut offsets = Vec::with_capacity(rows + 1);
+            let mut data = Vec::with_capacity(bv.data.len());
+            offsets.push(0usize);
+            let mut it = bv.iter();
+            for i in 0..rows {
+                if nulls.as_ref().is_none_or(|n| n.is_valid(i)) {
+                    data.extend_from_slice(it.next().unwrap_or_default());
+                }
+                offsets.push(data.len());
+            }
+            byte_array(&field.data_type, offsets, data, nulls)
+                .map_err(|e| corrupt(e.to_string()))?
+        }
+        DataType::Symbol => {
+            let dict = dict.ok_or_else(|| corrupt("symbol column without dictionary".into()))?;
+            let n = dict.len();
+            let codes = uints(rest)?;
+            let keys = codes
+                .into_iter()
+                .map(|c| {
+                    usize::try_from(c)
+                        .ok()
+                        .filter(|&c| c < n)
+                        .and_then(|c| i32::try_from(c).ok())
+                        .ok_or_else(|| {
+                            corrupt(format!("symbol code {c} outside a dictionary of {n}"))
+                        })
+                })
+                .collect::<Result<Vec<i32>>>()?;
+            let keys = build::<Int32Type>(keys, nulls, rows)?;
+            let d = DictionaryArray::<Int32Type>::try_new(keys, Arc::clone(dict))?;
+            match symbol_as {
+                SymbolAs::Dictionary => Arc::new(d),
+                SymbolAs::Utf8 => {
+                    let strings = d
+                        .values()
+                        .as_string_opt::<i32>()
+                        .ok_or_else(|| corrupt("dictionary is not Utf8".into()))?;
+                    Arc::new(
+                        d.keys()
+                            .iter()
+                            .map(|k| {
+                                k.and_then(|k| usize::try_from(k).ok())
+                                    .map(|k| strings.value(k))
+                            })
+                            .collect::<StringArray>(),
+                    )
+                }
+            }
+        }
+    };
+    Ok(arr)
+}
+
+fn byte_array(
+    t: &DataType,
+    offsets: Vec<usize>,
+    data: Vec<u8>,
+    nulls: Option<NullBuffer>,
+) -> std::result::Result<ArrayRef, String> {
+    let values = Buffer::from_vec(data);
+    match t {
+        DataType::LargeUtf8 => {
+            let o: Vec<i64> = offsets.into_iter().map(|o| o as i64).collect();
+            let arr =
+                LargeStringArray::try_new(OffsetBuffer::new(ScalarBuffer::from(o)), values, nulls)
+                    .map_err(|e| e.to_string())?;
+            Ok(Arc::new(arr))
+        }
+        _ => {
+            let o = offsets
+                .into_iter()
+                .map(i32::try_from)
+                .collect::<std::result::Result<Vec<i32>, _>>()
+                .map_err(|_| "more than 2 GiB of values in one block".to_string())?;
+            let o = OffsetBuffer::new(ScalarBuffer::from(o));
+            if *t == DataType::Binary {
+                Ok(Arc::new(
+                    BinaryArray::try_new(o, values, nulls).map_err(|e| e.to_string())?,
+                ))
+            } else {
+                Ok(Arc::new(
+                    StringArray::try_new(o, values, nulls).map_err(|e| e.to_string())?,
+                ))
+            }
+        }
+    }
+}
+
+/// The `Utf8` array of a symbol dictionary; fails on values that are not UTF-8.
+pub fn dictionary_array(values: &[Vec<u8>]) -> Result<ArrayRef> {
+    let strs = values
+        .iter()
+        .map(|v| std::str::from_utf8(v))
+        .collect::<std::result::Result<Vec<&str>, _>>()
+        .map_err(|e| FormatError::corrupt("symbol dictionary", 0, e.to_string()))?;
+    Ok(Arc::new(StringArray::from(strs)))
+}
+
+/// Value of row `row` of an array of `field`'s type, as a statistic scalar (`None` for null).
+/// Strings are exact (never truncated); symbols give their string.
+pub fn scalar_at(
+    field: &Field,
+    array: &ArrayRef,
+    row: usize,
+) -> Result<Option<crate::stats::ScalarValue>> {
+    use crate::stats::ScalarValue;
+    if row >= array.len() {
+        return Err(FormatError::InvalidArgument(format!(
+            "row {row} of {}",
+            array.len()
+        )));
+    }
+    let one = array.slice(row, 1);
+    let a = one.as_ref();
+    Ok(match &field.data_type {
+        DataType::Boolean => {
+            let b = a.as_boolean_opt().ok_or_else(|| mismatch(field, a))?;
+            b.iter().flatten().next().map(ScalarValue::Bool)
+        }
+        DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => {
+            unsigned_values(field, a)?
+                .first()
+                .map(|&v| ScalarValue::UInt(v))
+        }
+        DataType::Float32 => prim::<Float32Type>(field, a)?
+            .first()
+            .map(|&v| ScalarValue::Float(f64::from(v))),
+        DataType::Float64 => prim::<Float64Type>(field, a)?
+            .first()
+            .map(|&v| ScalarValue::Float(v)),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Binary | DataType::Symbol => {
+            byte_values(field, a)?
+                .first()
+                .map(|v| ScalarValue::Bytes(v.to_vec()))
+        }
+        _ => signed_values(field, a)?
+            .first()
+            .map(|&v| ScalarValue::Int(v)),
+    })
+}

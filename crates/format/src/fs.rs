@@ -1,0 +1,434 @@
+//! The filesystem trait every read and durable write of this crate goes through.
+//!
+//! Keeping I/O behind [`FileSystem`] lets later layers inject crashes into every write (a
+//! fault-injecting filesystem that drops un-fsynced data) and put segments on object storage.
+//! [`LocalFs`] is the operating system's filesystem; [`MemFs`] keeps files in memory.
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::Bytes;
+
+use crate::error::{FormatError, Result};
+
+/// A file opened for positional reads.
+pub trait ReadAt: Send + Sync + Debug {
+    /// Reads exactly `len` bytes at `offset`; reading past the end is an error.
+    fn read_at(&self, offset: u64, len: usize) -> Result<Bytes>;
+    /// The file's length in bytes.
+    fn len(&self) -> u64;
+    /// True for an empty file.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A file opened for appending.
+pub trait WritableFile: Send + Debug {
+    /// Appends all of `buf`.
+    fn write_all(&mut self, buf: &[u8]) -> Result<()>;
+    /// Makes everything written so far durable (fsync).
+    fn sync(&mut self) -> Result<()>;
+}
+
+/// The operations Strata needs from a filesystem.
+pub trait FileSystem: Send + Sync + Debug {
+    /// Opens `path` for positional reads.
+    fn open_read(&self, path: &Path) -> Result<Arc<dyn ReadAt>>;
+    /// Creates (or truncates) `path` for writing.
+    fn create(&self, path: &Path) -> Result<Box<dyn WritableFile>>;
+    /// Atomically renames `from` to `to`, replacing `to`.
+    fn rename(&self, from: &Path, to: &Path) -> Result<()>;
+    /// Removes a file.
+    fn remove_file(&self, path: &Path) -> Result<()>;
+    /// Makes the directory's entries (creations, renames, removals) durable.
+    fn sync_dir(&self, path: &Path) -> Result<()>;
+    /// Creates a directory and its parents.
+    fn create_dir_all(&self, path: &Path) -> Result<()>;
+    /// Paths of the entries of a directory, sorted.
+    fn list_dir(&self, path: &Path) -> Result<Vec<PathBuf>>;
+    /// Whether `path` exists.
+    fn exists(&self, path: &Path) -> Result<bool>;
+}
+
+/// Writes `bytes` to `dir/name` durably: a temporary file, fsync, rename, fsync of the directory.
+/// On error the temporary file is removed (best effort) and `dir/name` is untouched.
+pub fn write_durably(fs: &dyn FileSystem, dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf> {
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let dst = dir.join(name);
+    let attempt = (|| {
+        let mut f = fs.create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync()?;
+        drop(f);
+        fs.rename(&tmp, &dst)?;
+        fs.sync_dir(dir)
+    })();
+    match attempt {
+        Ok(()) => Ok(dst),
+        Err(e) => {
+            if fs.exists(&tmp).unwrap_or(false) {
+                // The original error matters more than a failed cleanup.
+                let _ = fs.remove_file(&tmp);
+            }
+            Err(e)
+        }
+    }
+}
+
+impl ReadAt for Bytes {
+    fn read_at(&self, offset: u64, len: usize) -> Result<Bytes> {
+        let start = usize::try_from(offset).ok();
+        let range = start.and_then(|s| Some(s..s.checked_add(len)?));
+        match range {
+            Some(r) if r.end <= Bytes::len(self) => Ok(self.slice(r)),
+            _ => Err(FormatError::io(
+                "<memory>",
+                std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    format!(
+                        "read of {len} bytes at {offset} past the end ({})",
+                        Bytes::len(self)
+                    ),
+                ),
+            )),
+        }
+    }
+    fn len(&self) -> u64 {
+        Bytes::len(self) as u64
+    }
+}
+
+impl WritableFile for Vec<u8> {
+    fn write_all(&mut self, buf: &[u8]) -> Result<()> {
+        self.extend_from_slice(buf);
+        Ok(())
+    }
+    fn sync(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl<W: WritableFile + ?Sized> WritableFile for Box<W> {
+    fn write_all(&mut self, buf: &[u8]) -> Result<()> {
+        (**self).write_all(buf)
+    }
+    fn sync(&mut self) -> Result<()> {
+        (**self).sync()
+    }
+}
+
+/// The operating system's filesystem.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LocalFs;
+
+#[derive(Debug)]
+struct LocalReadFile {
+    path: PathBuf,
+    file: File,
+    len: u64,
+}
+
+impl ReadAt for LocalReadFile {
+    fn read_at(&self, offset: u64, len: usize) -> Result<Bytes> {
+        let end = offset.checked_add(len as u64);
+        if end.is_none_or(|e| e > self.len) {
+            return Err(FormatError::io(
+                &self.path,
+                std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    format!(
+                        "read of {len} bytes at {offset} past the end ({})",
+                        self.len
+                    ),
+                ),
+            ));
+        }
+        let mut buf = vec![0u8; len];
+        read_exact_at(&self.file, &mut buf, offset).map_err(|e| FormatError::io(&self.path, e))?;
+        Ok(Bytes::from(buf))
+    }
+    fn len(&self) -> u64 {
+        self.len
+    }
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        let n = std::os::windows::fs::FileExt::seek_read(file, buf, offset)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf = &mut buf[n..];
+        offset += n as u64;
+    }
+    Ok(())
+}
+
+#[derive(Debug)]
+struct LocalWriteFile {
+    path: PathBuf,
+    file: std::io::BufWriter<File>,
+}
+
+impl WritableFile for LocalWriteFile {
+    fn write_all(&mut self, buf: &[u8]) -> Result<()> {
+        self.file
+            .write_all(buf)
+            .map_err(|e| FormatError::io(&self.path, e))
+    }
+    fn sync(&mut self) -> Result<()> {
+        self.file
+            .flush()
+            .map_err(|e| FormatError::io(&self.path, e))?;
+        self.file
+            .get_ref()
+            .sync_all()
+            .map_err(|e| FormatError::io(&self.path, e))
+    }
+}
+
+impl FileSystem for LocalFs {
+    fn open_read(&self, path: &Path) -> Result<Arc<dyn ReadAt>> {
+        let file = File::open(path).map_err(|e| FormatError::io(path, e))?;
+        let len = file.metadata().map_err(|e| FormatError::io(path, e))?.len();
+        Ok(Arc::new(LocalReadFile {
+            path: path.to_path_buf(),
+            file,
+            len,
+        }))
+    }
+    fn create(&self, path: &Path) -> Result<Box<dyn WritableFile>> {
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+            .map_err(|e| FormatError::io(path, e))?;
+        Ok(Box::new(LocalWriteFile {
+            path: path.to_path_buf(),
+            file: std::io::BufWriter::with_capacity(1 << 16, file),
+        }))
+    }
+    fn rename(&self, from: &Path, to: &Path) -> Result<()> {
+        std::fs::rename(from, to).map_err(|e| FormatError::io(from, e))
+    }
+    fn remove_file(&self, path: &Path) -> Result<()> {
+        std::fs::remove_file(path).map_err(|e| FormatError::io(path, e))
+    }
+    fn sync_dir(&self, path: &Path) -> Result<()> {
+        #[cfg(unix)]
+        {
+            File::open(path)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| FormatError::io(path, e))
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = path;
+            Ok(())
+        }
+    }
+    fn create_dir_all(&self, path: &Path) -> Result<()> {
+        std::fs::create_dir_all(path).map_err(|e| FormatError::io(path, e))
+    }
+    fn list_dir(&self, path: &Path) -> Result<Vec<PathBuf>> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(path).map_err(|e| FormatError::io(path, e))? {
+            out.push(entry.map_err(|e| FormatError::io(path, e))?.path());
+        }
+        out.sort();
+        Ok(out)
+    }
+    fn exists(&self, path: &Path) -> Result<bool> {
+        path.try_exists().map_err(|e| FormatError::io(path, e))
+    }
+}
+
+/// An in-memory filesystem (tests, and the base a fault-injecting filesystem can wrap).
+/// Directories are implicit: every path prefix of a file is a directory.
+#[derive(Debug, Clone, Default)]
+pub struct MemFs {
+    files: Arc<Mutex<BTreeMap<PathBuf, Bytes>>>,
+}
+
+impl MemFs {
+    /// An empty filesystem.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<PathBuf, Bytes>> {
+        self.files.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn not_found(path: &Path) -> FormatError {
+        FormatError::io(path, std::io::ErrorKind::NotFound.into())
+    }
+}
+
+#[derive(Debug)]
+struct MemWriteFile {
+    path: PathBuf,
+    buf: Vec<u8>,
+    files: Arc<Mutex<BTreeMap<PathBuf, Bytes>>>,
+}
+
+impl WritableFile for MemWriteFile {
+    fn write_all(&mut self, buf: &[u8]) -> Result<()> {
+        self.buf.extend_from_slice(buf);
+        Ok(())
+    }
+    fn sync(&mut self) -> Result<()> {
+        self.files
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(self.path.clone(), Bytes::from(self.buf.clone()));
+        Ok(())
+    }
+}
+
+impl FileSystem for MemFs {
+    fn open_read(&self, path: &Path) -> Result<Arc<dyn ReadAt>> {
+        let bytes = self
+            .lock()
+            .get(path)
+            .cloned()
+            .ok_or_else(|| Self::not_found(path))?;
+        Ok(Arc::new(bytes))
+    }
+    /// The file appears empty at once; its contents become visible at each `sync`.
+    fn create(&self, path: &Path) -> Result<Box<dyn WritableFile>> {
+        self.lock().insert(path.to_path_buf(), Bytes::new());
+        Ok(Box::new(MemWriteFile {
+            path: path.to_path_buf(),
+            buf: Vec::new(),
+            files: Arc::clone(&self.files),
+        }))
+    }
+    fn rename(&self, from: &Path, to: &Path) -> Result<()> {
+        let mut files = self.lock();
+        let b = files.remove(from).ok_or_else(|| Self::not_found(from))?;
+        files.insert(to.to_path_buf(), b);
+        Ok(())
+    }
+    fn remove_file(&self, path: &Path) -> Result<()> {
+        self.lock()
+            .remove(path)
+            .map(|_| ())
+            .ok_or_else(|| Self::not_found(path))
+    }
+    fn sync_dir(&self, _path: &Path) -> Result<()> {
+        Ok(())
+    }
+    fn create_dir_all(&self, _path: &Path) -> Result<()> {
+        Ok(())
+    }
+    fn list_dir(&self, path: &Path) -> Result<Vec<PathBuf>> {
+        let mut out: Vec<PathBuf> = self
+            .lock()
+            .keys()
+            .filter_map(|p| {
+                let rest = p.strip_prefix(path).ok()?;
+                let first = rest.components().next()?;
+                Some(path.join(first))
+            })
+            .collect();
+        out.dedup();
+        Ok(out)
+    }
+    fn exists(&self, path: &Path) -> Result<bool> {
+        Ok(self.lock().keys().any(|p| p.starts_with(path)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_durably_then_read_back_on_local_fs() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = LocalFs;
+        let p = write_durably(&fs, dir.path(), "a.seg", b"hello world").unwrap();
+        let f = fs.open_read(&p).unwrap();
+        assert_eq!(f.len(), 11);
+        assert_eq!(&f.read_at(6, 5).unwrap()[..], b"world");
+        assert!(f.read_at(7, 5).is_err());
+        assert_eq!(fs.list_dir(dir.path()).unwrap(), vec![p.clone()]);
+        assert!(fs.exists(&p).unwrap());
+        fs.remove_file(&p).unwrap();
+        assert!(!fs.exists(&p).unwrap());
+    }
+
+    #[test]
+    fn write_durably_on_mem_fs_leaves_no_temp_file() {
+        let fs = MemFs::new();
+        let dir = Path::new("/d");
+        write_durably(&fs, dir, "x", b"abc").unwrap();
+        assert_eq!(fs.list_dir(dir).unwrap(), vec![dir.join("x")]);
+        assert_eq!(
+            &fs.open_read(&dir.join("x")).unwrap().read_at(0, 3).unwrap()[..],
+            b"abc"
+        );
+    }
+
+    #[derive(Debug)]
+    struct FailingSyncFs(MemFs);
+    #[derive(Debug)]
+    struct FailingFile;
+    impl WritableFile for FailingFile {
+        fn write_all(&mut self, _: &[u8]) -> Result<()> {
+            Ok(())
+        }
+        fn sync(&mut self) -> Result<()> {
+            Err(FormatError::io("x", std::io::Error::other("disk full")))
+        }
+    }
+    impl FileSystem for FailingSyncFs {
+        fn open_read(&self, p: &Path) -> Result<Arc<dyn ReadAt>> {
+            self.0.open_read(p)
+        }
+        fn create(&self, p: &Path) -> Result<Box<dyn WritableFile>> {
+            self.0.create(p)?;
+            Ok(Box::new(FailingFile))
+        }
+        fn rename(&self, a: &Path, b: &Path) -> Result<()> {
+            self.0.rename(a, b)
+        }
+        fn remove_file(&self, p: &Path) -> Result<()> {
+            self.0.remove_file(p)
+        }
+        fn sync_dir(&self, p: &Path) -> Result<()> {
+            self.0.sync_dir(p)
+        }
+        fn create_dir_all(&self, p: &Path) -> Result<()> {
+            self.0.create_dir_all(p)
+        }
+        fn list_dir(&self, p: &Path) -> Result<Vec<PathBuf>> {
+            self.0.list_dir(p)
+        }
+        fn exists(&self, p: &Path) -> Result<bool> {
+            self.0.exists(p)
+        }
+    }
+
+    #[test]
+    fn write_durably_failure_removes_temp_and_keeps_target_absent() {
+        let fs = FailingSyncFs(MemFs::new());
+        let dir = Path::new("/d");
+        let err = write_durably(&fs, dir, "x", b"abc").unwrap_err();
+        assert!(matches!(err, FormatError::Io { .. }));
+        assert!(fs.list_dir(dir).unwrap().is_empty());
+    }
+}

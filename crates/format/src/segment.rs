@@ -1,0 +1,527 @@
+//! Writing and reading whole segment files.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchOptions, new_empty_array};
+use arrow_schema::SchemaRef;
+use bytes::Bytes;
+
+use crate::block::{self, BlockOptions, BlockPos, EncodedBlock, SymbolDictionary};
+use crate::error::{FormatError, Result};
+use crate::footer::{BlockMeta, ColumnMeta, Footer, KeyRange};
+use crate::fs::{FileSystem, ReadAt, WritableFile};
+use crate::schema::{DataType, Schema, SymbolAs};
+use crate::stats::ColumnStats;
+use crate::{CURRENT_VERSION, FormatVersion};
+
+/// First eight bytes of every segment.
+pub const HEADER_MAGIC: [u8; 8] = *b"STRATSEG";
+/// Last eight bytes of every segment.
+pub const TAIL_MAGIC: [u8; 8] = *b"STRATEND";
+/// Header size: magic, major u16, minor u16, reserved u32 (zero).
+pub const HEADER_LEN: u64 = 16;
+/// Tail size: footer length u64, major u16, minor u16, CRC32C u32, magic.
+pub const TAIL_LEN: u64 = 24;
+
+fn header_bytes(v: FormatVersion) -> [u8; HEADER_LEN as usize] {
+    let mut h = [0u8; HEADER_LEN as usize];
+    h[..8].copy_from_slice(&HEADER_MAGIC);
+    h[8..10].copy_from_slice(&v.major.to_le_bytes());
+    h[10..12].copy_from_slice(&v.minor.to_le_bytes());
+    h
+}
+
+/// Low-level segment writer: writes the header at once, then appends blocks in any order (the
+/// footer's index records where each went), then the footer and tail. It holds no data beyond
+/// the block index, the stats and the symbol dictionaries, so a streaming writer can keep just
+/// one block per column in memory.
+#[derive(Debug)]
+pub struct SegmentFileWriter<W: WritableFile> {
+    out: W,
+    offset: u64,
+    schema: Schema,
+    opts: BlockOptions,
+    columns: Vec<ColumnMeta>,
+    dictionaries: Vec<Option<SymbolDictionary>>,
+    rows: Vec<u64>,
+    key_range: Option<KeyRange>,
+    key_range_set: bool,
+    metadata: BTreeMap<String, String>,
+}
+
+impl<W: WritableFile> SegmentFileWriter<W> {
+    /// Starts a segment: writes the header to `out`.
+    pub fn new(mut out: W, schema: Schema, opts: BlockOptions) -> Result<Self> {
+        if opts.block_rows == 0 || u32::try_from(opts.block_rows).is_err() {
+            return Err(FormatError::InvalidArgument(format!(
+                "block_rows {}",
+                opts.block_rows
+            )));
+        }
+        out.write_all(&header_bytes(CURRENT_VERSION))?;
+        let n = schema.fields.len();
+        let dictionaries = schema
+            .fields
+            .iter()
+            .map(|f| (f.data_type == DataType::Symbol).then(SymbolDictionary::new))
+            .collect();
+        Ok(Self {
+            out,
+            offset: HEADER_LEN,
+            schema,
+            opts,
+            columns: vec![ColumnMeta::default(); n],
+            dictionaries,
+            rows: vec![0; n],
+            key_range: None,
+            key_range_set: false,
+            metadata: BTreeMap::new(),
+        })
+    }
+
+    /// The schema being written.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// The block options.
+    pub fn options(&self) -> &BlockOptions {
+        &self.opts
+    }
+
+    /// Bytes written so far.
+    pub fn bytes_written(&self) -> u64 {
+        self.offset
+    }
+
+    /// The symbol dictionary of column `column`, for callers that encode symbol blocks
+    /// themselves with [`block::encode_symbol_block`] before [`Self::append_encoded`].
+    pub fn dictionary_mut(&mut self, column: usize) -> Option<&mut SymbolDictionary> {
+        self.dictionaries.get_mut(column)?.as_mut()
+    }
+
+    /// Encodes `array` as the next block of column `column` and appends it.
+    pub fn write_block(&mut self, column: usize, array: &ArrayRef) -> Result<()> {
+        let field = self
+            .schema
+            .fields
+            .get(column)
+            .ok_or_else(|| FormatError::InvalidArgument(format!("no column {column}")))?;
+        let block_index = self.columns.get(column).map_or(0, |c| c.blocks.len());
+        let enc = match self.dictionaries.get_mut(column).and_then(Option::as_mut) {
+            Some(dict) => block::encode_symbol_block(field, array, dict, &self.opts),
+            None => block::encode_block(field, array, &self.opts),
+        }
+        .map_err(|e| match e {
+            FormatError::Codec { source, .. } => FormatError::Codec {
+                column,
+                block: block_index,
+                source,
+            },
+            other => other,
+        })?;
+        self.append_encoded(column, enc)
+    }
+
+    /// Appends an already encoded block as the next block of column `column`.
+    pub fn append_encoded(&mut self, column: usize, block: EncodedBlock) -> Result<()> {
+        let col = self
+            .columns
+            .get_mut(column)
+            .ok_or_else(|| FormatError::InvalidArgument(format!("no column {column}")))?;
+        let len = u32::try_from(block.bytes.len())
+            .map_err(|_| FormatError::InvalidArgument("block larger than 4 GiB".into()))?;
+        let rows = u32::try_from(block.rows)
+            .ok()
+            .filter(|&r| r > 0 && u64::from(r) == block.stats.row_count)
+            .ok_or_else(|| FormatError::InvalidArgument(format!("block of {} rows", block.rows)))?;
+        self.out.write_all(&block.bytes)?;
+        col.stats.merge(&block.stats);
+        col.blocks.push(BlockMeta {
+            offset: self.offset,
+            len,
+            rows,
+            cascade: block.cascade,
+            stats: block.stats,
+            bloom: block.bloom,
+        });
+        self.offset += u64::from(len);
+        if let Some(r) = self.rows.get_mut(column) {
+            *r += u64::from(rows);
+        }
+        Ok(())
+    }
+
+    /// Writes one stripe: one block per column, all the same length (at most `block_rows`).
+    /// Stripes are taken to arrive in row order, so the first and last rows also give the
+    /// sort-key range unless [`Self::set_key_range`] was called.
+    pub fn write_stripe(&mut self, columns: &[ArrayRef]) -> Result<()> {
+        if columns.len() != self.schema.fields.len() {
+            return Err(FormatError::SchemaMismatch(format!(
+                "{} arrays for {} columns",
+                columns.len(),
+                self.schema.fields.len()
+            )));
+        }
+        let rows = columns.first().map_or(0, |a| a.len());
+        if columns.iter().any(|a| a.len() != rows) || rows > self.opts.block_rows {
+            return Err(FormatError::InvalidArgument(format!(
+                "stripe columns must have equal lengths of at most {} rows",
+                self.opts.block_rows
+            )));
+        }
+        if rows == 0 {
+            return Ok(());
+        }
+        for (i, a) in columns.iter().enumerate() {
+            self.write_block(i, a)?;
+        }
+        if !self.key_range_set && !self.schema.sort_key.is_empty() {
+            let key_at = |row: usize| -> Result<Vec<_>> {
+                self.schema
+                    .sort_key_indices()
+                    .into_iter()
+                    .map(|i| {
+                        let f = &self.schema.fields[i];
+                        let a = columns
+                            .get(i)
+                            .ok_or_else(|| FormatError::InvalidArgument("sort key".into()))?;
+                        block::scalar_at(f, a, row)
+                    })
+                    .collect()
+            };
+            let last = key_at(rows - 1)?;
+            match &mut self.key_range {
+                Some(k) => k.max = last,
+                None => {
+                    self.key_range = Some(KeyRange {
+                        min: key_at(0)?,
+                        max: last,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes a batch as stripes of `block_rows` (the last may be shorter).
+    pub fn write_batch(&mut self, batch: &RecordBatch) -> Result<()> {
+        let n = batch.num_rows();
+        let mut start = 0;
+        while start < n {
+            let len = self.opts.block_rows.min(n - start);
+            let cols: Vec<ArrayRef> = batch
+                .columns()
+                .iter()
+                .map(|c| c.slice(start, len))
+                .collect();
+            self.write_stripe(&cols)?;
+            start += len;
+        }
+        Ok(())
+    }
+
+    /// Records the sort-key range explicitly (overrides the one derived from stripes).
+    pub fn set_key_range(&mut self, range: KeyRange) {
+        self.key_range = Some(range);
+        self.key_range_set = true;
+    }
+
+    /// Adds a user metadata entry.
+    pub fn set_metadata(&mut self, key: impl Into<String>, value: impl Into<String>) {
+        self.metadata.insert(key.into(), value.into());
+    }
+
+    /// Writes the footer and tail and returns the sink (not synced: the caller decides) and the
+    /// footer. Fails if the columns hold different numbers of rows.
+    pub fn finish(mut self) -> Result<(W, Footer)> {
+        let row_count = self.rows.first().copied().unwrap_or(0);
+        if self.rows.iter().any(|&r| r != row_count) {
+            return Err(FormatError::SchemaMismatch(format!(
+                "columns hold different row counts: {:?}",
+                self.rows
+            )));
+        }
+        for (c, d) in self.columns.iter_mut().zip(self.dictionaries) {
+            c.dictionary = d.map(SymbolDictionary::into_values);
+            if c.blocks.is_empty() {
+                c.stats = ColumnStats::default();
+            }
+        }
+        let footer = Footer {
+            schema: self.schema,
+            row_count,
+            block_rows: u32::try_from(self.opts.block_rows).unwrap_or(u32::MAX),
+            columns: self.columns,
+            key_range: self.key_range,
+            metadata: self.metadata,
+        };
+        let mut bytes = footer.encode()?;
+        let footer_len = bytes.len() as u64;
+        let mut tail = Vec::with_capacity(TAIL_LEN as usize);
+        tail.extend_from_slice(&footer_len.to_le_bytes());
+        tail.extend_from_slice(&CURRENT_VERSION.major.to_le_bytes());
+        tail.extend_from_slice(&CURRENT_VERSION.minor.to_le_bytes());
+        let crc = crc32c::crc32c_append(crc32c::crc32c(&bytes), &tail);
+        tail.extend_from_slice(&crc.to_le_bytes());
+        tail.extend_from_slice(&TAIL_MAGIC);
+        bytes.extend_from_slice(&tail);
+        self.out.write_all(&bytes)?;
+        Ok((self.out, footer))
+    }
+}
+
+/// Writes a whole segment to bytes (convenience for tests, tools and small segments).
+pub fn write_segment_bytes(
+    schema: Schema,
+    batches: &[RecordBatch],
+    opts: BlockOptions,
+) -> Result<Vec<u8>> {
+    let mut w = SegmentFileWriter::new(Vec::new(), schema, opts)?;
+    for b in batches {
+        w.write_batch(b)?;
+    }
+    Ok(w.finish()?.0)
+}
+
+/// An open segment: its footer in memory, its blocks read on demand with positional reads.
+#[derive(Debug, Clone)]
+pub struct Segment {
+    file: Arc<dyn ReadAt>,
+    footer: Arc<Footer>,
+    version: FormatVersion,
+    footer_offset: u64,
+    symbol_as: SymbolAs,
+    dictionaries: Vec<Option<ArrayRef>>,
+}
+
+fn read_exact(file: &dyn ReadAt, offset: u64, len: u64, what: &str) -> Result<Bytes> {
+    let end = offset.checked_add(len).filter(|&e| e <= file.len());
+    let len = usize::try_from(len)
+        .ok()
+        .filter(|_| end.is_some())
+        .ok_or_else(|| {
+            FormatError::corrupt(
+                what,
+                offset,
+                format!("{len} bytes past the end of a {}-byte file", file.len()),
+            )
+        })?;
+    file.read_at(offset, len)
+}
+
+impl Segment {
+    /// Opens the segment at `path` through `fs`.
+    pub fn open(fs: &dyn FileSystem, path: &Path) -> Result<Self> {
+        Self::from_reader(fs.open_read(path)?)
+    }
+
+    /// Opens a segment held in memory.
+    pub fn from_bytes(bytes: Bytes) -> Result<Self> {
+        Self::from_reader(Arc::new(bytes))
+    }
+
+    /// Opens a segment from any positional reader: reads the tail, the footer and the header
+    /// (three reads), checks magics, versions, reserved bytes and the footer's CRC32C.
+    pub fn from_reader(file: Arc<dyn ReadAt>) -> Result<Self> {
+        let len = file.len();
+        if len < HEADER_LEN + TAIL_LEN {
+            return Err(FormatError::corrupt(
+                "file",
+                0,
+                format!("{len} bytes is too short for a segment"),
+            ));
+        }
+        let tail_at = len - TAIL_LEN;
+        let tail = read_exact(file.as_ref(), tail_at, TAIL_LEN, "tail")?;
+        let (fixed, rest) = tail.split_at(12);
+        let (crc, magic) = rest.split_at(4);
+        if magic != TAIL_MAGIC {
+            return Err(FormatError::BadMagic { what: "tail" });
+        }
+        let le16 = |b: &[u8]| {
+            b.first()
+                .zip(b.get(1))
+                .map_or(0, |(x, y)| u16::from_le_bytes([*x, *y]))
+        };
+        let version = FormatVersion {
+            major: le16(fixed.get(8..10).unwrap_or_default()),
+            minor: le16(fixed.get(10..12).unwrap_or_default()),
+        };
+        if version.major != CURRENT_VERSION.major {
+            return Err(FormatError::UnsupportedVersion {
+                major: version.major,
+                minor: version.minor,
+            });
+        }
+        let mut fl = [0u8; 8];
+        fl.copy_from_slice(fixed.get(..8).unwrap_or(&[0; 8]));
+        let footer_len = u64::from_le_bytes(fl);
+        if footer_len > tail_at - HEADER_LEN {
+            return Err(FormatError::corrupt(
+                "tail",
+                tail_at,
+                format!("footer length {footer_len} exceeds the file"),
+            ));
+        }
+        let footer_offset = tail_at - footer_len;
+        let footer_bytes = read_exact(file.as_ref(), footer_offset, footer_len, "footer")?;
+        let mut stored = [0u8; 4];
+        stored.copy_from_slice(crc);
+        if crc32c::crc32c_append(crc32c::crc32c(&footer_bytes), fixed) != u32::from_le_bytes(stored)
+        {
+            return Err(FormatError::ChecksumMismatch {
+                what: "footer".into(),
+                offset: footer_offset,
+            });
+        }
+        let header = read_exact(file.as_ref(), 0, HEADER_LEN, "header")?;
+        if header.get(..8) != Some(&HEADER_MAGIC[..]) {
+            return Err(FormatError::BadMagic { what: "header" });
+        }
+        if header[..] != header_bytes(version)[..] {
+            return Err(FormatError::corrupt(
+                "header",
+                8,
+                "version or reserved bytes disagree with the tail",
+            ));
+        }
+        let footer = Footer::decode(&footer_bytes, footer_offset)?;
+        let dictionaries = footer
+            .columns
+            .iter()
+            .map(|c| {
+                c.dictionary
+                    .as_deref()
+                    .map(block::dictionary_array)
+                    .transpose()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            file,
+            footer: Arc::new(footer),
+            version,
+            footer_offset,
+            symbol_as: SymbolAs::Dictionary,
+            dictionaries,
+        })
+    }
+
+    /// Presents symbol columns as `symbol_as` (default: Arrow dictionaries).
+    pub fn with_symbol_as(mut self, symbol_as: SymbolAs) -> Self {
+        self.symbol_as = symbol_as;
+        self
+    }
+
+    /// The footer.
+    pub fn footer(&self) -> &Footer {
+        &self.footer
+    }
+
+    /// The schema.
+    pub fn schema(&self) -> &Schema {
+        &self.footer.schema
+    }
+
+    /// The Arrow schema of [`Self::read_all`].
+    pub fn arrow_schema(&self) -> SchemaRef {
+        Arc::new(self.footer.schema.to_arrow(self.symbol_as))
+    }
+
+    /// The format version the file was written with.
+    pub fn version(&self) -> FormatVersion {
+        self.version
+    }
+
+    /// File offset of the footer (= end of the data region).
+    pub fn footer_offset(&self) -> u64 {
+        self.footer_offset
+    }
+
+    /// Rows in the segment.
+    pub fn num_rows(&self) -> u64 {
+        self.footer.row_count
+    }
+
+    /// Columns in the segment.
+    pub fn num_columns(&self) -> usize {
+        self.footer.columns.len()
+    }
+
+    /// Blocks of column `column` (0 for an unknown column).
+    pub fn num_blocks(&self, column: usize) -> usize {
+        self.footer
+            .columns
+            .get(column)
+            .map_or(0, |c| c.blocks.len())
+    }
+
+    /// Reads and decodes one block: one positional read plus the CRC check.
+    pub fn read_block(&self, column: usize, block: usize) -> Result<ArrayRef> {
+        let (field, meta) = self
+            .footer
+            .schema
+            .fields
+            .get(column)
+            .zip(self.footer.columns.get(column))
+            .ok_or_else(|| FormatError::InvalidArgument(format!("no column {column}")))?;
+        let b = meta.blocks.get(block).ok_or_else(|| {
+            FormatError::InvalidArgument(format!("column {column} has no block {block}"))
+        })?;
+        let what = format!("column {column} block {block}");
+        let bytes = read_exact(self.file.as_ref(), b.offset, u64::from(b.len), &what)?;
+        let dict = self.dictionaries.get(column).and_then(Option::as_ref);
+        let pos = BlockPos {
+            column,
+            block,
+            offset: b.offset,
+        };
+        block::decode_at(field, &bytes, b.rows as usize, dict, self.symbol_as, pos)
+    }
+
+    /// Reads a whole column.
+    pub fn read_column(&self, column: usize) -> Result<ArrayRef> {
+        let n = self.num_blocks(column);
+        let field = self
+            .footer
+            .schema
+            .fields
+            .get(column)
+            .ok_or_else(|| FormatError::InvalidArgument(format!("no column {column}")))?;
+        let parts = (0..n)
+            .map(|b| self.read_block(column, b))
+            .collect::<Result<Vec<_>>>()?;
+        match parts.len() {
+            0 => Ok(new_empty_array(&field.data_type.to_arrow(self.symbol_as))),
+            1 => Ok(parts
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| new_empty_array(&arrow_schema::DataType::Null))),
+            _ => {
+                let refs: Vec<&dyn Array> = parts.iter().map(AsRef::as_ref).collect();
+                Ok(arrow_select::concat::concat(&refs)?)
+            }
+        }
+    }
+
+    /// Reads some columns, in the order given, as a batch.
+    pub fn read_columns(&self, columns: &[usize]) -> Result<RecordBatch> {
+        let schema = Arc::new(self.footer.schema.project_arrow(columns, self.symbol_as)?);
+        let arrays = columns
+            .iter()
+            .map(|&c| self.read_column(c))
+            .collect::<Result<Vec<_>>>()?;
+        let rows = usize::try_from(self.footer.row_count)
+            .map_err(|_| FormatError::InvalidArgument("segment too large for memory".into()))?;
+        let opts = RecordBatchOptions::new().with_row_count(Some(rows));
+        Ok(RecordBatch::try_new_with_options(schema, arrays, &opts)?)
+    }
+
+    /// Reads every column.
+    pub fn read_all(&self) -> Result<RecordBatch> {
+        let all: Vec<usize> = (0..self.num_columns()).collect();
+        self.read_columns(&all)
+    }
+}
