@@ -205,7 +205,22 @@ pub(crate) fn decode(r: &mut Reader<'_>, limits: Limits, nesting: u8) -> Result<
         tag::DICTIONARY => {
             let dict = decode(r, limits, inner)?;
             let codes = int::decode(r, limits, inner, Some(n))?;
-            let mut out = ByteValues::with_capacity(n, 0);
+            // Codes may repeat a long entry up to the count limit: a few bytes can claim terabytes.
+            // No encoder writes more than MAX_BYTES in one node, so refuse that before allocating.
+            let total = codes.iter().fold(0u64, |acc, &c| {
+                let len = usize::try_from(c)
+                    .ok()
+                    .and_then(|c| dict.get(c))
+                    .map_or(0, <[u8]>::len);
+                acc.saturating_add(len as u64)
+            });
+            if total > MAX_BYTES as u64 {
+                return Err(corrupt(
+                    "string dictionary",
+                    format!("values expand to {total} bytes, above the {MAX_BYTES} one node holds"),
+                ));
+            }
+            let mut out = ByteValues::with_capacity(n, total as usize);
             for &c in &codes {
                 let v = usize::try_from(c)
                     .ok()
