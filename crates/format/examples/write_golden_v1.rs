@@ -1,0 +1,25 @@
+//! Writes the golden v1 segment files under `tests/golden/v1/`. Run once per format version;
+//! tests only ever read them.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::path::PathBuf;
+
+use strata_format::{BlockOptions, LocalFs, SegmentFileWriter, write_durably, write_segment_bytes};
+
+fn main() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/v1");
+    let (schema, batch) = common::all_types_batch(1500);
+    let bytes = write_segment_bytes(schema, &[batch], BlockOptions::default()).unwrap();
+    write_durably(&LocalFs, &dir, "all_types.seg", &bytes).unwrap();
+
+    let (schema, batch) = common::small_batch();
+    let mut w = SegmentFileWriter::new(Vec::new(), schema, common::small_options()).unwrap();
+    w.write_batch(&batch).unwrap();
+    w.set_metadata("written-by", "golden v1");
+    let (bytes, _) = w.finish().unwrap();
+    write_durably(&LocalFs, &dir, "small.seg", &bytes).unwrap();
+    println!("wrote {}", dir.display());
+}

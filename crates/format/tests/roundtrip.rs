@@ -1,0 +1,277 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Write-then-read scenarios.
+
+mod common;
+
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int32Type;
+use arrow_array::{Array, ArrayRef, Float32Array, Int64Array, StringArray};
+use bytes::Bytes;
+use common::{
+    all_types_batch, assert_batches_identical, small_batch, small_options, symbols_as_strings,
+};
+use strata_format::{
+    BlockOptions, DataType, Field, FileSystem, FormatError, LocalFs, MemFs, ScalarValue, Schema,
+    Segment, SegmentFileWriter, SymbolAs, block, write_durably, write_segment_bytes,
+};
+
+#[test]
+fn all_types_round_trip_exactly_across_many_blocks() {
+    let (schema, batch) = all_types_batch(3000);
+    let bytes = write_segment_bytes(
+        schema.clone(),
+        std::slice::from_ref(&batch),
+        BlockOptions::default(),
+    )
+    .unwrap();
+    let seg = Segment::from_bytes(Bytes::from(bytes)).unwrap();
+    assert_eq!(seg.num_rows(), 3000);
+    assert_eq!(seg.schema(), &schema);
+    assert_eq!(seg.num_blocks(0), 3); // 1024 + 1024 + 952
+    assert_batches_identical(&seg.read_all().unwrap(), &batch);
+}
+
+#[test]
+fn any_block_reads_alone_and_matches_its_slice() {
+    let (schema, batch) = all_types_batch(100);
+    let opts = BlockOptions {
+        block_rows: 16,
+        ..BlockOptions::default()
+    };
+    let seg = Segment::from_bytes(Bytes::from(
+        write_segment_bytes(schema, &[batch.clone()], opts).unwrap(),
+    ))
+    .unwrap();
+    for c in 0..seg.num_columns() {
+        assert_eq!(seg.num_blocks(c), 7);
+        for b in 0..7 {
+            let got = seg.read_block(c, b).unwrap();
+            let want = batch.column(c).slice(b * 16, (100 - b * 16).min(16));
+            assert_eq!(
+                symbols_as_strings(&got).to_data(),
+                symbols_as_strings(&want).to_data(),
+                "col {c} block {b}"
+            );
+        }
+    }
+    assert!(matches!(
+        seg.read_block(0, 7),
+        Err(FormatError::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        seg.read_block(99, 0),
+        Err(FormatError::InvalidArgument(_))
+    ));
+}
+
+#[test]
+fn projection_returns_requested_columns_in_order() {
+    let (schema, batch) = all_types_batch(50);
+    let seg = Segment::from_bytes(Bytes::from(
+        write_segment_bytes(schema, &[batch.clone()], BlockOptions::default()).unwrap(),
+    ))
+    .unwrap();
+    let got = seg.read_columns(&[6, 0]).unwrap();
+    assert_eq!(got.schema().field(0).name(), "i64");
+    assert_eq!(got.schema().field(1).name(), "ts");
+    assert_batches_identical(&got, &batch.project(&[6, 0]).unwrap());
+    assert_eq!(seg.read_columns(&[]).unwrap().num_rows(), 50);
+}
+
+#[test]
+fn symbols_read_as_plain_utf8_when_asked() {
+    let (schema, batch) = small_batch();
+    let seg = Segment::from_bytes(Bytes::from(
+        write_segment_bytes(schema, &[batch.clone()], small_options()).unwrap(),
+    ))
+    .unwrap()
+    .with_symbol_as(SymbolAs::Utf8);
+    let host = seg.read_column(1).unwrap();
+    assert_eq!(host.data_type(), &arrow_schema::DataType::Utf8);
+    assert_eq!(
+        host.to_data(),
+        symbols_as_strings(batch.column(1)).to_data()
+    );
+    // Dictionary presentation shares the segment dictionary across blocks.
+    let seg = seg.with_symbol_as(SymbolAs::Dictionary);
+    let d = seg.read_block(1, 0).unwrap();
+    let d = d.as_dictionary::<Int32Type>();
+    assert_eq!(
+        d.values().len(),
+        seg.footer().columns[1].dictionary.as_ref().unwrap().len()
+    );
+    // Stats of a symbol column are over values, not codes.
+    let st = &seg.footer().columns[1].stats;
+    assert_eq!(
+        st.min,
+        Some(ScalarValue::Bytes(b"cache-eu-west-1".to_vec()))
+    );
+    assert_eq!(st.max, Some(ScalarValue::Bytes(b"web-02".to_vec())));
+}
+
+#[test]
+fn utf8_input_is_accepted_for_symbol_columns() {
+    let schema = Schema::new(vec![Field::new("tag", DataType::Symbol, false)]).unwrap();
+    let mut w = SegmentFileWriter::new(Vec::new(), schema, BlockOptions::default()).unwrap();
+    let a: ArrayRef = Arc::new(StringArray::from(vec!["x", "y", "x"]));
+    w.write_stripe(&[a.clone()]).unwrap();
+    let (bytes, footer) = w.finish().unwrap();
+    assert_eq!(
+        footer.columns[0].dictionary,
+        Some(vec![b"x".to_vec(), b"y".to_vec()])
+    );
+    let seg = Segment::from_bytes(Bytes::from(bytes))
+        .unwrap()
+        .with_symbol_as(SymbolAs::Utf8);
+    assert_eq!(seg.read_column(0).unwrap().to_data(), a.to_data());
+}
+
+#[test]
+fn float32_signalling_nan_keeps_its_bits() {
+    let field = Field::new("f", DataType::Float32, false);
+    let v = vec![1.5f32, f32::from_bits(0x7f80_0001), -0.0];
+    let a: ArrayRef = Arc::new(Float32Array::from(v.clone()));
+    let enc = block::encode_block(&field, &a, &BlockOptions::default()).unwrap();
+    let back = block::decode_block(&field, &enc.bytes, 3).unwrap();
+    let back: Vec<u32> = back
+        .as_primitive::<arrow_array::types::Float32Type>()
+        .values()
+        .iter()
+        .map(|x| x.to_bits())
+        .collect();
+    assert_eq!(back, v.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+}
+
+#[test]
+fn empty_segment_round_trips() {
+    let (schema, batch) = small_batch();
+    let bytes = write_segment_bytes(schema, &[], small_options()).unwrap();
+    let seg = Segment::from_bytes(Bytes::from(bytes)).unwrap();
+    assert_eq!(seg.num_rows(), 0);
+    let all = seg.read_all().unwrap();
+    assert_eq!(all.num_rows(), 0);
+    assert_eq!(all.schema().fields(), batch.schema().fields());
+}
+
+#[test]
+fn wrong_array_type_or_nulls_in_non_nullable_column_is_schema_mismatch() {
+    let schema = Schema::new(vec![Field::new("x", DataType::Int32, false)]).unwrap();
+    let mut w = SegmentFileWriter::new(Vec::new(), schema, BlockOptions::default()).unwrap();
+    let wrong: ArrayRef = Arc::new(Int64Array::from(vec![1]));
+    assert!(matches!(
+        w.write_block(0, &wrong),
+        Err(FormatError::SchemaMismatch(_))
+    ));
+    let nulls: ArrayRef = Arc::new(arrow_array::Int32Array::from(vec![Some(1), None]));
+    assert!(matches!(
+        w.write_block(0, &nulls),
+        Err(FormatError::SchemaMismatch(_))
+    ));
+}
+
+#[test]
+fn unequal_column_lengths_fail_at_finish() {
+    let schema = Schema::new(vec![
+        Field::new("a", DataType::Int64, false),
+        Field::new("b", DataType::Int64, false),
+    ])
+    .unwrap();
+    let mut w = SegmentFileWriter::new(Vec::new(), schema, BlockOptions::default()).unwrap();
+    w.write_block(0, &(Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef))
+        .unwrap();
+    assert!(matches!(w.finish(), Err(FormatError::SchemaMismatch(_))));
+}
+
+#[test]
+fn blocks_may_be_appended_column_by_column_in_any_order() {
+    let (schema, batch) = small_batch();
+    let mut w = SegmentFileWriter::new(Vec::new(), schema, small_options()).unwrap();
+    // Column 2 first, then 0, then 1: the footer index still reads back in row order.
+    for c in [2, 0, 1] {
+        for start in (0..10).step_by(4) {
+            w.write_block(c, &batch.column(c).slice(start, 4.min(10 - start)))
+                .unwrap();
+        }
+    }
+    let (bytes, _) = w.finish().unwrap();
+    let seg = Segment::from_bytes(Bytes::from(bytes)).unwrap();
+    assert_batches_identical(&seg.read_all().unwrap(), &batch);
+}
+
+#[test]
+fn key_range_and_metadata_are_recorded() {
+    let (schema, batch) = small_batch();
+    let mut w = SegmentFileWriter::new(Vec::new(), schema, small_options()).unwrap();
+    w.write_batch(&batch).unwrap();
+    w.set_metadata("origin", "test");
+    let (bytes, _) = w.finish().unwrap();
+    let seg = Segment::from_bytes(Bytes::from(bytes)).unwrap();
+    let k = seg.footer().key_range.clone().unwrap();
+    assert_eq!(k.min, vec![Some(ScalarValue::Int(1_700_000_000_000))]);
+    assert_eq!(
+        k.max,
+        vec![Some(ScalarValue::Int(1_700_000_000_000 + 9 * 250))]
+    );
+    assert_eq!(
+        seg.footer().metadata.get("origin").map(String::as_str),
+        Some("test")
+    );
+}
+
+#[test]
+fn segment_written_durably_opens_from_local_and_memory_filesystems() {
+    let (schema, batch) = small_batch();
+    let bytes = write_segment_bytes(schema, &[batch.clone()], small_options()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let fss: [Box<dyn FileSystem>; 2] = [Box::new(LocalFs), Box::new(MemFs::new())];
+    for fs in fss {
+        let path = write_durably(fs.as_ref(), dir.path(), "s.seg", &bytes).unwrap();
+        let seg = Segment::open(fs.as_ref(), &path).unwrap();
+        assert_batches_identical(&seg.read_all().unwrap(), &batch);
+    }
+}
+
+#[test]
+fn unknown_major_version_is_refused() {
+    let (schema, batch) = small_batch();
+    let mut bytes = write_segment_bytes(schema, &[batch], small_options()).unwrap();
+    let n = bytes.len();
+    bytes[n - 16..n - 14].copy_from_slice(&2u16.to_le_bytes());
+    match Segment::from_bytes(Bytes::from(bytes)) {
+        Err(FormatError::UnsupportedVersion { major: 2, minor: 0 }) => {}
+        other => panic!("expected UnsupportedVersion, got {other:?}"),
+    }
+}
+
+#[test]
+fn bloom_filters_contain_every_block_value() {
+    let (schema, batch) = all_types_batch(2048);
+    let seg = Segment::from_bytes(Bytes::from(
+        write_segment_bytes(schema.clone(), &[batch.clone()], BlockOptions::default()).unwrap(),
+    ))
+    .unwrap();
+    let s = schema.index_of("s").unwrap();
+    let meta = &seg.footer().columns[s];
+    for (b, m) in meta.blocks.iter().enumerate() {
+        let bloom = m
+            .bloom
+            .as_ref()
+            .expect("a high-cardinality string block has a bloom filter");
+        let col = batch.column(s).slice(b * 1024, 1024);
+        let mut distinct = std::collections::HashSet::new();
+        for v in col.as_string::<i32>().iter().flatten() {
+            assert!(bloom.might_contain(&ScalarValue::Bytes(v.as_bytes().to_vec())));
+            distinct.insert(v);
+        }
+        assert_eq!(m.stats.distinct_count, Some(distinct.len() as u64));
+    }
+    // Booleans never get one.
+    assert!(
+        seg.footer().columns[2]
+            .blocks
+            .iter()
+            .all(|b| b.bloom.is_none())
+    );
+}
