@@ -229,23 +229,25 @@ fn unsigned_values(field: &Field, a: &dyn Array) -> Result<Vec<u64>> {
 
 /// Non-null byte values of a string, binary or symbol array.
 fn byte_values<'a>(field: &Field, a: &'a dyn Array) -> Result<Vec<&'a [u8]>> {
-    if let Some(s) = a.as_string_opt::<i32>() {
-        if matches!(field.data_type, DataType::Utf8 | DataType::Symbol) {
-            return Ok(s.iter().flatten().map(str::as_bytes).collect());
-        }
+    if let Some(s) = a.as_string_opt::<i32>()
+        && matches!(field.data_type, DataType::Utf8 | DataType::Symbol)
+    {
+        return Ok(s.iter().flatten().map(str::as_bytes).collect());
     }
-    if let Some(s) = a.as_string_opt::<i64>() {
-        if matches!(field.data_type, DataType::LargeUtf8 | DataType::Symbol) {
-            return Ok(s.iter().flatten().map(str::as_bytes).collect());
-        }
+    if let Some(s) = a.as_string_opt::<i64>()
+        && matches!(field.data_type, DataType::LargeUtf8 | DataType::Symbol)
+    {
+        return Ok(s.iter().flatten().map(str::as_bytes).collect());
     }
-    if let Some(s) = a.as_binary_opt::<i32>() {
-        if field.data_type == DataType::Binary {
-            return Ok(s.iter().flatten().collect());
-        }
+    if let Some(s) = a.as_binary_opt::<i32>()
+        && field.data_type == DataType::Binary
+    {
+        return Ok(s.iter().flatten().collect());
     }
-    if field.data_type == DataType::Symbol {
-        if let Some(d) = a.as_dictionary_opt::<Int32Type>() {
+    if field.data_type == DataType::Symbol
+        && let Some(d) = a.as_dictionary_opt::<Int32Type>()
+    {
+        {
             let values = d
                 .values()
                 .as_string_opt::<i32>()

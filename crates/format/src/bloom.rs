@@ -49,7 +49,8 @@ impl BloomFilter {
     /// A filter from its words (as stored); `None` if the count is not a whole, non-zero number
     /// of blocks within [`MAX_BLOOM_BLOCKS`].
     pub fn from_words(words: &[u32]) -> Option<Self> {
-        if words.is_empty() || words.len() % 8 != 0 || words.len() / 8 > MAX_BLOOM_BLOCKS {
+        if words.is_empty() || !words.len().is_multiple_of(8) || words.len() / 8 > MAX_BLOOM_BLOCKS
+        {
             return None;
         }
         let blocks = words

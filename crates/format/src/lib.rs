@@ -3,9 +3,68 @@
 //! Place in the stack: `codec → **format** → memtable → writer → predicate → partition-registry →
 //! compactor`. The lowest crate that does I/O: it owns the segment layout (header, column blocks
 //! each with its own CRC32C, footer with schema, typed zone maps and bloom filters), the reader
-//! with random access to any block, and the filesystem trait every durable write goes through.
+//! with random access to any block, and the filesystem trait every read and durable write goes
+//! through ([`FileSystem`]).
 //!
-//! What it is not: it knows nothing about partitions, manifests or compaction.
+//! What it is not: it knows nothing about partitions, manifests, deletes or compaction, and it
+//! does not sort or buffer rows — the writer crate above streams stripes into a
+//! [`SegmentFileWriter`].
+//!
+//! # Layout (version 1; byte-level spec in `docs/format.md`)
+//!
+//! ```text
+//! offset 0
+//! +--------------------------------------------------------------+
+//! | header (16 B): "STRATSEG" | major u16 | minor u16 | 0u32     |
+//! +--------------------------------------------------------------+
+//! | stripe 0: block c0.b0 | block c1.b0 | ... | block cN.b0       |  each block:
+//! | stripe 1: block c0.b1 | block c1.b1 | ... | block cN.b1       |  flags | [validity] |
+//! | ...                                                          |  values | crc32c u32
+//! +--------------------------------------------------------------+
+//! | footer: schema, row count, block rows, per column: block     |
+//! |   index (offset, len, rows, cascade, stats, bloom), segment  |
+//! |   stats, symbol dictionary; key range; metadata; extensions  |
+//! +--------------------------------------------------------------+
+//! | tail (24 B): footer len u64 | major u16 | minor u16 |        |
+//! |   crc32c(footer ++ previous 12 tail bytes) u32 | "STRATEND"  |
+//! +--------------------------------------------------------------+
+//! ```
+//!
+//! Reading any one block of any column needs the tail, the footer and that block, nothing
+//! else. Every byte is covered by a check: magics, versions, zero reserved bytes, the footer
+//! CRC, and the block CRCs (the footer's block index must tile the data region exactly).
+//!
+//! # Key types
+//!
+//! [`Schema`] / [`Field`] / [`DataType`] (exact Arrow mapping), [`SegmentFileWriter`],
+//! [`Segment`], [`Footer`] / [`ColumnMeta`] / [`BlockMeta`], [`ColumnStats`] / [`ScalarValue`],
+//! [`BloomFilter`], [`FileSystem`] / [`LocalFs`] / [`MemFs`], [`FormatError`].
+//!
+//! ```
+//! use std::sync::Arc;
+//! use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+//! use strata_format::{BlockOptions, DataType, Field, Schema, Segment, SegmentFileWriter, SymbolAs};
+//!
+//! let schema = Schema::new(vec![
+//!     Field::new("ts", DataType::Int64, false),
+//!     Field::new("host", DataType::Symbol, true),
+//! ])?
+//! .with_sort_key(["ts"])?;
+//! let ts: ArrayRef = Arc::new(Int64Array::from_iter_values(0..3000));
+//! let host: ArrayRef = Arc::new(StringArray::from_iter((0..3000).map(|i| (i % 7 != 0).then(|| ["a", "b"][i % 2]))));
+//! let batch = RecordBatch::try_new(Arc::new(schema.to_arrow(SymbolAs::Utf8)), vec![ts, host])?;
+//!
+//! let mut w = SegmentFileWriter::new(Vec::new(), schema, BlockOptions::default())?;
+//! w.write_batch(&batch)?; // three stripes of at most 1024 rows
+//! let (bytes, footer) = w.finish()?;
+//! assert_eq!(footer.columns[0].blocks.len(), 3);
+//!
+//! let seg = Segment::from_bytes(bytes.into())?.with_symbol_as(SymbolAs::Utf8);
+//! assert_eq!(seg.read_all()?, batch);
+//! let second = seg.read_block(0, 1)?; // one positional read
+//! assert_eq!(second.len(), 1024);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![forbid(unsafe_code)]
 
 pub mod block;

@@ -438,7 +438,8 @@ impl Schema {
         }
     }
 
-    /// An Arrow schema of some of the columns, in the order given.
+    /// An Arrow schema of some of the columns, in the order given; it carries the sort key when
+    /// every sort-key column is among them.
     pub fn project_arrow(&self, columns: &[usize], symbol_as: SymbolAs) -> Result<ArrowSchema> {
         let fields = columns
             .iter()
@@ -449,7 +450,17 @@ impl Schema {
                     .ok_or_else(|| FormatError::InvalidArgument(format!("no column {i}")))
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(ArrowSchema::new(fields))
+        let s = ArrowSchema::new(fields);
+        let keep_key = !self.sort_key.is_empty()
+            && self.sort_key_indices().iter().all(|k| columns.contains(k));
+        Ok(if keep_key {
+            s.with_metadata(HashMap::from([(
+                SORT_KEY_METADATA_KEY.to_string(),
+                self.sort_key.join(","),
+            )]))
+        } else {
+            s
+        })
     }
 }
 

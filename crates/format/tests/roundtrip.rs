@@ -41,7 +41,7 @@ fn any_block_reads_alone_and_matches_its_slice() {
         ..BlockOptions::default()
     };
     let seg = Segment::from_bytes(Bytes::from(
-        write_segment_bytes(schema, &[batch.clone()], opts).unwrap(),
+        write_segment_bytes(schema, std::slice::from_ref(&batch), opts).unwrap(),
     ))
     .unwrap();
     for c in 0..seg.num_columns() {
@@ -70,7 +70,12 @@ fn any_block_reads_alone_and_matches_its_slice() {
 fn projection_returns_requested_columns_in_order() {
     let (schema, batch) = all_types_batch(50);
     let seg = Segment::from_bytes(Bytes::from(
-        write_segment_bytes(schema, &[batch.clone()], BlockOptions::default()).unwrap(),
+        write_segment_bytes(
+            schema,
+            std::slice::from_ref(&batch),
+            BlockOptions::default(),
+        )
+        .unwrap(),
     ))
     .unwrap();
     let got = seg.read_columns(&[6, 0]).unwrap();
@@ -84,7 +89,7 @@ fn projection_returns_requested_columns_in_order() {
 fn symbols_read_as_plain_utf8_when_asked() {
     let (schema, batch) = small_batch();
     let seg = Segment::from_bytes(Bytes::from(
-        write_segment_bytes(schema, &[batch.clone()], small_options()).unwrap(),
+        write_segment_bytes(schema, std::slice::from_ref(&batch), small_options()).unwrap(),
     ))
     .unwrap()
     .with_symbol_as(SymbolAs::Utf8);
@@ -116,7 +121,7 @@ fn utf8_input_is_accepted_for_symbol_columns() {
     let schema = Schema::new(vec![Field::new("tag", DataType::Symbol, false)]).unwrap();
     let mut w = SegmentFileWriter::new(Vec::new(), schema, BlockOptions::default()).unwrap();
     let a: ArrayRef = Arc::new(StringArray::from(vec!["x", "y", "x"]));
-    w.write_stripe(&[a.clone()]).unwrap();
+    w.write_stripe(std::slice::from_ref(&a)).unwrap();
     let (bytes, footer) = w.finish().unwrap();
     assert_eq!(
         footer.columns[0].dictionary,
@@ -223,7 +228,7 @@ fn key_range_and_metadata_are_recorded() {
 #[test]
 fn segment_written_durably_opens_from_local_and_memory_filesystems() {
     let (schema, batch) = small_batch();
-    let bytes = write_segment_bytes(schema, &[batch.clone()], small_options()).unwrap();
+    let bytes = write_segment_bytes(schema, std::slice::from_ref(&batch), small_options()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let fss: [Box<dyn FileSystem>; 2] = [Box::new(LocalFs), Box::new(MemFs::new())];
     for fs in fss {
@@ -249,7 +254,12 @@ fn unknown_major_version_is_refused() {
 fn bloom_filters_contain_every_block_value() {
     let (schema, batch) = all_types_batch(2048);
     let seg = Segment::from_bytes(Bytes::from(
-        write_segment_bytes(schema.clone(), &[batch.clone()], BlockOptions::default()).unwrap(),
+        write_segment_bytes(
+            schema.clone(),
+            std::slice::from_ref(&batch),
+            BlockOptions::default(),
+        )
+        .unwrap(),
     ))
     .unwrap();
     let s = schema.index_of("s").unwrap();
