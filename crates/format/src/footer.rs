@@ -243,7 +243,8 @@ impl Footer {
     }
 
     /// Parses a footer; `base` is its file offset (for error messages). Every count is checked
-    /// against the remaining bytes and the result is validated (see [`Footer::validate`]).
+    /// against the remaining bytes and the result is validated
+    /// structurally (row counts, dictionaries, blocks tiling the data region).
     pub fn decode(buf: &[u8], base: u64) -> Result<Self> {
         let mut r = In { buf, pos: 0, base };
         let row_count = r.u64()?;
@@ -361,6 +362,9 @@ impl Footer {
     /// blocks of all columns tile `[data_start, data_end)` with no gap or overlap (`data_end` is
     /// the footer's offset), so every data byte is covered by one block's CRC.
     fn validate(&self, data_end: u64) -> std::result::Result<(), String> {
+        if self.block_rows == 0 || self.block_rows as usize > strata_codec::MAX_VALUES {
+            return Err(format!("block_rows {} out of range", self.block_rows));
+        }
         let mut ranges = Vec::new();
         for (i, (c, f)) in self.columns.iter().zip(&self.schema.fields).enumerate() {
             let rows: u64 = c.blocks.iter().map(|b| u64::from(b.rows)).sum();
@@ -376,7 +380,11 @@ impl Footer {
                 ));
             }
             for (j, b) in c.blocks.iter().enumerate() {
-                if b.rows == 0 || b.len < 5 || b.stats.row_count != u64::from(b.rows) {
+                if b.rows == 0
+                    || b.rows > self.block_rows
+                    || b.len < 5
+                    || b.stats.row_count != u64::from(b.rows)
+                {
                     return Err(format!("column {i} block {j}: bad size or row count"));
                 }
                 ranges.push((b.offset, b.offset.saturating_add(u64::from(b.len))));

@@ -54,7 +54,7 @@ pub struct SegmentFileWriter<W: WritableFile> {
 impl<W: WritableFile> SegmentFileWriter<W> {
     /// Starts a segment: writes the header to `out`.
     pub fn new(mut out: W, schema: Schema, opts: BlockOptions) -> Result<Self> {
-        if opts.block_rows == 0 || u32::try_from(opts.block_rows).is_err() {
+        if opts.block_rows == 0 || opts.block_rows > strata_codec::MAX_VALUES {
             return Err(FormatError::InvalidArgument(format!(
                 "block_rows {}",
                 opts.block_rows
@@ -135,8 +135,15 @@ impl<W: WritableFile> SegmentFileWriter<W> {
             .map_err(|_| FormatError::InvalidArgument("block larger than 4 GiB".into()))?;
         let rows = u32::try_from(block.rows)
             .ok()
-            .filter(|&r| r > 0 && u64::from(r) == block.stats.row_count)
-            .ok_or_else(|| FormatError::InvalidArgument(format!("block of {} rows", block.rows)))?;
+            .filter(|&r| {
+                r > 0 && r as usize <= self.opts.block_rows && u64::from(r) == block.stats.row_count
+            })
+            .ok_or_else(|| {
+                FormatError::InvalidArgument(format!(
+                    "block of {} rows (block_rows is {})",
+                    block.rows, self.opts.block_rows
+                ))
+            })?;
         self.out.write_all(&block.bytes)?;
         col.stats.merge(&block.stats);
         col.blocks.push(BlockMeta {
