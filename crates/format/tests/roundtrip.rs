@@ -285,3 +285,42 @@ fn bloom_filters_contain_every_block_value() {
             .all(|b| b.bloom.is_none())
     );
 }
+
+/// Rewrites a segment as if a later minor version had added an extension to the footer.
+fn with_extension_and_minor(bytes: &[u8], minor: u16) -> Vec<u8> {
+    let n = bytes.len();
+    let footer_len = u64::from_le_bytes(bytes[n - 24..n - 16].try_into().unwrap()) as usize;
+    let footer_at = n - 24 - footer_len;
+    let mut footer = bytes[footer_at..n - 24].to_vec();
+    // The footer ends with the extension count (0 in 1.0): one unknown extension instead.
+    footer.truncate(footer.len() - 4);
+    footer.extend_from_slice(&1u32.to_le_bytes());
+    footer.extend_from_slice(&0x7777u16.to_le_bytes());
+    footer.extend_from_slice(&3u32.to_le_bytes());
+    footer.extend_from_slice(b"new");
+    let mut out = bytes[..footer_at].to_vec();
+    out[10..12].copy_from_slice(&minor.to_le_bytes());
+    let mut tail = Vec::new();
+    tail.extend_from_slice(&(footer.len() as u64).to_le_bytes());
+    tail.extend_from_slice(&1u16.to_le_bytes());
+    tail.extend_from_slice(&minor.to_le_bytes());
+    let crc = crc32c::crc32c_append(crc32c::crc32c(&footer), &tail);
+    tail.extend_from_slice(&crc.to_le_bytes());
+    tail.extend_from_slice(b"STRATEND");
+    out.extend_from_slice(&footer);
+    out.extend_from_slice(&tail);
+    out
+}
+
+#[test]
+fn later_minor_version_with_unknown_footer_extension_is_read() {
+    let (schema, batch) = small_batch();
+    let bytes = write_segment_bytes(schema, std::slice::from_ref(&batch), small_options()).unwrap();
+    let newer = with_extension_and_minor(&bytes, 3);
+    let seg = Segment::from_bytes(Bytes::from(newer)).unwrap();
+    assert_eq!(
+        seg.version(),
+        strata_format::FormatVersion { major: 1, minor: 3 }
+    );
+    assert_batches_identical(&seg.read_all().unwrap(), &batch);
+}
