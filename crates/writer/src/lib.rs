@@ -1,8 +1,460 @@
 //! strata-writer: streams a drained memtable (or a merge) into a segment, durably.
 //!
-//! Place in the stack: `codec → format → memtable → **writer** → …`. Holds about one block per
-//! column plus the footer in memory, whatever the segment size; writes `<name>.tmp`, fsyncs,
-//! renames and fsyncs the directory, all through the filesystem trait of strata-format.
+//! Place in the stack: `codec → format → memtable → **writer** → predicate → …`. A
+//! [`SegmentWriter`] takes sorted record batches of any size, cuts them into stripes of
+//! `block_rows`, encodes each column block with the codec's sampled choice, and appends it to
+//! `<name>.tmp` through the [`FileSystem`] trait of strata-format. It holds at most one partial
+//! stripe (about one block per column) plus the footer's index in memory, so the compactor can
+//! write a merged segment of any size in bounded memory.
 //!
-//! Status: lands with the segment issue; this crate holds no code yet.
+//! What it is not: it does not decide *which* rows go into a segment (the memtable and the
+//! compactor do), and it never touches the manifest.
+//!
+//! Durability: [`SegmentWriter::finish`] writes the footer, fsyncs the file, renames
+//! `<name>.tmp` to `<name>` and fsyncs the directory. On any error — and when a writer is
+//! dropped unfinished — the temporary file is removed and `<name>` is never created.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use arrow_array::{Int64Array, RecordBatch, StringArray};
+//! use strata_format::{DataType, Field, MemFs, Schema, Segment};
+//! use strata_writer::{SegmentWriter, WriterOptions};
+//!
+//! let fs = Arc::new(MemFs::new());
+//! let schema = Schema::new(vec![
+//!     Field::new("ts", DataType::Int64, false),
+//!     Field::new("host", DataType::Utf8, true),
+//! ])?
+//! .with_sort_key(["ts"])?;
+//! let batch = RecordBatch::try_new(
+//!     Arc::new(schema.to_arrow(Default::default())),
+//!     vec![
+//!         Arc::new(Int64Array::from(vec![1, 2, 3])),
+//!         Arc::new(StringArray::from(vec![Some("a"), None, Some("b")])),
+//!     ],
+//! )?;
+//! let mut w = SegmentWriter::create(fs.clone(), "/t".as_ref(), "seg-1.strata", schema, WriterOptions::default())?;
+//! w.write_batch(&batch)?;
+//! let meta = w.finish()?;
+//! assert_eq!(meta.rows, 3);
+//! let seg = Segment::open(fs.as_ref(), &meta.path)?;
+//! assert_eq!(seg.read_all()?.num_rows(), 3);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![forbid(unsafe_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_row::{OwnedRow, RowConverter, SortField};
+use strata_format::{
+    BlockOptions, FileSystem, Footer, FormatError, KeyRange, Schema, SegmentFileWriter, SymbolAs,
+    WritableFile,
+};
+
+/// What can go wrong while writing a segment.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WriterError {
+    /// The format layer failed (I/O, encoding, a bad array).
+    #[error("writing segment {name}: {source}")]
+    Format {
+        /// Segment file name.
+        name: String,
+        /// The underlying error.
+        #[source]
+        source: FormatError,
+    },
+    /// A batch does not match the segment's schema.
+    #[error("segment {name}: batch does not match the schema: {detail}")]
+    SchemaMismatch {
+        /// Segment file name.
+        name: String,
+        /// What differs.
+        detail: String,
+    },
+    /// Rows arrived out of sort-key order.
+    #[error(
+        "segment {name}: row {row} sorts before the row written before it (input must be sorted by {key:?})"
+    )]
+    NotSorted {
+        /// Segment file name.
+        name: String,
+        /// Zero-based row number within the whole stream.
+        row: u64,
+        /// The sort key.
+        key: Vec<String>,
+    },
+    /// An Arrow kernel failed.
+    #[error("segment {name}: arrow error: {source}")]
+    Arrow {
+        /// Segment file name.
+        name: String,
+        /// The underlying error.
+        #[source]
+        source: arrow_schema::ArrowError,
+    },
+    /// The name is not a plain file name.
+    #[error("invalid segment name {0:?}: must be a plain file name")]
+    InvalidName(String),
+}
+
+/// Result alias of this crate.
+pub type Result<T, E = WriterError> = std::result::Result<T, E>;
+
+/// How segments are written.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct WriterOptions {
+    /// Block size, codec profile, statistics and bloom filter policy.
+    pub block: BlockOptions,
+    /// Check that rows arrive in sort-key order (on by default; the compactor's merge output is
+    /// sorted by construction and may turn it off).
+    pub skip_sort_check: bool,
+}
+
+/// What a finished segment holds.
+#[derive(Debug, Clone)]
+pub struct SegmentMeta {
+    /// Final path of the segment file.
+    pub path: PathBuf,
+    /// Its file name.
+    pub name: String,
+    /// Rows written.
+    pub rows: u64,
+    /// File size in bytes.
+    pub bytes: u64,
+    /// Encoded bytes per column (blocks only), in schema order.
+    pub column_bytes: Vec<(String, u64)>,
+    /// Sort-key range, when the schema has a sort key and rows were written.
+    pub key_range: Option<KeyRange>,
+    /// The footer as written.
+    pub footer: Footer,
+}
+
+/// Streams sorted batches into one segment file. See the crate documentation.
+#[derive(Debug)]
+pub struct SegmentWriter {
+    fs: Arc<dyn FileSystem>,
+    dir: PathBuf,
+    name: String,
+    tmp: PathBuf,
+    inner: Option<SegmentFileWriter<Box<dyn WritableFile>>>,
+    /// Rows of the partial stripe, copied out of the caller's batches (at most `block_rows`).
+    pending: Vec<Vec<ArrayRef>>,
+    pending_rows: usize,
+    block_rows: usize,
+    rows: u64,
+    sort: Option<SortCheck>,
+    arrow_schema: arrow_schema::SchemaRef,
+}
+
+#[derive(Debug)]
+struct SortCheck {
+    columns: Vec<usize>,
+    key: Vec<String>,
+    converter: RowConverter,
+    last: Option<OwnedRow>,
+}
+
+impl SegmentWriter {
+    /// Starts `dir/name`, writing into `dir/name.tmp` until [`Self::finish`].
+    pub fn create(
+        fs: Arc<dyn FileSystem>,
+        dir: &Path,
+        name: &str,
+        schema: Schema,
+        opts: WriterOptions,
+    ) -> Result<Self> {
+        if name.is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." {
+            return Err(WriterError::InvalidName(name.to_string()));
+        }
+        let fmt = |source| WriterError::Format {
+            name: name.to_string(),
+            source,
+        };
+        let tmp = dir.join(format!("{name}.tmp"));
+        let arrow_schema = Arc::new(schema.to_arrow(SymbolAs::Dictionary));
+        let sort = if opts.skip_sort_check || schema.sort_key.is_empty() {
+            None
+        } else {
+            let columns = schema.sort_key_indices();
+            let fields = columns
+                .iter()
+                .filter_map(|&i| arrow_schema.fields().get(i))
+                .map(|f| SortField::new(f.data_type().clone()))
+                .collect();
+            let converter = RowConverter::new(fields).map_err(|source| WriterError::Arrow {
+                name: name.to_string(),
+                source,
+            })?;
+            Some(SortCheck {
+                columns,
+                key: schema.sort_key.clone(),
+                converter,
+                last: None,
+            })
+        };
+        fs.create_dir_all(dir).map_err(fmt)?;
+        let file = fs.create(&tmp).map_err(fmt)?;
+        let n = schema.fields.len();
+        let inner = match SegmentFileWriter::new(file, schema, opts.block) {
+            Ok(w) => w,
+            Err(e) => {
+                let _ = fs.remove_file(&tmp);
+                return Err(fmt(e));
+            }
+        };
+        Ok(Self {
+            fs,
+            dir: dir.to_path_buf(),
+            name: name.to_string(),
+            tmp,
+            inner: Some(inner),
+            pending: vec![Vec::new(); n],
+            pending_rows: 0,
+            block_rows: opts.block.block_rows,
+            rows: 0,
+            sort,
+            arrow_schema,
+        })
+    }
+
+    /// Rows accepted so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Bytes written to the temporary file so far.
+    pub fn bytes_written(&self) -> u64 {
+        self.inner
+            .as_ref()
+            .map_or(0, SegmentFileWriter::bytes_written)
+    }
+
+    fn format_err(&self, source: FormatError) -> WriterError {
+        WriterError::Format {
+            name: self.name.clone(),
+            source,
+        }
+    }
+
+    fn check_schema(&self, batch: &RecordBatch) -> Result<()> {
+        let expected = self.arrow_schema.fields();
+        let got = batch.schema();
+        if got.fields().len() != expected.len() {
+            return Err(WriterError::SchemaMismatch {
+                name: self.name.clone(),
+                detail: format!(
+                    "{} columns, expected {}",
+                    got.fields().len(),
+                    expected.len()
+                ),
+            });
+        }
+        for (e, g) in expected.iter().zip(got.fields()) {
+            if e.name() != g.name() {
+                return Err(WriterError::SchemaMismatch {
+                    name: self.name.clone(),
+                    detail: format!("column {:?} where {:?} was expected", g.name(), e.name()),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn check_sorted(&mut self, batch: &RecordBatch) -> Result<()> {
+        let Some(sort) = self.sort.as_mut() else {
+            return Ok(());
+        };
+        let cols: Vec<ArrayRef> = sort
+            .columns
+            .iter()
+            .map(|&i| batch.column(i).clone())
+            .collect();
+        let rows = sort
+            .converter
+            .convert_columns(&cols)
+            .map_err(|source| WriterError::Arrow {
+                name: self.name.clone(),
+                source,
+            })?;
+        let mut prev = sort.last.as_ref().map(OwnedRow::row);
+        for (i, row) in rows.iter().enumerate() {
+            if prev.is_some_and(|p| row < p) {
+                return Err(WriterError::NotSorted {
+                    name: self.name.clone(),
+                    row: self.rows + i as u64,
+                    key: sort.key.clone(),
+                });
+            }
+            prev = Some(row);
+        }
+        if rows.num_rows() > 0 {
+            sort.last = Some(rows.row(rows.num_rows() - 1).owned());
+        }
+        Ok(())
+    }
+
+    /// Appends a batch. Rows must continue the sort-key order of everything written before.
+    /// A rejected batch leaves the writer as it was.
+    pub fn write_batch(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.check_schema(batch)?;
+        self.check_sorted(batch)?;
+        let n = batch.num_rows();
+        let mut start = 0;
+        // Top up the partial stripe first.
+        if self.pending_rows > 0 {
+            let take = (self.block_rows - self.pending_rows).min(n);
+            for (p, c) in self.pending.iter_mut().zip(batch.columns()) {
+                p.push(c.slice(0, take));
+            }
+            self.pending_rows += take;
+            start = take;
+            if self.pending_rows == self.block_rows {
+                self.flush_pending()?;
+            }
+        }
+        // Whole stripes go straight from the caller's batch.
+        while n - start >= self.block_rows {
+            let cols: Vec<ArrayRef> = batch
+                .columns()
+                .iter()
+                .map(|c| c.slice(start, self.block_rows))
+                .collect();
+            let r = self.inner.as_mut().map(|w| w.write_stripe(&cols));
+            if let Some(Err(e)) = r {
+                return Err(self.format_err(e));
+            }
+            start += self.block_rows;
+        }
+        // Keep the remainder as compact copies, so the caller's batch can be freed.
+        if start < n {
+            for (p, c) in self.pending.iter_mut().zip(batch.columns()) {
+                let piece = c.slice(start, n - start);
+                p.push(
+                    arrow_select::concat::concat(&[piece.as_ref()]).map_err(|source| {
+                        WriterError::Arrow {
+                            name: self.name.clone(),
+                            source,
+                        }
+                    })?,
+                );
+            }
+            self.pending_rows += n - start;
+        }
+        self.rows += n as u64;
+        Ok(())
+    }
+
+    fn flush_pending(&mut self) -> Result<()> {
+        if self.pending_rows == 0 {
+            return Ok(());
+        }
+        let mut cols = Vec::with_capacity(self.pending.len());
+        for p in &mut self.pending {
+            let parts: Vec<&dyn Array> = p.iter().map(|a| a.as_ref()).collect();
+            let c = arrow_select::concat::concat(&parts).map_err(|source| WriterError::Arrow {
+                name: self.name.clone(),
+                source,
+            })?;
+            p.clear();
+            cols.push(c);
+        }
+        self.pending_rows = 0;
+        match self.inner.as_mut().map(|w| w.write_stripe(&cols)) {
+            Some(Err(e)) => Err(self.format_err(e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Writes the footer, fsyncs, renames into place and fsyncs the directory.
+    pub fn finish(mut self) -> Result<SegmentMeta> {
+        let result = self.finish_inner();
+        if result.is_err() {
+            self.remove_tmp();
+        }
+        result
+    }
+
+    fn finish_inner(&mut self) -> Result<SegmentMeta> {
+        self.flush_pending()?;
+        let inner = self.inner.take().ok_or_else(|| {
+            self.format_err(FormatError::InvalidArgument(
+                "writer already finished".into(),
+            ))
+        })?;
+        let (mut file, footer) = inner.finish().map_err(|e| self.format_err(e))?;
+        file.sync().map_err(|e| self.format_err(e))?;
+        drop(file);
+        let path = self.dir.join(&self.name);
+        self.fs
+            .rename(&self.tmp, &path)
+            .map_err(|e| self.format_err(e))?;
+        self.fs
+            .sync_dir(&self.dir)
+            .map_err(|e| self.format_err(e))?;
+        let bytes = self
+            .fs
+            .open_read(&path)
+            .map(|f| f.len())
+            .map_err(|e| self.format_err(e))?;
+        let column_bytes = footer
+            .schema
+            .fields
+            .iter()
+            .zip(&footer.columns)
+            .map(|(f, c)| {
+                (
+                    f.name.clone(),
+                    c.blocks.iter().map(|b| u64::from(b.len)).sum(),
+                )
+            })
+            .collect();
+        Ok(SegmentMeta {
+            path,
+            name: self.name.clone(),
+            rows: footer.row_count,
+            bytes,
+            column_bytes,
+            key_range: footer.key_range.clone(),
+            footer,
+        })
+    }
+
+    /// Abandons the segment: removes the temporary file.
+    pub fn abort(mut self) {
+        self.inner = None;
+        self.remove_tmp();
+    }
+
+    fn remove_tmp(&mut self) {
+        self.inner = None;
+        if self.fs.exists(&self.tmp).unwrap_or(false) {
+            // Nothing better to do with a failed cleanup: recovery removes orphans.
+            let _ = self.fs.remove_file(&self.tmp);
+        }
+    }
+}
+
+impl Drop for SegmentWriter {
+    fn drop(&mut self) {
+        if self.inner.is_some() {
+            self.remove_tmp();
+        }
+    }
+}
+
+/// Writes a drained memtable as one segment.
+pub fn write_drained(
+    fs: Arc<dyn FileSystem>,
+    dir: &Path,
+    name: &str,
+    schema: Schema,
+    drained: &strata_memtable::Drained,
+    opts: WriterOptions,
+) -> Result<SegmentMeta> {
+    let mut w = SegmentWriter::create(fs, dir, name, schema, opts)?;
+    w.write_batch(&drained.batch)?;
+    w.finish()
+}
