@@ -26,7 +26,7 @@ fn targets() -> Vec<DataType> {
         DataType::Float32,
         DataType::Float64,
         DataType::Timestamp(TimeUnit::Millisecond, None),
-        DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+        DataType::Timestamp(TimeUnit::Millisecond, Some("+00:00".into())),
         DataType::Timestamp(TimeUnit::Nanosecond, None),
         DataType::Date32,
         DataType::Utf8,
@@ -193,7 +193,7 @@ fn every_other_pair_is_refused_naming_column_and_types() {
 
 #[test]
 fn error_messages() {
-    let zoned = DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()));
+    let zoned = DataType::Timestamp(TimeUnit::Millisecond, Some("+00:00".into()));
     let mut m = memtable(&zoned);
     let naive = m
         .append(&one_column(sample(&A::Timestamp(U::Millisecond, None))))
