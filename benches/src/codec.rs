@@ -3,7 +3,8 @@
 //!
 //! For every input column: bits per value (every encoded byte counted, Parquet's whole file),
 //! encode and decode throughput in MB/s of raw values (8 bytes each), medians of
-//! [`BenchContext::repetitions`] runs; Strata's most common cascade; ratios to the peers; the
+//! [`BenchContext::repetitions`] runs, interleaved across codecs so that load from other
+//! processes hits all of them alike; Strata's most common cascade; ratios to the peers; the
 //! ALP paper's published figure where one exists. Each codec's round trip is checked bit for bit
 //! before it is timed; a mismatch drops that input with an error line. Then decode-kernel
 //! microbenchmarks ([`kernels`]) and a list of the issue's targets, met or missed.
@@ -18,7 +19,7 @@ use serde::Serialize;
 use strata_codec::{EncodeOptions, Profile};
 
 use crate::data::{self, Input, InputKind, Values};
-use crate::measure::{mb_per_s, median_secs_per_call};
+use crate::measure::{Op, interleaved_medians, mb_per_s};
 use crate::peers::{self, BenchValue, ParquetCodec};
 use crate::report::{Machine, Table, num, rate, today_utc};
 use crate::{BenchContext, Result, Suite, SuiteOutput};
@@ -218,38 +219,57 @@ fn run_typed<T: BenchValue>(
     profile: Profile,
 ) -> Result<InputResult> {
     let n = values.len();
-    let reps = (ctx.repetitions(), ctx.min_run_secs());
+    let (reps, min_run_secs) = (ctx.repetitions(), ctx.min_run_secs());
     let opts = EncodeOptions {
         profile,
         ..EncodeOptions::default()
     };
-    let (strata, col) = measure(
-        "strata",
-        values,
-        reps,
-        |v| peers::strata_encode(v, &opts),
-        peers::StrataColumn::size,
-        |c| peers::strata_decode(c, n),
-    )?;
-    let (pco, _) = measure("pco", values, reps, peers::pco_encode, Vec::len, |b| {
-        peers::pco_decode(b)
-    })?;
-    let (parquet_zstd, _) = measure(
+    // Encode once per codec and check each round trip before anything is timed.
+    let col = peers::strata_encode(values, &opts)?;
+    peers::verify("strata", values, &peers::strata_decode(&col, n)?)?;
+    let pco_buf = peers::pco_encode(values)?;
+    peers::verify("pco", values, &peers::pco_decode(&pco_buf)?)?;
+    let zstd_file = peers::parquet_encode(values, ParquetCodec::Zstd)?;
+    peers::verify(
         "parquet-zstd",
         values,
-        reps,
-        |v| peers::parquet_encode(v, ParquetCodec::Zstd),
-        bytes::Bytes::len,
-        |f| peers::parquet_decode(f, n),
+        &peers::parquet_decode(&zstd_file, n)?,
     )?;
-    let (parquet_snappy, _) = measure(
+    let snappy_file = peers::parquet_encode(values, ParquetCodec::Snappy)?;
+    peers::verify(
         "parquet-snappy",
         values,
-        reps,
-        |v| peers::parquet_encode(v, ParquetCodec::Snappy),
-        bytes::Bytes::len,
-        |f| peers::parquet_decode(f, n),
+        &peers::parquet_decode(&snappy_file, n)?,
     )?;
+
+    // Encode and decode of every codec, timed in interleaved runs.
+    let mut ops: Vec<Op<'_>> = vec![
+        Box::new(|| done(peers::strata_encode(black_box(values), &opts))),
+        Box::new(|| done(peers::strata_decode::<T>(black_box(&col), n))),
+        Box::new(|| done(peers::pco_encode(black_box(values)))),
+        Box::new(|| done(peers::pco_decode::<T>(black_box(&pco_buf)))),
+        Box::new(|| done(peers::parquet_encode(black_box(values), ParquetCodec::Zstd))),
+        Box::new(|| done(peers::parquet_decode::<T>(black_box(&zstd_file), n))),
+        Box::new(|| {
+            done(peers::parquet_encode(
+                black_box(values),
+                ParquetCodec::Snappy,
+            ))
+        }),
+        Box::new(|| done(peers::parquet_decode::<T>(black_box(&snappy_file), n))),
+    ];
+    let secs = interleaved_medians(&mut ops, reps, min_run_secs)?;
+    drop(ops);
+    let figures = |bytes: usize, enc: usize| CodecFigures {
+        bytes,
+        bits_per_value: bytes as f64 * 8.0 / n.max(1) as f64,
+        encode_mb_s: mb_per_s(n * 8, secs.get(enc).copied().unwrap_or(f64::NAN)),
+        decode_mb_s: mb_per_s(n * 8, secs.get(enc + 1).copied().unwrap_or(f64::NAN)),
+    };
+    let strata = figures(col.size(), 0);
+    let pco = figures(pco_buf.len(), 2);
+    let parquet_zstd = figures(zstd_file.len(), 4);
+    let parquet_snappy = figures(snappy_file.len(), 6);
     let alp_paper_bits = match input.kind {
         InputKind::FloatSeries => input
             .name
@@ -281,34 +301,10 @@ fn run_typed<T: BenchValue>(
     })
 }
 
-/// Encodes once and checks the round trip, then times encode and decode separately.
-fn measure<T: BenchValue, A>(
-    codec: &str,
-    values: &[T],
-    (reps, min_run_secs): (usize, f64),
-    encode: impl Fn(&[T]) -> Result<A>,
-    size: impl Fn(&A) -> usize,
-    decode: impl Fn(&A) -> Result<Vec<T>>,
-) -> Result<(CodecFigures, A)> {
-    let artifact = encode(values)?;
-    peers::verify(codec, values, &decode(&artifact)?)?;
-    let raw = values.len() * 8;
-    let enc = median_secs_per_call(reps, min_run_secs, || {
-        black_box(encode(black_box(values))?);
-        Ok(())
-    })?;
-    let dec = median_secs_per_call(reps, min_run_secs, || {
-        black_box(decode(black_box(&artifact))?);
-        Ok(())
-    })?;
-    let bytes = size(&artifact);
-    let figures = CodecFigures {
-        bytes,
-        bits_per_value: bytes as f64 * 8.0 / values.len().max(1) as f64,
-        encode_mb_s: mb_per_s(raw, enc),
-        decode_mb_s: mb_per_s(raw, dec),
-    };
-    Ok((figures, artifact))
+/// Keeps an operation's output alive (so it is not optimised away) and drops it.
+fn done<A>(r: Result<A>) -> Result<()> {
+    black_box(r?);
+    Ok(())
 }
 
 /// Counts equal strings, most common first (ties by name), keeping at most `keep`.
@@ -411,7 +407,7 @@ impl CodecReport {
         ));
         md.push_str(
             "bits = bits/value (all encoded bytes; Parquet: whole file); enc, dec = MB/s of raw \
-             8-byte values on one core. Strata encodes 1024-value blocks; pco and Parquet the \
+             8-byte values on one core, median of runs interleaved across codecs. Strata encodes 1024-value blocks; pco and Parquet the \
              whole column. pq-zstd = Parquet zstd level 3, pq-snappy = Parquet snappy. \
              ALP paper = published bits/value on the full data set (reference, not measured).\n\n",
         );

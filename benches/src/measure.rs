@@ -38,6 +38,33 @@ where
     Ok(per_run / calls as f64)
 }
 
+/// A timed operation, boxed so that operations of different codecs can be interleaved.
+pub type Op<'a> = Box<dyn FnMut() -> Result<()> + 'a>;
+
+/// Median seconds per call of each operation. Each is calibrated like
+/// [`median_secs_per_call`], then the runs are interleaved (run 1 of every operation, then run
+/// 2, …) so that load from other processes on a shared machine hits every operation alike and
+/// the ratios between them stay fair.
+pub fn interleaved_medians(ops: &mut [Op<'_>], reps: usize, min_run_secs: f64) -> Result<Vec<f64>> {
+    let mut calls = Vec::with_capacity(ops.len());
+    for op in ops.iter_mut() {
+        let start = Instant::now();
+        op()?;
+        calls.push(calls_per_run(start.elapsed().as_secs_f64(), min_run_secs));
+    }
+    let mut times = vec![Vec::with_capacity(reps.max(1)); ops.len()];
+    for _ in 0..reps.max(1) {
+        for ((op, &n), t) in ops.iter_mut().zip(&calls).zip(&mut times) {
+            let start = Instant::now();
+            for _ in 0..n {
+                op()?;
+            }
+            t.push(start.elapsed().as_secs_f64() / n as f64);
+        }
+    }
+    Ok(times.iter_mut().map(|t| median(t)).collect())
+}
+
 /// How many calls of `once` seconds make a run of at least `min_run_secs` (1..=1,000,000).
 pub fn calls_per_run(once: f64, min_run_secs: f64) -> usize {
     if once > 0.0 {
@@ -115,6 +142,27 @@ mod tests {
         // calibration call, in which case runs are as long as allowed).
         assert!(calls == 4 || calls == 1 + 3 * 1_000_000, "{calls} calls");
         assert!(secs >= 0.0);
+    }
+
+    #[test]
+    fn interleaved_medians_runs_every_op_in_turn() {
+        let log = std::cell::RefCell::new(Vec::new());
+        let mut ops: Vec<Op<'_>> = vec![
+            Box::new(|| {
+                log.borrow_mut().push('a');
+                Ok(())
+            }),
+            Box::new(|| {
+                log.borrow_mut().push('b');
+                Ok(())
+            }),
+        ];
+        let secs = interleaved_medians(&mut ops, 2, 0.0).unwrap();
+        drop(ops);
+        assert_eq!(secs.len(), 2);
+        // Calibration a, b; then run 1 a, b; run 2 a, b (one call each, unless the clock read 0).
+        let log: String = log.into_inner().into_iter().collect();
+        assert!(log == "ababab" || log.len() > 6, "{log}");
     }
 
     #[test]
