@@ -70,6 +70,7 @@
 pub mod block;
 pub mod bloom;
 pub mod error;
+pub mod fault;
 pub mod footer;
 pub mod fs;
 pub mod schema;
@@ -81,6 +82,7 @@ pub use block::{
 };
 pub use bloom::BloomFilter;
 pub use error::{FormatError, Result};
+pub use fault::FaultFs;
 pub use footer::{BlockMeta, ColumnMeta, Footer, KeyRange};
 pub use fs::{FileSystem, LocalFs, MemFs, ReadAt, WritableFile, write_durably};
 pub use schema::{DataType, Field, PhysicalKind, Schema, SymbolAs, TimeUnit};
