@@ -206,20 +206,32 @@ fn alp_rd_params(bits: &[u64]) -> (RdParts, usize) {
 }
 
 /// Estimated sizes of each float candidate on a sample; returns the winner.
-fn choose(values: &[f64], ctx: Ctx) -> Scheme {
+/// The sampler's verdict; when the sample was the whole input, the ALP split and the scheme
+/// chosen for its digits are kept so encoding does not repeat them.
+struct Choice {
+    scheme: Scheme,
+    alp: Option<(AlpParts, Scheme)>,
+}
+
+fn choose(values: &[f64], ctx: Ctx) -> Choice {
     let bits: Vec<u64> = values.iter().map(|v| v.to_bits()).collect();
-    let (int_scheme, int_size) = int::choose(&bits, ctx, true);
+    let (int_scheme, int_size) = int::choose(&bits, ctx, false);
     if int_scheme == Scheme::Constant {
-        return Scheme::Constant;
+        return Choice {
+            scheme: Scheme::Constant,
+            alp: None,
+        };
     }
     let mut best = (int_scheme, int_size);
     let child = ctx.child();
     let alp = alp_split(values);
-    let alp_size = 8 + int::choose(&alp.digits, child, false).1 + alp.positions.len() * 10 + 20;
+    let (digit_scheme, digit_size) = int::choose(&alp.digits, child, false);
+    let alp_size = 8 + digit_size + alp.positions.len() * 10 + 20;
     if alp_size < best.1 {
         best = (Scheme::Alp, alp_size);
     }
-    if alp.positions.len() * 8 > values.len() {
+    let mostly_exceptions = alp.positions.len() * 8 > values.len();
+    if mostly_exceptions {
         let (_, rd_bits) = alp_rd_params(&bits);
         let rd_size = 24 + rd_bits / 8;
         if rd_size < best.1 {
@@ -227,13 +239,16 @@ fn choose(values: &[f64], ctx: Ctx) -> Scheme {
         }
     }
     // Gorilla only wins where values are not short decimals; skip its cost otherwise.
-    if ctx.profile == Profile::TimeSeries && alp.positions.len() * 8 > values.len() {
+    if ctx.profile == Profile::TimeSeries && mostly_exceptions {
         let g = gorilla_encode(values);
         if g.len() + 9 < best.1 {
             best = (Scheme::Gorilla, g.len() + 9);
         }
     }
-    best.0
+    Choice {
+        scheme: best.0,
+        alp: (best.0 == Scheme::Alp).then_some((alp, digit_scheme)),
+    }
 }
 
 /// Encodes a float node.
@@ -243,20 +258,28 @@ pub(crate) fn encode(
     forced: Option<Scheme>,
     out: &mut Vec<u8>,
 ) -> Cascade {
-    let scheme = match forced {
-        Some(s) => s,
-        None => choose(&sample(values), ctx),
+    let (scheme, reuse) = match forced {
+        Some(s) => (s, None),
+        None => {
+            let sampled = sample(values);
+            let whole = sampled.len() == values.len();
+            let c = choose(&sampled, ctx);
+            (c.scheme, if whole { c.alp } else { None })
+        }
     };
     let child = ctx.child();
     let n = values.len();
     match scheme {
         Scheme::Alp if n > 0 => {
-            let p = alp_split(values);
+            let (p, digit_scheme) = match reuse {
+                Some((p, d)) => (p, Some(d)),
+                None => (alp_split(values), None),
+            };
             out.put_u8(tag::ALP);
             out.put_len(n);
             out.put_u8(p.exp.e as u8);
             out.put_u8(p.exp.f as u8);
-            let digits = int::encode(&p.digits, child, None, out);
+            let digits = int::encode(&p.digits, child, digit_scheme, out);
             let mut children = vec![digits];
             children.extend(encode_exceptions(&p.positions, &p.exceptions, ctx, out));
             Cascade::node(Scheme::Alp, children).with_detail(format!("e={},f={}", p.exp.e, p.exp.f))
@@ -398,17 +421,19 @@ pub(crate) fn decode(r: &mut Reader<'_>, limits: Limits, out: &mut Vec<f64>) -> 
             let (positions, lefts) = decode_exceptions(r, limits, n)?;
             let base = out.len();
             out.reserve(n);
+            // Codes index a table padded to 256 entries (an exception's placeholder code finds a
+            // zero there and is patched below); widths are validated once, after the loop.
+            let mut table = [0u64; 256];
+            for (t, &d) in table.iter_mut().zip(&dict) {
+                *t = d << right_bits;
+            }
+            let mut bad = 0u64;
             for (&c, &rt) in codes.iter().zip(&right) {
-                if rt >> right_bits != 0 {
-                    return Err(corrupt("alp-rd", "right part wider than its width"));
-                }
-                // An exception's code is a placeholder; its left part is patched below.
-                let left = usize::try_from(c)
-                    .ok()
-                    .and_then(|c| dict.get(c))
-                    .copied()
-                    .unwrap_or(0);
-                out.push(f64::from_bits((left << right_bits) | rt));
+                bad |= (rt >> right_bits) | (c >> 8);
+                out.push(f64::from_bits(table[(c & 0xff) as usize] | rt));
+            }
+            if bad != 0 || codes.iter().any(|&c| c as usize >= dict.len().max(1)) {
+                return Err(corrupt("alp-rd", "code or right part out of range"));
             }
             let dst = &mut out[base..];
             for (&p, &l) in positions.iter().zip(&lefts) {
