@@ -48,9 +48,10 @@ use std::sync::Arc;
 
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_row::{OwnedRow, RowConverter, SortField};
+use arrow_schema::DataType as ArrowType;
 use strata_format::{
-    BlockOptions, FileSystem, Footer, FormatError, KeyRange, Schema, SegmentFileWriter, SymbolAs,
-    WritableFile,
+    BlockOptions, DataType, FileSystem, Footer, FormatError, KeyRange, Schema, SegmentFileWriter,
+    SymbolAs, WritableFile,
 };
 
 /// What can go wrong while writing a segment.
@@ -147,11 +148,17 @@ pub struct SegmentWriter {
     rows: u64,
     sort: Option<SortCheck>,
     arrow_schema: arrow_schema::SchemaRef,
+    schema: Schema,
+    /// Set once `<name>.tmp` became `<name>`.
+    renamed: bool,
 }
 
 #[derive(Debug)]
 struct SortCheck {
     columns: Vec<usize>,
+    /// The Arrow type each key column is compared in (symbols as plain `Utf8`, since a symbol
+    /// column may arrive as a dictionary or as plain strings).
+    types: Vec<ArrowType>,
     key: Vec<String>,
     converter: RowConverter,
     last: Option<OwnedRow>,
@@ -179,17 +186,19 @@ impl SegmentWriter {
             None
         } else {
             let columns = schema.sort_key_indices();
-            let fields = columns
+            let types: Vec<ArrowType> = columns
                 .iter()
-                .filter_map(|&i| arrow_schema.fields().get(i))
-                .map(|f| SortField::new(f.data_type().clone()))
+                .filter_map(|&i| schema.fields.get(i))
+                .map(|f| f.data_type.to_arrow(SymbolAs::Utf8))
                 .collect();
+            let fields = types.iter().map(|t| SortField::new(t.clone())).collect();
             let converter = RowConverter::new(fields).map_err(|source| WriterError::Arrow {
                 name: name.to_string(),
                 source,
             })?;
             Some(SortCheck {
                 columns,
+                types,
                 key: schema.sort_key.clone(),
                 converter,
                 last: None,
@@ -198,7 +207,7 @@ impl SegmentWriter {
         fs.create_dir_all(dir).map_err(fmt)?;
         let file = fs.create(&tmp).map_err(fmt)?;
         let n = schema.fields.len();
-        let inner = match SegmentFileWriter::new(file, schema, opts.block) {
+        let inner = match SegmentFileWriter::new(file, schema.clone(), opts.block) {
             Ok(w) => w,
             Err(e) => {
                 let _ = fs.remove_file(&tmp);
@@ -217,12 +226,21 @@ impl SegmentWriter {
             rows: 0,
             sort,
             arrow_schema,
+            schema,
+            renamed: false,
         })
     }
 
     /// Rows accepted so far.
     pub fn rows(&self) -> u64 {
         self.rows
+    }
+
+    /// Rows held in the partial stripe, waiting for more rows (or [`Self::finish`]) before they
+    /// are encoded. Never more than `block_rows`: the writer's buffered data is bounded by one
+    /// stripe whatever the size of the batches it is given.
+    pub fn pending_rows(&self) -> usize {
+        self.pending_rows
     }
 
     /// Bytes written to the temporary file so far.
@@ -252,11 +270,42 @@ impl SegmentWriter {
                 ),
             });
         }
-        for (e, g) in expected.iter().zip(got.fields()) {
+        for (i, (e, g)) in expected.iter().zip(got.fields()).enumerate() {
             if e.name() != g.name() {
                 return Err(WriterError::SchemaMismatch {
                     name: self.name.clone(),
                     detail: format!("column {:?} where {:?} was expected", g.name(), e.name()),
+                });
+            }
+            // Checked here, before anything is buffered or written: a block refused half-way
+            // through a stripe would leave columns of different lengths behind.
+            let array = batch.column(i);
+            let symbol = self
+                .schema
+                .fields
+                .get(i)
+                .is_some_and(|f| f.data_type == DataType::Symbol);
+            let type_ok = array.data_type() == e.data_type()
+                || (symbol && matches!(array.data_type(), ArrowType::Utf8 | ArrowType::LargeUtf8));
+            if !type_ok {
+                return Err(WriterError::SchemaMismatch {
+                    name: self.name.clone(),
+                    detail: format!(
+                        "column {:?} has type {}, expected {}",
+                        e.name(),
+                        array.data_type(),
+                        e.data_type()
+                    ),
+                });
+            }
+            if !e.is_nullable() && array.logical_null_count() > 0 {
+                return Err(WriterError::SchemaMismatch {
+                    name: self.name.clone(),
+                    detail: format!(
+                        "column {:?} is not nullable but holds {} nulls",
+                        e.name(),
+                        array.logical_null_count()
+                    ),
                 });
             }
         }
@@ -267,11 +316,23 @@ impl SegmentWriter {
         let Some(sort) = self.sort.as_mut() else {
             return Ok(());
         };
-        let cols: Vec<ArrayRef> = sort
+        let cols = sort
             .columns
             .iter()
-            .map(|&i| batch.column(i).clone())
-            .collect();
+            .zip(&sort.types)
+            .map(|(&i, t)| {
+                let c = batch.column(i);
+                if c.data_type() == t {
+                    Ok(c.clone())
+                } else {
+                    arrow_cast::cast(c, t)
+                }
+            })
+            .collect::<Result<Vec<ArrayRef>, _>>()
+            .map_err(|source| WriterError::Arrow {
+                name: self.name.clone(),
+                source,
+            })?;
         let rows = sort
             .converter
             .convert_columns(&cols)
@@ -373,6 +434,12 @@ impl SegmentWriter {
         let result = self.finish_inner();
         if result.is_err() {
             self.remove_tmp();
+            // The rename happened but the directory fsync failed: the caller is told the
+            // segment was not written, so it must not be left in place either.
+            let path = self.dir.join(&self.name);
+            if self.renamed && self.fs.exists(&path).unwrap_or(false) {
+                let _ = self.fs.remove_file(&path);
+            }
         }
         result
     }
@@ -387,17 +454,19 @@ impl SegmentWriter {
         let (mut file, footer) = inner.finish().map_err(|e| self.format_err(e))?;
         file.sync().map_err(|e| self.format_err(e))?;
         drop(file);
+        // Everything that can fail short of the directory fsync happens before the rename.
+        let bytes = self
+            .fs
+            .open_read(&self.tmp)
+            .map(|f| f.len())
+            .map_err(|e| self.format_err(e))?;
         let path = self.dir.join(&self.name);
         self.fs
             .rename(&self.tmp, &path)
             .map_err(|e| self.format_err(e))?;
+        self.renamed = true;
         self.fs
             .sync_dir(&self.dir)
-            .map_err(|e| self.format_err(e))?;
-        let bytes = self
-            .fs
-            .open_read(&path)
-            .map(|f| f.len())
             .map_err(|e| self.format_err(e))?;
         let column_bytes = footer
             .schema
