@@ -1,8 +1,20 @@
 //! strata-compactor: background data movement that never loses a row or blocks a reader.
 //!
-//! Place in the stack: the top of the storage stack, above partition-registry. Policies and
-//! triggers, streaming k-way merges, the crash-safe swap protocol, the background scheduler, and
-//! the table index published through `arc-swap` so readers stay on their snapshot.
+//! Place in the stack: the top of the storage stack, above partition-registry. This crate
+//! owns the streaming k-way merge ([`merge_segments`]) that rewrites sorted segments (minus
+//! their deleted rows) into one, in memory bounded by inputs × block × columns, and the I/O
+//! [`Throttle`] that enforces a compaction's bandwidth budget.
 //!
-//! Status: lands with the compactor issue; this crate holds no code yet.
+//! What it is not (yet): the policies, the crash-safe swap protocol, the published table
+//! index and the background scheduler land with the rest of the compactor issue.
 #![forbid(unsafe_code)]
+
+mod error;
+mod merge;
+mod throttle;
+
+pub use error::{CompactorError, Result};
+pub use merge::{
+    DuplicatePolicy, MergeInput, MergeOptions, MergeOutcome, merge_segments, merged_schema,
+};
+pub use throttle::Throttle;

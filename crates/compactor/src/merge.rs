@@ -1,0 +1,601 @@
+//! The streaming k-way merge: sorted input segments (minus their deleted rows) into one sorted
+//! output segment, block by block.
+//!
+//! Memory is O(k × block × columns): each input holds one decoded block, the output holds at
+//! most one batch of pending row references and the writer one partial stripe. Runs of rows
+//! that sort before every other input's head are found by binary search and copied as whole
+//! slices, so merging segments whose key ranges do not overlap costs little more than a copy.
+//! Equal keys break ties by write order (then by position), which makes last-write-wins
+//! deterministic.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BTreeMap, BinaryHeap};
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::{Array, ArrayRef, RecordBatch, new_null_array};
+use arrow_row::{OwnedRow, RowConverter, Rows, SortField};
+use arrow_schema::SchemaRef;
+use roaring::RoaringBitmap;
+use strata_format::{DataType, Field, FileSystem, Schema, Segment, SymbolAs};
+use strata_writer::{SegmentMeta, SegmentWriter, WriterOptions};
+
+use crate::error::{CompactorError, Result};
+use crate::throttle::Throttle;
+
+/// One input of a merge.
+#[derive(Debug, Clone)]
+pub struct MergeInput {
+    /// A name for error messages (usually the segment's file name).
+    pub name: String,
+    /// The open segment.
+    pub segment: Arc<Segment>,
+    /// Row positions to leave out.
+    pub deleted: Option<RoaringBitmap>,
+    /// Order of writing: among equal keys, lower orders come first (and lose under
+    /// [`DuplicatePolicy::LastWriteWins`]).
+    pub write_order: u64,
+}
+
+/// What to do with rows whose whole sort key is equal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DuplicatePolicy {
+    /// Keep every row.
+    #[default]
+    KeepAll,
+    /// Keep only the row written last (highest write order, then latest position).
+    LastWriteWins,
+}
+
+/// How to merge.
+#[derive(Debug, Clone)]
+pub struct MergeOptions {
+    /// How the output is written.
+    pub writer: WriterOptions,
+    /// Duplicate handling.
+    pub duplicates: DuplicatePolicy,
+    /// A symbol column whose unified dictionary would exceed this many values is written as
+    /// plain strings instead (no value is lost or replaced).
+    pub symbol_limit: usize,
+    /// Rows per output batch handed to the writer.
+    pub batch_rows: usize,
+    /// Charges every byte read and written, when set.
+    pub throttle: Option<Arc<Throttle>>,
+}
+
+impl Default for MergeOptions {
+    fn default() -> Self {
+        Self {
+            writer: WriterOptions::default(),
+            duplicates: DuplicatePolicy::KeepAll,
+            symbol_limit: 1 << 20,
+            batch_rows: 8192,
+            throttle: None,
+        }
+    }
+}
+
+/// What a merge did.
+#[derive(Debug, Clone)]
+pub struct MergeOutcome {
+    /// The output segment.
+    pub meta: SegmentMeta,
+    /// Rows in the inputs.
+    pub rows_in: u64,
+    /// Rows left out as deleted.
+    pub rows_deleted: u64,
+    /// Rows left out as superseded duplicates.
+    pub duplicates_dropped: u64,
+    /// Rows written.
+    pub rows_out: u64,
+    /// Block bytes read from the inputs.
+    pub bytes_read: u64,
+    /// Bytes of the output file.
+    pub bytes_written: u64,
+}
+
+fn type_name(t: &DataType) -> String {
+    t.to_string()
+}
+
+/// The schema a merge writes: the union of the inputs' columns (first appearance order), a
+/// column missing from some input becomes nullable, symbol and string columns unify (to
+/// symbol only if every input has symbol), a symbol column over `symbol_limit` distinct values
+/// becomes plain strings, and any other type disagreement is a [`CompactorError::TypeConflict`].
+/// Every input must have the same sort key.
+pub fn merged_schema(inputs: &[&Segment], symbol_limit: usize) -> Result<Schema> {
+    let mut fields: Vec<Field> = Vec::new();
+    let mut sort_key: Option<&Vec<String>> = None;
+    for seg in inputs {
+        let schema = seg.schema();
+        match sort_key {
+            None => sort_key = Some(&schema.sort_key),
+            Some(k) if *k != schema.sort_key => {
+                return Err(CompactorError::InvalidMerge(format!(
+                    "inputs have different sort keys: {k:?} and {:?}",
+                    schema.sort_key
+                )));
+            }
+            Some(_) => {}
+        }
+        for f in &schema.fields {
+            match fields.iter_mut().find(|g| g.name == f.name) {
+                None => fields.push(f.clone()),
+                Some(g) => {
+                    g.nullable |= f.nullable;
+                    if g.data_type != f.data_type {
+                        let strings = |t: &DataType| matches!(t, DataType::Symbol | DataType::Utf8);
+                        if strings(&g.data_type) && strings(&f.data_type) {
+                            g.data_type = DataType::Utf8;
+                        } else {
+                            return Err(CompactorError::TypeConflict {
+                                column: f.name.clone(),
+                                left: type_name(&g.data_type),
+                                right: type_name(&f.data_type),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for f in &mut fields {
+        if inputs
+            .iter()
+            .any(|s| s.schema().index_of(&f.name).is_none())
+        {
+            f.nullable = true;
+        }
+        if f.data_type == DataType::Symbol {
+            let mut distinct: std::collections::HashSet<&[u8]> = std::collections::HashSet::new();
+            for s in inputs {
+                if let Some(dict) = s
+                    .schema()
+                    .index_of(&f.name)
+                    .and_then(|i| s.footer().columns.get(i))
+                    .and_then(|c| c.dictionary.as_ref())
+                {
+                    distinct.extend(dict.iter().map(Vec::as_slice));
+                }
+            }
+            if distinct.len() > symbol_limit {
+                f.data_type = DataType::Utf8;
+            }
+        }
+    }
+    let schema = Schema::new(fields).map_err(|e| CompactorError::InvalidMerge(e.to_string()))?;
+    match sort_key {
+        Some(k) if !k.is_empty() => schema
+            .with_sort_key(k.iter().cloned())
+            .map_err(|e| CompactorError::InvalidMerge(e.to_string())),
+        _ => Ok(schema),
+    }
+}
+
+/// A decoded block of one input, projected onto the output schema.
+struct Block {
+    columns: Vec<ArrayRef>,
+    keys: Rows,
+    rows: usize,
+    /// Position of the block's first row within its segment.
+    first_row: u64,
+}
+
+struct Cursor {
+    input: MergeInput,
+    segment: Arc<Segment>,
+    /// For each output column, the input column that feeds it.
+    map: Vec<Option<usize>>,
+    next_block: usize,
+    blocks: usize,
+    block: Option<Block>,
+    row: usize,
+    rows_before: u64,
+}
+
+struct Ctx<'a> {
+    schema: &'a Schema,
+    arrow: SchemaRef,
+    key_cols: Vec<usize>,
+    converter: RowConverter,
+    throttle: Option<&'a Throttle>,
+    bytes_read: u64,
+}
+
+impl Cursor {
+    /// Loads the next block, or returns false when the input is exhausted.
+    fn load(&mut self, ctx: &mut Ctx<'_>) -> Result<bool> {
+        self.rows_before += self.block.as_ref().map_or(0, |b| b.rows as u64);
+        self.block = None;
+        self.row = 0;
+        if self.next_block >= self.blocks {
+            return Ok(false);
+        }
+        let b = self.next_block;
+        self.next_block += 1;
+        let read_err = |source| CompactorError::Read {
+            segment: self.input.name.clone(),
+            source,
+        };
+        let rows = self
+            .segment
+            .footer()
+            .columns
+            .first()
+            .and_then(|c| c.blocks.get(b))
+            .map_or(0, |m| m.rows as usize);
+        let mut columns = Vec::with_capacity(self.map.len());
+        for (out_col, src) in self.map.iter().enumerate() {
+            let target = ctx.arrow.field(out_col).data_type();
+            let array = match src {
+                Some(c) => {
+                    let len = self
+                        .segment
+                        .footer()
+                        .columns
+                        .get(*c)
+                        .and_then(|m| m.blocks.get(b))
+                        .map_or(0, |m| u64::from(m.len));
+                    ctx.bytes_read += len;
+                    if let Some(t) = ctx.throttle {
+                        t.consume(len);
+                    }
+                    let a = self.segment.read_block(*c, b).map_err(read_err)?;
+                    if a.data_type() == target {
+                        a
+                    } else {
+                        arrow_cast_same(&a, target)?
+                    }
+                }
+                None => new_null_array(target, rows),
+            };
+            if array.len() != rows {
+                return Err(CompactorError::InvalidMerge(format!(
+                    "input {} block {b} column {out_col} has {} rows, expected {rows}",
+                    self.input.name,
+                    array.len()
+                )));
+            }
+            columns.push(array);
+        }
+        let key_arrays: Vec<ArrayRef> = ctx
+            .key_cols
+            .iter()
+            .filter_map(|&i| columns.get(i).cloned())
+            .collect();
+        let keys = ctx.converter.convert_columns(&key_arrays)?;
+        let first_row = self.rows_before;
+        self.block = Some(Block {
+            columns,
+            keys,
+            rows,
+            first_row,
+        });
+        Ok(true)
+    }
+
+    fn is_deleted(&self, row: usize) -> bool {
+        match (&self.input.deleted, &self.block) {
+            (Some(d), Some(b)) => {
+                u32::try_from(b.first_row + row as u64).is_ok_and(|r| d.contains(r))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Only string ↔ string-view-free conversions are needed here (Utf8 into a Utf8 target and the
+/// like); anything else means the schemas disagree.
+fn arrow_cast_same(a: &ArrayRef, target: &arrow_schema::DataType) -> Result<ArrayRef> {
+    use arrow_schema::DataType as A;
+    match (a.data_type(), target) {
+        (A::Dictionary(_, _), A::Utf8) | (A::LargeUtf8, A::Utf8) | (A::Utf8, A::LargeUtf8) => {
+            Ok(arrow_cast::cast(a, target)?)
+        }
+        (from, to) => Err(CompactorError::InvalidMerge(format!(
+            "cannot present {from} as {to}"
+        ))),
+    }
+}
+
+#[derive(PartialEq, Eq)]
+struct Head {
+    key: OwnedRow,
+    order: u64,
+    cursor: usize,
+}
+
+impl Ord for Head {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key
+            .cmp(&other.key)
+            .then(self.order.cmp(&other.order))
+            .then(self.cursor.cmp(&other.cursor))
+    }
+}
+
+impl PartialOrd for Head {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Pending output: row references into the cursors' current blocks.
+struct Output {
+    writer: SegmentWriter,
+    arrow: SchemaRef,
+    indices: Vec<(usize, usize)>,
+    /// Cursor slots referenced by `indices` (cursor → slot in the interleave source list).
+    slots: BTreeMap<usize, usize>,
+    last_key: Option<OwnedRow>,
+    /// Under last-write-wins, the last row of a flush is held back as a one-row batch: a later
+    /// row with the same key may still supersede it.
+    carry: Option<RecordBatch>,
+    hold_last: bool,
+    rows_out: u64,
+    duplicates: u64,
+    throttle: Option<Arc<Throttle>>,
+}
+
+impl Output {
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        let before = self.writer.bytes_written();
+        self.writer.write_batch(batch)?;
+        self.rows_out += batch.num_rows() as u64;
+        if let Some(t) = &self.throttle {
+            t.consume(self.writer.bytes_written().saturating_sub(before));
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, cursors: &[Cursor], last: bool) -> Result<()> {
+        if self.indices.is_empty() {
+            if last && let Some(carry) = self.carry.take() {
+                self.write(&carry)?;
+            }
+            return Ok(());
+        }
+        let batch = self.materialize(cursors)?;
+        if self.hold_last && !last {
+            let n = batch.num_rows();
+            self.write(&batch.slice(0, n - 1))?;
+            // Copy the held row out of the input block, which is about to be replaced.
+            let held = batch.slice(n - 1, 1);
+            let columns = held
+                .columns()
+                .iter()
+                .map(|c| arrow_select::concat::concat(&[c.as_ref()]))
+                .collect::<Result<Vec<_>, _>>()?;
+            self.carry = Some(RecordBatch::try_new(self.arrow.clone(), columns)?);
+        } else {
+            self.write(&batch)?;
+        }
+        Ok(())
+    }
+
+    fn materialize(&mut self, cursors: &[Cursor]) -> Result<RecordBatch> {
+        let mut order: Vec<(usize, usize)> = self.slots.iter().map(|(&c, &s)| (s, c)).collect();
+        order.sort_unstable();
+        let mut columns = Vec::with_capacity(self.arrow.fields().len());
+        for col in 0..self.arrow.fields().len() {
+            let sources: Vec<&dyn Array> = order
+                .iter()
+                .filter_map(|&(_, c)| cursors.get(c)?.block.as_ref()?.columns.get(col))
+                .map(|a| a.as_ref())
+                .collect();
+            columns.push(arrow_select::interleave::interleave(
+                &sources,
+                &self.indices,
+            )?);
+        }
+        let batch = RecordBatch::try_new(self.arrow.clone(), columns)?;
+        self.indices.clear();
+        self.slots.clear();
+        Ok(batch)
+    }
+
+    fn push(&mut self, cursor: usize, row: usize) {
+        let n = self.slots.len();
+        let slot = *self.slots.entry(cursor).or_insert(n);
+        self.indices.push((slot, row));
+    }
+}
+
+/// Merges `inputs` into the new segment `dir/name`, written durably. The caller commits the
+/// result (and retires the inputs) only after this returns `Ok`: the output has been checked
+/// to hold exactly the input rows minus deleted rows and dropped duplicates.
+pub fn merge_segments(
+    fs: Arc<dyn FileSystem>,
+    dir: &Path,
+    name: &str,
+    inputs: Vec<MergeInput>,
+    opts: &MergeOptions,
+) -> Result<MergeOutcome> {
+    let segs: Vec<&Segment> = inputs.iter().map(|i| i.segment.as_ref()).collect();
+    let schema = merged_schema(&segs, opts.symbol_limit)?;
+    let arrow: SchemaRef = Arc::new(schema.to_arrow(SymbolAs::Utf8));
+    let key_cols = schema.sort_key_indices();
+    let converter = RowConverter::new(
+        key_cols
+            .iter()
+            .map(|&i| SortField::new(arrow.field(i).data_type().clone()))
+            .collect(),
+    )?;
+    let mut rows_in = 0u64;
+    let mut rows_deleted = 0u64;
+    let mut cursors = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        // Symbol blocks arrive as dictionaries and are cast to strings per block; the writer
+        // builds the output's own dictionary. No copy of the input's footer is made.
+        let segment = input.segment.clone();
+        let n = segment.num_rows();
+        rows_in += n;
+        if let Some(d) = &input.deleted {
+            rows_deleted += d.range_cardinality(0..u32::try_from(n).unwrap_or(u32::MAX));
+        }
+        let map = schema
+            .fields
+            .iter()
+            .map(|f| segment.schema().index_of(&f.name))
+            .collect();
+        let blocks = segment
+            .footer()
+            .columns
+            .first()
+            .map_or(0, |c| c.blocks.len());
+        cursors.push(Cursor {
+            input,
+            segment,
+            map,
+            next_block: 0,
+            blocks,
+            block: None,
+            row: 0,
+            rows_before: 0,
+        });
+    }
+    let mut ctx = Ctx {
+        schema: &schema,
+        arrow: arrow.clone(),
+        key_cols,
+        converter,
+        throttle: opts.throttle.as_deref(),
+        bytes_read: 0,
+    };
+    let _ = ctx.schema;
+    let mut writer_opts = opts.writer;
+    writer_opts.skip_sort_check = true;
+    let writer = SegmentWriter::create(fs, dir, name, schema.clone(), writer_opts)?;
+    let mut out = Output {
+        writer,
+        arrow,
+        indices: Vec::with_capacity(opts.batch_rows),
+        slots: BTreeMap::new(),
+        last_key: None,
+        carry: None,
+        hold_last: opts.duplicates == DuplicatePolicy::LastWriteWins,
+        rows_out: 0,
+        duplicates: 0,
+        throttle: opts.throttle.clone(),
+    };
+    let mut heap = BinaryHeap::new();
+    for (i, c) in cursors.iter_mut().enumerate() {
+        if c.load(&mut ctx)? {
+            push_head(&mut heap, c, i);
+        }
+    }
+    let lww = opts.duplicates == DuplicatePolicy::LastWriteWins;
+    while let Some(Reverse(head)) = heap.pop() {
+        let ci = head.cursor;
+        let next = heap
+            .peek()
+            .map(|Reverse(h)| (h.key.row(), h.order, h.cursor));
+        let Some(c) = cursors.get(ci) else { break };
+        let Some(block) = c.block.as_ref() else {
+            continue;
+        };
+        // The run: rows of this block that sort before the next input's head.
+        let start = c.row;
+        let end = match next {
+            None => block.rows,
+            Some((k2, o2, c2)) => {
+                // Binary search for the first row that does not sort before the next head.
+                let before = |r: usize| {
+                    block
+                        .keys
+                        .row(r)
+                        .cmp(&k2)
+                        .then(c.input.write_order.cmp(&o2))
+                        .then(ci.cmp(&c2))
+                        == Ordering::Less
+                };
+                let (mut lo, mut hi) = (start, block.rows);
+                while lo < hi {
+                    let mid = lo + (hi - lo) / 2;
+                    if before(mid) {
+                        lo = mid + 1;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                // The head itself always sorts first, so the run is never empty.
+                lo.max(start + 1)
+            }
+        };
+        for r in start..end {
+            if c.is_deleted(r) {
+                continue;
+            }
+            if lww {
+                let key = block.keys.row(r);
+                let same = out.last_key.as_ref().is_some_and(|k| k.row() == key);
+                if same {
+                    // The previous row has the same key and was written earlier: drop it.
+                    if out.indices.pop().is_none() {
+                        out.carry = None;
+                    }
+                    out.duplicates += 1;
+                } else if let Some(carry) = out.carry.take() {
+                    out.write(&carry)?;
+                }
+                out.last_key = Some(key.owned());
+            }
+            out.push(ci, r);
+        }
+        let exhausted_block = end >= block.rows;
+        if let Some(c) = cursors.get_mut(ci) {
+            c.row = end;
+        }
+        if exhausted_block {
+            // The block is about to be replaced; flush rows that still point into it.
+            if out.slots.contains_key(&ci) {
+                out.flush(&cursors, false)?;
+            }
+            let loaded = match cursors.get_mut(ci) {
+                Some(c) => c.load(&mut ctx)?,
+                None => false,
+            };
+            if loaded && let Some(c) = cursors.get(ci) {
+                push_head(&mut heap, c, ci);
+            }
+        } else if let Some(c) = cursors.get(ci) {
+            push_head(&mut heap, c, ci);
+        }
+        if out.indices.len() >= opts.batch_rows {
+            out.flush(&cursors, false)?;
+        }
+    }
+    out.flush(&cursors, true)?;
+    let duplicates_dropped = out.duplicates;
+    let rows_out = out.rows_out;
+    let expected = rows_in - rows_deleted - duplicates_dropped;
+    if rows_out != expected {
+        out.writer.abort();
+        return Err(CompactorError::Verification {
+            written: rows_out,
+            expected,
+        });
+    }
+    let meta = out.writer.finish()?;
+    Ok(MergeOutcome {
+        bytes_written: meta.bytes,
+        meta,
+        rows_in,
+        rows_deleted,
+        duplicates_dropped,
+        rows_out,
+        bytes_read: ctx.bytes_read,
+    })
+}
+
+fn push_head(heap: &mut BinaryHeap<Reverse<Head>>, c: &Cursor, i: usize) {
+    if let Some(b) = &c.block
+        && c.row < b.rows
+    {
+        heap.push(Reverse(Head {
+            key: b.keys.row(c.row).owned(),
+            order: c.input.write_order,
+            cursor: i,
+        }));
+    }
+}
