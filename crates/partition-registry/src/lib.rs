@@ -2,7 +2,86 @@
 //!
 //! Place in the stack: `… → predicate → **partition-registry** → compactor`. The durable catalogue
 //! of a table: which partitions exist and in which state, which segments are live, what has been
-//! deleted, and how the table recovers after a crash.
+//! deleted, which schema the table has, and how the table recovers after a crash.
 //!
-//! Status: lands with the partitions issue; this crate holds no code yet.
+//! What it is not: it does not decide *when* to seal, merge or drop (the compactor does), it
+//! never rewrites segment data, and at run time it deletes no segment file — unreferenced files
+//! are removed only by recovery ([`Registry::open`]), when no reader can still see them.
+//!
+//! # Table directory (byte layouts in `docs/format.md`)
+//!
+//! ```text
+//! <table>/
+//!   CHECKPOINT-<g>            full state at generation g (magic, version, len, crc32c, payload)
+//!   MANIFEST-<g>.log          edits since CHECKPOINT-<g>: [len u32 | crc32c u32 | payload]*
+//!   part-<start>/             one folder per time partition, keyed by its interval start
+//!     seg-<id>.strata         segment files (ids never reused)
+//!     dv-<id>-<version>.roaring  deletion vector of segment <id> as of manifest <version>
+//! ```
+//!
+//! # Key types
+//!
+//! [`Registry`] (create, open → [`RecoveryReport`], commit / commit_batch, checkpoint,
+//! new_segment / add_segment / write_segment, delete / delete_where, scan_inputs / scan);
+//! [`TableState`] (immutable snapshot: [`TableSchema`], [`Partition`] with [`PartitionState`],
+//! [`SegmentEntry`] with [`DeletionVector`], [`DeadSpace`]); [`Edit`] (one manifest change,
+//! including [`MergeCommit`] and [`SchemaChange`]); [`Partitioning`]; [`RegistryError`].
+//!
+//! ```
+//! use std::sync::Arc;
+//! use arrow_array::{Int64Array, RecordBatch};
+//! use strata_format::{DataType, FaultFs, Field, FileSystem, Schema, TimeUnit};
+//! use strata_partition_registry::{Partitioning, Registry, TableConfig};
+//! use strata_predicate::BoundPredicate;
+//!
+//! let fs = FaultFs::new();
+//! let schema = Schema::new(vec![
+//!     Field::new("ts", DataType::Timestamp(TimeUnit::Millisecond, None), false),
+//!     Field::new("v", DataType::Int64, true),
+//! ])?
+//! .with_sort_key(["ts"])?;
+//! let config = TableConfig::new(schema.clone(), "ts", Partitioning::Day)?;
+//! let reg = Registry::create(Arc::new(fs.clone()), "/t".as_ref(), config)?;
+//!
+//! let batch = RecordBatch::try_new(
+//!     Arc::new(schema.to_arrow(Default::default())),
+//!     vec![
+//!         Arc::new(arrow_array::TimestampMillisecondArray::from(vec![1_000, 2_000, 3_000])),
+//!         Arc::new(Int64Array::from(vec![10, 20, 30])),
+//!     ],
+//! )?;
+//! reg.write_segment(&batch, Default::default())?;
+//! let deleted = reg.delete(&BoundPredicate::parse_and_bind("v = 20", &schema)?)?;
+//! assert_eq!(deleted.rows_deleted, 1);
+//!
+//! // A crash now loses nothing that was committed.
+//! drop(reg);
+//! let (reg, report) = Registry::open(Arc::new(fs.restart()), "/t".as_ref())?;
+//! assert!(report.torn_tail_discarded.is_none());
+//! let rows: usize = reg.scan()?.execute()?.map(|b| b.map(|b| b.num_rows())).sum::<Result<_, _>>()?;
+//! assert_eq!(rows, 2);
+//! assert_eq!(reg.state().dead_space().rows, 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![forbid(unsafe_code)]
+
+mod encoding;
+pub mod error;
+pub mod partitioning;
+mod registry;
+pub mod state;
+
+pub use encoding::{CHECKPOINT_VERSION, DV_VERSION, RECORD_VERSION};
+pub use error::{RegistryError, Result};
+pub use partitioning::{
+    AUTO_TARGET_ROWS, Partitioning, civil_from_days, days_from_civil, units_per_second,
+};
+pub use registry::{
+    DeleteReport, NewSegment, RecoveryReport, Registry, ScanInputs, ScanSegment, TornTail,
+    checkpoint_name, log_name,
+};
+pub use state::{
+    ColumnInfo, DeadSpace, DeletionVector, Edit, MergeCommit, Partition, PartitionState,
+    SchemaChange, SegmentEntry, SegmentId, TableConfig, TableSchema, TableState, is_widening,
+    partition_dir_name,
+};

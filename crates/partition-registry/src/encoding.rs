@@ -1,0 +1,742 @@
+//! Hand-written little-endian encodings of edits, checkpoints and deletion-vector files.
+//! Layouts are specified in `docs/format.md` ("Table directory and manifest").
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use roaring::RoaringBitmap;
+use strata_format::{DataType, Field, TimeUnit};
+
+use crate::partitioning::Partitioning;
+use crate::state::{
+    ColumnInfo, DeletionVector, Edit, MergeCommit, Partition, PartitionState, SchemaChange,
+    SegmentEntry, TableConfig, TableSchema, TableState,
+};
+
+/// Version byte of a log record payload.
+pub const RECORD_VERSION: u8 = 1;
+/// Version of the checkpoint file.
+pub const CHECKPOINT_VERSION: u32 = 1;
+/// Version of the deletion-vector file.
+pub const DV_VERSION: u32 = 1;
+/// Magic of a checkpoint file.
+pub(crate) const CHECKPOINT_MAGIC: &[u8; 8] = b"STRATCKP";
+/// Magic of a deletion-vector file.
+pub(crate) const DV_MAGIC: &[u8; 8] = b"STRATADV";
+
+/// A decoding failure: offset inside the buffer and what was wrong.
+#[derive(Debug)]
+pub(crate) struct DecodeError {
+    pub(crate) offset: u64,
+    pub(crate) detail: String,
+}
+
+type DResult<T> = std::result::Result<T, DecodeError>;
+
+#[derive(Default)]
+pub(crate) struct Enc(pub(crate) Vec<u8>);
+
+impl Enc {
+    pub(crate) fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    pub(crate) fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    pub(crate) fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    pub(crate) fn i64(&mut self, v: i64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn len(&mut self, n: usize) {
+        // Counts above u32::MAX cannot be built in memory by this crate's callers.
+        self.u32(u32::try_from(n).unwrap_or(u32::MAX));
+    }
+    pub(crate) fn bytes(&mut self, b: &[u8]) {
+        self.len(b.len());
+        self.0.extend_from_slice(b);
+    }
+    pub(crate) fn str(&mut self, s: &str) {
+        self.bytes(s.as_bytes());
+    }
+}
+
+pub(crate) struct Dec<'a> {
+    pub(crate) buf: &'a [u8],
+    pub(crate) pos: usize,
+}
+
+impl<'a> Dec<'a> {
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
+        Self { buf, pos: 0 }
+    }
+    pub(crate) fn err<T>(&self, detail: impl Into<String>) -> DResult<T> {
+        Err(DecodeError {
+            offset: self.pos as u64,
+            detail: detail.into(),
+        })
+    }
+    pub(crate) fn take(&mut self, n: usize) -> DResult<&'a [u8]> {
+        match self.buf.get(self.pos..self.pos.saturating_add(n)) {
+            Some(s) if self.pos.checked_add(n).is_some() => {
+                self.pos += n;
+                Ok(s)
+            }
+            _ => self.err(format!("needs {n} bytes, {} left", self.remaining())),
+        }
+    }
+    pub(crate) fn remaining(&self) -> usize {
+        self.buf.len().saturating_sub(self.pos)
+    }
+    fn arr<const N: usize>(&mut self) -> DResult<[u8; N]> {
+        let s = self.take(N)?;
+        let mut a = [0u8; N];
+        a.copy_from_slice(s);
+        Ok(a)
+    }
+    pub(crate) fn u8(&mut self) -> DResult<u8> {
+        Ok(self.arr::<1>()?[0])
+    }
+    pub(crate) fn u32(&mut self) -> DResult<u32> {
+        Ok(u32::from_le_bytes(self.arr()?))
+    }
+    pub(crate) fn u64(&mut self) -> DResult<u64> {
+        Ok(u64::from_le_bytes(self.arr()?))
+    }
+    pub(crate) fn i64(&mut self) -> DResult<i64> {
+        Ok(i64::from_le_bytes(self.arr()?))
+    }
+    fn bool(&mut self) -> DResult<bool> {
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            b => self.err(format!("bad bool {b}")),
+        }
+    }
+    /// A count of items each at least `min_size` bytes, checked against the bytes left.
+    fn count(&mut self, min_size: usize) -> DResult<usize> {
+        let n = self.u32()? as usize;
+        if n.saturating_mul(min_size.max(1)) > self.remaining() {
+            return self.err(format!("count {n} exceeds the bytes left"));
+        }
+        Ok(n)
+    }
+    pub(crate) fn bytes(&mut self) -> DResult<&'a [u8]> {
+        let n = self.u32()? as usize;
+        self.take(n)
+    }
+    pub(crate) fn string(&mut self) -> DResult<String> {
+        let b = self.bytes()?;
+        match std::str::from_utf8(b) {
+            Ok(s) => Ok(s.to_string()),
+            Err(_) => self.err("string is not UTF-8"),
+        }
+    }
+    pub(crate) fn finish(&self) -> DResult<()> {
+        if self.remaining() != 0 {
+            return self.err(format!("{} trailing bytes", self.remaining()));
+        }
+        Ok(())
+    }
+}
+
+// ------------------------------------------------------------------ primitives of the model
+
+fn unit_code(u: TimeUnit) -> u8 {
+    match u {
+        TimeUnit::Second => 0,
+        TimeUnit::Millisecond => 1,
+        TimeUnit::Microsecond => 2,
+        TimeUnit::Nanosecond => 3,
+    }
+}
+
+fn unit_from(d: &Dec<'_>, c: u8) -> DResult<TimeUnit> {
+    Ok(match c {
+        0 => TimeUnit::Second,
+        1 => TimeUnit::Millisecond,
+        2 => TimeUnit::Microsecond,
+        3 => TimeUnit::Nanosecond,
+        _ => return d.err(format!("bad time unit {c}")),
+    })
+}
+
+fn put_type(e: &mut Enc, t: &DataType) {
+    use DataType::*;
+    let code = match t {
+        Boolean => 1,
+        Int8 => 2,
+        Int16 => 3,
+        Int32 => 4,
+        Int64 => 5,
+        UInt8 => 6,
+        UInt16 => 7,
+        UInt32 => 8,
+        UInt64 => 9,
+        Float32 => 10,
+        Float64 => 11,
+        Timestamp(..) => 12,
+        Date32 => 13,
+        Utf8 => 14,
+        LargeUtf8 => 15,
+        Binary => 16,
+        Symbol => 17,
+    };
+    e.u8(code);
+    if let Timestamp(u, tz) = t {
+        e.u8(unit_code(*u));
+        match tz {
+            None => e.u8(0),
+            Some(z) => {
+                e.u8(1);
+                e.str(z);
+            }
+        }
+    }
+}
+
+fn get_type(d: &mut Dec<'_>) -> DResult<DataType> {
+    use DataType::*;
+    Ok(match d.u8()? {
+        1 => Boolean,
+        2 => Int8,
+        3 => Int16,
+        4 => Int32,
+        5 => Int64,
+        6 => UInt8,
+        7 => UInt16,
+        8 => UInt32,
+        9 => UInt64,
+        10 => Float32,
+        11 => Float64,
+        12 => {
+            let c = d.u8()?;
+            let u = unit_from(d, c)?;
+            let tz = if d.bool()? {
+                Some(Arc::from(d.string()?.as_str()))
+            } else {
+                None
+            };
+            Timestamp(u, tz)
+        }
+        13 => Date32,
+        14 => Utf8,
+        15 => LargeUtf8,
+        16 => Binary,
+        17 => Symbol,
+        c => return d.err(format!("unknown type code {c}")),
+    })
+}
+
+fn put_field(e: &mut Enc, f: &Field) {
+    e.str(&f.name);
+    put_type(e, &f.data_type);
+    e.u8(u8::from(f.nullable));
+}
+
+fn get_field(d: &mut Dec<'_>) -> DResult<Field> {
+    let name = d.string()?;
+    let t = get_type(d)?;
+    let nullable = d.bool()?;
+    Ok(Field::new(name, t, nullable))
+}
+
+fn put_partitioning(e: &mut Enc, p: Partitioning) {
+    match p {
+        Partitioning::Fixed(n) => {
+            e.u8(0);
+            e.i64(n);
+        }
+        Partitioning::Day => e.u8(1),
+        Partitioning::Month => e.u8(2),
+        Partitioning::Year => e.u8(3),
+        Partitioning::Auto => e.u8(4),
+    }
+}
+
+fn get_partitioning(d: &mut Dec<'_>) -> DResult<Partitioning> {
+    Ok(match d.u8()? {
+        0 => {
+            let n = d.i64()?;
+            if n <= 0 {
+                return d.err(format!("fixed partition length {n}"));
+            }
+            Partitioning::Fixed(n)
+        }
+        1 => Partitioning::Day,
+        2 => Partitioning::Month,
+        3 => Partitioning::Year,
+        4 => Partitioning::Auto,
+        c => return d.err(format!("unknown partitioning {c}")),
+    })
+}
+
+fn get_state(d: &mut Dec<'_>) -> DResult<PartitionState> {
+    let c = d.u8()?;
+    match PartitionState::from_code(c) {
+        Some(s) => Ok(s),
+        None => d.err(format!("unknown partition state {c}")),
+    }
+}
+
+fn put_segment(e: &mut Enc, s: &SegmentEntry) {
+    e.u64(s.id);
+    e.str(&s.file);
+    e.i64(s.partition);
+    e.u64(s.rows);
+    e.u64(s.bytes);
+    e.i64(s.min_ts);
+    e.i64(s.max_ts);
+    e.u32(s.schema_version);
+}
+
+fn get_segment(d: &mut Dec<'_>) -> DResult<SegmentEntry> {
+    Ok(SegmentEntry {
+        id: d.u64()?,
+        file: d.string()?,
+        partition: d.i64()?,
+        rows: d.u64()?,
+        bytes: d.u64()?,
+        min_ts: d.i64()?,
+        max_ts: d.i64()?,
+        schema_version: d.u32()?,
+        deletion: None,
+    })
+}
+
+/// Minimum encoded size of a segment entry (for count checks).
+const SEGMENT_MIN: usize = 8 + 4 + 8 * 5 + 4;
+
+// ------------------------------------------------------------------ edits and records
+
+/// Encodes one log record payload: `RECORD_VERSION u8 | version u64 | n u32 | edits`.
+/// The deleted-row bitmaps live in their own files: an `AddDeletionVector` edit carries the
+/// file name and the cardinality only.
+pub(crate) fn encode_record(version: u64, edits: &[Edit]) -> Vec<u8> {
+    let mut e = Enc::default();
+    e.u8(RECORD_VERSION);
+    e.u64(version);
+    e.len(edits.len());
+    for edit in edits {
+        put_edit(&mut e, edit);
+    }
+    e.0
+}
+
+fn put_edit(e: &mut Enc, edit: &Edit) {
+    match edit {
+        Edit::CreatePartition { start, end } => {
+            e.u8(1);
+            e.i64(*start);
+            e.i64(*end);
+        }
+        Edit::SetPartitionState { partition, state } => {
+            e.u8(2);
+            e.i64(*partition);
+            e.u8(state.code());
+        }
+        Edit::AddSegment(s) => {
+            e.u8(3);
+            put_segment(e, s);
+        }
+        Edit::RemoveSegments(ids) => {
+            e.u8(4);
+            e.len(ids.len());
+            for id in ids {
+                e.u64(*id);
+            }
+        }
+        Edit::AddDeletionVector {
+            segment,
+            file,
+            bitmap,
+        } => {
+            e.u8(5);
+            e.u64(*segment);
+            e.str(file);
+            e.u64(bitmap.len());
+        }
+        Edit::ChangeSchema(c) => {
+            e.u8(6);
+            match c {
+                SchemaChange::AddColumn(f) => {
+                    e.u8(1);
+                    put_field(e, f);
+                }
+                SchemaChange::DropColumn(n) => {
+                    e.u8(2);
+                    e.str(n);
+                }
+                SchemaChange::ChangeType { column, to } => {
+                    e.u8(3);
+                    e.str(column);
+                    put_type(e, to);
+                }
+            }
+        }
+        Edit::Merge(m) => {
+            e.u8(7);
+            e.len(m.inputs.len());
+            for (id, seen) in &m.inputs {
+                e.u64(*id);
+                e.u64(*seen);
+            }
+            e.len(m.outputs.len());
+            for s in &m.outputs {
+                put_segment(e, s);
+            }
+        }
+        Edit::ReserveSegmentIds { limit } => {
+            e.u8(8);
+            e.u64(*limit);
+        }
+    }
+}
+
+/// A decoded record: its version and edits. `AddDeletionVector` edits come with an empty
+/// bitmap; their cardinalities are returned beside the record (same order), and recovery loads
+/// the bitmaps of the vectors that are still live.
+pub(crate) struct DecodedRecord {
+    pub(crate) version: u64,
+    pub(crate) edits: Vec<Edit>,
+}
+
+/// Result of decoding a record payload whose format byte is not ours.
+pub(crate) enum RecordError {
+    Version(u8),
+    Decode(DecodeError),
+}
+
+impl From<DecodeError> for RecordError {
+    fn from(e: DecodeError) -> Self {
+        RecordError::Decode(e)
+    }
+}
+
+pub(crate) fn decode_record(
+    buf: &[u8],
+) -> std::result::Result<(DecodedRecord, Vec<u64>), RecordError> {
+    let mut d = Dec::new(buf);
+    let v = d.u8()?;
+    if v != RECORD_VERSION {
+        return Err(RecordError::Version(v));
+    }
+    let version = d.u64()?;
+    let n = d.count(1)?;
+    let mut edits = Vec::with_capacity(n);
+    let mut counts = Vec::new();
+    for _ in 0..n {
+        edits.push(get_edit(&mut d, &mut counts)?);
+    }
+    d.finish()?;
+    Ok((DecodedRecord { version, edits }, counts))
+}
+
+fn get_edit(d: &mut Dec<'_>, counts: &mut Vec<u64>) -> DResult<Edit> {
+    Ok(match d.u8()? {
+        1 => Edit::CreatePartition {
+            start: d.i64()?,
+            end: d.i64()?,
+        },
+        2 => Edit::SetPartitionState {
+            partition: d.i64()?,
+            state: get_state(d)?,
+        },
+        3 => Edit::AddSegment(get_segment(d)?),
+        4 => {
+            let n = d.count(8)?;
+            let mut ids = Vec::with_capacity(n);
+            for _ in 0..n {
+                ids.push(d.u64()?);
+            }
+            Edit::RemoveSegments(ids)
+        }
+        5 => {
+            let segment = d.u64()?;
+            let file = d.string()?;
+            counts.push(d.u64()?);
+            Edit::AddDeletionVector {
+                segment,
+                file,
+                bitmap: Arc::new(RoaringBitmap::new()),
+            }
+        }
+        6 => Edit::ChangeSchema(match d.u8()? {
+            1 => SchemaChange::AddColumn(get_field(d)?),
+            2 => SchemaChange::DropColumn(d.string()?),
+            3 => SchemaChange::ChangeType {
+                column: d.string()?,
+                to: get_type(d)?,
+            },
+            c => return d.err(format!("unknown schema change {c}")),
+        }),
+        7 => {
+            let n = d.count(16)?;
+            let mut inputs = Vec::with_capacity(n);
+            for _ in 0..n {
+                inputs.push((d.u64()?, d.u64()?));
+            }
+            let n = d.count(SEGMENT_MIN)?;
+            let mut outputs = Vec::with_capacity(n);
+            for _ in 0..n {
+                outputs.push(get_segment(d)?);
+            }
+            Edit::Merge(MergeCommit { inputs, outputs })
+        }
+        8 => Edit::ReserveSegmentIds { limit: d.u64()? },
+        t => return d.err(format!("unknown edit tag {t}")),
+    })
+}
+
+// ------------------------------------------------------------------ checkpoint
+
+/// Encodes the checkpoint payload of `state` at `generation`. Deletion vectors are referenced
+/// by file name, with their version and cardinality.
+pub(crate) fn encode_checkpoint_payload(state: &TableState, generation: u64) -> Vec<u8> {
+    let mut e = Enc::default();
+    e.u64(generation);
+    e.u64(state.version);
+    let c = &state.config;
+    e.u32(c.schema.fields.len() as u32);
+    for f in &c.schema.fields {
+        put_field(&mut e, f);
+    }
+    e.len(c.schema.sort_key.len());
+    for k in &c.schema.sort_key {
+        e.str(k);
+    }
+    e.str(&c.time_column);
+    e.u8(unit_code(c.time_unit));
+    put_partitioning(&mut e, c.partitioning);
+    e.u32(c.checkpoint_every);
+    e.u32(state.schema.version);
+    e.len(state.schema.columns.len());
+    for col in &state.schema.columns {
+        put_field(&mut e, &col.field);
+        e.u32(col.since_version);
+    }
+    e.len(state.schema.sort_key.len());
+    for k in &state.schema.sort_key {
+        e.str(k);
+    }
+    e.len(state.schema.dropped.len());
+    for k in &state.schema.dropped {
+        e.str(k);
+    }
+    e.u64(state.segment_id_limit);
+    e.len(state.partitions.len());
+    for p in state.partitions.values() {
+        e.i64(p.start);
+        e.i64(p.end);
+        e.u8(p.state.code());
+        e.len(p.segments.len());
+        for s in p.segments.values() {
+            put_segment(&mut e, s);
+            match &s.deletion {
+                None => e.u8(0),
+                Some(dv) => {
+                    e.u8(1);
+                    e.str(&dv.file);
+                    e.u64(dv.version);
+                    e.u64(dv.bitmap.len());
+                }
+            }
+        }
+    }
+    e.0
+}
+
+/// A decoded checkpoint: the state with empty deletion bitmaps, and for each live segment with
+/// a deletion vector its expected cardinality.
+pub(crate) struct DecodedCheckpoint {
+    pub(crate) generation: u64,
+    pub(crate) state: TableState,
+    /// Deletion-vector file name → cardinality.
+    pub(crate) dv_counts: BTreeMap<String, u64>,
+}
+
+pub(crate) fn decode_checkpoint_payload(buf: &[u8]) -> DResult<DecodedCheckpoint> {
+    let mut d = Dec::new(buf);
+    let generation = d.u64()?;
+    let version = d.u64()?;
+    let n = d.count(7)?;
+    let mut fields = Vec::with_capacity(n);
+    for _ in 0..n {
+        fields.push(get_field(&mut d)?);
+    }
+    let n = d.count(4)?;
+    let mut sort_key = Vec::with_capacity(n);
+    for _ in 0..n {
+        sort_key.push(d.string()?);
+    }
+    let time_column = d.string()?;
+    let c = d.u8()?;
+    let time_unit = unit_from(&d, c)?;
+    let partitioning = get_partitioning(&mut d)?;
+    let checkpoint_every = d.u32()?;
+    let schema_version = d.u32()?;
+    let n = d.count(10)?;
+    let mut columns = Vec::with_capacity(n);
+    for _ in 0..n {
+        let field = get_field(&mut d)?;
+        columns.push(ColumnInfo {
+            field,
+            since_version: d.u32()?,
+        });
+    }
+    let n = d.count(4)?;
+    let mut cur_sort = Vec::with_capacity(n);
+    for _ in 0..n {
+        cur_sort.push(d.string()?);
+    }
+    let n = d.count(4)?;
+    let mut dropped = Vec::with_capacity(n);
+    for _ in 0..n {
+        dropped.push(d.string()?);
+    }
+    let segment_id_limit = d.u64()?;
+    let n = d.count(21)?;
+    let mut partitions = BTreeMap::new();
+    let mut dv_counts = BTreeMap::new();
+    for _ in 0..n {
+        let start = d.i64()?;
+        let end = d.i64()?;
+        let state = get_state(&mut d)?;
+        let ns = d.count(SEGMENT_MIN)?;
+        let mut segments = BTreeMap::new();
+        for _ in 0..ns {
+            let mut s = get_segment(&mut d)?;
+            if d.bool()? {
+                let file = d.string()?;
+                let version = d.u64()?;
+                dv_counts.insert(file.clone(), d.u64()?);
+                s.deletion = Some(DeletionVector {
+                    file,
+                    version,
+                    bitmap: Arc::new(RoaringBitmap::new()),
+                });
+            }
+            segments.insert(s.id, s);
+        }
+        partitions.insert(
+            start,
+            Partition {
+                start,
+                end,
+                state,
+                segments,
+            },
+        );
+    }
+    d.finish()?;
+    let mut schema = match strata_format::Schema::new(fields) {
+        Ok(s) => s,
+        Err(e) => return d.err(format!("bad table schema: {e}")),
+    };
+    schema.sort_key = sort_key;
+    let config = TableConfig {
+        schema,
+        time_column,
+        time_unit,
+        partitioning,
+        checkpoint_every,
+    };
+    Ok(DecodedCheckpoint {
+        generation,
+        state: TableState {
+            version,
+            config,
+            schema: TableSchema {
+                version: schema_version,
+                columns,
+                sort_key: cur_sort,
+                dropped,
+            },
+            partitions,
+            segment_id_limit,
+        },
+        dv_counts,
+    })
+}
+
+/// Frames a payload: `magic | version u32 | len u64 | crc32c(payload) u32 | payload`.
+pub(crate) fn frame_file(magic: &[u8; 8], version: u32, payload: &[u8]) -> Vec<u8> {
+    let mut e = Enc(Vec::with_capacity(payload.len() + 24));
+    e.0.extend_from_slice(magic);
+    e.u32(version);
+    e.u64(payload.len() as u64);
+    e.u32(crc32c::crc32c(payload));
+    e.0.extend_from_slice(payload);
+    e.0
+}
+
+/// Why a framed file did not unframe.
+pub(crate) enum FrameError {
+    Version(u32),
+    Decode(DecodeError),
+}
+
+impl From<DecodeError> for FrameError {
+    fn from(e: DecodeError) -> Self {
+        FrameError::Decode(e)
+    }
+}
+
+/// Checks magic, version, length and CRC; returns the payload.
+pub(crate) fn unframe_file<'a>(
+    magic: &[u8; 8],
+    version: u32,
+    buf: &'a [u8],
+) -> std::result::Result<&'a [u8], FrameError> {
+    let mut d = Dec::new(buf);
+    if d.take(8)? != magic {
+        return Err(FrameError::Decode(DecodeError {
+            offset: 0,
+            detail: "bad magic".into(),
+        }));
+    }
+    let v = d.u32()?;
+    if v != version {
+        return Err(FrameError::Version(v));
+    }
+    let len = d.u64()?;
+    let crc = d.u32()?;
+    let start = d.pos;
+    if len != d.remaining() as u64 {
+        return Err(FrameError::Decode(DecodeError {
+            offset: 12,
+            detail: format!("payload length {len}, {} bytes present", d.remaining()),
+        }));
+    }
+    let payload = d.take(d.remaining())?;
+    if crc32c::crc32c(payload) != crc {
+        return Err(FrameError::Decode(DecodeError {
+            offset: start as u64,
+            detail: "checksum mismatch".into(),
+        }));
+    }
+    Ok(payload)
+}
+
+/// The bytes of a deletion-vector file for `segment`.
+pub(crate) fn encode_dv(segment: u64, bitmap: &RoaringBitmap) -> Vec<u8> {
+    let mut e = Enc::default();
+    e.u64(segment);
+    let mut b = Vec::with_capacity(bitmap.serialized_size());
+    // Writing into a Vec cannot fail.
+    let _ = bitmap.serialize_into(&mut b);
+    e.0.extend_from_slice(&b);
+    frame_file(DV_MAGIC, DV_VERSION, &e.0)
+}
+
+/// Parses a deletion-vector file's payload: the segment id and the bitmap.
+pub(crate) fn decode_dv_payload(payload: &[u8]) -> DResult<(u64, RoaringBitmap)> {
+    let mut d = Dec::new(payload);
+    let seg = d.u64()?;
+    let rest = d.take(d.remaining())?;
+    match RoaringBitmap::deserialize_from(rest) {
+        Ok(b) => Ok((seg, b)),
+        Err(e) => d.err(format!("bad roaring bitmap: {e}")),
+    }
+}

@@ -1,0 +1,924 @@
+//! The registry: durable commits to the manifest log, checkpoints, recovery, deletes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+
+use arrow_array::{Array, RecordBatch};
+use roaring::RoaringBitmap;
+use strata_format::{
+    FileSystem, ScalarValue, Schema, Segment, SymbolAs, WritableFile, write_durably,
+};
+use strata_predicate::{BoundPredicate, Scan};
+use strata_writer::{SegmentMeta, SegmentWriter, WriterOptions};
+
+use crate::encoding::{
+    CHECKPOINT_MAGIC, CHECKPOINT_VERSION, DV_MAGIC, DV_VERSION, FrameError, RecordError,
+    decode_checkpoint_payload, decode_dv_payload, decode_record, encode_checkpoint_payload,
+    encode_dv, encode_record, frame_file, unframe_file,
+};
+use crate::error::{RegistryError, Result};
+use crate::state::{
+    Edit, PartitionState, SegmentEntry, SegmentId, TableConfig, TableState, partition_dir_name,
+};
+
+/// Segment ids reserved per `ReserveSegmentIds` record.
+const ID_RESERVATION: u64 = 64;
+/// Largest log record accepted (a longer length field is damage).
+const MAX_RECORD: u32 = 1 << 30;
+
+/// Name of the checkpoint of generation `g`.
+pub fn checkpoint_name(g: u64) -> String {
+    format!("CHECKPOINT-{g}")
+}
+
+/// Name of the manifest log of generation `g`.
+pub fn log_name(g: u64) -> String {
+    format!("MANIFEST-{g}.log")
+}
+
+fn parse_checkpoint_name(name: &str) -> Option<u64> {
+    name.strip_prefix("CHECKPOINT-")?.parse().ok()
+}
+
+/// A torn last record that recovery discarded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TornTail {
+    /// Offset of the torn record in the log.
+    pub offset: u64,
+    /// Bytes discarded.
+    pub bytes: u64,
+}
+
+/// What [`Registry::open`] found and did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RecoveryReport {
+    /// Generation of the checkpoint recovery started from.
+    pub checkpoint_generation: u64,
+    /// Log records replayed on top of it.
+    pub records_replayed: u64,
+    /// The torn last record, if one was discarded.
+    pub torn_tail_discarded: Option<TornTail>,
+    /// Files no committed edit references, removed (crashed writes, merges, superseded
+    /// deletion vectors, retired manifest files).
+    pub orphans_removed: Vec<PathBuf>,
+    /// Generation the registry writes to after recovery.
+    pub new_generation: u64,
+}
+
+/// Where a new segment goes: allocated by [`Registry::new_segment`], committed by
+/// [`Registry::add_segment`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSegment {
+    /// Its id (never used before).
+    pub id: SegmentId,
+    /// Partition interval `[start, end)` (created on commit if it does not exist yet).
+    pub partition: (i64, i64),
+    /// Directory to write into (the partition folder).
+    pub dir: PathBuf,
+    /// File name inside `dir`.
+    pub name: String,
+    /// Schema to write with (the table schema when allocated).
+    pub schema: Schema,
+    /// Its schema version.
+    pub schema_version: u32,
+}
+
+/// What a delete did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeleteReport {
+    /// Manifest version of the commit (`None` when nothing matched).
+    pub version: Option<u64>,
+    /// Rows newly deleted per affected segment.
+    pub segments: Vec<(SegmentId, u64)>,
+    /// Rows newly deleted in total.
+    pub rows_deleted: u64,
+}
+
+/// What a scan needs from the registry: live segments, their deletion vectors, the schema.
+#[derive(Debug, Clone)]
+pub struct ScanInputs {
+    /// The table schema to read every segment as.
+    pub target_schema: Arc<Schema>,
+    /// Live segments of queryable partitions (Active, Sealed, Merging), by partition and id.
+    pub segments: Vec<ScanSegment>,
+}
+
+/// One segment of [`ScanInputs`].
+#[derive(Debug, Clone)]
+pub struct ScanSegment {
+    /// Its manifest entry.
+    pub entry: SegmentEntry,
+    /// Full path.
+    pub path: PathBuf,
+    /// Deleted rows, if any.
+    pub deleted: Option<Arc<RoaringBitmap>>,
+}
+
+#[derive(Debug)]
+struct LogWriter {
+    log: Option<Box<dyn WritableFile>>,
+    generation: u64,
+    records: u64,
+    poisoned: bool,
+    next_id: u64,
+}
+
+/// A table's durable catalogue. See the crate documentation.
+#[derive(Debug)]
+pub struct Registry {
+    fs: Arc<dyn FileSystem>,
+    dir: PathBuf,
+    state: RwLock<Arc<TableState>>,
+    writer: Mutex<LogWriter>,
+}
+
+fn fmt_err(context: impl Into<String>) -> impl FnOnce(strata_format::FormatError) -> RegistryError {
+    let c = context.into();
+    move |e| RegistryError::format(c, e)
+}
+
+fn read_file(fs: &dyn FileSystem, path: &Path) -> Result<Vec<u8>> {
+    let f = fs
+        .open_read(path)
+        .map_err(fmt_err(format!("opening {}", path.display())))?;
+    let len = usize::try_from(f.len())
+        .map_err(|_| RegistryError::corrupt(path, 0, "file too large for this platform"))?;
+    let b = f
+        .read_at(0, len)
+        .map_err(fmt_err(format!("reading {}", path.display())))?;
+    Ok(b.to_vec())
+}
+
+fn frame_error(path: &Path, e: FrameError) -> RegistryError {
+    match e {
+        FrameError::Version(v) => RegistryError::UnsupportedVersion {
+            file: path.to_path_buf(),
+            version: v,
+        },
+        FrameError::Decode(d) => RegistryError::corrupt(path, d.offset, d.detail),
+    }
+}
+
+/// Frames one log record: `len u32 | crc32c(len bytes ++ payload) u32 | payload`.
+fn frame_record(payload: &[u8]) -> Vec<u8> {
+    let len = (payload.len() as u32).to_le_bytes();
+    let crc = crc32c::crc32c_append(crc32c::crc32c(&len), payload);
+    let mut out = Vec::with_capacity(payload.len() + 8);
+    out.extend_from_slice(&len);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// A well-framed record at `pos`: its payload range.
+fn record_at(buf: &[u8], pos: usize) -> Option<std::ops::Range<usize>> {
+    let head = buf.get(pos..pos.checked_add(8)?)?;
+    let len_bytes: [u8; 4] = head.get(0..4)?.try_into().ok()?;
+    let crc_bytes: [u8; 4] = head.get(4..8)?.try_into().ok()?;
+    let len = u32::from_le_bytes(len_bytes);
+    if len > MAX_RECORD {
+        return None;
+    }
+    let range = pos + 8..(pos + 8).checked_add(len as usize)?;
+    let payload = buf.get(range.clone())?;
+    let crc = crc32c::crc32c_append(crc32c::crc32c(&len_bytes), payload);
+    (crc == u32::from_le_bytes(crc_bytes)).then_some(range)
+}
+
+/// A well-framed record: its offset in the log and its payload's byte range.
+type FramedRecord = (usize, std::ops::Range<usize>);
+
+/// Splits a log into its well-framed records and, when the end is damaged, the offset where
+/// the damage starts. Damage is a torn tail only if no well-framed record follows it.
+fn split_log(path: &Path, buf: &[u8]) -> Result<(Vec<FramedRecord>, Option<TornTail>)> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < buf.len() {
+        match record_at(buf, pos) {
+            Some(r) => {
+                let next = r.end;
+                out.push((pos, r));
+                pos = next;
+            }
+            None => {
+                if let Some(q) = (pos + 1..buf.len()).find(|&q| record_at(buf, q).is_some()) {
+                    return Err(RegistryError::corrupt(
+                        path,
+                        pos as u64,
+                        format!("damaged record followed by a valid record at offset {q}"),
+                    ));
+                }
+                let tail = TornTail {
+                    offset: pos as u64,
+                    bytes: (buf.len() - pos) as u64,
+                };
+                return Ok((out, Some(tail)));
+            }
+        }
+    }
+    Ok((out, None))
+}
+
+impl Registry {
+    /// Creates a table in `dir` (which must not hold one) and returns its registry.
+    pub fn create(fs: Arc<dyn FileSystem>, dir: &Path, config: TableConfig) -> Result<Registry> {
+        let state = TableState::new(config)?;
+        if fs
+            .exists(dir)
+            .map_err(fmt_err("checking the table directory"))?
+        {
+            let entries = fs
+                .list_dir(dir)
+                .map_err(fmt_err("listing the table directory"))?;
+            let has_table = entries.iter().any(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .and_then(parse_checkpoint_name)
+                    .is_some()
+            });
+            if has_table {
+                return Err(RegistryError::TableExists {
+                    dir: dir.to_path_buf(),
+                });
+            }
+        }
+        fs.create_dir_all(dir)
+            .map_err(fmt_err("creating the table directory"))?;
+        let reg = Registry {
+            fs,
+            dir: dir.to_path_buf(),
+            state: RwLock::new(Arc::new(state)),
+            writer: Mutex::new(LogWriter {
+                log: None,
+                generation: 0,
+                records: 0,
+                poisoned: false,
+                next_id: 0,
+            }),
+        };
+        {
+            let mut w = reg.lock_writer();
+            reg.rotate(&mut w)?;
+        }
+        Ok(reg)
+    }
+
+    /// Opens the table in `dir`: loads the newest checkpoint, replays its log (discarding a
+    /// torn last record), loads the live deletion vectors, checks that every referenced file
+    /// exists, writes a fresh checkpoint and log, and removes every unreferenced file.
+    pub fn open(fs: Arc<dyn FileSystem>, dir: &Path) -> Result<(Registry, RecoveryReport)> {
+        let no_table = || RegistryError::NoTable {
+            dir: dir.to_path_buf(),
+        };
+        if !fs
+            .exists(dir)
+            .map_err(fmt_err("checking the table directory"))?
+        {
+            return Err(no_table());
+        }
+        let entries = fs
+            .list_dir(dir)
+            .map_err(fmt_err("listing the table directory"))?;
+        let generation = entries
+            .iter()
+            .filter_map(|p| p.file_name()?.to_str().and_then(parse_checkpoint_name))
+            .max()
+            .ok_or_else(no_table)?;
+        let mut report = RecoveryReport {
+            checkpoint_generation: generation,
+            ..RecoveryReport::default()
+        };
+
+        // 1. The checkpoint.
+        let cp_path = dir.join(checkpoint_name(generation));
+        let bytes = read_file(fs.as_ref(), &cp_path)?;
+        let payload = unframe_file(CHECKPOINT_MAGIC, CHECKPOINT_VERSION, &bytes)
+            .map_err(|e| frame_error(&cp_path, e))?;
+        let cp = decode_checkpoint_payload(payload)
+            .map_err(|d| RegistryError::corrupt(&cp_path, d.offset + 24, d.detail))?;
+        if cp.generation != generation {
+            return Err(RegistryError::corrupt(
+                &cp_path,
+                24,
+                format!("holds generation {}", cp.generation),
+            ));
+        }
+        let mut state = cp.state;
+        let mut dv_counts = cp.dv_counts;
+
+        // 2. Replay the log (absent: the crash came between checkpoint and log creation).
+        let log_path = dir.join(log_name(generation));
+        if fs.exists(&log_path).map_err(fmt_err("checking the log"))? {
+            let buf = read_file(fs.as_ref(), &log_path)?;
+            let (records, torn) = split_log(&log_path, &buf)?;
+            report.torn_tail_discarded = torn;
+            for (offset, range) in records {
+                let corrupt =
+                    |detail: String| RegistryError::corrupt(&log_path, offset as u64, detail);
+                let payload = buf.get(range).unwrap_or_default();
+                let (rec, counts) = match decode_record(payload) {
+                    Ok(r) => r,
+                    Err(RecordError::Version(v)) => {
+                        return Err(RegistryError::UnsupportedVersion {
+                            file: log_path.clone(),
+                            version: u32::from(v),
+                        });
+                    }
+                    Err(RecordError::Decode(d)) => return Err(corrupt(d.detail)),
+                };
+                if rec.version != state.version + 1 {
+                    return Err(corrupt(format!(
+                        "record version {} after version {}",
+                        rec.version, state.version
+                    )));
+                }
+                let mut counts = counts.into_iter();
+                for e in &rec.edits {
+                    if let Edit::AddDeletionVector { file, .. } = e {
+                        dv_counts.insert(file.clone(), counts.next().unwrap_or_default());
+                    }
+                }
+                state
+                    .apply_record(&rec.edits)
+                    .map_err(|e| corrupt(format!("record does not apply: {e}")))?;
+                report.records_replayed += 1;
+            }
+        }
+
+        // 3. Every referenced file exists; load the live deletion vectors.
+        let mut loaded: BTreeMap<SegmentId, Arc<RoaringBitmap>> = BTreeMap::new();
+        for s in state.segments() {
+            let seg_path = dir.join(&s.file);
+            if !fs
+                .exists(&seg_path)
+                .map_err(fmt_err("checking a segment"))?
+            {
+                return Err(RegistryError::MissingFile { path: seg_path });
+            }
+            if let Some(dv) = &s.deletion {
+                let path = dir.join(&dv.file);
+                if !fs
+                    .exists(&path)
+                    .map_err(fmt_err("checking a deletion vector"))?
+                {
+                    return Err(RegistryError::MissingFile { path });
+                }
+                let bitmap = load_dv(fs.as_ref(), &path, s)?;
+                let want = dv_counts.get(&dv.file).copied().unwrap_or_default();
+                if bitmap.len() != want {
+                    return Err(RegistryError::corrupt(
+                        &path,
+                        0,
+                        format!("{} deleted rows, the manifest says {want}", bitmap.len()),
+                    ));
+                }
+                loaded.insert(s.id, Arc::new(bitmap));
+            }
+        }
+        for p in state.partitions.values_mut() {
+            for s in p.segments.values_mut() {
+                if let (Some(dv), Some(b)) = (s.deletion.as_mut(), loaded.remove(&s.id)) {
+                    dv.bitmap = b;
+                }
+            }
+        }
+
+        // 4. A fresh generation, then remove everything it does not reference.
+        let next_id = state.segment_id_limit;
+        let reg = Registry {
+            fs,
+            dir: dir.to_path_buf(),
+            state: RwLock::new(Arc::new(state)),
+            writer: Mutex::new(LogWriter {
+                log: None,
+                generation,
+                records: 0,
+                poisoned: false,
+                next_id,
+            }),
+        };
+        {
+            let mut w = reg.lock_writer();
+            reg.rotate(&mut w)?;
+            report.new_generation = w.generation;
+        }
+        report.orphans_removed = reg.remove_orphans()?;
+        Ok((reg, report))
+    }
+
+    fn lock_writer(&self) -> MutexGuard<'_, LogWriter> {
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The current state (an immutable snapshot).
+    pub fn state(&self) -> Arc<TableState> {
+        Arc::clone(&self.state.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// The table directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The filesystem.
+    pub fn fs(&self) -> &Arc<dyn FileSystem> {
+        &self.fs
+    }
+
+    /// Generation of the current checkpoint and log.
+    pub fn generation(&self) -> u64 {
+        self.lock_writer().generation
+    }
+
+    /// Full path of a file named relative to the table directory.
+    pub fn path_of(&self, relative: &str) -> PathBuf {
+        self.dir.join(relative)
+    }
+
+    /// Commits one edit as one durable log record; returns the new manifest version.
+    pub fn commit(&self, edit: Edit) -> Result<u64> {
+        self.commit_batch(vec![edit])
+    }
+
+    /// Commits several edits as one durable log record (all or nothing).
+    pub fn commit_batch(&self, edits: Vec<Edit>) -> Result<u64> {
+        let mut w = self.lock_writer();
+        self.commit_locked(&mut w, &edits)
+    }
+
+    fn commit_locked(&self, w: &mut LogWriter, edits: &[Edit]) -> Result<u64> {
+        if w.poisoned {
+            return Err(RegistryError::Poisoned);
+        }
+        let mut next = (*self.state()).clone();
+        next.apply_record(edits)?;
+        let record = frame_record(&encode_record(next.version, edits));
+        let log = w.log.as_mut().ok_or(RegistryError::Poisoned)?;
+        let written = log.write_all(&record).and_then(|()| log.sync());
+        if let Err(e) = written {
+            // The record may be partly in the file: nothing may follow it until recovery.
+            w.poisoned = true;
+            return Err(RegistryError::format("appending to the manifest log", e));
+        }
+        let version = next.version;
+        *self.state.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
+        w.records += 1;
+        let every = u64::from(self.state().config.checkpoint_every);
+        if every > 0 && w.records >= every {
+            // The commit is durable whatever happens here; a failed checkpoint poisons the
+            // registry so the next write reports it.
+            let _ = self.rotate(w);
+        }
+        Ok(version)
+    }
+
+    /// Writes a checkpoint of the full state and starts a new, empty log; the old checkpoint
+    /// and log are retired.
+    pub fn checkpoint(&self) -> Result<()> {
+        let mut w = self.lock_writer();
+        if w.poisoned {
+            return Err(RegistryError::Poisoned);
+        }
+        self.rotate(&mut w)
+    }
+
+    /// Checkpoint `g+1` durably (temp, fsync, rename, dir fsync), then an empty log `g+1`
+    /// (create, fsync, dir fsync), then removal of generation `g`'s files.
+    fn rotate(&self, w: &mut LogWriter) -> Result<()> {
+        let old = w.generation;
+        let g = old + 1;
+        let state = self.state();
+        let bytes = frame_file(
+            CHECKPOINT_MAGIC,
+            CHECKPOINT_VERSION,
+            &encode_checkpoint_payload(&state, g),
+        );
+        let result = (|| -> Result<Box<dyn WritableFile>> {
+            write_durably(self.fs.as_ref(), &self.dir, &checkpoint_name(g), &bytes)
+                .map_err(fmt_err("writing a checkpoint"))?;
+            let log_path = self.dir.join(log_name(g));
+            let mut log = self
+                .fs
+                .create(&log_path)
+                .map_err(fmt_err("creating the manifest log"))?;
+            log.sync().map_err(fmt_err("syncing the manifest log"))?;
+            self.fs
+                .sync_dir(&self.dir)
+                .map_err(fmt_err("syncing the table directory"))?;
+            Ok(log)
+        })();
+        match result {
+            Ok(log) => {
+                w.log = Some(log);
+                w.generation = g;
+                w.records = 0;
+            }
+            Err(e) => {
+                w.poisoned = true;
+                return Err(e);
+            }
+        }
+        if old > 0 {
+            let mut removed = false;
+            for name in [checkpoint_name(old), log_name(old)] {
+                let p = self.dir.join(name);
+                if self
+                    .fs
+                    .exists(&p)
+                    .map_err(fmt_err("retiring the old log"))?
+                {
+                    self.fs
+                        .remove_file(&p)
+                        .map_err(fmt_err("retiring the old log"))?;
+                    removed = true;
+                }
+            }
+            if removed {
+                self.fs
+                    .sync_dir(&self.dir)
+                    .map_err(fmt_err("syncing the table directory"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every file the current state and generation reference, relative to the table directory.
+    pub fn referenced_files(&self) -> BTreeSet<String> {
+        let g = self.lock_writer().generation;
+        let state = self.state();
+        let mut out = BTreeSet::from([checkpoint_name(g), log_name(g)]);
+        for s in state.segments() {
+            out.insert(s.file.clone());
+            if let Some(dv) = &s.deletion {
+                out.insert(dv.file.clone());
+            }
+        }
+        out
+    }
+
+    fn remove_orphans(&self) -> Result<Vec<PathBuf>> {
+        let keep: BTreeSet<PathBuf> = self
+            .referenced_files()
+            .iter()
+            .map(|f| self.dir.join(f))
+            .collect();
+        let mut removed = Vec::new();
+        let list = |d: &Path| {
+            self.fs
+                .list_dir(d)
+                .map_err(fmt_err(format!("listing {}", d.display())))
+        };
+        let mut dirs = vec![self.dir.clone()];
+        for entry in list(&self.dir)? {
+            let is_partition = entry
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("part-"));
+            if is_partition {
+                dirs.push(entry);
+            }
+        }
+        for d in dirs {
+            let mut any = false;
+            for entry in list(&d)? {
+                let is_partition = d == self.dir
+                    && entry
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("part-"));
+                if is_partition || keep.contains(&entry) {
+                    continue;
+                }
+                self.fs
+                    .remove_file(&entry)
+                    .map_err(fmt_err(format!("removing orphan {}", entry.display())))?;
+                removed.push(entry);
+                any = true;
+            }
+            if any {
+                self.fs
+                    .sync_dir(&d)
+                    .map_err(fmt_err(format!("syncing {}", d.display())))?;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// The interval `[start, end)` and whether it exists already, for a row at `t`.
+    pub fn partition_for(&self, t: i64) -> Result<((i64, i64), bool)> {
+        let state = self.state();
+        if let Some(p) = state.partition_containing(t) {
+            return Ok(((p.start, p.end), true));
+        }
+        Ok((state.new_partition_interval(t)?, false))
+    }
+
+    /// Allocates a never-used segment id and a file name in the partition for `t` (creating
+    /// its folder). The partition must be Active (or not exist yet). Write the segment there,
+    /// then [`Registry::add_segment`].
+    pub fn new_segment(&self, t: i64) -> Result<NewSegment> {
+        let ((start, end), exists) = self.partition_for(t)?;
+        if exists {
+            self.allocate(start, |s| s == PartitionState::Active)
+        } else {
+            self.allocate_in(start, end)
+        }
+    }
+
+    /// Allocates an output segment of a merge in the existing, queryable partition `start`
+    /// (Active, Sealed or Merging). Commit it with an [`Edit::Merge`].
+    pub fn new_merge_output(&self, start: i64) -> Result<NewSegment> {
+        self.allocate(start, PartitionState::is_queryable)
+    }
+
+    fn allocate(&self, start: i64, ok: impl Fn(PartitionState) -> bool) -> Result<NewSegment> {
+        let state = self.state();
+        let p = state
+            .partitions
+            .get(&start)
+            .ok_or(RegistryError::UnknownPartition(start))?;
+        if !ok(p.state) {
+            return Err(RegistryError::InvalidPartition {
+                start,
+                end: p.end,
+                detail: format!("partition is {:?} and takes no new segments", p.state),
+            });
+        }
+        self.allocate_in(start, p.end)
+    }
+
+    fn allocate_in(&self, start: i64, end: i64) -> Result<NewSegment> {
+        let id = {
+            let mut w = self.lock_writer();
+            if w.next_id >= self.state().segment_id_limit {
+                let limit = w.next_id + ID_RESERVATION;
+                self.commit_locked(&mut w, &[Edit::ReserveSegmentIds { limit }])?;
+            }
+            let id = w.next_id;
+            w.next_id += 1;
+            id
+        };
+        let state = self.state();
+        let dir = self.dir.join(partition_dir_name(start));
+        if !self
+            .fs
+            .exists(&dir)
+            .map_err(fmt_err("checking a partition folder"))?
+        {
+            self.fs
+                .create_dir_all(&dir)
+                .map_err(fmt_err("creating a partition folder"))?;
+            self.fs
+                .sync_dir(&self.dir)
+                .map_err(fmt_err("syncing the table directory"))?;
+        }
+        Ok(NewSegment {
+            id,
+            partition: (start, end),
+            dir,
+            name: format!("seg-{id}.strata"),
+            schema: state.schema.schema(),
+            schema_version: state.schema.version,
+        })
+    }
+
+    /// The manifest entry of a segment written to `target` (for [`Edit::AddSegment`] or a
+    /// [`crate::MergeCommit`] output).
+    pub fn entry_for(&self, target: &NewSegment, meta: &SegmentMeta) -> SegmentEntry {
+        let (start, _) = target.partition;
+        let time_col = self.state().config.time_column.clone();
+        let (min_ts, max_ts) = time_range(meta, &time_col).unwrap_or((start, start));
+        SegmentEntry {
+            id: target.id,
+            file: format!("{}/{}", partition_dir_name(start), target.name),
+            partition: start,
+            rows: meta.rows,
+            bytes: meta.bytes,
+            min_ts,
+            max_ts,
+            schema_version: target.schema_version,
+            deletion: None,
+        }
+    }
+
+    /// Commits a written segment (creating its partition if needed) in one log record.
+    pub fn add_segment(&self, target: &NewSegment, meta: &SegmentMeta) -> Result<SegmentEntry> {
+        let (start, end) = target.partition;
+        let entry = self.entry_for(target, meta);
+        let mut edits = Vec::new();
+        if !self.state().partitions.contains_key(&start) {
+            edits.push(Edit::CreatePartition { start, end });
+        }
+        edits.push(Edit::AddSegment(entry.clone()));
+        self.commit_batch(edits)?;
+        Ok(entry)
+    }
+
+    /// Writes `batch` (sorted by the sort key, all rows in one partition) as a new segment and
+    /// commits it: [`Registry::new_segment`], a [`SegmentWriter`], [`Registry::add_segment`].
+    pub fn write_segment(&self, batch: &RecordBatch, opts: WriterOptions) -> Result<SegmentEntry> {
+        let state = self.state();
+        let t = first_timestamp(batch, &state.config.time_column)?;
+        let target = self.new_segment(t)?;
+        let mut w = SegmentWriter::create(
+            Arc::clone(&self.fs),
+            &target.dir,
+            &target.name,
+            target.schema.clone(),
+            opts,
+        )?;
+        w.write_batch(batch)?;
+        let meta = w.finish()?;
+        self.add_segment(&target, &meta)
+    }
+
+    /// Marks rows deleted: `matching` returns, for one live segment, the row positions to
+    /// delete (it is given the rows deleted already). Each affected segment gets a new
+    /// deletion-vector file (written durably), then one manifest record commits them all.
+    pub fn delete_where(
+        &self,
+        mut matching: impl FnMut(
+            &SegmentEntry,
+            &Arc<Segment>,
+            Option<&RoaringBitmap>,
+        ) -> Result<RoaringBitmap>,
+    ) -> Result<DeleteReport> {
+        let mut w = self.lock_writer();
+        if w.poisoned {
+            return Err(RegistryError::Poisoned);
+        }
+        let state = self.state();
+        let version = state.version + 1;
+        let mut edits = Vec::new();
+        let mut report = DeleteReport::default();
+        let mut written: Vec<PathBuf> = Vec::new();
+        let result = (|| -> Result<()> {
+            for p in state.partitions.values().filter(|p| p.state.is_queryable()) {
+                for s in p.segments.values() {
+                    let path = self.dir.join(&s.file);
+                    let seg = Arc::new(
+                        Segment::open(self.fs.as_ref(), &path)
+                            .map_err(fmt_err(format!("opening segment {}", s.id)))?,
+                    );
+                    let old = s.deletion.as_ref().map(|d| d.bitmap.as_ref());
+                    let mut rows = matching(s, &seg, old)?;
+                    if let Some(old) = old {
+                        rows -= old;
+                    }
+                    if let Some(m) = rows.max()
+                        && u64::from(m) >= s.rows
+                    {
+                        return Err(RegistryError::InvalidSegment {
+                            id: s.id,
+                            detail: format!("row {m} is beyond its {} rows", s.rows),
+                        });
+                    }
+                    if rows.is_empty() {
+                        continue;
+                    }
+                    let new_rows = rows.len();
+                    if let Some(old) = old {
+                        rows |= old;
+                    }
+                    let name = format!("dv-{}-{version}.roaring", s.id);
+                    let dir = self.dir.join(partition_dir_name(s.partition));
+                    let path =
+                        write_durably(self.fs.as_ref(), &dir, &name, &encode_dv(s.id, &rows))
+                            .map_err(fmt_err("writing a deletion vector"))?;
+                    written.push(path);
+                    edits.push(Edit::AddDeletionVector {
+                        segment: s.id,
+                        file: format!("{}/{name}", partition_dir_name(s.partition)),
+                        bitmap: Arc::new(rows),
+                    });
+                    report.segments.push((s.id, new_rows));
+                    report.rows_deleted += new_rows;
+                }
+            }
+            Ok(())
+        })();
+        let committed = result.and_then(|()| {
+            if edits.is_empty() {
+                Ok(None)
+            } else {
+                self.commit_locked(&mut w, &edits).map(Some)
+            }
+        });
+        match committed {
+            Ok(v) => {
+                report.version = v;
+                Ok(report)
+            }
+            Err(e) => {
+                for p in written {
+                    // Best effort: recovery removes whatever is left.
+                    let _ = self.fs.remove_file(&p);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Deletes the rows where `predicate` (bound to the table schema) is TRUE.
+    pub fn delete(&self, predicate: &BoundPredicate) -> Result<DeleteReport> {
+        self.delete_where(|s, seg, old| {
+            strata_predicate::matching_rows(seg, predicate, old).map_err(|e| {
+                RegistryError::Predicate {
+                    segment: s.id,
+                    detail: e.to_string(),
+                }
+            })
+        })
+    }
+
+    /// Live segments of queryable partitions with their deletion vectors and the table schema.
+    pub fn scan_inputs(&self) -> ScanInputs {
+        let state = self.state();
+        let segments = state
+            .partitions
+            .values()
+            .filter(|p| p.state.is_queryable())
+            .flat_map(|p| p.segments.values())
+            .map(|s| ScanSegment {
+                entry: s.clone(),
+                path: self.dir.join(&s.file),
+                deleted: s.deletion.as_ref().map(|d| Arc::clone(&d.bitmap)),
+            })
+            .collect();
+        ScanInputs {
+            target_schema: Arc::new(state.schema.schema()),
+            segments,
+        }
+    }
+
+    /// A [`Scan`] of the whole table: every live segment, deletion vectors applied, read as the
+    /// current table schema (Symbol columns as `Utf8`).
+    pub fn scan(&self) -> Result<Scan> {
+        let inputs = self.scan_inputs();
+        let mut segments = Vec::with_capacity(inputs.segments.len());
+        for s in &inputs.segments {
+            segments
+                .push(Arc::new(Segment::open(self.fs.as_ref(), &s.path).map_err(
+                    fmt_err(format!("opening segment {}", s.entry.id)),
+                )?));
+        }
+        let mut scan = Scan::new(segments)
+            .target_schema(Arc::clone(&inputs.target_schema))
+            .symbol_as(SymbolAs::Utf8);
+        for (i, s) in inputs.segments.iter().enumerate() {
+            if let Some(d) = &s.deleted {
+                scan = scan.deleted(i, d.as_ref().clone());
+            }
+        }
+        Ok(scan)
+    }
+}
+
+fn load_dv(fs: &dyn FileSystem, path: &Path, s: &SegmentEntry) -> Result<RoaringBitmap> {
+    let bytes = read_file(fs, path)?;
+    let payload = unframe_file(DV_MAGIC, DV_VERSION, &bytes).map_err(|e| frame_error(path, e))?;
+    let (seg, bitmap) = decode_dv_payload(payload)
+        .map_err(|d| RegistryError::corrupt(path, d.offset + 24, d.detail))?;
+    if seg != s.id {
+        return Err(RegistryError::corrupt(
+            path,
+            24,
+            format!("belongs to segment {seg}, not {}", s.id),
+        ));
+    }
+    if bitmap.max().is_some_and(|m| u64::from(m) >= s.rows) {
+        return Err(RegistryError::corrupt(
+            path,
+            24,
+            format!("deletes rows beyond the segment's {}", s.rows),
+        ));
+    }
+    Ok(bitmap)
+}
+
+/// Smallest and largest timestamp of a written segment, from its footer statistics.
+fn time_range(meta: &SegmentMeta, time_col: &str) -> Option<(i64, i64)> {
+    let i = meta.footer.schema.index_of(time_col)?;
+    let stats = &meta.footer.columns.get(i)?.stats;
+    match (&stats.min, &stats.max) {
+        (Some(ScalarValue::Int(a)), Some(ScalarValue::Int(b))) => Some((*a, *b)),
+        _ => None,
+    }
+}
+
+/// The first value of the time column of `batch`.
+fn first_timestamp(batch: &RecordBatch, time_col: &str) -> Result<i64> {
+    let col = batch.column_by_name(time_col).ok_or_else(|| {
+        RegistryError::InvalidConfig(format!("batch has no time column {time_col:?}"))
+    })?;
+    let as_i64 = arrow_cast::cast(col, &arrow_schema::DataType::Int64)?;
+    let a = as_i64
+        .as_any()
+        .downcast_ref::<arrow_array::Int64Array>()
+        .filter(|a| !a.is_empty() && a.is_valid(0))
+        .ok_or_else(|| {
+            RegistryError::InvalidConfig("an empty batch or a null first timestamp".into())
+        })?;
+    Ok(a.value(0))
+}

@@ -1,0 +1,708 @@
+//! The table state as an immutable value, the edits that change it, and their validation.
+//!
+//! [`TableState::apply`] is the single place where edits take effect: commits validate an edit
+//! by applying it to a copy before writing it to the log, and recovery replays the log through
+//! the same function, so a replayed state is the committed state by construction.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use roaring::RoaringBitmap;
+use strata_format::{DataType, Field, Schema, TimeUnit};
+
+use crate::error::{RegistryError, Result};
+use crate::partitioning::{Partitioning, units_per_second};
+
+/// A segment's id. Ids are never reused, so a deletion vector (keyed by id) can only ever
+/// apply to the segment it was computed on.
+pub type SegmentId = u64;
+
+/// A partition's life cycle: `Active → Sealed → (Merging → Sealed)* → Deleted`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PartitionState {
+    /// Takes new segments.
+    Active,
+    /// Takes no new segments; its data is final (except deletes and merges).
+    Sealed,
+    /// A merge of its segments is in progress. Fully queryable.
+    Merging,
+    /// Dropped; a tombstone with no segments.
+    Deleted,
+}
+
+impl PartitionState {
+    /// Whether `self → to` is a legal transition.
+    pub fn can_become(self, to: PartitionState) -> bool {
+        use PartitionState::*;
+        matches!(
+            (self, to),
+            (Active, Sealed) | (Sealed, Merging) | (Merging, Sealed) | (Sealed, Deleted)
+        )
+    }
+
+    /// Whether scans see the partition's segments (every state but `Deleted`).
+    pub fn is_queryable(self) -> bool {
+        self != PartitionState::Deleted
+    }
+
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            PartitionState::Active => 1,
+            PartitionState::Sealed => 2,
+            PartitionState::Merging => 3,
+            PartitionState::Deleted => 4,
+        }
+    }
+
+    pub(crate) fn from_code(c: u8) -> Option<Self> {
+        Some(match c {
+            1 => PartitionState::Active,
+            2 => PartitionState::Sealed,
+            3 => PartitionState::Merging,
+            4 => PartitionState::Deleted,
+            _ => return None,
+        })
+    }
+}
+
+/// The deleted rows of one segment, as of one manifest version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeletionVector {
+    /// File name (relative to the table directory), `part-<start>/dv-<segment>-<version>.roaring`.
+    pub file: String,
+    /// Manifest version that committed it.
+    pub version: u64,
+    /// Row positions deleted (cumulative: a superset of every earlier vector of the segment).
+    pub bitmap: Arc<RoaringBitmap>,
+}
+
+/// One live segment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentEntry {
+    /// Unique, never reused.
+    pub id: SegmentId,
+    /// File name relative to the table directory, `part-<start>/seg-<id>.strata`.
+    pub file: String,
+    /// Start of its partition.
+    pub partition: i64,
+    /// Rows in the file.
+    pub rows: u64,
+    /// File size in bytes.
+    pub bytes: u64,
+    /// Smallest timestamp (the key range of the partitioning column).
+    pub min_ts: i64,
+    /// Largest timestamp.
+    pub max_ts: i64,
+    /// Table schema version the segment was written with.
+    pub schema_version: u32,
+    /// Deleted rows, if any.
+    pub deletion: Option<DeletionVector>,
+}
+
+impl SegmentEntry {
+    /// Rows deleted by its deletion vector.
+    pub fn deleted_rows(&self) -> u64 {
+        self.deletion.as_ref().map_or(0, |d| d.bitmap.len())
+    }
+
+    /// Estimated bytes held by deleted rows: `deleted × bytes / rows`.
+    pub fn dead_bytes(&self) -> u64 {
+        if self.rows == 0 {
+            return 0;
+        }
+        let dead = u128::from(self.deleted_rows()) * u128::from(self.bytes) / u128::from(self.rows);
+        u64::try_from(dead).unwrap_or(u64::MAX)
+    }
+}
+
+/// Dead space (deleted rows and their estimated bytes), the compactor's trigger input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DeadSpace {
+    /// Deleted rows.
+    pub rows: u64,
+    /// Estimated bytes of the deleted rows.
+    pub bytes: u64,
+    /// All rows (live and deleted).
+    pub total_rows: u64,
+    /// All bytes.
+    pub total_bytes: u64,
+}
+
+/// One time partition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Partition {
+    /// Interval start (the partition's key).
+    pub start: i64,
+    /// Interval end, exclusive.
+    pub end: i64,
+    /// Life-cycle state.
+    pub state: PartitionState,
+    /// Live segments by id.
+    pub segments: BTreeMap<SegmentId, SegmentEntry>,
+}
+
+impl Partition {
+    /// Folder of the partition, relative to the table directory.
+    pub fn dir_name(&self) -> String {
+        partition_dir_name(self.start)
+    }
+
+    /// Dead space over its segments.
+    pub fn dead_space(&self) -> DeadSpace {
+        let mut d = DeadSpace::default();
+        for s in self.segments.values() {
+            d.rows += s.deleted_rows();
+            d.bytes += s.dead_bytes();
+            d.total_rows += s.rows;
+            d.total_bytes += s.bytes;
+        }
+        d
+    }
+}
+
+/// Folder name of the partition starting at `start`.
+pub fn partition_dir_name(start: i64) -> String {
+    format!("part-{start}")
+}
+
+/// A column of the table schema and the schema version that added it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnInfo {
+    /// The column.
+    pub field: Field,
+    /// Schema version in which this column (under this name) was added; segments written
+    /// with an older version read it as nulls even if their file has a column of that name.
+    pub since_version: u32,
+}
+
+/// The table schema with its evolution history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableSchema {
+    /// Incremented by every schema change; 0 at creation.
+    pub version: u32,
+    /// Current columns, in order.
+    pub columns: Vec<ColumnInfo>,
+    /// Sort key column names.
+    pub sort_key: Vec<String>,
+    /// Names of dropped columns. They cannot be added again: segments written before the drop
+    /// still hold the old values under that name, and scans match columns by name.
+    pub dropped: Vec<String>,
+}
+
+impl TableSchema {
+    /// The current schema.
+    pub fn schema(&self) -> Schema {
+        Schema {
+            fields: self.columns.iter().map(|c| c.field.clone()).collect(),
+            sort_key: self.sort_key.clone(),
+        }
+    }
+
+    fn index_of(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.field.name == name)
+    }
+}
+
+/// A schema change.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SchemaChange {
+    /// Adds a nullable column at the end; older segments read it as nulls.
+    AddColumn(Field),
+    /// Drops a column (metadata only; not the time column nor a sort-key column).
+    DropColumn(String),
+    /// Widens a column's type (see [`is_widening`]); anything else is an incompatible change.
+    ChangeType {
+        /// The column.
+        column: String,
+        /// The new type.
+        to: DataType,
+    },
+}
+
+/// Whether values of `from` convert losslessly to `to`, so old segments can be read as `to`.
+pub fn is_widening(from: &DataType, to: &DataType) -> bool {
+    use DataType::*;
+    matches!(
+        (from, to),
+        (Int8, Int16 | Int32 | Int64)
+            | (Int16, Int32 | Int64)
+            | (Int32, Int64)
+            | (UInt8, UInt16 | UInt32 | UInt64 | Int16 | Int32 | Int64)
+            | (UInt16, UInt32 | UInt64 | Int32 | Int64)
+            | (UInt32, UInt64 | Int64)
+            | (Float32, Float64)
+            | (Utf8, LargeUtf8)
+    )
+}
+
+/// A merge: inputs leave and outputs arrive in one edit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergeCommit {
+    /// Input segments and the deleted-row count the merge saw for each; a different count now
+    /// (a delete landed meanwhile) is a [`RegistryError::MergeConflict`].
+    pub inputs: Vec<(SegmentId, u64)>,
+    /// Output segments (without deletion vectors).
+    pub outputs: Vec<SegmentEntry>,
+}
+
+/// One change to the table state. A commit writes one or more edits as one log record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Edit {
+    /// A new, active partition `[start, end)` not overlapping any other.
+    CreatePartition {
+        /// Start.
+        start: i64,
+        /// End, exclusive.
+        end: i64,
+    },
+    /// A partition state transition (must be legal). `Deleted` drops the partition's segments.
+    SetPartitionState {
+        /// The partition's start.
+        partition: i64,
+        /// The new state.
+        state: PartitionState,
+    },
+    /// A new segment in an active partition (its `deletion` must be `None`).
+    AddSegment(SegmentEntry),
+    /// Segments leave the live set (with their deletion vectors).
+    RemoveSegments(Vec<SegmentId>),
+    /// A new deletion vector for a live segment: a superset of its previous one.
+    AddDeletionVector {
+        /// The segment.
+        segment: SegmentId,
+        /// File name relative to the table directory.
+        file: String,
+        /// The deleted rows.
+        bitmap: Arc<RoaringBitmap>,
+    },
+    /// A schema change.
+    ChangeSchema(SchemaChange),
+    /// A merge commit.
+    Merge(MergeCommit),
+    /// Segment ids below `limit` may be handed out; recovery allocates from `limit` up.
+    ReserveSegmentIds {
+        /// New limit (greater than the current one).
+        limit: u64,
+    },
+}
+
+/// Settings fixed at table creation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableConfig {
+    /// Initial schema.
+    pub schema: Schema,
+    /// The timestamp column partitions are cut on (`Timestamp(_)` or `Int64`).
+    pub time_column: String,
+    /// Unit of the time column (must match a `Timestamp` column's unit).
+    pub time_unit: TimeUnit,
+    /// How time is cut into partitions.
+    pub partitioning: Partitioning,
+    /// Records in the log that trigger an automatic checkpoint (0 = never automatically).
+    pub checkpoint_every: u32,
+}
+
+impl TableConfig {
+    /// A configuration with a checkpoint every 1000 records; the unit is taken from a
+    /// `Timestamp` time column (milliseconds for `Int64`).
+    pub fn new(
+        schema: Schema,
+        time_column: impl Into<String>,
+        partitioning: Partitioning,
+    ) -> Result<Self> {
+        let time_column = time_column.into();
+        let time_unit = match schema
+            .index_of(&time_column)
+            .and_then(|i| schema.field(i))
+            .map(|f| &f.data_type)
+        {
+            Some(DataType::Timestamp(u, _)) => *u,
+            _ => TimeUnit::Millisecond,
+        };
+        let c = Self {
+            schema,
+            time_column,
+            time_unit,
+            partitioning,
+            checkpoint_every: 1000,
+        };
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Checks the time column and the partitioning.
+    pub fn validate(&self) -> Result<()> {
+        self.partitioning.validate()?;
+        let field = self
+            .schema
+            .index_of(&self.time_column)
+            .and_then(|i| self.schema.field(i))
+            .ok_or_else(|| {
+                RegistryError::InvalidConfig(format!("no time column {:?}", self.time_column))
+            })?;
+        match &field.data_type {
+            DataType::Int64 => Ok(()),
+            DataType::Timestamp(u, _) if *u == self.time_unit => Ok(()),
+            other => Err(RegistryError::InvalidConfig(format!(
+                "time column {:?} has type {other}; expected Int64 or Timestamp({})",
+                self.time_column,
+                self.time_unit.short_name()
+            ))),
+        }
+    }
+}
+
+/// The whole table state: an immutable value, replaced (never mutated) by each commit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableState {
+    /// Manifest version: the number of records committed since creation.
+    pub version: u64,
+    /// Creation settings.
+    pub config: TableConfig,
+    /// Current schema and its history.
+    pub schema: TableSchema,
+    /// Partitions by start.
+    pub partitions: BTreeMap<i64, Partition>,
+    /// Segment ids below this may have been handed out.
+    pub segment_id_limit: u64,
+}
+
+impl TableState {
+    /// The state of a new table.
+    pub fn new(config: TableConfig) -> Result<Self> {
+        config.validate()?;
+        let schema = TableSchema {
+            version: 0,
+            columns: config
+                .schema
+                .fields
+                .iter()
+                .map(|f| ColumnInfo {
+                    field: f.clone(),
+                    since_version: 0,
+                })
+                .collect(),
+            sort_key: config.schema.sort_key.clone(),
+            dropped: Vec::new(),
+        };
+        Ok(Self {
+            version: 0,
+            config,
+            schema,
+            partitions: BTreeMap::new(),
+            segment_id_limit: 0,
+        })
+    }
+
+    /// The live segment `id`.
+    pub fn segment(&self, id: SegmentId) -> Option<&SegmentEntry> {
+        self.partitions.values().find_map(|p| p.segments.get(&id))
+    }
+
+    fn segment_mut(&mut self, id: SegmentId) -> Option<&mut SegmentEntry> {
+        self.partitions
+            .values_mut()
+            .find_map(|p| p.segments.get_mut(&id))
+    }
+
+    /// Every live segment, by partition then id.
+    pub fn segments(&self) -> impl Iterator<Item = &SegmentEntry> {
+        self.partitions.values().flat_map(|p| p.segments.values())
+    }
+
+    /// The partition whose interval holds `t`.
+    pub fn partition_containing(&self, t: i64) -> Option<&Partition> {
+        self.partitions
+            .range(..=t)
+            .next_back()
+            .map(|(_, p)| p)
+            .filter(|p| t < p.end)
+    }
+
+    /// Dead space of the whole table.
+    pub fn dead_space(&self) -> DeadSpace {
+        let mut d = DeadSpace::default();
+        for p in self.partitions.values() {
+            let x = p.dead_space();
+            d.rows += x.rows;
+            d.bytes += x.bytes;
+            d.total_rows += x.total_rows;
+            d.total_bytes += x.total_bytes;
+        }
+        d
+    }
+
+    /// Observed ingest rate in rows per second over the live segments, for
+    /// [`Partitioning::Auto`]: total rows over the span from the smallest to the largest
+    /// timestamp. `None` before any segment.
+    pub fn ingest_rate(&self) -> Option<f64> {
+        let mut rows = 0u64;
+        let mut lo = i64::MAX;
+        let mut hi = i64::MIN;
+        for s in self.segments() {
+            rows += s.rows;
+            lo = lo.min(s.min_ts);
+            hi = hi.max(s.max_ts);
+        }
+        if rows == 0 {
+            return None;
+        }
+        let span_units = (i128::from(hi) - i128::from(lo)).max(1) as f64;
+        let span_s = span_units / units_per_second(self.config.time_unit) as f64;
+        Some(rows as f64 / span_s.max(1.0))
+    }
+
+    /// The interval a new partition for `t` would get: the configured interval (Auto resolved
+    /// from [`TableState::ingest_rate`]) clipped so it overlaps no existing partition.
+    pub fn new_partition_interval(&self, t: i64) -> Result<(i64, i64)> {
+        let (mut start, mut end) =
+            self.config
+                .partitioning
+                .interval(t, self.config.time_unit, self.ingest_rate())?;
+        if let Some((_, prev)) = self.partitions.range(..=t).next_back() {
+            start = start.max(prev.end);
+        }
+        if let Some((&next, _)) = self.partitions.range(t.saturating_add(1)..).next() {
+            end = end.min(next);
+        }
+        Ok((start, end))
+    }
+
+    /// Applies one record's edits: validates each against the state so far and bumps the
+    /// version. On error `self` may be partly changed; callers apply to a copy.
+    pub fn apply_record(&mut self, edits: &[Edit]) -> Result<()> {
+        self.version += 1;
+        for e in edits {
+            self.apply(e)?;
+        }
+        Ok(())
+    }
+
+    fn check_new_segment(&self, s: &SegmentEntry, merging: bool) -> Result<()> {
+        let bad = |detail: String| RegistryError::InvalidSegment { id: s.id, detail };
+        if s.id >= self.segment_id_limit || self.segment(s.id).is_some() {
+            return Err(RegistryError::SegmentIdReused(s.id));
+        }
+        if s.deletion.is_some() {
+            return Err(bad("a new segment cannot carry a deletion vector".into()));
+        }
+        let p = self
+            .partitions
+            .get(&s.partition)
+            .ok_or(RegistryError::UnknownPartition(s.partition))?;
+        let ok_state = if merging {
+            p.state.is_queryable()
+        } else {
+            p.state == PartitionState::Active
+        };
+        if !ok_state {
+            return Err(bad(format!("partition {} is {:?}", s.partition, p.state)));
+        }
+        if s.rows > 0 && (s.min_ts > s.max_ts || s.min_ts < p.start || s.max_ts >= p.end) {
+            return Err(bad(format!(
+                "timestamps [{}, {}] outside partition [{}, {})",
+                s.min_ts, s.max_ts, p.start, p.end
+            )));
+        }
+        if s.schema_version > self.schema.version {
+            return Err(bad(format!(
+                "schema version {} is newer than the table's {}",
+                s.schema_version, self.schema.version
+            )));
+        }
+        Ok(())
+    }
+
+    fn insert_segment(&mut self, s: &SegmentEntry) -> Result<()> {
+        let p = self
+            .partitions
+            .get_mut(&s.partition)
+            .ok_or(RegistryError::UnknownPartition(s.partition))?;
+        p.segments.insert(s.id, s.clone());
+        Ok(())
+    }
+
+    fn remove_segment(&mut self, id: SegmentId) -> Result<SegmentEntry> {
+        self.partitions
+            .values_mut()
+            .find_map(|p| p.segments.remove(&id))
+            .ok_or(RegistryError::UnknownSegment(id))
+    }
+
+    fn apply(&mut self, edit: &Edit) -> Result<()> {
+        match edit {
+            Edit::CreatePartition { start, end } => {
+                let invalid = |detail: &str| RegistryError::InvalidPartition {
+                    start: *start,
+                    end: *end,
+                    detail: detail.to_string(),
+                };
+                if start >= end {
+                    return Err(invalid("empty interval"));
+                }
+                let overlaps = self
+                    .partitions
+                    .values()
+                    .any(|p| p.start < *end && *start < p.end);
+                if overlaps {
+                    return Err(invalid("overlaps an existing partition"));
+                }
+                self.partitions.insert(
+                    *start,
+                    Partition {
+                        start: *start,
+                        end: *end,
+                        state: PartitionState::Active,
+                        segments: BTreeMap::new(),
+                    },
+                );
+            }
+            Edit::SetPartitionState { partition, state } => {
+                let p = self
+                    .partitions
+                    .get_mut(partition)
+                    .ok_or(RegistryError::UnknownPartition(*partition))?;
+                if !p.state.can_become(*state) {
+                    return Err(RegistryError::IllegalTransition {
+                        partition: *partition,
+                        from: p.state,
+                        to: *state,
+                    });
+                }
+                p.state = *state;
+                if *state == PartitionState::Deleted {
+                    p.segments.clear();
+                }
+            }
+            Edit::AddSegment(s) => {
+                self.check_new_segment(s, false)?;
+                self.insert_segment(s)?;
+            }
+            Edit::RemoveSegments(ids) => {
+                for id in ids {
+                    self.remove_segment(*id)?;
+                }
+            }
+            Edit::AddDeletionVector {
+                segment,
+                file,
+                bitmap,
+            } => {
+                let version = self.version;
+                let s = self
+                    .segment_mut(*segment)
+                    .ok_or(RegistryError::UnknownSegment(*segment))?;
+                if bitmap.max().is_some_and(|m| u64::from(m) >= s.rows) {
+                    return Err(RegistryError::InvalidSegment {
+                        id: *segment,
+                        detail: format!("deletion vector beyond its {} rows", s.rows),
+                    });
+                }
+                if let Some(old) = &s.deletion
+                    && !old.bitmap.is_subset(bitmap)
+                {
+                    return Err(RegistryError::InvalidSegment {
+                        id: *segment,
+                        detail: "a deletion vector must keep every earlier deleted row".into(),
+                    });
+                }
+                s.deletion = Some(DeletionVector {
+                    file: file.clone(),
+                    version,
+                    bitmap: Arc::clone(bitmap),
+                });
+            }
+            Edit::ChangeSchema(change) => self.apply_schema_change(change)?,
+            Edit::Merge(m) => {
+                for (id, seen) in &m.inputs {
+                    let s = self
+                        .segment(*id)
+                        .ok_or(RegistryError::UnknownSegment(*id))?;
+                    if s.deleted_rows() != *seen {
+                        return Err(RegistryError::MergeConflict {
+                            segment: *id,
+                            detail: format!(
+                                "the merge saw {seen} deleted rows, there are {} now",
+                                s.deleted_rows()
+                            ),
+                        });
+                    }
+                }
+                for (id, _) in &m.inputs {
+                    self.remove_segment(*id)?;
+                }
+                for s in &m.outputs {
+                    self.check_new_segment(s, true)?;
+                    self.insert_segment(s)?;
+                }
+            }
+            Edit::ReserveSegmentIds { limit } => {
+                if *limit <= self.segment_id_limit {
+                    return Err(RegistryError::InvalidConfig(format!(
+                        "segment id limit {limit} does not grow past {}",
+                        self.segment_id_limit
+                    )));
+                }
+                self.segment_id_limit = *limit;
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_schema_change(&mut self, change: &SchemaChange) -> Result<()> {
+        let next = self.schema.version + 1;
+        match change {
+            SchemaChange::AddColumn(f) => {
+                if !f.nullable {
+                    return Err(RegistryError::InvalidSchemaChange(format!(
+                        "new column {:?} must be nullable (older segments read it as nulls)",
+                        f.name
+                    )));
+                }
+                if self.schema.dropped.contains(&f.name) {
+                    return Err(RegistryError::InvalidSchemaChange(format!(
+                        "column {:?} was dropped and cannot be added again",
+                        f.name
+                    )));
+                }
+                if self.schema.index_of(&f.name).is_some() {
+                    return Err(RegistryError::InvalidSchemaChange(format!(
+                        "column {:?} already exists",
+                        f.name
+                    )));
+                }
+                self.schema.columns.push(ColumnInfo {
+                    field: f.clone(),
+                    since_version: next,
+                });
+            }
+            SchemaChange::DropColumn(name) => {
+                let i = self.schema.index_of(name).ok_or_else(|| {
+                    RegistryError::InvalidSchemaChange(format!("no column {name:?}"))
+                })?;
+                if *name == self.config.time_column || self.schema.sort_key.contains(name) {
+                    return Err(RegistryError::InvalidSchemaChange(format!(
+                        "column {name:?} is the time column or in the sort key"
+                    )));
+                }
+                self.schema.columns.remove(i);
+                self.schema.dropped.push(name.clone());
+            }
+            SchemaChange::ChangeType { column, to } => {
+                let i = self.schema.index_of(column).ok_or_else(|| {
+                    RegistryError::InvalidSchemaChange(format!("no column {column:?}"))
+                })?;
+                let from = self.schema.columns[i].field.data_type.clone();
+                if *column == self.config.time_column || !is_widening(&from, to) {
+                    return Err(RegistryError::IncompatibleTypeChange {
+                        column: column.clone(),
+                        from: from.to_string(),
+                        to: to.to_string(),
+                    });
+                }
+                self.schema.columns[i].field.data_type = to.clone();
+            }
+        }
+        self.schema.version = next;
+        Ok(())
+    }
+}
