@@ -740,3 +740,118 @@ pub(crate) fn decode_dv_payload(payload: &[u8]) -> DResult<(u64, RoaringBitmap)>
         Err(e) => d.err(format!("bad roaring bitmap: {e}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn entry(id: u64) -> SegmentEntry {
+        SegmentEntry {
+            id,
+            file: format!("part-0/seg-{id}.strata"),
+            partition: -86_400,
+            rows: 10 + id,
+            bytes: 1000,
+            min_ts: -5,
+            max_ts: 7,
+            schema_version: 2,
+            deletion: None,
+        }
+    }
+
+    fn all_edits() -> Vec<Edit> {
+        let tz = DataType::Timestamp(TimeUnit::Nanosecond, Some(Arc::from("+02:00")));
+        vec![
+            Edit::CreatePartition {
+                start: -86_400,
+                end: 0,
+            },
+            Edit::SetPartitionState {
+                partition: -86_400,
+                state: PartitionState::Merging,
+            },
+            Edit::AddSegment(entry(3)),
+            Edit::RemoveSegments(vec![1, 2, u64::MAX]),
+            Edit::ChangeSchema(SchemaChange::AddColumn(Field::new("when", tz, true))),
+            Edit::ChangeSchema(SchemaChange::DropColumn("old".into())),
+            Edit::ChangeSchema(SchemaChange::ChangeType {
+                column: "x".into(),
+                to: DataType::Int64,
+            }),
+            Edit::Merge(MergeCommit {
+                inputs: vec![(1, 0), (2, 5)],
+                outputs: vec![entry(8), entry(9)],
+            }),
+            Edit::ReserveSegmentIds { limit: 128 },
+        ]
+    }
+
+    #[test]
+    fn every_edit_kind_round_trips() {
+        let edits = all_edits();
+        let bytes = encode_record(42, &edits);
+        let Ok((rec, counts)) = decode_record(&bytes) else {
+            panic!("decode failed")
+        };
+        assert_eq!(rec.version, 42);
+        assert_eq!(rec.edits, edits);
+        assert!(counts.is_empty());
+        // Deletion vectors travel as file name + cardinality.
+        let mut b = RoaringBitmap::new();
+        b.insert_range(3..9);
+        let dv = Edit::AddDeletionVector {
+            segment: 3,
+            file: "part-0/dv-3-4.roaring".into(),
+            bitmap: Arc::new(b),
+        };
+        let Ok((rec, counts)) = decode_record(&encode_record(1, &[dv])) else {
+            panic!()
+        };
+        assert_eq!(counts, vec![6]);
+        assert!(
+            matches!(&rec.edits[0], Edit::AddDeletionVector { segment: 3, file, .. } if file == "part-0/dv-3-4.roaring")
+        );
+    }
+
+    #[test]
+    fn unknown_record_version_is_reported() {
+        let mut bytes = encode_record(1, &all_edits());
+        bytes[0] = 9;
+        assert!(matches!(
+            decode_record(&bytes),
+            Err(RecordError::Version(9))
+        ));
+    }
+
+    #[test]
+    fn deletion_vector_file_round_trips_and_checks_its_crc() {
+        let mut b = RoaringBitmap::new();
+        b.insert_range(0..70_000);
+        b.insert(1 << 20);
+        let bytes = encode_dv(77, &b);
+        let payload = unframe_file(DV_MAGIC, DV_VERSION, &bytes).ok().unwrap();
+        let (seg, got) = decode_dv_payload(payload).ok().unwrap();
+        assert_eq!((seg, got), (77, b));
+        let mut bad = bytes.clone();
+        *bad.last_mut().unwrap() ^= 1;
+        assert!(unframe_file(DV_MAGIC, DV_VERSION, &bad).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = decode_record(&bytes);
+            let _ = decode_checkpoint_payload(&bytes);
+            let _ = decode_dv_payload(&bytes);
+            let _ = unframe_file(CHECKPOINT_MAGIC, CHECKPOINT_VERSION, &bytes);
+        }
+
+        #[test]
+        fn truncated_records_are_errors(cut in 0usize..200) {
+            let bytes = encode_record(7, &all_edits());
+            let cut = cut.min(bytes.len() - 1);
+            prop_assert!(decode_record(&bytes[..cut]).is_err());
+        }
+    }
+}

@@ -706,3 +706,117 @@ impl TableState {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(p: Partitioning) -> TableState {
+        let schema = Schema::new(vec![Field::new(
+            "ts",
+            DataType::Timestamp(TimeUnit::Second, None),
+            false,
+        )])
+        .unwrap();
+        TableState::new(TableConfig::new(schema, "ts", p).unwrap()).unwrap()
+    }
+
+    fn add(s: &mut TableState, start: i64, end: i64, rows: u64, lo: i64, hi: i64) {
+        let id = s.segment_id_limit;
+        s.apply_record(&[
+            Edit::ReserveSegmentIds { limit: id + 1 },
+            Edit::CreatePartition { start, end },
+            Edit::AddSegment(SegmentEntry {
+                id,
+                file: format!("part-{start}/seg-{id}.strata"),
+                partition: start,
+                rows,
+                bytes: 100,
+                min_ts: lo,
+                max_ts: hi,
+                schema_version: 0,
+                deletion: None,
+            }),
+        ])
+        .unwrap();
+    }
+
+    #[test]
+    fn auto_resolves_from_the_rate_and_clips_to_neighbours() {
+        let mut s = state(Partitioning::Auto);
+        // Nothing observed: a day.
+        assert_eq!(s.new_partition_interval(10).unwrap(), (0, 86_400));
+        // 10 000 rows per second: hours.
+        add(&mut s, 0, 3600, 36_000_000, 0, 3599);
+        assert_eq!(s.ingest_rate(), Some(36_000_000.0 / 3599.0));
+        assert_eq!(s.new_partition_interval(4000).unwrap(), (3600, 7200));
+        // Then the rate drops: a day-long partition for later data stays clear of the hour.
+        let mut slow = state(Partitioning::Auto);
+        add(&mut slow, 3600, 7200, 10, 3600, 7000);
+        let (a, b) = slow.new_partition_interval(100).unwrap();
+        assert_eq!((a, b), (0, 3600), "clipped before the existing partition");
+        let (a, b) = slow.new_partition_interval(8000).unwrap();
+        assert_eq!((a, b), (7200, 86_400 * 31), "a month clipped after it");
+    }
+
+    #[test]
+    fn overlapping_or_empty_partitions_and_out_of_range_segments_are_refused() {
+        let mut s = state(Partitioning::Day);
+        add(&mut s, 0, 86_400, 5, 1, 2);
+        for (a, b) in [(10, 20), (-5, 1), (86_400, 86_400)] {
+            let mut c = s.clone();
+            let e = c
+                .apply_record(&[Edit::CreatePartition { start: a, end: b }])
+                .unwrap_err();
+            assert!(
+                matches!(e, RegistryError::InvalidPartition { .. }),
+                "{a}..{b}"
+            );
+        }
+        let mut c = s.clone();
+        let mut entry = s.segments().next().unwrap().clone();
+        entry.id = 99;
+        let e = c
+            .apply_record(&[Edit::AddSegment(entry.clone())])
+            .unwrap_err();
+        assert!(matches!(e, RegistryError::SegmentIdReused(99)));
+        c.apply_record(&[Edit::ReserveSegmentIds { limit: 200 }])
+            .unwrap();
+        entry.max_ts = 86_400;
+        let e = c.apply_record(&[Edit::AddSegment(entry)]).unwrap_err();
+        assert!(matches!(e, RegistryError::InvalidSegment { id: 99, .. }));
+        // Segment 0 is live: its id cannot come back either.
+        let mut again = s.segments().next().unwrap().clone();
+        again.file = "other".into();
+        let e = c.apply_record(&[Edit::AddSegment(again)]).unwrap_err();
+        assert!(matches!(e, RegistryError::SegmentIdReused(0)));
+    }
+
+    #[test]
+    fn deletion_vectors_only_grow_and_merges_detect_conflicts() {
+        let mut s = state(Partitioning::Day);
+        add(&mut s, 0, 86_400, 5, 1, 2);
+        let dv = |rows: &[u32]| Edit::AddDeletionVector {
+            segment: 0,
+            file: "dv".into(),
+            bitmap: Arc::new(rows.iter().copied().collect()),
+        };
+        s.apply_record(&[dv(&[1, 2])]).unwrap();
+        assert!(s.clone().apply_record(&[dv(&[1])]).is_err(), "shrinking");
+        assert!(
+            s.clone().apply_record(&[dv(&[1, 2, 5])]).is_err(),
+            "beyond the rows"
+        );
+        let merge = |seen| {
+            Edit::Merge(MergeCommit {
+                inputs: vec![(0, seen)],
+                outputs: vec![],
+            })
+        };
+        let e = s.clone().apply_record(&[merge(0)]).unwrap_err();
+        assert!(matches!(e, RegistryError::MergeConflict { segment: 0, .. }));
+        let mut m = s.clone();
+        m.apply_record(&[merge(2)]).unwrap();
+        assert_eq!(m.segments().count(), 0);
+    }
+}

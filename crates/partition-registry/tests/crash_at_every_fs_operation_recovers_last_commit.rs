@@ -247,6 +247,14 @@ fn merge_commit_including_the_output_segment_write() {
 }
 
 #[test]
+fn remove_segments() {
+    sweep("remove segments", &two_days, &|r| {
+        let ids: Vec<u64> = r.state().partitions[&0].segments.keys().copied().collect();
+        r.commit(Edit::RemoveSegments(ids)).map(|_| ())
+    });
+}
+
+#[test]
 fn checkpoint() {
     sweep("checkpoint", &two_days, &|r| r.checkpoint());
 }
