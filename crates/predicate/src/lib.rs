@@ -13,8 +13,19 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod bind;
+mod error;
+mod eval;
 mod expr;
 mod parse;
+mod prune;
+mod scan;
 
+pub use bind::{BoundColumn, BoundExpr, BoundPredicate};
+pub use error::{PredicateError, Result};
 pub use expr::{CmpOp, Expr, Literal};
 pub use parse::{ParseError, parse};
+pub use prune::Outcomes;
+pub use scan::{
+    DEFAULT_BATCH_SIZE, Projection, Scan, ScanIter, ScanStats, ScanStatsHandle, matching_rows,
+};
