@@ -304,3 +304,36 @@ fn recovery_itself_with_a_torn_tail_and_orphans() {
     eprintln!("recovery: {k} crash points");
     assert!(k > 5, "{k} crash points");
 }
+
+#[test]
+fn table_creation() {
+    let mut k = 0;
+    loop {
+        let fs = FaultFs::new();
+        fs.crash_after(k);
+        let created = Registry::create(Arc::new(fs.clone()), dir(), config());
+        let done = !fs.has_crashed();
+        let after = fs.restart();
+        match Registry::open(Arc::new(after.clone()), dir()) {
+            Ok((r, _)) => {
+                assert_eq!(*r.state(), TableState::new(config()).unwrap(), "k={k}");
+                assert_files_are_referenced(&after, &r);
+            }
+            Err(strata_partition_registry::RegistryError::NoTable { .. }) => {
+                assert!(created.is_err(), "k={k}: a created table was lost");
+                // Creating again over the debris works.
+                let r = Registry::create(Arc::new(after.clone()), dir(), config()).unwrap();
+                drop(r);
+                let (r, _) = Registry::open(Arc::new(after.restart()), dir()).unwrap();
+                assert_eq!(r.state().version, 0);
+            }
+            Err(e) => panic!("k={k}: {e}"),
+        }
+        if done {
+            created.unwrap();
+            break;
+        }
+        k += 1;
+    }
+    assert!(k >= 5, "{k} crash points");
+}
