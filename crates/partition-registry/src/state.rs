@@ -1,6 +1,6 @@
 //! The table state as an immutable value, the edits that change it, and their validation.
 //!
-//! [`TableState::apply`] is the single place where edits take effect: commits validate an edit
+//! [`TableState::apply_record`] is the single place where edits take effect: commits validate an edit
 //! by applying it to a copy before writing it to the log, and recovery replays the log through
 //! the same function, so a replayed state is the committed state by construction.
 
