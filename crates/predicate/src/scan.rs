@@ -127,7 +127,7 @@ pub struct Scan {
     batch_size: usize,
     deleted: BTreeMap<usize, RoaringBitmap>,
     target: Option<Arc<Schema>>,
-    symbol_as: SymbolAs,
+    symbol_as: Option<SymbolAs>,
     stats: ScanStatsHandle,
 }
 
@@ -141,7 +141,7 @@ impl Scan {
             batch_size: DEFAULT_BATCH_SIZE,
             deleted: BTreeMap::new(),
             target: None,
-            symbol_as: SymbolAs::Dictionary,
+            symbol_as: None,
             stats: ScanStatsHandle::default(),
         }
     }
@@ -178,9 +178,10 @@ impl Scan {
         self
     }
 
-    /// How `Symbol` columns are returned (default: Arrow dictionaries).
+    /// How `Symbol` columns are returned (default: as the first segment presents them, see
+    /// [`Segment::with_symbol_as`]; Arrow dictionaries when there is no segment).
     pub fn symbol_as(mut self, symbol_as: SymbolAs) -> Self {
-        self.symbol_as = symbol_as;
+        self.symbol_as = Some(symbol_as);
         self
     }
 
@@ -225,6 +226,25 @@ impl Scan {
                 "batch size must be at least 1".into(),
             ));
         }
+        let symbol_as = self.symbol_as.unwrap_or_else(|| {
+            let first = self.segments.first();
+            let utf8 = first.is_some_and(|seg| {
+                let arrow = seg.arrow_schema();
+                seg.schema()
+                    .fields
+                    .iter()
+                    .zip(arrow.fields())
+                    .any(|(f, a)| {
+                        f.data_type == DataType::Symbol
+                            && a.data_type() == &arrow_schema::DataType::Utf8
+                    })
+            });
+            if utf8 {
+                SymbolAs::Utf8
+            } else {
+                SymbolAs::Dictionary
+            }
+        });
         let mut out_fields = Vec::with_capacity(out_cols.len());
         let mut out_types = Vec::with_capacity(out_cols.len());
         for &i in &out_cols {
@@ -237,7 +257,7 @@ impl Scan {
                 .any(|s| s.schema().index_of(&f.name).is_none());
             out_fields.push(ArrowField::new(
                 &f.name,
-                f.data_type.to_arrow(self.symbol_as),
+                f.data_type.to_arrow(symbol_as),
                 f.nullable || missing_somewhere,
             ));
             out_types.push((f.name.clone(), f.data_type.clone()));
