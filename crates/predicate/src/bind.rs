@@ -74,7 +74,7 @@ pub enum BoundExpr {
     Not(Box<BoundExpr>),
 }
 
-/// A predicate checked against a schema: ready for pruning ([`BoundPredicate::prune`]),
+/// A predicate checked against a schema: ready for pruning ([`BoundPredicate::prune_segment`], [`BoundPredicate::prune_block`]),
 /// row evaluation ([`BoundPredicate::evaluate`]) and scans ([`crate::Scan`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct BoundPredicate {
