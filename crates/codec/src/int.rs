@@ -172,8 +172,31 @@ fn runs_of(values: &[u64]) -> (Vec<u64>, Vec<u64>) {
     (vals, lens)
 }
 
-/// Sorted distinct values.
+/// Sorted distinct values. Narrow ranges (codes, small counters) use a bitset instead of a
+/// sort.
 fn distinct_of(values: &[u64]) -> Vec<u64> {
+    let (min, max) = values
+        .iter()
+        .fold((u64::MAX, 0), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    if !values.is_empty() && max - min < 1 << 16 {
+        let mut bits = vec![0u64; ((max - min) as usize >> 6) + 1];
+        for &v in values {
+            let o = (v - min) as usize;
+            if let Some(w) = bits.get_mut(o >> 6) {
+                *w |= 1 << (o & 63);
+            }
+        }
+        let mut out = Vec::new();
+        for (i, &w) in bits.iter().enumerate() {
+            let mut w = w;
+            while w != 0 {
+                let t = w.trailing_zeros() as u64;
+                out.push(min + ((i as u64) << 6) + t);
+                w &= w - 1;
+            }
+        }
+        return out;
+    }
     let mut dict = values.to_vec();
     dict.sort_unstable();
     dict.dedup();

@@ -107,7 +107,7 @@ pub struct EncodedBlock {
 #[derive(Debug, Clone, Default)]
 pub struct SymbolDictionary {
     values: Vec<Vec<u8>>,
-    codes: HashMap<Vec<u8>, u32>,
+    codes: HashMap<Vec<u8>, u32, xxhash_rust::xxh64::Xxh64Builder>,
 }
 
 impl SymbolDictionary {
@@ -292,8 +292,31 @@ fn validity(field: &Field, a: &dyn Array) -> Result<Option<Vec<bool>>> {
     }
 }
 
-fn distinct_count<T: std::hash::Hash + Eq>(values: impl Iterator<Item = T>) -> u64 {
-    values.collect::<HashSet<T>>().len() as u64
+/// A hasher for keys that are already well-mixed 64-bit hashes.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl std::hash::Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+/// Distinct values of a block, counted by their 64-bit xxh64 hashes (the same hashes the bloom
+/// filter takes), so each value is hashed once.
+fn distinct_count(hashes: &[u64]) -> u64 {
+    let mut seen: HashSet<u64, std::hash::BuildHasherDefault<PassThrough>> =
+        HashSet::with_capacity_and_hasher(hashes.len(), Default::default());
+    seen.extend(hashes.iter().copied());
+    seen.len() as u64
 }
 
 fn wants_bloom(opts: &BlockOptions, data_type: &DataType, distinct: u64) -> bool {
@@ -310,9 +333,9 @@ fn wants_bloom(opts: &BlockOptions, data_type: &DataType, distinct: u64) -> bool
     }
 }
 
-fn bloom_of(opts: &BlockOptions, distinct: u64, hashes: impl Iterator<Item = u64>) -> BloomFilter {
+fn bloom_of(opts: &BlockOptions, distinct: u64, hashes: &[u64]) -> BloomFilter {
     let mut f = BloomFilter::with_ndv_fpp(distinct, opts.bloom_fpp);
-    for h in hashes {
+    for &h in hashes {
         f.insert_hash(h);
     }
     f
@@ -374,9 +397,10 @@ fn encode_inner(
         | DataType::Date32
         | DataType::Timestamp(..) => {
             let v = signed_values(field, a)?;
-            let d = distinct_count(v.iter());
+            let hashes: Vec<u64> = v.iter().map(|&x| hash_i64(x)).collect();
+            let d = distinct_count(&hashes);
             if wants_bloom(opts, &field.data_type, d) {
-                bloom = Some(bloom_of(opts, d, v.iter().map(|&x| hash_i64(x))));
+                bloom = Some(bloom_of(opts, d, &hashes));
             }
             (
                 strata_codec::encode_i64(&v, eo).map_err(codec)?,
@@ -385,9 +409,10 @@ fn encode_inner(
         }
         DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => {
             let v = unsigned_values(field, a)?;
-            let d = distinct_count(v.iter());
+            let hashes: Vec<u64> = v.iter().map(|&x| hash_u64(x)).collect();
+            let d = distinct_count(&hashes);
             if wants_bloom(opts, &field.data_type, d) {
-                bloom = Some(bloom_of(opts, d, v.iter().map(|&x| hash_u64(x))));
+                bloom = Some(bloom_of(opts, d, &hashes));
             }
             (
                 strata_codec::encode_u64(&v, eo).map_err(codec)?,
@@ -416,20 +441,24 @@ fn encode_inner(
                 let enc = strata_codec::encode_f64(&v, eo).map_err(codec)?;
                 (v, enc)
             };
-            let d = distinct_count(
-                wide.iter()
-                    .map(|x| if *x == 0.0 { 0u64 } else { x.to_bits() }),
-            );
+            // NaNs have no hash; each distinct NaN bit pattern still counts as a value.
+            let keys: Vec<u64> = wide
+                .iter()
+                .map(|&x| hash_f64(x).unwrap_or_else(|| x.to_bits()))
+                .collect();
+            let d = distinct_count(&keys);
             if wants_bloom(opts, &field.data_type, d) {
-                bloom = Some(bloom_of(opts, d, wide.iter().filter_map(|&x| hash_f64(x))));
+                let hashes: Vec<u64> = wide.iter().filter_map(|&x| hash_f64(x)).collect();
+                bloom = Some(bloom_of(opts, d, &hashes));
             }
             (enc, stats::float_stats(&wide, rows, d))
         }
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Binary | DataType::Symbol => {
             let v = byte_values(field, a)?;
-            let d = distinct_count(v.iter());
+            let hashes: Vec<u64> = v.iter().map(|x| hash_bytes(x)).collect();
+            let d = distinct_count(&hashes);
             if wants_bloom(opts, &field.data_type, d) {
-                bloom = Some(bloom_of(opts, d, v.iter().map(|x| hash_bytes(x))));
+                bloom = Some(bloom_of(opts, d, &hashes));
             }
             let st = stats::bytes_stats(v.iter().copied(), v.len(), rows, d, opts.stats_prefix);
             let enc = match (&field.data_type, dict) {
