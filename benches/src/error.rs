@@ -31,6 +31,12 @@ pub enum BenchError {
     /// Arrow returned an error.
     #[error("arrow: {0}")]
     Arrow(#[from] arrow_schema::ArrowError),
+    /// Strata's segment format (reading a segment) returned an error.
+    #[error("strata format: {0}")]
+    Format(#[from] strata_format::FormatError),
+    /// Strata's segment writer returned an error.
+    #[error("strata writer: {0}")]
+    Writer(#[from] strata_writer::WriterError),
     /// pco returned an error.
     #[error("pco: {0}")]
     Pco(String),

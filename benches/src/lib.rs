@@ -20,7 +20,9 @@
 //! [`QUICK_MAX_VALUES`] values per input.
 //!
 //! Suites today: [`codec::CodecSuite`] (bits per value and encode/decode throughput of Strata's
-//! codec against pco and Parquet, plus decode-kernel microbenchmarks). To add one, implement
+//! codec against pco and Parquet, plus decode-kernel microbenchmarks) and
+//! [`segment::SegmentSuite`] (whole tables as Strata segments against Parquet: size, write and
+//! full-read throughput). To add one, implement
 //! [`Suite`] in its own module and list it in [`suites`].
 #![forbid(unsafe_code)]
 
@@ -30,6 +32,7 @@ pub mod error;
 pub mod measure;
 pub mod peers;
 pub mod report;
+pub mod segment;
 
 pub use error::{BenchError, Result};
 
@@ -97,7 +100,7 @@ pub trait Suite {
 
 /// Every suite, in the order `cargo xtask bench` runs them.
 pub fn suites() -> Vec<Box<dyn Suite>> {
-    vec![Box::new(codec::CodecSuite)]
+    vec![Box::new(codec::CodecSuite), Box::new(segment::SegmentSuite)]
 }
 
 /// The workspace root (the parent of this crate's directory).

@@ -1,0 +1,635 @@
+//! The segment suite (issue 3): whole tables written by Strata and by the parquet crate (zstd
+//! level 3 and snappy, default row-group size) in the same run.
+//!
+//! For every table of [`tables`]: file size, write throughput and full-read throughput (rows/s)
+//! of a Strata segment, Parquet+zstd(3) and Parquet+snappy, medians of [`SEGMENT_REPETITIONS`]
+//! runs (1 under `--quick`), interleaved so load from other processes hits all of them alike.
+//!
+//! * **Strata write:** [`SegmentWriter`] onto [`LocalFs`] in a temporary directory,
+//!   [`WriterOptions::default`] (1024-row blocks, sort-order check on) with the codec's
+//!   time-series profile for time-series tables, up to and including `finish()` (footer, fsync,
+//!   rename, directory fsync).
+//! * **Parquet write:** `ArrowWriter` to a file in the same directory, default writer properties
+//!   apart from the compression, then `close` and an fsync of the file.
+//! * **Strata read:** `Segment::open(&LocalFs, path)?.read_all()`: one batch, Symbol columns as
+//!   Arrow dictionaries (the reader's default).
+//! * **Parquet read:** `ParquetRecordBatchReaderBuilder` over the file, all row groups, batches of
+//!   [`tables::BATCH_ROWS`] rows (the default of 1024 is slower on these tables).
+//!
+//! Both writers get the same sorted batches; each file is read back and compared with the input
+//! (row count, then column by column after casting dictionaries to `Utf8`) before anything is
+//! timed. Each write starts by removing the previous file. Files are read from the page cache.
+//! The JSON also holds per-column bytes of Strata (`SegmentMeta::column_bytes`) and of
+//! Parquet+zstd (compressed column-chunk sizes), and each Strata column's most common cascade.
+
+pub mod tables;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use serde::Serialize;
+use strata_codec::{EncodeOptions, Profile};
+use strata_format::{BlockOptions, LocalFs, Segment};
+use strata_writer::{SegmentMeta, SegmentWriter, WriterOptions};
+
+use crate::measure::{Op, interleaved_medians};
+use crate::peers::PARQUET_ZSTD_LEVEL;
+use crate::report::{Machine, Table as MdTable, num, today_utc};
+use crate::{BenchContext, BenchError, Result, Suite, SuiteOutput};
+
+use tables::{StringColumn, Table};
+
+/// Runs per measurement in a full run (the median is reported).
+pub const SEGMENT_REPETITIONS: usize = 3;
+
+/// Strata file size at most this fraction of Parquet+zstd's (issue 3).
+pub const SIZE_VS_PARQUET_ZSTD_MAX: f64 = 0.8;
+/// Strata full read at least this multiple of Parquet+zstd's rows/s (issue 3).
+pub const READ_VS_PARQUET_MIN: f64 = 1.5;
+/// Strata write at least this multiple of Parquet+zstd's rows/s ("no slower", issue 3).
+pub const WRITE_VS_PARQUET_ZSTD_MIN: f64 = 1.0;
+
+const SEGMENT_NAME: &str = "table.strata";
+
+/// The segment suite.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SegmentSuite;
+
+impl Suite for SegmentSuite {
+    fn name(&self) -> &'static str {
+        "segment"
+    }
+
+    fn run(&self, ctx: &BenchContext) -> Result<SuiteOutput> {
+        let loaded = tables::load_tables(&ctx.data_dir, ctx.max_values());
+        for n in &loaded.notices {
+            eprintln!("notice: {n}");
+        }
+        for e in &loaded.errors {
+            eprintln!("error: {e}");
+        }
+        let mut report = SegmentReport {
+            date: today_utc(),
+            machine: Machine::detect(),
+            load_average: load_average(),
+            load_average_after: None,
+            quick: ctx.quick,
+            repetitions: repetitions(ctx),
+            max_rows_per_table: ctx.max_values(),
+            data_dir: ctx.data_dir.display().to_string(),
+            tables: Vec::new(),
+            targets: Vec::new(),
+            notices: loaded.notices,
+            errors: loaded.errors,
+        };
+        for table in &loaded.tables {
+            eprintln!("segment: {} ({} rows)", table.name, table.rows);
+            match run_table(ctx, table) {
+                Ok(r) => report.tables.push(r),
+                Err(e) => {
+                    let line = format!("{}: {e}", table.name);
+                    eprintln!("error: {line}");
+                    report.errors.push(line);
+                }
+            }
+        }
+        report.load_average_after = load_average();
+        report.targets = check_targets(&report.tables);
+        Ok(SuiteOutput {
+            markdown: report.to_markdown(),
+            json: serde_json::to_value(&report)?,
+        })
+    }
+}
+
+fn repetitions(ctx: &BenchContext) -> usize {
+    if ctx.quick { 1 } else { SEGMENT_REPETITIONS }
+}
+
+/// The 1-, 5- and 15-minute load averages, on Linux.
+fn load_average() -> Option<String> {
+    let s = std::fs::read_to_string("/proc/loadavg").ok()?;
+    Some(s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+}
+
+/// One format's figures on one table.
+#[derive(Debug, Clone, Serialize)]
+pub struct FormatFigures {
+    /// File size in bytes.
+    pub bytes: u64,
+    /// Median write throughput, rows/s.
+    pub write_rows_s: f64,
+    /// Median full-read throughput, rows/s.
+    pub read_rows_s: f64,
+}
+
+/// One column of the Strata segment.
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnBreakdown {
+    /// Column name.
+    pub name: String,
+    /// Strata type (e.g. `Symbol`, `Float64`).
+    pub strata_type: String,
+    /// Strata block bytes of the column.
+    pub strata_bytes: u64,
+    /// Compressed bytes of the column's chunks in the Parquet+zstd file.
+    pub parquet_zstd_bytes: u64,
+    /// `strata_bytes / parquet_zstd_bytes`.
+    pub ratio: f64,
+    /// Share of the segment's block bytes.
+    pub share: f64,
+    /// The most common cascade of its blocks.
+    pub top_cascade: String,
+    /// Blocks that use it, of all the column's blocks.
+    pub top_cascade_blocks: usize,
+    /// The column's blocks.
+    pub blocks: usize,
+}
+
+/// Results for one table.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableResult {
+    /// Table name.
+    pub name: String,
+    /// Rows.
+    pub rows: usize,
+    /// Columns.
+    pub columns: usize,
+    /// Sort key (empty: file order).
+    pub sort_key: Vec<String>,
+    /// Strata codec profile.
+    pub profile: String,
+    /// String columns, their distinct counts and Symbol decisions.
+    pub strings: Vec<StringColumn>,
+    /// Strata segment.
+    pub strata: FormatFigures,
+    /// Parquet, zstd level 3.
+    pub parquet_zstd: FormatFigures,
+    /// Parquet, snappy.
+    pub parquet_snappy: FormatFigures,
+    /// Strata bytes ÷ Parquet+zstd bytes.
+    pub size_vs_parquet_zstd: f64,
+    /// Strata read rows/s ÷ Parquet+zstd read rows/s.
+    pub read_vs_parquet_zstd: f64,
+    /// Strata read rows/s ÷ Parquet+snappy read rows/s.
+    pub read_vs_parquet_snappy: f64,
+    /// Strata write rows/s ÷ Parquet+zstd write rows/s.
+    pub write_vs_parquet_zstd: f64,
+    /// Strata's bytes per column, largest first.
+    pub column_bytes: Vec<ColumnBreakdown>,
+}
+
+/// One target of the issue, checked.
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetCheck {
+    /// What is required.
+    pub target: String,
+    /// Table it applies to.
+    pub subject: String,
+    /// The measured figure.
+    pub value: f64,
+    /// The limit it is compared against.
+    pub limit: f64,
+    /// Whether it is met.
+    pub met: bool,
+}
+
+/// The whole suite's results (serialised to `segment.json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct SegmentReport {
+    /// Run date (UTC).
+    pub date: String,
+    /// Machine the run was on.
+    pub machine: Machine,
+    /// Load averages when the run started.
+    pub load_average: Option<String>,
+    /// Whether `--quick` was given.
+    pub quick: bool,
+    /// Runs per measurement (median reported).
+    pub repetitions: usize,
+    /// Cap on rows per table, if any.
+    pub max_rows_per_table: Option<usize>,
+    /// Data directory read.
+    pub data_dir: String,
+    /// Per-table results.
+    pub tables: Vec<TableResult>,
+    /// Issue targets, met or missed.
+    pub targets: Vec<TargetCheck>,
+    /// Skipped files.
+    pub notices: Vec<String>,
+    /// Tables dropped because of an error (unreadable file, round-trip mismatch).
+    pub errors: Vec<String>,
+    /// Load averages when the run ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load_average_after: Option<String>,
+}
+
+/// The Strata schema of a table: Symbol columns by the rule of [`tables`], the table's sort key.
+pub fn strata_schema(table: &Table) -> Result<strata_format::Schema> {
+    let mut schema = strata_format::Schema::from_arrow(&table.schema)?;
+    for s in table.strings.iter().filter(|s| s.symbol) {
+        schema = schema.with_symbol(&s.name)?;
+    }
+    Ok(schema.with_sort_key(table.sort_key.iter().cloned())?)
+}
+
+/// Writer options: defaults, with the time-series codec profile for time-series tables.
+pub fn writer_options(table: &Table) -> WriterOptions {
+    let profile = if table.time_series {
+        Profile::TimeSeries
+    } else {
+        Profile::General
+    };
+    WriterOptions {
+        block: BlockOptions {
+            encode: EncodeOptions {
+                profile,
+                ..EncodeOptions::default()
+            },
+            ..BlockOptions::default()
+        },
+        ..WriterOptions::default()
+    }
+}
+
+fn write_strata(
+    dir: &Path,
+    schema: &strata_format::Schema,
+    opts: WriterOptions,
+    batches: &[RecordBatch],
+) -> Result<SegmentMeta> {
+    let path = dir.join(SEGMENT_NAME);
+    if path.exists() {
+        std::fs::remove_file(&path).map_err(|e| BenchError::io(&path, e))?;
+    }
+    let mut w = SegmentWriter::create(Arc::new(LocalFs), dir, SEGMENT_NAME, schema.clone(), opts)?;
+    for b in batches {
+        w.write_batch(b)?;
+    }
+    Ok(w.finish()?)
+}
+
+fn read_strata(path: &Path) -> Result<RecordBatch> {
+    Ok(Segment::open(&LocalFs, path)?.read_all()?)
+}
+
+/// Which Parquet compression.
+#[derive(Debug, Clone, Copy)]
+enum ParquetCompression {
+    Zstd,
+    Snappy,
+}
+
+fn write_parquet(path: &Path, table: &Table, compression: ParquetCompression) -> Result<u64> {
+    let compression = match compression {
+        ParquetCompression::Zstd => Compression::ZSTD(ZstdLevel::try_new(PARQUET_ZSTD_LEVEL)?),
+        ParquetCompression::Snappy => Compression::SNAPPY,
+    };
+    let props = WriterProperties::builder()
+        .set_compression(compression)
+        .build();
+    if path.exists() {
+        std::fs::remove_file(path).map_err(|e| BenchError::io(path, e))?;
+    }
+    let file = File::create(path).map_err(|e| BenchError::io(path, e))?;
+    let mut w = ArrowWriter::try_new(file, table.schema.clone(), Some(props))?;
+    for b in &table.batches {
+        w.write(b)?;
+    }
+    let file = w.into_inner()?;
+    file.sync_all().map_err(|e| BenchError::io(path, e))?;
+    let len = file.metadata().map_err(|e| BenchError::io(path, e))?.len();
+    Ok(len)
+}
+
+fn read_parquet(path: &Path) -> Result<Vec<RecordBatch>> {
+    let file = File::open(path).map_err(|e| BenchError::io(path, e))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)?
+        .with_batch_size(tables::BATCH_ROWS)
+        .build()?;
+    Ok(reader.collect::<std::result::Result<Vec<_>, _>>()?)
+}
+
+/// Compressed bytes per column of a Parquet file, summed over row groups.
+fn parquet_column_bytes(path: &Path) -> Result<BTreeMap<String, u64>> {
+    let file = File::open(path).map_err(|e| BenchError::io(path, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
+    let mut out = BTreeMap::new();
+    for rg in builder.metadata().row_groups() {
+        for c in rg.columns() {
+            *out.entry(c.column_path().string()).or_insert(0) +=
+                u64::try_from(c.compressed_size()).unwrap_or(0);
+        }
+    }
+    Ok(out)
+}
+
+/// Checks that `got` holds exactly the rows of `expected` (dictionaries compared as `Utf8`).
+fn verify(format: &str, expected: &Table, got: &[RecordBatch]) -> Result<()> {
+    let mismatch = |detail: String| BenchError::Mismatch {
+        codec: format.to_string(),
+        detail,
+    };
+    let rows: usize = got.iter().map(RecordBatch::num_rows).sum();
+    if rows != expected.rows {
+        return Err(mismatch(format!("{rows} rows, expected {}", expected.rows)));
+    }
+    let Some(first) = got.first() else {
+        return Ok(());
+    };
+    let got = arrow_select::concat::concat_batches(&first.schema(), got)?;
+    let want = arrow_select::concat::concat_batches(&expected.schema, &expected.batches)?;
+    if got.num_columns() != want.num_columns() {
+        return Err(mismatch(format!(
+            "{} columns, expected {}",
+            got.num_columns(),
+            want.num_columns()
+        )));
+    }
+    for (i, field) in want.schema().fields().iter().enumerate() {
+        let g: ArrayRef = arrow_cast::cast(got.column(i), field.data_type())?;
+        let w = want.column(i);
+        if g.as_ref() != w.as_ref() {
+            let first_diff = (0..w.len())
+                .find(|&r| g.slice(r, 1).as_ref() != w.slice(r, 1).as_ref())
+                .unwrap_or(0);
+            return Err(mismatch(format!(
+                "column {:?} differs (first at row {first_diff})",
+                field.name()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn rows_per_s(rows: usize, secs: Option<&f64>) -> f64 {
+    match secs {
+        Some(&s) if s > 0.0 => rows as f64 / s,
+        _ => f64::NAN,
+    }
+}
+
+fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
+    let dir = tempfile::tempdir().map_err(|e| BenchError::io(&std::env::temp_dir(), e))?;
+    let dir_path: PathBuf = dir.path().to_path_buf();
+    let schema = strata_schema(table)?;
+    let opts = writer_options(table);
+    let zstd_path = dir_path.join("table.zstd.parquet");
+    let snappy_path = dir_path.join("table.snappy.parquet");
+
+    // Write each once and check every read before anything is timed.
+    let meta = write_strata(&dir_path, &schema, opts, &table.batches)?;
+    verify("strata", table, &[read_strata(&meta.path)?])?;
+    let zstd_bytes = write_parquet(&zstd_path, table, ParquetCompression::Zstd)?;
+    verify("parquet-zstd", table, &read_parquet(&zstd_path)?)?;
+    let snappy_bytes = write_parquet(&snappy_path, table, ParquetCompression::Snappy)?;
+    verify("parquet-snappy", table, &read_parquet(&snappy_path)?)?;
+    let pq_columns = parquet_column_bytes(&zstd_path)?;
+
+    let seg_path = meta.path.clone();
+    let mut ops: Vec<Op<'_>> = vec![
+        Box::new(|| write_strata(&dir_path, &schema, opts, &table.batches).map(drop)),
+        Box::new(|| write_parquet(&zstd_path, table, ParquetCompression::Zstd).map(drop)),
+        Box::new(|| write_parquet(&snappy_path, table, ParquetCompression::Snappy).map(drop)),
+        Box::new(|| read_strata(&seg_path).map(drop)),
+        Box::new(|| read_parquet(&zstd_path).map(drop)),
+        Box::new(|| read_parquet(&snappy_path).map(drop)),
+    ];
+    let secs = interleaved_medians(&mut ops, repetitions(ctx), ctx.min_run_secs())?;
+    drop(ops);
+    let rows = table.rows;
+    let figures = |bytes: u64, w: usize| FormatFigures {
+        bytes,
+        write_rows_s: rows_per_s(rows, secs.get(w)),
+        read_rows_s: rows_per_s(rows, secs.get(w + 3)),
+    };
+    let strata = figures(meta.bytes, 0);
+    let parquet_zstd = figures(zstd_bytes, 1);
+    let parquet_snappy = figures(snappy_bytes, 2);
+    Ok(TableResult {
+        name: table.name.clone(),
+        rows,
+        columns: table.schema.fields().len(),
+        sort_key: table.sort_key.clone(),
+        profile: format!("{:?}", opts.block.encode.profile),
+        strings: table.strings.clone(),
+        size_vs_parquet_zstd: strata.bytes as f64 / parquet_zstd.bytes as f64,
+        read_vs_parquet_zstd: strata.read_rows_s / parquet_zstd.read_rows_s,
+        read_vs_parquet_snappy: strata.read_rows_s / parquet_snappy.read_rows_s,
+        write_vs_parquet_zstd: strata.write_rows_s / parquet_zstd.write_rows_s,
+        column_bytes: column_breakdown(&meta, &pq_columns),
+        strata,
+        parquet_zstd,
+        parquet_snappy,
+    })
+}
+
+fn column_breakdown(meta: &SegmentMeta, parquet: &BTreeMap<String, u64>) -> Vec<ColumnBreakdown> {
+    let total: u64 = meta.column_bytes.iter().map(|(_, b)| b).sum();
+    let mut out: Vec<ColumnBreakdown> = meta
+        .column_bytes
+        .iter()
+        .zip(&meta.footer.columns)
+        .zip(&meta.footer.schema.fields)
+        .map(|(((name, bytes), col), field)| {
+            let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+            for b in &col.blocks {
+                *counts.entry(b.cascade.as_str()).or_insert(0) += 1;
+            }
+            let (top, n) = counts
+                .iter()
+                .max_by_key(|(_, n)| **n)
+                .map_or(("", 0), |(c, n)| (*c, *n));
+            let pq = parquet.get(name).copied().unwrap_or(0);
+            ColumnBreakdown {
+                name: name.clone(),
+                strata_type: field.data_type.to_string(),
+                strata_bytes: *bytes,
+                parquet_zstd_bytes: pq,
+                ratio: *bytes as f64 / pq as f64,
+                share: *bytes as f64 / total.max(1) as f64,
+                top_cascade: top.to_string(),
+                top_cascade_blocks: n,
+                blocks: col.blocks.len(),
+            }
+        })
+        .collect();
+    out.sort_by_key(|c| std::cmp::Reverse(c.strata_bytes));
+    out
+}
+
+fn check_targets(tables: &[TableResult]) -> Vec<TargetCheck> {
+    let mut out = Vec::new();
+    for t in tables {
+        out.push(TargetCheck {
+            target: format!("size ≤ {SIZE_VS_PARQUET_ZSTD_MAX}× Parquet+zstd"),
+            subject: t.name.clone(),
+            value: t.size_vs_parquet_zstd,
+            limit: SIZE_VS_PARQUET_ZSTD_MAX,
+            met: t.size_vs_parquet_zstd <= SIZE_VS_PARQUET_ZSTD_MAX,
+        });
+        out.push(TargetCheck {
+            target: format!("full read ≥ {READ_VS_PARQUET_MIN}× Parquet+zstd"),
+            subject: t.name.clone(),
+            value: t.read_vs_parquet_zstd,
+            limit: READ_VS_PARQUET_MIN,
+            met: t.read_vs_parquet_zstd >= READ_VS_PARQUET_MIN,
+        });
+        out.push(TargetCheck {
+            target: format!("full read ≥ {READ_VS_PARQUET_MIN}× Parquet+snappy"),
+            subject: t.name.clone(),
+            value: t.read_vs_parquet_snappy,
+            limit: READ_VS_PARQUET_MIN,
+            met: t.read_vs_parquet_snappy >= READ_VS_PARQUET_MIN,
+        });
+        out.push(TargetCheck {
+            target: "write no slower than Parquet+zstd".to_string(),
+            subject: t.name.clone(),
+            value: t.write_vs_parquet_zstd,
+            limit: WRITE_VS_PARQUET_ZSTD_MIN,
+            met: t.write_vs_parquet_zstd >= WRITE_VS_PARQUET_ZSTD_MIN,
+        });
+    }
+    out
+}
+
+/// Thousands of rows per second, no decimals.
+fn krows(x: f64) -> String {
+    num(x / 1e3, 0)
+}
+
+impl SegmentReport {
+    /// The report as markdown: the main table, targets, the largest Strata columns per table.
+    pub fn to_markdown(&self) -> String {
+        let mut s = String::new();
+        s.push_str("## Segments: Strata vs Parquet (zstd 3, snappy), whole tables\n\n");
+        s.push_str(&format!(
+            "{} · {} · load average {} at start, {} at end · median of {} run(s){}\n\n",
+            self.date,
+            self.machine.describe(),
+            self.load_average.as_deref().unwrap_or("?"),
+            self.load_average_after.as_deref().unwrap_or("?"),
+            self.repetitions,
+            match self.max_rows_per_table {
+                Some(n) => format!(" · at most {n} rows per table (--quick)"),
+                None => String::new(),
+            }
+        ));
+        let mut t = MdTable::new([
+            "table",
+            "rows",
+            "Strata bytes",
+            "pq-zstd bytes",
+            "pq-snappy bytes",
+            "size Strata/zstd",
+            "write kr/s Strata",
+            "write kr/s zstd",
+            "write kr/s snappy",
+            "read kr/s Strata",
+            "read kr/s zstd",
+            "read kr/s snappy",
+            "read Strata/zstd",
+            "write Strata/zstd",
+        ]);
+        for r in &self.tables {
+            t.row(vec![
+                r.name.clone(),
+                r.rows.to_string(),
+                r.strata.bytes.to_string(),
+                r.parquet_zstd.bytes.to_string(),
+                r.parquet_snappy.bytes.to_string(),
+                num(r.size_vs_parquet_zstd, 2),
+                krows(r.strata.write_rows_s),
+                krows(r.parquet_zstd.write_rows_s),
+                krows(r.parquet_snappy.write_rows_s),
+                krows(r.strata.read_rows_s),
+                krows(r.parquet_zstd.read_rows_s),
+                krows(r.parquet_snappy.read_rows_s),
+                num(r.read_vs_parquet_zstd, 2),
+                num(r.write_vs_parquet_zstd, 2),
+            ]);
+        }
+        s.push_str(&t.to_markdown());
+        s.push_str("\nkr/s = thousands of rows per second.\n\n### Targets\n\n");
+        let met = self.targets.iter().filter(|c| c.met).count();
+        s.push_str(&format!("{met} of {} met.\n\n", self.targets.len()));
+        for c in &self.targets {
+            s.push_str(&format!(
+                "- {} {}: {} → {} (limit {})\n",
+                if c.met { "met" } else { "MISSED" },
+                c.subject,
+                c.target,
+                num(c.value, 2),
+                num(c.limit, 2)
+            ));
+        }
+        s.push_str("\n### Largest Strata columns per table\n\n");
+        let mut c = MdTable::new([
+            "table/column",
+            "type",
+            "Strata bytes",
+            "pq-zstd bytes",
+            "Strata/zstd",
+            "share",
+            "top cascade (blocks)",
+        ]);
+        for r in &self.tables {
+            for col in r.column_bytes.iter().take(4) {
+                c.row(vec![
+                    format!("{}/{}", r.name, col.name),
+                    col.strata_type.clone(),
+                    col.strata_bytes.to_string(),
+                    col.parquet_zstd_bytes.to_string(),
+                    num(col.ratio, 2),
+                    format!("{}%", num(col.share * 100.0, 0)),
+                    format!(
+                        "{} ({}/{})",
+                        col.top_cascade, col.top_cascade_blocks, col.blocks
+                    ),
+                ]);
+            }
+        }
+        s.push_str(&c.to_markdown());
+        for r in &self.tables {
+            let symbols: Vec<String> = r
+                .strings
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{} ({} distinct, {})",
+                        c.name,
+                        c.distinct,
+                        if c.symbol { "Symbol" } else { "Utf8" }
+                    )
+                })
+                .collect();
+            s.push_str(&format!(
+                "\n{}: sort key [{}], {} profile; strings: {}",
+                r.name,
+                r.sort_key.join(", "),
+                r.profile,
+                if symbols.is_empty() {
+                    "none".to_string()
+                } else {
+                    symbols.join(", ")
+                }
+            ));
+        }
+        s.push('\n');
+        for n in &self.notices {
+            s.push_str(&format!("\nnotice: {n}"));
+        }
+        for e in &self.errors {
+            s.push_str(&format!("\nerror: {e}"));
+        }
+        s.push('\n');
+        s
+    }
+}
