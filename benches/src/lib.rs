@@ -32,6 +32,7 @@ pub mod error;
 pub mod measure;
 pub mod peers;
 pub mod report;
+pub mod scan;
 pub mod segment;
 
 pub use error::{BenchError, Result};
@@ -100,7 +101,11 @@ pub trait Suite {
 
 /// Every suite, in the order `cargo xtask bench` runs them.
 pub fn suites() -> Vec<Box<dyn Suite>> {
-    vec![Box::new(codec::CodecSuite), Box::new(segment::SegmentSuite)]
+    vec![
+        Box::new(codec::CodecSuite),
+        Box::new(segment::SegmentSuite),
+        Box::new(scan::ScanSuite),
+    ]
 }
 
 /// The workspace root (the parent of this crate's directory).
