@@ -1,0 +1,84 @@
+//! The facade's error type.
+
+use std::path::PathBuf;
+
+use strata_format::FormatError;
+use strata_memtable::MemtableError;
+use strata_partition_registry::RegistryError;
+use strata_predicate::PredicateError;
+use strata_writer::WriterError;
+
+/// What can go wrong with a [`crate::Table`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TableError {
+    /// Another writer (this or another process) holds the table's `LOCK` file.
+    #[error("table {dir} is locked by another writer ({detail})")]
+    Locked {
+        /// The table directory.
+        dir: PathBuf,
+        /// Who holds it, as far as the lock file says.
+        detail: String,
+    },
+    /// The manifest, partitions or deletion vectors failed.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// A batch was refused by the write buffer.
+    #[error(transparent)]
+    Memtable(#[from] MemtableError),
+    /// Writing a segment failed.
+    #[error(transparent)]
+    Writer(#[from] WriterError),
+    /// A predicate did not parse or bind, or a scan failed.
+    #[error(transparent)]
+    Predicate(#[from] PredicateError),
+    /// A filesystem call failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What the table was doing.
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: FormatError,
+    },
+    /// An Arrow kernel failed.
+    #[error("{context}: {source}")]
+    Arrow {
+        /// What the table was doing.
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: arrow_schema::ArrowError,
+    },
+    /// A lock-file call on the local filesystem failed.
+    #[error("{context}: {source}")]
+    LockIo {
+        /// What the table was doing.
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A write-ahead-log record could not be encoded or decoded.
+    #[error("write-ahead log {path}: {detail}")]
+    Wal {
+        /// The log file.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+    /// An earlier failure left the write buffer and the log out of step; reopen the table.
+    #[error("the table is poisoned by an earlier write failure; reopen it")]
+    Poisoned,
+    /// The table was closed.
+    #[error("the table is closed")]
+    Closed,
+}
+
+/// Result with [`TableError`].
+pub type Result<T, E = TableError> = std::result::Result<T, E>;
+
+pub(crate) fn io_err(context: impl Into<String>) -> impl FnOnce(FormatError) -> TableError {
+    let context = context.into();
+    move |source| TableError::Io { context, source }
+}

@@ -1,0 +1,97 @@
+//! strata: an embeddable columnar storage engine — Arrow batches in, Arrow batches out.
+//!
+//! Place in the stack: the facade on top of `codec → format → memtable → writer → predicate →
+//! partition-registry → compactor`. A [`Table`] ties them together: writes go to a
+//! write-ahead log ([`Durability`]) and the memtable, flushes write segments committed in the
+//! manifest, deletes write deletion vectors, and scans read a [`Snapshot`] of the committed
+//! segments with pruning.
+//!
+//! What it is not (yet): compaction is not run by the table in this version (the compactor's
+//! scheduler lands separately), and a scan flushes the write buffer rather than merging it.
+//!
+//! # Table directory
+//!
+//! ```text
+//! <table>/
+//!   LOCK                one writer per directory (local filesystem only)
+//!   WAL-POS             first live log sequence number (older logs are covered by segments)
+//!   FLUSH-INTENT        present only while a flush commits (see Table::flush)
+//!   wal/wal-<seq>.log   write-ahead log (layout in the `wal` module)
+//!   data/               the registry: CHECKPOINT-<g>, MANIFEST-<g>.log, part-<start>/seg-<id>.strata
+//! ```
+//!
+//! ```
+//! use std::sync::Arc;
+//! use arrow_array::{Float64Array, RecordBatch, StringArray, TimestampMillisecondArray};
+//! use strata::{Table, TableConfig, TableOptions, Partitioning, Schema, Field, DataType, TimeUnit, FaultFs};
+//!
+//! let schema = Schema::new(vec![
+//!     Field::new("ts", DataType::Timestamp(TimeUnit::Millisecond, None), false),
+//!     Field::new("host", DataType::Symbol, false),
+//!     Field::new("cpu", DataType::Float64, true),
+//! ])?
+//! .with_sort_key(["host", "ts"])?;
+//! let fs = FaultFs::new();
+//! let config = TableConfig::new(schema.clone(), "ts", Partitioning::Day)?;
+//! let table = Table::create("/metrics", config, TableOptions::with_fs(Arc::new(fs.clone())))?;
+//! let batch = RecordBatch::try_new(
+//!     Arc::new(schema.to_arrow(strata::SymbolAs::Utf8)),
+//!     vec![
+//!         Arc::new(TimestampMillisecondArray::from(vec![1_000, 2_000, 3_000])),
+//!         Arc::new(StringArray::from(vec!["a", "b", "a"])),
+//!         Arc::new(Float64Array::from(vec![0.5, 0.7, 0.9])),
+//!     ],
+//! )?;
+//! table.write(&batch)?; // logged and fsynced: survives a crash from here on
+//!
+//! // A crash before any flush: the log brings the rows back.
+//! drop(table);
+//! let (table, report) = Table::open("/metrics", TableOptions::with_fs(Arc::new(fs.restart())))?;
+//! assert_eq!(report.wal_rows_replayed, 3);
+//! assert_eq!(table.delete("cpu > 0.8")?, 1);
+//! let rows: usize = table
+//!     .scan()
+//!     .filter("host = 'a'")
+//!     .columns(["ts", "cpu"])
+//!     .execute()?
+//!     .map(|b| b.map(|b| b.num_rows()))
+//!     .sum::<Result<_, _>>()?;
+//! assert_eq!(rows, 1);
+//! table.close()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod error;
+mod lock;
+mod table;
+pub mod wal;
+
+pub use error::{Result, TableError};
+pub use lock::LOCK_FILE;
+pub use table::{
+    DATA_DIR, FLUSH_INTENT_FILE, FlushReport, OpenReport, ScanBuilder, Snapshot, Table,
+    TableOptions, TableScan, WAL_DIR, WAL_POS_FILE,
+};
+pub use wal::Durability;
+
+pub use strata_format::{
+    DataType, FaultFs, Field, FileSystem, LocalFs, MemFs, Schema, Segment, SymbolAs, TimeUnit,
+};
+pub use strata_memtable::MemtableOptions;
+pub use strata_partition_registry::{
+    Partitioning, RecoveryReport, Registry, SegmentEntry, TableConfig, TableState,
+};
+pub use strata_predicate::{BoundPredicate, ScanStats, parse};
+pub use strata_writer::WriterOptions;
+
+/// The lower layers, for users who need more than the facade.
+pub mod stack {
+    pub use strata_codec as codec;
+    pub use strata_compactor as compactor;
+    pub use strata_format as format;
+    pub use strata_memtable as memtable;
+    pub use strata_partition_registry as registry;
+    pub use strata_predicate as predicate;
+    pub use strata_writer as writer;
+}
