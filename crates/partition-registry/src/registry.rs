@@ -339,8 +339,27 @@ impl Registry {
                         dv_counts.insert(file.clone(), counts.next().unwrap_or_default());
                     }
                 }
+                // Deletion vectors are loaded only after replay, so a merge's conflict check is
+                // made here against the deleted-row counts the log recorded.
+                let mut edits = rec.edits;
+                for e in &mut edits {
+                    if let Edit::Merge(m) = e {
+                        for (id, seen) in &mut m.inputs {
+                            let logged = state
+                                .segment(*id)
+                                .and_then(|s| s.deletion.as_ref())
+                                .map_or(0, |d| dv_counts.get(&d.file).copied().unwrap_or_default());
+                            if logged != *seen {
+                                return Err(corrupt(format!(
+                                    "merge of segment {id} saw {seen} deleted rows, the log has {logged}"
+                                )));
+                            }
+                            *seen = state.segment(*id).map_or(0, |s| s.deleted_rows());
+                        }
+                    }
+                }
                 state
-                    .apply_record(&rec.edits)
+                    .apply_record(&edits)
                     .map_err(|e| corrupt(format!("record does not apply: {e}")))?;
                 report.records_replayed += 1;
             }
