@@ -1,6 +1,7 @@
 //! The compactor's error type.
 
 use strata_format::FormatError;
+use strata_partition_registry::RegistryError;
 use strata_writer::WriterError;
 
 /// What can go wrong in a merge or a compaction cycle.
@@ -40,6 +41,33 @@ pub enum CompactorError {
         /// Input rows minus deleted rows (minus duplicates dropped by policy).
         expected: u64,
     },
+    /// The registry refused or failed a commit (a [`RegistryError::MergeConflict`] when a
+    /// delete landed on an input during the merge).
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// A plan no longer matches the table (an input is gone, the partition was dropped).
+    #[error("stale plan for partition {partition}: {detail}")]
+    StalePlan {
+        /// The plan's partition.
+        partition: i64,
+        /// What does not match.
+        detail: String,
+    },
+    /// A filesystem operation on a retired file failed.
+    #[error("removing {}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// The underlying error.
+        #[source]
+        source: FormatError,
+    },
+    /// The background scheduler has stopped.
+    #[error("the compaction scheduler has stopped")]
+    Stopped,
+    /// Starting the background thread failed.
+    #[error("starting the compaction thread: {0}")]
+    Spawn(#[source] std::io::Error),
     /// An Arrow kernel failed.
     #[error("arrow error during merge: {0}")]
     Arrow(#[from] arrow_schema::ArrowError),

@@ -9,12 +9,20 @@
 //! index and the background scheduler land with the rest of the compactor issue.
 #![forbid(unsafe_code)]
 
+mod compactor;
 mod error;
+mod index;
 mod merge;
+mod policy;
+mod scheduler;
 mod throttle;
 
+pub use compactor::{Compactor, CompactorConfig, CycleReport};
 pub use error::{CompactorError, Result};
+pub use index::{SegmentFile, SegmentHandle, TableIndex};
 pub use merge::{
     DuplicatePolicy, MergeInput, MergeOptions, MergeOutcome, merge_segments, merged_schema,
 };
+pub use policy::{CompactionPolicy, MergePlan, PlanReason, dead_ratio};
+pub use scheduler::{CompactionHandle, SchedulerConfig, SchedulerStats};
 pub use throttle::Throttle;

@@ -1,0 +1,363 @@
+//! The compaction protocol and the published table index.
+//!
+//! [`Compactor::run_plan`] performs one cycle:
+//! 1. merge the plan's inputs into a new segment, written durably ([`merge_segments`]);
+//! 2. commit one manifest record that swaps inputs for the output ([`Edit::Merge`]);
+//! 3. publish the rebuilt [`TableIndex`] (an atomic pointer swap; readers never wait);
+//! 4. retire the inputs: their files are deleted only once no reader snapshot lists them.
+//!
+//! A crash before step 2 is durable leaves the inputs live and the output an orphan that
+//! recovery removes; a crash after it leaves the output live and the inputs orphans that
+//! recovery removes. Steps 3 and 4 are in memory or only delete unreferenced files.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use crossbeam_channel::{Receiver, Sender};
+use strata_partition_registry::{
+    Edit, MergeCommit, PartitionState, Registry, RegistryError, SegmentId,
+};
+
+use crate::error::{CompactorError, Result};
+use crate::index::TableIndex;
+use crate::merge::{MergeInput, MergeOptions, merge_segments};
+use crate::policy::{CompactionPolicy, MergePlan, PlanReason};
+use crate::throttle::Throttle;
+
+/// How the compactor executes plans.
+#[derive(Debug, Clone)]
+pub struct CompactorConfig {
+    /// Device bandwidth in bytes per second; a plan may use its `io_share` of it.
+    pub device_bytes_per_sec: u64,
+    /// Merge settings (the throttle is set per plan).
+    pub merge: MergeOptions,
+}
+
+impl Default for CompactorConfig {
+    fn default() -> Self {
+        Self {
+            device_bytes_per_sec: 200_000_000,
+            merge: MergeOptions::default(),
+        }
+    }
+}
+
+/// What one compaction cycle did.
+#[derive(Debug, Clone)]
+pub struct CycleReport {
+    /// The partition merged.
+    pub partition: i64,
+    /// Why the plan was chosen.
+    pub reason: PlanReason,
+    /// Input segments.
+    pub segments_in: usize,
+    /// Output segments (0 when every input row was deleted).
+    pub segments_out: usize,
+    /// Rows in the inputs.
+    pub rows_in: u64,
+    /// Deleted rows left out.
+    pub rows_deleted: u64,
+    /// Rows written.
+    pub rows_out: u64,
+    /// Bytes of the input files.
+    pub bytes_in: u64,
+    /// Block bytes read.
+    pub bytes_read: u64,
+    /// Bytes of the output file.
+    pub bytes_written: u64,
+    /// Wall time of the cycle.
+    pub duration: Duration,
+    /// Manifest version of the merge commit.
+    pub version: u64,
+}
+
+impl CycleReport {
+    /// Bytes written per byte of input file: the cycle's write amplification.
+    pub fn write_amplification(&self) -> f64 {
+        if self.bytes_in == 0 {
+            0.0
+        } else {
+            self.bytes_written as f64 / self.bytes_in as f64
+        }
+    }
+}
+
+/// Owns compaction for one table: plans, executes, publishes the [`TableIndex`] readers take
+/// snapshots of, and is the only deleter of segment files at run time.
+#[derive(Debug)]
+pub struct Compactor {
+    registry: Arc<Registry>,
+    config: CompactorConfig,
+    index: ArcSwap<TableIndex>,
+    /// Serialises index rebuilds (readers never take it).
+    publish: Mutex<()>,
+    /// Serialises merges.
+    merging: Mutex<()>,
+    deletions_tx: Sender<Vec<PathBuf>>,
+    deletions_rx: Receiver<Vec<PathBuf>>,
+    last_compacted: Mutex<HashMap<i64, Instant>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Compactor {
+    /// Takes charge of the table of `registry`: a partition left `Merging` by a crash goes
+    /// back to `Sealed`, and the first index is built and published.
+    pub fn open(registry: Arc<Registry>, config: CompactorConfig) -> Result<Compactor> {
+        let interrupted: Vec<Edit> = registry
+            .state()
+            .partitions
+            .values()
+            .filter(|p| p.state == PartitionState::Merging)
+            .map(|p| Edit::SetPartitionState {
+                partition: p.start,
+                state: PartitionState::Sealed,
+            })
+            .collect();
+        if !interrupted.is_empty() {
+            registry.commit_batch(interrupted)?;
+        }
+        let index = TableIndex::build(&registry, &registry.state(), None)?;
+        let (deletions_tx, deletions_rx) = crossbeam_channel::unbounded();
+        Ok(Compactor {
+            registry,
+            config,
+            index: ArcSwap::from_pointee(index),
+            publish: Mutex::new(()),
+            merging: Mutex::new(()),
+            deletions_tx,
+            deletions_rx,
+            last_compacted: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The registry.
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    /// The current index: a consistent snapshot of the table. Lock-free; never waits for a
+    /// merge. The files it lists stay on disk while it is held.
+    pub fn snapshot(&self) -> Arc<TableIndex> {
+        self.index.load_full()
+    }
+
+    /// Publishes the index of the registry's current state (call after committing writes or
+    /// deletes through the registry) and returns it. Segments that left the state are retired.
+    pub fn refresh(&self) -> Result<Arc<TableIndex>> {
+        let _guard = lock(&self.publish);
+        let current = self.index.load_full();
+        let state = self.registry.state();
+        if state.version == current.version {
+            return Ok(current);
+        }
+        let next = Arc::new(TableIndex::build(&self.registry, &state, Some(&current))?);
+        for h in current.segments() {
+            if next.segment(h.entry.id).is_none() {
+                let mut files = vec![h.file.path().clone()];
+                if let Some(dv) = &h.entry.deletion {
+                    files.push(self.registry.path_of(&dv.file));
+                }
+                h.file.retire(self.deletions_tx.clone(), files);
+            }
+        }
+        self.index.store(Arc::clone(&next));
+        Ok(next)
+    }
+
+    /// The plans `policy` makes for the current state.
+    pub fn plan(&self, policy: &CompactionPolicy) -> Vec<MergePlan> {
+        let last = lock(&self.last_compacted).clone();
+        policy.plan(&self.registry.state(), Instant::now(), &last)
+    }
+
+    /// Runs one plan: merge, commit, publish, retire (see the module documentation), then
+    /// deletes whatever retired files no snapshot holds any more.
+    pub fn run_plan(&self, plan: &MergePlan) -> Result<CycleReport> {
+        let _merging = lock(&self.merging);
+        let started = Instant::now();
+        let index = self.refresh()?;
+        let stale = |detail: String| CompactorError::StalePlan {
+            partition: plan.partition,
+            detail,
+        };
+        let segs = index
+            .partitions
+            .get(&plan.partition)
+            .ok_or_else(|| stale("the partition is gone".into()))?;
+        let mut handles = Vec::with_capacity(plan.inputs.len());
+        let mut seen_ids = BTreeSet::new();
+        for id in &plan.inputs {
+            let h = segs
+                .get(id)
+                .ok_or_else(|| stale(format!("segment {id} is not live in it")))?;
+            if !seen_ids.insert(*id) {
+                return Err(stale(format!("segment {id} is listed twice")));
+            }
+            handles.push(h.clone());
+        }
+        if handles.is_empty() {
+            return Err(stale("no inputs".into()));
+        }
+        let sealed = self
+            .registry
+            .state()
+            .partitions
+            .get(&plan.partition)
+            .is_some_and(|p| p.state == PartitionState::Sealed);
+        if sealed {
+            self.registry.commit(Edit::SetPartitionState {
+                partition: plan.partition,
+                state: PartitionState::Merging,
+            })?;
+        }
+        let result = self.merge_and_commit(plan, &handles, sealed);
+        if result.is_err() && sealed {
+            // Best effort; a crash here is repaired by `Compactor::open`.
+            let _ = self.registry.commit(Edit::SetPartitionState {
+                partition: plan.partition,
+                state: PartitionState::Sealed,
+            });
+        }
+        let mut report = result?;
+        lock(&self.last_compacted).insert(plan.partition, Instant::now());
+        drop(handles);
+        drop(index);
+        self.refresh()?;
+        self.collect_garbage()?;
+        report.duration = started.elapsed();
+        Ok(report)
+    }
+
+    fn merge_and_commit(
+        &self,
+        plan: &MergePlan,
+        handles: &[crate::index::SegmentHandle],
+        sealed: bool,
+    ) -> Result<CycleReport> {
+        let inputs_seen: Vec<(SegmentId, u64)> = handles
+            .iter()
+            .map(|h| (h.entry.id, h.entry.deleted_rows()))
+            .collect();
+        let rows_in: u64 = handles.iter().map(|h| h.entry.rows).sum();
+        let bytes_in: u64 = handles.iter().map(|h| h.entry.bytes).sum();
+        let live: u64 = handles.iter().map(|h| h.live_rows()).sum();
+        let mut report = CycleReport {
+            partition: plan.partition,
+            reason: plan.reason,
+            segments_in: handles.len(),
+            segments_out: 0,
+            rows_in,
+            rows_deleted: rows_in - live,
+            rows_out: 0,
+            bytes_in,
+            bytes_read: 0,
+            bytes_written: 0,
+            duration: Duration::ZERO,
+            version: 0,
+        };
+        let mut outputs = Vec::new();
+        let mut output_path = None;
+        if live > 0 {
+            let target = self.registry.new_merge_output(plan.partition)?;
+            let mut opts = self.config.merge.clone();
+            opts.throttle = Some(Arc::new(Throttle::for_budget(
+                self.config.device_bytes_per_sec,
+                plan.io_share,
+            )));
+            let inputs = handles
+                .iter()
+                .map(|h| MergeInput {
+                    name: h.entry.file.clone(),
+                    segment: Arc::clone(h.file.segment()),
+                    deleted: h.deleted.as_ref().map(|d| d.as_ref().clone()),
+                    write_order: h.entry.id,
+                })
+                .collect();
+            let path = target.dir.join(&target.name);
+            let outcome = match merge_segments(
+                Arc::clone(self.registry.fs()),
+                &target.dir,
+                &target.name,
+                inputs,
+                &opts,
+            ) {
+                Ok(o) => o,
+                Err(e) => {
+                    // Never committed: ours to remove (recovery would, too).
+                    let _ = self.registry.fs().remove_file(&path);
+                    return Err(e);
+                }
+            };
+            report.segments_out = 1;
+            report.rows_out = outcome.rows_out;
+            report.bytes_read = outcome.bytes_read;
+            report.bytes_written = outcome.bytes_written;
+            outputs.push(self.registry.entry_for(&target, &outcome.meta));
+            output_path = Some(path);
+        }
+        let mut edits = vec![Edit::Merge(MergeCommit {
+            inputs: inputs_seen,
+            outputs,
+        })];
+        if sealed {
+            edits.push(Edit::SetPartitionState {
+                partition: plan.partition,
+                state: PartitionState::Sealed,
+            });
+        }
+        match self.registry.commit_batch(edits) {
+            Ok(v) => report.version = v,
+            Err(e) => {
+                // Only a refused edit is certainly not in the log; after an I/O error the
+                // record may be durable, and the output must stay for recovery to decide.
+                let refused = matches!(
+                    e,
+                    RegistryError::MergeConflict { .. } | RegistryError::UnknownSegment(_)
+                );
+                if let (true, Some(p)) = (refused, &output_path) {
+                    let _ = self.registry.fs().remove_file(p);
+                }
+                return Err(e.into());
+            }
+        }
+        Ok(report)
+    }
+
+    /// Deletes the files of retired segments that no snapshot holds any more; returns how
+    /// many files were removed.
+    pub fn collect_garbage(&self) -> Result<usize> {
+        let fs = self.registry.fs();
+        let mut removed = 0;
+        let mut dirs = BTreeSet::new();
+        while let Ok(files) = self.deletions_rx.try_recv() {
+            for f in files {
+                fs.remove_file(&f).map_err(|source| CompactorError::Io {
+                    path: f.clone(),
+                    source,
+                })?;
+                removed += 1;
+                if let Some(d) = f.parent() {
+                    dirs.insert(d.to_path_buf());
+                }
+            }
+        }
+        for d in dirs {
+            fs.sync_dir(&d).map_err(|source| CompactorError::Io {
+                path: d.clone(),
+                source,
+            })?;
+        }
+        Ok(removed)
+    }
+
+    /// Whether retired files are waiting for deletion.
+    pub fn deletions_pending(&self) -> bool {
+        !self.deletions_rx.is_empty()
+    }
+}

@@ -1,0 +1,252 @@
+//! The background scheduler: one thread fed through channels with flush requests, compaction
+//! triggers and stop, that also drains the deletion queue.
+//!
+//! Priorities: readers never go through it (they take [`Compactor::snapshot`]); pending
+//! flushes are always served before a compaction starts, and between two compaction cycles.
+//! A cycle runs one plan; when more plans are due the next iteration comes at once.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use arrow_array::RecordBatch;
+use crossbeam_channel::{Receiver, Sender, select};
+use strata_partition_registry::SegmentEntry;
+use strata_writer::WriterOptions;
+
+use crate::compactor::{Compactor, CycleReport};
+use crate::error::{CompactorError, Result};
+use crate::policy::CompactionPolicy;
+
+/// How the scheduler runs.
+#[derive(Debug, Clone)]
+pub struct SchedulerConfig {
+    /// The policy evaluated on every tick and trigger.
+    pub policy: CompactionPolicy,
+    /// How often the policy is evaluated without a trigger: 1 s.
+    pub tick: Duration,
+    /// How flushed segments are written.
+    pub writer: WriterOptions,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        Self {
+            policy: CompactionPolicy::default(),
+            tick: Duration::from_secs(1),
+            writer: WriterOptions::default(),
+        }
+    }
+}
+
+/// What the scheduler has done so far.
+#[derive(Debug, Clone, Default)]
+pub struct SchedulerStats {
+    /// Completed compaction cycles, oldest first.
+    pub cycles: Vec<CycleReport>,
+    /// Failed cycles and deletions (the message of each error).
+    pub errors: Vec<String>,
+    /// Flushes written.
+    pub flushes: u64,
+    /// Retired files deleted.
+    pub files_deleted: u64,
+}
+
+struct Flush {
+    batch: RecordBatch,
+    reply: Sender<Result<SegmentEntry>>,
+}
+
+enum Control {
+    Trigger,
+    Stop,
+}
+
+/// A running scheduler. [`CompactionHandle::stop`] asks it to stop after the current step;
+/// [`CompactionHandle::join`] waits for it; dropping the handle does both.
+#[derive(Debug)]
+pub struct CompactionHandle {
+    flush_tx: Sender<Flush>,
+    control_tx: Sender<Control>,
+    stats: Arc<Mutex<SchedulerStats>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Flush {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Flush({} rows)", self.batch.num_rows())
+    }
+}
+
+impl std::fmt::Debug for Control {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Control::Trigger => "Trigger",
+            Control::Stop => "Stop",
+        })
+    }
+}
+
+fn lock(m: &Mutex<SchedulerStats>) -> MutexGuard<'_, SchedulerStats> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl CompactionHandle {
+    /// Starts the background thread for `compactor`.
+    pub fn start(compactor: Arc<Compactor>, config: SchedulerConfig) -> Result<CompactionHandle> {
+        let (flush_tx, flush_rx) = crossbeam_channel::unbounded();
+        let (control_tx, control_rx) = crossbeam_channel::unbounded();
+        let stats = Arc::new(Mutex::new(SchedulerStats::default()));
+        let worker = Worker {
+            compactor,
+            config,
+            flush_rx,
+            control_rx,
+            stats: Arc::clone(&stats),
+        };
+        let thread = std::thread::Builder::new()
+            .name("strata-compactor".into())
+            .spawn(move || worker.run())
+            .map_err(CompactorError::Spawn)?;
+        Ok(CompactionHandle {
+            flush_tx,
+            control_tx,
+            stats,
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues `batch` (sorted, one partition) to be written as a segment, committed and
+    /// published; the receiver gets the result. Flushes go before compactions.
+    pub fn flush(&self, batch: RecordBatch) -> Receiver<Result<SegmentEntry>> {
+        let (reply, rx) = crossbeam_channel::bounded(1);
+        if let Err(e) = self.flush_tx.send(Flush { batch, reply }) {
+            let _ = e.into_inner().reply.send(Err(CompactorError::Stopped));
+        }
+        rx
+    }
+
+    /// Asks for a policy evaluation now instead of at the next tick.
+    pub fn trigger(&self) {
+        let _ = self.control_tx.send(Control::Trigger);
+    }
+
+    /// A copy of the statistics so far.
+    pub fn stats(&self) -> SchedulerStats {
+        lock(&self.stats).clone()
+    }
+
+    /// Asks the thread to stop after its current step (a running merge completes).
+    pub fn stop(&self) {
+        let _ = self.control_tx.send(Control::Stop);
+    }
+
+    /// Stops the thread and waits for it; returns the final statistics.
+    pub fn join(mut self) -> SchedulerStats {
+        self.shutdown();
+        self.stats()
+    }
+
+    fn shutdown(&mut self) {
+        self.stop();
+        if let Some(t) = self.thread.take() {
+            // A panicking worker has nothing more to report.
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for CompactionHandle {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+struct Worker {
+    compactor: Arc<Compactor>,
+    config: SchedulerConfig,
+    flush_rx: Receiver<Flush>,
+    control_rx: Receiver<Control>,
+    stats: Arc<Mutex<SchedulerStats>>,
+}
+
+impl Worker {
+    fn run(self) {
+        let mut more_due = false;
+        loop {
+            // Flushes first, always.
+            while let Ok(f) = self.flush_rx.try_recv() {
+                self.flush(f);
+            }
+            let wait = if more_due {
+                Duration::ZERO
+            } else {
+                self.config.tick
+            };
+            let compact = select! {
+                recv(self.flush_rx) -> f => {
+                    if let Ok(f) = f {
+                        self.flush(f);
+                    }
+                    false
+                }
+                recv(self.control_rx) -> c => match c {
+                    Ok(Control::Trigger) => true,
+                    Ok(Control::Stop) | Err(_) => break,
+                },
+                default(wait) => true,
+            };
+            if compact {
+                // A flush that arrived meanwhile goes first; the compaction stays due.
+                more_due = !self.flush_rx.is_empty() || self.compact_once();
+            }
+            self.collect();
+        }
+        self.collect();
+    }
+
+    fn flush(&self, f: Flush) {
+        let result = self
+            .compactor
+            .registry()
+            .write_segment(&f.batch, self.config.writer)
+            .map_err(CompactorError::from)
+            .and_then(|entry| self.compactor.refresh().map(|_| entry));
+        let mut s = lock(&self.stats);
+        match &result {
+            Ok(_) => s.flushes += 1,
+            Err(e) => s.errors.push(format!("flush: {e}")),
+        }
+        drop(s);
+        let _ = f.reply.send(result);
+    }
+
+    /// Runs the first due plan; returns whether more were due.
+    fn compact_once(&self) -> bool {
+        if let Err(e) = self.compactor.refresh() {
+            lock(&self.stats).errors.push(format!("refresh: {e}"));
+            return false;
+        }
+        let plans = self.compactor.plan(&self.config.policy);
+        let Some(plan) = plans.first() else {
+            return false;
+        };
+        let result = self.compactor.run_plan(plan);
+        let mut s = lock(&self.stats);
+        match result {
+            Ok(r) => s.cycles.push(r),
+            Err(e) => {
+                s.errors.push(format!("partition {}: {e}", plan.partition));
+                return false;
+            }
+        }
+        plans.len() > 1
+    }
+
+    fn collect(&self) {
+        match self.compactor.collect_garbage() {
+            Ok(n) => lock(&self.stats).files_deleted += n as u64,
+            Err(e) => lock(&self.stats).errors.push(format!("deleting: {e}")),
+        }
+    }
+}
