@@ -72,6 +72,8 @@ pub struct CycleReport {
     pub duration: Duration,
     /// Manifest version of the merge commit.
     pub version: u64,
+    /// Retired files deleted at the end of the cycle (those no snapshot held any more).
+    pub files_deleted: usize,
 }
 
 impl CycleReport {
@@ -229,7 +231,7 @@ impl Compactor {
         drop(handles);
         drop(index);
         self.refresh()?;
-        self.collect_garbage()?;
+        report.files_deleted = self.collect_garbage()?;
         report.duration = started.elapsed();
         Ok(report)
     }
@@ -260,6 +262,7 @@ impl Compactor {
             bytes_written: 0,
             duration: Duration::ZERO,
             version: 0,
+            files_deleted: 0,
         };
         let mut outputs = Vec::new();
         let mut output_path = None;

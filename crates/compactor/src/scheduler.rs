@@ -234,7 +234,10 @@ impl Worker {
         let result = self.compactor.run_plan(plan);
         let mut s = lock(&self.stats);
         match result {
-            Ok(r) => s.cycles.push(r),
+            Ok(r) => {
+                s.files_deleted += r.files_deleted as u64;
+                s.cycles.push(r);
+            }
             Err(e) => {
                 s.errors.push(format!("partition {}: {e}", plan.partition));
                 return false;

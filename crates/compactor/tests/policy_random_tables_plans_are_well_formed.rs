@@ -1,0 +1,132 @@
+//! Property test of the policy over random tables: plans never cross partitions, never repeat
+//! an input, respect the input cap, carry the budget of their urgency, come emergencies first,
+//! and a recently compacted partition is planned only in an emergency.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+use strata_compactor::{CompactionPolicy, PlanReason, dead_ratio};
+use strata_format::{DataType, Field, Schema, TimeUnit};
+use strata_partition_registry::{Edit, Partitioning, SegmentEntry, TableConfig, TableState};
+
+const DAY: i64 = 86_400;
+
+/// (day 0..4, bytes, rows, deleted, min offset, span)
+type Seg = (i64, u64, u64, u64, i64, i64);
+
+fn table(segs: &[Seg]) -> TableState {
+    let schema = Schema::new(vec![Field::new(
+        "ts",
+        DataType::Timestamp(TimeUnit::Second, None),
+        false,
+    )])
+    .unwrap();
+    let mut s =
+        TableState::new(TableConfig::new(schema, "ts", Partitioning::Day).unwrap()).unwrap();
+    s.apply_record(&[Edit::ReserveSegmentIds { limit: 100_000 }])
+        .unwrap();
+    for (id, &(day, bytes, rows, deleted, lo, span)) in segs.iter().enumerate() {
+        let start = day * DAY;
+        if !s.partitions.contains_key(&start) {
+            s.apply_record(&[Edit::CreatePartition {
+                start,
+                end: start + DAY,
+            }])
+            .unwrap();
+        }
+        let id = id as u64;
+        s.apply_record(&[Edit::AddSegment(SegmentEntry {
+            id,
+            file: format!("f{id}"),
+            partition: start,
+            rows,
+            bytes,
+            min_ts: start + lo,
+            max_ts: start + lo + span,
+            schema_version: 0,
+            deletion: None,
+        })])
+        .unwrap();
+        let deleted = deleted.min(rows) as u32;
+        if deleted > 0 {
+            s.apply_record(&[Edit::AddDeletionVector {
+                segment: id,
+                file: "dv".into(),
+                bitmap: Arc::new((0..deleted).collect()),
+            }])
+            .unwrap();
+        }
+    }
+    s
+}
+
+fn seg() -> impl Strategy<Value = Seg> {
+    (
+        0i64..4,
+        1u64..2_000,
+        1u64..100,
+        0u64..120,
+        0i64..80_000,
+        0i64..5_000,
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+    #[test]
+    fn plans_are_well_formed(
+        segs in proptest::collection::vec(seg(), 0..60),
+        max_segments in 1usize..10,
+        max_inputs in 1usize..8,
+        target in 1u64..2_000,
+    ) {
+        let s = table(&segs);
+        let policy = CompactionPolicy {
+            max_segments,
+            max_inputs,
+            target_segment_bytes: target,
+            ..CompactionPolicy::default()
+        };
+        let now = Instant::now();
+        let plans = policy.plan(&s, now, &HashMap::new());
+        let mut partitions = BTreeSet::new();
+        let mut seen_normal = false;
+        for p in &plans {
+            prop_assert!(partitions.insert(p.partition), "two plans for one partition");
+            let part = &s.partitions[&p.partition];
+            let ids: BTreeSet<_> = p.inputs.iter().collect();
+            prop_assert_eq!(ids.len(), p.inputs.len(), "repeated input");
+            prop_assert!(!p.inputs.is_empty() && p.inputs.len() <= max_inputs);
+            for id in &p.inputs {
+                prop_assert!(part.segments.contains_key(id), "input outside its partition");
+            }
+            let ratio = dead_ratio(part);
+            prop_assert_eq!(p.emergency, ratio > 0.70);
+            prop_assert_eq!(p.io_share, if p.emergency { 0.60 } else { 0.30 });
+            prop_assert!(!(p.emergency && seen_normal), "emergency after a normal plan");
+            seen_normal |= !p.emergency;
+            match p.reason {
+                PlanReason::SmallSegments { .. } => {
+                    prop_assert!(p.inputs.len() >= 2);
+                    for id in &p.inputs {
+                        prop_assert!(part.segments[id].bytes < target, "large input in small tier");
+                    }
+                }
+                PlanReason::TooManySegments { segments } => {
+                    prop_assert!(segments > max_segments && p.inputs.len() >= 2);
+                }
+                PlanReason::DeadSpace { ratio: r } | PlanReason::Emergency { ratio: r } => {
+                    prop_assert!(r > 0.20);
+                }
+            }
+        }
+        // Every partition compacted a moment ago: only emergencies remain.
+        let recent: HashMap<i64, Instant> = s.partitions.keys().map(|k| (*k, now)).collect();
+        let soon = policy.plan(&s, now + Duration::from_secs(1), &recent);
+        let emergencies: Vec<_> = plans.iter().filter(|p| p.emergency).cloned().collect();
+        prop_assert_eq!(soon, emergencies);
+    }
+}
