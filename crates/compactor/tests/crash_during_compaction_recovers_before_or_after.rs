@@ -106,32 +106,39 @@ fn sweep(seal: bool) -> u64 {
             eprintln!("seal={seal}: {k} crash points");
             return k;
         }
-        let after = fs.restart();
-        let (rec, _) = Registry::open(Arc::new(after.clone()), dir())
-            .unwrap_or_else(|e| panic!("k={k}: recovery failed: {e}"));
-        let c = Compactor::open(Arc::new(rec), config()).unwrap();
-        let got = shape(&c.registry().state());
-        if result.is_ok() {
-            assert_eq!(got, post, "k={k}: a completed merge was lost");
-        } else {
-            assert!(
-                got == pre || got == post,
-                "k={k}: neither before nor after: {got:?}"
-            );
-        }
-        assert_eq!(rows(c.registry()), want_rows, "k={k}");
-        assert_eq!(scan_rows(c.snapshot().scan()), want_rows, "k={k}");
-        assert_files_are_referenced(&after, c.registry());
-        // The recovered table compacts to the same rows, and the compactor deletes the inputs.
-        if got == pre {
-            c.run_plan(&the_plan(&c)).unwrap();
-            assert_eq!(shape(&c.registry().state()).len(), post.len());
+        // Torn writes too: up to 11 unsynced bytes per file may survive.
+        for keep in [0, 11] {
+            let after = fs.restart_torn(keep);
+            let (rec, _) = Registry::open(Arc::new(after.clone()), dir())
+                .unwrap_or_else(|e| panic!("k={k} keep={keep}: recovery failed: {e}"));
+            let c = Compactor::open(Arc::new(rec), config()).unwrap();
+            let got = shape(&c.registry().state());
+            if result.is_ok() {
+                assert_eq!(got, post, "k={k} keep={keep}: a completed merge was lost");
+            } else {
+                assert!(
+                    got == pre || got == post,
+                    "k={k} keep={keep}: neither before nor after: {got:?}"
+                );
+            }
+            assert_eq!(rows(c.registry()), want_rows, "k={k} keep={keep}");
             assert_eq!(
-                rows(c.registry()),
+                scan_rows(c.snapshot().scan()),
                 want_rows,
-                "k={k}: compacting after recovery"
+                "k={k} keep={keep}"
             );
             assert_files_are_referenced(&after, c.registry());
+            // The recovered table compacts to the same rows, and the compactor deletes the inputs.
+            if got == pre {
+                c.run_plan(&the_plan(&c)).unwrap();
+                assert_eq!(shape(&c.registry().state()).len(), post.len());
+                assert_eq!(
+                    rows(c.registry()),
+                    want_rows,
+                    "k={k} keep={keep}: compacting after recovery"
+                );
+                assert_files_are_referenced(&after, c.registry());
+            }
         }
         k += 1;
     }
