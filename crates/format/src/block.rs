@@ -319,7 +319,31 @@ fn distinct_count(hashes: &[u64]) -> u64 {
     seen.len() as u64
 }
 
-fn wants_bloom(opts: &BlockOptions, data_type: &DataType, distinct: u64) -> bool {
+/// Bytes a bloom filter for `distinct` values takes at the configured false-positive rate.
+fn bloom_bytes(opts: &BlockOptions, distinct: u64) -> usize {
+    let fpp = if opts.bloom_fpp.is_finite() {
+        opts.bloom_fpp.clamp(1e-6, 0.5)
+    } else {
+        0.01
+    };
+    let bits = -8.0 * (distinct.max(1) as f64) / (1.0 - fpp.powf(1.0 / 8.0)).ln();
+    ((bits / 256.0).ceil() as usize).max(1) * 32
+}
+
+/// Whether a block gets a bloom filter.
+///
+/// Under [`BloomPolicy::Auto`] a filter must pay for itself: never for booleans, floats or
+/// symbols (a symbol column's segment dictionary already answers "absent"); for integers only
+/// when the values are sparse in their range (at least 16× more room than distinct values, so
+/// min/max alone would let most probes through); and in every case only when the filter costs
+/// at most a quarter of the block's encoded bytes.
+fn wants_bloom(
+    opts: &BlockOptions,
+    data_type: &DataType,
+    distinct: u64,
+    range: Option<u128>,
+    encoded_len: usize,
+) -> bool {
     if distinct == 0 || matches!(data_type, DataType::Boolean) {
         return false;
     }
@@ -327,8 +351,15 @@ fn wants_bloom(opts: &BlockOptions, data_type: &DataType, distinct: u64) -> bool
         BloomPolicy::Never => false,
         BloomPolicy::Always => true,
         BloomPolicy::Auto => {
-            !matches!(data_type, DataType::Float32 | DataType::Float64)
-                && distinct >= opts.bloom_min_distinct
+            if matches!(
+                data_type,
+                DataType::Float32 | DataType::Float64 | DataType::Symbol
+            ) || distinct < opts.bloom_min_distinct
+            {
+                return false;
+            }
+            let sparse = range.is_none_or(|r| r >= 16 * u128::from(distinct));
+            sparse && bloom_bytes(opts, distinct) * 4 <= encoded_len
         }
     }
 }
@@ -399,25 +430,31 @@ fn encode_inner(
             let v = signed_values(field, a)?;
             let hashes: Vec<u64> = v.iter().map(|&x| hash_i64(x)).collect();
             let d = distinct_count(&hashes);
-            if wants_bloom(opts, &field.data_type, d) {
+            let enc = strata_codec::encode_i64(&v, eo).map_err(codec)?;
+            let range = v
+                .iter()
+                .min()
+                .zip(v.iter().max())
+                .map(|(lo, hi)| (i128::from(*hi) - i128::from(*lo)) as u128);
+            if wants_bloom(opts, &field.data_type, d, range, enc.bytes.len()) {
                 bloom = Some(bloom_of(opts, d, &hashes));
             }
-            (
-                strata_codec::encode_i64(&v, eo).map_err(codec)?,
-                stats::int_stats(&v, rows, d),
-            )
+            (enc, stats::int_stats(&v, rows, d))
         }
         DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => {
             let v = unsigned_values(field, a)?;
             let hashes: Vec<u64> = v.iter().map(|&x| hash_u64(x)).collect();
             let d = distinct_count(&hashes);
-            if wants_bloom(opts, &field.data_type, d) {
+            let enc = strata_codec::encode_u64(&v, eo).map_err(codec)?;
+            let range = v
+                .iter()
+                .min()
+                .zip(v.iter().max())
+                .map(|(lo, hi)| u128::from(hi - lo));
+            if wants_bloom(opts, &field.data_type, d, range, enc.bytes.len()) {
                 bloom = Some(bloom_of(opts, d, &hashes));
             }
-            (
-                strata_codec::encode_u64(&v, eo).map_err(codec)?,
-                stats::uint_stats(&v, rows, d),
-            )
+            (enc, stats::uint_stats(&v, rows, d))
         }
         DataType::Float32 | DataType::Float64 => {
             let (wide, enc) = if field.data_type == DataType::Float32 {
@@ -447,7 +484,7 @@ fn encode_inner(
                 .map(|&x| hash_f64(x).unwrap_or_else(|| x.to_bits()))
                 .collect();
             let d = distinct_count(&keys);
-            if wants_bloom(opts, &field.data_type, d) {
+            if wants_bloom(opts, &field.data_type, d, None, enc.bytes.len()) {
                 let hashes: Vec<u64> = wide.iter().filter_map(|&x| hash_f64(x)).collect();
                 bloom = Some(bloom_of(opts, d, &hashes));
             }
@@ -457,9 +494,6 @@ fn encode_inner(
             let v = byte_values(field, a)?;
             let hashes: Vec<u64> = v.iter().map(|x| hash_bytes(x)).collect();
             let d = distinct_count(&hashes);
-            if wants_bloom(opts, &field.data_type, d) {
-                bloom = Some(bloom_of(opts, d, &hashes));
-            }
             let st = stats::bytes_stats(v.iter().copied(), v.len(), rows, d, opts.stats_prefix);
             let enc = match (&field.data_type, dict) {
                 (DataType::Symbol, Some(dict)) => {
@@ -477,7 +511,11 @@ fn encode_inner(
                 }
                 _ => strata_codec::encode_bytes(&v, eo),
             };
-            (enc.map_err(codec)?, st)
+            let enc = enc.map_err(codec)?;
+            if wants_bloom(opts, &field.data_type, d, None, enc.bytes.len()) {
+                bloom = Some(bloom_of(opts, d, &hashes));
+            }
+            (enc, st)
         }
     };
     let mut bytes = Vec::with_capacity(values.bytes.len() + 16);
