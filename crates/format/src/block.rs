@@ -48,8 +48,9 @@ const KNOWN_FLAGS: u8 = HAS_VALIDITY | F32_BITS;
 /// When blocks get a bloom filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BloomPolicy {
-    /// When it pays off: not booleans or floats, and at least [`BlockOptions::bloom_min_distinct`]
-    /// distinct values (below that, min/max nearly describe the set).
+    /// When it pays off: not booleans, floats or symbols; at least
+    /// [`BlockOptions::bloom_min_distinct`] distinct values; integers only when sparse in their
+    /// range; and the filter at most a quarter of the block's encoded bytes.
     #[default]
     Auto,
     /// Every non-boolean block with a value.
