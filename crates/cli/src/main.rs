@@ -1,12 +1,158 @@
-//! The `strata` command-line tool.
+//! `strata`: the command-line tool of the Strata storage engine.
+//!
+//! Exit codes: 0 success; 1 an error (one line on stderr, `error: …`); 2 bad usage (clap); 3 the
+//! table is locked by another writer.
 
-use clap::Parser;
+use std::path::PathBuf;
+use std::process::ExitCode;
 
-/// Strata: an embeddable columnar storage engine.
+use clap::{Parser, Subcommand, ValueEnum};
+
+mod demo;
+mod ingest;
+mod inspect;
+mod output;
+
+/// Strata: an embeddable columnar storage engine for time-series and analytics tables.
+///
+/// Exit codes: 0 success, 1 error, 2 bad usage, 3 table locked by another writer.
 #[derive(Debug, Parser)]
-#[command(name = "strata", version)]
-struct Cli {}
+#[command(name = "strata", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() {
-    let _cli = Cli::parse();
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Load CSV (plain or .gz), Parquet or Arrow IPC files into a table (created if missing).
+    Ingest(ingest::IngestArgs),
+    /// Print rows of a table.
+    Scan(ScanArgs),
+    /// Describe a table (partitions, segments, dead space) or one segment file.
+    Inspect {
+        /// A table directory or a segment file.
+        path: PathBuf,
+    },
+    /// Read every segment of a table and check it against the manifest.
+    Verify {
+        /// The table directory.
+        table: PathBuf,
+    },
+    /// Delete the rows matching a predicate.
+    Delete {
+        /// The table directory.
+        table: PathBuf,
+        /// The predicate, e.g. "host = 'a' AND ts < 1000".
+        #[arg(long = "where", value_name = "EXPR")]
+        predicate: String,
+    },
+    /// Generate a multi-host metrics workload, ingest it, query it and print a report.
+    Demo(demo::DemoArgs),
+}
+
+/// Output format of `scan`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum Format {
+    /// Aligned columns.
+    Table,
+    /// CSV with a header.
+    Csv,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+struct ScanArgs {
+    /// The table directory.
+    table: PathBuf,
+    /// Keep rows where this predicate is true.
+    #[arg(long = "where", value_name = "EXPR")]
+    predicate: Option<String>,
+    /// Comma-separated columns to print.
+    #[arg(long, value_delimiter = ',')]
+    columns: Option<Vec<String>>,
+    /// Print at most this many rows.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Print scan statistics (segments and blocks pruned, bytes read) on stderr.
+    #[arg(long)]
+    stats: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let locked = e
+                .downcast_ref::<strata::TableError>()
+                .is_some_and(|t| matches!(t, strata::TableError::Locked { .. }));
+            eprintln!("error: {}", one_line(&e));
+            if locked {
+                ExitCode::from(3)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+/// The error and its causes on one line.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let s = cause.to_string().replace('\n', " ");
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+    }
+    parts.join(": ")
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Ingest(args) => ingest::run(&args),
+        Command::Scan(args) => {
+            let table = inspect::open(&args.table)?;
+            let mut scan = table.scan();
+            if let Some(p) = &args.predicate {
+                scan = scan.filter(p.clone());
+            }
+            if let Some(c) = &args.columns {
+                scan = scan.columns(c.clone());
+            }
+            let mut it = scan.execute()?;
+            let mut out = std::io::stdout().lock();
+            output::print(&mut it, args.limit, args.format, &mut out)?;
+            if args.stats {
+                let s = it.stats();
+                eprintln!(
+                    "segments {} (pruned {}), blocks {} (pruned {}, decoded {}), bytes read {}, rows matched {}",
+                    s.segments_total,
+                    s.segments_pruned,
+                    s.blocks_total,
+                    s.blocks_pruned,
+                    s.blocks_decoded,
+                    s.bytes_read,
+                    s.rows_matched
+                );
+            }
+            table.close()?;
+            Ok(())
+        }
+        Command::Inspect { path } => inspect::inspect(&path, &mut std::io::stdout().lock()),
+        Command::Verify { table } => inspect::verify(&table, &mut std::io::stdout().lock()),
+        Command::Delete { table, predicate } => {
+            let t = inspect::open(&table)?;
+            let n = t.delete(&predicate)?;
+            t.close()?;
+            println!("deleted {n} rows");
+            Ok(())
+        }
+        Command::Demo(args) => demo::run(&args, &mut std::io::stdout().lock()),
+    }
 }

@@ -1,0 +1,254 @@
+//! `strata demo`: a deterministic multi-host metrics workload, ingested, queried and reported.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use arrow_array::{Float64Array, Int64Array, RecordBatch, StringArray, TimestampMillisecondArray};
+use strata::{DataType, Field, Partitioning, Schema, Table, TableConfig, TableOptions, TimeUnit};
+
+/// Arguments of `strata demo`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct DemoArgs {
+    /// Seed of the generated workload (same seed, same data and report counts).
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Hosts reporting metrics.
+    #[arg(long, default_value_t = 16)]
+    hosts: usize,
+    /// Hours of data, one point per host every 10 seconds.
+    #[arg(long, default_value_t = 36)]
+    hours: u64,
+    /// Table directory to keep (default: a temporary one, removed afterwards).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+}
+
+/// SplitMix64: small, fast and deterministic.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+const REGIONS: [&str; 4] = ["eu-west", "us-east", "us-west", "ap-south"];
+const START_MS: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+const STEP_MS: i64 = 10_000;
+
+/// One point: time, host index, cpu, memory bytes, requests.
+type Row = (i64, usize, f64, i64, i64);
+
+fn schema() -> Result<Schema> {
+    Ok(Schema::new(vec![
+        Field::new(
+            "ts",
+            DataType::Timestamp(TimeUnit::Millisecond, None),
+            false,
+        ),
+        Field::new("host", DataType::Symbol, false),
+        Field::new("region", DataType::Symbol, false),
+        Field::new("cpu", DataType::Float64, true),
+        Field::new("mem_bytes", DataType::Int64, true),
+        Field::new("requests", DataType::Int64, true),
+    ])?
+    .with_sort_key(["host", "ts"])?)
+}
+
+/// One hour of points for every host; `late` rows (about 1%) are held back for a later batch.
+fn hour_batch(
+    args: &DemoArgs,
+    rng: &mut Rng,
+    hour: u64,
+    state: &mut [(f64, i64, i64)],
+    late: &mut Vec<Row>,
+) -> (Vec<Row>, u64) {
+    let mut rows = Vec::new();
+    let mut raw = 0u64;
+    let points = 3_600_000 / STEP_MS;
+    for p in 0..points {
+        let ts = START_MS + (hour as i64 * 3_600_000) + p * STEP_MS;
+        for (h, s) in state.iter_mut().enumerate() {
+            s.0 = (s.0 + (rng.unit() - 0.5) * 4.0).clamp(1.0, 99.0);
+            s.1 = (s.1 + ((rng.unit() - 0.5) * 8.0e6) as i64).max(1 << 28);
+            s.2 += (rng.next() % 50) as i64;
+            let row = (ts, h, (s.0 * 100.0).round() / 100.0, s.1, s.2);
+            raw += 8 + 8 + 8 + 8 + 8 + 12;
+            if rng.next().is_multiple_of(100) {
+                late.push(row);
+            } else {
+                rows.push(row);
+            }
+        }
+    }
+    let _ = args;
+    (rows, raw)
+}
+
+fn to_batch(schema: &Schema, rows: &[Row]) -> Result<RecordBatch> {
+    let host = |h: usize| format!("host-{h:02}");
+    Ok(RecordBatch::try_new(
+        Arc::new(schema.to_arrow(strata::SymbolAs::Utf8)),
+        vec![
+            Arc::new(TimestampMillisecondArray::from_iter_values(
+                rows.iter().map(|r| r.0),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| host(r.1)),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| REGIONS[r.1 % REGIONS.len()]),
+            )),
+            Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.2))),
+            Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.3))),
+            Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.4))),
+        ],
+    )?)
+}
+
+pub(crate) fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<()> {
+    let (dir, temporary) = match &args.dir {
+        Some(d) => (d.clone(), false),
+        None => (
+            std::env::temp_dir().join(format!("strata-demo-{}-{}", args.seed, std::process::id())),
+            true,
+        ),
+    };
+    let result = run_in(args, &dir, out);
+    if temporary {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    result
+}
+
+fn run_in(args: &DemoArgs, dir: &std::path::Path, out: &mut dyn Write) -> Result<()> {
+    let schema = schema()?;
+    let config = TableConfig::new(schema.clone(), "ts", Partitioning::Day)?;
+    let table = Table::create(dir, config, TableOptions::default())
+        .with_context(|| format!("creating the demo table in {}", dir.display()))?;
+    let mut rng = Rng(args.seed);
+    let mut state: Vec<(f64, i64, i64)> = (0..args.hosts)
+        .map(|_| {
+            (
+                20.0 + rng.unit() * 40.0,
+                (2i64 << 30) + (rng.next() % (1 << 30)) as i64,
+                0,
+            )
+        })
+        .collect();
+    let mut late = Vec::new();
+    let mut raw_bytes = 0u64;
+    let mut rows_written = 0u64;
+    let t0 = Instant::now();
+    for hour in 0..args.hours {
+        let (rows, raw) = hour_batch(args, &mut rng, hour, &mut state, &mut late);
+        raw_bytes += raw;
+        rows_written += rows.len() as u64;
+        table.write(&to_batch(&schema, &rows)?)?;
+        // Every 6 hours the late rows of earlier hours arrive.
+        if hour % 6 == 5 && !late.is_empty() {
+            rows_written += late.len() as u64;
+            table.write(&to_batch(&schema, &late)?)?;
+            late.clear();
+        }
+    }
+    if !late.is_empty() {
+        rows_written += late.len() as u64;
+        table.write(&to_batch(&schema, &late)?)?;
+    }
+    table.flush()?;
+    let ingest_s = t0.elapsed().as_secs_f64();
+
+    // Deletes: one host decommissioned for the first day, and a glitch window of bad readings.
+    let first_day_end = START_MS + 86_400_000;
+    let t = Instant::now();
+    let deleted_host = table.delete(&format!("host = 'host-03' AND ts < {first_day_end}"))?;
+    let deleted_glitch = table.delete(&format!(
+        "region = 'us-east' AND ts >= {} AND ts < {}",
+        START_MS + 7_200_000,
+        START_MS + 7_800_000
+    ))?;
+    let delete_s = t.elapsed().as_secs_f64();
+
+    let st = table.state();
+    let dead = st.dead_space();
+    writeln!(
+        out,
+        "Strata demo (seed {}, {} hosts, {} hours)",
+        args.seed, args.hosts, args.hours
+    )?;
+    writeln!(out)?;
+    writeln!(out, "ingest")?;
+    writeln!(out, "  rows written        {rows_written}")?;
+    writeln!(out, "  raw size            {raw_bytes} bytes")?;
+    writeln!(
+        out,
+        "  on disk             {} bytes in {} segments, {} partitions",
+        dead.total_bytes,
+        st.segments().count(),
+        st.partitions.len()
+    )?;
+    writeln!(
+        out,
+        "  ratio               {:.2}x",
+        raw_bytes as f64 / dead.total_bytes.max(1) as f64
+    )?;
+    writeln!(out, "  time                {ingest_s:.3}s")?;
+    writeln!(out, "deletes")?;
+    writeln!(out, "  host-03, first day  {deleted_host} rows")?;
+    writeln!(out, "  us-east glitch      {deleted_glitch} rows")?;
+    writeln!(out, "  time                {delete_s:.3}s")?;
+    writeln!(out, "compaction")?;
+    writeln!(
+        out,
+        "  not run: the table does not schedule compaction yet ({} dead rows kept)",
+        dead.rows
+    )?;
+    writeln!(out, "queries")?;
+    let queries = [
+        (
+            "one host, one hour",
+            format!(
+                "host = 'host-07' AND ts >= {} AND ts < {}",
+                START_MS + 3_600_000,
+                START_MS + 7_200_000
+            ),
+        ),
+        ("cpu above 90", "cpu > 90".to_string()),
+        ("one region", "region = 'eu-west'".to_string()),
+        ("all rows", String::new()),
+    ];
+    for (name, q) in queries {
+        let t = Instant::now();
+        let mut scan = table.scan();
+        if !q.is_empty() {
+            scan = scan.filter(q);
+        }
+        let mut it = scan.columns(["ts", "cpu"]).execute()?;
+        let mut rows = 0usize;
+        for b in it.by_ref() {
+            rows += b?.num_rows();
+        }
+        let s = it.stats();
+        writeln!(
+            out,
+            "  {name:<20} {rows:>8} rows  {:>4}/{} blocks pruned  {:.3}s",
+            s.blocks_pruned,
+            s.blocks_total,
+            t.elapsed().as_secs_f64()
+        )?;
+    }
+    table.close()?;
+    Ok(())
+}

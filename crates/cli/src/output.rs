@@ -1,0 +1,159 @@
+//! Printing record batches as a table, CSV or JSON lines.
+
+use std::io::Write;
+
+use anyhow::Result;
+use arrow_array::{Array, RecordBatch};
+use arrow_cast::display::{ArrayFormatter, FormatOptions};
+use arrow_schema::DataType;
+
+use crate::Format;
+
+/// Prints up to `limit` rows of `batches`.
+pub(crate) fn print(
+    batches: &mut dyn Iterator<Item = strata::Result<RecordBatch>>,
+    limit: Option<usize>,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<usize> {
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut header: Option<Vec<String>> = None;
+    let mut numeric: Vec<bool> = Vec::new();
+    let mut printed = 0usize;
+    let opts = FormatOptions::default().with_null("");
+    for b in &mut *batches {
+        let b = b?;
+        if header.is_none() {
+            let h: Vec<String> = b
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
+            numeric = b
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.data_type().is_numeric())
+                .collect();
+            if matches!(format, Format::Csv) {
+                writeln!(
+                    out,
+                    "{}",
+                    h.iter().map(|s| csv_field(s)).collect::<Vec<_>>().join(",")
+                )?;
+            }
+            header = Some(h);
+        }
+        let fmts = b
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
+            .collect::<Result<Vec<_>, _>>()?;
+        for r in 0..b.num_rows() {
+            if limit.is_some_and(|l| printed >= l) {
+                break;
+            }
+            let cells: Vec<String> = fmts.iter().map(|f| f.value(r).to_string()).collect();
+            match format {
+                Format::Table => rows.push(cells),
+                Format::Csv => {
+                    writeln!(
+                        out,
+                        "{}",
+                        cells
+                            .iter()
+                            .map(|s| csv_field(s))
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    )?;
+                }
+                Format::Json => {
+                    let h = header.as_deref().unwrap_or_default();
+                    let fields: Vec<String> = cells
+                        .iter()
+                        .enumerate()
+                        .map(|(i, v)| {
+                            let col = b.column(i);
+                            let name = json_string(h.get(i).map_or("", String::as_str));
+                            let value = if col.is_null(r) {
+                                "null".to_string()
+                            } else if (numeric.get(i).copied().unwrap_or(false)
+                                && v.parse::<f64>().is_ok_and(f64::is_finite))
+                                || matches!(col.data_type(), DataType::Boolean)
+                            {
+                                v.clone()
+                            } else {
+                                json_string(v)
+                            };
+                            format!("{name}:{value}")
+                        })
+                        .collect();
+                    writeln!(out, "{{{}}}", fields.join(","))?;
+                }
+            }
+            printed += 1;
+        }
+        if limit.is_some_and(|l| printed >= l) {
+            break;
+        }
+    }
+    if matches!(format, Format::Table) {
+        let header = header.unwrap_or_default();
+        let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+        for r in &rows {
+            for (w, c) in widths.iter_mut().zip(r) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        let line = |cells: &[String], out: &mut dyn Write| -> std::io::Result<()> {
+            let parts: Vec<String> = cells
+                .iter()
+                .zip(&widths)
+                .enumerate()
+                .map(|(i, (c, w))| {
+                    if numeric.get(i).copied().unwrap_or(false) {
+                        format!("{c:>w$}")
+                    } else {
+                        format!("{c:<w$}")
+                    }
+                })
+                .collect();
+            writeln!(out, "{}", parts.join("  ").trim_end())
+        };
+        line(&header, out)?;
+        let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+        writeln!(out, "{}", rule.join("  "))?;
+        for r in &rows {
+            line(r, out)?;
+        }
+        writeln!(out, "({printed} rows)")?;
+    }
+    Ok(printed)
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
