@@ -37,6 +37,15 @@ pub enum BenchError {
     /// Strata's segment writer returned an error.
     #[error("strata writer: {0}")]
     Writer(#[from] strata_writer::WriterError),
+    /// Strata's partition registry returned an error.
+    #[error("strata registry: {0}")]
+    Registry(#[from] strata_partition_registry::RegistryError),
+    /// Strata's compactor returned an error.
+    #[error("strata compactor: {0}")]
+    Compactor(#[from] strata_compactor::CompactorError),
+    /// Strata's predicate layer (parsing, binding, scanning) returned an error.
+    #[error("strata predicate: {0}")]
+    Predicate(#[from] strata_predicate::PredicateError),
     /// pco returned an error.
     #[error("pco: {0}")]
     Pco(String),

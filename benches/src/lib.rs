@@ -20,15 +20,19 @@
 //! [`QUICK_MAX_VALUES`] values per input.
 //!
 //! Suites today: [`codec::CodecSuite`] (bits per value and encode/decode throughput of Strata's
-//! codec against pco and Parquet, plus decode-kernel microbenchmarks) and
+//! codec against pco and Parquet, plus decode-kernel microbenchmarks),
 //! [`segment::SegmentSuite`] (whole tables as Strata segments against Parquet: size, write and
-//! full-read throughput). To add one, implement
+//! full-read throughput), [`scan::ScanSuite`] (predicate scans against parquet-rs) and
+//! [`compaction::CompactionSuite`] (the compactor's merge throughput, peak memory and reader
+//! latency during a merge). To add one, implement
 //! [`Suite`] in its own module and list it in [`suites`].
 #![forbid(unsafe_code)]
 
 pub mod codec;
+pub mod compaction;
 pub mod data;
 pub mod error;
+pub mod heap;
 pub mod measure;
 pub mod peers;
 pub mod report;
@@ -105,6 +109,7 @@ pub fn suites() -> Vec<Box<dyn Suite>> {
         Box::new(codec::CodecSuite),
         Box::new(segment::SegmentSuite),
         Box::new(scan::ScanSuite),
+        Box::new(compaction::CompactionSuite),
     ]
 }
 

@@ -7,11 +7,64 @@
 //! `--data` defaults to `$STRATA_DATA_DIR`, else `../shared/data` from the workspace root.
 //! `--out` defaults to `<workspace>/target/bench`. Each suite prints its markdown to stdout
 //! and writes `<out>/<suite>.md` and `<out>/<suite>.json`.
+//!
+//! The binary counts heap bytes (see `strata_benches::heap`) through [`CountingAlloc`], so
+//! suites can report peak memory.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use strata_benches::heap;
 use strata_benches::{BenchContext, BenchError, Result, default_data_dir, default_out_dir, suites};
+
+/// The system allocator, reporting every allocation and release to `strata_benches::heap`.
+struct CountingAlloc;
+
+// A global allocator is unsafe by definition. This one adds nothing but counting: every call is
+// forwarded unchanged to `System`, and the counters are safe atomics in the library.
+#[expect(
+    unsafe_code,
+    reason = "GlobalAlloc is an unsafe trait; calls forward to System"
+)]
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, which is `System`'s.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            heap::allocated(layout.size());
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: as for `alloc`.
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            heap::allocated(layout.size());
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` was allocated by `System` with `layout` (every path above uses it).
+        unsafe { System.dealloc(ptr, layout) };
+        heap::freed(layout.size());
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: `ptr` and `layout` come from `System` as above; the caller upholds the rest.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            heap::freed(layout.size());
+            heap::allocated(new_size);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
 
 const USAGE: &str = "usage: strata-benches [--data DIR] [--quick] [--suite NAME] [--out DIR]";
 
@@ -57,6 +110,7 @@ fn parse_args() -> Result<Option<Args>> {
 }
 
 fn run() -> Result<()> {
+    heap::set_counting();
     let Some(args) = parse_args()? else {
         return Ok(());
     };

@@ -114,7 +114,7 @@ fn repetitions(ctx: &BenchContext) -> usize {
 }
 
 /// The 1-, 5- and 15-minute load averages, on Linux.
-fn load_average() -> Option<String> {
+pub fn load_average() -> Option<String> {
     let s = std::fs::read_to_string("/proc/loadavg").ok()?;
     Some(s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
 }

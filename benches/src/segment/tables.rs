@@ -193,6 +193,20 @@ pub fn load_tables(data_dir: &Path, max_rows: Option<usize>) -> LoadedTables {
     out
 }
 
+/// Loads, normalises and sorts the one table called `name` (as in the table above); `Ok(None)`
+/// when its file is absent or no table has that name.
+pub fn load_table(data_dir: &Path, name: &str, max_rows: Option<usize>) -> Result<Option<Table>> {
+    let Some(spec) = SPECS.iter().find(|s| s.name == name) else {
+        return Ok(None);
+    };
+    let path = data_dir.join(spec.path);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let batches = (spec.load)(&path)?;
+    prepare(spec, &path, batches, max_rows).map(Some)
+}
+
 fn prepare(
     spec: &Spec,
     path: &Path,
