@@ -1,7 +1,8 @@
 //! `strata ingest`: CSV (plain or gzip), Parquet and Arrow IPC files into a table.
 //!
 //! All files are read and validated before anything is written, so a failed ingest commits
-//! nothing. CSV is split into lines (a quoted field holding a newline is not supported).
+//! nothing. CSV is split into records first (a quoted field may hold newlines), so that a
+//! malformed record is reported with its file and the physical line it starts on.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -129,6 +130,10 @@ pub(crate) fn run(args: &IngestArgs) -> Result<()> {
 
 fn table_config(schema: &ArrowSchema, args: &IngestArgs) -> Result<TableConfig> {
     let time = match &args.time_column {
+        Some(t) if schema.field_with_name(t).is_err() => bail!(
+            "--time-column: there is no column {t:?} (columns: {})",
+            column_names(schema)
+        ),
         Some(t) => t.clone(),
         None => schema
             .fields()
@@ -141,7 +146,13 @@ fn table_config(schema: &ArrowSchema, args: &IngestArgs) -> Result<TableConfig> 
                     .find(|f| f.name() == "ts" || f.name() == "time")
             })
             .map(|f| f.name().clone())
-            .context("no time column: pass --time-column")?,
+            .with_context(|| {
+                format!(
+                    "no timestamp column and none named ts or time: pass --time-column \
+                     (columns: {})",
+                    column_names(schema)
+                )
+            })?,
     };
     let mut s = Schema::from_arrow(schema)
         .context("converting the schema")?
@@ -236,21 +247,39 @@ fn read_csv(
     args: &IngestArgs,
     bytes: u64,
 ) -> Result<Input> {
-    let mut lines = text.lines().enumerate();
-    let (_, header) = lines
+    let mut records = csv_records(text)
+        .map_err(|line| anyhow::anyhow!("{}:{line}: unterminated quoted field", path.display()))?
+        .into_iter();
+    let (_, header) = records
         .next()
         .with_context(|| format!("{}: empty file", path.display()))?;
-    // (1-based line number, text) of every non-blank data line.
-    let body: Vec<(usize, &str)> = lines
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| (i + 1, l))
-        .collect();
+    // (1-based line the record starts on, text) of every non-blank data record.
+    let body: Vec<(usize, &str)> = records.filter(|(_, r)| !r.trim().is_empty()).collect();
+    // A record with the wrong number of fields is reported (or skipped) before schema inference
+    // sees it, so the message names its line rather than failing the inference.
+    let width = count_fields(header);
+    let mut skipped = 0usize;
+    let mut good = Vec::with_capacity(body.len());
+    for (line, record) in body {
+        let n = count_fields(record);
+        if n == width {
+            good.push((line, record));
+        } else if args.skip_bad_rows {
+            skipped += 1;
+        } else {
+            bail!(
+                "{}:{line}: expected {width} fields (as in the header), found {n}",
+                path.display()
+            );
+        }
+    }
+    let body = good;
     let schema = match schema {
         Some(s) => s,
         None => {
             let (inferred, _) = CsvFormat::default()
                 .with_header(true)
-                .infer_schema(text.as_bytes(), Some(1000))
+                .infer_schema(inference_sample(header, &body).as_bytes(), None)
                 .with_context(|| format!("{}: inferring the schema", path.display()))?;
             let overrides: Vec<(String, ArrowType)> = match &args.schema {
                 Some(s) => s
@@ -267,6 +296,15 @@ fn read_csv(
                     .collect::<Result<_>>()?,
                 None => Vec::new(),
             };
+            for (name, _) in &overrides {
+                if inferred.field_with_name(name).is_err() {
+                    bail!(
+                        "--schema: {} has no column {name:?} (columns: {})",
+                        path.display(),
+                        column_names(&inferred)
+                    );
+                }
+            }
             let time = args.time_column.clone().or_else(|| {
                 inferred
                     .fields()
@@ -320,21 +358,18 @@ fn read_csv(
             reader.next().transpose()
         };
     let mut batches = Vec::new();
-    let mut skipped = 0usize;
     for chunk in body.chunks(8192) {
         match decode(chunk) {
             Ok(b) => batches.extend(b),
             Err(_) => {
-                // Find the bad lines one by one (line numbers count the header as line 1).
+                // Find the bad records one by one (line numbers count the header as line 1).
                 for l in chunk {
                     match decode(std::slice::from_ref(l)) {
                         Ok(b) => batches.extend(b),
                         Err(_) if args.skip_bad_rows => skipped += 1,
                         Err(e) => {
-                            let line = l.0;
-                            let msg = e.to_string();
-                            let msg = msg.split(" at line").next().unwrap_or(&msg).to_string();
-                            bail!("{}:{line}: {msg}", path.display());
+                            let msg = row_error(&e.to_string(), &schema);
+                            bail!("{}:{}: {msg}", path.display(), l.0);
                         }
                     }
                 }
@@ -346,4 +381,173 @@ fn read_csv(
         bytes,
         skipped,
     })
+}
+
+/// Splits CSV text into records, each with the 1-based physical line it starts on. A newline
+/// inside a double-quoted field belongs to the field; a doubled quote inside a quoted field is
+/// an escaped quote (it toggles the state twice). Line ends (`\n` or `\r\n`) are not part of a
+/// record. An unterminated quoted field is an error carrying the line the record starts on.
+fn csv_records(text: &str) -> std::result::Result<Vec<(usize, &str)>, usize> {
+    let mut out = Vec::new();
+    let mut line = 1usize;
+    let mut start = 0usize;
+    let mut start_line = 1usize;
+    let mut quoted = false;
+    for (i, b) in text.bytes().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' => {
+                if !quoted {
+                    let record = text.get(start..i).unwrap_or_default();
+                    out.push((start_line, record.strip_suffix('\r').unwrap_or(record)));
+                    start = i + 1;
+                    start_line = line + 1;
+                }
+                line += 1;
+            }
+            _ => {}
+        }
+    }
+    if quoted {
+        return Err(start_line);
+    }
+    let rest = text.get(start..).unwrap_or_default();
+    if !rest.is_empty() {
+        out.push((start_line, rest.strip_suffix('\r').unwrap_or(rest)));
+    }
+    Ok(out)
+}
+
+/// Rows used to infer a CSV schema: the header and the first 1000 well-formed records.
+fn inference_sample(header: &str, body: &[(usize, &str)]) -> String {
+    let mut sample = String::from(header);
+    sample.push('\n');
+    for (_, record) in body.iter().take(1000) {
+        sample.push_str(record);
+        sample.push('\n');
+    }
+    sample
+}
+
+/// The number of comma-separated fields of one CSV record (commas inside quotes do not count).
+fn count_fields(record: &str) -> usize {
+    let mut quoted = false;
+    let mut n = 1;
+    for b in record.bytes() {
+        match b {
+            b'"' => quoted = !quoted,
+            b',' if !quoted => n += 1,
+            _ => {}
+        }
+    }
+    n
+}
+
+/// `a, b, c`: the column names of a schema, for messages.
+fn column_names(schema: &ArrowSchema) -> String {
+    schema
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// arrow-csv's message for one bad record, without the parts that would mislead once the
+/// record is reported by its place in the file: its own line count (always 1, since records
+/// are decoded one at a time) and column numbers (replaced by the column's name).
+fn row_error(msg: &str, schema: &ArrowSchema) -> String {
+    let msg = msg.strip_prefix("Parser error: ").unwrap_or(msg);
+    let msg = msg.strip_prefix("Csv error: ").unwrap_or(msg);
+    // "incorrect number of fields for line 1, expected 4 got 3"
+    if let Some(rest) = msg.strip_prefix("incorrect number of fields for line ")
+        && let Some((_, counts)) = rest.split_once(", ")
+        && let Some((expected, got)) = counts
+            .strip_prefix("expected ")
+            .and_then(|c| c.split_once(" got "))
+    {
+        return format!("expected {expected} fields, found {got}");
+    }
+    // "Error parsing column 0 at line 1: Parser error: …"
+    if let Some(rest) = msg.strip_prefix("Error parsing column ")
+        && let Some((col, rest)) = rest.split_once(" at line ")
+        && let Ok(i) = col.trim().parse::<usize>()
+        && let Some(f) = schema.fields().get(i)
+    {
+        let detail = rest.split_once(": ").map_or(rest, |(_, d)| d);
+        let detail = detail.strip_prefix("Parser error: ").unwrap_or(detail);
+        return format!("column {}: {detail}", f.name());
+    }
+    // "Error while parsing value 'x' as type 'Float64' for column 2 at line 1. Row data: …"
+    let msg = msg.split(" at line").next().unwrap_or(msg);
+    if let Some((head, col)) = msg.rsplit_once(" for column ")
+        && let Ok(i) = col.trim().parse::<usize>()
+        && let Some(f) = schema.fields().get(i)
+    {
+        let head = head
+            .strip_prefix("Error while parsing value ")
+            .map_or_else(|| head.to_string(), |v| format!("cannot parse {v}"));
+        return format!("column {}: {head}", f.name());
+    }
+    msg.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_records_keep_quoted_newlines_and_count_physical_lines() {
+        let text = "a,b\r\n1,\"x\ny\"\n\n2,\"he said \"\"hi\"\"\n\"\n3,z";
+        let got = csv_records(text).unwrap();
+        assert_eq!(
+            got,
+            vec![
+                (1, "a,b"),
+                (2, "1,\"x\ny\""),
+                (4, ""),
+                (5, "2,\"he said \"\"hi\"\"\n\""),
+                (7, "3,z"),
+            ]
+        );
+        assert_eq!(csv_records("a\n1\n").unwrap(), vec![(1, "a"), (2, "1")]);
+        assert_eq!(csv_records("a\n1,\"open\n2\n"), Err(2));
+    }
+
+    #[test]
+    fn count_fields_ignores_quoted_commas() {
+        assert_eq!(count_fields("a,b,c"), 3);
+        assert_eq!(count_fields(""), 1);
+        assert_eq!(count_fields("1,\"x, y\",\"\"\"q,\"\"\""), 3);
+    }
+
+    #[test]
+    fn row_errors_name_the_column_and_drop_arrows_line() {
+        let schema = ArrowSchema::new(vec![
+            ArrowField::new("ts", ArrowType::Int64, false),
+            ArrowField::new("cpu", ArrowType::Float64, true),
+        ]);
+        assert_eq!(
+            row_error(
+                "Parser error: Error while parsing value 'x' as type 'Float64' for column 1 at line 1. Row data: '[1,x]'",
+                &schema
+            ),
+            "column cpu: cannot parse 'x' as type 'Float64'"
+        );
+        assert_eq!(
+            row_error(
+                "Csv error: incorrect number of fields for line 1, expected 2 got 3",
+                &schema
+            ),
+            "expected 2 fields, found 3"
+        );
+        assert_eq!(
+            row_error(
+                "Parser error: Error parsing column 0 at line 1: Parser error: Error parsing timestamp from 'x': error parsing date",
+                &schema
+            ),
+            "column ts: Error parsing timestamp from 'x': error parsing date"
+        );
+        assert_eq!(row_error("something else", &schema), "something else");
+    }
 }

@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use strata::stack::format::{ColumnMeta, ColumnStats, ScalarValue};
 use strata::{LocalFs, Segment, Table, TableOptions};
 
 /// Opens an existing table for a command (taking its lock).
@@ -23,28 +24,7 @@ pub(crate) fn open(dir: &Path) -> Result<Table> {
 /// Describes a table or a segment file.
 pub(crate) fn inspect(path: &Path, out: &mut dyn Write) -> Result<()> {
     if path.is_file() {
-        let seg = Segment::open(&LocalFs, path)
-            .with_context(|| format!("reading segment {}", path.display()))?;
-        let footer = seg.footer();
-        writeln!(out, "segment {}", path.display())?;
-        writeln!(out, "  format version  {:?}", seg.version())?;
-        writeln!(out, "  rows            {}", seg.num_rows())?;
-        writeln!(out, "  columns         {}", seg.num_columns())?;
-        writeln!(out, "  footer offset   {}", seg.footer_offset())?;
-        for (i, f) in seg.schema().fields.iter().enumerate() {
-            let bytes: u64 = footer
-                .columns
-                .get(i)
-                .map_or(0, |c| c.blocks.iter().map(|b| u64::from(b.len)).sum());
-            writeln!(
-                out,
-                "  column {:<16} {:<24} {:>10} bytes",
-                f.name,
-                format!("{:?}", f.data_type),
-                bytes
-            )?;
-        }
-        return Ok(());
+        return inspect_segment(path, out);
     }
     let table = open(path)?;
     let state = table.state();
@@ -60,7 +40,7 @@ pub(crate) fn inspect(path: &Path, out: &mut dyn Write) -> Result<()> {
     for c in &state.schema.columns {
         writeln!(
             out,
-            "    {:<20} {:?}{}",
+            "    {:<20} {}{}",
             c.field.name,
             c.field.data_type,
             if c.field.nullable { "" } else { " not null" }
@@ -92,8 +72,129 @@ pub(crate) fn inspect(path: &Path, out: &mut dyn Write) -> Result<()> {
             rows,
             bytes
         )?;
+        for seg in p.segments.values() {
+            writeln!(
+                out,
+                "      {}: {} rows ({} deleted), {} bytes, time [{}, {}]",
+                seg.file,
+                seg.rows,
+                seg.deleted_rows(),
+                seg.bytes,
+                seg.min_ts,
+                seg.max_ts
+            )?;
+        }
+    }
+    // Per column over every segment: bytes on disk and the encodings the blocks chose.
+    let mut columns: Vec<ColumnSummary> = Vec::new();
+    for entry in state.segments() {
+        let path = path.join(strata::DATA_DIR).join(&entry.file);
+        let seg = Segment::open(&LocalFs, &path)
+            .with_context(|| format!("reading segment {}", path.display()))?;
+        for (f, c) in seg.schema().fields.iter().zip(&seg.footer().columns) {
+            let i = match columns.iter().position(|s| s.name == f.name) {
+                Some(i) => i,
+                None => {
+                    columns.push(ColumnSummary {
+                        name: f.name.clone(),
+                        ..ColumnSummary::default()
+                    });
+                    columns.len() - 1
+                }
+            };
+            if let Some(s) = columns.get_mut(i) {
+                s.add(c);
+            }
+        }
+    }
+    if !columns.is_empty() {
+        writeln!(out, "  columns (all segments)")?;
+        let mut rows = vec![[
+            "column".to_string(),
+            "blocks".into(),
+            "bytes".into(),
+            "nulls".into(),
+            "encodings (blocks)".into(),
+        ]];
+        for c in &columns {
+            rows.push([
+                c.name.clone(),
+                c.blocks.to_string(),
+                c.bytes.to_string(),
+                c.nulls.to_string(),
+                c.encodings(),
+            ]);
+        }
+        write_aligned(out, "    ", &rows, |j| (1..=3).contains(&j))?;
     }
     table.close()?;
+    Ok(())
+}
+
+/// One column's blocks, bytes, nulls and encodings, summed over segments.
+#[derive(Debug, Default)]
+struct ColumnSummary {
+    name: String,
+    blocks: usize,
+    bytes: u64,
+    nulls: u64,
+    /// Cascade and number of blocks, in order of first use.
+    cascades: Vec<(String, usize)>,
+}
+
+impl ColumnSummary {
+    fn add(&mut self, c: &ColumnMeta) {
+        self.blocks += c.blocks.len();
+        self.bytes += c.blocks.iter().map(|b| u64::from(b.len)).sum::<u64>();
+        self.nulls += c.stats.null_count;
+        for b in &c.blocks {
+            match self
+                .cascades
+                .iter_mut()
+                .find(|(name, _)| *name == b.cascade)
+            {
+                Some((_, n)) => *n += 1,
+                None => self.cascades.push((b.cascade.clone(), 1)),
+            }
+        }
+    }
+
+    /// `cascade (n), …`, most used first (ties in order of first use).
+    fn encodings(&self) -> String {
+        let mut c: Vec<&(String, usize)> = self.cascades.iter().collect();
+        c.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+        c.iter()
+            .map(|(name, n)| format!("{name} ({n})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Writes rows as aligned columns after `indent`; columns where `right(j)` is true are
+/// right-aligned.
+fn write_aligned<const N: usize>(
+    out: &mut dyn Write,
+    indent: &str,
+    rows: &[[String; N]],
+    right: impl Fn(usize) -> bool,
+) -> Result<()> {
+    let mut widths = [0usize; N];
+    for r in rows {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for r in rows {
+        let mut line = String::from(indent);
+        for (j, (cell, w)) in r.iter().zip(widths).enumerate() {
+            if right(j) {
+                line.push_str(&format!("{cell:>w$}  "));
+            } else {
+                line.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
     Ok(())
 }
 
@@ -129,10 +230,81 @@ pub(crate) fn verify(dir: &Path, out: &mut dyn Write) -> Result<()> {
     if problems > 0 {
         bail!("{problems} of {segments} segments failed verification");
     }
+    let dead = state.dead_space();
     writeln!(
         out,
-        "ok: {segments} segments, {} rows",
-        state.dead_space().total_rows
+        "ok: {segments} segments, {} rows ({} deleted)",
+        dead.total_rows, dead.rows
     )?;
     Ok(())
+}
+
+/// Describes one segment file: its header facts, then per column the type, blocks, bytes,
+/// nulls, value range and the encodings its blocks chose (most used first).
+fn inspect_segment(path: &Path, out: &mut dyn Write) -> Result<()> {
+    let seg = Segment::open(&LocalFs, path)
+        .with_context(|| format!("reading segment {}", path.display()))?;
+    let footer = seg.footer();
+    writeln!(out, "segment {}", path.display())?;
+    let v = seg.version();
+    writeln!(out, "  format version  {}.{}", v.major, v.minor)?;
+    writeln!(out, "  rows            {}", seg.num_rows())?;
+    writeln!(out, "  block rows      {}", footer.block_rows)?;
+    writeln!(out, "  columns         {}", seg.num_columns())?;
+    writeln!(out, "  footer offset   {}", seg.footer_offset())?;
+    if !footer.schema.sort_key.is_empty() {
+        writeln!(
+            out,
+            "  sort key        {}",
+            footer.schema.sort_key.join(", ")
+        )?;
+    }
+    let mut rows = vec![[
+        "column".to_string(),
+        "type".into(),
+        "blocks".into(),
+        "bytes".into(),
+        "nulls".into(),
+        "min".into(),
+        "max".into(),
+        "encodings (blocks)".into(),
+    ]];
+    for (i, f) in seg.schema().fields.iter().enumerate() {
+        let Some(c) = footer.columns.get(i) else {
+            continue;
+        };
+        let mut summary = ColumnSummary::default();
+        summary.add(c);
+        let ty = if f.nullable {
+            f.data_type.to_string()
+        } else {
+            format!("{} not null", f.data_type)
+        };
+        let (min, max) = bounds(&c.stats);
+        rows.push([
+            f.name.clone(),
+            ty,
+            summary.blocks.to_string(),
+            summary.bytes.to_string(),
+            summary.nulls.to_string(),
+            min,
+            max,
+            summary.encodings(),
+        ]);
+    }
+    write_aligned(out, "  ", &rows, |j| (2..=4).contains(&j))
+}
+
+/// A column's smallest and largest value as stored in the footer; `~` marks a bound that is
+/// not itself a value (a truncated string prefix), `-` a column with no non-null value.
+fn bounds(stats: &ColumnStats) -> (String, String) {
+    let show = |v: &Option<ScalarValue>, exact: bool| match v {
+        None => "-".to_string(),
+        Some(v) if exact => v.to_string(),
+        Some(v) => format!("~{v}"),
+    };
+    (
+        show(&stats.min, stats.min_exact),
+        show(&stats.max, stats.max_exact),
+    )
 }
