@@ -1,7 +1,9 @@
 //! Strata's developer tasks, run as `cargo xtask <task>` (the alias lives in `.cargo/config.toml`).
 //!
 //! - `ci`: format check, clippy, tests (all targets and doctests), rustdoc, failing fast.
-//! - `bench [--data DIR] [--quick]`: the end-to-end benchmark harness in `benches/`.
+//! - `bench [--data DIR] [--quick] [--suite NAME] [--out DIR] [--doc PATH] [--report-only]`:
+//!   the end-to-end benchmark harness in `benches/`, then one combined report
+//!   (`docs/benchmarks.md`, summary table first).
 //! - `fuzz [--seconds N]`: every cargo-fuzz target in `fuzz/`, N seconds each.
 //!
 //! Tests in this crate also check the workspace layering and the architecture doc's code map
@@ -27,9 +29,14 @@ usage: cargo xtask <task> [options]
 tasks:
   ci                          fmt --check, clippy -D warnings, test (all targets + doctests),
                               doc with -D warnings; stops at the first failing step
-  bench [--data DIR] [--quick]
-                              run the benchmark harness (release); DIR defaults to
-                              $STRATA_DATA_DIR, else ../shared/data next to the workspace
+  bench [--data DIR] [--quick] [--suite NAME] [--out DIR] [--doc PATH] [--report-only]
+                              run the benchmark harness (release), then assemble every
+                              suite's results in OUT (default target/bench) into one report,
+                              PATH (default docs/benchmarks.md): a summary table first, then
+                              each suite; only the text between <!-- bench:begin/end NAME -->
+                              markers is rewritten. DIR defaults to $STRATA_DATA_DIR, else
+                              ../shared/data next to the workspace. --report-only runs nothing
+                              and only assembles.
   fuzz [--seconds N]          run every fuzz target in fuzz/ for N seconds (default 60)
   help                        this message
 ";
