@@ -81,11 +81,14 @@ pub(crate) fn run(args: &IngestArgs) -> Result<()> {
     };
     let mut inputs = Vec::new();
     let mut schema: Option<SchemaRef> = fixed.clone();
+    // Where the columns every input must have come from, for messages.
+    let mut columns_from = "the table has".to_string();
     for f in &args.files {
         bar.set_message(f.display().to_string());
-        let input = read_input(f, schema.clone(), args)?;
+        let input = read_input(f, schema.clone(), &columns_from, args)?;
         if schema.is_none() {
             schema = input.batches.first().map(|b| b.schema());
+            columns_from = format!("{} has", f.display());
         }
         inputs.push(input);
         bar.inc(1);
@@ -176,7 +179,12 @@ fn table_config(schema: &ArrowSchema, args: &IngestArgs) -> Result<TableConfig> 
     Ok(TableConfig::new(s, time, partitioning)?)
 }
 
-fn read_input(path: &Path, schema: Option<SchemaRef>, args: &IngestArgs) -> Result<Input> {
+fn read_input(
+    path: &Path,
+    schema: Option<SchemaRef>,
+    columns_from: &str,
+    args: &IngestArgs,
+) -> Result<Input> {
     let name = path.to_string_lossy().to_lowercase();
     let bytes = std::fs::metadata(path)
         .with_context(|| format!("reading {}", path.display()))?
@@ -221,7 +229,7 @@ fn read_input(path: &Path, schema: Option<SchemaRef>, args: &IngestArgs) -> Resu
         BufReader::new(file).read_to_string(&mut text)
     }
     .with_context(|| format!("{}: reading text", path.display()))?;
-    read_csv(path, &text, schema, args, bytes)
+    read_csv(path, &text, schema, columns_from, args, bytes)
 }
 
 fn parse_type(t: &str) -> Option<ArrowType> {
@@ -244,6 +252,7 @@ fn read_csv(
     path: &Path,
     text: &str,
     schema: Option<SchemaRef>,
+    columns_from: &str,
     args: &IngestArgs,
     bytes: u64,
 ) -> Result<Input> {
@@ -253,6 +262,20 @@ fn read_csv(
     let (_, header) = records
         .next()
         .with_context(|| format!("{}: empty file", path.display()))?;
+    // Columns are read by position, so a header that names other columns (or the same ones in
+    // another order) than the table or the first file would put values in the wrong columns.
+    if let Some(fixed) = &schema {
+        let names = header_names(header);
+        let expected: Vec<&str> = fixed.fields().iter().map(|f| f.name().as_str()).collect();
+        if names != expected {
+            bail!(
+                "{}:1: the header names columns {} but {columns_from} {}",
+                path.display(),
+                names.join(", "),
+                expected.join(", ")
+            );
+        }
+    }
     // (1-based line the record starts on, text) of every non-blank data record.
     let body: Vec<(usize, &str)> = records.filter(|(_, r)| !r.trim().is_empty()).collect();
     // A record with the wrong number of fields is reported (or skipped) before schema inference
@@ -429,6 +452,28 @@ fn inference_sample(header: &str, body: &[(usize, &str)]) -> String {
     sample
 }
 
+/// The column names in a CSV header: fields split at unquoted commas, surrounding quotes
+/// removed and doubled quotes undone.
+fn header_names(header: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = header.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => names.push(std::mem::take(&mut field)),
+            c => field.push(c),
+        }
+    }
+    names.push(field);
+    names
+}
+
 /// The number of comma-separated fields of one CSV record (commas inside quotes do not count).
 fn count_fields(record: &str) -> usize {
     let mut quoted = false;
@@ -512,6 +557,15 @@ mod tests {
         );
         assert_eq!(csv_records("a\n1\n").unwrap(), vec![(1, "a"), (2, "1")]);
         assert_eq!(csv_records("a\n1,\"open\n2\n"), Err(2));
+    }
+
+    #[test]
+    fn header_names_unquote() {
+        assert_eq!(header_names("ts,host"), ["ts", "host"]);
+        assert_eq!(
+            header_names("\"a,b\",\"say \"\"hi\"\"\",c"),
+            ["a,b", "say \"hi\"", "c"]
+        );
     }
 
     #[test]

@@ -402,3 +402,41 @@ fn corrupt_segments_fail_verify() {
         r.failure().replace(&seg, "[SEGMENT]")
     );
 }
+
+#[test]
+fn csv_header_must_match_the_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path();
+    let file = |name: &str, text: &str| {
+        let p = tmp.join(name);
+        write_file(&p, text);
+        p.to_str().unwrap().to_string()
+    };
+    let first = file("first.csv", "ts,host,cpu,mem\n1000,a,1.5,2.5\n");
+    // Same columns, cpu and mem swapped: both floats, so only the header can tell.
+    let swapped = file("swapped.csv", "ts,host,mem,cpu\n2000,b,9.5,0.5\n");
+    let fewer = file("fewer.csv", "ts,host\n3000,c\n");
+    let table = tmp.join("t");
+    let t = table.to_str().unwrap();
+    let ingest = |files: &[&str]| {
+        let mut args = vec!["ingest", t, "--quiet", "--time-column", "ts"];
+        args.extend_from_slice(files);
+        strata(tmp, &args)
+    };
+
+    // Within one ingest the first file fixes the columns; nothing is committed.
+    let r = ingest(&[&first, &swapped]);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    insta::assert_snapshot!("header_differs_from_first_file", r.failure());
+    assert!(!table.join("data").exists());
+
+    let r = ingest(&[&first]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    for (name, f) in [("header_swapped", &swapped), ("header_fewer", &fewer)] {
+        let r = ingest(&[f]);
+        assert_eq!(r.code, Some(1), "{name}: {}", r.stderr);
+        insta::assert_snapshot!(name, r.failure());
+    }
+    let r = strata(tmp, &["scan", t, "--format", "csv"]);
+    assert_eq!(r.stdout, "ts,host,cpu,mem\n1000,a,1.5,2.5\n");
+}
