@@ -406,32 +406,66 @@ fn read_csv(
     })
 }
 
+/// Where the CSV parser is within a field. A quote opens a quoted field only as the field's
+/// first byte (elsewhere it is data, as in arrow-csv's parser); inside a quoted field a doubled
+/// quote is one quote character and a newline is data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FieldState {
+    Start,
+    Unquoted,
+    Quoted,
+    /// A quote inside a quoted field: it closes the field unless another quote follows.
+    QuoteInQuoted,
+}
+
+/// What one byte is to the parser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Byte {
+    Data,
+    /// A quote that is syntax, not data.
+    Quote,
+    Delimiter,
+    RecordEnd,
+}
+
+impl FieldState {
+    fn step(&mut self, b: u8) -> Byte {
+        use FieldState::{QuoteInQuoted, Quoted, Start, Unquoted};
+        let (next, byte) = match (*self, b) {
+            (Quoted, b'"') => (QuoteInQuoted, Byte::Quote),
+            (Quoted, _) => (Quoted, Byte::Data),
+            (QuoteInQuoted, b'"') => (Quoted, Byte::Data),
+            (Start, b'"') => (Quoted, Byte::Quote),
+            (_, b',') => (Start, Byte::Delimiter),
+            (_, b'\n') => (Start, Byte::RecordEnd),
+            (_, _) => (Unquoted, Byte::Data),
+        };
+        *self = next;
+        byte
+    }
+}
+
 /// Splits CSV text into records, each with the 1-based physical line it starts on. A newline
-/// inside a double-quoted field belongs to the field; a doubled quote inside a quoted field is
-/// an escaped quote (it toggles the state twice). Line ends (`\n` or `\r\n`) are not part of a
-/// record. An unterminated quoted field is an error carrying the line the record starts on.
+/// inside a quoted field belongs to the field. Line ends (`\n` or `\r\n`) are not part of a
+/// record. An unterminated quoted field is an error carrying the line its record starts on.
 fn csv_records(text: &str) -> std::result::Result<Vec<(usize, &str)>, usize> {
     let mut out = Vec::new();
     let mut line = 1usize;
     let mut start = 0usize;
     let mut start_line = 1usize;
-    let mut quoted = false;
+    let mut state = FieldState::Start;
     for (i, b) in text.bytes().enumerate() {
-        match b {
-            b'"' => quoted = !quoted,
-            b'\n' => {
-                if !quoted {
-                    let record = text.get(start..i).unwrap_or_default();
-                    out.push((start_line, record.strip_suffix('\r').unwrap_or(record)));
-                    start = i + 1;
-                    start_line = line + 1;
-                }
-                line += 1;
-            }
-            _ => {}
+        if state.step(b) == Byte::RecordEnd {
+            let record = text.get(start..i).unwrap_or_default();
+            out.push((start_line, record.strip_suffix('\r').unwrap_or(record)));
+            start = i + 1;
+            start_line = line + 1;
+        }
+        if b == b'\n' {
+            line += 1;
         }
     }
-    if quoted {
+    if state == FieldState::Quoted {
         return Err(start_line);
     }
     let rest = text.get(start..).unwrap_or_default();
@@ -439,6 +473,34 @@ fn csv_records(text: &str) -> std::result::Result<Vec<(usize, &str)>, usize> {
         out.push((start_line, rest.strip_suffix('\r').unwrap_or(rest)));
     }
     Ok(out)
+}
+
+/// The fields of one CSV record, unquoted (used for the header).
+fn header_names(header: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut field = Vec::new();
+    let mut state = FieldState::Start;
+    for b in header.bytes() {
+        match state.step(b) {
+            Byte::Data => field.push(b),
+            Byte::Quote => {}
+            Byte::Delimiter | Byte::RecordEnd => {
+                names.push(String::from_utf8_lossy(&field).into_owned());
+                field.clear();
+            }
+        }
+    }
+    names.push(String::from_utf8_lossy(&field).into_owned());
+    names
+}
+
+/// The number of fields of one CSV record (commas inside quoted fields do not count).
+fn count_fields(record: &str) -> usize {
+    let mut state = FieldState::Start;
+    1 + record
+        .bytes()
+        .filter(|b| state.step(*b) == Byte::Delimiter)
+        .count()
 }
 
 /// Rows used to infer a CSV schema: the header and the first 1000 well-formed records.
@@ -450,42 +512,6 @@ fn inference_sample(header: &str, body: &[(usize, &str)]) -> String {
         sample.push('\n');
     }
     sample
-}
-
-/// The column names in a CSV header: fields split at unquoted commas, surrounding quotes
-/// removed and doubled quotes undone.
-fn header_names(header: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = header.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            '"' => quoted = !quoted,
-            ',' if !quoted => names.push(std::mem::take(&mut field)),
-            c => field.push(c),
-        }
-    }
-    names.push(field);
-    names
-}
-
-/// The number of comma-separated fields of one CSV record (commas inside quotes do not count).
-fn count_fields(record: &str) -> usize {
-    let mut quoted = false;
-    let mut n = 1;
-    for b in record.bytes() {
-        match b {
-            b'"' => quoted = !quoted,
-            b',' if !quoted => n += 1,
-            _ => {}
-        }
-    }
-    n
 }
 
 /// `a, b, c`: the column names of a schema, for messages.
@@ -556,6 +582,11 @@ mod tests {
             ]
         );
         assert_eq!(csv_records("a\n1\n").unwrap(), vec![(1, "a"), (2, "1")]);
+        // A quote inside an unquoted field is data, as arrow-csv reads it.
+        assert_eq!(
+            csv_records("a,b\n5\" disk,x\n6,y\n").unwrap(),
+            vec![(1, "a,b"), (2, "5\" disk,x"), (3, "6,y")]
+        );
         assert_eq!(csv_records("a\n1,\"open\n2\n"), Err(2));
     }
 
@@ -572,6 +603,7 @@ mod tests {
     fn count_fields_ignores_quoted_commas() {
         assert_eq!(count_fields("a,b,c"), 3);
         assert_eq!(count_fields(""), 1);
+        assert_eq!(count_fields("5\" disk,\"a,b\"x,c"), 3);
         assert_eq!(count_fields("1,\"x, y\",\"\"\"q,\"\"\""), 3);
     }
 
