@@ -332,6 +332,35 @@ impl Compactor {
         Ok(report)
     }
 
+    /// Compacts every partition now, whatever the triggers say: runs
+    /// [`CompactionPolicy::plan_requested`] plans until none is left, so each queryable
+    /// partition ends as one segment without deleted rows (unless writes or deletes keep
+    /// arriving). A plan made stale or refused by a concurrent merge or delete is planned
+    /// again; after `max_rounds` rounds it stops with what it did.
+    pub fn compact_now(
+        &self,
+        policy: &CompactionPolicy,
+        max_rounds: usize,
+    ) -> Result<Vec<CycleReport>> {
+        let mut reports = Vec::new();
+        for _ in 0..max_rounds {
+            self.refresh()?;
+            let plans = policy.plan_requested(&self.registry.state());
+            if plans.is_empty() {
+                break;
+            }
+            for plan in &plans {
+                match self.run_plan(plan) {
+                    Ok(r) => reports.push(r),
+                    Err(CompactorError::StalePlan { .. })
+                    | Err(CompactorError::Registry(RegistryError::MergeConflict { .. })) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(reports)
+    }
+
     /// Deletes the files of retired segments that no snapshot holds any more; returns how
     /// many files were removed.
     pub fn collect_garbage(&self) -> Result<usize> {
@@ -363,4 +392,45 @@ impl Compactor {
     pub fn deletions_pending(&self) -> bool {
         !self.deletions_rx.is_empty()
     }
+}
+
+/// Measures the write bandwidth of the device under `dir`: writes `bytes` bytes to a probe
+/// file, fsyncs it, removes it, and returns bytes per second (at least 1 MB/s). Used to derive a
+/// compaction I/O budget when none is configured.
+pub fn measure_write_bandwidth(
+    fs: &dyn strata_format::FileSystem,
+    dir: &std::path::Path,
+    bytes: usize,
+) -> Result<u64> {
+    const CHUNK: usize = 1 << 20;
+    let path = dir.join(".bandwidth-probe");
+    let io = |source| CompactorError::Io {
+        path: path.clone(),
+        source,
+    };
+    // Incompressible bytes (a xorshift stream), so no layer below can shortcut the write.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let chunk: Vec<u8> = (0..CHUNK)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x.to_le_bytes()[0]
+        })
+        .collect();
+    let started = Instant::now();
+    let mut file = fs.create(&path).map_err(io)?;
+    let mut left = bytes.max(1);
+    while left > 0 {
+        let n = left.min(CHUNK);
+        file.write_all(chunk.get(..n).unwrap_or_default())
+            .map_err(io)?;
+        left -= n;
+    }
+    file.sync().map_err(io)?;
+    drop(file);
+    let secs = started.elapsed().as_secs_f64().max(1e-6);
+    fs.remove_file(&path).map_err(io)?;
+    let rate = (bytes.max(1) as f64 / secs) as u64;
+    Ok(rate.max(1_000_000))
 }

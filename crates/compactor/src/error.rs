@@ -53,8 +53,9 @@ pub enum CompactorError {
         /// What does not match.
         detail: String,
     },
-    /// A filesystem operation on a retired file failed.
-    #[error("removing {}: {source}", path.display())]
+    /// A filesystem operation of the compactor's own (removing a retired file, syncing its
+    /// directory, probing the device bandwidth) failed.
+    #[error("file operation on {}: {source}", path.display())]
     Io {
         /// The file or directory.
         path: std::path::PathBuf,

@@ -83,7 +83,7 @@ mod policy;
 mod scheduler;
 mod throttle;
 
-pub use compactor::{Compactor, CompactorConfig, CycleReport};
+pub use compactor::{Compactor, CompactorConfig, CycleReport, measure_write_bandwidth};
 pub use error::{CompactorError, Result};
 pub use index::{SegmentFile, SegmentHandle, TableIndex};
 pub use merge::{

@@ -78,6 +78,12 @@ pub enum PlanReason {
         /// Segments in the partition.
         segments: usize,
     },
+    /// Asked for ([`CompactionPolicy::plan_requested`]): the partition is brought down to one
+    /// segment without deleted rows, whatever the triggers say.
+    Requested {
+        /// Segments in the partition.
+        segments: usize,
+    },
 }
 
 impl fmt::Display for PlanReason {
@@ -92,6 +98,9 @@ impl fmt::Display for PlanReason {
             }
             PlanReason::TooManySegments { segments } => {
                 write!(f, "{segments} segments: merging adjacent large ones")
+            }
+            PlanReason::Requested { segments } => {
+                write!(f, "requested: {segments} segments")
             }
         }
     }
@@ -167,6 +176,30 @@ impl CompactionPolicy {
                 .then(a.partition.cmp(&b.partition))
         });
         plans.into_iter().map(|(_, p)| p).collect()
+    }
+
+    /// Plans that ignore the triggers (a user asked to compact now): every queryable partition
+    /// with two or more segments, or with deleted rows, gets one plan over up to
+    /// [`CompactionPolicy::max_inputs`] segments adjacent in key range (the whole partition
+    /// when it has no more), at the emergency I/O share. Running the plans and planning again
+    /// converges: each run leaves fewer segments or fewer deleted rows.
+    pub fn plan_requested(&self, state: &TableState) -> Vec<MergePlan> {
+        state
+            .partitions
+            .values()
+            .filter(|p| Self::eligible(p.state))
+            .filter(|p| p.segments.len() >= 2 || p.segments.values().any(|s| s.deleted_rows() > 0))
+            .map(|p| MergePlan {
+                partition: p.start,
+                inputs: self.adjacent_run(p, self.max_inputs.max(2)),
+                reason: PlanReason::Requested {
+                    segments: p.segments.len(),
+                },
+                io_share: self.emergency_io_share,
+                emergency: false,
+            })
+            .filter(|plan| !plan.inputs.is_empty())
+            .collect()
     }
 
     /// The plan for one partition, if one of its triggers fires.

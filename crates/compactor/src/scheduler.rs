@@ -238,6 +238,8 @@ impl Worker {
                 s.files_deleted += r.files_deleted as u64;
                 s.cycles.push(r);
             }
+            // Another merge (a requested one) changed the partition since the plan: plan again.
+            Err(CompactorError::StalePlan { .. }) => return true,
             Err(e) => {
                 s.errors.push(format!("partition {}: {e}", plan.partition));
                 return false;

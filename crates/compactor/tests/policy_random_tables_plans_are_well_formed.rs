@@ -121,7 +121,26 @@ proptest! {
                 PlanReason::DeadSpace { ratio: r } | PlanReason::Emergency { ratio: r } => {
                     prop_assert!(r > 0.20);
                 }
+                PlanReason::Requested { .. } => prop_assert!(false, "trigger plan marked requested"),
             }
+        }
+        // Requested plans: one per partition holding two or more segments or deleted rows,
+        // over segments of that partition only, the whole partition when it fits one plan.
+        let requested = policy.plan_requested(&s);
+        let wanted: BTreeSet<i64> = s
+            .partitions
+            .values()
+            .filter(|p| p.segments.len() >= 2 || p.segments.values().any(|e| e.deleted_rows() > 0))
+            .map(|p| p.start)
+            .collect();
+        prop_assert_eq!(requested.iter().map(|p| p.partition).collect::<BTreeSet<_>>(), wanted);
+        for p in &requested {
+            let part = &s.partitions[&p.partition];
+            prop_assert_eq!(p.inputs.len(), part.segments.len().min(max_inputs.max(2)));
+            for id in &p.inputs {
+                prop_assert!(part.segments.contains_key(id), "input outside its partition");
+            }
+            prop_assert_eq!(p.reason, PlanReason::Requested { segments: part.segments.len() });
         }
         // Every partition compacted a moment ago: only emergencies remain.
         let recent: HashMap<i64, Instant> = s.partitions.keys().map(|k| (*k, now)).collect();

@@ -33,6 +33,12 @@ pub trait WritableFile: Send + Debug {
     fn write_all(&mut self, buf: &[u8]) -> Result<()>;
     /// Makes everything written so far durable (fsync).
     fn sync(&mut self) -> Result<()>;
+    /// Hands everything written so far to the operating system (it then survives a crash of
+    /// this process, not a power loss). Files that buffer nothing in the process need not
+    /// override it.
+    fn flush(&mut self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// The operations Strata needs from a filesystem.
@@ -120,6 +126,9 @@ impl<W: WritableFile + ?Sized> WritableFile for Box<W> {
     fn sync(&mut self) -> Result<()> {
         (**self).sync()
     }
+    fn flush(&mut self) -> Result<()> {
+        (**self).flush()
+    }
 }
 
 /// The operating system's filesystem.
@@ -194,6 +203,11 @@ impl WritableFile for LocalWriteFile {
         self.file
             .get_ref()
             .sync_all()
+            .map_err(|e| FormatError::io(&self.path, e))
+    }
+    fn flush(&mut self) -> Result<()> {
+        self.file
+            .flush()
             .map_err(|e| FormatError::io(&self.path, e))
     }
 }

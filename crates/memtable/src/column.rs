@@ -188,6 +188,44 @@ impl ColumnStore {
         }
     }
 
+    /// A copy that shares the held arrays (reference counts only; the dictionary's value list
+    /// is copied as shared strings). It can be read but never appended to.
+    pub(crate) fn shared_copy(&self) -> ColumnStore {
+        match self {
+            ColumnStore::Plain { chunks, bytes } => ColumnStore::Plain {
+                chunks: chunks.clone(),
+                bytes: *bytes,
+            },
+            ColumnStore::Symbol(s) => ColumnStore::Symbol(SymbolColumn {
+                values: s.values.clone(),
+                index: HashMap::new(),
+                dictionary_bytes: s.dictionary_bytes,
+                chunks: s.chunks.clone(),
+                chunk_bytes: s.chunk_bytes,
+            }),
+        }
+    }
+
+    /// Concatenates what is held with symbols as plain strings (`Utf8`). `None` when nothing
+    /// is held.
+    pub(crate) fn concatenated_plain(&self, column: &str) -> Result<Option<ArrayRef>> {
+        let ColumnStore::Symbol(s) = self else {
+            return self.concatenated(column);
+        };
+        if s.chunks.is_empty() {
+            return Ok(None);
+        }
+        let arrow = |source| MemtableError::Arrow {
+            context: format!("concatenating column {column:?}"),
+            source,
+        };
+        let refs: Vec<&dyn Array> = s.chunks.iter().map(|c| c as &dyn Array).collect();
+        let codes = concat(&refs).map_err(arrow)?;
+        take(&s.values_array(), codes.as_ref(), None)
+            .map(Some)
+            .map_err(arrow)
+    }
+
     /// Concatenates what is held: plain chunks as they are, symbols as `Dictionary<Int32, Utf8>`.
     /// `None` when nothing is held.
     pub(crate) fn concatenated(&self, column: &str) -> Result<Option<ArrayRef>> {

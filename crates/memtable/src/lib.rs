@@ -125,5 +125,6 @@ pub use column::DICTIONARY_ENTRY_OVERHEAD;
 pub use error::{MemtableError, Result};
 pub use memtable::{
     AppendOutcome, DEFAULT_HARD_LIMIT_BYTES, DEFAULT_SOFT_LIMIT_BYTES,
-    DEFAULT_SYMBOL_CARDINALITY_LIMIT, Drained, KeyRange, Memtable, MemtableOptions, SymbolEncoding,
+    DEFAULT_SYMBOL_CARDINALITY_LIMIT, Drained, KeyRange, Memtable, MemtableOptions,
+    MemtableSnapshot, SymbolEncoding,
 };

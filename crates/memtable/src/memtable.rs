@@ -311,6 +311,17 @@ impl Memtable {
         }))
     }
 
+    /// A point-in-time view of the held rows for readers. Cheap: it shares the buffered
+    /// arrays (and copies the dictionaries' value lists as shared strings), so the memtable
+    /// can keep taking appends while the view is read elsewhere.
+    pub fn snapshot(&self) -> MemtableSnapshot {
+        MemtableSnapshot {
+            schema: Arc::clone(&self.schema),
+            columns: self.columns.iter().map(ColumnStore::shared_copy).collect(),
+            rows: self.rows,
+        }
+    }
+
     /// All held rows as one batch, sorted.
     fn sorted_batch(&self) -> Result<RecordBatch> {
         let mut fields = Vec::with_capacity(self.columns.len());
@@ -359,5 +370,39 @@ impl Memtable {
             .map_err(MemtableError::arrow("sorting by the sort key"))?;
         take_record_batch(&batch, &indices)
             .map_err(MemtableError::arrow("reordering the drained batch"))
+    }
+}
+
+/// The rows a memtable held at one moment (see [`Memtable::snapshot`]).
+#[derive(Debug)]
+pub struct MemtableSnapshot {
+    schema: Arc<Schema>,
+    columns: Vec<ColumnStore>,
+    rows: usize,
+}
+
+impl MemtableSnapshot {
+    /// Rows in the view.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// The rows in arrival order as one batch of the schema's Arrow form with `Symbol`
+    /// columns as `Utf8` (`schema.to_arrow(SymbolAs::Utf8)`); `None` when the view is empty.
+    pub fn to_batch(&self) -> Result<Option<RecordBatch>> {
+        if self.rows == 0 {
+            return Ok(None);
+        }
+        let mut arrays = Vec::with_capacity(self.columns.len());
+        for (field, store) in self.schema.fields.iter().zip(&self.columns) {
+            arrays.push(match store.concatenated_plain(&field.name)? {
+                Some(a) => a,
+                None => new_null_array(&held_type(&field.data_type), self.rows),
+            });
+        }
+        let arrow_schema = Arc::new(self.schema.to_arrow(SymbolAs::Utf8));
+        RecordBatch::try_new(arrow_schema, arrays)
+            .map(Some)
+            .map_err(MemtableError::arrow("assembling a memtable snapshot"))
     }
 }

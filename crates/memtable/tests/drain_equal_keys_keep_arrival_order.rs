@@ -1,5 +1,6 @@
 //! Drain sorts by the sort key, nulls first, and rows with equal keys keep their arrival order;
-//! checked against a `Vec` of rows sorted with a stable sort.
+//! checked against a `Vec` of rows sorted with a stable sort. Snapshots taken between appends
+//! keep showing exactly the rows they were taken with, in arrival order.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
@@ -80,6 +81,8 @@ proptest! {
     ) {
         let mut m = memtable(&key_order, cardinality);
         let mut oracle: Vec<Row> = Vec::new();
+        // Views taken after each append, with the rows they must show (arrival order).
+        let mut views = Vec::new();
         for rows in &batches {
             let rows: Vec<Row> = rows
                 .iter()
@@ -89,6 +92,7 @@ proptest! {
                 .collect();
             m.append(&batch(&rows)).unwrap();
             oracle.extend(rows);
+            views.push((m.snapshot(), oracle.clone()));
         }
         let key = |r: &Row| -> (Option<i64>, Option<String>, Option<i64>) {
             // Option's order puts None first, as the memtable puts nulls first.
@@ -121,6 +125,18 @@ proptest! {
         }
         prop_assert!(m.is_empty());
         prop_assert_eq!(m.memory_bytes(), 0);
+        // Later appends, fallbacks to plain strings and the drain left every view as taken.
+        for (view, rows) in views {
+            prop_assert_eq!(view.rows(), rows.len());
+            match view.to_batch().unwrap() {
+                None => prop_assert!(rows.is_empty()),
+                Some(b) => {
+                    let schema = b.schema();
+                    prop_assert_eq!(schema.field(1).data_type(), &ArrowType::Utf8);
+                    prop_assert_eq!(rows_of(&b), rows);
+                }
+            }
+        }
     }
 }
 

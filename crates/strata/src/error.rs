@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use strata_compactor::CompactorError;
 use strata_format::FormatError;
 use strata_memtable::MemtableError;
 use strata_partition_registry::RegistryError;
@@ -29,6 +30,9 @@ pub enum TableError {
     /// Writing a segment failed.
     #[error(transparent)]
     Writer(#[from] WriterError),
+    /// Compaction (or opening the table's segment index) failed.
+    #[error(transparent)]
+    Compactor(#[from] CompactorError),
     /// A predicate did not parse or bind, or a scan failed.
     #[error(transparent)]
     Predicate(#[from] PredicateError),

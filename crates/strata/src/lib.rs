@@ -3,11 +3,12 @@
 //! Place in the stack: the facade on top of `codec → format → memtable → writer → predicate →
 //! partition-registry → compactor`. A [`Table`] ties them together: writes go to a
 //! write-ahead log ([`Durability`]) and the memtable, flushes write segments committed in the
-//! manifest, deletes write deletion vectors, and scans read a [`Snapshot`] of the committed
-//! segments with pruning.
+//! manifest, deletes write deletion vectors, and scans read a [`Snapshot`]: the committed
+//! segments (with pruning) and the rows still in the write buffer.
 //!
-//! What it is not (yet): compaction is not run by the table in this version (the compactor's
-//! scheduler lands separately), and a scan flushes the write buffer rather than merging it.
+//! Compaction runs in a background thread by default ([`CompactionOptions`]); readers take
+//! a [`Snapshot`] (the compactor's published segment index plus the write buffer's rows) and
+//! never wait for it. [`Table::compact_now`] compacts on the calling thread.
 //!
 //! # Table directory
 //!
@@ -70,11 +71,14 @@ pub mod wal;
 pub use error::{Result, TableError};
 pub use lock::LOCK_FILE;
 pub use table::{
-    DATA_DIR, FLUSH_INTENT_FILE, FlushReport, OpenReport, ScanBuilder, Snapshot, Table,
-    TableOptions, TableScan, WAL_DIR, WAL_POS_FILE,
+    CompactionOptions, DATA_DIR, DeviceBandwidth, FLUSH_INTENT_FILE, FlushReport, OpenReport,
+    ScanBuilder, Snapshot, Table, TableOptions, TableScan, WAL_DIR, WAL_POS_FILE,
 };
 pub use wal::Durability;
 
+pub use strata_compactor::{
+    CompactionPolicy, CycleReport, DuplicatePolicy, PlanReason, SchedulerStats, TableIndex,
+};
 pub use strata_format::{
     DataType, FaultFs, Field, FileSystem, LocalFs, MemFs, Schema, Segment, SymbolAs, TimeUnit,
 };

@@ -15,7 +15,7 @@
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use arrow_array::RecordBatch;
 use arrow_ipc::reader::StreamReader;
@@ -173,24 +173,47 @@ pub(crate) fn read_log(fs: &dyn FileSystem, path: &Path) -> Result<LogContents> 
     Ok(out)
 }
 
-/// The open log a table appends to.
+/// The open log a table appends to, with group commit across threads.
+///
+/// [`Wal::append`] only queues a framed record in memory (callers hold the table's write lock,
+/// so the log's order is the memtable's order) and returns its log sequence number.
+/// [`Wal::sync_to`] makes a record durable: the first caller to get the I/O lock writes every
+/// queued record and syncs once; callers whose record that covered return without I/O. While
+/// one thread syncs, others keep queueing, and the next sync takes them all.
 #[derive(Debug)]
 pub(crate) struct Wal {
     fs: Arc<dyn FileSystem>,
     dir: PathBuf,
+    durability: Durability,
+    /// The file being appended to; held by the thread doing log I/O.
+    io: Mutex<LogFile>,
+    /// Queued records and how far the log is durable.
+    queue: Mutex<Queue>,
+}
+
+#[derive(Debug)]
+struct LogFile {
     seq: u64,
     file: Box<dyn WritableFile>,
-    durability: Durability,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    pending: Vec<u8>,
+    /// Records appended so far (the last one's sequence number).
+    appended: u64,
+    /// Records written and synced (per the durability) so far.
+    durable: u64,
+    /// Set by a failed write or sync: nothing may be appended after a possibly torn record.
+    failed: Option<String>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Wal {
-    /// Creates log `seq` in `dir` (durably named, header synced).
-    pub(crate) fn create(
-        fs: Arc<dyn FileSystem>,
-        dir: &Path,
-        seq: u64,
-        durability: Durability,
-    ) -> Result<Wal> {
+    fn open_file(fs: &dyn FileSystem, dir: &Path, seq: u64) -> Result<LogFile> {
         let path = dir.join(wal_name(seq));
         let mut file = fs
             .create(&path)
@@ -201,66 +224,177 @@ impl Wal {
             .map_err(io_err(format!("syncing {}", path.display())))?;
         fs.sync_dir(dir)
             .map_err(io_err("syncing the log directory"))?;
+        Ok(LogFile { seq, file })
+    }
+
+    /// Creates log `seq` in `dir` (durably named, header synced).
+    pub(crate) fn create(
+        fs: Arc<dyn FileSystem>,
+        dir: &Path,
+        seq: u64,
+        durability: Durability,
+    ) -> Result<Wal> {
+        let file = Self::open_file(fs.as_ref(), dir, seq)?;
         Ok(Wal {
             fs,
             dir: dir.to_path_buf(),
-            seq,
-            file,
             durability,
+            io: Mutex::new(file),
+            queue: Mutex::new(Queue::default()),
         })
     }
 
-    /// Appends one record per batch, then (with [`Durability::Fsync`]) one fsync for all of
-    /// them: a group commit.
-    pub(crate) fn append(&mut self, batches: &[&RecordBatch]) -> Result<()> {
-        let path = self.dir.join(wal_name(self.seq));
+    /// Frames `batches` as records (one per batch). Pure: call it outside any lock.
+    pub(crate) fn frame_batches(&self, batches: &[&RecordBatch]) -> Result<Vec<u8>> {
+        let path = self.dir.join("wal");
         let mut buf = Vec::new();
         for b in batches {
             let payload = encode_batch(b, &path)?;
             let framed = frame(&payload).ok_or_else(|| TableError::Wal {
-                path: path.clone(),
+                path: self.dir.clone(),
                 detail: "a record larger than 4 GiB".into(),
             })?;
             buf.extend_from_slice(&framed);
         }
-        self.file
-            .write_all(&buf)
-            .map_err(io_err(format!("appending to {}", path.display())))?;
-        if self.durability == Durability::Fsync {
-            self.file
-                .sync()
-                .map_err(io_err(format!("syncing {}", path.display())))?;
-        }
-        Ok(())
+        Ok(buf)
     }
 
-    /// Syncs the current file and starts `seq + 1`; returns the sequence number now closed.
-    pub(crate) fn rotate(&mut self) -> Result<u64> {
-        let path = self.dir.join(wal_name(self.seq));
-        if self.durability != Durability::None {
-            self.file
-                .sync()
-                .map_err(io_err(format!("syncing {}", path.display())))?;
+    /// Fails when an earlier write or sync failed (the log may end in a torn record).
+    pub(crate) fn check(&self) -> Result<()> {
+        match &lock(&self.queue).failed {
+            Some(detail) => Err(TableError::Wal {
+                path: self.dir.clone(),
+                detail: format!("an earlier log write failed: {detail}"),
+            }),
+            None => Ok(()),
         }
-        let old = self.seq;
-        let next = Wal::create(Arc::clone(&self.fs), &self.dir, old + 1, self.durability)?;
-        *self = next;
-        Ok(old)
     }
 
-    /// Syncs the current file (used by close).
-    pub(crate) fn sync(&mut self) -> Result<()> {
-        let path = self.dir.join(wal_name(self.seq));
-        self.file
-            .sync()
-            .map_err(io_err(format!("syncing {}", path.display())))
+    /// Queues framed records; returns the sequence number to pass to [`Wal::sync_to`].
+    pub(crate) fn append(&self, framed: Vec<u8>) -> Result<u64> {
+        self.check()?;
+        let mut q = lock(&self.queue);
+        if q.pending.is_empty() {
+            q.pending = framed;
+        } else {
+            q.pending.extend_from_slice(&framed);
+        }
+        q.appended += 1;
+        Ok(q.appended)
+    }
+
+    /// Records queued so far (the sequence number of the last one).
+    pub(crate) fn appended(&self) -> u64 {
+        lock(&self.queue).appended
+    }
+
+    /// Returns once record `lsn` is written (and, with [`Durability::Fsync`], synced).
+    pub(crate) fn sync_to(&self, lsn: u64) -> Result<()> {
+        let mut io = lock(&self.io);
+        let (bytes, upto) = {
+            let mut q = lock(&self.queue);
+            if q.durable >= lsn {
+                return Ok(());
+            }
+            if let Some(detail) = &q.failed {
+                return Err(TableError::Wal {
+                    path: self.dir.clone(),
+                    detail: format!("an earlier log write failed: {detail}"),
+                });
+            }
+            (std::mem::take(&mut q.pending), q.appended)
+        };
+        let fsync = self.durability == Durability::Fsync;
+        let result = self.write_out(&mut io, &bytes, fsync);
+        let mut q = lock(&self.queue);
+        match result {
+            Ok(()) => {
+                q.durable = q.durable.max(upto);
+                Ok(())
+            }
+            Err(e) => {
+                q.failed = Some(e.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    fn write_out(&self, io: &mut LogFile, bytes: &[u8], fsync: bool) -> Result<()> {
+        let path = self.dir.join(wal_name(io.seq));
+        if !bytes.is_empty() {
+            io.file
+                .write_all(bytes)
+                .map_err(io_err(format!("appending to {}", path.display())))?;
+        }
+        if fsync {
+            io.file
+                .sync()
+                .map_err(io_err(format!("syncing {}", path.display())))
+        } else {
+            io.file
+                .flush()
+                .map_err(io_err(format!("writing {}", path.display())))
+        }
+    }
+
+    /// Writes and syncs every queued record into the current file, then starts `seq + 1`;
+    /// returns the sequence number now closed. Callers hold the table's write lock, so no
+    /// record is queued meanwhile.
+    pub(crate) fn rotate(&self) -> Result<u64> {
+        let mut io = lock(&self.io);
+        let (bytes, upto) = {
+            let mut q = lock(&self.queue);
+            if let Some(detail) = &q.failed {
+                return Err(TableError::Wal {
+                    path: self.dir.clone(),
+                    detail: format!("an earlier log write failed: {detail}"),
+                });
+            }
+            (std::mem::take(&mut q.pending), q.appended)
+        };
+        let result = self.write_out(&mut io, &bytes, true).and_then(|()| {
+            let next = Self::open_file(self.fs.as_ref(), &self.dir, io.seq + 1)?;
+            Ok(std::mem::replace(&mut *io, next).seq)
+        });
+        let mut q = lock(&self.queue);
+        match result {
+            Ok(old) => {
+                q.durable = q.durable.max(upto);
+                Ok(old)
+            }
+            Err(e) => {
+                q.failed = Some(e.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes and fsyncs everything queued (used by close).
+    pub(crate) fn sync(&self) -> Result<()> {
+        let mut io = lock(&self.io);
+        let (bytes, upto) = {
+            let mut q = lock(&self.queue);
+            (std::mem::take(&mut q.pending), q.appended)
+        };
+        let result = self.write_out(&mut io, &bytes, true);
+        let mut q = lock(&self.queue);
+        match result {
+            Ok(()) => {
+                q.durable = q.durable.max(upto);
+                Ok(())
+            }
+            Err(e) => {
+                q.failed = Some(e.to_string());
+                Err(e)
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow_array::Int64Array;
+    use arrow_array::{Array, Int64Array};
     use strata_format::FaultFs;
 
     fn batch(v: Vec<i64>) -> RecordBatch {
@@ -273,8 +407,12 @@ mod tests {
         let fs = FaultFs::new();
         let dir = Path::new("/t/wal");
         fs.create_dir_all(dir).unwrap();
-        let mut wal = Wal::create(Arc::new(fs.clone()), dir, 7, Durability::Fsync).unwrap();
-        wal.append(&[&batch(vec![1, 2]), &batch(vec![3])]).unwrap();
+        let wal = Wal::create(Arc::new(fs.clone()), dir, 7, Durability::Fsync).unwrap();
+        let framed = wal
+            .frame_batches(&[&batch(vec![1, 2]), &batch(vec![3])])
+            .unwrap();
+        let lsn = wal.append(framed).unwrap();
+        wal.sync_to(lsn).unwrap();
         let path = dir.join(wal_name(7));
         let read = read_log(&fs, &path).unwrap();
         assert_eq!(read.batches.len(), 2);
@@ -295,9 +433,13 @@ mod tests {
         let fs = FaultFs::new();
         let dir = Path::new("/t/wal");
         fs.create_dir_all(dir).unwrap();
-        let mut wal = Wal::create(Arc::new(fs.clone()), dir, 1, Durability::Fsync).unwrap();
-        wal.append(&[&batch(vec![1])]).unwrap();
-        wal.append(&[&batch(vec![2])]).unwrap();
+        let wal = Wal::create(Arc::new(fs.clone()), dir, 1, Durability::Fsync).unwrap();
+        for v in [1, 2] {
+            let lsn = wal
+                .append(wal.frame_batches(&[&batch(vec![v])]).unwrap())
+                .unwrap();
+            wal.sync_to(lsn).unwrap();
+        }
         let path = dir.join(wal_name(1));
         let mut bytes = fs.contents(&path).unwrap();
         let last = bytes.len() - 1;
@@ -305,6 +447,70 @@ mod tests {
         fs.set_contents(&path, bytes);
         let read = read_log(&fs, &path).unwrap();
         assert_eq!(read.batches, vec![batch(vec![1])]);
+    }
+
+    #[test]
+    fn one_sync_covers_every_queued_record_and_later_waiters_do_no_io() {
+        let fs = FaultFs::new();
+        let dir = Path::new("/t/wal");
+        fs.create_dir_all(dir).unwrap();
+        let wal = Wal::create(Arc::new(fs.clone()), dir, 1, Durability::Fsync).unwrap();
+        let lsns: Vec<u64> = (0..3)
+            .map(|v| {
+                wal.append(wal.frame_batches(&[&batch(vec![v])]).unwrap())
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(lsns, vec![1, 2, 3]);
+        let before = fs.op_count();
+        wal.sync_to(3).unwrap();
+        assert_eq!(
+            fs.op_count() - before,
+            2,
+            "one write and one fsync for three records"
+        );
+        let before = fs.op_count();
+        wal.sync_to(1).unwrap();
+        wal.sync_to(2).unwrap();
+        assert_eq!(fs.op_count(), before, "covered records need no I/O");
+        // Everything survives a power loss.
+        let fs = fs.restart();
+        let read = read_log(&fs, &dir.join(wal_name(1))).unwrap();
+        assert_eq!(read.batches.len(), 3);
+    }
+
+    #[test]
+    fn concurrent_appenders_all_land_in_order_per_thread() {
+        let fs = FaultFs::new();
+        let dir = Path::new("/t/wal");
+        fs.create_dir_all(dir).unwrap();
+        let wal = Arc::new(Wal::create(Arc::new(fs.clone()), dir, 1, Durability::Fsync).unwrap());
+        std::thread::scope(|s| {
+            for t in 0..4i64 {
+                let wal = Arc::clone(&wal);
+                s.spawn(move || {
+                    for i in 0..25 {
+                        let lsn = wal
+                            .append(wal.frame_batches(&[&batch(vec![t, i])]).unwrap())
+                            .unwrap();
+                        wal.sync_to(lsn).unwrap();
+                    }
+                });
+            }
+        });
+        let read = read_log(&fs.restart(), &dir.join(wal_name(1))).unwrap();
+        assert_eq!(read.batches.len(), 100);
+        for t in 0..4i64 {
+            let seen: Vec<i64> = read
+                .batches
+                .iter()
+                .filter_map(|b| {
+                    let c = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+                    (c.value(0) == t).then(|| c.value(1))
+                })
+                .collect();
+            assert_eq!(seen, (0..25).collect::<Vec<_>>());
+        }
     }
 
     #[test]

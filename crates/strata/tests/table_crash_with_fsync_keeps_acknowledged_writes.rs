@@ -1,5 +1,6 @@
 //! Crash sweep over the write path on the fault-injecting filesystem: with fsync durability,
-//! every acknowledged write survives, no write appears partly, and no row appears twice.
+//! every acknowledged write survives, no write appears partly, and no row appears twice —
+//! through flushes, a delete and a compaction (`compact_now`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -11,8 +12,8 @@ use strata::{FaultFs, Table, TableOptions};
 
 const BATCH: i64 = 20;
 
-/// Writes 8 batches with a flush after the 3rd and a delete after the 6th; returns how many
-/// writes were acknowledged and whether the delete was.
+/// Writes 8 batches with a flush after the 3rd, a delete after the 6th and a compaction at the
+/// end; returns how many writes were acknowledged and whether the delete was.
 fn workload(table: &Table) -> (i64, bool) {
     let mut acked = 0;
     for k in 0..8 {
@@ -33,7 +34,10 @@ fn workload(table: &Table) -> (i64, bool) {
                         }
                         ok
                     });
-                    let _ = more;
+                    if more {
+                        // Rewrites every partition; content must not change, crash or not.
+                        let _ = table.compact_now();
+                    }
                     (acked, true)
                 }
                 Err(_) => (acked, false),
@@ -43,8 +47,14 @@ fn workload(table: &Table) -> (i64, bool) {
     (acked, false)
 }
 
+/// No background compactor: the operation sequence (and so every crash point) is the same in
+/// every run; the workload compacts explicitly.
+fn options(fs: &FaultFs) -> TableOptions {
+    TableOptions::with_fs(Arc::new(fs.clone())).background_compaction(false)
+}
+
 fn check(fs: &FaultFs, acked: i64, delete_acked: bool, attempted_delete: bool) {
-    let (table, _) = Table::open("/t", TableOptions::with_fs(Arc::new(fs.clone()))).unwrap();
+    let (table, _) = Table::open("/t", options(fs)).unwrap();
     let got = ids(&table);
     assert!(
         got.values().all(|&c| c == 1),
@@ -75,10 +85,15 @@ fn check(fs: &FaultFs, acked: i64, delete_acked: bool, attempted_delete: bool) {
 fn crash_at_every_operation() {
     // One clean run counts the operations.
     let fs = FaultFs::new();
-    let table = Table::create("/t", config(), TableOptions::with_fs(Arc::new(fs.clone()))).unwrap();
+    let table = Table::create("/t", config(), options(&fs)).unwrap();
     let start = fs.op_count();
     let (acked, _) = workload(&table);
     assert_eq!(acked, 8);
+    assert_eq!(
+        table.state().segments().count(),
+        3,
+        "one segment per day after compact_now"
+    );
     let total = fs.op_count() - start;
     drop(table);
     assert!(total > 20);
@@ -86,8 +101,7 @@ fn crash_at_every_operation() {
     for k in 0..total {
         for torn in [0usize, 5] {
             let fs = FaultFs::new();
-            let table =
-                Table::create("/t", config(), TableOptions::with_fs(Arc::new(fs.clone()))).unwrap();
+            let table = Table::create("/t", config(), options(&fs)).unwrap();
             fs.crash_after(fs.op_count() + k);
             let (acked, delete_acked) = workload(&table);
             let attempted_delete = acked >= 6;
