@@ -88,6 +88,15 @@ pub fn median(xs: &mut [f64]) -> f64 {
     }
 }
 
+/// CPU time the calling thread has run, in seconds, where the OS tells it (Linux:
+/// `/proc/thread-self/schedstat`, nanoseconds). On a machine shared with other work, the CPU
+/// time of a single-threaded operation measures its cost per core better than wall time.
+pub fn thread_cpu_secs() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(ns as f64 / 1e9)
+}
+
 /// Throughput in MB/s (10^6 bytes) of `bytes` processed in `secs`.
 pub fn mb_per_s(bytes: usize, secs: f64) -> f64 {
     if secs > 0.0 {
@@ -163,6 +172,20 @@ mod tests {
         // Calibration a, b; then run 1 a, b; run 2 a, b (one call each, unless the clock read 0).
         let log: String = log.into_inner().into_iter().collect();
         assert!(log == "ababab" || log.len() > 6, "{log}");
+    }
+
+    #[test]
+    fn thread_cpu_time_grows_with_work() {
+        let Some(before) = thread_cpu_secs() else {
+            println!("no per-thread CPU time on this OS; skipped");
+            return;
+        };
+        let mut x = 0u64;
+        for i in 0..20_000_000u64 {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+        }
+        let after = thread_cpu_secs().unwrap();
+        assert!(after > before, "{before} -> {after} ({x})");
     }
 
     #[test]

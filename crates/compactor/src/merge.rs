@@ -3,8 +3,11 @@
 //!
 //! Memory is O(k × block × columns): each input holds one decoded block, the output holds at
 //! most one batch of pending row references and the writer one partial stripe. Runs of rows
-//! that sort before every other input's head are found by binary search and copied as whole
-//! slices, so merging segments whose key ranges do not overlap costs little more than a copy.
+//! that sort before every other input's head are found by a galloping search (probes at 1, 2,
+//! 4, … rows, then a binary search), so a run of one row costs one comparison and merging
+//! segments whose key ranges do not overlap costs little more than a copy. A sort key of one
+//! 64-bit integer or timestamp column is compared as integers; other keys go through Arrow's
+//! row format.
 //! Equal keys break ties by write order (then by position), which makes last-write-wins
 //! deterministic.
 
@@ -13,6 +16,7 @@ use std::collections::{BTreeMap, BinaryHeap};
 use std::path::Path;
 use std::sync::Arc;
 
+use arrow_array::types::Int64Type;
 use arrow_array::{Array, ArrayRef, RecordBatch, new_null_array};
 use arrow_row::{OwnedRow, RowConverter, Rows, SortField};
 use arrow_schema::SchemaRef;
@@ -172,10 +176,92 @@ pub fn merged_schema(inputs: &[&Segment], symbol_limit: usize) -> Result<Schema>
     }
 }
 
+/// The sort keys of one block.
+enum Keys {
+    /// One `Int64` or `Timestamp` column; a null is `i128::MIN`, below every value (nulls sort
+    /// first, as in the row format).
+    Int(Vec<i128>),
+    /// Any other key, in Arrow's row format.
+    Rows(Rows),
+}
+
+/// One row's key, owned (a heap entry, or the last row written).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Key {
+    Int(i128),
+    Row(OwnedRow),
+}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Key {
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (self, other) {
+            (Key::Int(a), Key::Int(b)) => a.cmp(b),
+            (Key::Row(a), Key::Row(b)) => a.cmp(b),
+            // One merge uses one kind of key; order the kinds anyway.
+            (Key::Int(_), Key::Row(_)) => Ordering::Less,
+            (Key::Row(_), Key::Int(_)) => Ordering::Greater,
+        }
+    }
+}
+
+impl Keys {
+    /// The keys of `columns` (the sort-key columns of a block).
+    fn of(columns: &[ArrayRef], converter: &RowConverter) -> Result<Keys> {
+        if let [c] = columns
+            && matches!(
+                c.data_type(),
+                arrow_schema::DataType::Int64 | arrow_schema::DataType::Timestamp(_, _)
+            )
+        {
+            let ints = arrow_cast::cast(c, &arrow_schema::DataType::Int64)?;
+            if let Some(ints) = ints
+                .as_any()
+                .downcast_ref::<arrow_array::PrimitiveArray<Int64Type>>()
+            {
+                let keys = match ints.nulls() {
+                    None => ints.values().iter().map(|&v| i128::from(v)).collect(),
+                    Some(n) => ints
+                        .values()
+                        .iter()
+                        .zip(n.iter())
+                        .map(|(&v, valid)| if valid { i128::from(v) } else { i128::MIN })
+                        .collect(),
+                };
+                return Ok(Keys::Int(keys));
+            }
+        }
+        Ok(Keys::Rows(converter.convert_columns(columns)?))
+    }
+
+    fn key(&self, r: usize) -> Key {
+        match self {
+            Keys::Int(v) => Key::Int(v.get(r).copied().unwrap_or(i128::MIN)),
+            Keys::Rows(rows) => Key::Row(rows.row(r).owned()),
+        }
+    }
+
+    /// Row `r`'s key against `k`.
+    #[inline]
+    fn cmp_key(&self, r: usize, k: &Key) -> Ordering {
+        match (self, k) {
+            (Keys::Int(v), Key::Int(k)) => v.get(r).map_or(Ordering::Less, |x| x.cmp(k)),
+            (Keys::Rows(rows), Key::Row(k)) => rows.row(r).cmp(&k.row()),
+            (Keys::Int(_), Key::Row(_)) => Ordering::Less,
+            (Keys::Rows(_), Key::Int(_)) => Ordering::Greater,
+        }
+    }
+}
+
 /// A decoded block of one input, projected onto the output schema.
 struct Block {
     columns: Vec<ArrayRef>,
-    keys: Rows,
+    keys: Keys,
     rows: usize,
     /// Position of the block's first row within its segment.
     first_row: u64,
@@ -263,7 +349,7 @@ impl Cursor {
             .iter()
             .filter_map(|&i| columns.get(i).cloned())
             .collect();
-        let keys = ctx.converter.convert_columns(&key_arrays)?;
+        let keys = Keys::of(&key_arrays, &ctx.converter)?;
         let first_row = self.rows_before;
         self.block = Some(Block {
             columns,
@@ -300,7 +386,7 @@ fn arrow_cast_same(a: &ArrayRef, target: &arrow_schema::DataType) -> Result<Arra
 
 #[derive(PartialEq, Eq)]
 struct Head {
-    key: OwnedRow,
+    key: Key,
     order: u64,
     cursor: usize,
 }
@@ -327,7 +413,7 @@ struct Output {
     indices: Vec<(usize, usize)>,
     /// Cursor slots referenced by `indices` (cursor → slot in the interleave source list).
     slots: BTreeMap<usize, usize>,
-    last_key: Option<OwnedRow>,
+    last_key: Option<Key>,
     /// Under last-write-wins, the last row of a flush is held back as a one-row batch: a later
     /// row with the same key may still supersede it.
     carry: Option<RecordBatch>,
@@ -487,9 +573,7 @@ pub fn merge_segments(
     let lww = opts.duplicates == DuplicatePolicy::LastWriteWins;
     while let Some(Reverse(head)) = heap.pop() {
         let ci = head.cursor;
-        let next = heap
-            .peek()
-            .map(|Reverse(h)| (h.key.row(), h.order, h.cursor));
+        let next = heap.peek().map(|Reverse(h)| (&h.key, h.order, h.cursor));
         let Some(c) = cursors.get(ci) else { break };
         let Some(block) = c.block.as_ref() else {
             continue;
@@ -499,17 +583,31 @@ pub fn merge_segments(
         let end = match next {
             None => block.rows,
             Some((k2, o2, c2)) => {
-                // Binary search for the first row that does not sort before the next head.
+                // The first row that does not sort before the next head: gallop (rows start + 1,
+                // + 2, + 4, …), then binary search the last step. Runs are often one row long
+                // when inputs interleave, and then this costs one comparison.
                 let before = |r: usize| {
                     block
                         .keys
-                        .row(r)
-                        .cmp(&k2)
+                        .cmp_key(r, k2)
                         .then(c.input.write_order.cmp(&o2))
                         .then(ci.cmp(&c2))
                         == Ordering::Less
                 };
-                let (mut lo, mut hi) = (start, block.rows);
+                // Rows below `lo` sort before the next head; `hi` is `rows` or a row that does not.
+                let mut lo = start + 1;
+                let mut step = 1;
+                let mut hi = loop {
+                    let probe = start.saturating_add(step);
+                    if probe >= block.rows {
+                        break block.rows;
+                    }
+                    if !before(probe) {
+                        break probe;
+                    }
+                    lo = probe + 1;
+                    step = step.saturating_mul(2);
+                };
                 while lo < hi {
                     let mid = lo + (hi - lo) / 2;
                     if before(mid) {
@@ -527,8 +625,10 @@ pub fn merge_segments(
                 continue;
             }
             if lww {
-                let key = block.keys.row(r);
-                let same = out.last_key.as_ref().is_some_and(|k| k.row() == key);
+                let same = out
+                    .last_key
+                    .as_ref()
+                    .is_some_and(|k| block.keys.cmp_key(r, k) == Ordering::Equal);
                 if same {
                     // The previous row has the same key and was written earlier: drop it.
                     if out.indices.pop().is_none() {
@@ -538,7 +638,9 @@ pub fn merge_segments(
                 } else if let Some(carry) = out.carry.take() {
                     out.write(&carry)?;
                 }
-                out.last_key = Some(key.owned());
+                if !same {
+                    out.last_key = Some(block.keys.key(r));
+                }
             }
             out.push(ci, r);
         }
@@ -593,7 +695,7 @@ fn push_head(heap: &mut BinaryHeap<Reverse<Head>>, c: &Cursor, i: usize) {
         && c.row < b.rows
     {
         heap.push(Reverse(Head {
-            key: b.keys.row(c.row).owned(),
+            key: b.keys.key(c.row),
             order: c.input.write_order,
             cursor: i,
         }));
