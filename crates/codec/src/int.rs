@@ -27,15 +27,58 @@ pub(crate) mod tag {
 }
 
 /// Greatest common divisor of `v - min` over all values (0 when all are equal); stops early at 1.
+///
+/// Values the running divisor already divides leave it unchanged, and are recognised by a
+/// multiplication ([`Divisor`]) instead of Euclid's divisions.
 fn common_factor(values: &[u64], min: u64) -> u64 {
     let mut g = 0u64;
+    let mut divisor: Option<Divisor> = None;
     for &v in values {
-        g = gcd(g, v.wrapping_sub(min));
+        let d = v.wrapping_sub(min);
+        if divisor.as_ref().is_some_and(|t| t.divides(d)) {
+            continue;
+        }
+        g = gcd(g, d);
         if g == 1 {
             break;
         }
+        divisor = (g != 0).then(|| Divisor::new(g));
     }
     g
+}
+
+/// A divisibility test by a fixed `g > 0` without division (Granlund and Montgomery): with
+/// `g = odd · 2^shift`, `g` divides `d` iff `d` has at least `shift` trailing zeros and
+/// `(d >> shift) · odd⁻¹ mod 2^64 ≤ ⌊(2^64 − 1) / odd⌋`.
+#[derive(Debug, Clone, Copy)]
+struct Divisor {
+    shift: u32,
+    inverse: u64,
+    limit: u64,
+}
+
+impl Divisor {
+    fn new(g: u64) -> Self {
+        let shift = g.trailing_zeros();
+        let odd = (g >> shift).max(1);
+        // Newton's iteration for the inverse modulo 2^64: `odd` is its own inverse modulo 8
+        // (3 bits), and each step doubles the correct bits: 6, 12, 24, 48, 96.
+        let mut inverse = odd;
+        for _ in 0..5 {
+            inverse = inverse.wrapping_mul(2u64.wrapping_sub(odd.wrapping_mul(inverse)));
+        }
+        Self {
+            shift,
+            inverse,
+            limit: u64::MAX / odd,
+        }
+    }
+
+    #[inline]
+    fn divides(&self, d: u64) -> bool {
+        d.trailing_zeros() >= self.shift
+            && (d >> self.shift).wrapping_mul(self.inverse) <= self.limit
+    }
 }
 
 fn gcd(mut a: u64, mut b: u64) -> u64 {
@@ -89,16 +132,26 @@ struct Stats {
 
 impl Stats {
     fn of(values: &[u64]) -> Self {
-        let mut min = u64::MAX;
-        let mut max = 0;
-        let mut runs = usize::from(!values.is_empty());
-        let mut prev = values.first().copied().unwrap_or(0);
-        for &v in values {
+        // Four independent lanes, so the minimum and maximum are not one long chain of
+        // dependent comparisons.
+        let mut min = [u64::MAX; 4];
+        let mut max = [0u64; 4];
+        let chunks = values.chunks_exact(4);
+        let rest = chunks.remainder();
+        for c in chunks {
+            for ((lo, hi), &v) in min.iter_mut().zip(max.iter_mut()).zip(c) {
+                *lo = (*lo).min(v);
+                *hi = (*hi).max(v);
+            }
+        }
+        let mut min = min.into_iter().fold(u64::MAX, u64::min);
+        let mut max = max.into_iter().fold(0, u64::max);
+        for &v in rest {
             min = min.min(v);
             max = max.max(v);
-            runs += usize::from(v != prev);
-            prev = v;
         }
+        let changes = values.windows(2).filter(|w| w[0] != w[1]).count();
+        let runs = usize::from(!values.is_empty()) + changes;
         Self { min, max, runs }
     }
 }
@@ -635,4 +688,104 @@ fn read_width(r: &mut Reader<'_>) -> Result<u8> {
         return Err(corrupt("bitpacked", format!("bit width {w} above 64")));
     }
     Ok(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive_common_factor(values: &[u64], min: u64) -> u64 {
+        values.iter().fold(0, |g, &v| gcd(g, v.wrapping_sub(min)))
+    }
+
+    #[test]
+    fn common_factor_matches_euclid_over_every_value() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for factor in [
+            1u64,
+            2,
+            3,
+            6,
+            60,
+            1024,
+            60_000_000,
+            3 << 40,
+            7 * 11 * 13 * 64,
+        ] {
+            for len in [0usize, 1, 2, 5, 100] {
+                let mut values: Vec<u64> = (0..len).map(|_| (next() % 1000) * factor).collect();
+                assert_eq!(common_factor(&values, 0), naive_common_factor(&values, 0));
+                // One value off the factor lowers the divisor part-way through.
+                if let Some(v) = values.get_mut(len / 2) {
+                    *v += factor / 2 + 1;
+                }
+                let min = values.iter().copied().min().unwrap_or(0);
+                let want = naive_common_factor(&values, min);
+                let got = common_factor(&values, min);
+                // Euclid over every value, or stopped early at 1.
+                assert_eq!(got, want, "factor {factor}, len {len}");
+            }
+        }
+    }
+
+    #[test]
+    fn divisor_tests_divisibility_exactly() {
+        for g in [
+            1u64,
+            2,
+            3,
+            5,
+            12,
+            60,
+            1 << 20,
+            60_000_000,
+            u64::MAX,
+            u64::MAX / 3,
+        ] {
+            let t = Divisor::new(g);
+            for d in [
+                0u64,
+                1,
+                2,
+                3,
+                59,
+                60,
+                120,
+                1 << 20,
+                60_000_000,
+                180_000_000,
+                u64::MAX,
+            ] {
+                assert_eq!(t.divides(d), d % g == 0, "{d} % {g}");
+            }
+        }
+    }
+
+    #[test]
+    fn stats_count_min_max_and_runs() {
+        for values in [
+            vec![],
+            vec![7u64],
+            vec![3, 3, 3],
+            vec![5, 1, 1, 9, 9, 9, 2],
+            (0..1027).map(|i| (i / 3) ^ 0x55).collect::<Vec<u64>>(),
+        ] {
+            let st = Stats::of(&values);
+            let min = values.iter().copied().min().unwrap_or(u64::MAX);
+            let max = values.iter().copied().max().unwrap_or(0);
+            let mut runs = 0;
+            for (i, v) in values.iter().enumerate() {
+                if i == 0 || values[i - 1] != *v {
+                    runs += 1;
+                }
+            }
+            assert_eq!((st.min, st.max, st.runs), (min, max, runs), "{values:?}");
+        }
+    }
 }
