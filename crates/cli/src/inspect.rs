@@ -5,10 +5,35 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use strata::stack::format::{ColumnMeta, ColumnStats, ScalarValue};
-use strata::{LocalFs, Segment, Table, TableOptions};
+use strata::{DeviceBandwidth, LocalFs, Segment, Table, TableOptions};
 
 /// Opens an existing table for a command (taking its lock).
 pub(crate) fn open(dir: &Path) -> Result<Table> {
+    check_table_dir(dir)?;
+    // A short-lived command: no background compactor, and no bandwidth probe (nothing of
+    // this process compacts).
+    let options = TableOptions::default()
+        .background_compaction(false)
+        .device_bandwidth(DeviceBandwidth::BytesPerSec(DEFAULT_DEVICE_BYTES_PER_SEC));
+    let (t, _) =
+        Table::open(dir, options).with_context(|| format!("opening table {}", dir.display()))?;
+    Ok(t)
+}
+
+/// Nominal device bandwidth for commands that do not compact.
+const DEFAULT_DEVICE_BYTES_PER_SEC: u64 = 200_000_000;
+
+/// Opens a table to compact it on this thread (the I/O budget comes from a measured device
+/// bandwidth).
+pub(crate) fn open_for_compaction(dir: &Path) -> Result<Table> {
+    check_table_dir(dir)?;
+    let options = TableOptions::default().background_compaction(false);
+    let (t, _) =
+        Table::open(dir, options).with_context(|| format!("opening table {}", dir.display()))?;
+    Ok(t)
+}
+
+fn check_table_dir(dir: &Path) -> Result<()> {
     if !dir.join(strata::DATA_DIR).is_dir() {
         bail!(
             "{} is not a strata table (no {}/ folder)",
@@ -16,9 +41,7 @@ pub(crate) fn open(dir: &Path) -> Result<Table> {
             strata::DATA_DIR
         );
     }
-    let (t, _) = Table::open(dir, TableOptions::default())
-        .with_context(|| format!("opening table {}", dir.display()))?;
-    Ok(t)
+    Ok(())
 }
 
 /// Describes a table or a segment file.

@@ -17,7 +17,13 @@ mod output;
 ///
 /// Exit codes: 0 success, 1 error, 2 bad usage, 3 table locked by another writer.
 #[derive(Debug, Parser)]
-#[command(name = "strata", version, about, long_about = None)]
+#[command(
+    name = "strata",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit codes: 0 success, 1 error, 2 bad usage, 3 table locked by another writer."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -36,6 +42,11 @@ enum Command {
     },
     /// Read every segment of a table and check it against the manifest.
     Verify {
+        /// The table directory.
+        table: PathBuf,
+    },
+    /// Compact every partition now: one segment each, deleted rows dropped.
+    Compact {
         /// The table directory.
         table: PathBuf,
     },
@@ -101,6 +112,16 @@ fn main() -> ExitCode {
     }
 }
 
+/// Names `--where` in a predicate error, so the message says which input is wrong.
+fn where_context(e: strata::TableError, predicate: &Option<String>) -> anyhow::Error {
+    match (&e, predicate) {
+        (strata::TableError::Predicate(_), Some(p)) => {
+            anyhow::Error::new(e).context(format!("--where {p:?}"))
+        }
+        _ => e.into(),
+    }
+}
+
 /// The error and its causes on one line.
 fn one_line(e: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
@@ -125,7 +146,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(c) = &args.columns {
                 scan = scan.columns(c.clone());
             }
-            let mut it = scan.execute()?;
+            let mut it = scan
+                .execute()
+                .map_err(|e| where_context(e, &args.predicate))?;
             let mut out = std::io::stdout().lock();
             output::print(&mut it, args.limit, args.format, &mut out)?;
             if args.stats {
@@ -148,9 +171,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Verify { table } => inspect::verify(&table, &mut std::io::stdout().lock()),
         Command::Delete { table, predicate } => {
             let t = inspect::open(&table)?;
-            let n = t.delete(&predicate)?;
+            let n = t
+                .delete(&predicate)
+                .map_err(|e| where_context(e, &Some(predicate.clone())))?;
             t.close()?;
             println!("deleted {n} rows");
+            Ok(())
+        }
+        Command::Compact { table } => {
+            let t = inspect::open_for_compaction(&table)?;
+            let before = t.state();
+            let cycles = t.compact_now()?;
+            let after = t.state();
+            t.close()?;
+            let out = &mut std::io::stdout().lock();
+            output::print_compaction(out, &before, &after, &cycles)?;
             Ok(())
         }
         Command::Demo(args) => demo::run(&args, &mut std::io::stdout().lock()),

@@ -157,3 +157,49 @@ fn json_string(s: &str) -> String {
     out.push('"');
     out
 }
+
+/// What a compaction did, for `strata compact` and the demo: segments and rows before and after,
+/// and one line per cycle.
+pub(crate) fn print_compaction(
+    out: &mut dyn Write,
+    before: &strata::TableState,
+    after: &strata::TableState,
+    cycles: &[strata::CycleReport],
+) -> Result<()> {
+    let (b, a) = (before.dead_space(), after.dead_space());
+    writeln!(
+        out,
+        "segments {} -> {}, bytes {} -> {}, deleted rows {} -> {}",
+        before.segments().count(),
+        after.segments().count(),
+        b.total_bytes,
+        a.total_bytes,
+        b.rows,
+        a.rows
+    )?;
+    for c in cycles {
+        print_cycle(out, c)?;
+    }
+    Ok(())
+}
+
+/// One compaction cycle on one line.
+pub(crate) fn print_cycle(out: &mut dyn Write, c: &strata::CycleReport) -> Result<()> {
+    writeln!(
+        out,
+        "  partition {}: {} segments -> {}, rows {} - {} deleted = {}, bytes {} -> {} \
+         (write amplification {:.2}), {:.3}s ({})",
+        c.partition,
+        c.segments_in,
+        c.segments_out,
+        c.rows_in,
+        c.rows_deleted,
+        c.rows_out,
+        c.bytes_in,
+        c.bytes_written,
+        c.write_amplification(),
+        c.duration.as_secs_f64(),
+        c.reason
+    )?;
+    Ok(())
+}

@@ -1,5 +1,5 @@
 //! Runs the `strata` binary: help text, ingest of CSV (plain and gzip) with a malformed row,
-//! scans in each format, delete, inspect, verify, a locked table, and the demo.
+//! scans in each format, delete, inspect, verify, compact, a locked table, and the demo.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::Write;
@@ -176,6 +176,24 @@ fn ingest_scan_delete_inspect_verify() {
     let o = strata(&["verify", table_s]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).starts_with("ok: "));
+
+    // Compaction drops the deleted rows and leaves one segment per partition, same content.
+    let count = |o: &Output| stdout(o).lines().count();
+    let before = strata(&["scan", table_s, "--format", "csv"]);
+    let o = strata(&["compact", table_s]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("deleted rows 1003 -> 0"), "{out}");
+    assert!(out.contains("segments") && out.contains("-> 3,"), "{out}");
+    let after = strata(&["scan", table_s, "--format", "csv"]);
+    assert_eq!(count(&before), count(&after));
+    let mut b: Vec<String> = stdout(&before).lines().map(str::to_string).collect();
+    let mut a: Vec<String> = stdout(&after).lines().map(str::to_string).collect();
+    b.sort();
+    a.sort();
+    assert_eq!(a, b, "compaction changed the rows");
+    let o = strata(&["verify", table_s]);
+    assert!(o.status.success(), "{}", stderr(&o));
 
     // A segment file.
     let seg = walk(&table.join("data"))

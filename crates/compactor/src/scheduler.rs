@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use arrow_array::RecordBatch;
 use crossbeam_channel::{Receiver, Sender, select};
-use strata_partition_registry::SegmentEntry;
+use strata_partition_registry::{RegistryError, SegmentEntry};
 use strata_writer::WriterOptions;
 
 use crate::compactor::{Compactor, CycleReport};
@@ -50,6 +50,9 @@ pub struct SchedulerStats {
     pub flushes: u64,
     /// Retired files deleted.
     pub files_deleted: u64,
+    /// Plans made stale by another merge, or refused because a delete landed on an input
+    /// during the merge (the output is discarded), then planned again.
+    pub retried: u64,
 }
 
 struct Flush {
@@ -238,8 +241,15 @@ impl Worker {
                 s.files_deleted += r.files_deleted as u64;
                 s.cycles.push(r);
             }
-            // Another merge (a requested one) changed the partition since the plan: plan again.
-            Err(CompactorError::StalePlan { .. }) => return true,
+            // Another merge (a requested one) changed the partition since the plan, or a delete
+            // landed on an input during the merge (its output was discarded): plan again.
+            Err(
+                CompactorError::StalePlan { .. }
+                | CompactorError::Registry(RegistryError::MergeConflict { .. }),
+            ) => {
+                s.retried += 1;
+                return true;
+            }
             Err(e) => {
                 s.errors.push(format!("partition {}: {e}", plan.partition));
                 return false;

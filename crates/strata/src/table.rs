@@ -136,6 +136,12 @@ impl TableOptions {
         self
     }
 
+    /// Sets where the compaction I/O budget comes from.
+    pub fn device_bandwidth(mut self, b: DeviceBandwidth) -> Self {
+        self.compaction.device_bandwidth = b;
+        self
+    }
+
     /// Turns the background compactor on or off.
     pub fn background_compaction(mut self, on: bool) -> Self {
         self.compaction.background = on;
