@@ -160,10 +160,47 @@ impl Stats {
 /// so that most inputs are ruled out before anyone sorts them.
 fn dictionary_plausible(values: &[u64]) -> bool {
     let step = (values.len() / 256).max(1);
-    let mut probe: Vec<u64> = values.iter().step_by(step).copied().collect();
-    probe.sort_unstable();
-    probe.dedup();
-    probe.len() * 3 <= values.len().div_ceil(step) * 2
+    let probe = values.iter().step_by(step).copied();
+    let distinct = if values.len().div_ceil(step) <= PROBE_SLOTS / 2 {
+        distinct_in_table(probe)
+    } else {
+        let mut probe: Vec<u64> = probe.collect();
+        probe.sort_unstable();
+        probe.dedup();
+        probe.len()
+    };
+    distinct * 3 <= values.len().div_ceil(step) * 2
+}
+
+/// Slots of the open-addressing table [`distinct_in_table`] counts in.
+const PROBE_SLOTS: usize = 1024;
+
+/// Exact number of distinct values among at most `PROBE_SLOTS / 2` values, by linear probing
+/// in a table on the stack (no sort, no allocation).
+fn distinct_in_table(values: impl Iterator<Item = u64>) -> usize {
+    let mut keys = [0u64; PROBE_SLOTS];
+    let mut used = [false; PROBE_SLOTS];
+    let mut distinct = 0;
+    for v in values {
+        // Fibonacci hashing: the top 10 bits of v · 2^64/φ.
+        let mut i = (v.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54) as usize;
+        loop {
+            let slot = i % PROBE_SLOTS;
+            match (used.get(slot), keys.get(slot)) {
+                (Some(true), Some(&k)) if k == v => break,
+                (Some(true), _) => i += 1,
+                _ => {
+                    if let (Some(u), Some(k)) = (used.get_mut(slot), keys.get_mut(slot)) {
+                        *u = true;
+                        *k = v;
+                    }
+                    distinct += 1;
+                    break;
+                }
+            }
+        }
+    }
+    distinct
 }
 
 fn bitpacked_size(n: usize, w: u8) -> usize {
@@ -731,6 +768,32 @@ mod tests {
                 // Euclid over every value, or stopped early at 1.
                 assert_eq!(got, want, "factor {factor}, len {len}");
             }
+        }
+    }
+
+    #[test]
+    fn distinct_in_table_counts_like_sort_and_dedup() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for (len, modulus) in [
+            (0usize, 1u64),
+            (1, 1),
+            (100, 3),
+            (300, 50),
+            (512, 1 << 40),
+            (512, 1024),
+        ] {
+            let values: Vec<u64> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (x % modulus) << 10 // equal low bits: only the hash spreads them
+                })
+                .collect();
+            let mut sorted = values.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert_eq!(distinct_in_table(values.iter().copied()), sorted.len());
         }
     }
 

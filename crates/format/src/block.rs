@@ -311,6 +311,30 @@ impl std::hash::Hasher for PassThrough {
     }
 }
 
+/// The codes of `values` in `dict`, new values interned in order of first appearance (exactly
+/// as interning row by row would). A repeat within the block is recognised by its hash (already
+/// computed for the statistics) and one comparison, so the segment dictionary, which hashes
+/// its keys again, is consulted once per distinct value of the block.
+fn intern_all(dict: &mut SymbolDictionary, values: &[&[u8]], hashes: &[u64]) -> Result<Vec<u64>> {
+    let mut seen: HashMap<u64, (usize, u32), std::hash::BuildHasherDefault<PassThrough>> =
+        HashMap::with_capacity_and_hasher(64, Default::default());
+    let mut codes = Vec::with_capacity(values.len());
+    for (i, (v, h)) in values.iter().zip(hashes).enumerate() {
+        let code = match seen.get(h) {
+            Some(&(j, c)) if values.get(j) == Some(v) => c,
+            // Another value with the same hash (rare): the dictionary decides.
+            Some(_) => dict.intern(v)?,
+            None => {
+                let c = dict.intern(v)?;
+                seen.insert(*h, (i, c));
+                c
+            }
+        };
+        codes.push(u64::from(code));
+    }
+    Ok(codes)
+}
+
 /// Distinct values of a block, counted by their 64-bit xxh64 hashes (the same hashes the bloom
 /// filter takes), so each value is hashed once.
 fn distinct_count(hashes: &[u64]) -> u64 {
@@ -498,10 +522,7 @@ fn encode_inner(
             let st = stats::bytes_stats(v.iter().copied(), v.len(), rows, d, opts.stats_prefix);
             let enc = match (&field.data_type, dict) {
                 (DataType::Symbol, Some(dict)) => {
-                    let codes = v
-                        .iter()
-                        .map(|x| dict.intern(x).map(u64::from))
-                        .collect::<Result<Vec<_>>>()?;
+                    let codes = intern_all(dict, &v, &hashes)?;
                     strata_codec::encode_u64(&codes, eo)
                 }
                 (DataType::Symbol, None) => {
@@ -944,4 +965,35 @@ pub fn scalar_at(
             .first()
             .map(|&v| ScalarValue::Int(v)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intern_all_gives_the_codes_of_row_by_row_interning() {
+        let values: Vec<&[u8]> = vec![b"SFO", b"LAX", b"SFO", b"JFK", b"LAX", b"ORD", b"SFO"];
+        let mut want_dict = SymbolDictionary::new();
+        want_dict.intern(b"ORD").unwrap();
+        let mut got_dict = want_dict.clone();
+        let want: Vec<u64> = values
+            .iter()
+            .map(|v| u64::from(want_dict.intern(v).unwrap()))
+            .collect();
+        let hashes: Vec<u64> = values.iter().map(|v| hash_bytes(v)).collect();
+        assert_eq!(intern_all(&mut got_dict, &values, &hashes).unwrap(), want);
+        assert_eq!(got_dict.values(), want_dict.values());
+
+        // Every value given the same hash: repeats are still told apart by their bytes.
+        let mut colliding = SymbolDictionary::new();
+        let same = vec![7u64; values.len()];
+        let mut fresh = SymbolDictionary::new();
+        let want: Vec<u64> = values
+            .iter()
+            .map(|v| u64::from(fresh.intern(v).unwrap()))
+            .collect();
+        assert_eq!(intern_all(&mut colliding, &values, &same).unwrap(), want);
+        assert_eq!(colliding.values(), fresh.values());
+    }
 }
