@@ -24,8 +24,8 @@ use std::time::Duration;
 use arrow_array::{Array, Int64Array, RecordBatch, UInt32Array};
 use arrow_schema::{DataType as ArrowType, SchemaRef};
 use strata_compactor::{
-    CompactionHandle, CompactionPolicy, Compactor, CompactorConfig, CycleReport, MergeOptions,
-    SchedulerConfig, SchedulerStats, TableIndex, measure_write_bandwidth,
+    CompactionHandle, CompactionPolicy, Compactor, CompactorConfig, CycleReport, DuplicatePolicy,
+    MergeOptions, SchedulerConfig, SchedulerStats, TableIndex, measure_write_bandwidth,
 };
 use strata_format::{FileSystem, LocalFs, Schema, SymbolAs, write_durably};
 use strata_memtable::{Memtable, MemtableError, MemtableOptions, MemtableSnapshot};
@@ -80,6 +80,9 @@ pub struct CompactionOptions {
     pub tick: Duration,
     /// The device bandwidth a plan's I/O share is taken of.
     pub device_bandwidth: DeviceBandwidth,
+    /// Rows with equal sort keys: kept all (the default), or only the last written survives
+    /// a merge. Scans before the merge see every written row either way.
+    pub duplicates: DuplicatePolicy,
 }
 
 impl Default for CompactionOptions {
@@ -89,6 +92,7 @@ impl Default for CompactionOptions {
             policy: CompactionPolicy::default(),
             tick: Duration::from_secs(1),
             device_bandwidth: DeviceBandwidth::Measure,
+            duplicates: DuplicatePolicy::KeepAll,
         }
     }
 }
@@ -352,6 +356,7 @@ impl Table {
                 device_bytes_per_sec,
                 merge: MergeOptions {
                     writer: options.writer,
+                    duplicates: options.compaction.duplicates,
                     ..MergeOptions::default()
                 },
             },

@@ -90,6 +90,7 @@ fn readers_see_each_acknowledged_write_once_while_flushing_and_compacting() {
             },
             tick: Duration::from_millis(5),
             device_bandwidth: DeviceBandwidth::BytesPerSec(1 << 40),
+            ..CompactionOptions::default()
         },
         ..TableOptions::with_fs(Arc::new(fs))
     };

@@ -103,3 +103,120 @@ fn refused_batch_changes_nothing() {
     assert_eq!(report.wal_rows_replayed, 20);
     assert_eq!(ids(&table).len(), 20);
 }
+
+#[test]
+fn scans_read_the_write_buffer_with_filters_and_snapshots_stay_put() {
+    let fs = strata::FaultFs::new();
+    let opts = TableOptions::with_fs(std::sync::Arc::new(fs)).background_compaction(false);
+    let table = Table::create("/t", config(), opts).unwrap();
+    table.write(&batch(0, 300)).unwrap();
+    table.flush().unwrap();
+    table.write(&batch(300, 150)).unwrap();
+    assert_eq!(table.buffered_rows(), 150);
+
+    // No flush: the scan reads segments and buffer alike.
+    let snap = table.snapshot().unwrap();
+    assert_eq!(snap.live_rows(), 450);
+    assert_eq!(snap.buffered_rows(), 150);
+    table.write(&batch(450, 50)).unwrap();
+    table.delete("id < 10").unwrap();
+    assert_eq!(table.buffered_rows(), 0, "delete flushed the buffer");
+
+    // The snapshot still reads 450 rows, the delete and the later write unseen.
+    let ids_of = |scan: strata::TableScan| {
+        let mut out = Vec::new();
+        for b in scan {
+            let b = b.unwrap();
+            let col = b
+                .column_by_name("id")
+                .unwrap()
+                .as_any()
+                .downcast_ref::<arrow_array::Int64Array>()
+                .unwrap()
+                .clone();
+            out.extend(col.values().iter().copied());
+        }
+        out.sort_unstable();
+        out
+    };
+    assert_eq!(
+        ids_of(snap.scan().execute().unwrap()),
+        (0..450).collect::<Vec<_>>()
+    );
+    // Filter, projection and batch size apply to buffered rows too (host 'b' is id % 3 == 1).
+    let mut scan = snap
+        .scan()
+        .filter("host = 'b' AND id >= 280")
+        .columns(["id"])
+        .batch_size(7)
+        .execute()
+        .unwrap();
+    let mut got = Vec::new();
+    for b in scan.by_ref() {
+        let b = b.unwrap();
+        assert!(b.num_rows() <= 7);
+        assert_eq!(b.num_columns(), 1);
+        got.extend(
+            b.column(0)
+                .as_any()
+                .downcast_ref::<arrow_array::Int64Array>()
+                .unwrap()
+                .values()
+                .iter()
+                .copied(),
+        );
+    }
+    got.sort_unstable();
+    let want: Vec<i64> = (280..450).filter(|i| i % 3 == 1).collect();
+    assert_eq!(got, want);
+    assert_eq!(scan.stats().rows_matched, want.len() as u64);
+    // The table now: 500 written, 10 deleted.
+    assert_eq!(ids(&table).len(), 490);
+}
+
+#[test]
+fn last_write_wins_keeps_the_latest_row_per_key_after_compaction() {
+    use std::sync::Arc;
+
+    use arrow_array::{
+        Float64Array, Int64Array, RecordBatch, StringArray, TimestampMillisecondArray,
+    };
+    use strata::{CompactionOptions, DuplicatePolicy};
+
+    let row = |ts: i64, id: i64, cpu: f64| {
+        RecordBatch::try_new(
+            Arc::new(schema().to_arrow(strata::SymbolAs::Utf8)),
+            vec![
+                Arc::new(TimestampMillisecondArray::from(vec![ts])),
+                Arc::new(StringArray::from(vec!["a"])),
+                Arc::new(Int64Array::from(vec![id])),
+                Arc::new(Float64Array::from(vec![cpu])),
+            ],
+        )
+        .unwrap()
+    };
+    let opts = TableOptions {
+        compaction: CompactionOptions {
+            background: false,
+            duplicates: DuplicatePolicy::LastWriteWins,
+            ..CompactionOptions::default()
+        },
+        ..TableOptions::with_fs(Arc::new(strata::FaultFs::new()))
+    };
+    let table = Table::create("/t", config(), opts).unwrap();
+    table.write(&row(1_000, 1, 0.1)).unwrap();
+    table.write(&row(2_000, 2, 0.2)).unwrap();
+    table.flush().unwrap();
+    table.write(&row(1_000, 3, 0.3)).unwrap(); // same key (host a, ts 1000), written later
+    table.flush().unwrap();
+    assert_eq!(
+        ids(&table).len(),
+        3,
+        "before a merge every written row is visible"
+    );
+    let cycles = table.compact_now().unwrap();
+    assert_eq!(cycles.len(), 1);
+    assert_eq!(cycles[0].rows_out, 2);
+    let got = ids(&table);
+    assert_eq!(got.keys().copied().collect::<Vec<_>>(), vec![2, 3]);
+}
