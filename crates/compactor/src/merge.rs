@@ -12,7 +12,7 @@
 //! deterministic.
 
 use std::cmp::{Ordering, Reverse};
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BinaryHeap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -265,6 +265,8 @@ struct Block {
     rows: usize,
     /// Position of the block's first row within its segment.
     first_row: u64,
+    /// Which rows of the block are deleted (from the input's deletion vector), if any are.
+    deleted: Option<Vec<bool>>,
 }
 
 struct Cursor {
@@ -351,20 +353,40 @@ impl Cursor {
             .collect();
         let keys = Keys::of(&key_arrays, &ctx.converter)?;
         let first_row = self.rows_before;
+        // One pass over the deletion vector's rows in this block, instead of a lookup per row.
+        let deleted = match (&self.input.deleted, u32::try_from(first_row)) {
+            (Some(d), Ok(lo)) => {
+                let mut mask = vec![false; rows];
+                let mut any = false;
+                let hi = lo.saturating_add(u32::try_from(rows).unwrap_or(u32::MAX));
+                for r in d.range(lo..hi) {
+                    if let Some(m) = mask.get_mut((r - lo) as usize) {
+                        *m = true;
+                        any = true;
+                    }
+                }
+                any.then_some(mask)
+            }
+            _ => None,
+        };
         self.block = Some(Block {
             columns,
             keys,
             rows,
             first_row,
+            deleted,
         });
         Ok(true)
     }
 
     fn is_deleted(&self, row: usize) -> bool {
         match (&self.input.deleted, &self.block) {
-            (Some(d), Some(b)) => {
-                u32::try_from(b.first_row + row as u64).is_ok_and(|r| d.contains(r))
-            }
+            (Some(d), Some(b)) => match (&b.deleted, u32::try_from(b.first_row)) {
+                (Some(mask), Ok(_)) => mask.get(row).copied().unwrap_or(false),
+                (None, Ok(_)) => false,
+                // Beyond the bitmap's range: look the row up (it cannot be in a u32 bitmap).
+                (_, Err(_)) => u32::try_from(b.first_row + row as u64).is_ok_and(|r| d.contains(r)),
+            },
             _ => false,
         }
     }
@@ -406,13 +428,19 @@ impl PartialOrd for Head {
     }
 }
 
+/// [`Output::slot_of`] of a cursor no pending row references.
+const NO_SLOT: usize = usize::MAX;
+
 /// Pending output: row references into the cursors' current blocks.
 struct Output {
     writer: SegmentWriter,
     arrow: SchemaRef,
     indices: Vec<(usize, usize)>,
-    /// Cursor slots referenced by `indices` (cursor → slot in the interleave source list).
-    slots: BTreeMap<usize, usize>,
+    /// Slot in the interleave source list of each cursor referenced by `indices`
+    /// ([`NO_SLOT`] for the others).
+    slot_of: Vec<usize>,
+    /// The cursors referenced by `indices`, in slot order.
+    slot_cursors: Vec<usize>,
     last_key: Option<Key>,
     /// Under last-write-wins, the last row of a flush is held back as a one-row batch: a later
     /// row with the same key may still supersede it.
@@ -460,13 +488,12 @@ impl Output {
     }
 
     fn materialize(&mut self, cursors: &[Cursor]) -> Result<RecordBatch> {
-        let mut order: Vec<(usize, usize)> = self.slots.iter().map(|(&c, &s)| (s, c)).collect();
-        order.sort_unstable();
         let mut columns = Vec::with_capacity(self.arrow.fields().len());
         for col in 0..self.arrow.fields().len() {
-            let sources: Vec<&dyn Array> = order
+            let sources: Vec<&dyn Array> = self
+                .slot_cursors
                 .iter()
-                .filter_map(|&(_, c)| cursors.get(c)?.block.as_ref()?.columns.get(col))
+                .filter_map(|&c| cursors.get(c)?.block.as_ref()?.columns.get(col))
                 .map(|a| a.as_ref())
                 .collect();
             columns.push(arrow_select::interleave::interleave(
@@ -476,13 +503,29 @@ impl Output {
         }
         let batch = RecordBatch::try_new(self.arrow.clone(), columns)?;
         self.indices.clear();
-        self.slots.clear();
+        for c in self.slot_cursors.drain(..) {
+            if let Some(s) = self.slot_of.get_mut(c) {
+                *s = NO_SLOT;
+            }
+        }
         Ok(batch)
     }
 
+    fn has_slot(&self, cursor: usize) -> bool {
+        self.slot_of.get(cursor).is_some_and(|&s| s != NO_SLOT)
+    }
+
     fn push(&mut self, cursor: usize, row: usize) {
-        let n = self.slots.len();
-        let slot = *self.slots.entry(cursor).or_insert(n);
+        let slot = match self.slot_of.get_mut(cursor) {
+            Some(s) if *s != NO_SLOT => *s,
+            Some(s) => {
+                *s = self.slot_cursors.len();
+                self.slot_cursors.push(cursor);
+                *s
+            }
+            // Not a cursor of this merge; never happens.
+            None => return,
+        };
         self.indices.push((slot, row));
     }
 }
@@ -556,7 +599,8 @@ pub fn merge_segments(
         writer,
         arrow,
         indices: Vec::with_capacity(opts.batch_rows),
-        slots: BTreeMap::new(),
+        slot_of: vec![NO_SLOT; cursors.len()],
+        slot_cursors: Vec::with_capacity(cursors.len()),
         last_key: None,
         carry: None,
         hold_last: opts.duplicates == DuplicatePolicy::LastWriteWins,
@@ -650,7 +694,7 @@ pub fn merge_segments(
         }
         if exhausted_block {
             // The block is about to be replaced; flush rows that still point into it.
-            if out.slots.contains_key(&ci) {
+            if out.has_slot(ci) {
                 out.flush(&cursors, false)?;
             }
             let loaded = match cursors.get_mut(ci) {
