@@ -11,8 +11,7 @@
 //! Equal keys break ties by write order (then by position), which makes last-write-wins
 //! deterministic.
 
-use std::cmp::{Ordering, Reverse};
-use std::collections::BinaryHeap;
+use std::cmp::Ordering;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -608,18 +607,21 @@ pub fn merge_segments(
         duplicates: 0,
         throttle: opts.throttle.clone(),
     };
-    let mut heap = BinaryHeap::new();
+    let mut heads = Heads(Vec::with_capacity(cursors.len()));
     for (i, c) in cursors.iter_mut().enumerate() {
-        if c.load(&mut ctx)? {
-            push_head(&mut heap, c, i);
+        if c.load(&mut ctx)?
+            && let Some(h) = head_of(c, i)
+        {
+            heads.push(h);
         }
     }
     let lww = opts.duplicates == DuplicatePolicy::LastWriteWins;
-    while let Some(Reverse(head)) = heap.pop() {
+    while let Some(head) = heads.top() {
         let ci = head.cursor;
-        let next = heap.peek().map(|Reverse(h)| (&h.key, h.order, h.cursor));
+        let next = heads.runner_up().map(|h| (&h.key, h.order, h.cursor));
         let Some(c) = cursors.get(ci) else { break };
         let Some(block) = c.block.as_ref() else {
+            heads.replace_top(None);
             continue;
         };
         // The run: rows of this block that sort before the next input's head.
@@ -692,7 +694,7 @@ pub fn merge_segments(
         if let Some(c) = cursors.get_mut(ci) {
             c.row = end;
         }
-        if exhausted_block {
+        let new_head = if exhausted_block {
             // The block is about to be replaced; flush rows that still point into it.
             if out.has_slot(ci) {
                 out.flush(&cursors, false)?;
@@ -701,12 +703,15 @@ pub fn merge_segments(
                 Some(c) => c.load(&mut ctx)?,
                 None => false,
             };
-            if loaded && let Some(c) = cursors.get(ci) {
-                push_head(&mut heap, c, ci);
+            if loaded {
+                cursors.get(ci).and_then(|c| head_of(c, ci))
+            } else {
+                None
             }
-        } else if let Some(c) = cursors.get(ci) {
-            push_head(&mut heap, c, ci);
-        }
+        } else {
+            cursors.get(ci).and_then(|c| head_of(c, ci))
+        };
+        heads.replace_top(new_head);
         if out.indices.len() >= opts.batch_rows {
             out.flush(&cursors, false)?;
         }
@@ -734,14 +739,79 @@ pub fn merge_segments(
     })
 }
 
-fn push_head(heap: &mut BinaryHeap<Reverse<Head>>, c: &Cursor, i: usize) {
-    if let Some(b) = &c.block
-        && c.row < b.rows
-    {
-        heap.push(Reverse(Head {
-            key: b.keys.key(c.row),
-            order: c.input.write_order,
-            cursor: i,
-        }));
+/// The head of cursor `i`: its current row, if its block has one left.
+fn head_of(c: &Cursor, i: usize) -> Option<Head> {
+    let b = c.block.as_ref().filter(|b| c.row < b.rows)?;
+    Some(Head {
+        key: b.keys.key(c.row),
+        order: c.input.write_order,
+        cursor: i,
+    })
+}
+
+/// The inputs' heads in a binary min-heap that also shows the runner-up (the smaller child of
+/// the root): the merge bounds the winner's run by the runner-up, then replaces the winner in
+/// place — one sift down per run instead of a pop and a push.
+struct Heads(Vec<Head>);
+
+impl Heads {
+    fn push(&mut self, h: Head) {
+        self.0.push(h);
+        let mut i = self.0.len() - 1;
+        while i > 0 {
+            let parent = (i - 1) / 2;
+            if self.0[i] < self.0[parent] {
+                self.0.swap(i, parent);
+                i = parent;
+            } else {
+                break;
+            }
+        }
+    }
+
+    fn top(&self) -> Option<&Head> {
+        self.0.first()
+    }
+
+    fn runner_up(&self) -> Option<&Head> {
+        match (self.0.get(1), self.0.get(2)) {
+            (Some(a), Some(b)) => Some(if b < a { b } else { a }),
+            (a, _) => a,
+        }
+    }
+
+    /// Replaces the top with `h`, or removes it for `None`, and restores the heap order.
+    fn replace_top(&mut self, h: Option<Head>) {
+        let replacement = match h {
+            Some(h) => h,
+            None => match self.0.pop() {
+                Some(last) if !self.0.is_empty() => last,
+                // The top was the last head (or there was none).
+                _ => return,
+            },
+        };
+        match self.0.first_mut() {
+            Some(top) => *top = replacement,
+            None => {
+                self.0.push(replacement);
+                return;
+            }
+        }
+        let n = self.0.len();
+        let mut i = 0;
+        loop {
+            let l = 2 * i + 1;
+            if l >= n {
+                break;
+            }
+            let r = l + 1;
+            let c = if r < n && self.0[r] < self.0[l] { r } else { l };
+            if self.0[c] < self.0[i] {
+                self.0.swap(c, i);
+                i = c;
+            } else {
+                break;
+            }
+        }
     }
 }
