@@ -314,8 +314,13 @@ impl std::hash::Hasher for PassThrough {
 /// The codes of `values` in `dict`, new values interned in order of first appearance (exactly
 /// as interning row by row would). A repeat within the block is recognised by its hash (already
 /// computed for the statistics) and one comparison, so the segment dictionary, which hashes
-/// its keys again, is consulted once per distinct value of the block.
-fn intern_all(dict: &mut SymbolDictionary, values: &[&[u8]], hashes: &[u64]) -> Result<Vec<u64>> {
+/// its keys again, is consulted once per distinct value of the block. Also returns the number of
+/// distinct hashes, which is what [`distinct_count`] would give.
+fn intern_all(
+    dict: &mut SymbolDictionary,
+    values: &[&[u8]],
+    hashes: &[u64],
+) -> Result<(Vec<u64>, u64)> {
     let mut seen: HashMap<u64, (usize, u32), std::hash::BuildHasherDefault<PassThrough>> =
         HashMap::with_capacity_and_hasher(64, Default::default());
     let mut codes = Vec::with_capacity(values.len());
@@ -332,7 +337,7 @@ fn intern_all(dict: &mut SymbolDictionary, values: &[&[u8]], hashes: &[u64]) -> 
         };
         codes.push(u64::from(code));
     }
-    Ok(codes)
+    Ok((codes, seen.len() as u64))
 }
 
 /// Distinct values of a block, counted by their 64-bit xxh64 hashes (the same hashes the bloom
@@ -518,12 +523,11 @@ fn encode_inner(
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Binary | DataType::Symbol => {
             let v = byte_values(field, a)?;
             let hashes: Vec<u64> = v.iter().map(|x| hash_bytes(x)).collect();
-            let d = distinct_count(&hashes);
-            let st = stats::bytes_stats(v.iter().copied(), v.len(), rows, d, opts.stats_prefix);
-            let enc = match (&field.data_type, dict) {
+            let (enc, d) = match (&field.data_type, dict) {
                 (DataType::Symbol, Some(dict)) => {
-                    let codes = intern_all(dict, &v, &hashes)?;
-                    strata_codec::encode_u64(&codes, eo)
+                    // Interning counts the distinct hashes on the way.
+                    let (codes, d) = intern_all(dict, &v, &hashes)?;
+                    (strata_codec::encode_u64(&codes, eo), d)
                 }
                 (DataType::Symbol, None) => {
                     return Err(FormatError::InvalidArgument(format!(
@@ -531,8 +535,9 @@ fn encode_inner(
                         field.name
                     )));
                 }
-                _ => strata_codec::encode_bytes(&v, eo),
+                _ => (strata_codec::encode_bytes(&v, eo), distinct_count(&hashes)),
             };
+            let st = stats::bytes_stats(v.iter().copied(), v.len(), rows, d, opts.stats_prefix);
             let enc = enc.map_err(codec)?;
             if wants_bloom(opts, &field.data_type, d, None, enc.bytes.len()) {
                 bloom = Some(bloom_of(opts, d, &hashes));
@@ -982,7 +987,10 @@ mod tests {
             .map(|v| u64::from(want_dict.intern(v).unwrap()))
             .collect();
         let hashes: Vec<u64> = values.iter().map(|v| hash_bytes(v)).collect();
-        assert_eq!(intern_all(&mut got_dict, &values, &hashes).unwrap(), want);
+        assert_eq!(
+            intern_all(&mut got_dict, &values, &hashes).unwrap(),
+            (want, distinct_count(&hashes))
+        );
         assert_eq!(got_dict.values(), want_dict.values());
 
         // Every value given the same hash: repeats are still told apart by their bytes.
@@ -993,7 +1001,10 @@ mod tests {
             .iter()
             .map(|v| u64::from(fresh.intern(v).unwrap()))
             .collect();
-        assert_eq!(intern_all(&mut colliding, &values, &same).unwrap(), want);
+        assert_eq!(
+            intern_all(&mut colliding, &values, &same).unwrap(),
+            (want, distinct_count(&same))
+        );
         assert_eq!(colliding.values(), fresh.values());
     }
 }
