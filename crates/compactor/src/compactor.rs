@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -181,6 +182,17 @@ impl Compactor {
     /// Runs one plan: merge, commit, publish, retire (see the module documentation), then
     /// deletes whatever retired files no snapshot holds any more.
     pub fn run_plan(&self, plan: &MergePlan) -> Result<CycleReport> {
+        self.run_plan_cancellable(plan, None)
+    }
+
+    /// [`Compactor::run_plan`] that gives up with [`CompactorError::Cancelled`] once `cancel`
+    /// is raised (checked before every output batch; nothing is committed then, and the
+    /// partial output is removed).
+    pub fn run_plan_cancellable(
+        &self,
+        plan: &MergePlan,
+        cancel: Option<Arc<AtomicBool>>,
+    ) -> Result<CycleReport> {
         let _merging = lock(&self.merging);
         let started = Instant::now();
         let index = self.refresh()?;
@@ -218,7 +230,7 @@ impl Compactor {
                 state: PartitionState::Merging,
             })?;
         }
-        let result = self.merge_and_commit(plan, &handles, sealed);
+        let result = self.merge_and_commit(plan, &handles, sealed, cancel);
         if result.is_err() && sealed {
             // Best effort; a crash here is repaired by `Compactor::open`.
             let _ = self.registry.commit(Edit::SetPartitionState {
@@ -241,6 +253,7 @@ impl Compactor {
         plan: &MergePlan,
         handles: &[crate::index::SegmentHandle],
         sealed: bool,
+        cancel: Option<Arc<AtomicBool>>,
     ) -> Result<CycleReport> {
         let inputs_seen: Vec<(SegmentId, u64)> = handles
             .iter()
@@ -269,6 +282,7 @@ impl Compactor {
         if live > 0 {
             let target = self.registry.new_merge_output(plan.partition)?;
             let mut opts = self.config.merge.clone();
+            opts.cancel = cancel;
             opts.throttle = Some(Arc::new(Throttle::for_budget(
                 self.config.device_bytes_per_sec,
                 plan.io_share,

@@ -66,6 +66,9 @@ pub enum CompactorError {
     /// The background scheduler has stopped.
     #[error("the compaction scheduler has stopped")]
     Stopped,
+    /// The merge was cancelled (the scheduler is stopping); nothing was committed.
+    #[error("the merge was cancelled")]
+    Cancelled,
     /// Starting the background thread failed.
     #[error("starting the compaction thread: {0}")]
     Spawn(#[source] std::io::Error),

@@ -14,6 +14,7 @@
 use std::cmp::Ordering;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 
 use arrow_array::types::Int64Type;
 use arrow_array::{Array, ArrayRef, RecordBatch, new_null_array};
@@ -64,6 +65,9 @@ pub struct MergeOptions {
     pub batch_rows: usize,
     /// Charges every byte read and written, when set.
     pub throttle: Option<Arc<Throttle>>,
+    /// When set and raised, the merge stops at its next output batch with
+    /// [`CompactorError::Cancelled`] (its partial output is removed; nothing was committed).
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Default for MergeOptions {
@@ -74,6 +78,7 @@ impl Default for MergeOptions {
             symbol_limit: 1 << 20,
             batch_rows: 8192,
             throttle: None,
+            cancel: None,
         }
     }
 }
@@ -448,10 +453,18 @@ struct Output {
     rows_out: u64,
     duplicates: u64,
     throttle: Option<Arc<Throttle>>,
+    cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Output {
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        if self
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(AtomicOrdering::Relaxed))
+        {
+            return Err(CompactorError::Cancelled);
+        }
         let before = self.writer.bytes_written();
         self.writer.write_batch(batch)?;
         self.rows_out += batch.num_rows() as u64;
@@ -606,6 +619,7 @@ pub fn merge_segments(
         rows_out: 0,
         duplicates: 0,
         throttle: opts.throttle.clone(),
+        cancel: opts.cancel.clone(),
     };
     let mut heads = Heads(Vec::with_capacity(cursors.len()));
     for (i, c) in cursors.iter_mut().enumerate() {

@@ -4,7 +4,10 @@
 //! Priorities: readers never go through it (they take [`Compactor::snapshot`]); pending
 //! flushes are always served before a compaction starts, and between two compaction cycles.
 //! A cycle runs one plan; when more plans are due the next iteration comes at once.
+//! Stopping cancels a running merge at its next output batch, so `stop` + `join` (and dropping
+//! the handle) never waits for a whole merge.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -72,6 +75,7 @@ pub struct CompactionHandle {
     flush_tx: Sender<Flush>,
     control_tx: Sender<Control>,
     stats: Arc<Mutex<SchedulerStats>>,
+    cancel: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -100,12 +104,14 @@ impl CompactionHandle {
         let (flush_tx, flush_rx) = crossbeam_channel::unbounded();
         let (control_tx, control_rx) = crossbeam_channel::unbounded();
         let stats = Arc::new(Mutex::new(SchedulerStats::default()));
+        let cancel = Arc::new(AtomicBool::new(false));
         let worker = Worker {
             compactor,
             config,
             flush_rx,
             control_rx,
             stats: Arc::clone(&stats),
+            cancel: Arc::clone(&cancel),
         };
         let thread = std::thread::Builder::new()
             .name("strata-compactor".into())
@@ -115,6 +121,7 @@ impl CompactionHandle {
             flush_tx,
             control_tx,
             stats,
+            cancel,
             thread: Some(thread),
         })
     }
@@ -139,8 +146,10 @@ impl CompactionHandle {
         lock(&self.stats).clone()
     }
 
-    /// Asks the thread to stop after its current step (a running merge completes).
+    /// Asks the thread to stop: a running merge is cancelled at its next output batch
+    /// (nothing of it is committed; its inputs stay live), a running flush completes.
     pub fn stop(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
         let _ = self.control_tx.send(Control::Stop);
     }
 
@@ -171,6 +180,7 @@ struct Worker {
     flush_rx: Receiver<Flush>,
     control_rx: Receiver<Control>,
     stats: Arc<Mutex<SchedulerStats>>,
+    cancel: Arc<AtomicBool>,
 }
 
 impl Worker {
@@ -234,13 +244,17 @@ impl Worker {
         let Some(plan) = plans.first() else {
             return false;
         };
-        let result = self.compactor.run_plan(plan);
+        let result = self
+            .compactor
+            .run_plan_cancellable(plan, Some(Arc::clone(&self.cancel)));
         let mut s = lock(&self.stats);
         match result {
             Ok(r) => {
                 s.files_deleted += r.files_deleted as u64;
                 s.cycles.push(r);
             }
+            // Stopping: the merge left nothing behind.
+            Err(CompactorError::Cancelled) => return false,
             // Another merge (a requested one) changed the partition since the plan, or a delete
             // landed on an input during the merge (its output was discarded): plan again.
             Err(
