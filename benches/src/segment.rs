@@ -36,7 +36,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use serde::Serialize;
 use strata_codec::{EncodeOptions, Profile};
-use strata_format::{BlockOptions, LocalFs, Segment};
+use strata_format::{BlockOptions, Footer, LocalFs, Segment};
 use strata_writer::{SegmentMeta, SegmentWriter, WriterOptions};
 
 use crate::measure::{Op, interleaved_medians};
@@ -424,20 +424,28 @@ fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
         read_vs_parquet_zstd: strata.read_rows_s / parquet_zstd.read_rows_s,
         read_vs_parquet_snappy: strata.read_rows_s / parquet_snappy.read_rows_s,
         write_vs_parquet_zstd: strata.write_rows_s / parquet_zstd.write_rows_s,
-        column_bytes: column_breakdown(&meta, &pq_columns),
+        column_bytes: column_breakdown(
+            &meta,
+            Segment::open(&LocalFs, &meta.path)?.footer(),
+            &pq_columns,
+        ),
         strata,
         parquet_zstd,
         parquet_snappy,
     })
 }
 
-fn column_breakdown(meta: &SegmentMeta, parquet: &BTreeMap<String, u64>) -> Vec<ColumnBreakdown> {
+fn column_breakdown(
+    meta: &SegmentMeta,
+    footer: &Footer,
+    parquet: &BTreeMap<String, u64>,
+) -> Vec<ColumnBreakdown> {
     let total: u64 = meta.column_bytes.iter().map(|(_, b)| b).sum();
     let mut out: Vec<ColumnBreakdown> = meta
         .column_bytes
         .iter()
-        .zip(&meta.footer.columns)
-        .zip(&meta.footer.schema.fields)
+        .zip(&footer.columns)
+        .zip(&footer.schema.fields)
         .map(|(((name, bytes), col), field)| {
             let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
             for b in &col.blocks {

@@ -2,7 +2,9 @@
 //! output segment, block by block.
 //!
 //! Memory is O(k × block × columns): each input holds one decoded block, the output holds at
-//! most one batch of pending row references and the writer one partial stripe. Runs of rows
+//! most one batch of pending row references and the writer one partial stripe plus a fixed
+//! budget of block index (`WriterOptions::index_memory`; the rest waits in a side file until
+//! the footer is written), so the peak does not grow with the inputs' size. Runs of rows
 //! that sort before every other input's head are found by a galloping search (probes at 1, 2,
 //! 4, … rows, then a binary search), so a run of one row costs one comparison and merging
 //! segments whose key ranges do not overlap costs little more than a copy. A sort key of one
@@ -16,8 +18,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 
-use arrow_array::types::Int64Type;
-use arrow_array::{Array, ArrayRef, RecordBatch, new_null_array};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int32Type, Int64Type};
+use arrow_array::{Array, ArrayRef, DictionaryArray, Int32Array, RecordBatch, new_null_array};
 use arrow_row::{OwnedRow, RowConverter, Rows, SortField};
 use arrow_schema::SchemaRef;
 use roaring::RoaringBitmap;
@@ -278,6 +281,9 @@ struct Cursor {
     segment: Arc<Segment>,
     /// For each output column, the input column that feeds it.
     map: Vec<Option<usize>>,
+    /// For each output symbol column fed by this input: its codes in the unified dictionary,
+    /// indexed by the input's own codes.
+    recode: Vec<Option<Vec<i32>>>,
     next_block: usize,
     blocks: usize,
     block: Option<Block>,
@@ -288,6 +294,10 @@ struct Cursor {
 struct Ctx<'a> {
     schema: &'a Schema,
     arrow: SchemaRef,
+    /// Per output symbol column, the dictionary all inputs are recoded to: every block of the
+    /// merge shares it, so interleaving gathers keys only and the writer interns each symbol
+    /// once per merge.
+    unified: Vec<Option<ArrayRef>>,
     key_cols: Vec<usize>,
     converter: RowConverter,
     throttle: Option<&'a Throttle>,
@@ -316,9 +326,24 @@ impl Cursor {
             .first()
             .and_then(|c| c.blocks.get(b))
             .map_or(0, |m| m.rows as usize);
-        let mut columns = Vec::with_capacity(self.map.len());
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.map.len());
         for (out_col, src) in self.map.iter().enumerate() {
             let target = ctx.arrow.field(out_col).data_type();
+            if let Some(values) = ctx.unified.get(out_col).and_then(Option::as_ref) {
+                let keys = match (src, self.recode.get(out_col).and_then(Option::as_ref)) {
+                    (Some(c), Some(recode)) => {
+                        ctx.bytes_read += self.block_len(*c, b);
+                        if let Some(t) = ctx.throttle {
+                            t.consume(self.block_len(*c, b));
+                        }
+                        let a = self.segment.read_block(*c, b).map_err(read_err)?;
+                        recode_keys(&a, recode, &self.input.name)?
+                    }
+                    _ => Int32Array::new_null(rows),
+                };
+                columns.push(Arc::new(DictionaryArray::try_new(keys, values.clone())?) as ArrayRef);
+                continue;
+            }
             let array = match src {
                 Some(c) => {
                     let len = self
@@ -383,6 +408,16 @@ impl Cursor {
         Ok(true)
     }
 
+    /// Encoded bytes of block `b` of input column `c`.
+    fn block_len(&self, c: usize, b: usize) -> u64 {
+        self.segment
+            .footer()
+            .columns
+            .get(c)
+            .and_then(|m| m.blocks.get(b))
+            .map_or(0, |m| u64::from(m.len))
+    }
+
     fn is_deleted(&self, row: usize) -> bool {
         match (&self.input.deleted, &self.block) {
             (Some(d), Some(b)) => match (&b.deleted, u32::try_from(b.first_row)) {
@@ -394,6 +429,94 @@ impl Cursor {
             _ => false,
         }
     }
+}
+
+/// A copy of `a` that holds no buffer of the block it was sliced from; a dictionary array keeps
+/// its (shared, unified) values and copies its keys only.
+fn copy_out(a: &ArrayRef) -> Result<ArrayRef, arrow_schema::ArrowError> {
+    if let Some(d) = a.as_dictionary_opt::<Int32Type>() {
+        let keys = arrow_select::concat::concat(&[d.keys() as &dyn Array])?;
+        let keys = keys.as_primitive::<Int32Type>().clone();
+        return Ok(Arc::new(DictionaryArray::try_new(
+            keys,
+            d.values().clone(),
+        )?));
+    }
+    arrow_select::concat::concat(&[a.as_ref()])
+}
+
+/// The keys of a symbol block read as a dictionary, recoded into the unified dictionary.
+fn recode_keys(a: &ArrayRef, recode: &[i32], input: &str) -> Result<Int32Array> {
+    let d = a.as_dictionary_opt::<Int32Type>().ok_or_else(|| {
+        CompactorError::InvalidMerge(format!(
+            "input {input}: a symbol block read as {}",
+            a.data_type()
+        ))
+    })?;
+    let keys = d.keys();
+    let mut out = Vec::with_capacity(keys.len());
+    for (i, &k) in keys.values().iter().enumerate() {
+        let code = match usize::try_from(k).ok().and_then(|k| recode.get(k)) {
+            Some(&c) => c,
+            // A null slot's key is arbitrary.
+            None if keys.is_null(i) => 0,
+            None => {
+                return Err(CompactorError::InvalidMerge(format!(
+                    "input {input}: symbol code {k} outside its dictionary"
+                )));
+            }
+        };
+        out.push(code);
+    }
+    Ok(Int32Array::new(out.into(), keys.nulls().cloned()))
+}
+
+/// One dictionary for each output symbol column, the union of the inputs' (in order of first
+/// appearance), and per input the recoding of its codes into it.
+#[allow(clippy::type_complexity)]
+fn unify_dictionaries(
+    schema: &Schema,
+    segments: &[&Segment],
+) -> Result<(Vec<Option<ArrayRef>>, Vec<Vec<Option<Vec<i32>>>>)> {
+    let mut unified = Vec::with_capacity(schema.fields.len());
+    let mut recodes: Vec<Vec<Option<Vec<i32>>>> = vec![Vec::new(); segments.len()];
+    for f in &schema.fields {
+        if f.data_type != DataType::Symbol {
+            unified.push(None);
+            for r in &mut recodes {
+                r.push(None);
+            }
+            continue;
+        }
+        let mut codes: std::collections::HashMap<&[u8], i32> = std::collections::HashMap::new();
+        let mut values = arrow_array::builder::StringBuilder::new();
+        for (seg, recode) in segments.iter().zip(&mut recodes) {
+            let dict = seg
+                .schema()
+                .index_of(&f.name)
+                .and_then(|c| seg.dictionary(c))
+                .and_then(|d| d.as_string_opt::<i32>());
+            let Some(dict) = dict else {
+                recode.push(None);
+                continue;
+            };
+            let mut r = Vec::with_capacity(dict.len());
+            for v in dict.iter() {
+                let v = v.unwrap_or_default();
+                let next = i32::try_from(codes.len()).map_err(|_| {
+                    CompactorError::InvalidMerge(format!("column {:?}: too many symbols", f.name))
+                })?;
+                let c = *codes.entry(v.as_bytes()).or_insert_with(|| {
+                    values.append_value(v);
+                    next
+                });
+                r.push(c);
+            }
+            recode.push(Some(r));
+        }
+        unified.push(Some(Arc::new(values.finish()) as ArrayRef));
+    }
+    Ok((unified, recodes))
 }
 
 /// Only string ↔ string-view-free conversions are needed here (Utf8 into a Utf8 target and the
@@ -490,7 +613,7 @@ impl Output {
             let columns = held
                 .columns()
                 .iter()
-                .map(|c| arrow_select::concat::concat(&[c.as_ref()]))
+                .map(copy_out)
                 .collect::<Result<Vec<_>, _>>()?;
             self.carry = Some(RecordBatch::try_new(self.arrow.clone(), columns)?);
         } else {
@@ -554,7 +677,8 @@ pub fn merge_segments(
 ) -> Result<MergeOutcome> {
     let segs: Vec<&Segment> = inputs.iter().map(|i| i.segment.as_ref()).collect();
     let schema = merged_schema(&segs, opts.symbol_limit)?;
-    let arrow: SchemaRef = Arc::new(schema.to_arrow(SymbolAs::Utf8));
+    let arrow: SchemaRef = Arc::new(schema.to_arrow(SymbolAs::Dictionary));
+    let (unified, recodes) = unify_dictionaries(&schema, &segs)?;
     let key_cols = schema.sort_key_indices();
     let converter = RowConverter::new(
         key_cols
@@ -565,10 +689,17 @@ pub fn merge_segments(
     let mut rows_in = 0u64;
     let mut rows_deleted = 0u64;
     let mut cursors = Vec::with_capacity(inputs.len());
-    for input in inputs {
-        // Symbol blocks arrive as dictionaries and are cast to strings per block; the writer
-        // builds the output's own dictionary. No copy of the input's footer is made.
-        let segment = input.segment.clone();
+    for (input, recode) in inputs.into_iter().zip(recodes) {
+        // Symbol blocks arrive as dictionaries and are recoded into the unified dictionary
+        // (or cast to strings for a symbol column written as strings). No copy of the input's
+        // footer is made.
+        let segment = Arc::new(
+            input
+                .segment
+                .as_ref()
+                .clone()
+                .with_symbol_as(SymbolAs::Dictionary),
+        );
         let n = segment.num_rows();
         rows_in += n;
         if let Some(d) = &input.deleted {
@@ -588,6 +719,7 @@ pub fn merge_segments(
             input,
             segment,
             map,
+            recode,
             next_block: 0,
             blocks,
             block: None,
@@ -598,6 +730,7 @@ pub fn merge_segments(
     let mut ctx = Ctx {
         schema: &schema,
         arrow: arrow.clone(),
+        unified,
         key_cols,
         converter,
         throttle: opts.throttle.as_deref(),

@@ -45,6 +45,15 @@ fn scheduler_flushes_then_compacts_on_trigger_and_reports_the_cycle() {
     assert_eq!(want.len(), 6);
     drop(snap);
     handle.trigger();
+    // `join` stops the scheduler and so cancels a merge still running: wait for the cycle.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while handle.stats().cycles.is_empty() && handle.stats().errors.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no cycle within 60 s of the trigger"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let stats = handle.join();
     assert_eq!(stats.flushes, 3);
     assert!(stats.errors.is_empty(), "{:?}", stats.errors);

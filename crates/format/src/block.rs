@@ -109,7 +109,29 @@ pub struct EncodedBlock {
 pub struct SymbolDictionary {
     values: Vec<Vec<u8>>,
     codes: HashMap<Vec<u8>, u32, xxhash_rust::xxh64::Xxh64Builder>,
+    /// Codes of the keys of the Arrow dictionary last written (see [`KeyCodes`]).
+    keys: Option<KeyCodes>,
 }
+
+/// Maps the keys of one Arrow dictionary's values array to codes of a [`SymbolDictionary`],
+/// filled as keys are first seen. Blocks whose arrays share that values array (every block
+/// read from one segment, every batch of a merge) then cost one array lookup per row and one
+/// interning per distinct value in total, instead of a hash of every row's bytes.
+#[derive(Debug, Clone)]
+struct KeyCodes {
+    /// The values array (held, so its address identifies it).
+    values: ArrayRef,
+    /// Code per key, [`NO_CODE`] until seen.
+    codes: Vec<u32>,
+    /// Block number in which each key was last seen (distinct counting without clearing).
+    seen_in: Vec<u32>,
+    block: u32,
+}
+
+const NO_CODE: u32 = u32::MAX;
+
+/// Largest Arrow dictionary mapped through [`KeyCodes`] (8 bytes of map per value).
+const MAX_KEY_CODES: usize = 1 << 16;
 
 impl SymbolDictionary {
     /// An empty dictionary.
@@ -340,6 +362,82 @@ fn intern_all(
     Ok((codes, seen.len() as u64))
 }
 
+/// Symbol codes of the non-null rows of a dictionary-encoded block, and the distinct codes
+/// (sorted), through the dictionary's [`KeyCodes`] for `d`'s values array.
+fn codes_of_keys(
+    field: &Field,
+    dict: &mut SymbolDictionary,
+    d: &DictionaryArray<Int32Type>,
+) -> Result<(Vec<u64>, Vec<u32>)> {
+    let values = d
+        .values()
+        .as_string_opt::<i32>()
+        .ok_or_else(|| mismatch(field, d))?;
+    let same = dict
+        .keys
+        .as_ref()
+        .is_some_and(|k| std::ptr::addr_eq(Arc::as_ptr(&k.values), Arc::as_ptr(d.values())));
+    let mut map = match dict.keys.take() {
+        Some(mut k) if same => {
+            k.block = k.block.wrapping_add(1);
+            if k.block == 0 {
+                k.seen_in.fill(u32::MAX);
+            }
+            k
+        }
+        _ => KeyCodes {
+            values: Arc::clone(d.values()),
+            codes: vec![NO_CODE; values.len()],
+            seen_in: vec![u32::MAX; values.len()],
+            block: 0,
+        },
+    };
+    let mut codes = Vec::with_capacity(d.len());
+    let mut distinct = Vec::new();
+    let keys = d.keys();
+    let mut result = Ok(());
+    for (i, &k) in keys.values().iter().enumerate() {
+        if keys.is_null(i) {
+            continue;
+        }
+        let Some(ki) = usize::try_from(k).ok().filter(|&k| k < values.len()) else {
+            result = Err(FormatError::InvalidArgument(format!(
+                "dictionary key {k} out of range"
+            )));
+            break;
+        };
+        let mut code = map.codes[ki];
+        if code == NO_CODE {
+            if values.is_null(ki) {
+                result = Err(FormatError::InvalidArgument(format!(
+                    "column {:?}: dictionary value {ki} is null",
+                    field.name
+                )));
+                break;
+            }
+            match dict.intern(values.value(ki).as_bytes()) {
+                Ok(c) => code = c,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+            map.codes[ki] = code;
+        }
+        if map.seen_in[ki] != map.block {
+            map.seen_in[ki] = map.block;
+            distinct.push(code);
+        }
+        codes.push(u64::from(code));
+    }
+    dict.keys = Some(map);
+    result?;
+    // Two keys may hold the same value.
+    distinct.sort_unstable();
+    distinct.dedup();
+    Ok((codes, distinct))
+}
+
 /// Distinct values of a block, counted by their 64-bit xxh64 hashes (the same hashes the bloom
 /// filter takes), so each value is hashed once.
 fn distinct_count(hashes: &[u64]) -> u64 {
@@ -519,6 +617,34 @@ fn encode_inner(
                 bloom = Some(bloom_of(opts, d, &hashes));
             }
             (enc, stats::float_stats(&wide, rows, d))
+        }
+        DataType::Symbol
+            if dict.is_some()
+                && a.as_dictionary_opt::<Int32Type>()
+                    .is_some_and(|d| d.values().len() <= MAX_KEY_CODES) =>
+        {
+            let (Some(dict), Some(d)) = (dict, a.as_dictionary_opt::<Int32Type>()) else {
+                return Err(mismatch(field, a));
+            };
+            let (codes, distinct) = codes_of_keys(field, dict, d)?;
+            let enc = strata_codec::encode_u64(&codes, eo).map_err(codec)?;
+            let values: Vec<&[u8]> = distinct
+                .iter()
+                .filter_map(|&c| dict.values().get(c as usize).map(Vec::as_slice))
+                .collect();
+            let n = values.len() as u64;
+            let st = stats::bytes_stats(
+                values.iter().copied(),
+                codes.len(),
+                rows,
+                n,
+                opts.stats_prefix,
+            );
+            if wants_bloom(opts, &field.data_type, n, None, enc.bytes.len()) {
+                let hashes: Vec<u64> = values.iter().map(|v| hash_bytes(v)).collect();
+                bloom = Some(bloom_of(opts, n, &hashes));
+            }
+            (enc, st)
         }
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Binary | DataType::Symbol => {
             let v = byte_values(field, a)?;

@@ -71,9 +71,13 @@ pub struct Footer {
 
 // ---------------------------------------------------------------- encoding
 
-struct Out(Vec<u8>);
+/// A growing little-endian byte buffer for footer pieces.
+pub(crate) struct Out(pub(crate) Vec<u8>);
 
 impl Out {
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        Self(Vec::with_capacity(n))
+    }
     fn u8(&mut self, v: u8) {
         self.0.push(v);
     }
@@ -83,7 +87,7 @@ impl Out {
     fn u64(&mut self, v: u64) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
-    fn len(&mut self, n: usize) -> Result<()> {
+    pub(crate) fn len(&mut self, n: usize) -> Result<()> {
         let n = u32::try_from(n).map_err(|_| {
             FormatError::InvalidArgument(format!("{n} items do not fit a footer field"))
         })?;
@@ -169,20 +173,98 @@ fn put_stats(o: &mut Out, s: &ColumnStats) -> Result<()> {
     Ok(())
 }
 
+/// Footer fields before the column entries: row count, block size, schema and sort key.
+pub(crate) fn encode_prefix(
+    o: &mut Out,
+    row_count: u64,
+    block_rows: u32,
+    schema: &Schema,
+) -> Result<()> {
+    o.u64(row_count);
+    o.u32(block_rows);
+    o.len(schema.fields.len())?;
+    for f in &schema.fields {
+        put_field(o, f)?;
+    }
+    o.len(schema.sort_key.len())?;
+    for k in &schema.sort_key {
+        o.str(k)?;
+    }
+    Ok(())
+}
+
+/// One block-index entry (a column's entries follow its block count).
+pub(crate) fn encode_block(o: &mut Out, b: &BlockMeta) -> Result<()> {
+    o.u64(b.offset);
+    o.u32(b.len);
+    o.u32(b.rows);
+    o.str(&b.cascade)?;
+    put_stats(o, &b.stats)?;
+    match &b.bloom {
+        None => o.u32(0),
+        Some(f) => {
+            o.len(f.num_blocks())?;
+            for w in f.words() {
+                o.u32(w);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What follows a column's block entries: its segment stats and its dictionary.
+pub(crate) fn encode_column_tail(
+    o: &mut Out,
+    stats: &ColumnStats,
+    dictionary: Option<&[Vec<u8>]>,
+) -> Result<()> {
+    put_stats(o, stats)?;
+    match dictionary {
+        None => o.u8(0),
+        Some(d) => {
+            o.u8(1);
+            o.len(d.len())?;
+            for v in d {
+                o.bytes(v)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Footer fields after the columns: key range, metadata and the (empty) extension list.
+pub(crate) fn encode_suffix(
+    o: &mut Out,
+    key_range: Option<&KeyRange>,
+    metadata: &BTreeMap<String, String>,
+) -> Result<()> {
+    match key_range {
+        None => o.u8(0),
+        Some(k) => {
+            o.u8(1);
+            for side in [&k.min, &k.max] {
+                o.len(side.len())?;
+                for v in side {
+                    put_scalar(o, v)?;
+                }
+            }
+        }
+    }
+    o.len(metadata.len())?;
+    for (k, v) in metadata {
+        o.str(k)?;
+        o.str(v)?;
+    }
+    // Extensions: none in 1.0.
+    o.u32(0);
+    Ok(())
+}
+
 impl Footer {
     /// Serialises the footer (without the tail).
     pub fn encode(&self) -> Result<Vec<u8>> {
-        let mut o = Out(Vec::with_capacity(1024));
-        o.u64(self.row_count);
-        o.u32(self.block_rows);
-        o.len(self.schema.fields.len())?;
-        for f in &self.schema.fields {
-            put_field(&mut o, f)?;
-        }
-        o.len(self.schema.sort_key.len())?;
-        for k in &self.schema.sort_key {
-            o.str(k)?;
-        }
+        let mut o = Out::with_capacity(1024);
+        encode_prefix(&mut o, self.row_count, self.block_rows, &self.schema)?;
         if self.columns.len() != self.schema.fields.len() {
             return Err(FormatError::SchemaMismatch(format!(
                 "{} column entries for {} fields",
@@ -193,52 +275,11 @@ impl Footer {
         for c in &self.columns {
             o.len(c.blocks.len())?;
             for b in &c.blocks {
-                o.u64(b.offset);
-                o.u32(b.len);
-                o.u32(b.rows);
-                o.str(&b.cascade)?;
-                put_stats(&mut o, &b.stats)?;
-                match &b.bloom {
-                    None => o.u32(0),
-                    Some(f) => {
-                        o.len(f.num_blocks())?;
-                        for w in f.words() {
-                            o.u32(w);
-                        }
-                    }
-                }
+                encode_block(&mut o, b)?;
             }
-            put_stats(&mut o, &c.stats)?;
-            match &c.dictionary {
-                None => o.u8(0),
-                Some(d) => {
-                    o.u8(1);
-                    o.len(d.len())?;
-                    for v in d {
-                        o.bytes(v)?;
-                    }
-                }
-            }
+            encode_column_tail(&mut o, &c.stats, c.dictionary.as_deref())?;
         }
-        match &self.key_range {
-            None => o.u8(0),
-            Some(k) => {
-                o.u8(1);
-                for side in [&k.min, &k.max] {
-                    o.len(side.len())?;
-                    for v in side {
-                        put_scalar(&mut o, v)?;
-                    }
-                }
-            }
-        }
-        o.len(self.metadata.len())?;
-        for (k, v) in &self.metadata {
-            o.str(k)?;
-            o.str(v)?;
-        }
-        // Extensions: none in 1.0.
-        o.u32(0);
+        encode_suffix(&mut o, self.key_range.as_ref(), &self.metadata)?;
         Ok(o.0)
     }
 

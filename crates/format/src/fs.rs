@@ -304,6 +304,9 @@ impl WritableFile for MemWriteFile {
         Ok(())
     }
     fn sync(&mut self) -> Result<()> {
+        self.flush()
+    }
+    fn flush(&mut self) -> Result<()> {
         self.files
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -321,7 +324,7 @@ impl FileSystem for MemFs {
             .ok_or_else(|| Self::not_found(path))?;
         Ok(Arc::new(bytes))
     }
-    /// The file appears empty at once; its contents become visible at each `sync`.
+    /// The file appears empty at once; its contents become visible at each `flush` or `sync`.
     fn create(&self, path: &Path) -> Result<Box<dyn WritableFile>> {
         self.lock().insert(path.to_path_buf(), Bytes::new());
         Ok(Box::new(MemWriteFile {

@@ -86,7 +86,7 @@ pub use fault::FaultFs;
 pub use footer::{BlockMeta, ColumnMeta, Footer, KeyRange};
 pub use fs::{FileSystem, LocalFs, MemFs, ReadAt, WritableFile, write_durably};
 pub use schema::{DataType, Field, PhysicalKind, Schema, SymbolAs, TimeUnit};
-pub use segment::{Segment, SegmentFileWriter, write_segment_bytes};
+pub use segment::{Segment, SegmentFileWriter, WrittenColumn, WrittenSegment, write_segment_bytes};
 pub use stats::{ColumnStats, ScalarValue};
 
 /// A segment format version: readers refuse an unknown `major` and accept any `minor`.

@@ -1,7 +1,7 @@
 //! Writing and reading whole segment files.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchOptions, new_empty_array};
@@ -10,7 +10,7 @@ use bytes::Bytes;
 
 use crate::block::{self, BlockOptions, BlockPos, EncodedBlock, SymbolDictionary};
 use crate::error::{FormatError, Result};
-use crate::footer::{BlockMeta, ColumnMeta, Footer, KeyRange};
+use crate::footer::{self, BlockMeta, Footer, KeyRange, Out};
 use crate::fs::{FileSystem, ReadAt, WritableFile};
 use crate::schema::{DataType, Schema, SymbolAs};
 use crate::stats::ColumnStats;
@@ -35,20 +35,113 @@ fn header_bytes(v: FormatVersion) -> [u8; HEADER_LEN as usize] {
 
 /// Low-level segment writer: writes the header at once, then appends blocks in any order (the
 /// footer's index records where each went), then the footer and tail. It holds no data beyond
-/// the block index, the stats and the symbol dictionaries, so a streaming writer can keep just
+/// the stats, the symbol dictionaries and the block index, so a streaming writer can keep just
 /// one block per column in memory.
+///
+/// The block index is kept in its encoded footer form (tens of bytes per block and column).
+/// With [`Self::spill_index`] it stays within a byte budget whatever the segment size: past the
+/// budget, the encoded entries move to a side file, and [`Self::finish`] streams them back into
+/// the footer. The file written is the same either way.
 #[derive(Debug)]
 pub struct SegmentFileWriter<W: WritableFile> {
     out: W,
     offset: u64,
     schema: Schema,
     opts: BlockOptions,
-    columns: Vec<ColumnMeta>,
+    columns: Vec<ColumnIndex>,
     dictionaries: Vec<Option<SymbolDictionary>>,
-    rows: Vec<u64>,
     key_range: Option<KeyRange>,
     key_range_set: bool,
     metadata: BTreeMap<String, String>,
+    spill: Option<IndexSpill>,
+}
+
+/// The block index of one column while it is written.
+#[derive(Debug, Default)]
+struct ColumnIndex {
+    blocks: u64,
+    bytes: u64,
+    rows: u64,
+    stats: ColumnStats,
+    /// Encoded entries not yet spilled.
+    pending: Vec<u8>,
+    /// `(offset, len)` of this column's earlier entries in the spill file, in block order.
+    spilled: Vec<(u64, usize)>,
+}
+
+/// Bytes of spilled block index read back at a time by `finish`.
+const SPILL_READ: usize = 8 * 1024;
+
+/// Where the block index goes when it outgrows its budget.
+#[derive(Debug)]
+struct IndexSpill {
+    fs: Arc<dyn FileSystem>,
+    path: PathBuf,
+    budget: usize,
+    file: Option<Box<dyn WritableFile>>,
+    /// The side file exists (and must be removed).
+    created: bool,
+    /// Bytes appended to it.
+    len: u64,
+}
+
+impl IndexSpill {
+    /// Closes and removes the side file, if it was created.
+    fn remove(&mut self) -> Result<()> {
+        self.file = None;
+        if self.created {
+            self.fs.remove_file(&self.path)?;
+            self.created = false;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for IndexSpill {
+    fn drop(&mut self) {
+        // Best effort on the error paths: the side file holds no data of the segment, and a
+        // table's recovery removes it as an orphan.
+        let _ = self.remove();
+    }
+}
+
+/// What a finished segment holds, without its block index (open the file for that).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WrittenSegment {
+    /// Rows.
+    pub row_count: u64,
+    /// One entry per schema field.
+    pub columns: Vec<WrittenColumn>,
+    /// The sort-key range, when recorded.
+    pub key_range: Option<KeyRange>,
+    /// Bytes of the footer (the tail excluded).
+    pub footer_len: u64,
+}
+
+/// Summary of one written column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WrittenColumn {
+    /// Blocks.
+    pub blocks: u64,
+    /// Encoded bytes of its blocks, CRCs included.
+    pub bytes: u64,
+    /// Statistics over the whole segment.
+    pub stats: ColumnStats,
+}
+
+/// Writes footer bytes to the sink while keeping their CRC32C and length.
+struct FooterSink<'a, W: WritableFile> {
+    out: &'a mut W,
+    crc: u32,
+    len: u64,
+}
+
+impl<W: WritableFile> FooterSink<'_, W> {
+    fn put(&mut self, bytes: &[u8]) -> Result<()> {
+        self.crc = crc32c::crc32c_append(self.crc, bytes);
+        self.len += bytes.len() as u64;
+        self.out.write_all(bytes)
+    }
 }
 
 impl<W: WritableFile> SegmentFileWriter<W> {
@@ -72,13 +165,32 @@ impl<W: WritableFile> SegmentFileWriter<W> {
             offset: HEADER_LEN,
             schema,
             opts,
-            columns: vec![ColumnMeta::default(); n],
+            columns: (0..n).map(|_| ColumnIndex::default()).collect(),
             dictionaries,
-            rows: vec![0; n],
             key_range: None,
             key_range_set: false,
             metadata: BTreeMap::new(),
+            spill: None,
         })
+    }
+
+    /// Keeps at most `budget` bytes of encoded block index in memory: past it, the entries are
+    /// appended to the side file `path` (created on first use through `fs`, read back by
+    /// [`Self::finish`], and removed by `finish` or when the writer is dropped).
+    pub fn spill_index(&mut self, fs: Arc<dyn FileSystem>, path: PathBuf, budget: usize) {
+        self.spill = Some(IndexSpill {
+            fs,
+            path,
+            budget,
+            file: None,
+            created: false,
+            len: 0,
+        });
+    }
+
+    /// Bytes of encoded block index held in memory now.
+    pub fn index_bytes_in_memory(&self) -> usize {
+        self.columns.iter().map(|c| c.pending.len()).sum()
     }
 
     /// The schema being written.
@@ -109,7 +221,10 @@ impl<W: WritableFile> SegmentFileWriter<W> {
             .fields
             .get(column)
             .ok_or_else(|| FormatError::InvalidArgument(format!("no column {column}")))?;
-        let block_index = self.columns.get(column).map_or(0, |c| c.blocks.len());
+        let block_index = self
+            .columns
+            .get(column)
+            .map_or(0, |c| usize::try_from(c.blocks).unwrap_or(usize::MAX));
         let enc = match self.dictionaries.get_mut(column).and_then(Option::as_mut) {
             Some(dict) => block::encode_symbol_block(field, array, dict, &self.opts),
             None => block::encode_block(field, array, &self.opts),
@@ -146,17 +261,50 @@ impl<W: WritableFile> SegmentFileWriter<W> {
             })?;
         self.out.write_all(&block.bytes)?;
         col.stats.merge(&block.stats);
-        col.blocks.push(BlockMeta {
+        let mut entry = Out(std::mem::take(&mut col.pending));
+        let meta = BlockMeta {
             offset: self.offset,
             len,
             rows,
             cascade: block.cascade,
             stats: block.stats,
             bloom: block.bloom,
-        });
+        };
+        let encoded = footer::encode_block(&mut entry, &meta);
+        col.pending = entry.0;
+        encoded?;
+        col.blocks += 1;
+        col.bytes += u64::from(len);
+        col.rows += u64::from(rows);
         self.offset += u64::from(len);
-        if let Some(r) = self.rows.get_mut(column) {
-            *r += u64::from(rows);
+        self.maybe_spill()
+    }
+
+    /// Moves every column's pending entries to the side file once they pass the budget.
+    fn maybe_spill(&mut self) -> Result<()> {
+        let Some(spill) = &mut self.spill else {
+            return Ok(());
+        };
+        let held: usize = self.columns.iter().map(|c| c.pending.len()).sum();
+        if held <= spill.budget {
+            return Ok(());
+        }
+        let file = match &mut spill.file {
+            Some(f) => f,
+            None => {
+                let f = spill.fs.create(&spill.path)?;
+                spill.created = true;
+                spill.file.insert(f)
+            }
+        };
+        for c in &mut self.columns {
+            if c.pending.is_empty() {
+                continue;
+            }
+            file.write_all(&c.pending)?;
+            c.spilled.push((spill.len, c.pending.len()));
+            spill.len += c.pending.len() as u64;
+            c.pending.clear();
         }
         Ok(())
     }
@@ -241,42 +389,92 @@ impl<W: WritableFile> SegmentFileWriter<W> {
         self.metadata.insert(key.into(), value.into());
     }
 
-    /// Writes the footer and tail and returns the sink (not synced: the caller decides) and the
-    /// footer. Fails if the columns hold different numbers of rows.
-    pub fn finish(mut self) -> Result<(W, Footer)> {
-        let row_count = self.rows.first().copied().unwrap_or(0);
-        if self.rows.iter().any(|&r| r != row_count) {
+    /// Writes the footer and tail and returns the sink (not synced: the caller decides) and a
+    /// summary. Fails if the columns hold different numbers of rows. The footer is streamed
+    /// to the sink piece by piece (spilled index entries are read back one chunk at a time), so
+    /// finishing allocates no more than writing did.
+    pub fn finish(mut self) -> Result<(W, WrittenSegment)> {
+        let row_count = self.columns.first().map_or(0, |c| c.rows);
+        if self.columns.iter().any(|c| c.rows != row_count) {
+            let rows: Vec<u64> = self.columns.iter().map(|c| c.rows).collect();
             return Err(FormatError::SchemaMismatch(format!(
-                "columns hold different row counts: {:?}",
-                self.rows
+                "columns hold different row counts: {rows:?}"
             )));
         }
-        for (c, d) in self.columns.iter_mut().zip(self.dictionaries) {
-            c.dictionary = d.map(SymbolDictionary::into_values);
-            if c.blocks.is_empty() {
+        let spilled = match &mut self.spill {
+            Some(IndexSpill {
+                fs,
+                path,
+                file: Some(f),
+                ..
+            }) => {
+                f.flush()?;
+                Some(fs.open_read(path)?)
+            }
+            _ => None,
+        };
+        let block_rows = u32::try_from(self.opts.block_rows).unwrap_or(u32::MAX);
+        let dictionaries = std::mem::take(&mut self.dictionaries);
+        let key_range = self.key_range.take();
+        let mut sink = FooterSink {
+            out: &mut self.out,
+            crc: 0,
+            len: 0,
+        };
+        let mut o = Out::with_capacity(256);
+        footer::encode_prefix(&mut o, row_count, block_rows, &self.schema)?;
+        let mut columns = Vec::with_capacity(self.columns.len());
+        for (c, d) in self.columns.iter_mut().zip(dictionaries) {
+            if c.blocks == 0 {
                 c.stats = ColumnStats::default();
             }
+            o.len(usize::try_from(c.blocks).unwrap_or(usize::MAX))?;
+            sink.put(&o.0)?;
+            o.0.clear();
+            for &(at, len) in &c.spilled {
+                let file = spilled.as_ref().ok_or_else(|| {
+                    FormatError::InvalidArgument("block index spill file missing".into())
+                })?;
+                // Small reads, so finishing holds no more than a few KiB of the spilled index.
+                let mut done = 0;
+                while done < len {
+                    let n = (len - done).min(SPILL_READ);
+                    sink.put(&file.read_at(at + done as u64, n)?)?;
+                    done += n;
+                }
+            }
+            sink.put(&c.pending)?;
+            c.pending = Vec::new();
+            let values = d.map(SymbolDictionary::into_values);
+            footer::encode_column_tail(&mut o, &c.stats, values.as_deref())?;
+            columns.push(WrittenColumn {
+                blocks: c.blocks,
+                bytes: c.bytes,
+                stats: std::mem::take(&mut c.stats),
+            });
         }
-        let footer = Footer {
-            schema: self.schema,
-            row_count,
-            block_rows: u32::try_from(self.opts.block_rows).unwrap_or(u32::MAX),
-            columns: self.columns,
-            key_range: self.key_range,
-            metadata: self.metadata,
-        };
-        let mut bytes = footer.encode()?;
-        let footer_len = bytes.len() as u64;
+        footer::encode_suffix(&mut o, key_range.as_ref(), &self.metadata)?;
+        sink.put(&o.0)?;
+        let (crc, footer_len) = (sink.crc, sink.len);
         let mut tail = Vec::with_capacity(TAIL_LEN as usize);
         tail.extend_from_slice(&footer_len.to_le_bytes());
         tail.extend_from_slice(&CURRENT_VERSION.major.to_le_bytes());
         tail.extend_from_slice(&CURRENT_VERSION.minor.to_le_bytes());
-        let crc = crc32c::crc32c_append(crc32c::crc32c(&bytes), &tail);
+        let crc = crc32c::crc32c_append(crc, &tail);
         tail.extend_from_slice(&crc.to_le_bytes());
         tail.extend_from_slice(&TAIL_MAGIC);
-        bytes.extend_from_slice(&tail);
-        self.out.write_all(&bytes)?;
-        Ok((self.out, footer))
+        self.out.write_all(&tail)?;
+        drop(spilled);
+        if let Some(s) = &mut self.spill {
+            s.remove()?;
+        }
+        let summary = WrittenSegment {
+            row_count,
+            columns,
+            key_range,
+            footer_len,
+        };
+        Ok((self.out, summary))
     }
 }
 
@@ -425,6 +623,18 @@ impl Segment {
     /// The footer.
     pub fn footer(&self) -> &Footer {
         &self.footer
+    }
+
+    /// The symbol dictionary of column `column` as a `Utf8` array indexed by code: the values
+    /// array of every dictionary block [`Self::read_block`] returns for it (`None` for other
+    /// columns).
+    pub fn dictionary(&self, column: usize) -> Option<&ArrayRef> {
+        self.dictionaries.get(column)?.as_ref()
+    }
+
+    /// The symbol-column presentation in use.
+    pub fn symbol_as(&self) -> SymbolAs {
+        self.symbol_as
     }
 
     /// The schema.

@@ -122,14 +122,15 @@ fn utf8_input_is_accepted_for_symbol_columns() {
     let mut w = SegmentFileWriter::new(Vec::new(), schema, BlockOptions::default()).unwrap();
     let a: ArrayRef = Arc::new(StringArray::from(vec!["x", "y", "x"]));
     w.write_stripe(std::slice::from_ref(&a)).unwrap();
-    let (bytes, footer) = w.finish().unwrap();
-    assert_eq!(
-        footer.columns[0].dictionary,
-        Some(vec![b"x".to_vec(), b"y".to_vec()])
-    );
+    let (bytes, written) = w.finish().unwrap();
+    assert_eq!(written.row_count, 3);
     let seg = Segment::from_bytes(Bytes::from(bytes))
         .unwrap()
         .with_symbol_as(SymbolAs::Utf8);
+    assert_eq!(
+        seg.footer().columns[0].dictionary,
+        Some(vec![b"x".to_vec(), b"y".to_vec()])
+    );
     assert_eq!(seg.read_column(0).unwrap().to_data(), a.to_data());
 }
 
@@ -323,4 +324,106 @@ fn later_minor_version_with_unknown_footer_extension_is_read() {
         strata_format::FormatVersion { major: 1, minor: 3 }
     );
     assert_batches_identical(&seg.read_all().unwrap(), &batch);
+}
+
+/// The block index spilled to a side file under any budget, down to one entry at a time, gives
+/// the same file as an index held in memory; the side file is gone afterwards.
+#[test]
+fn spilled_block_index_writes_identical_bytes_and_removes_the_side_file() {
+    let (schema, batch) = all_types_batch(3000);
+    let write = |budget: Option<usize>| {
+        let fs = Arc::new(MemFs::new());
+        let spill = std::path::PathBuf::from("/t/s.idx");
+        let mut w = SegmentFileWriter::new(Vec::new(), schema.clone(), small_options()).unwrap();
+        if let Some(b) = budget {
+            w.spill_index(fs.clone(), spill.clone(), b);
+        }
+        w.write_batch(&batch).unwrap();
+        let held = w.index_bytes_in_memory();
+        let (bytes, written) = w.finish().unwrap();
+        assert!(!fs.exists(&spill).unwrap(), "side file left behind");
+        (bytes, written, held)
+    };
+    let (plain, plain_summary, plain_held) = write(None);
+    assert!(plain_held > 10_000, "the test needs a large index");
+    let seg = Segment::from_bytes(Bytes::from(plain.clone())).unwrap();
+    assert_eq!(plain_summary.row_count, 3000);
+    for (c, w) in seg.footer().columns.iter().zip(&plain_summary.columns) {
+        assert_eq!(c.blocks.len() as u64, w.blocks);
+        assert_eq!(c.stats, w.stats);
+        assert_eq!(
+            c.blocks.iter().map(|b| u64::from(b.len)).sum::<u64>(),
+            w.bytes
+        );
+    }
+    for budget in [0, 1, 500, 4096, usize::MAX] {
+        let (bytes, summary, held) = write(Some(budget));
+        assert_eq!(bytes, plain, "budget {budget}");
+        assert_eq!(summary, plain_summary, "budget {budget}");
+        assert!(
+            held <= budget.max(plain_held / 10),
+            "budget {budget}: {held} bytes held"
+        );
+    }
+}
+
+mod symbol_dictionary_input {
+    use super::*;
+    use arrow_array::{DictionaryArray, Int32Array};
+    use proptest::prelude::*;
+
+    fn symbol_schema() -> Schema {
+        Schema::new(vec![Field::new("s", DataType::Symbol, true)]).unwrap()
+    }
+
+    /// Writes `blocks` (each one stripe) and returns the file bytes.
+    fn write(blocks: &[ArrayRef]) -> Result<Vec<u8>, FormatError> {
+        let mut w = SegmentFileWriter::new(Vec::new(), symbol_schema(), BlockOptions::default())?;
+        for b in blocks {
+            w.write_stripe(std::slice::from_ref(b))?;
+        }
+        Ok(w.finish()?.0)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Dictionary arrays sharing one values array (with repeated values) write the same
+        /// file as the same rows given as plain strings.
+        #[test]
+        fn dictionary_blocks_write_the_same_file_as_strings(
+            values in proptest::collection::vec("[a-d]{0,3}", 1..12),
+            blocks in proptest::collection::vec(
+                proptest::collection::vec(proptest::option::weighted(0.9, 0usize..64), 1..200),
+                1..5,
+            ),
+        ) {
+            let strings = values.clone();
+            let values: ArrayRef = Arc::new(StringArray::from(values));
+            let n = values.len();
+            let mut as_dict = Vec::new();
+            let mut as_str = Vec::new();
+            for keys in &blocks {
+                let k = Int32Array::from(
+                    keys.iter().map(|k| k.map(|k| (k % n) as i32)).collect::<Vec<_>>(),
+                );
+                let d = DictionaryArray::try_new(k, values.clone()).unwrap();
+                let plain: StringArray = keys
+                    .iter()
+                    .map(|k| k.map(|k| strings[k % n].as_str()))
+                    .collect();
+                as_str.push(Arc::new(plain) as ArrayRef);
+                as_dict.push(Arc::new(d) as ArrayRef);
+            }
+            prop_assert_eq!(write(&as_dict).unwrap(), write(&as_str).unwrap());
+        }
+    }
+
+    #[test]
+    fn dictionary_key_of_a_null_value_is_an_error() {
+        let values: ArrayRef = Arc::new(StringArray::from(vec![Some("a"), None]));
+        let keys = Int32Array::from(vec![0, 1]);
+        let d: ArrayRef = Arc::new(DictionaryArray::try_new(keys, values).unwrap());
+        let err = write(&[d]).unwrap_err();
+        assert!(matches!(err, FormatError::InvalidArgument(_)), "{err}");
+    }
 }

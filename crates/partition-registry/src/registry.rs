@@ -918,8 +918,7 @@ fn load_dv(fs: &dyn FileSystem, path: &Path, s: &SegmentEntry) -> Result<Roaring
 
 /// Smallest and largest timestamp of a written segment, from its footer statistics.
 fn time_range(meta: &SegmentMeta, time_col: &str) -> Option<(i64, i64)> {
-    let i = meta.footer.schema.index_of(time_col)?;
-    let stats = &meta.footer.columns.get(i)?.stats;
+    let stats = meta.column_stats(time_col)?;
     match (&stats.min, &stats.max) {
         (Some(ScalarValue::Int(a)), Some(ScalarValue::Int(b))) => Some((*a, *b)),
         _ => None,

@@ -4,8 +4,11 @@
 //! [`SegmentWriter`] takes sorted record batches of any size, cuts them into stripes of
 //! `block_rows`, encodes each column block with the codec's sampled choice, and appends it to
 //! `<name>.tmp` through the [`FileSystem`] trait of strata-format. It holds at most one partial
-//! stripe (about one block per column) plus the footer's index in memory, so the compactor can
-//! write a merged segment of any size in bounded memory.
+//! stripe (about one block per column) plus [`WriterOptions::index_memory`] bytes of the
+//! footer's block index in memory; past that budget the encoded index entries go to the side
+//! file `<name>.idx.tmp` and are streamed back into the footer at [`SegmentWriter::finish`]
+//! (same file bytes either way). So the compactor writes a merged segment of any size in
+//! memory that does not grow with it.
 //!
 //! What it is not: it does not decide *which* rows go into a segment (the memtable and the
 //! compactor do), and it never touches the manifest.
@@ -50,8 +53,8 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_row::{OwnedRow, RowConverter, SortField};
 use arrow_schema::DataType as ArrowType;
 use strata_format::{
-    BlockOptions, DataType, FileSystem, Footer, FormatError, KeyRange, Schema, SegmentFileWriter,
-    SymbolAs, WritableFile,
+    BlockOptions, DataType, FileSystem, FormatError, KeyRange, Schema, SegmentFileWriter, SymbolAs,
+    WritableFile,
 };
 
 /// What can go wrong while writing a segment.
@@ -101,17 +104,38 @@ pub enum WriterError {
     InvalidName(String),
 }
 
+pub use strata_format::WrittenColumn;
+
 /// Result alias of this crate.
 pub type Result<T, E = WriterError> = std::result::Result<T, E>;
 
 /// How segments are written.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WriterOptions {
     /// Block size, codec profile, statistics and bloom filter policy.
     pub block: BlockOptions,
     /// Check that rows arrive in sort-key order (on by default; the compactor's merge output is
     /// sorted by construction and may turn it off).
     pub skip_sort_check: bool,
+    /// Bytes of encoded block index (one entry per block and column, with stats and bloom
+    /// filter) kept in memory; past it, entries move to the side file `<name>.idx.tmp` and are
+    /// streamed back into the footer at [`SegmentWriter::finish`]. This keeps a writer's memory
+    /// independent of the segment's size.
+    pub index_memory: usize,
+}
+
+/// Default [`WriterOptions::index_memory`]: 32 KiB, a few hundred block entries (an entry is
+/// about 60 bytes, plus its bloom filter when it has one).
+pub const DEFAULT_INDEX_MEMORY: usize = 32 * 1024;
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        Self {
+            block: BlockOptions::default(),
+            skip_sort_check: false,
+            index_memory: DEFAULT_INDEX_MEMORY,
+        }
+    }
 }
 
 /// What a finished segment holds.
@@ -129,8 +153,17 @@ pub struct SegmentMeta {
     pub column_bytes: Vec<(String, u64)>,
     /// Sort-key range, when the schema has a sort key and rows were written.
     pub key_range: Option<KeyRange>,
-    /// The footer as written.
-    pub footer: Footer,
+    /// Per column, in schema order: blocks, bytes and segment-wide statistics. The block index
+    /// itself is in the file ([`strata_format::Segment::open`] reads it).
+    pub columns: Vec<WrittenColumn>,
+}
+
+impl SegmentMeta {
+    /// Segment-wide statistics of the column named `name`.
+    pub fn column_stats(&self, name: &str) -> Option<&strata_format::ColumnStats> {
+        let i = self.column_bytes.iter().position(|(n, _)| n == name)?;
+        self.columns.get(i).map(|c| &c.stats)
+    }
 }
 
 /// Streams sorted batches into one segment file. See the crate documentation.
@@ -208,7 +241,14 @@ impl SegmentWriter {
         let file = fs.create(&tmp).map_err(fmt)?;
         let n = schema.fields.len();
         let inner = match SegmentFileWriter::new(file, schema.clone(), opts.block) {
-            Ok(w) => w,
+            Ok(mut w) => {
+                w.spill_index(
+                    fs.clone(),
+                    dir.join(format!("{name}.idx.tmp")),
+                    opts.index_memory,
+                );
+                w
+            }
             Err(e) => {
                 let _ = fs.remove_file(&tmp);
                 return Err(fmt(e));
@@ -451,7 +491,7 @@ impl SegmentWriter {
                 "writer already finished".into(),
             ))
         })?;
-        let (mut file, footer) = inner.finish().map_err(|e| self.format_err(e))?;
+        let (mut file, written) = inner.finish().map_err(|e| self.format_err(e))?;
         file.sync().map_err(|e| self.format_err(e))?;
         drop(file);
         // Everything that can fail short of the directory fsync happens before the rename.
@@ -468,26 +508,21 @@ impl SegmentWriter {
         self.fs
             .sync_dir(&self.dir)
             .map_err(|e| self.format_err(e))?;
-        let column_bytes = footer
+        let column_bytes = self
             .schema
             .fields
             .iter()
-            .zip(&footer.columns)
-            .map(|(f, c)| {
-                (
-                    f.name.clone(),
-                    c.blocks.iter().map(|b| u64::from(b.len)).sum(),
-                )
-            })
+            .zip(&written.columns)
+            .map(|(f, c)| (f.name.clone(), c.bytes))
             .collect();
         Ok(SegmentMeta {
             path,
             name: self.name.clone(),
-            rows: footer.row_count,
+            rows: written.row_count,
             bytes,
             column_bytes,
-            key_range: footer.key_range.clone(),
-            footer,
+            key_range: written.key_range,
+            columns: written.columns,
         })
     }
 

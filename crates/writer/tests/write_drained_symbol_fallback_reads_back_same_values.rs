@@ -84,6 +84,7 @@ fn write_drained_symbol_fallback_reads_back_same_values() {
     assert_eq!(as_utf8.column(1), drained.batch.column(1));
     support::batches_equal(&as_utf8, &drained.batch).unwrap();
     // The wide column's segment dictionary holds every distinct value exactly once.
-    let dictionary = meta.footer.columns[1].dictionary.as_ref().unwrap();
+    let reopened = Segment::open(fs.as_ref(), &meta.path).unwrap();
+    let dictionary = reopened.footer().columns[1].dictionary.as_ref().unwrap();
     assert_eq!(dictionary.len(), 97);
 }

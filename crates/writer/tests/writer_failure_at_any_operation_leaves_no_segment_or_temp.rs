@@ -93,6 +93,11 @@ impl WritableFile for FailingFile {
             .tick(format!("sync {}", name_of(&self.path)), &self.path)?;
         self.inner.sync()
     }
+    fn flush(&mut self) -> strata_format::Result<()> {
+        self.state
+            .tick(format!("flush {}", name_of(&self.path)), &self.path)?;
+        self.inner.flush()
+    }
 }
 
 fn name_of(p: &Path) -> String {
@@ -187,11 +192,20 @@ fn options() -> WriterOptions {
     }
 }
 
+/// Options under which the block index outgrows its memory budget every few blocks and goes to
+/// the side file.
+fn spilling_options() -> WriterOptions {
+    WriterOptions {
+        index_memory: 300,
+        ..options()
+    }
+}
+
 /// Creates, writes three batches and finishes; the first error is returned after the writer
 /// (if any) has been dropped, as a caller would.
-fn write_segment(fs: &FailingFs) -> Result<(), WriterError> {
+fn write_segment(fs: &FailingFs, opts: WriterOptions) -> Result<(), WriterError> {
     let fs_dyn: Arc<dyn FileSystem> = Arc::new(fs.clone());
-    let mut w = SegmentWriter::create(fs_dyn, Path::new(DIR), NAME, schema(), options())?;
+    let mut w = SegmentWriter::create(fs_dyn, Path::new(DIR), NAME, schema(), opts)?;
     for b in [batch(0, 250), batch(250, 250), batch(500, 120)] {
         w.write_batch(&b)?;
     }
@@ -200,26 +214,52 @@ fn write_segment(fs: &FailingFs) -> Result<(), WriterError> {
 
 #[test]
 fn writer_failure_at_any_operation_leaves_no_segment_or_temp() {
-    let clean = FailingFs::new(0);
-    write_segment(&clean).unwrap();
-    let total = clean.ops().len();
-    assert!(total > 10, "a full write takes more than 10 operations");
-    assert_eq!(clean.entries(), vec![target()]);
+    for (what, opts) in [
+        ("index in memory", options()),
+        ("index spilled", spilling_options()),
+    ] {
+        let clean = FailingFs::new(0);
+        write_segment(&clean, opts).unwrap();
+        let total = clean.ops().len();
+        assert!(total > 10, "a full write takes more than 10 operations");
+        assert_eq!(clean.entries(), vec![target()]);
+        let spills = clean
+            .ops()
+            .iter()
+            .filter(|o| o.what == format!("write {NAME}.idx.tmp"))
+            .count();
+        if what == "index spilled" {
+            assert!(spills > 2, "{what}: {spills} writes to the side file");
+        } else {
+            assert_eq!(spills, 0, "{what}");
+        }
 
-    for k in 1..=total {
-        let fs = FailingFs::new(k);
-        let failed_op = &fs_op_name(&clean, k);
-        let result = write_segment(&fs);
-        assert!(
-            result.is_err(),
-            "failing operation {k} ({failed_op}) was not reported"
-        );
-        assert_eq!(
-            fs.entries(),
-            Vec::<PathBuf>::new(),
-            "after failing operation {k} ({failed_op}) the directory must hold neither {NAME} nor its temporary file"
-        );
+        for k in 1..=total {
+            let fs = FailingFs::new(k);
+            let failed_op = &fs_op_name(&clean, k);
+            let result = write_segment(&fs, opts);
+            assert!(
+                result.is_err(),
+                "{what}: failing operation {k} ({failed_op}) was not reported"
+            );
+            assert_eq!(
+                fs.entries(),
+                Vec::<PathBuf>::new(),
+                "{what}: after failing operation {k} ({failed_op}) the directory must hold neither {NAME} nor a temporary file"
+            );
+        }
     }
+}
+
+#[test]
+fn writer_with_spilled_index_writes_the_same_file() {
+    let read = |opts: WriterOptions| {
+        let fs = FailingFs::new(0);
+        write_segment(&fs, opts).unwrap();
+        let f = fs.0.inner.open_read(&target()).unwrap();
+        f.read_at(0, f.len() as usize).unwrap()
+    };
+    assert_eq!(read(options()), read(spilling_options()));
 }
 
 fn fs_op_name(fs: &FailingFs, k: usize) -> String {
