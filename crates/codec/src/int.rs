@@ -402,9 +402,54 @@ fn header(out: &mut Vec<u8>, tag: u8, n: usize) {
 }
 
 /// Encodes with a given scheme; children are chosen by sampling.
+/// Encodes `values` along `hint`, the cascade of an earlier, similar input: the same scheme at
+/// every node (parameters such as bit widths and dictionaries are derived from `values`), and
+/// the sampled choice wherever the hint has no usable node. No scheme search runs on the
+/// hinted path, which makes this several times cheaper than [`encode`]; the result is always a
+/// valid encoding of `values`, though not necessarily the smallest.
+pub(crate) fn encode_following(
+    values: &[u64],
+    ctx: Ctx,
+    hint: &Cascade,
+    out: &mut Vec<u8>,
+) -> Cascade {
+    let compound = matches!(
+        hint.scheme,
+        Scheme::Delta | Scheme::DeltaOfDelta | Scheme::Rle | Scheme::Dictionary
+    );
+    let integer = compound
+        || matches!(
+            hint.scheme,
+            Scheme::Constant | Scheme::Plain | Scheme::BitPacked | Scheme::Patched | Scheme::Lz4
+        );
+    if !integer || (compound && ctx.depth < 2) {
+        return encode(values, ctx, None, out);
+    }
+    encode_node(values, ctx, hint.scheme, Some(&hint.children), out)
+}
+
+/// Encodes a child: along its hint when there is one, else by sampling.
+fn encode_child(values: &[u64], ctx: Ctx, hint: Option<&Cascade>, out: &mut Vec<u8>) -> Cascade {
+    match hint {
+        Some(h) => encode_following(values, ctx, h, out),
+        None => encode(values, ctx, None, out),
+    }
+}
+
 pub(crate) fn encode_with(values: &[u64], ctx: Ctx, scheme: Scheme, out: &mut Vec<u8>) -> Cascade {
+    encode_node(values, ctx, scheme, None, out)
+}
+
+fn encode_node(
+    values: &[u64],
+    ctx: Ctx,
+    scheme: Scheme,
+    hints: Option<&[Cascade]>,
+    out: &mut Vec<u8>,
+) -> Cascade {
     let n = values.len();
     let child = ctx.child();
+    let hint = |i: usize| hints.and_then(|h| h.get(i));
     match scheme {
         Scheme::Constant if n > 0 && values.iter().all(|&v| v == values[0]) => {
             header(out, tag::CONSTANT, n);
@@ -446,7 +491,7 @@ pub(crate) fn encode_with(values: &[u64], ctx: Ctx, scheme: Scheme, out: &mut Ve
         Scheme::Delta if n >= 2 => {
             header(out, tag::DELTA, n);
             out.put_u64(values[0]);
-            let c = encode(&deltas(values), child, None, out);
+            let c = encode_child(&deltas(values), child, hint(0), out);
             Cascade::node(Scheme::Delta, vec![c])
         }
         Scheme::DeltaOfDelta if n >= 3 => {
@@ -454,22 +499,22 @@ pub(crate) fn encode_with(values: &[u64], ctx: Ctx, scheme: Scheme, out: &mut Ve
             out.put_u64(values[0]);
             let d = deltas(values);
             out.put_u64(d[0]);
-            let c = encode(&deltas(&d), child, None, out);
+            let c = encode_child(&deltas(&d), child, hint(0), out);
             Cascade::node(Scheme::DeltaOfDelta, vec![c])
         }
         Scheme::Rle if n > 0 => {
             let (vals, lens) = runs_of(values);
             header(out, tag::RLE, n);
             out.put_len(vals.len());
-            let a = encode(&vals, child, None, out);
-            let b = encode(&lens, child, None, out);
+            let a = encode_child(&vals, child, hint(0), out);
+            let b = encode_child(&lens, child, hint(1), out);
             Cascade::node(Scheme::Rle, vec![a, b])
         }
         Scheme::Dictionary if n > 0 => {
             let (dict, codes) = dictionary_of(values);
             header(out, tag::DICTIONARY, n);
-            let a = encode(&dict, child, None, out);
-            let b = encode(&codes, child, None, out);
+            let a = encode_child(&dict, child, hint(0), out);
+            let b = encode_child(&codes, child, hint(1), out);
             Cascade::node(Scheme::Dictionary, vec![a, b])
         }
         Scheme::Lz4 => {

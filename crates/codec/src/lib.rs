@@ -269,6 +269,41 @@ pub fn encode_u64(values: &[u64], opts: &EncodeOptions) -> Result<Encoded> {
     encode_ints(values, Kind::U64, opts)
 }
 
+/// Encodes signed integers along `cascade`, the cascade of an earlier, similar block (usually
+/// the previous block of the same column): the same scheme at every node, with its parameters
+/// (widths, references, dictionaries) derived from `values`, and no scheme search. Much
+/// cheaper than [`encode_i64`]; always a valid encoding, though not necessarily the smallest.
+/// Nodes that do not apply to integers are chosen by sampling.
+pub fn encode_i64_following(
+    values: &[i64],
+    opts: &EncodeOptions,
+    cascade: &Cascade,
+) -> Result<Encoded> {
+    let flipped: Vec<u64> = values.iter().map(|&v| flip_i64(v)).collect();
+    encode_ints_following(&flipped, Kind::I64, opts, cascade)
+}
+
+/// [`encode_i64_following`] for unsigned integers.
+pub fn encode_u64_following(
+    values: &[u64],
+    opts: &EncodeOptions,
+    cascade: &Cascade,
+) -> Result<Encoded> {
+    encode_ints_following(values, Kind::U64, opts, cascade)
+}
+
+fn encode_ints_following(
+    values: &[u64],
+    kind: Kind,
+    opts: &EncodeOptions,
+    cascade: &Cascade,
+) -> Result<Encoded> {
+    check_len(values.len())?;
+    let mut bytes = start(kind);
+    let cascade = int::encode_following(values, opts.ctx(), cascade, &mut bytes);
+    Ok(Encoded { bytes, cascade })
+}
+
 /// Encodes booleans (validity bitmaps included) as 0/1 through the integer schemes: bit-packing
 /// at width 1 is a bitmap, runs become RLE, all-valid becomes constant.
 pub fn encode_bool(values: &[bool], opts: &EncodeOptions) -> Result<Encoded> {

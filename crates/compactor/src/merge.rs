@@ -431,6 +431,34 @@ impl Cursor {
     }
 }
 
+/// Arrow's interleave, except for dictionary arrays that share one values array (every symbol
+/// column of a merge shares its unified dictionary): their keys are interleaved and the values
+/// kept, where Arrow would concatenate one copy of the dictionary per source.
+fn interleave(
+    sources: &[&dyn Array],
+    indices: &[(usize, usize)],
+) -> Result<ArrayRef, arrow_schema::ArrowError> {
+    let dicts: Option<Vec<&DictionaryArray<Int32Type>>> = sources
+        .iter()
+        .map(|a| a.as_dictionary_opt::<Int32Type>())
+        .collect();
+    if let Some(dicts) = dicts
+        && let Some(first) = dicts.first()
+        && dicts
+            .iter()
+            .all(|d| Arc::ptr_eq(d.values(), first.values()))
+    {
+        let keys: Vec<&dyn Array> = dicts.iter().map(|d| d.keys() as &dyn Array).collect();
+        let keys = arrow_select::interleave::interleave(&keys, indices)?;
+        let keys = keys.as_primitive::<Int32Type>().clone();
+        return Ok(Arc::new(DictionaryArray::try_new(
+            keys,
+            Arc::clone(first.values()),
+        )?));
+    }
+    arrow_select::interleave::interleave(sources, indices)
+}
+
 /// A copy of `a` that holds no buffer of the block it was sliced from; a dictionary array keeps
 /// its (shared, unified) values and copies its keys only.
 fn copy_out(a: &ArrayRef) -> Result<ArrayRef, arrow_schema::ArrowError> {
@@ -631,10 +659,7 @@ impl Output {
                 .filter_map(|&c| cursors.get(c)?.block.as_ref()?.columns.get(col))
                 .map(|a| a.as_ref())
                 .collect();
-            columns.push(arrow_select::interleave::interleave(
-                &sources,
-                &self.indices,
-            )?);
+            columns.push(interleave(&sources, &self.indices)?);
         }
         let batch = RecordBatch::try_new(self.arrow.clone(), columns)?;
         self.indices.clear();

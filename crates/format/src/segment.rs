@@ -67,6 +67,8 @@ struct ColumnIndex {
     pending: Vec<u8>,
     /// `(offset, len)` of this column's earlier entries in the spill file, in block order.
     spilled: Vec<(u64, usize)>,
+    /// The integer cascade its previous blocks chose.
+    schemes: block::SchemeMemory,
 }
 
 /// Bytes of spilled block index read back at a time by `finish`.
@@ -225,18 +227,19 @@ impl<W: WritableFile> SegmentFileWriter<W> {
             .columns
             .get(column)
             .map_or(0, |c| usize::try_from(c.blocks).unwrap_or(usize::MAX));
-        let enc = match self.dictionaries.get_mut(column).and_then(Option::as_mut) {
-            Some(dict) => block::encode_symbol_block(field, array, dict, &self.opts),
-            None => block::encode_block(field, array, &self.opts),
-        }
-        .map_err(|e| match e {
-            FormatError::Codec { source, .. } => FormatError::Codec {
-                column,
-                block: block_index,
-                source,
-            },
-            other => other,
-        })?;
+        let memory = self.columns.get_mut(column).map(|c| &mut c.schemes);
+        let dict = self.dictionaries.get_mut(column).and_then(Option::as_mut);
+        let enc =
+            block::encode_inner(field, array.as_ref(), &self.opts, dict, memory).map_err(|e| {
+                match e {
+                    FormatError::Codec { source, .. } => FormatError::Codec {
+                        column,
+                        block: block_index,
+                        source,
+                    },
+                    other => other,
+                }
+            })?;
         self.append_encoded(column, enc)
     }
 

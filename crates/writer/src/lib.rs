@@ -49,7 +49,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int32Type;
+use arrow_array::{Array, ArrayRef, DictionaryArray, RecordBatch};
 use arrow_row::{OwnedRow, RowConverter, SortField};
 use arrow_schema::DataType as ArrowType;
 use strata_format::{
@@ -434,11 +436,9 @@ impl SegmentWriter {
             for (p, c) in self.pending.iter_mut().zip(batch.columns()) {
                 let piece = c.slice(start, n - start);
                 p.push(
-                    arrow_select::concat::concat(&[piece.as_ref()]).map_err(|source| {
-                        WriterError::Arrow {
-                            name: self.name.clone(),
-                            source,
-                        }
+                    concat(&[piece.as_ref()]).map_err(|source| WriterError::Arrow {
+                        name: self.name.clone(),
+                        source,
                     })?,
                 );
             }
@@ -455,7 +455,7 @@ impl SegmentWriter {
         let mut cols = Vec::with_capacity(self.pending.len());
         for p in &mut self.pending {
             let parts: Vec<&dyn Array> = p.iter().map(|a| a.as_ref()).collect();
-            let c = arrow_select::concat::concat(&parts).map_err(|source| WriterError::Arrow {
+            let c = concat(&parts).map_err(|source| WriterError::Arrow {
                 name: self.name.clone(),
                 source,
             })?;
@@ -547,6 +547,31 @@ impl Drop for SegmentWriter {
             self.remove_tmp();
         }
     }
+}
+
+/// Concatenates arrays into new buffers. Dictionary arrays sharing one values array (a
+/// memtable's or a merge's dictionary) copy their keys only and keep sharing it, so the
+/// format's per-dictionary symbol coding stays valid across stripes.
+fn concat(parts: &[&dyn Array]) -> std::result::Result<ArrayRef, arrow_schema::ArrowError> {
+    let dicts: Option<Vec<&DictionaryArray<Int32Type>>> = parts
+        .iter()
+        .map(|p| p.as_dictionary_opt::<Int32Type>())
+        .collect();
+    if let Some(dicts) = dicts
+        && let Some(first) = dicts.first()
+        && dicts
+            .iter()
+            .all(|d| Arc::ptr_eq(d.values(), first.values()))
+    {
+        let keys: Vec<&dyn Array> = dicts.iter().map(|d| d.keys() as &dyn Array).collect();
+        let keys = arrow_select::concat::concat(&keys)?;
+        let keys = keys.as_primitive::<Int32Type>().clone();
+        return Ok(Arc::new(DictionaryArray::try_new(
+            keys,
+            Arc::clone(first.values()),
+        )?));
+    }
+    arrow_select::concat::concat(parts)
 }
 
 /// Writes a drained memtable as one segment.
