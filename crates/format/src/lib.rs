@@ -56,8 +56,8 @@
 //!
 //! let mut w = SegmentFileWriter::new(Vec::new(), schema, BlockOptions::default())?;
 //! w.write_batch(&batch)?; // three stripes of at most 1024 rows
-//! let (bytes, footer) = w.finish()?;
-//! assert_eq!(footer.columns[0].blocks.len(), 3);
+//! let (bytes, written) = w.finish()?;
+//! assert_eq!(written.columns[0].blocks, 3);
 //!
 //! let seg = Segment::from_bytes(bytes.into())?.with_symbol_as(SymbolAs::Utf8);
 //! assert_eq!(seg.read_all()?, batch);
