@@ -438,23 +438,10 @@ fn interleave(
     sources: &[&dyn Array],
     indices: &[(usize, usize)],
 ) -> Result<ArrayRef, arrow_schema::ArrowError> {
-    let dicts: Option<Vec<&DictionaryArray<Int32Type>>> = sources
-        .iter()
-        .map(|a| a.as_dictionary_opt::<Int32Type>())
-        .collect();
-    if let Some(dicts) = dicts
-        && let Some(first) = dicts.first()
-        && dicts
-            .iter()
-            .all(|d| Arc::ptr_eq(d.values(), first.values()))
-    {
-        let keys: Vec<&dyn Array> = dicts.iter().map(|d| d.keys() as &dyn Array).collect();
-        let keys = arrow_select::interleave::interleave(&keys, indices)?;
-        let keys = keys.as_primitive::<Int32Type>().clone();
-        return Ok(Arc::new(DictionaryArray::try_new(
-            keys,
-            Arc::clone(first.values()),
-        )?));
+    if let Some(r) = strata_format::block::on_shared_dictionary_keys(sources, |keys| {
+        arrow_select::interleave::interleave(keys, indices)
+    }) {
+        return r;
     }
     arrow_select::interleave::interleave(sources, indices)
 }

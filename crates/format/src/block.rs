@@ -779,6 +779,36 @@ fn encode_u64_remembering(
     }
 }
 
+/// When every array is an `Int32`-keyed dictionary over one shared values array (a memtable's,
+/// a segment's or a merge's dictionary), applies `op` (a concat, an interleave) to their keys
+/// and keeps sharing the values, so that symbol coding by dictionary stays cheap downstream;
+/// Arrow's own kernels would copy or merge the dictionaries. `None` for any other input.
+pub fn on_shared_dictionary_keys(
+    arrays: &[&dyn Array],
+    op: impl FnOnce(&[&dyn Array]) -> std::result::Result<ArrayRef, arrow_schema::ArrowError>,
+) -> Option<std::result::Result<ArrayRef, arrow_schema::ArrowError>> {
+    let dicts: Option<Vec<&DictionaryArray<Int32Type>>> = arrays
+        .iter()
+        .map(|a| a.as_dictionary_opt::<Int32Type>())
+        .collect();
+    let dicts = dicts?;
+    let first = dicts.first()?;
+    if !dicts
+        .iter()
+        .all(|d| Arc::ptr_eq(d.values(), first.values()))
+    {
+        return None;
+    }
+    let keys: Vec<&dyn Array> = dicts.iter().map(|d| d.keys() as &dyn Array).collect();
+    Some(op(&keys).and_then(|k| {
+        let k = k
+            .as_primitive_opt::<Int32Type>()
+            .cloned()
+            .ok_or_else(|| arrow_schema::ArrowError::InvalidArgumentError("keys".into()))?;
+        Ok(Arc::new(DictionaryArray::try_new(k, Arc::clone(first.values()))?) as ArrayRef)
+    }))
+}
+
 /// Where a block sits, for error messages.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct BlockPos {

@@ -49,9 +49,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::Int32Type;
-use arrow_array::{Array, ArrayRef, DictionaryArray, RecordBatch};
+use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_row::{OwnedRow, RowConverter, SortField};
 use arrow_schema::DataType as ArrowType;
 use strata_format::{
@@ -553,23 +551,10 @@ impl Drop for SegmentWriter {
 /// memtable's or a merge's dictionary) copy their keys only and keep sharing it, so the
 /// format's per-dictionary symbol coding stays valid across stripes.
 fn concat(parts: &[&dyn Array]) -> std::result::Result<ArrayRef, arrow_schema::ArrowError> {
-    let dicts: Option<Vec<&DictionaryArray<Int32Type>>> = parts
-        .iter()
-        .map(|p| p.as_dictionary_opt::<Int32Type>())
-        .collect();
-    if let Some(dicts) = dicts
-        && let Some(first) = dicts.first()
-        && dicts
-            .iter()
-            .all(|d| Arc::ptr_eq(d.values(), first.values()))
-    {
-        let keys: Vec<&dyn Array> = dicts.iter().map(|d| d.keys() as &dyn Array).collect();
-        let keys = arrow_select::concat::concat(&keys)?;
-        let keys = keys.as_primitive::<Int32Type>().clone();
-        return Ok(Arc::new(DictionaryArray::try_new(
-            keys,
-            Arc::clone(first.values()),
-        )?));
+    if let Some(r) = strata_format::block::on_shared_dictionary_keys(parts, |keys| {
+        arrow_select::concat::concat(keys)
+    }) {
+        return r;
     }
     arrow_select::concat::concat(parts)
 }
