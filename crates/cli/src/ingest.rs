@@ -1,11 +1,13 @@
 //! `strata ingest`: CSV (plain or gzip), Parquet and Arrow IPC files into a table.
 //!
-//! All files are read and validated before anything is written, so a failed ingest commits
-//! nothing. CSV is split into records first (a quoted field may hold newlines), so that a
-//! malformed record is reported with its file and the physical line it starts on.
+//! One ingest is one [`strata::Transaction`]: files are streamed batch by batch into it (memory
+//! stays within the table's write-buffer limits whatever the input size) and it commits once at
+//! the end, so a failed, interrupted or killed ingest commits nothing. CSV is split into
+//! records as it is read (a quoted field may hold newlines), so that a malformed or refused
+//! record is reported with its file and the physical line it starts on.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -52,68 +54,75 @@ enum PartitionArg {
     Auto,
 }
 
-/// One input, read fully.
+/// What one input contributed.
+#[derive(Default)]
 struct Input {
-    batches: Vec<RecordBatch>,
+    rows: usize,
     bytes: u64,
     skipped: usize,
+}
+
+/// Rows in a CSV batch start on these physical lines (`None` for formats without lines).
+type Lines = Option<Vec<usize>>;
+
+/// An ingest commits once and closes: compaction runs after the commit, at a nominal I/O
+/// budget (no bandwidth probe at every ingest).
+fn ingest_options() -> TableOptions {
+    TableOptions::default().device_bandwidth(strata::DeviceBandwidth::BytesPerSec(
+        crate::inspect::DEFAULT_DEVICE_BYTES_PER_SEC,
+    ))
 }
 
 pub(crate) fn run(args: &IngestArgs) -> Result<()> {
     let started = Instant::now();
     let existing = args.table.join(strata::DATA_DIR).is_dir();
-    let (table, fixed) = if existing {
-        let (t, _) = Table::open(&args.table, TableOptions::default())
+    let dir_existed = args.table.exists();
+    let table = if existing {
+        let (t, _) = Table::open(&args.table, ingest_options())
             .with_context(|| format!("opening table {}", args.table.display()))?;
-        let arrow = Arc::new(t.schema().to_arrow(strata::SymbolAs::Utf8));
-        (Some(t), Some(arrow))
+        t
     } else {
-        (None, None)
+        let first = args.files.first().context("no input files")?;
+        let schema = peek_schema(first, args)?;
+        let config = table_config(&schema, args)?;
+        Table::create(&args.table, config, ingest_options())
+            .with_context(|| format!("creating table {}", args.table.display()))?
     };
-    let bar = if args.quiet {
-        ProgressBar::hidden()
+    let columns_from = if existing {
+        "the table has".to_string()
     } else {
-        let bar = ProgressBar::new(args.files.len() as u64);
-        if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} files {msg}") {
-            bar.set_style(style);
-        }
-        bar
+        format!(
+            "{} has",
+            args.files
+                .first()
+                .map_or_else(String::new, |f| f.display().to_string())
+        )
     };
-    let mut inputs = Vec::new();
-    let mut schema: Option<SchemaRef> = fixed.clone();
-    // Where the columns every input must have come from, for messages.
-    let mut columns_from = "the table has".to_string();
-    for f in &args.files {
-        bar.set_message(f.display().to_string());
-        let input = read_input(f, schema.clone(), &columns_from, args)?;
-        if schema.is_none() {
-            schema = input.batches.first().map(|b| b.schema());
-            columns_from = format!("{} has", f.display());
+    let result = ingest_into(&table, args, &columns_from);
+    // Closing flushes nothing of the ingest (it committed or left nothing) and joins the
+    // compactor; a failed ingest still closes the table cleanly.
+    let closed = table.close();
+    drop(table);
+    if result.is_err() && !existing {
+        // The table was made for this ingest: a failed ingest leaves no table behind.
+        let cleanup = if dir_existed {
+            std::fs::remove_dir_all(args.table.join(strata::DATA_DIR))
+                .and_then(|()| std::fs::remove_dir_all(args.table.join(strata::WAL_DIR)))
+        } else {
+            std::fs::remove_dir_all(&args.table)
+        };
+        if let Err(e) = cleanup {
+            eprintln!(
+                "warning: could not remove the empty table {}: {e}",
+                args.table.display()
+            );
         }
-        inputs.push(input);
-        bar.inc(1);
     }
-    bar.finish_and_clear();
-    let Some(arrow_schema) = schema else {
-        bail!("no rows in the input files");
-    };
-    let table = match table {
-        Some(t) => t,
-        None => {
-            let config = table_config(&arrow_schema, args)?;
-            Table::create(&args.table, config, TableOptions::default())
-                .with_context(|| format!("creating table {}", args.table.display()))?
-        }
-    };
-    let before = table.state().dead_space().total_bytes;
-    // Validate every batch before the first write, so a refused batch commits nothing.
-    let all: Vec<&RecordBatch> = inputs.iter().flat_map(|i| i.batches.iter()).collect();
-    table.write_all(&all).context("writing the rows")?;
-    table.close()?;
-    let rows: usize = all.iter().map(|b| b.num_rows()).sum();
+    let (inputs, before, after) = result?;
+    closed?;
+    let rows: usize = inputs.iter().map(|i| i.rows).sum();
     let bytes_in: u64 = inputs.iter().map(|i| i.bytes).sum();
     let skipped: usize = inputs.iter().map(|i| i.skipped).sum();
-    let after = table.state().dead_space().total_bytes;
     let bytes_out = after.saturating_sub(before);
     let ratio = if bytes_out > 0 {
         bytes_in as f64 / bytes_out as f64
@@ -129,6 +138,113 @@ pub(crate) fn run(args: &IngestArgs) -> Result<()> {
         println!("skipped {skipped} bad rows");
     }
     Ok(())
+}
+
+/// Streams every file into one transaction and commits it; returns the inputs and the
+/// table's bytes before and after.
+fn ingest_into(
+    table: &Table,
+    args: &IngestArgs,
+    columns_from: &str,
+) -> Result<(Vec<Input>, u64, u64)> {
+    let before = table.state().dead_space().total_bytes;
+    let schema = Arc::new(table.schema().to_arrow(strata::SymbolAs::Utf8));
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        let bar = ProgressBar::new(args.files.len() as u64);
+        if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} files {msg}") {
+            bar.set_style(style);
+        }
+        bar
+    };
+    let mut tx = table.transaction().context("starting the ingest")?;
+    let mut inputs = Vec::new();
+    for f in &args.files {
+        bar.set_message(f.display().to_string());
+        let input = read_input(f, &schema, columns_from, args, &mut |batch, lines| {
+            tx.write(&batch)
+                .map_err(|e| refused(f, &e, lines.as_deref()))
+        })?;
+        inputs.push(input);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    if inputs.iter().all(|i| i.rows == 0) {
+        bail!("no rows in the input files");
+    }
+    tx.commit().context("committing the ingest")?;
+    let after = table.state().dead_space().total_bytes;
+    Ok((inputs, before, after))
+}
+
+/// A batch the table refused, named by file and (for CSV) line.
+fn refused(path: &Path, e: &strata::TableError, lines: Option<&[usize]>) -> anyhow::Error {
+    match e {
+        strata::TableError::Rejected {
+            column,
+            row,
+            detail,
+        } => match lines.and_then(|l| l.get(*row)) {
+            Some(line) => anyhow::anyhow!("{}:{line}: column {column}: {detail}", path.display()),
+            None => anyhow::anyhow!(
+                "{}: row {row} of a batch: column {column}: {detail}",
+                path.display()
+            ),
+        },
+        e => anyhow::anyhow!("{}: {e}", path.display()),
+    }
+}
+
+/// The schema the first file gives a new table.
+fn peek_schema(path: &Path, args: &IngestArgs) -> Result<SchemaRef> {
+    let name = path.to_string_lossy().to_lowercase();
+    if name.ends_with(".parquet") {
+        let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let b = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .with_context(|| format!("{}: not a readable Parquet file", path.display()))?;
+        return Ok(Arc::clone(b.schema()));
+    }
+    if is_ipc(&name) {
+        let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        return match arrow_ipc::reader::FileReader::try_new(file, None) {
+            Ok(r) => Ok(r.schema()),
+            Err(_) => {
+                let file =
+                    File::open(path).with_context(|| format!("opening {}", path.display()))?;
+                arrow_ipc::reader::StreamReader::try_new(BufReader::new(file), None)
+                    .map(|r| r.schema())
+                    .with_context(|| format!("{}: not a readable Arrow IPC file", path.display()))
+            }
+        };
+    }
+    let mut records = CsvRecords::new(path, text_reader(path, &name)?);
+    let (_, header) = records
+        .next_record()?
+        .with_context(|| format!("{}: empty file", path.display()))?;
+    let mut sample = Vec::new();
+    while sample.len() < INFERENCE_ROWS {
+        match records.next_record()? {
+            Some((_, r)) if r.trim().is_empty() => {}
+            Some((_, r)) if count_fields(&r) == count_fields(&header) => sample.push(r),
+            Some(_) => {}
+            None => break,
+        }
+    }
+    infer_csv_schema(path, &header, &sample, args)
+}
+
+fn is_ipc(name: &str) -> bool {
+    name.ends_with(".arrow") || name.ends_with(".ipc") || name.ends_with(".feather")
+}
+
+fn text_reader(path: &Path, name: &str) -> Result<Box<dyn BufRead>> {
+    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    Ok(if name.ends_with(".gz") {
+        Box::new(BufReader::new(flate2::read::GzDecoder::new(file)))
+    } else {
+        Box::new(BufReader::new(file))
+    })
 }
 
 fn table_config(schema: &ArrowSchema, args: &IngestArgs) -> Result<TableConfig> {
@@ -179,57 +295,239 @@ fn table_config(schema: &ArrowSchema, args: &IngestArgs) -> Result<TableConfig> 
     Ok(TableConfig::new(s, time, partitioning)?)
 }
 
+/// Streams the rows of one file to `sink`, as batches of the file's own schema (Parquet,
+/// IPC) or of `schema` (CSV, read by position).
 fn read_input(
     path: &Path,
-    schema: Option<SchemaRef>,
+    schema: &SchemaRef,
     columns_from: &str,
     args: &IngestArgs,
+    sink: &mut dyn FnMut(RecordBatch, Lines) -> Result<()>,
 ) -> Result<Input> {
     let name = path.to_string_lossy().to_lowercase();
     let bytes = std::fs::metadata(path)
         .with_context(|| format!("reading {}", path.display()))?
         .len();
+    let mut input = Input {
+        bytes,
+        ..Input::default()
+    };
+    let mut each = |r: Result<RecordBatch, arrow_schema::ArrowError>, what: &str| -> Result<()> {
+        let b = r.with_context(|| format!("{}: reading {what}", path.display()))?;
+        input.rows += b.num_rows();
+        sink(b, None)
+    };
     if name.ends_with(".parquet") {
         let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
         let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
             .and_then(|b| b.build())
             .with_context(|| format!("{}: not a readable Parquet file", path.display()))?;
-        let batches = reader
-            .collect::<Result<Vec<_>, _>>()
-            .with_context(|| format!("{}: reading Parquet", path.display()))?;
-        return Ok(Input {
-            batches,
-            bytes,
-            skipped: 0,
-        });
+        for b in reader {
+            each(b, "Parquet")?;
+        }
+        return Ok(input);
     }
-    if name.ends_with(".arrow") || name.ends_with(".ipc") || name.ends_with(".feather") {
+    if is_ipc(&name) {
         let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-        let batches = match arrow_ipc::reader::FileReader::try_new(file, None) {
-            Ok(r) => r.collect::<Result<Vec<_>, _>>(),
+        match arrow_ipc::reader::FileReader::try_new(file, None) {
+            Ok(r) => {
+                for b in r {
+                    each(b, "Arrow IPC")?;
+                }
+            }
             Err(_) => {
                 let file =
                     File::open(path).with_context(|| format!("opening {}", path.display()))?;
-                arrow_ipc::reader::StreamReader::try_new(BufReader::new(file), None)
-                    .and_then(|r| r.collect::<Result<Vec<_>, _>>())
+                let r = arrow_ipc::reader::StreamReader::try_new(BufReader::new(file), None)
+                    .with_context(|| {
+                        format!("{}: not a readable Arrow IPC file", path.display())
+                    })?;
+                for b in r {
+                    each(b, "Arrow IPC")?;
+                }
             }
         }
-        .with_context(|| format!("{}: not a readable Arrow IPC file", path.display()))?;
-        return Ok(Input {
-            batches,
-            bytes,
-            skipped: 0,
-        });
+        return Ok(input);
     }
-    let mut text = String::new();
-    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    if name.ends_with(".gz") {
-        flate2::read::GzDecoder::new(file).read_to_string(&mut text)
-    } else {
-        BufReader::new(file).read_to_string(&mut text)
+    read_csv(path, &name, schema, columns_from, args, input, sink)
+}
+
+/// Rows per decoded CSV batch.
+const CSV_CHUNK_ROWS: usize = 8192;
+/// Rows a CSV schema is inferred from.
+const INFERENCE_ROWS: usize = 1000;
+
+fn read_csv(
+    path: &Path,
+    name: &str,
+    schema: &SchemaRef,
+    columns_from: &str,
+    args: &IngestArgs,
+    mut input: Input,
+    sink: &mut dyn FnMut(RecordBatch, Lines) -> Result<()>,
+) -> Result<Input> {
+    let mut records = CsvRecords::new(path, text_reader(path, name)?);
+    let (_, header) = records
+        .next_record()?
+        .with_context(|| format!("{}: empty file", path.display()))?;
+    // Columns are read by position, so a header that names other columns (or the same ones in
+    // another order) than the table would put values in the wrong columns.
+    let names = header_names(&header);
+    let expected: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    if names != expected {
+        bail!(
+            "{}:1: the header names columns {} but {columns_from} {}",
+            path.display(),
+            names.join(", "),
+            expected.join(", ")
+        );
     }
-    .with_context(|| format!("{}: reading text", path.display()))?;
-    read_csv(path, &text, schema, columns_from, args, bytes)
+    let width = count_fields(&header);
+    let decode =
+        |chunk: &[(usize, String)]| -> Result<Option<RecordBatch>, arrow_schema::ArrowError> {
+            let mut data = String::with_capacity(
+                header.len() + chunk.iter().map(|(_, l)| l.len() + 1).sum::<usize>(),
+            );
+            data.push_str(&header);
+            data.push('\n');
+            for (_, l) in chunk {
+                data.push_str(l);
+                data.push('\n');
+            }
+            let mut reader = ReaderBuilder::new(Arc::clone(schema))
+                .with_header(true)
+                .with_batch_size(chunk.len().max(1))
+                .build(data.as_bytes())?;
+            reader.next().transpose()
+        };
+    let mut chunk: Vec<(usize, String)> = Vec::with_capacity(CSV_CHUNK_ROWS);
+    let mut flush_chunk = |chunk: &mut Vec<(usize, String)>, input: &mut Input| -> Result<()> {
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let mut out: Vec<(RecordBatch, Vec<usize>)> = Vec::new();
+        match decode(chunk) {
+            Ok(b) => out.extend(b.map(|b| (b, chunk.iter().map(|(l, _)| *l).collect()))),
+            Err(_) => {
+                // Find the bad records one by one.
+                for l in chunk.iter() {
+                    match decode(std::slice::from_ref(l)) {
+                        Ok(b) => out.extend(b.map(|b| (b, vec![l.0]))),
+                        Err(_) if args.skip_bad_rows => input.skipped += 1,
+                        Err(e) => {
+                            let msg = row_error(&e.to_string(), schema);
+                            bail!("{}:{}: {msg}", path.display(), l.0);
+                        }
+                    }
+                }
+            }
+        }
+        chunk.clear();
+        for (b, lines) in out {
+            input.rows += b.num_rows();
+            sink(b, Some(lines))?;
+        }
+        Ok(())
+    };
+    while let Some((line, record)) = records.next_record()? {
+        if record.trim().is_empty() {
+            continue;
+        }
+        // A record with the wrong number of fields is reported (or skipped) by its line.
+        let n = count_fields(&record);
+        if n != width {
+            if args.skip_bad_rows {
+                input.skipped += 1;
+                continue;
+            }
+            bail!(
+                "{}:{line}: expected {width} fields (as in the header), found {n}",
+                path.display()
+            );
+        }
+        chunk.push((line, record));
+        if chunk.len() >= CSV_CHUNK_ROWS {
+            flush_chunk(&mut chunk, &mut input)?;
+        }
+    }
+    flush_chunk(&mut chunk, &mut input)?;
+    Ok(input)
+}
+
+/// The Arrow schema of a new table from a CSV header and sample records.
+fn infer_csv_schema(
+    path: &Path,
+    header: &str,
+    sample: &[String],
+    args: &IngestArgs,
+) -> Result<SchemaRef> {
+    let mut text = String::from(header);
+    text.push('\n');
+    for r in sample {
+        text.push_str(r);
+        text.push('\n');
+    }
+    let (inferred, _) = CsvFormat::default()
+        .with_header(true)
+        .infer_schema(text.as_bytes(), None)
+        .with_context(|| format!("{}: inferring the schema", path.display()))?;
+    let overrides: Vec<(String, ArrowType)> = match &args.schema {
+        Some(s) => s
+            .split(',')
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| {
+                let (n, t) = p
+                    .split_once(':')
+                    .with_context(|| format!("--schema: {p:?} is not name:type"))?;
+                let ty = parse_type(t.trim())
+                    .with_context(|| format!("--schema: unknown type {t:?}"))?;
+                Ok((n.trim().to_string(), ty))
+            })
+            .collect::<Result<_>>()?,
+        None => Vec::new(),
+    };
+    for (name, _) in &overrides {
+        if inferred.field_with_name(name).is_err() {
+            bail!(
+                "--schema: {} has no column {name:?} (columns: {})",
+                path.display(),
+                column_names(&inferred)
+            );
+        }
+    }
+    let time = args.time_column.clone().or_else(|| {
+        inferred
+            .fields()
+            .iter()
+            .find(|f| matches!(f.data_type(), ArrowType::Timestamp(_, _)))
+            .or_else(|| {
+                inferred
+                    .fields()
+                    .iter()
+                    .find(|f| f.name() == "ts" || f.name() == "time")
+            })
+            .map(|f| f.name().clone())
+    });
+    let fields: Vec<ArrowField> = inferred
+        .fields()
+        .iter()
+        .map(|f| {
+            let ty = overrides
+                .iter()
+                .find(|(n, _)| n == f.name())
+                .map(|(_, t)| t.clone())
+                .unwrap_or_else(|| match f.data_type() {
+                    // Strata keeps timestamps at millisecond precision by default.
+                    ArrowType::Timestamp(_, tz) => {
+                        ArrowType::Timestamp(ArrowUnit::Millisecond, tz.clone())
+                    }
+                    t => t.clone(),
+                });
+            let nullable = time.as_deref() != Some(f.name().as_str());
+            ArrowField::new(f.name(), ty, nullable)
+        })
+        .collect();
+    Ok(Arc::new(ArrowSchema::new(fields)))
 }
 
 fn parse_type(t: &str) -> Option<ArrowType> {
@@ -245,164 +543,6 @@ fn parse_type(t: &str) -> Option<ArrowType> {
         "timestamp_us" => ArrowType::Timestamp(ArrowUnit::Microsecond, None),
         "timestamp_ns" => ArrowType::Timestamp(ArrowUnit::Nanosecond, None),
         _ => return None,
-    })
-}
-
-fn read_csv(
-    path: &Path,
-    text: &str,
-    schema: Option<SchemaRef>,
-    columns_from: &str,
-    args: &IngestArgs,
-    bytes: u64,
-) -> Result<Input> {
-    let mut records = csv_records(text)
-        .map_err(|line| anyhow::anyhow!("{}:{line}: unterminated quoted field", path.display()))?
-        .into_iter();
-    let (_, header) = records
-        .next()
-        .with_context(|| format!("{}: empty file", path.display()))?;
-    // Columns are read by position, so a header that names other columns (or the same ones in
-    // another order) than the table or the first file would put values in the wrong columns.
-    if let Some(fixed) = &schema {
-        let names = header_names(header);
-        let expected: Vec<&str> = fixed.fields().iter().map(|f| f.name().as_str()).collect();
-        if names != expected {
-            bail!(
-                "{}:1: the header names columns {} but {columns_from} {}",
-                path.display(),
-                names.join(", "),
-                expected.join(", ")
-            );
-        }
-    }
-    // (1-based line the record starts on, text) of every non-blank data record.
-    let body: Vec<(usize, &str)> = records.filter(|(_, r)| !r.trim().is_empty()).collect();
-    // A record with the wrong number of fields is reported (or skipped) before schema inference
-    // sees it, so the message names its line rather than failing the inference.
-    let width = count_fields(header);
-    let mut skipped = 0usize;
-    let mut good = Vec::with_capacity(body.len());
-    for (line, record) in body {
-        let n = count_fields(record);
-        if n == width {
-            good.push((line, record));
-        } else if args.skip_bad_rows {
-            skipped += 1;
-        } else {
-            bail!(
-                "{}:{line}: expected {width} fields (as in the header), found {n}",
-                path.display()
-            );
-        }
-    }
-    let body = good;
-    let schema = match schema {
-        Some(s) => s,
-        None => {
-            let (inferred, _) = CsvFormat::default()
-                .with_header(true)
-                .infer_schema(inference_sample(header, &body).as_bytes(), None)
-                .with_context(|| format!("{}: inferring the schema", path.display()))?;
-            let overrides: Vec<(String, ArrowType)> = match &args.schema {
-                Some(s) => s
-                    .split(',')
-                    .filter(|p| !p.trim().is_empty())
-                    .map(|p| {
-                        let (n, t) = p
-                            .split_once(':')
-                            .with_context(|| format!("--schema: {p:?} is not name:type"))?;
-                        let ty = parse_type(t.trim())
-                            .with_context(|| format!("--schema: unknown type {t:?}"))?;
-                        Ok((n.trim().to_string(), ty))
-                    })
-                    .collect::<Result<_>>()?,
-                None => Vec::new(),
-            };
-            for (name, _) in &overrides {
-                if inferred.field_with_name(name).is_err() {
-                    bail!(
-                        "--schema: {} has no column {name:?} (columns: {})",
-                        path.display(),
-                        column_names(&inferred)
-                    );
-                }
-            }
-            let time = args.time_column.clone().or_else(|| {
-                inferred
-                    .fields()
-                    .iter()
-                    .find(|f| matches!(f.data_type(), ArrowType::Timestamp(_, _)))
-                    .or_else(|| {
-                        inferred
-                            .fields()
-                            .iter()
-                            .find(|f| f.name() == "ts" || f.name() == "time")
-                    })
-                    .map(|f| f.name().clone())
-            });
-            let fields: Vec<ArrowField> = inferred
-                .fields()
-                .iter()
-                .map(|f| {
-                    let ty = overrides
-                        .iter()
-                        .find(|(n, _)| n == f.name())
-                        .map(|(_, t)| t.clone())
-                        .unwrap_or_else(|| match f.data_type() {
-                            // Strata keeps timestamps at millisecond precision by default.
-                            ArrowType::Timestamp(_, tz) => {
-                                ArrowType::Timestamp(ArrowUnit::Millisecond, tz.clone())
-                            }
-                            t => t.clone(),
-                        });
-                    let nullable = time.as_deref() != Some(f.name().as_str());
-                    ArrowField::new(f.name(), ty, nullable)
-                })
-                .collect();
-            Arc::new(ArrowSchema::new(fields))
-        }
-    };
-    let decode =
-        |chunk: &[(usize, &str)]| -> Result<Option<RecordBatch>, arrow_schema::ArrowError> {
-            let mut data = String::with_capacity(
-                header.len() + chunk.iter().map(|(_, l)| l.len() + 1).sum::<usize>(),
-            );
-            data.push_str(header);
-            data.push('\n');
-            for (_, l) in chunk {
-                data.push_str(l);
-                data.push('\n');
-            }
-            let mut reader = ReaderBuilder::new(Arc::clone(&schema))
-                .with_header(true)
-                .with_batch_size(chunk.len().max(1))
-                .build(data.as_bytes())?;
-            reader.next().transpose()
-        };
-    let mut batches = Vec::new();
-    for chunk in body.chunks(8192) {
-        match decode(chunk) {
-            Ok(b) => batches.extend(b),
-            Err(_) => {
-                // Find the bad records one by one (line numbers count the header as line 1).
-                for l in chunk {
-                    match decode(std::slice::from_ref(l)) {
-                        Ok(b) => batches.extend(b),
-                        Err(_) if args.skip_bad_rows => skipped += 1,
-                        Err(e) => {
-                            let msg = row_error(&e.to_string(), &schema);
-                            bail!("{}:{}: {msg}", path.display(), l.0);
-                        }
-                    }
-                }
-            }
-        }
-    }
-    Ok(Input {
-        batches,
-        bytes,
-        skipped,
     })
 }
 
@@ -445,34 +585,73 @@ impl FieldState {
     }
 }
 
-/// Splits CSV text into records, each with the 1-based physical line it starts on. A newline
-/// inside a quoted field belongs to the field. Line ends (`\n` or `\r\n`) are not part of a
-/// record. An unterminated quoted field is an error carrying the line its record starts on.
-fn csv_records(text: &str) -> std::result::Result<Vec<(usize, &str)>, usize> {
-    let mut out = Vec::new();
-    let mut line = 1usize;
-    let mut start = 0usize;
-    let mut start_line = 1usize;
-    let mut state = FieldState::Start;
-    for (i, b) in text.bytes().enumerate() {
-        if state.step(b) == Byte::RecordEnd {
-            let record = text.get(start..i).unwrap_or_default();
-            out.push((start_line, record.strip_suffix('\r').unwrap_or(record)));
-            start = i + 1;
-            start_line = line + 1;
+/// Reads CSV records one at a time, each with the 1-based physical line it starts on. A
+/// newline inside a quoted field belongs to the field. Line ends (`\n` or `\r\n`) are not part
+/// of a record.
+struct CsvRecords<R> {
+    /// The file, for messages.
+    path: String,
+    reader: R,
+    line: usize,
+    buf: Vec<u8>,
+}
+
+impl<R: BufRead> CsvRecords<R> {
+    fn new(path: &Path, reader: R) -> Self {
+        Self {
+            path: path.display().to_string(),
+            reader,
+            line: 0,
+            buf: Vec::new(),
         }
-        if b == b'\n' {
-            line += 1;
+    }
+
+    /// The next record, `None` at the end. An unterminated quoted field, text that is not
+    /// UTF-8 or a read error is an error naming the line.
+    fn next_record(&mut self) -> Result<Option<(usize, String)>> {
+        self.buf.clear();
+        let start = self.line + 1;
+        let mut state = FieldState::Start;
+        let mut scanned = 0;
+        loop {
+            let n = self
+                .reader
+                .read_until(b'\n', &mut self.buf)
+                .with_context(|| format!("{}:{start}: reading", self.path))?;
+            if n == 0 {
+                if self.buf.is_empty() {
+                    return Ok(None);
+                }
+                if state == FieldState::Quoted {
+                    bail!("{}:{start}: unterminated quoted field", self.path);
+                }
+                break;
+            }
+            self.line += 1;
+            let ended = self
+                .buf
+                .get(scanned..)
+                .unwrap_or_default()
+                .iter()
+                .any(|b| state.step(*b) == Byte::RecordEnd);
+            scanned = self.buf.len();
+            if ended {
+                self.buf.pop();
+                break;
+            }
         }
+        if self.buf.last() == Some(&b'\r') {
+            self.buf.pop();
+        }
+        let text = std::str::from_utf8(&self.buf).map_err(|e| {
+            anyhow::anyhow!(
+                "{}:{start}: not UTF-8 text (at byte {} of the record)",
+                self.path,
+                e.valid_up_to()
+            )
+        })?;
+        Ok(Some((start, text.to_string())))
     }
-    if state == FieldState::Quoted {
-        return Err(start_line);
-    }
-    let rest = text.get(start..).unwrap_or_default();
-    if !rest.is_empty() {
-        out.push((start_line, rest.strip_suffix('\r').unwrap_or(rest)));
-    }
-    Ok(out)
 }
 
 /// The fields of one CSV record, unquoted (used for the header).
@@ -501,17 +680,6 @@ fn count_fields(record: &str) -> usize {
         .bytes()
         .filter(|b| state.step(*b) == Byte::Delimiter)
         .count()
-}
-
-/// Rows used to infer a CSV schema: the header and the first 1000 well-formed records.
-fn inference_sample(header: &str, body: &[(usize, &str)]) -> String {
-    let mut sample = String::from(header);
-    sample.push('\n');
-    for (_, record) in body.iter().take(1000) {
-        sample.push_str(record);
-        sample.push('\n');
-    }
-    sample
 }
 
 /// `a, b, c`: the column names of a schema, for messages.
@@ -567,27 +735,45 @@ fn row_error(msg: &str, schema: &ArrowSchema) -> String {
 mod tests {
     use super::*;
 
+    fn csv_records(text: &str) -> std::result::Result<Vec<(usize, String)>, String> {
+        let mut r = CsvRecords::new(Path::new("t.csv"), text.as_bytes());
+        let mut out = Vec::new();
+        loop {
+            match r.next_record() {
+                Ok(Some(x)) => out.push(x),
+                Ok(None) => return Ok(out),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    }
+
     #[test]
     fn csv_records_keep_quoted_newlines_and_count_physical_lines() {
         let text = "a,b\r\n1,\"x\ny\"\n\n2,\"he said \"\"hi\"\"\n\"\n3,z";
         let got = csv_records(text).unwrap();
+        let want: Vec<(usize, String)> = vec![
+            (1, "a,b".into()),
+            (2, "1,\"x\ny\"".into()),
+            (4, "".into()),
+            (5, "2,\"he said \"\"hi\"\"\n\"".into()),
+            (7, "3,z".into()),
+        ];
+        assert_eq!(got, want);
         assert_eq!(
-            got,
-            vec![
-                (1, "a,b"),
-                (2, "1,\"x\ny\""),
-                (4, ""),
-                (5, "2,\"he said \"\"hi\"\"\n\""),
-                (7, "3,z"),
-            ]
+            csv_records("a\n1\n").unwrap(),
+            vec![(1, "a".to_string()), (2, "1".to_string())]
         );
-        assert_eq!(csv_records("a\n1\n").unwrap(), vec![(1, "a"), (2, "1")]);
         // A quote inside an unquoted field is data, as arrow-csv reads it.
         assert_eq!(
             csv_records("a,b\n5\" disk,x\n6,y\n").unwrap(),
-            vec![(1, "a,b"), (2, "5\" disk,x"), (3, "6,y")]
+            vec![
+                (1, "a,b".to_string()),
+                (2, "5\" disk,x".to_string()),
+                (3, "6,y".to_string())
+            ]
         );
-        assert_eq!(csv_records("a\n1,\"open\n2\n"), Err(2));
+        let e = csv_records("a\n1,\"open\n2\n").unwrap_err();
+        assert!(e.contains("t.csv:2: unterminated"), "{e}");
     }
 
     #[test]

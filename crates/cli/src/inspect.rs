@@ -1,13 +1,20 @@
-//! `strata inspect` and `strata verify`, and opening a table for a command.
+//! `strata inspect`, `strata verify` and `strata recover`, and opening a table for a command.
 
 use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use strata::stack::format::{ColumnMeta, ColumnStats, ScalarValue};
-use strata::{DeviceBandwidth, LocalFs, Segment, Table, TableOptions};
+use strata::{DeviceBandwidth, LocalFs, OpenReport, RecoveryMode, Segment, Table, TableOptions};
 
-/// Opens an existing table for a command (taking its lock).
+/// Opens an existing table to read it: no lock, nothing written, safe beside a writer.
+pub(crate) fn open_read_only(dir: &Path) -> Result<(Table, OpenReport)> {
+    check_table_dir(dir)?;
+    Table::open_read_only(dir, TableOptions::default())
+        .with_context(|| format!("opening table {}", dir.display()))
+}
+
+/// Opens an existing table for a command that writes (taking its lock).
 pub(crate) fn open(dir: &Path) -> Result<Table> {
     check_table_dir(dir)?;
     // A short-lived command: no background compactor, and no bandwidth probe (nothing of
@@ -21,7 +28,7 @@ pub(crate) fn open(dir: &Path) -> Result<Table> {
 }
 
 /// Nominal device bandwidth for commands that do not compact.
-const DEFAULT_DEVICE_BYTES_PER_SEC: u64 = 200_000_000;
+pub(crate) const DEFAULT_DEVICE_BYTES_PER_SEC: u64 = 200_000_000;
 
 /// Opens a table to compact it on this thread (the I/O budget comes from a measured device
 /// bandwidth).
@@ -49,11 +56,21 @@ pub(crate) fn inspect(path: &Path, out: &mut dyn Write) -> Result<()> {
     if path.is_file() {
         return inspect_segment(path, out);
     }
-    let table = open(path)?;
+    let (table, report) = open_read_only(path)?;
     let state = table.state();
     let dead = state.dead_space();
     writeln!(out, "table {}", path.display())?;
     writeln!(out, "  manifest version {}", state.version)?;
+    if table.buffered_rows() > 0 {
+        writeln!(
+            out,
+            "  in the log       {} rows (not yet in segments)",
+            table.buffered_rows()
+        )?;
+    }
+    for line in damage_lines(path, &report)? {
+        writeln!(out, "  warning          {line}")?;
+    }
     writeln!(
         out,
         "  time column      {} ({:?})",
@@ -221,9 +238,50 @@ fn write_aligned<const N: usize>(
     Ok(())
 }
 
-/// Reads every segment fully and compares it with the manifest.
+/// What opening found discarded or set aside, one line each: the manifest and log bytes
+/// that a reader would skip (an incomplete last record), and files in the quarantine folder.
+fn damage_lines(dir: &Path, report: &OpenReport) -> Result<Vec<String>> {
+    let mut lines = Vec::new();
+    if let Some(t) = &report.registry.torn_tail_discarded {
+        lines.push(format!(
+            "the manifest log ends in {} bytes of an incomplete record at offset {} (a commit \
+             that never completed; the next writer discards it)",
+            t.bytes, t.offset
+        ));
+    }
+    for d in &report.wal_discarded {
+        lines.push(format!(
+            "{} ends in {} bytes of an incomplete record at offset {}",
+            d.path.display(),
+            d.bytes,
+            d.offset
+        ));
+    }
+    let qdir = dir.join(strata::DATA_DIR).join(strata::QUARANTINE_DIR);
+    if qdir.is_dir() {
+        let mut names: Vec<String> = std::fs::read_dir(&qdir)
+            .with_context(|| format!("listing {}", qdir.display()))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        if !names.is_empty() {
+            lines.push(format!(
+                "{} files set aside by an earlier recovery in {} ({}): data that a damaged \
+                 manifest or log may have referenced",
+                names.len(),
+                qdir.display(),
+                names.join(", ")
+            ));
+        }
+    }
+    Ok(lines)
+}
+
+/// Reads every segment fully and compares it with the manifest; reports anything damaged,
+/// discarded or quarantined. Read-only: safe while another process writes.
 pub(crate) fn verify(dir: &Path, out: &mut dyn Write) -> Result<()> {
-    let table = open(dir)?;
+    let (table, report) = open_read_only(dir)?;
     let state = table.state();
     let mut problems = 0usize;
     let mut segments = 0usize;
@@ -249,16 +307,108 @@ pub(crate) fn verify(dir: &Path, out: &mut dyn Write) -> Result<()> {
             }
         }
     }
+    let damage = damage_lines(dir, &report)?;
+    for line in &damage {
+        writeln!(out, "warning: {line}")?;
+    }
     table.close()?;
     if problems > 0 {
         bail!("{problems} of {segments} segments failed verification");
     }
+    let quarantined = damage.iter().any(|l| l.contains("set aside"));
+    if quarantined {
+        bail!("the table holds quarantined files (see above)");
+    }
     let dead = state.dead_space();
     writeln!(
         out,
-        "ok: {segments} segments, {} rows ({} deleted)",
-        dead.total_rows, dead.rows
+        "ok: {segments} segments, {} rows ({} deleted), {} rows in the log",
+        dead.total_rows,
+        dead.rows,
+        table.buffered_rows()
     )?;
+    Ok(())
+}
+
+/// `strata recover`: opens the table as its writer and reports exactly what recovery kept,
+/// discarded and set aside. Without `point_in_time` only an incomplete last record may be
+/// discarded (the default open does the same); with it, everything from the first damaged
+/// record of the manifest or the log on is discarded, knowingly.
+pub(crate) fn recover(dir: &Path, point_in_time: bool, out: &mut dyn Write) -> Result<()> {
+    check_table_dir(dir)?;
+    let mode = if point_in_time {
+        RecoveryMode::PointInTime
+    } else {
+        RecoveryMode::Strict
+    };
+    let options = TableOptions::default()
+        .background_compaction(false)
+        .device_bandwidth(DeviceBandwidth::BytesPerSec(DEFAULT_DEVICE_BYTES_PER_SEC))
+        .recovery(mode);
+    let (table, report) = Table::open(dir, options).with_context(|| {
+        if point_in_time {
+            format!("recovering table {}", dir.display())
+        } else {
+            format!(
+                "recovering table {} (damage found: `strata recover --point-in-time` discards \
+                 everything from it on)",
+                dir.display()
+            )
+        }
+    })?;
+    let r = &report.registry;
+    writeln!(out, "recovered table {}", dir.display())?;
+    writeln!(
+        out,
+        "  manifest: checkpoint {} + {} records, version {}",
+        r.checkpoint_generation,
+        r.records_replayed,
+        table.state().version
+    )?;
+    match &r.torn_tail_discarded {
+        Some(t) if t.damaged => writeln!(
+            out,
+            "  manifest: DISCARDED a damaged record at offset {} and {} records after it ({} bytes)",
+            t.offset, t.records_discarded, t.bytes
+        )?,
+        Some(t) => writeln!(
+            out,
+            "  manifest: discarded an incomplete last record at offset {} ({} bytes, never acknowledged)",
+            t.offset, t.bytes
+        )?,
+        None => writeln!(out, "  manifest: intact")?,
+    }
+    writeln!(
+        out,
+        "  log: {} files, {} rows replayed",
+        report.wal_files_replayed, report.wal_rows_replayed
+    )?;
+    for d in &report.wal_discarded {
+        if d.damaged {
+            writeln!(
+                out,
+                "  log: DISCARDED {} from offset {}: {} bytes, {} more records, {} rows",
+                d.path.display(),
+                d.offset,
+                d.bytes,
+                d.records,
+                d.rows
+            )?;
+        } else {
+            writeln!(
+                out,
+                "  log: discarded an incomplete last record of {} at offset {} ({} bytes, never acknowledged)",
+                d.path.display(),
+                d.offset,
+                d.bytes
+            )?;
+        }
+    }
+    for p in r.quarantined.iter().chain(&report.wal_quarantined) {
+        writeln!(out, "  quarantined {}", p.display())?;
+    }
+    writeln!(out, "  orphan files removed: {}", r.orphans_removed.len())?;
+    table.close()?;
     Ok(())
 }
 

@@ -40,10 +40,21 @@ enum Command {
         /// A table directory or a segment file.
         path: PathBuf,
     },
-    /// Read every segment of a table and check it against the manifest.
+    /// Read every segment of a table and check it against the manifest; report damage,
+    /// discarded records and quarantined files (exit code 1 if any). Read-only.
     Verify {
         /// The table directory.
         table: PathBuf,
+    },
+    /// Open a table whose manifest or log is damaged, and report exactly what was discarded
+    /// and set aside. Without --point-in-time only an incomplete last record is discarded.
+    Recover {
+        /// The table directory.
+        table: PathBuf,
+        /// Accept losing everything from the first damaged record on (of the manifest and of
+        /// the log): recover to the last intact point in time.
+        #[arg(long)]
+        point_in_time: bool,
     },
     /// Compact every partition now: one segment each, deleted rows dropped.
     Compact {
@@ -138,7 +149,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Ingest(args) => ingest::run(&args),
         Command::Scan(args) => {
-            let table = inspect::open(&args.table)?;
+            let (table, _) = inspect::open_read_only(&args.table)?;
             let mut scan = table.scan();
             if let Some(p) = &args.predicate {
                 scan = scan.filter(p.clone());
@@ -169,6 +180,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Inspect { path } => inspect::inspect(&path, &mut std::io::stdout().lock()),
         Command::Verify { table } => inspect::verify(&table, &mut std::io::stdout().lock()),
+        Command::Recover {
+            table,
+            point_in_time,
+        } => inspect::recover(&table, point_in_time, &mut std::io::stdout().lock()),
         Command::Delete { table, predicate } => {
             let t = inspect::open(&table)?;
             let n = t

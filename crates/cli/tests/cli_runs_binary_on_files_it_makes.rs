@@ -229,11 +229,26 @@ fn locked_table_exits_3() {
         csv.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    // A live process (this test) holds the lock.
+    // A lock file naming a live process (this test) is not the lock: it locks nothing.
     std::fs::write(table.join("LOCK"), format!("{}\n", std::process::id())).unwrap();
-    let o = strata(&["scan", table.to_str().unwrap()]);
+    let o = strata(&["delete", table.to_str().unwrap(), "--where", "cpu < 0"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // A live writer (this test, holding the OS lock on the directory) locks writers out...
+    let held = std::fs::File::open(&table).unwrap();
+    held.try_lock().unwrap();
+    let o = strata(&["delete", table.to_str().unwrap(), "--where", "cpu < 0"]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(stderr(&o).contains("locked"), "{}", stderr(&o));
+    // ...but not readers, which take no lock.
+    let o = strata(&["scan", table.to_str().unwrap(), "--format", "csv"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), 11);
+    let o = strata(&["verify", table.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The kernel releases the lock with its holder.
+    drop(held);
+    let o = strata(&["delete", table.to_str().unwrap(), "--where", "cpu < 0"]);
+    assert!(o.status.success(), "{}", stderr(&o));
 }
 
 #[test]

@@ -122,7 +122,7 @@ impl Compactor {
                 state: PartitionState::Sealed,
             })
             .collect();
-        if !interrupted.is_empty() {
+        if !interrupted.is_empty() && !registry.is_read_only() {
             registry.commit_batch(interrupted)?;
         }
         let index = TableIndex::build(&registry, &registry.state(), None)?;

@@ -1,9 +1,10 @@
-//! The background scheduler: one thread fed through channels with flush requests, compaction
-//! triggers and stop, that also drains the deletion queue.
+//! The background scheduler: one thread fed through a channel with compaction triggers and
+//! stop, that also drains the deletion queue.
 //!
-//! Priorities: readers never go through it (they take [`Compactor::snapshot`]); pending
-//! flushes are always served before a compaction starts, and between two compaction cycles.
-//! A cycle runs one plan; when more plans are due the next iteration comes at once.
+//! Readers never go through it (they take [`Compactor::snapshot`]), and neither do flushes:
+//! the facade flushes on its own threads through the registry's one flush path
+//! (`Registry::stage_segments` + `Registry::commit_staged`) and triggers the scheduler after
+//! each. A cycle runs one plan; when more plans are due the next iteration comes at once.
 //! Stopping cancels a running merge at its next output batch, so `stop` + `join` (and dropping
 //! the handle) never waits for a whole merge.
 
@@ -12,9 +13,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use arrow_array::RecordBatch;
 use crossbeam_channel::{Receiver, Sender, select};
-use strata_partition_registry::{RegistryError, SegmentEntry};
+use strata_partition_registry::RegistryError;
 use strata_writer::WriterOptions;
 
 use crate::compactor::{Compactor, CycleReport};
@@ -28,7 +28,7 @@ pub struct SchedulerConfig {
     pub policy: CompactionPolicy,
     /// How often the policy is evaluated without a trigger: 1 s.
     pub tick: Duration,
-    /// How flushed segments are written.
+    /// How merge outputs are written.
     pub writer: WriterOptions,
 }
 
@@ -49,18 +49,11 @@ pub struct SchedulerStats {
     pub cycles: Vec<CycleReport>,
     /// Failed cycles and deletions (the message of each error).
     pub errors: Vec<String>,
-    /// Flushes written.
-    pub flushes: u64,
     /// Retired files deleted.
     pub files_deleted: u64,
     /// Plans made stale by another merge, or refused because a delete landed on an input
     /// during the merge (the output is discarded), then planned again.
     pub retried: u64,
-}
-
-struct Flush {
-    batch: RecordBatch,
-    reply: Sender<Result<SegmentEntry>>,
 }
 
 enum Control {
@@ -72,17 +65,10 @@ enum Control {
 /// [`CompactionHandle::join`] waits for it; dropping the handle does both.
 #[derive(Debug)]
 pub struct CompactionHandle {
-    flush_tx: Sender<Flush>,
     control_tx: Sender<Control>,
     stats: Arc<Mutex<SchedulerStats>>,
     cancel: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
-}
-
-impl std::fmt::Debug for Flush {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Flush({} rows)", self.batch.num_rows())
-    }
 }
 
 impl std::fmt::Debug for Control {
@@ -101,14 +87,12 @@ fn lock(m: &Mutex<SchedulerStats>) -> MutexGuard<'_, SchedulerStats> {
 impl CompactionHandle {
     /// Starts the background thread for `compactor`.
     pub fn start(compactor: Arc<Compactor>, config: SchedulerConfig) -> Result<CompactionHandle> {
-        let (flush_tx, flush_rx) = crossbeam_channel::unbounded();
         let (control_tx, control_rx) = crossbeam_channel::unbounded();
         let stats = Arc::new(Mutex::new(SchedulerStats::default()));
         let cancel = Arc::new(AtomicBool::new(false));
         let worker = Worker {
             compactor,
             config,
-            flush_rx,
             control_rx,
             stats: Arc::clone(&stats),
             cancel: Arc::clone(&cancel),
@@ -118,22 +102,11 @@ impl CompactionHandle {
             .spawn(move || worker.run())
             .map_err(CompactorError::Spawn)?;
         Ok(CompactionHandle {
-            flush_tx,
             control_tx,
             stats,
             cancel,
             thread: Some(thread),
         })
-    }
-
-    /// Queues `batch` (sorted, one partition) to be written as a segment, committed and
-    /// published; the receiver gets the result. Flushes go before compactions.
-    pub fn flush(&self, batch: RecordBatch) -> Receiver<Result<SegmentEntry>> {
-        let (reply, rx) = crossbeam_channel::bounded(1);
-        if let Err(e) = self.flush_tx.send(Flush { batch, reply }) {
-            let _ = e.into_inner().reply.send(Err(CompactorError::Stopped));
-        }
-        rx
     }
 
     /// Asks for a policy evaluation now instead of at the next tick.
@@ -147,7 +120,7 @@ impl CompactionHandle {
     }
 
     /// Asks the thread to stop: a running merge is cancelled at its next output batch
-    /// (nothing of it is committed; its inputs stay live), a running flush completes.
+    /// (nothing of it is committed; its inputs stay live).
     pub fn stop(&self) {
         self.cancel.store(true, Ordering::Relaxed);
         let _ = self.control_tx.send(Control::Stop);
@@ -177,7 +150,6 @@ impl Drop for CompactionHandle {
 struct Worker {
     compactor: Arc<Compactor>,
     config: SchedulerConfig,
-    flush_rx: Receiver<Flush>,
     control_rx: Receiver<Control>,
     stats: Arc<Mutex<SchedulerStats>>,
     cancel: Arc<AtomicBool>,
@@ -187,22 +159,12 @@ impl Worker {
     fn run(self) {
         let mut more_due = false;
         loop {
-            // Flushes first, always.
-            while let Ok(f) = self.flush_rx.try_recv() {
-                self.flush(f);
-            }
             let wait = if more_due {
                 Duration::ZERO
             } else {
                 self.config.tick
             };
             let compact = select! {
-                recv(self.flush_rx) -> f => {
-                    if let Ok(f) = f {
-                        self.flush(f);
-                    }
-                    false
-                }
                 recv(self.control_rx) -> c => match c {
                     Ok(Control::Trigger) => true,
                     Ok(Control::Stop) | Err(_) => break,
@@ -210,28 +172,11 @@ impl Worker {
                 default(wait) => true,
             };
             if compact {
-                // A flush that arrived meanwhile goes first; the compaction stays due.
-                more_due = !self.flush_rx.is_empty() || self.compact_once();
+                more_due = self.compact_once();
             }
             self.collect();
         }
         self.collect();
-    }
-
-    fn flush(&self, f: Flush) {
-        let result = self
-            .compactor
-            .registry()
-            .write_segment(&f.batch, self.config.writer)
-            .map_err(CompactorError::from)
-            .and_then(|entry| self.compactor.refresh().map(|_| entry));
-        let mut s = lock(&self.stats);
-        match &result {
-            Ok(_) => s.flushes += 1,
-            Err(e) => s.errors.push(format!("flush: {e}")),
-        }
-        drop(s);
-        let _ = f.reply.send(result);
     }
 
     /// Runs the first due plan; returns whether more were due.

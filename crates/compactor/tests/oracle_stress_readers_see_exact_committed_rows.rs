@@ -1,5 +1,5 @@
 //! Oracle stress test, bounded in operations and time: one writer (inserts through the
-//! scheduler's flush queue, deletes, late rows into older partitions), four reader threads
+//! registry's flush path, deletes, late rows into older partitions), four reader threads
 //! and the background compactor. Every reader's snapshot must hold exactly the rows of some
 //! writer state between the last operation completed before the snapshot was taken and the
 //! last one started before its scan ended.
@@ -129,7 +129,11 @@ fn oracle_stress_one_writer_four_readers_background_compactor() {
             live.extend(rows.iter().map(|&(ts, k)| (ts, k, Some(k * 10))));
             states.lock().unwrap().push(live.clone());
             started.fetch_add(1, Ordering::SeqCst);
-            handle.flush(batch(&rows)).recv().unwrap().unwrap();
+            c.registry()
+                .write_segments(&batch(&rows), Default::default())
+                .unwrap();
+            c.refresh().unwrap();
+            handle.trigger();
         } else {
             let victims: Vec<i64> = live
                 .iter()

@@ -1,4 +1,4 @@
-//! The background scheduler writes flushes, runs the policy on a trigger, deletes retired
+//! The background scheduler runs the policy on a trigger, deletes retired
 //! files, and stops and joins cleanly when its handle is dropped.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -26,16 +26,16 @@ fn scheduler() -> SchedulerConfig {
 }
 
 #[test]
-fn scheduler_flushes_then_compacts_on_trigger_and_reports_the_cycle() {
+fn scheduler_compacts_flushed_segments_on_trigger_and_reports_the_cycle() {
     let fs = FaultFs::new();
     let c = Arc::new(Compactor::open(Arc::new(create(&fs)), CompactorConfig::default()).unwrap());
     let handle = CompactionHandle::start(Arc::clone(&c), scheduler()).unwrap();
     for i in 0..3 {
-        let entry = handle
-            .flush(batch(&[(i, i), (i + 5, i + 10)]))
-            .recv()
-            .unwrap()
+        let entry = c
+            .registry()
+            .write_segment(&batch(&[(i, i), (i + 5, i + 10)]), Default::default())
             .unwrap();
+        c.refresh().unwrap();
         assert_eq!(entry.rows, 2);
     }
     // Readers see every flush at once, without the scheduler.
@@ -55,7 +55,6 @@ fn scheduler_flushes_then_compacts_on_trigger_and_reports_the_cycle() {
         std::thread::sleep(Duration::from_millis(5));
     }
     let stats = handle.join();
-    assert_eq!(stats.flushes, 3);
     assert!(stats.errors.is_empty(), "{:?}", stats.errors);
     assert_eq!(stats.cycles.len(), 1, "{:?}", stats.cycles);
     let cycle = &stats.cycles[0];
@@ -72,9 +71,12 @@ fn scheduler_flushes_then_compacts_on_trigger_and_reports_the_cycle() {
 #[test]
 fn dropping_the_handle_stops_and_joins_the_thread() {
     let fs = FaultFs::new();
-    let c = Arc::new(Compactor::open(Arc::new(create(&fs)), CompactorConfig::default()).unwrap());
+    let reg = create(&fs);
+    reg.write_segment(&batch(&[(1, 1)]), Default::default())
+        .unwrap();
+    let c = Arc::new(Compactor::open(Arc::new(reg), CompactorConfig::default()).unwrap());
     let handle = CompactionHandle::start(Arc::clone(&c), scheduler()).unwrap();
-    handle.flush(batch(&[(1, 1)])).recv().unwrap().unwrap();
+    handle.trigger();
     assert_eq!(Arc::strong_count(&c), 2, "the worker holds the compactor");
     drop(handle);
     assert_eq!(Arc::strong_count(&c), 1, "the worker has exited");

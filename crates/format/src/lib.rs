@@ -73,6 +73,7 @@ pub mod error;
 pub mod fault;
 pub mod footer;
 pub mod fs;
+pub mod record;
 pub mod schema;
 pub mod segment;
 pub mod stats;
@@ -85,6 +86,9 @@ pub use error::{FormatError, Result};
 pub use fault::FaultFs;
 pub use footer::{BlockMeta, ColumnMeta, Footer, KeyRange};
 pub use fs::{FileSystem, LocalFs, MemFs, ReadAt, WritableFile, write_durably};
+pub use record::{
+    DamagedRecord, FramedRecord, SplitRecords, Tail, TailKind, frame_record, split_records,
+};
 pub use schema::{DataType, Field, PhysicalKind, Schema, SymbolAs, TimeUnit};
 pub use segment::{Segment, SegmentFileWriter, WrittenColumn, WrittenSegment, write_segment_bytes};
 pub use stats::{ColumnStats, ScalarValue};

@@ -13,10 +13,11 @@ use crate::state::{
     SegmentEntry, TableConfig, TableSchema, TableState,
 };
 
-/// Version byte of a log record payload.
-pub const RECORD_VERSION: u8 = 1;
-/// Version of the checkpoint file.
-pub const CHECKPOINT_VERSION: u32 = 1;
+/// Version byte of a log record payload written (version 1, without `SetLogPosition`, is
+/// read too).
+pub const RECORD_VERSION: u8 = 2;
+/// Version of the checkpoint file written (version 1, without the log position, is read too).
+pub const CHECKPOINT_VERSION: u32 = 2;
 /// Version of the deletion-vector file.
 pub const DV_VERSION: u32 = 1;
 /// Magic of a checkpoint file.
@@ -391,6 +392,10 @@ fn put_edit(e: &mut Enc, edit: &Edit) {
             e.u8(8);
             e.u64(*limit);
         }
+        Edit::SetLogPosition(p) => {
+            e.u8(9);
+            e.u64(*p);
+        }
     }
 }
 
@@ -419,7 +424,7 @@ pub(crate) fn decode_record(
 ) -> std::result::Result<(DecodedRecord, Vec<u64>), RecordError> {
     let mut d = Dec::new(buf);
     let v = d.u8()?;
-    if v != RECORD_VERSION {
+    if v == 0 || v > RECORD_VERSION {
         return Err(RecordError::Version(v));
     }
     let version = d.u64()?;
@@ -485,6 +490,7 @@ fn get_edit(d: &mut Dec<'_>, counts: &mut Vec<u64>) -> DResult<Edit> {
             Edit::Merge(MergeCommit { inputs, outputs })
         }
         8 => Edit::ReserveSegmentIds { limit: d.u64()? },
+        9 => Edit::SetLogPosition(d.u64()?),
         t => return d.err(format!("unknown edit tag {t}")),
     })
 }
@@ -544,6 +550,7 @@ pub(crate) fn encode_checkpoint_payload(state: &TableState, generation: u64) -> 
             }
         }
     }
+    e.u64(state.log_position);
     e.0
 }
 
@@ -556,7 +563,9 @@ pub(crate) struct DecodedCheckpoint {
     pub(crate) dv_counts: BTreeMap<String, u64>,
 }
 
-pub(crate) fn decode_checkpoint_payload(buf: &[u8]) -> DResult<DecodedCheckpoint> {
+/// Decodes a checkpoint payload of file version `version` (1 or 2).
+pub(crate) fn decode_checkpoint_payload(buf: &[u8], version: u32) -> DResult<DecodedCheckpoint> {
+    let file_version = version;
     let mut d = Dec::new(buf);
     let generation = d.u64()?;
     let version = d.u64()?;
@@ -629,6 +638,7 @@ pub(crate) fn decode_checkpoint_payload(buf: &[u8]) -> DResult<DecodedCheckpoint
             },
         );
     }
+    let log_position = if file_version >= 2 { d.u64()? } else { 0 };
     d.finish()?;
     let mut schema = match strata_format::Schema::new(fields) {
         Ok(s) => s,
@@ -655,6 +665,7 @@ pub(crate) fn decode_checkpoint_payload(buf: &[u8]) -> DResult<DecodedCheckpoint
             },
             partitions,
             segment_id_limit,
+            log_position,
         },
         dv_counts,
     })
@@ -683,12 +694,13 @@ impl From<DecodeError> for FrameError {
     }
 }
 
-/// Checks magic, version, length and CRC; returns the payload.
+/// Checks magic, version (1 up to `version`), length and CRC; returns the file's version and
+/// its payload.
 pub(crate) fn unframe_file<'a>(
     magic: &[u8; 8],
     version: u32,
     buf: &'a [u8],
-) -> std::result::Result<&'a [u8], FrameError> {
+) -> std::result::Result<(u32, &'a [u8]), FrameError> {
     let mut d = Dec::new(buf);
     if d.take(8)? != magic {
         return Err(FrameError::Decode(DecodeError {
@@ -697,7 +709,7 @@ pub(crate) fn unframe_file<'a>(
         }));
     }
     let v = d.u32()?;
-    if v != version {
+    if v == 0 || v > version {
         return Err(FrameError::Version(v));
     }
     let len = d.u64()?;
@@ -716,7 +728,7 @@ pub(crate) fn unframe_file<'a>(
             detail: "checksum mismatch".into(),
         }));
     }
-    Ok(payload)
+    Ok((v, payload))
 }
 
 /// The bytes of a deletion-vector file for `segment`.
@@ -830,7 +842,7 @@ mod tests {
         b.insert_range(0..70_000);
         b.insert(1 << 20);
         let bytes = encode_dv(77, &b);
-        let payload = unframe_file(DV_MAGIC, DV_VERSION, &bytes).ok().unwrap();
+        let (_, payload) = unframe_file(DV_MAGIC, DV_VERSION, &bytes).ok().unwrap();
         let (seg, got) = decode_dv_payload(payload).ok().unwrap();
         assert_eq!((seg, got), (77, b));
         let mut bad = bytes.clone();
@@ -842,7 +854,7 @@ mod tests {
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
             let _ = decode_record(&bytes);
-            let _ = decode_checkpoint_payload(&bytes);
+            let _ = decode_checkpoint_payload(&bytes, CHECKPOINT_VERSION);
             let _ = decode_dv_payload(&bytes);
             let _ = unframe_file(CHECKPOINT_MAGIC, CHECKPOINT_VERSION, &bytes);
         }

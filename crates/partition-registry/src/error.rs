@@ -120,6 +120,20 @@ pub enum RegistryError {
     /// A bad configuration.
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
+    /// The registry was opened read-only ([`crate::OpenOptions::read_only`]).
+    #[error("the table is open read-only")]
+    ReadOnly,
+    /// A row whose time value has no partition: null, or outside the partitionable range,
+    /// or in a partition that takes no new rows.
+    #[error("time column {column:?}, row {row}: {detail}")]
+    BadTime {
+        /// The time column.
+        column: String,
+        /// The row in the batch.
+        row: usize,
+        /// What is wrong.
+        detail: String,
+    },
     /// An earlier manifest write failed; the registry refuses further writes until reopened.
     #[error("the manifest log failed earlier; reopen the table")]
     Poisoned,

@@ -67,18 +67,20 @@
 
 mod encoding;
 pub mod error;
+mod flush;
 pub mod partitioning;
 mod registry;
 pub mod state;
 
 pub use encoding::{CHECKPOINT_VERSION, DV_VERSION, RECORD_VERSION};
 pub use error::{RegistryError, Result};
+pub use flush::StagedSegment;
 pub use partitioning::{
     AUTO_TARGET_ROWS, Partitioning, civil_from_days, days_from_civil, units_per_second,
 };
 pub use registry::{
-    DeleteReport, NewSegment, RecoveryReport, Registry, ScanInputs, ScanSegment, TornTail,
-    checkpoint_name, log_name,
+    DeleteReport, NewSegment, OpenOptions, QUARANTINE_DIR, RecoveryMode, RecoveryReport, Registry,
+    ScanInputs, ScanSegment, TornTail, checkpoint_name, log_name,
 };
 pub use state::{
     ColumnInfo, DeadSpace, DeletionVector, Edit, MergeCommit, Partition, PartitionState,

@@ -4,13 +4,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
-use arrow_array::{Array, RecordBatch};
 use roaring::RoaringBitmap;
 use strata_format::{
-    FileSystem, ScalarValue, Schema, Segment, SymbolAs, WritableFile, write_durably,
+    FileSystem, FramedRecord, ScalarValue, Schema, Segment, SymbolAs, TailKind, WritableFile,
+    frame_record, split_records, write_durably,
 };
 use strata_predicate::{BoundPredicate, Scan};
-use strata_writer::{SegmentMeta, SegmentWriter, WriterOptions};
+use strata_writer::SegmentMeta;
 
 use crate::encoding::{
     CHECKPOINT_MAGIC, CHECKPOINT_VERSION, DV_MAGIC, DV_VERSION, FrameError, RecordError,
@@ -41,14 +41,46 @@ fn parse_checkpoint_name(name: &str) -> Option<u64> {
     name.strip_prefix("CHECKPOINT-")?.parse().ok()
 }
 
-/// A torn last record that recovery discarded.
+/// How recovery treats a damaged manifest log (the rule is [`strata_format::record`]'s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RecoveryMode {
+    /// Refuse to open past damage: only an incomplete last record (an append a crash cut
+    /// short, which was never acknowledged) is discarded, and reported; any damaged record is
+    /// [`RegistryError::Corrupt`].
+    #[default]
+    Strict,
+    /// Recover to the last record before the first damage: the rest of the log is discarded
+    /// and reported, and every file no kept record references is quarantined, not removed.
+    PointInTime,
+}
+
+/// How [`Registry::open_with`] opens a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OpenOptions {
+    /// What recovery may discard.
+    pub recovery: RecoveryMode,
+    /// Read the state only: no new generation, no file removed or moved, every write refused
+    /// with [`RegistryError::ReadOnly`]. Safe beside a writer in another process.
+    pub read_only: bool,
+}
+
+/// Log bytes that recovery discarded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TornTail {
-    /// Offset of the torn record in the log.
+    /// Offset of the first discarded byte in the log.
     pub offset: u64,
     /// Bytes discarded.
     pub bytes: u64,
+    /// Whether the discarded bytes held a damaged record (only in
+    /// [`RecoveryMode::PointInTime`]) rather than an incomplete one.
+    pub damaged: bool,
+    /// Well-framed records after the damage that were discarded with it.
+    pub records_discarded: u64,
 }
+
+/// Name of the folder (inside the table directory) that recovery moves files to instead of
+/// removing them when it discarded log records that may have referenced them.
+pub const QUARANTINE_DIR: &str = "quarantine";
 
 /// What [`Registry::open`] found and did.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -57,11 +89,14 @@ pub struct RecoveryReport {
     pub checkpoint_generation: u64,
     /// Log records replayed on top of it.
     pub records_replayed: u64,
-    /// The torn last record, if one was discarded.
+    /// The log bytes discarded, if any.
     pub torn_tail_discarded: Option<TornTail>,
     /// Files no committed edit references, removed (crashed writes, merges, superseded
     /// deletion vectors, retired manifest files).
     pub orphans_removed: Vec<PathBuf>,
+    /// Files no kept edit references that were moved to [`QUARANTINE_DIR`] (their new paths):
+    /// recovery discarded log records that may have referenced them.
+    pub quarantined: Vec<PathBuf>,
     /// Generation the registry writes to after recovery.
     pub new_generation: u64,
 }
@@ -131,6 +166,7 @@ pub struct Registry {
     dir: PathBuf,
     state: RwLock<Arc<TableState>>,
     writer: Mutex<LogWriter>,
+    read_only: bool,
 }
 
 fn fmt_err(context: impl Into<String>) -> impl FnOnce(strata_format::FormatError) -> RegistryError {
@@ -160,64 +196,60 @@ fn frame_error(path: &Path, e: FrameError) -> RegistryError {
     }
 }
 
-/// Frames one log record: `len u32 | crc32c(len bytes ++ payload) u32 | payload`.
-fn frame_record(payload: &[u8]) -> Vec<u8> {
-    let len = (payload.len() as u32).to_le_bytes();
-    let crc = crc32c::crc32c_append(crc32c::crc32c(&len), payload);
-    let mut out = Vec::with_capacity(payload.len() + 8);
-    out.extend_from_slice(&len);
-    out.extend_from_slice(&crc.to_le_bytes());
-    out.extend_from_slice(payload);
-    out
-}
-
-/// A well-framed record at `pos`: its payload range.
-fn record_at(buf: &[u8], pos: usize) -> Option<std::ops::Range<usize>> {
-    let head = buf.get(pos..pos.checked_add(8)?)?;
-    let len_bytes: [u8; 4] = head.get(0..4)?.try_into().ok()?;
-    let crc_bytes: [u8; 4] = head.get(4..8)?.try_into().ok()?;
-    let len = u32::from_le_bytes(len_bytes);
-    if len > MAX_RECORD {
-        return None;
-    }
-    let range = pos + 8..(pos + 8).checked_add(len as usize)?;
-    let payload = buf.get(range.clone())?;
-    let crc = crc32c::crc32c_append(crc32c::crc32c(&len_bytes), payload);
-    (crc == u32::from_le_bytes(crc_bytes)).then_some(range)
-}
-
-/// A well-framed record: its offset in the log and its payload's byte range.
-type FramedRecord = (usize, std::ops::Range<usize>);
-
-/// Splits a log into its well-framed records and, when the end is damaged, the offset where
-/// the damage starts. Damage is a torn tail only if no well-framed record follows it.
-fn split_log(path: &Path, buf: &[u8]) -> Result<(Vec<FramedRecord>, Option<TornTail>)> {
-    let mut out = Vec::new();
-    let mut pos = 0;
-    while pos < buf.len() {
-        match record_at(buf, pos) {
-            Some(r) => {
-                let next = r.end;
-                out.push((pos, r));
-                pos = next;
+/// The log's well-framed records (offset and payload range), and what was discarded, by
+/// the rule of [`strata_format::record`] under `mode`.
+fn split_log(
+    path: &Path,
+    buf: &[u8],
+    mode: RecoveryMode,
+) -> Result<(Vec<FramedRecord>, Option<TornTail>)> {
+    match split_records(buf, MAX_RECORD) {
+        Ok(split) => {
+            let tail = split.tail.map(|t| TornTail {
+                offset: t.offset,
+                bytes: t.bytes,
+                damaged: t.kind == TailKind::Damaged,
+                records_discarded: 0,
+            });
+            if let Some(t) = tail
+                && t.damaged
+                && mode == RecoveryMode::Strict
+            {
+                return Err(RegistryError::corrupt(
+                    path,
+                    t.offset,
+                    "the last record is damaged (checksum mismatch); `strata recover` can \
+                     recover to the record before it",
+                ));
             }
-            None => {
-                if let Some(q) = (pos + 1..buf.len()).find(|&q| record_at(buf, q).is_some()) {
-                    return Err(RegistryError::corrupt(
-                        path,
-                        pos as u64,
-                        format!("damaged record followed by a valid record at offset {q}"),
-                    ));
-                }
-                let tail = TornTail {
-                    offset: pos as u64,
-                    bytes: (buf.len() - pos) as u64,
-                };
-                return Ok((out, Some(tail)));
+            Ok((split.records, tail))
+        }
+        Err(d) => {
+            if mode == RecoveryMode::Strict {
+                return Err(RegistryError::corrupt(
+                    path,
+                    d.offset,
+                    format!(
+                        "damaged record followed by a valid record at offset {}",
+                        d.next_record
+                    ),
+                ));
             }
+            let mut after = 0u64;
+            let mut pos = d.next_record as usize;
+            while let Some(r) = strata_format::record::record_at(buf, pos, MAX_RECORD) {
+                after += 1;
+                pos = r.payload.end;
+            }
+            let tail = TornTail {
+                offset: d.offset,
+                bytes: buf.len() as u64 - d.offset,
+                damaged: true,
+                records_discarded: after,
+            };
+            Ok((d.before, Some(tail)))
         }
     }
-    Ok((out, None))
 }
 
 impl Registry {
@@ -256,6 +288,7 @@ impl Registry {
                 poisoned: false,
                 next_id: 0,
             }),
+            read_only: false,
         };
         {
             let mut w = reg.lock_writer();
@@ -264,10 +297,22 @@ impl Registry {
         Ok(reg)
     }
 
-    /// Opens the table in `dir`: loads the newest checkpoint, replays its log (discarding a
-    /// torn last record), loads the live deletion vectors, checks that every referenced file
-    /// exists, writes a fresh checkpoint and log, and removes every unreferenced file.
+    /// Opens the table in `dir` for writing with [`RecoveryMode::Strict`]: see
+    /// [`Registry::open_with`].
     pub fn open(fs: Arc<dyn FileSystem>, dir: &Path) -> Result<(Registry, RecoveryReport)> {
+        Self::open_with(fs, dir, OpenOptions::default())
+    }
+
+    /// Opens the table in `dir`: loads the newest checkpoint, replays its log (what it may
+    /// discard is `options.recovery`'s), loads the live deletion vectors and checks that every
+    /// referenced file exists. Unless read-only, it then writes a fresh checkpoint and log and
+    /// removes every unreferenced file, or moves it to [`QUARANTINE_DIR`] when log bytes were
+    /// discarded (they may have referenced it).
+    pub fn open_with(
+        fs: Arc<dyn FileSystem>,
+        dir: &Path,
+        options: OpenOptions,
+    ) -> Result<(Registry, RecoveryReport)> {
         let no_table = || RegistryError::NoTable {
             dir: dir.to_path_buf(),
         };
@@ -293,9 +338,9 @@ impl Registry {
         // 1. The checkpoint.
         let cp_path = dir.join(checkpoint_name(generation));
         let bytes = read_file(fs.as_ref(), &cp_path)?;
-        let payload = unframe_file(CHECKPOINT_MAGIC, CHECKPOINT_VERSION, &bytes)
+        let (cp_version, payload) = unframe_file(CHECKPOINT_MAGIC, CHECKPOINT_VERSION, &bytes)
             .map_err(|e| frame_error(&cp_path, e))?;
-        let cp = decode_checkpoint_payload(payload)
+        let cp = decode_checkpoint_payload(payload, cp_version)
             .map_err(|d| RegistryError::corrupt(&cp_path, d.offset + 24, d.detail))?;
         if cp.generation != generation {
             return Err(RegistryError::corrupt(
@@ -311,9 +356,13 @@ impl Registry {
         let log_path = dir.join(log_name(generation));
         if fs.exists(&log_path).map_err(fmt_err("checking the log"))? {
             let buf = read_file(fs.as_ref(), &log_path)?;
-            let (records, torn) = split_log(&log_path, &buf)?;
+            let (records, torn) = split_log(&log_path, &buf, options.recovery)?;
             report.torn_tail_discarded = torn;
-            for (offset, range) in records {
+            for FramedRecord {
+                offset,
+                payload: range,
+            } in records
+            {
                 let corrupt =
                     |detail: String| RegistryError::corrupt(&log_path, offset as u64, detail);
                 let payload = buf.get(range).unwrap_or_default();
@@ -403,7 +452,7 @@ impl Registry {
             }
         }
 
-        // 4. A fresh generation, then remove everything it does not reference.
+        // 4. A fresh generation, then remove (or quarantine) everything it does not reference.
         let next_id = state.segment_id_limit;
         let reg = Registry {
             fs,
@@ -416,13 +465,21 @@ impl Registry {
                 poisoned: false,
                 next_id,
             }),
+            read_only: options.read_only,
         };
+        if options.read_only {
+            report.new_generation = generation;
+            return Ok((reg, report));
+        }
         {
             let mut w = reg.lock_writer();
             reg.rotate(&mut w)?;
             report.new_generation = w.generation;
         }
-        report.orphans_removed = reg.remove_orphans()?;
+        let quarantine = report.torn_tail_discarded.is_some();
+        let (removed, moved) = reg.remove_orphans(quarantine)?;
+        report.orphans_removed = removed;
+        report.quarantined = moved;
         Ok((reg, report))
     }
 
@@ -433,6 +490,11 @@ impl Registry {
     /// The current state (an immutable snapshot).
     pub fn state(&self) -> Arc<TableState> {
         Arc::clone(&self.state.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Whether it was opened read-only (every write refused).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     /// The table directory.
@@ -466,13 +528,26 @@ impl Registry {
         self.commit_locked(&mut w, &edits)
     }
 
+    /// Commits the edits `make` builds from the current state, as one record; no other commit
+    /// comes between reading the state and writing the record.
+    pub(crate) fn commit_with(&self, make: impl FnOnce(&TableState) -> Vec<Edit>) -> Result<u64> {
+        let mut w = self.lock_writer();
+        let edits = make(&self.state());
+        self.commit_locked(&mut w, &edits)
+    }
+
     fn commit_locked(&self, w: &mut LogWriter, edits: &[Edit]) -> Result<u64> {
+        if self.read_only {
+            return Err(RegistryError::ReadOnly);
+        }
         if w.poisoned {
             return Err(RegistryError::Poisoned);
         }
         let mut next = (*self.state()).clone();
         next.apply_record(edits)?;
-        let record = frame_record(&encode_record(next.version, edits));
+        let record = frame_record(&encode_record(next.version, edits)).ok_or_else(|| {
+            RegistryError::InvalidConfig("a manifest record larger than 4 GiB".into())
+        })?;
         let log = w.log.as_mut().ok_or(RegistryError::Poisoned)?;
         let written = log.write_all(&record).and_then(|()| log.sync());
         if let Err(e) = written {
@@ -496,6 +571,9 @@ impl Registry {
     /// and log are retired.
     pub fn checkpoint(&self) -> Result<()> {
         let mut w = self.lock_writer();
+        if self.read_only {
+            return Err(RegistryError::ReadOnly);
+        }
         if w.poisoned {
             return Err(RegistryError::Poisoned);
         }
@@ -576,43 +654,69 @@ impl Registry {
         out
     }
 
-    fn remove_orphans(&self) -> Result<Vec<PathBuf>> {
+    /// Removes every unreferenced file of the table directory and its partition folders, or,
+    /// with `quarantine`, moves it into [`QUARANTINE_DIR`] (retired manifest files are removed
+    /// either way). Returns the removed paths and the new paths of the moved files.
+    fn remove_orphans(&self, quarantine: bool) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
         let keep: BTreeSet<PathBuf> = self
             .referenced_files()
             .iter()
             .map(|f| self.dir.join(f))
             .collect();
         let mut removed = Vec::new();
+        let mut moved = Vec::new();
         let list = |d: &Path| {
             self.fs
                 .list_dir(d)
                 .map_err(fmt_err(format!("listing {}", d.display())))
         };
+        let name_of = |p: &Path| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .map(str::to_string)
+                .unwrap_or_default()
+        };
         let mut dirs = vec![self.dir.clone()];
         for entry in list(&self.dir)? {
-            let is_partition = entry
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("part-"));
-            if is_partition {
+            if name_of(&entry).starts_with("part-") {
                 dirs.push(entry);
             }
         }
+        let qdir = self.dir.join(QUARANTINE_DIR);
         for d in dirs {
             let mut any = false;
             for entry in list(&d)? {
-                let is_partition = d == self.dir
-                    && entry
-                        .file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with("part-"));
-                if is_partition || keep.contains(&entry) {
+                let name = name_of(&entry);
+                let is_subdir =
+                    d == self.dir && (name.starts_with("part-") || name == QUARANTINE_DIR);
+                if is_subdir || keep.contains(&entry) {
                     continue;
                 }
-                self.fs
-                    .remove_file(&entry)
-                    .map_err(fmt_err(format!("removing orphan {}", entry.display())))?;
-                removed.push(entry);
+                let manifest_file = d == self.dir
+                    && (parse_checkpoint_name(&name).is_some() || name.starts_with("MANIFEST-"));
+                if quarantine && !manifest_file && !name.ends_with(".tmp") {
+                    self.fs
+                        .create_dir_all(&qdir)
+                        .map_err(fmt_err("creating the quarantine folder"))?;
+                    let prefix = if d == self.dir {
+                        String::new()
+                    } else {
+                        format!("{}.", name_of(&d))
+                    };
+                    let to = qdir.join(format!("{prefix}{name}"));
+                    self.fs
+                        .rename(&entry, &to)
+                        .map_err(fmt_err(format!("quarantining {}", entry.display())))?;
+                    self.fs
+                        .sync_dir(&qdir)
+                        .map_err(fmt_err("syncing the quarantine folder"))?;
+                    moved.push(to);
+                } else {
+                    self.fs
+                        .remove_file(&entry)
+                        .map_err(fmt_err(format!("removing orphan {}", entry.display())))?;
+                    removed.push(entry);
+                }
                 any = true;
             }
             if any {
@@ -621,7 +725,7 @@ impl Registry {
                     .map_err(fmt_err(format!("syncing {}", d.display())))?;
             }
         }
-        Ok(removed)
+        Ok((removed, moved))
     }
 
     /// The interval `[start, end)` and whether it exists already, for a row at `t`.
@@ -665,6 +769,16 @@ impl Registry {
             });
         }
         self.allocate_in(start, p.end)
+    }
+
+    /// Allocates a segment in partition `[start, end)`: an existing Active one, or a new one
+    /// that a commit will create.
+    pub(crate) fn allocate_segment(&self, (start, end): (i64, i64)) -> Result<NewSegment> {
+        if self.state().partitions.contains_key(&start) {
+            self.allocate(start, |s| s == PartitionState::Active)
+        } else {
+            self.allocate_in(start, end)
+        }
     }
 
     fn allocate_in(&self, start: i64, end: i64) -> Result<NewSegment> {
@@ -721,37 +835,6 @@ impl Registry {
         }
     }
 
-    /// Commits a written segment (creating its partition if needed) in one log record.
-    pub fn add_segment(&self, target: &NewSegment, meta: &SegmentMeta) -> Result<SegmentEntry> {
-        let (start, end) = target.partition;
-        let entry = self.entry_for(target, meta);
-        let mut edits = Vec::new();
-        if !self.state().partitions.contains_key(&start) {
-            edits.push(Edit::CreatePartition { start, end });
-        }
-        edits.push(Edit::AddSegment(entry.clone()));
-        self.commit_batch(edits)?;
-        Ok(entry)
-    }
-
-    /// Writes `batch` (sorted by the sort key, all rows in one partition) as a new segment and
-    /// commits it: [`Registry::new_segment`], a [`SegmentWriter`], [`Registry::add_segment`].
-    pub fn write_segment(&self, batch: &RecordBatch, opts: WriterOptions) -> Result<SegmentEntry> {
-        let state = self.state();
-        let t = first_timestamp(batch, &state.config.time_column)?;
-        let target = self.new_segment(t)?;
-        let mut w = SegmentWriter::create(
-            Arc::clone(&self.fs),
-            &target.dir,
-            &target.name,
-            target.schema.clone(),
-            opts,
-        )?;
-        w.write_batch(batch)?;
-        let meta = w.finish()?;
-        self.add_segment(&target, &meta)
-    }
-
     /// Marks rows deleted: `matching` returns, for one live segment, the row positions to
     /// delete (it is given the rows deleted already). Each affected segment gets a new
     /// deletion-vector file (written durably), then one manifest record commits them all.
@@ -764,6 +847,9 @@ impl Registry {
         ) -> Result<RoaringBitmap>,
     ) -> Result<DeleteReport> {
         let mut w = self.lock_writer();
+        if self.read_only {
+            return Err(RegistryError::ReadOnly);
+        }
         if w.poisoned {
             return Err(RegistryError::Poisoned);
         }
@@ -896,7 +982,8 @@ impl Registry {
 
 fn load_dv(fs: &dyn FileSystem, path: &Path, s: &SegmentEntry) -> Result<RoaringBitmap> {
     let bytes = read_file(fs, path)?;
-    let payload = unframe_file(DV_MAGIC, DV_VERSION, &bytes).map_err(|e| frame_error(path, e))?;
+    let (_, payload) =
+        unframe_file(DV_MAGIC, DV_VERSION, &bytes).map_err(|e| frame_error(path, e))?;
     let (seg, bitmap) = decode_dv_payload(payload)
         .map_err(|d| RegistryError::corrupt(path, d.offset + 24, d.detail))?;
     if seg != s.id {
@@ -923,20 +1010,4 @@ fn time_range(meta: &SegmentMeta, time_col: &str) -> Option<(i64, i64)> {
         (Some(ScalarValue::Int(a)), Some(ScalarValue::Int(b))) => Some((*a, *b)),
         _ => None,
     }
-}
-
-/// The first value of the time column of `batch`.
-fn first_timestamp(batch: &RecordBatch, time_col: &str) -> Result<i64> {
-    let col = batch.column_by_name(time_col).ok_or_else(|| {
-        RegistryError::InvalidConfig(format!("batch has no time column {time_col:?}"))
-    })?;
-    let as_i64 = arrow_cast::cast(col, &arrow_schema::DataType::Int64)?;
-    let a = as_i64
-        .as_any()
-        .downcast_ref::<arrow_array::Int64Array>()
-        .filter(|a| !a.is_empty() && a.is_valid(0))
-        .ok_or_else(|| {
-            RegistryError::InvalidConfig("an empty batch or a null first timestamp".into())
-        })?;
-    Ok(a.value(0))
 }

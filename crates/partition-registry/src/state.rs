@@ -284,6 +284,11 @@ pub enum Edit {
         /// New limit (greater than the current one).
         limit: u64,
     },
+    /// The write-ahead log (kept by the facade above this crate) is covered by committed
+    /// segments below this log sequence number: committed in the same record as the
+    /// segments of a flush, so "the rows are in segments" and "their log is covered" are one
+    /// durable step. Never decreases.
+    SetLogPosition(u64),
 }
 
 /// Settings fixed at table creation.
@@ -364,6 +369,9 @@ pub struct TableState {
     pub partitions: BTreeMap<i64, Partition>,
     /// Segment ids below this may have been handed out.
     pub segment_id_limit: u64,
+    /// The first write-ahead-log sequence number not covered by committed segments
+    /// ([`Edit::SetLogPosition`]; 0 for a table that never recorded one).
+    pub log_position: u64,
 }
 
 impl TableState {
@@ -390,6 +398,7 @@ impl TableState {
             schema,
             partitions: BTreeMap::new(),
             segment_id_limit: 0,
+            log_position: 0,
         })
     }
 
@@ -643,6 +652,15 @@ impl TableState {
                     )));
                 }
                 self.segment_id_limit = *limit;
+            }
+            Edit::SetLogPosition(p) => {
+                if *p < self.log_position {
+                    return Err(RegistryError::InvalidConfig(format!(
+                        "log position {p} goes back from {}",
+                        self.log_position
+                    )));
+                }
+                self.log_position = *p;
             }
         }
         Ok(())

@@ -13,12 +13,12 @@ use strata_writer::WriterError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TableError {
-    /// Another writer (this or another process) holds the table's `LOCK` file.
+    /// Another writer (this or another process) holds the table's lock.
     #[error("table {dir} is locked by another writer ({detail})")]
     Locked {
         /// The table directory.
         dir: PathBuf,
-        /// Who holds it, as far as the lock file says.
+        /// What was found.
         detail: String,
     },
     /// The manifest, partitions or deletion vectors failed.
@@ -71,6 +71,31 @@ pub enum TableError {
         /// What is wrong.
         detail: String,
     },
+    /// A log file is damaged: a record whose checksum fails with well-framed data after it,
+    /// or a damaged last record. Nothing was discarded; `strata recover` (or
+    /// [`crate::RecoveryMode::PointInTime`]) recovers to the last record before the damage.
+    #[error("corrupt {}: {detail} (at offset {offset}); nothing was discarded", path.display())]
+    Corrupt {
+        /// The damaged file.
+        path: PathBuf,
+        /// Byte offset of the damage.
+        offset: u64,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A batch was refused before anything was logged or buffered.
+    #[error("column {column:?}, row {row}: {detail}")]
+    Rejected {
+        /// The column at fault.
+        column: String,
+        /// The row in the batch.
+        row: usize,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The table was opened read-only ([`crate::Table::open_read_only`]).
+    #[error("the table is open read-only")]
+    ReadOnly,
     /// An earlier failure left the write buffer and the log out of step; reopen the table.
     #[error("the table is poisoned by an earlier write failure; reopen it")]
     Poisoned,

@@ -10,15 +10,21 @@
 //! a [`Snapshot`] (the compactor's published segment index plus the write buffer's rows) and
 //! never wait for it. [`Table::compact_now`] compacts on the calling thread.
 //!
+//! Writes are all or nothing: [`Table::write`] / [`Table::write_all`] log one record per call;
+//! a [`Transaction`] ([`Table::transaction`]) takes any number of batches of any size, stages
+//! them as segments within the memtable limits and commits them in one manifest record.
+//! Every batch is validated (schema, nulls, time values and partitions) before anything is
+//! logged or buffered. One writer holds an OS lock on the table directory; any number of
+//! readers open it with [`Table::open_read_only`], which takes no lock and writes nothing.
+//!
 //! # Table directory
 //!
 //! ```text
 //! <table>/
-//!   LOCK                one writer per directory (local filesystem only)
-//!   WAL-POS             first live log sequence number (older logs are covered by segments)
-//!   FLUSH-INTENT        present only while a flush commits (see Table::flush)
-//!   wal/wal-<seq>.log   write-ahead log (layout in the `wal` module)
-//!   data/               the registry: CHECKPOINT-<g>, MANIFEST-<g>.log, part-<start>/seg-<id>.strata
+//!   wal/wal-<seq>.log   write-ahead log (layout in the `wal` module); logs below the manifest's
+//!                       log position are covered by segments and removed
+//!   data/               the registry: CHECKPOINT-<g>, MANIFEST-<g>.log, part-<start>/seg-<id>.strata,
+//!                       quarantine/ (files recovery set aside instead of deleting them)
 //! ```
 //!
 //! ```
@@ -65,15 +71,22 @@
 
 pub mod error;
 mod lock;
+mod options;
+pub mod recovery;
+mod snapshot;
 mod table;
+mod transaction;
 pub mod wal;
+mod write;
 
 pub use error::{Result, TableError};
 pub use lock::LOCK_FILE;
-pub use table::{
-    CompactionOptions, DATA_DIR, DeviceBandwidth, FLUSH_INTENT_FILE, FlushReport, OpenReport,
-    ScanBuilder, Snapshot, Table, TableOptions, TableScan, WAL_DIR, WAL_POS_FILE,
+pub use options::{
+    CompactionOptions, DeviceBandwidth, FlushReport, LogDiscard, OpenReport, TableOptions,
 };
+pub use snapshot::{ScanBuilder, Snapshot, TableScan};
+pub use table::{DATA_DIR, Table, WAL_DIR};
+pub use transaction::{Transaction, TransactionReport};
 pub use wal::Durability;
 
 pub use strata_compactor::{
@@ -84,7 +97,8 @@ pub use strata_format::{
 };
 pub use strata_memtable::MemtableOptions;
 pub use strata_partition_registry::{
-    Partitioning, RecoveryReport, Registry, SegmentEntry, TableConfig, TableState,
+    Partitioning, QUARANTINE_DIR, RecoveryMode, RecoveryReport, Registry, SegmentEntry,
+    TableConfig, TableState,
 };
 pub use strata_predicate::{BoundPredicate, ScanStats, parse};
 pub use strata_writer::WriterOptions;

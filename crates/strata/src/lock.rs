@@ -1,96 +1,55 @@
-//! The `LOCK` file: one writer per table directory, across processes.
+//! The writer lock: one writer per table directory, across processes.
+//!
+//! An OS advisory lock (`flock` on Unix, through [`std::fs::File::try_lock`]) on the table
+//! directory itself, held for the life of the writer and released by the kernel when the
+//! process exits or dies. Nothing is written for it, so a full disk cannot leave it behind,
+//! no file can be deleted to defeat it, and no stale process id can keep it. Readers
+//! ([`crate::Table::open_read_only`]) take no lock.
 
-use std::fs::OpenOptions;
-use std::io::{ErrorKind, Read, Write};
-use std::path::{Path, PathBuf};
+use std::fs::{File, TryLockError};
+use std::path::Path;
 
 use crate::error::{Result, TableError};
 
-/// Name of the lock file in a table directory.
+/// Name of the lock file older versions created in a table directory. It is no longer the
+/// lock: a writer removes one it finds.
 pub const LOCK_FILE: &str = "LOCK";
 
-/// Holds `<dir>/LOCK` (created exclusively, holding the owner's process id) until dropped.
+/// The held lock; dropping it releases it.
 #[derive(Debug)]
-pub(crate) struct LockFile {
-    path: PathBuf,
+pub(crate) struct DirLock {
+    _dir: File,
 }
 
-impl LockFile {
-    /// Takes the lock, or fails with [`TableError::Locked`] when a live process holds it. A lock
-    /// left by a process that no longer runs (a crash) is taken over.
-    pub(crate) fn acquire(dir: &Path) -> Result<LockFile> {
-        let path = dir.join(LOCK_FILE);
-        for _ in 0..2 {
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(mut f) => {
-                    writeln!(f, "{}", std::process::id()).map_err(|source| TableError::LockIo {
-                        context: format!("writing {}", path.display()),
-                        source,
-                    })?;
-                    return Ok(LockFile { path });
-                }
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                    let holder = read_holder(&path);
-                    match holder {
-                        Some(pid) if !process_alive(pid) => {
-                            // Stale: its owner is gone. Remove and retry once.
-                            let _ = std::fs::remove_file(&path);
-                        }
-                        Some(pid) => {
-                            return Err(TableError::Locked {
-                                dir: dir.to_path_buf(),
-                                detail: format!("held by process {pid}"),
-                            });
-                        }
-                        None => {
-                            return Err(TableError::Locked {
-                                dir: dir.to_path_buf(),
-                                detail: format!("{} exists", path.display()),
-                            });
-                        }
-                    }
-                }
-                Err(source) => {
-                    return Err(TableError::LockIo {
-                        context: format!("creating {}", path.display()),
-                        source,
-                    });
-                }
+impl DirLock {
+    /// Takes the lock on `dir`, or fails with [`TableError::Locked`] when another open table
+    /// (in this or another process) holds it.
+    pub(crate) fn acquire(dir: &Path) -> Result<DirLock> {
+        let file = File::open(dir).map_err(|source| TableError::LockIo {
+            context: format!("opening {} to lock it", dir.display()),
+            source,
+        })?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(TableError::Locked {
+                    dir: dir.to_path_buf(),
+                    detail: "another writer has it open".into(),
+                });
+            }
+            Err(TryLockError::Error(source)) => {
+                return Err(TableError::LockIo {
+                    context: format!("locking {}", dir.display()),
+                    source,
+                });
             }
         }
-        Err(TableError::Locked {
-            dir: dir.to_path_buf(),
-            detail: "the lock was taken while a stale one was being removed".into(),
-        })
-    }
-}
-
-impl Drop for LockFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-fn read_holder(path: &Path) -> Option<u32> {
-    let mut s = String::new();
-    std::fs::File::open(path)
-        .ok()?
-        .read_to_string(&mut s)
-        .ok()?;
-    s.trim().parse().ok()
-}
-
-/// Whether process `pid` runs. Only Linux's `/proc` can tell; elsewhere every holder counts as
-/// alive (a stale lock must then be removed by hand).
-fn process_alive(pid: u32) -> bool {
-    if pid == std::process::id() {
-        return true;
-    }
-    let proc_root = Path::new("/proc");
-    if proc_root.join("self").exists() {
-        proc_root.join(pid.to_string()).exists()
-    } else {
-        true
+        // A lock file from an older version means nothing now; leave no confusion behind.
+        let legacy = dir.join(LOCK_FILE);
+        if legacy.exists() {
+            let _ = std::fs::remove_file(&legacy);
+        }
+        Ok(DirLock { _dir: file })
     }
 }
 
@@ -99,25 +58,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn second_acquire_is_refused_and_drop_releases() {
+    fn second_lock_on_the_same_directory_is_refused_until_the_first_is_dropped() {
         let dir = tempfile::tempdir().unwrap();
-        let a = LockFile::acquire(dir.path()).unwrap();
-        let err = LockFile::acquire(dir.path()).unwrap_err();
-        assert!(matches!(err, TableError::Locked { .. }), "{err}");
-        drop(a);
-        assert!(!dir.path().join(LOCK_FILE).exists());
-        let _b = LockFile::acquire(dir.path()).unwrap();
+        let first = DirLock::acquire(dir.path()).unwrap();
+        assert!(matches!(
+            DirLock::acquire(dir.path()),
+            Err(TableError::Locked { .. })
+        ));
+        drop(first);
+        DirLock::acquire(dir.path()).unwrap();
     }
 
     #[test]
-    fn stale_lock_of_a_dead_process_is_taken_over() {
+    fn a_stale_lock_file_neither_blocks_nor_survives() {
         let dir = tempfile::tempdir().unwrap();
-        // Process ids are below 2^22 on Linux; this one cannot run.
-        std::fs::write(dir.path().join(LOCK_FILE), "4294967\n").unwrap();
-        if Path::new("/proc/self").exists() {
-            let _l = LockFile::acquire(dir.path()).unwrap();
-        } else {
-            assert!(LockFile::acquire(dir.path()).is_err());
-        }
+        std::fs::write(dir.path().join(LOCK_FILE), "1\n").unwrap();
+        let _l = DirLock::acquire(dir.path()).unwrap();
+        assert!(!dir.path().join(LOCK_FILE).exists());
     }
 }

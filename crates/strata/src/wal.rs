@@ -2,16 +2,21 @@
 //!
 //! ```text
 //! <table>/wal/wal-<seq>.log   (seq: 20 decimal digits, increasing, never reused)
-//!   header   "STRWAL" | version u16 LE                                  8 bytes
-//!   record*  len u32 LE | crc32c(payload) u32 LE | payload (len bytes)
-//!            payload = one Arrow IPC stream holding one record batch
+//!   header   "STRWAL" | version u16 LE (2)                               8 bytes
+//!   record*  len u32 LE | crc32c(len bytes ++ payload) u32 LE | payload (len bytes)
+//!            payload = n u32 LE | n × (len u32 LE | one Arrow IPC stream of one batch)
 //! ```
 //!
-//! A flush rotates the log (new writes go to `seq + 1`) and, once the segments holding the
-//! drained rows are committed in the manifest, records `seq + 1` as the first live log in
-//! `WAL-POS` and removes the covered files (see [`crate::Table::flush`] for the ordering).
-//! Replay reads every live file in order and stops at the first record whose length or
-//! checksum does not hold: that is a torn tail, a write that was never acknowledged.
+//! Records use the framing of [`strata_format::record`], the manifest's, with the same rule: a
+//! damaged record followed by any well-framed record is a [`TableError::Corrupt`] error naming
+//! the file and offset, and only an incomplete last record (an append a crash cut short, never
+//! acknowledged) is discarded, and reported. One record holds every batch of one write, so a
+//! write replays whole or not at all. Version 1 files (one batch per record, checksum over the
+//! payload only) are still read.
+//!
+//! A flush rotates the log (new writes go to `seq + 1`) and commits the segments holding the
+//! drained rows together with the new log position (`Edit::SetLogPosition(seq + 1)`) in one
+//! manifest record; then the covered files are removed. Replay reads every live file in order.
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -20,16 +25,19 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use arrow_array::RecordBatch;
 use arrow_ipc::reader::StreamReader;
 use arrow_ipc::writer::StreamWriter;
-use strata_format::{FileSystem, WritableFile};
+use strata_format::{FileSystem, TailKind, WritableFile, frame_record, split_records};
+use strata_partition_registry::RecoveryMode;
 
 use crate::error::{Result, TableError, io_err};
 
 /// Magic at the start of every log file.
 pub const WAL_MAGIC: &[u8; 6] = b"STRWAL";
-/// Version of the log file layout written by this build.
-pub const WAL_VERSION: u16 = 1;
+/// Version of the log file layout written by this build (version 1 is read too).
+pub const WAL_VERSION: u16 = 2;
 const HEADER_LEN: usize = 8;
 const RECORD_HEADER_LEN: usize = 8;
+/// Largest record accepted on reading (a longer length field is damage).
+const MAX_RECORD: u32 = u32::MAX - 1;
 
 /// How hard a write works to survive a crash before it is acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -92,23 +100,42 @@ pub(crate) fn encode_batch(batch: &RecordBatch, path: &Path) -> Result<Vec<u8>> 
     Ok(out)
 }
 
-fn decode_batches(payload: &[u8], path: &Path) -> Result<Vec<RecordBatch>> {
-    let wal = |e: arrow_schema::ArrowError| TableError::Wal {
+fn decode_stream(payload: &[u8], path: &Path, offset: u64) -> Result<Vec<RecordBatch>> {
+    let wal = |e: arrow_schema::ArrowError| TableError::Corrupt {
         path: path.to_path_buf(),
-        detail: format!("decoding a record that passed its checksum: {e}"),
+        offset,
+        detail: format!("a record that passed its checksum does not decode: {e}"),
     };
     let reader = StreamReader::try_new(Cursor::new(payload), None).map_err(wal)?;
     reader.map(|b| b.map_err(wal)).collect()
 }
 
-/// Frames `payload` as one log record.
-pub(crate) fn frame(payload: &[u8]) -> Option<Vec<u8>> {
-    let len = u32::try_from(payload.len()).ok()?;
-    let mut out = Vec::with_capacity(RECORD_HEADER_LEN + payload.len());
-    out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(&crc32c::crc32c(payload).to_le_bytes());
-    out.extend_from_slice(payload);
-    Some(out)
+/// The batches of one version-2 record payload.
+pub fn decode_record(payload: &[u8], path: &Path, offset: u64) -> Result<Vec<RecordBatch>> {
+    let bad = |detail: &str| TableError::Corrupt {
+        path: path.to_path_buf(),
+        offset,
+        detail: detail.to_string(),
+    };
+    let u32_at = |pos: usize| -> Option<usize> {
+        let b: [u8; 4] = payload.get(pos..pos.checked_add(4)?)?.try_into().ok()?;
+        Some(u32::from_le_bytes(b) as usize)
+    };
+    let n = u32_at(0).ok_or_else(|| bad("record shorter than its batch count"))?;
+    let mut pos = 4;
+    let mut out = Vec::with_capacity(n.min(payload.len() / 4));
+    for _ in 0..n {
+        let len = u32_at(pos).ok_or_else(|| bad("record shorter than a batch length"))?;
+        let stream = payload
+            .get(pos + 4..(pos + 4).saturating_add(len))
+            .ok_or_else(|| bad("batch longer than the record"))?;
+        out.extend(decode_stream(stream, path, offset)?);
+        pos += 4 + len;
+    }
+    if pos != payload.len() {
+        return Err(bad("bytes after the last batch of a record"));
+    }
+    Ok(out)
 }
 
 fn header() -> [u8; HEADER_LEN] {
@@ -118,17 +145,45 @@ fn header() -> [u8; HEADER_LEN] {
     h
 }
 
+/// Bytes at the end of a log file that were not replayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LogTail {
+    pub(crate) offset: u64,
+    pub(crate) bytes: u64,
+    pub(crate) damaged: bool,
+    /// Well-framed records after the damage (discarded with it).
+    pub(crate) records: u64,
+    /// Rows those records held (as far as they decode).
+    pub(crate) rows: u64,
+}
+
 /// What one log file held.
 #[derive(Debug, Default)]
 pub(crate) struct LogContents {
-    /// Batches of the whole records, in order.
-    pub(crate) batches: Vec<RecordBatch>,
-    /// Offset and length of a torn tail that was ignored.
-    pub(crate) torn: Option<(u64, u64)>,
+    /// The batches of each whole record, in order.
+    pub(crate) records: Vec<Vec<RecordBatch>>,
+    /// The bytes after the last replayed record, if any.
+    pub(crate) tail: Option<LogTail>,
 }
 
-/// Reads the whole records of one log file; a short or corrupt tail is reported, not an error.
-pub(crate) fn read_log(fs: &dyn FileSystem, path: &Path) -> Result<LogContents> {
+impl LogContents {
+    pub(crate) fn rows(&self) -> u64 {
+        self.records
+            .iter()
+            .flatten()
+            .map(|b| b.num_rows() as u64)
+            .sum()
+    }
+}
+
+/// Reads the records of one log file. An incomplete last record is reported in
+/// [`LogContents::tail`]; damage is a [`TableError::Corrupt`] error, unless `mode` is
+/// [`RecoveryMode::PointInTime`], which keeps the records before it and reports the rest.
+pub(crate) fn read_log(
+    fs: &dyn FileSystem,
+    path: &Path,
+    mode: RecoveryMode,
+) -> Result<LogContents> {
     let file = fs
         .open_read(path)
         .map_err(io_err(format!("opening {}", path.display())))?;
@@ -139,21 +194,138 @@ pub(crate) fn read_log(fs: &dyn FileSystem, path: &Path) -> Result<LogContents> 
     let bytes = file
         .read_at(0, len)
         .map_err(io_err(format!("reading {}", path.display())))?;
+    parse_log(&bytes, path, mode)
+}
+
+/// [`read_log`] of bytes already read.
+pub fn parse_log_bytes(bytes: &[u8], path: &Path, point_in_time: bool) -> Result<u64> {
+    let mode = if point_in_time {
+        RecoveryMode::PointInTime
+    } else {
+        RecoveryMode::Strict
+    };
+    parse_log(bytes, path, mode).map(|c| c.rows())
+}
+
+fn parse_log(bytes: &[u8], path: &Path, mode: RecoveryMode) -> Result<LogContents> {
     let mut out = LogContents::default();
     let total = bytes.len() as u64;
-    // A header that never became durable: the file was created but nothing was acknowledged.
-    if bytes.len() < HEADER_LEN || bytes.get(..HEADER_LEN) != Some(&header()[..]) {
-        if !bytes.is_empty() {
-            if bytes.len() >= HEADER_LEN && bytes.get(..6) == Some(&WAL_MAGIC[..]) {
-                return Err(TableError::Wal {
+    let magic_ok = bytes.get(..6) == Some(&WAL_MAGIC[..]);
+    let version = bytes
+        .get(6..8)
+        .and_then(|v| <[u8; 2]>::try_from(v).ok())
+        .map(u16::from_le_bytes);
+    match (magic_ok, version) {
+        (true, Some(2)) => {}
+        (true, Some(1)) => return parse_v1(bytes, path),
+        (true, Some(v)) => {
+            return Err(TableError::Wal {
+                path: path.to_path_buf(),
+                detail: format!("unsupported log version {v}"),
+            });
+        }
+        _ => {
+            // A header that never became durable (the file is created, then its header is
+            // written and synced before any record): nothing was acknowledged in it.
+            let incomplete = bytes.len() < HEADER_LEN && WAL_MAGIC.starts_with(bytes)
+                || bytes.iter().all(|b| *b == 0);
+            if incomplete {
+                if !bytes.is_empty() {
+                    out.tail = Some(LogTail {
+                        offset: 0,
+                        bytes: total,
+                        damaged: false,
+                        records: 0,
+                        rows: 0,
+                    });
+                }
+                return Ok(out);
+            }
+            if mode == RecoveryMode::Strict {
+                return Err(TableError::Corrupt {
                     path: path.to_path_buf(),
-                    detail: "unsupported log version".into(),
+                    offset: 0,
+                    detail: "not a log file header".into(),
                 });
             }
-            out.torn = Some((0, total));
+            out.tail = Some(LogTail {
+                offset: 0,
+                bytes: total,
+                damaged: true,
+                records: 0,
+                rows: 0,
+            });
+            return Ok(out);
         }
-        return Ok(out);
     }
+    let body = bytes.get(HEADER_LEN..).unwrap_or_default();
+    let at = |o: u64| o + HEADER_LEN as u64;
+    let (records, tail) = match split_records(body, MAX_RECORD) {
+        Ok(split) => {
+            let tail = split.tail.map(|t| LogTail {
+                offset: at(t.offset),
+                bytes: t.bytes,
+                damaged: t.kind == TailKind::Damaged,
+                records: 0,
+                rows: 0,
+            });
+            if let Some(t) = tail
+                && t.damaged
+                && mode == RecoveryMode::Strict
+            {
+                return Err(TableError::Corrupt {
+                    path: path.to_path_buf(),
+                    offset: t.offset,
+                    detail: "the last record is damaged (checksum mismatch)".into(),
+                });
+            }
+            (split.records, tail)
+        }
+        Err(d) => {
+            if mode == RecoveryMode::Strict {
+                return Err(TableError::Corrupt {
+                    path: path.to_path_buf(),
+                    offset: at(d.offset),
+                    detail: format!(
+                        "damaged record followed by a valid record at offset {}",
+                        at(d.next_record)
+                    ),
+                });
+            }
+            // Count what the discarded well-framed records held, for the report.
+            let (mut records, mut rows) = (0u64, 0u64);
+            let mut pos = d.next_record as usize;
+            while let Some(r) = strata_format::record::record_at(body, pos, MAX_RECORD) {
+                records += 1;
+                let payload = body.get(r.payload.clone()).unwrap_or_default();
+                rows += decode_record(payload, path, at(pos as u64))
+                    .map(|bs| bs.iter().map(|b| b.num_rows() as u64).sum())
+                    .unwrap_or(0);
+                pos = r.payload.end;
+            }
+            let tail = LogTail {
+                offset: at(d.offset),
+                bytes: total - at(d.offset),
+                damaged: true,
+                records,
+                rows,
+            };
+            (d.before, Some(tail))
+        }
+    };
+    for r in records {
+        let payload = body.get(r.payload.clone()).unwrap_or_default();
+        out.records
+            .push(decode_record(payload, path, at(r.offset as u64))?);
+    }
+    out.tail = tail;
+    Ok(out)
+}
+
+/// Version 1: one batch per record, the checksum over the payload alone; replay stops at the
+/// first record that does not hold (that version's rule).
+fn parse_v1(bytes: &[u8], path: &Path) -> Result<LogContents> {
+    let mut out = LogContents::default();
     let mut pos = HEADER_LEN;
     while pos < bytes.len() {
         let rest = bytes.get(pos..).unwrap_or_default();
@@ -164,10 +336,16 @@ pub(crate) fn read_log(fs: &dyn FileSystem, path: &Path) -> Result<LogContents> 
             (crc32c::crc32c(payload) == crc).then_some(payload)
         });
         let Some(payload) = whole else {
-            out.torn = Some((pos as u64, total - pos as u64));
+            out.tail = Some(LogTail {
+                offset: pos as u64,
+                bytes: (bytes.len() - pos) as u64,
+                damaged: false,
+                records: 0,
+                rows: 0,
+            });
             break;
         };
-        out.batches.extend(decode_batches(payload, path)?);
+        out.records.push(decode_stream(payload, path, pos as u64)?);
         pos += RECORD_HEADER_LEN + payload.len();
     }
     Ok(out)
@@ -244,19 +422,24 @@ impl Wal {
         })
     }
 
-    /// Frames `batches` as records (one per batch). Pure: call it outside any lock.
+    /// Frames `batches` as one record (they replay together or not at all). Pure: call it
+    /// outside any lock.
     pub(crate) fn frame_batches(&self, batches: &[&RecordBatch]) -> Result<Vec<u8>> {
         let path = self.dir.join("wal");
-        let mut buf = Vec::new();
+        let too_large = || TableError::Wal {
+            path: self.dir.clone(),
+            detail: "a write larger than 4 GiB".into(),
+        };
+        let mut payload = Vec::new();
+        let n = u32::try_from(batches.len()).map_err(|_| too_large())?;
+        payload.extend_from_slice(&n.to_le_bytes());
         for b in batches {
-            let payload = encode_batch(b, &path)?;
-            let framed = frame(&payload).ok_or_else(|| TableError::Wal {
-                path: self.dir.clone(),
-                detail: "a record larger than 4 GiB".into(),
-            })?;
-            buf.extend_from_slice(&framed);
+            let stream = encode_batch(b, &path)?;
+            let len = u32::try_from(stream.len()).map_err(|_| too_large())?;
+            payload.extend_from_slice(&len.to_le_bytes());
+            payload.extend_from_slice(&stream);
         }
-        Ok(buf)
+        frame_record(&payload).ok_or_else(too_large)
     }
 
     /// Fails when an earlier write or sync failed (the log may end in a torn record).
@@ -402,8 +585,29 @@ mod tests {
             .unwrap()
     }
 
+    fn read(fs: &FaultFs, path: &Path) -> Result<LogContents> {
+        read_log(fs, path, RecoveryMode::Strict)
+    }
+
+    fn all_batches(c: &LogContents) -> Vec<RecordBatch> {
+        c.records.iter().flatten().cloned().collect()
+    }
+
+    fn log_of(fs: &FaultFs, values: &[i64]) -> PathBuf {
+        let dir = Path::new("/t/wal");
+        fs.create_dir_all(dir).unwrap();
+        let wal = Wal::create(Arc::new(fs.clone()), dir, 1, Durability::Fsync).unwrap();
+        for v in values {
+            let lsn = wal
+                .append(wal.frame_batches(&[&batch(vec![*v])]).unwrap())
+                .unwrap();
+            wal.sync_to(lsn).unwrap();
+        }
+        dir.join(wal_name(1))
+    }
+
     #[test]
-    fn records_round_trip_and_torn_tail_is_reported() {
+    fn one_write_is_one_record_and_an_incomplete_tail_is_reported() {
         let fs = FaultFs::new();
         let dir = Path::new("/t/wal");
         fs.create_dir_all(dir).unwrap();
@@ -413,40 +617,73 @@ mod tests {
             .unwrap();
         let lsn = wal.append(framed).unwrap();
         wal.sync_to(lsn).unwrap();
+        let lsn = wal
+            .append(wal.frame_batches(&[&batch(vec![4])]).unwrap())
+            .unwrap();
+        wal.sync_to(lsn).unwrap();
         let path = dir.join(wal_name(7));
-        let read = read_log(&fs, &path).unwrap();
-        assert_eq!(read.batches.len(), 2);
-        assert_eq!(read.batches[1], batch(vec![3]));
-        assert!(read.torn.is_none());
+        let got = read(&fs, &path).unwrap();
+        assert_eq!(got.records.len(), 2);
+        assert_eq!(got.records[0], vec![batch(vec![1, 2]), batch(vec![3])]);
+        assert!(got.tail.is_none());
 
         let mut bytes = fs.contents(&path).unwrap();
         let full = bytes.len();
         bytes.truncate(full - 3);
         fs.set_contents(&path, bytes);
-        let read = read_log(&fs, &path).unwrap();
-        assert_eq!(read.batches, vec![batch(vec![1, 2])]);
-        assert!(read.torn.is_some());
+        let got = read(&fs, &path).unwrap();
+        // The whole first write, none of the cut one.
+        assert_eq!(got.records.len(), 1);
+        let tail = got.tail.unwrap();
+        assert!(!tail.damaged);
     }
 
     #[test]
-    fn flipped_byte_stops_replay_at_that_record() {
+    fn flipped_byte_in_the_middle_is_a_typed_error_naming_file_and_offset() {
         let fs = FaultFs::new();
-        let dir = Path::new("/t/wal");
-        fs.create_dir_all(dir).unwrap();
-        let wal = Wal::create(Arc::new(fs.clone()), dir, 1, Durability::Fsync).unwrap();
-        for v in [1, 2] {
-            let lsn = wal
-                .append(wal.frame_batches(&[&batch(vec![v])]).unwrap())
-                .unwrap();
-            wal.sync_to(lsn).unwrap();
+        let path = log_of(&fs, &[1, 2, 3]);
+        let mut bytes = fs.contents(&path).unwrap();
+        bytes[HEADER_LEN + 12] ^= 0x10;
+        fs.set_contents(&path, bytes);
+        match read(&fs, &path) {
+            Err(TableError::Corrupt {
+                path: p, offset, ..
+            }) => {
+                assert_eq!(p, path);
+                assert_eq!(offset, HEADER_LEN as u64);
+            }
+            other => panic!("expected Corrupt, got {other:?}"),
         }
-        let path = dir.join(wal_name(1));
+        // Recovering to a point in time keeps nothing after the damage, and says so.
+        let got = read_log(&fs, &path, RecoveryMode::PointInTime).unwrap();
+        assert!(got.records.is_empty());
+        let tail = got.tail.unwrap();
+        assert!(tail.damaged);
+        assert_eq!((tail.records, tail.rows), (2, 2));
+    }
+
+    #[test]
+    fn flipped_byte_in_the_last_record_is_refused_by_default() {
+        let fs = FaultFs::new();
+        let path = log_of(&fs, &[1, 2]);
         let mut bytes = fs.contents(&path).unwrap();
         let last = bytes.len() - 1;
         bytes[last] ^= 0xff;
         fs.set_contents(&path, bytes);
-        let read = read_log(&fs, &path).unwrap();
-        assert_eq!(read.batches, vec![batch(vec![1])]);
+        assert!(matches!(read(&fs, &path), Err(TableError::Corrupt { .. })));
+        let got = read_log(&fs, &path, RecoveryMode::PointInTime).unwrap();
+        assert_eq!(all_batches(&got), vec![batch(vec![1])]);
+        assert!(got.tail.unwrap().damaged);
+    }
+
+    #[test]
+    fn arbitrary_bytes_after_the_header_never_panic() {
+        let mut bytes = header().to_vec();
+        for i in 0..400u32 {
+            bytes.push((i.wrapping_mul(2_654_435_761) >> 13) as u8);
+            let _ = parse_log(&bytes, Path::new("x"), RecoveryMode::Strict);
+            let _ = parse_log(&bytes, Path::new("x"), RecoveryMode::PointInTime);
+        }
     }
 
     #[test]
@@ -475,8 +712,8 @@ mod tests {
         assert_eq!(fs.op_count(), before, "covered records need no I/O");
         // Everything survives a power loss.
         let fs = fs.restart();
-        let read = read_log(&fs, &dir.join(wal_name(1))).unwrap();
-        assert_eq!(read.batches.len(), 3);
+        let got = read(&fs, &dir.join(wal_name(1))).unwrap();
+        assert_eq!(got.records.len(), 3);
     }
 
     #[test]
@@ -498,11 +735,10 @@ mod tests {
                 });
             }
         });
-        let read = read_log(&fs.restart(), &dir.join(wal_name(1))).unwrap();
-        assert_eq!(read.batches.len(), 100);
+        let got = read(&fs.restart(), &dir.join(wal_name(1))).unwrap();
+        assert_eq!(got.records.len(), 100);
         for t in 0..4i64 {
-            let seen: Vec<i64> = read
-                .batches
+            let seen: Vec<i64> = all_batches(&got)
                 .iter()
                 .filter_map(|b| {
                     let c = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();

@@ -91,7 +91,9 @@ pub(crate) fn rows(reg: &Registry) -> Vec<(i64, i64, Option<i64>)> {
     scan_rows(reg.scan().unwrap())
 }
 
-/// The files under the table directory minus the referenced ones, and the reverse.
+/// The files under the table directory minus the referenced ones, and the reverse. Files that
+/// recovery set aside in the quarantine folder (after discarding a torn manifest tail, which a
+/// torn restart makes) are neither.
 pub(crate) fn orphans_and_missing(fs: &FaultFs, reg: &Registry) -> (Vec<PathBuf>, Vec<PathBuf>) {
     let want: BTreeSet<PathBuf> = reg
         .referenced_files()
@@ -102,6 +104,7 @@ pub(crate) fn orphans_and_missing(fs: &FaultFs, reg: &Registry) -> (Vec<PathBuf>
         .all_files()
         .into_iter()
         .filter(|p| p.starts_with(dir()))
+        .filter(|p| !p.starts_with(dir().join(strata_partition_registry::QUARANTINE_DIR)))
         .collect();
     (
         have.difference(&want).cloned().collect(),

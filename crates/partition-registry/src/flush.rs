@@ -1,0 +1,231 @@
+//! Flush: the one place rows become committed segments.
+//!
+//! A flush is two steps so that callers can put many of them under one commit:
+//! [`Registry::stage_segments`] writes a sorted batch as durable segment files, one per
+//! partition its rows fall in, and commits nothing; [`Registry::commit_staged`] then adds any
+//! number of staged segments (creating their partitions) in one manifest record, with whatever
+//! other edits belong to the same step (the facade's log position). A table's memtable flush
+//! stages and commits at once; an ingest transaction stages at every flush and commits once at
+//! the end, so it is all or nothing. Staged files that are never committed are removed by
+//! [`Registry::discard_staged`], or by recovery as orphans after a crash.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arrow_array::{Array, Int64Array, RecordBatch, UInt32Array};
+use strata_writer::{SegmentWriter, WriterOptions};
+
+use crate::error::{RegistryError, Result};
+use crate::registry::Registry;
+use crate::state::{Edit, PartitionState, SegmentEntry, TableState};
+
+/// A segment written durably under its final name but not (yet) in the manifest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StagedSegment {
+    /// Its manifest entry, as [`Registry::commit_staged`] will add it.
+    pub entry: SegmentEntry,
+    /// Its partition interval `[start, end)` (created at commit if it does not exist).
+    pub partition: (i64, i64),
+    /// The file.
+    pub path: PathBuf,
+}
+
+/// The time column of `batch` as `i64` values in the table's unit.
+fn time_values(batch: &RecordBatch, state: &TableState) -> Result<Int64Array> {
+    let column = &state.config.time_column;
+    let col = batch.column_by_name(column).ok_or_else(|| {
+        RegistryError::InvalidConfig(format!("the batch has no time column {column:?}"))
+    })?;
+    let cast = arrow_cast::cast(col.as_ref(), &arrow_schema::DataType::Int64)?;
+    cast.as_any()
+        .downcast_ref::<Int64Array>()
+        .cloned()
+        .ok_or_else(|| RegistryError::InvalidConfig("the time column is not integral".into()))
+}
+
+/// Row indices of `batch` per partition interval, in row order; every row checked.
+fn partition_groups(
+    batch: &RecordBatch,
+    state: &TableState,
+) -> Result<BTreeMap<(i64, i64), Vec<u32>>> {
+    let t = time_values(batch, state)?;
+    let mut groups: BTreeMap<(i64, i64), Vec<u32>> = BTreeMap::new();
+    // The intervals met so far: consecutive rows mostly share one.
+    let mut last: Option<(i64, i64)> = None;
+    for i in 0..t.len() {
+        let bad = |detail: String| RegistryError::BadTime {
+            column: state.config.time_column.clone(),
+            row: i,
+            detail,
+        };
+        if t.is_null(i) {
+            return Err(bad("a null time value (every row needs one)".into()));
+        }
+        let v = t.value(i);
+        let interval = match last {
+            Some((s, e)) if s <= v && v < e => (s, e),
+            _ => match groups.keys().find(|(s, e)| *s <= v && v < *e) {
+                Some(k) => *k,
+                None => interval_for(state, v).map_err(|e| bad(e.to_string()))?,
+            },
+        };
+        last = Some(interval);
+        let row = u32::try_from(i)
+            .map_err(|_| RegistryError::InvalidConfig("more than 2^32 rows in one flush".into()))?;
+        groups.entry(interval).or_default().push(row);
+    }
+    Ok(groups)
+}
+
+/// The partition a row at `t` goes to: an existing Active one or a new one.
+fn interval_for(state: &TableState, t: i64) -> Result<(i64, i64)> {
+    match state.partition_containing(t) {
+        Some(p) if p.state == PartitionState::Active => Ok((p.start, p.end)),
+        Some(p) => Err(RegistryError::InvalidPartition {
+            start: p.start,
+            end: p.end,
+            detail: format!(
+                "partition is {:?} and takes no new rows (time {t})",
+                p.state
+            ),
+        }),
+        None => state.new_partition_interval(t),
+    }
+}
+
+impl Registry {
+    /// Checks that a flush of `batch` would find a partition for every row: no null time
+    /// value, none outside the partitionable range, none in a partition that takes no rows.
+    /// The facade calls it before a batch reaches its log, so a logged batch always flushes.
+    pub fn check_rows(&self, batch: &RecordBatch) -> Result<()> {
+        partition_groups(batch, &self.state()).map(|_| ())
+    }
+
+    /// Writes `batch` (sorted by the sort key) as new segments, one per partition its rows
+    /// fall in, durably under their final names, and commits nothing. On error nothing is
+    /// left: segments staged by this call are removed.
+    pub fn stage_segments(
+        &self,
+        batch: &RecordBatch,
+        opts: WriterOptions,
+    ) -> Result<Vec<StagedSegment>> {
+        if batch.num_rows() == 0 {
+            return Ok(Vec::new());
+        }
+        let state = self.state();
+        let groups = partition_groups(batch, &state)?;
+        let mut staged = Vec::with_capacity(groups.len());
+        let result = (|| -> Result<()> {
+            for (interval, rows) in groups {
+                let part = if rows.len() == batch.num_rows() {
+                    batch.clone()
+                } else {
+                    let idx = UInt32Array::from(rows);
+                    let cols = batch
+                        .columns()
+                        .iter()
+                        .map(|c| arrow_select::take::take(c.as_ref(), &idx, None))
+                        .collect::<std::result::Result<Vec<_>, _>>()?;
+                    RecordBatch::try_new(batch.schema(), cols)?
+                };
+                let target = self.allocate_segment(interval)?;
+                let mut w = SegmentWriter::create(
+                    Arc::clone(self.fs()),
+                    &target.dir,
+                    &target.name,
+                    target.schema.clone(),
+                    opts,
+                )?;
+                w.write_batch(&part)?;
+                let meta = w.finish()?;
+                staged.push(StagedSegment {
+                    entry: self.entry_for(&target, &meta),
+                    partition: interval,
+                    path: target.dir.join(&target.name),
+                });
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => Ok(staged),
+            Err(e) => {
+                // Not referenced by any record: removing them cannot lose a committed row.
+                let _ = self.discard_staged(&staged);
+                Err(e)
+            }
+        }
+    }
+
+    /// Commits `staged` segments and `extra` edits in one manifest record (all or nothing),
+    /// creating the partitions that do not exist yet. When the record is refused (the edits do
+    /// not apply) the staged files are removed; when writing it failed, it may or may not be
+    /// durable, so they are left for recovery to keep or remove.
+    pub fn commit_staged(&self, staged: &[StagedSegment], extra: Vec<Edit>) -> Result<u64> {
+        let result = self.commit_with(|state| {
+            let mut edits = Vec::with_capacity(staged.len() + extra.len() + 1);
+            let mut created: Vec<(i64, i64)> = Vec::new();
+            for s in staged {
+                let (start, end) = s.partition;
+                if !state.partitions.contains_key(&start) && !created.contains(&s.partition) {
+                    created.push(s.partition);
+                    edits.push(Edit::CreatePartition { start, end });
+                }
+            }
+            edits.extend(staged.iter().map(|s| Edit::AddSegment(s.entry.clone())));
+            edits.extend(extra.iter().cloned());
+            edits
+        });
+        if let Err(e) = &result
+            && !matches!(e, RegistryError::Format { .. })
+        {
+            let _ = self.discard_staged(staged);
+        }
+        result
+    }
+
+    /// Removes the files of staged segments that will not be committed.
+    pub fn discard_staged(&self, staged: &[StagedSegment]) -> Result<()> {
+        for s in staged {
+            if self
+                .fs()
+                .exists(&s.path)
+                .map_err(|e| RegistryError::format("checking a staged segment", e))?
+            {
+                self.fs().remove_file(&s.path).map_err(|e| {
+                    RegistryError::format(format!("removing {}", s.path.display()), e)
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `batch` (sorted by the sort key) as segments and commits them in one record:
+    /// [`Registry::stage_segments`] then [`Registry::commit_staged`].
+    pub fn write_segments(
+        &self,
+        batch: &RecordBatch,
+        opts: WriterOptions,
+    ) -> Result<Vec<SegmentEntry>> {
+        let staged = self.stage_segments(batch, opts)?;
+        self.commit_staged(&staged, Vec::new())?;
+        Ok(staged.into_iter().map(|s| s.entry).collect())
+    }
+
+    /// [`Registry::write_segments`] of a batch whose rows fall in one partition: its segment.
+    pub fn write_segment(&self, batch: &RecordBatch, opts: WriterOptions) -> Result<SegmentEntry> {
+        let n = partition_groups(batch, &self.state())?.len();
+        if n != 1 {
+            return Err(RegistryError::InvalidConfig(format!(
+                "write_segment: the rows fall in {n} partitions, not one"
+            )));
+        }
+        let mut entries = self.write_segments(batch, opts)?;
+        match entries.len() {
+            1 => Ok(entries.remove(0)),
+            n => Err(RegistryError::InvalidConfig(format!(
+                "write_segment: the rows fall in {n} partitions, not one"
+            ))),
+        }
+    }
+}
