@@ -1,8 +1,11 @@
 //! `strata`: the command-line tool of the Strata storage engine.
 //!
 //! Exit codes: 0 success; 1 an error (one line on stderr, `error: …`); 2 bad usage (clap); 3 the
-//! table is locked by another writer.
+//! table is locked by another writer. A reader that closes stdout early (`strata scan … | head`)
+//! is not an error: the command stops writing and exits 0 (`verify` still exits 1 on a bad
+//! segment).
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -109,6 +112,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of stdout has gone (`… | head`): it has every line it wanted.
+        Err(e) if output::is_closed_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             let locked = e
                 .downcast_ref::<strata::TableError>()
@@ -161,7 +166,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .execute()
                 .map_err(|e| where_context(e, &args.predicate))?;
             let mut out = std::io::stdout().lock();
-            output::print(&mut it, args.limit, args.format, &mut out)?;
+            // A closed pipe ends the scan here, as a limit would: no more rows are decoded, and
+            // the table is closed as usual.
+            output::until_closed(output::print(&mut it, args.limit, args.format, &mut out))?;
             if args.stats {
                 let s = it.stats();
                 eprintln!(
@@ -179,7 +186,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Inspect { path } => inspect::inspect(&path, &mut std::io::stdout().lock()),
-        Command::Verify { table } => inspect::verify(&table, &mut std::io::stdout().lock()),
+        Command::Verify { table } => {
+            // Its exit code is the verdict, so a closed pipe must not cut the checks short.
+            let mut out = output::UntilClosed::new(std::io::stdout().lock());
+            inspect::verify(&table, &mut out)
+        }
         Command::Recover {
             table,
             point_in_time,
@@ -190,7 +201,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .delete(&predicate)
                 .map_err(|e| where_context(e, &Some(predicate.clone())))?;
             t.close()?;
-            println!("deleted {n} rows");
+            writeln!(std::io::stdout().lock(), "deleted {n} rows")?;
             Ok(())
         }
         Command::Compact { table } => {

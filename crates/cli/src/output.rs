@@ -9,6 +9,67 @@ use arrow_schema::DataType;
 
 use crate::Format;
 
+/// Whether `e` is a write to stdout after its reader went away (`strata scan … | head` closes the
+/// pipe once it has its lines). The writer gets `EPIPE` (Rust ignores `SIGPIPE`), which is the
+/// normal end of such a command, not an error.
+pub(crate) fn is_closed_pipe(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// `r`, or `None` when it failed on a closed pipe ([`is_closed_pipe`]).
+pub(crate) fn until_closed<T>(r: Result<T>) -> Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if is_closed_pipe(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// A writer whose reader may go away before the command is done with its work (`verify`, whose
+/// exit code is its verdict): after a closed pipe, it discards what is written instead of failing.
+pub(crate) struct UntilClosed<W: Write> {
+    inner: W,
+    closed: bool,
+}
+
+impl<W: Write> UntilClosed<W> {
+    pub(crate) fn new(inner: W) -> Self {
+        Self {
+            inner,
+            closed: false,
+        }
+    }
+}
+
+impl<W: Write> Write for UntilClosed<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.closed {
+            return Ok(buf.len());
+        }
+        match self.inner.write(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(buf.len())
+            }
+            r => r,
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        match self.inner.flush() {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            r => r,
+        }
+    }
+}
+
 /// Prints up to `limit` rows of `batches`.
 pub(crate) fn print(
     batches: &mut dyn Iterator<Item = strata::Result<RecordBatch>>,
@@ -129,6 +190,7 @@ pub(crate) fn print(
         }
         writeln!(out, "({printed} rows)")?;
     }
+    out.flush()?;
     Ok(printed)
 }
 

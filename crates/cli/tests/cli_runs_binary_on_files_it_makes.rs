@@ -1,10 +1,11 @@
 //! Runs the `strata` binary: help text, ingest of CSV (plain and gzip) with a malformed row,
-//! scans in each format, delete, inspect, verify, compact, a locked table, and the demo.
+//! scans in each format, delete, inspect, verify, compact, a locked table, output to a pipe
+//! its reader closes early, and the demo.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 fn strata(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_strata"))
@@ -249,6 +250,80 @@ fn locked_table_exits_3() {
     drop(held);
     let o = strata(&["delete", table.to_str().unwrap(), "--where", "cpu < 0"]);
     assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// Runs the binary with stdout a pipe that is closed after reading `take` bytes (at once when
+/// 0), as `strata … | head` does.
+fn strata_into_closed_pipe(args: &[&str], take: usize) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut first = vec![0u8; take];
+    out.read_exact(&mut first).unwrap();
+    drop(out);
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn closed_stdout_pipe_ends_quietly_with_exit_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("a.csv");
+    write_csv(&csv, &rows(0, 10_000));
+    let table = dir.path().join("t");
+    let t = table.to_str().unwrap();
+    let o = strata(&[
+        "ingest",
+        t,
+        "--quiet",
+        "--time-column",
+        "ts",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let quiet = |o: &Output, what: &str| {
+        let err = stderr(o);
+        assert_eq!(o.status.code(), Some(0), "{what}: {err}");
+        assert!(!err.to_lowercase().contains("broken pipe"), "{what}: {err}");
+        assert!(!err.contains("error"), "{what}: {err}");
+    };
+
+    // Every format prints far more than a pipe holds (about 40 bytes a row, a pipe buffers
+    // 64 KiB), so the binary is still writing when the reader goes.
+    for format in ["table", "csv", "json"] {
+        let o = strata_into_closed_pipe(&["scan", t, "--format", format], 200);
+        quiet(&o, format);
+        assert!(stderr(&o).is_empty(), "{format}: {}", stderr(&o));
+    }
+    // --stats still reports on stderr, for the rows scanned before the reader went.
+    let o = strata_into_closed_pipe(&["scan", t, "--format", "csv", "--stats"], 200);
+    quiet(&o, "--stats");
+    assert!(stderr(&o).contains("rows matched"), "{}", stderr(&o));
+
+    // Readers gone before the first line.
+    let o = strata_into_closed_pipe(&["scan", t], 0);
+    quiet(&o, "scan");
+    let o = strata_into_closed_pipe(&["inspect", t], 0);
+    quiet(&o, "inspect");
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+    let seg = walk(&table.join("data"))
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "strata"))
+        .unwrap();
+    let o = strata_into_closed_pipe(&["inspect", seg.to_str().unwrap()], 0);
+    quiet(&o, "inspect segment");
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+    let o = strata_into_closed_pipe(&["verify", t], 0);
+    quiet(&o, "verify");
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+
+    // The table is intact and unlocked afterwards.
+    let o = strata(&["scan", t, "--format", "csv"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), 1 + 10_000);
 }
 
 #[test]
