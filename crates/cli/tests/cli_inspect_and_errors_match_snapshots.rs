@@ -2,7 +2,8 @@
 //! from fixed data, and the one-line errors (with their exit codes) for bad inputs the tests
 //! make: a missing table, malformed CSV records (after quoted fields holding newlines, so line
 //! numbers must count physical lines), bad `--schema` overrides, bad `--where` expressions,
-//! unknown columns, usage errors and corrupt segments under `verify`.
+//! unknown columns, usage errors, corrupt segments under `verify`, and a corrupt block under
+//! `scan` (the error names the segment file).
 //!
 //! Temporary paths are replaced by `[TMP]` before snapshotting; nothing else printed here
 //! depends on the clock or the machine.
@@ -400,6 +401,42 @@ fn corrupt_segments_fail_verify() {
     insta::assert_snapshot!(
         "inspect_cut_segment",
         r.failure().replace(&seg, "[SEGMENT]")
+    );
+}
+
+#[test]
+fn corrupt_block_fails_scan_naming_the_segment_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path();
+    let table = make_table(tmp);
+    let t = table.to_str().unwrap();
+    let segs = segments(&table.join("data"));
+    let seg = &segs[0];
+    // One byte inside the first block of column 2 (cpu), flipped on disk.
+    let offset = strata::Segment::open(&strata::LocalFs, seg)
+        .unwrap()
+        .footer()
+        .columns[2]
+        .blocks[0]
+        .offset;
+    let mut bytes = std::fs::read(seg).unwrap();
+    bytes[offset as usize + 1] ^= 0x5a;
+    std::fs::write(seg, &bytes).unwrap();
+
+    let seg_name = seg
+        .to_str()
+        .unwrap()
+        .replace(tmp.to_str().unwrap(), "[TMP]");
+    let r = strata(tmp, &["scan", t, "--format", "csv"]);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(r.stderr.contains(&seg_name), "{}", r.stderr);
+    insta::assert_snapshot!("scan_corrupt_block", r.failure());
+    let r = strata(tmp, &["verify", t]);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    insta::assert_snapshot!(
+        "verify_corrupt_block",
+        format!("{}stdout:\n{}", r.failure(), r.stdout)
     );
 }
 

@@ -498,6 +498,8 @@ pub fn write_segment_bytes(
 #[derive(Debug, Clone)]
 pub struct Segment {
     file: Arc<dyn ReadAt>,
+    /// The file it was opened from, for errors to name ([`Self::path`]).
+    path: Option<Arc<Path>>,
     footer: Arc<Footer>,
     version: FormatVersion,
     footer_offset: u64,
@@ -521,9 +523,11 @@ fn read_exact(file: &dyn ReadAt, offset: u64, len: u64, what: &str) -> Result<By
 }
 
 impl Segment {
-    /// Opens the segment at `path` through `fs`.
+    /// Opens the segment at `path` through `fs`; the segment remembers `path` ([`Self::path`]).
     pub fn open(fs: &dyn FileSystem, path: &Path) -> Result<Self> {
-        Self::from_reader(fs.open_read(path)?)
+        let mut segment = Self::from_reader(fs.open_read(path)?)?;
+        segment.path = Some(Arc::from(path));
+        Ok(segment)
     }
 
     /// Opens a segment held in memory.
@@ -609,6 +613,7 @@ impl Segment {
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             file,
+            path: None,
             footer: Arc::new(footer),
             version,
             footer_offset,
@@ -621,6 +626,13 @@ impl Segment {
     pub fn with_symbol_as(mut self, symbol_as: SymbolAs) -> Self {
         self.symbol_as = symbol_as;
         self
+    }
+
+    /// The file the segment was opened from ([`Self::open`]); `None` for one opened from bytes
+    /// or a reader. Block errors ([`FormatError::ChecksumMismatch`], …) say where in the file
+    /// they are; callers reading several segments name the file with this.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
     /// The footer.

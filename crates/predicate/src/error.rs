@@ -1,5 +1,7 @@
 //! The crate's error type.
 
+use std::path::{Path, PathBuf};
+
 use strata_format::FormatError;
 
 use crate::parse::ParseError;
@@ -27,11 +29,14 @@ pub enum PredicateError {
         /// The literal as written.
         literal: String,
     },
-    /// A segment could not be read (I/O, corruption).
-    #[error("segment {segment}: {source}")]
+    /// A segment could not be read (I/O, corruption). The message names the segment's file
+    /// when it was opened from one, its position in the scan's list otherwise.
+    #[error("segment {}: {source}", segment_name(*segment, path.as_deref()))]
     Format {
         /// Position of the segment in the scan's list.
         segment: usize,
+        /// The file the segment was opened from ([`strata_format::Segment::path`]).
+        path: Option<PathBuf>,
         /// The underlying error.
         #[source]
         source: FormatError,
@@ -42,6 +47,14 @@ pub enum PredicateError {
     /// A caller's argument is invalid (projection of an unknown column, zero batch size, …).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+}
+
+/// The file of a segment, or its position when it has none.
+fn segment_name(index: usize, path: Option<&Path>) -> String {
+    match path {
+        Some(p) => p.display().to_string(),
+        None => index.to_string(),
+    }
 }
 
 /// Result alias of this crate.

@@ -9,6 +9,7 @@
 //! time, so memory stays at about one block per column plus one output batch.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -196,7 +197,11 @@ impl Scan {
             Some(s) => s.as_ref().clone(),
             None => match self.segments.first() {
                 Some(s) => s.schema().clone(),
-                None => Schema::new(Vec::new()).map_err(|e| fmt_err(0, e))?,
+                None => Schema::new(Vec::new()).map_err(|source| PredicateError::Format {
+                    segment: 0,
+                    path: None,
+                    source,
+                })?,
             },
         };
         let out_cols: Vec<usize> = match &self.projection {
@@ -451,8 +456,13 @@ fn to_u32(v: u64) -> Result<u32> {
     })
 }
 
-fn fmt_err(segment: usize, source: FormatError) -> PredicateError {
-    PredicateError::Format { segment, source }
+/// A [`PredicateError::Format`] for segment `index` of the scan, naming its file.
+fn fmt_err(segment: &Segment, index: usize, source: FormatError) -> PredicateError {
+    PredicateError::Format {
+        segment: index,
+        path: segment.path().map(Path::to_path_buf),
+        source,
+    }
 }
 
 /// Where a needed column comes from in one segment.
@@ -534,6 +544,7 @@ impl Cursor {
             if let Source::Column { index, .. } = src {
                 let meta = footer.columns.get(*index).ok_or_else(|| {
                     fmt_err(
+                        &seg,
                         seg_index,
                         FormatError::InvalidArgument(format!("no column {index}")),
                     )
@@ -546,6 +557,7 @@ impl Cursor {
                 }
                 if at != rows {
                     return Err(fmt_err(
+                        &seg,
                         seg_index,
                         FormatError::corrupt(
                             "footer",
@@ -638,7 +650,7 @@ impl Cursor {
                 let a = self
                     .seg
                     .read_block(col, b)
-                    .map_err(|e| fmt_err(self.seg_index, e))?;
+                    .map_err(|e| fmt_err(&self.seg, self.seg_index, e))?;
                 stats.add(BLOCKS_DECODED, 1);
                 let len = self
                     .seg
@@ -655,6 +667,7 @@ impl Cursor {
         let off = usize::try_from(start - first).unwrap_or(usize::MAX);
         if off.checked_add(len).is_none_or(|end| end > array.len()) {
             return Err(fmt_err(
+                &self.seg,
                 self.seg_index,
                 FormatError::corrupt(
                     "block",

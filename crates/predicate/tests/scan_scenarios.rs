@@ -9,7 +9,8 @@ use arrow_array::types::Int64Type;
 use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray, TimestampSecondArray};
 use roaring::RoaringBitmap;
 use strata_format::{
-    BlockOptions, DataType, Field, Schema, Segment, SymbolAs, TimeUnit, write_segment_bytes,
+    BlockOptions, DataType, Field, FormatError, LocalFs, Schema, Segment, SymbolAs, TimeUnit,
+    write_segment_bytes,
 };
 use strata_predicate::{BoundPredicate, PredicateError, Scan, matching_rows};
 
@@ -216,6 +217,55 @@ fn scan_over_corrupt_block_returns_error_not_panic() {
     );
     assert!(results[..results.len() - 1].iter().all(Result::is_ok));
     assert!(matching_rows(&seg, &p, None).is_err());
+}
+
+#[test]
+fn scan_over_corrupt_block_on_disk_names_the_segment_file() {
+    struct RemoveOnDrop(std::path::PathBuf);
+    impl Drop for RemoveOnDrop {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("strata-scan-corrupt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let _cleanup = RemoveOnDrop(dir.clone());
+    let path = dir.join("seg-17.strata");
+    std::fs::write(&path, segment_bytes()).unwrap();
+    let seg = Segment::open(&LocalFs, &path).unwrap();
+    assert_eq!(seg.path(), Some(path.as_path()));
+    // One byte inside block 4 of column v, flipped on disk.
+    let b = &seg.footer().columns[1].blocks[4];
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[b.offset as usize + 3] ^= 0x55;
+    std::fs::write(&path, bytes).unwrap();
+
+    // The good segment first: the error must name the second, by file.
+    let seg = Arc::new(
+        Segment::open(&LocalFs, &path)
+            .unwrap()
+            .with_symbol_as(SymbolAs::Utf8),
+    );
+    let p = BoundPredicate::parse_and_bind("v > 0", seg.schema()).unwrap();
+    let err = Scan::new(vec![segment(), Arc::clone(&seg)])
+        .predicate(p.clone())
+        .into_iter()
+        .find_map(Result::err)
+        .unwrap();
+    let msg = err.to_string();
+    assert!(
+        matches!(&err, PredicateError::Format { segment: 1, path: Some(p), source }
+            if p == &path && matches!(source, FormatError::ChecksumMismatch { .. })),
+        "{err:?}"
+    );
+    assert!(msg.contains(&*path.to_string_lossy()), "{msg}");
+    assert!(!msg.contains("segment 1"), "{msg}");
+    assert!(
+        msg.contains("checksum mismatch in column 1 block 4"),
+        "{msg}"
+    );
+    let err = matching_rows(&seg, &p, None).unwrap_err();
+    assert!(err.to_string().contains("seg-17.strata"), "{err}");
 }
 
 #[test]
