@@ -11,13 +11,14 @@
 //! recovery removes. Steps 3 and 4 are in memory or only delete unreferenced files.
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use crossbeam_channel::{Receiver, Sender};
+use strata_format::FileSystem;
 use strata_partition_registry::{
     Edit, MergeCommit, PartitionState, Registry, RegistryError, SegmentId,
 };
@@ -110,8 +111,13 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Compactor {
     /// Takes charge of the table of `registry`: a partition left `Merging` by a crash goes
-    /// back to `Sealed`, and the first index is built and published.
+    /// back to `Sealed`, bandwidth probes left by killed processes are removed
+    /// ([`remove_stale_probes`]), and the first index is built and published. Over a read-only
+    /// registry it changes nothing on disk.
     pub fn open(registry: Arc<Registry>, config: CompactorConfig) -> Result<Compactor> {
+        if !registry.is_read_only() {
+            remove_stale_probes(registry.fs().as_ref(), registry.dir())?;
+        }
         let interrupted: Vec<Edit> = registry
             .state()
             .partitions
@@ -408,18 +414,63 @@ impl Compactor {
     }
 }
 
+/// Name prefix of the probe files [`measure_write_bandwidth`] writes. A probe is named
+/// `.bandwidth-probe-<pid>.tmp` after the process writing it, so one left behind by a process
+/// killed mid-probe is recognisable as such and [`remove_stale_probes`] removes it.
+pub const BANDWIDTH_PROBE_PREFIX: &str = ".bandwidth-probe";
+
+/// The probe file this process writes in `dir`.
+fn probe_path(dir: &Path) -> PathBuf {
+    dir.join(format!(
+        "{BANDWIDTH_PROBE_PREFIX}-{}.tmp",
+        std::process::id()
+    ))
+}
+
+/// Removes the probe file when dropped, so no way out of [`measure_write_bandwidth`] (a failed
+/// write or fsync, a panic) leaves it behind.
+struct ProbeFile<'a> {
+    fs: &'a dyn FileSystem,
+    path: PathBuf,
+    removed: bool,
+}
+
+impl ProbeFile<'_> {
+    /// Removes the file, reporting a failure (the error paths rely on `Drop` instead).
+    fn remove(mut self) -> Result<()> {
+        self.removed = true;
+        self.fs
+            .remove_file(&self.path)
+            .map_err(|source| CompactorError::Io {
+                path: self.path.clone(),
+                source,
+            })
+    }
+}
+
+impl Drop for ProbeFile<'_> {
+    fn drop(&mut self) {
+        if !self.removed {
+            // Best effort: an error is already on its way out, and a probe that survives this
+            // too is removed by the next `remove_stale_probes`.
+            let _ = self.fs.remove_file(&self.path);
+        }
+    }
+}
+
 /// Measures the write bandwidth of the device under `dir`: writes `bytes` bytes to a probe
 /// file, fsyncs it, removes it, and returns bytes per second (at least 1 MB/s). Used to derive a
-/// compaction I/O budget when none is configured.
-pub fn measure_write_bandwidth(
-    fs: &dyn strata_format::FileSystem,
-    dir: &std::path::Path,
-    bytes: usize,
-) -> Result<u64> {
+/// compaction I/O budget when none is configured. The probe is removed on every path, errors
+/// included; one left by a killed process is removed by [`remove_stale_probes`].
+pub fn measure_write_bandwidth(fs: &dyn FileSystem, dir: &Path, bytes: usize) -> Result<u64> {
     const CHUNK: usize = 1 << 20;
-    let path = dir.join(".bandwidth-probe");
+    let probe = ProbeFile {
+        fs,
+        path: probe_path(dir),
+        removed: false,
+    };
     let io = |source| CompactorError::Io {
-        path: path.clone(),
+        path: probe.path.clone(),
         source,
     };
     // Incompressible bytes (a xorshift stream), so no layer below can shortcut the write.
@@ -433,7 +484,7 @@ pub fn measure_write_bandwidth(
         })
         .collect();
     let started = Instant::now();
-    let mut file = fs.create(&path).map_err(io)?;
+    let mut file = fs.create(&probe.path).map_err(io)?;
     let mut left = bytes.max(1);
     while left > 0 {
         let n = left.min(CHUNK);
@@ -444,7 +495,33 @@ pub fn measure_write_bandwidth(
     file.sync().map_err(io)?;
     drop(file);
     let secs = started.elapsed().as_secs_f64().max(1e-6);
-    fs.remove_file(&path).map_err(io)?;
+    probe.remove()?;
     let rate = (bytes.max(1) as f64 / secs) as u64;
     Ok(rate.max(1_000_000))
+}
+
+/// Removes bandwidth probes ([`BANDWIDTH_PROBE_PREFIX`]) left in `dir` by processes killed while
+/// measuring, and returns their paths. Only the table's one writer may call it (as
+/// [`Compactor::open`] does over a writable registry): a probe is taken for stale when it is
+/// not this process's, so a reader beside a live writer must not. Removing a probe needs no
+/// directory sync: nothing references it, and one that reappears after a crash is removed
+/// again next time.
+pub fn remove_stale_probes(fs: &dyn FileSystem, dir: &Path) -> Result<Vec<PathBuf>> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| CompactorError::Io { path, source }
+    };
+    let own = probe_path(dir);
+    let mut removed = Vec::new();
+    for entry in fs.list_dir(dir).map_err(io(dir))? {
+        let is_probe = entry
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with(BANDWIDTH_PROBE_PREFIX));
+        if is_probe && entry != own {
+            fs.remove_file(&entry).map_err(io(&entry))?;
+            removed.push(entry);
+        }
+    }
+    Ok(removed)
 }

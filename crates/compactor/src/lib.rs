@@ -83,7 +83,10 @@ mod policy;
 mod scheduler;
 mod throttle;
 
-pub use compactor::{Compactor, CompactorConfig, CycleReport, measure_write_bandwidth};
+pub use compactor::{
+    BANDWIDTH_PROBE_PREFIX, Compactor, CompactorConfig, CycleReport, measure_write_bandwidth,
+    remove_stale_probes,
+};
 pub use error::{CompactorError, Result};
 pub use index::{SegmentFile, SegmentHandle, TableIndex};
 pub use merge::{
