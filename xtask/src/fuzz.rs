@@ -177,8 +177,9 @@ pub(crate) fn run(root: &Path, args: Args) -> Result<()> {
     }
 
     eprintln!("\n==> fuzz summary ({}s per target)", args.seconds);
+    let w = targets.iter().map(String::len).max().unwrap_or(0).max(6);
     eprintln!(
-        "    {:<16} {:<6} {:>12} {:>8}",
+        "    {:<w$} {:<6} {:>12} {:>8}",
         "target", "result", "runs", "seconds"
     );
     let mut failed = Vec::new();
@@ -187,7 +188,7 @@ pub(crate) fn run(root: &Path, args: Args) -> Result<()> {
             .runs
             .map_or_else(|| "?".to_owned(), |n| n.to_string());
         let result = if *ok { "pass" } else { "FAIL" };
-        eprintln!("    {target:<16} {result:<6} {runs:>12} {:>8}", secs(*took));
+        eprintln!("    {target:<w$} {result:<6} {runs:>12} {:>8}", secs(*took));
         if !ok {
             failed.push(*target);
             if let Some(p) = &outcome.panic {

@@ -21,9 +21,9 @@ pub const CHECKPOINT_VERSION: u32 = 2;
 /// Version of the deletion-vector file.
 pub const DV_VERSION: u32 = 1;
 /// Magic of a checkpoint file.
-pub(crate) const CHECKPOINT_MAGIC: &[u8; 8] = b"STRATCKP";
+pub const CHECKPOINT_MAGIC: &[u8; 8] = b"STRATCKP";
 /// Magic of a deletion-vector file.
-pub(crate) const DV_MAGIC: &[u8; 8] = b"STRATADV";
+pub const DV_MAGIC: &[u8; 8] = b"STRATADV";
 
 /// A decoding failure: offset inside the buffer and what was wrong.
 #[derive(Debug)]

@@ -26,6 +26,7 @@
 //! [`TableState`] (immutable snapshot: [`TableSchema`], [`Partition`] with [`PartitionState`],
 //! [`SegmentEntry`] with [`DeletionVector`], [`DeadSpace`]); [`Edit`] (one manifest change,
 //! including [`MergeCommit`] and [`SchemaChange`]); [`Partitioning`]; [`RegistryError`].
+//! [`decode`] exposes the decoders of the files above (the fuzz targets in `fuzz/` drive them).
 //!
 //! ```
 //! use std::sync::Arc;
@@ -65,6 +66,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod decode;
 mod encoding;
 pub mod error;
 mod flush;
@@ -72,7 +74,7 @@ pub mod partitioning;
 mod registry;
 pub mod state;
 
-pub use encoding::{CHECKPOINT_VERSION, DV_VERSION, RECORD_VERSION};
+pub use encoding::{CHECKPOINT_MAGIC, CHECKPOINT_VERSION, DV_MAGIC, DV_VERSION, RECORD_VERSION};
 pub use error::{RegistryError, Result};
 pub use flush::StagedSegment;
 pub use partitioning::{

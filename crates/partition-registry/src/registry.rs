@@ -186,7 +186,7 @@ fn read_file(fs: &dyn FileSystem, path: &Path) -> Result<Vec<u8>> {
     Ok(b.to_vec())
 }
 
-fn frame_error(path: &Path, e: FrameError) -> RegistryError {
+pub(crate) fn frame_error(path: &Path, e: FrameError) -> RegistryError {
     match e {
         FrameError::Version(v) => RegistryError::UnsupportedVersion {
             file: path.to_path_buf(),
@@ -198,7 +198,7 @@ fn frame_error(path: &Path, e: FrameError) -> RegistryError {
 
 /// The log's well-framed records (offset and payload range), and what was discarded, by
 /// the rule of [`strata_format::record`] under `mode`.
-fn split_log(
+pub(crate) fn split_log(
     path: &Path,
     buf: &[u8],
     mode: RecoveryMode,
