@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 use common::*;
 use strata_format::FaultFs;
-use strata_partition_registry::{Registry, RegistryError, TableState, checkpoint_name, log_name};
+use strata_partition_registry::{
+    OpenOptions, RecoveryMode, Registry, RegistryError, TableState, checkpoint_name, log_name,
+};
 use strata_predicate::BoundPredicate;
 
 /// A table whose log holds several records, and the state after each record.
@@ -72,33 +74,52 @@ fn truncation_anywhere_discards_only_the_torn_tail() {
 }
 
 #[test]
-fn flipped_byte_is_torn_tail_in_the_last_record_and_typed_error_before_it() {
+fn flipped_byte_is_a_typed_error_anywhere_and_point_in_time_recovery_reports_the_loss() {
     let (fs, states, log) = table_with_log();
     let bytes = fs.contents(&log).unwrap();
-    let last = *record_starts(&bytes).last().unwrap();
+    let starts = record_starts(&bytes);
+    let last = *starts.last().unwrap();
     for i in 0..bytes.len() {
         let mut bad = bytes.clone();
         bad[i] ^= 0x40;
         let copy = fs.restart();
-        copy.set_contents(&log, bad);
+        copy.set_contents(&log, bad.clone());
         match Registry::open(Arc::new(copy), dir()) {
+            // A flipped length byte in the last record can make it look cut short: an
+            // incomplete tail, which is discarded and reported.
             Ok((r, report)) => {
-                assert!(
-                    i >= last,
-                    "byte {i}: damage before the last record was accepted"
-                );
+                assert!(i >= last && i < last + 4, "byte {i}: damage was accepted");
                 assert_eq!(*r.state(), states[states.len() - 2], "byte {i}");
-                assert_eq!(report.torn_tail_discarded.unwrap().offset, last as u64);
+                let t = report.torn_tail_discarded.unwrap();
+                assert_eq!(t.offset, last as u64);
+                assert!(!t.damaged);
             }
             Err(e) => {
-                assert!(
-                    i < last,
-                    "byte {i}: the last record's damage must be a torn tail: {e}"
-                );
                 assert!(e.is_corruption(), "byte {i}: {e}");
                 assert!(matches!(e, RegistryError::Corrupt { ref file, .. } if *file == log));
             }
         }
+        // Recovering to a point in time keeps every record before the damaged one.
+        let copy = fs.restart();
+        copy.set_contents(&log, bad);
+        let opts = OpenOptions {
+            recovery: RecoveryMode::PointInTime,
+            read_only: false,
+        };
+        let (r, report) = Registry::open_with(Arc::new(copy), dir(), opts).unwrap();
+        let damaged = starts.iter().rposition(|&s| s <= i).unwrap();
+        assert_eq!(*r.state(), states[damaged], "byte {i}");
+        let t = report.torn_tail_discarded.unwrap();
+        assert_eq!(t.offset, starts[damaged] as u64, "byte {i}");
+        assert_eq!(
+            t.records_discarded as usize,
+            if t.damaged && damaged + 1 < starts.len() {
+                starts.len() - damaged - 1
+            } else {
+                0
+            },
+            "byte {i}"
+        );
     }
 }
 

@@ -114,7 +114,8 @@ fn run(ops: Vec<Op>) {
                 let r = reg.write_segment(&b, Default::default());
                 match m.partitions.get(&day) {
                     Some(PartitionState::Sealed) => {
-                        assert!(matches!(r, Err(RegistryError::InvalidPartition { .. })));
+                        // Refused before anything is written, naming the row.
+                        assert!(matches!(r, Err(RegistryError::BadTime { row: 0, .. })));
                     }
                     _ => {
                         r.unwrap();

@@ -81,7 +81,7 @@ fn sealed_partition_takes_no_new_segment_and_unknown_partition_is_typed() {
         .write_segment(&batch(&r, &[(5, 2)]), Default::default())
         .unwrap_err();
     assert!(
-        matches!(e, RegistryError::InvalidPartition { start: 0, .. }),
+        matches!(&e, RegistryError::BadTime { row: 0, detail, .. } if detail.contains("Sealed")),
         "{e}"
     );
     let e = r
