@@ -7,7 +7,7 @@
 //! record is reported with its file and the physical line it starts on.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -129,14 +129,24 @@ pub(crate) fn run(args: &IngestArgs) -> Result<()> {
     } else {
         0.0
     };
-    println!(
-        "ingested {rows} rows from {} files: {bytes_in} bytes in, {bytes_out} bytes out (ratio {ratio:.2}), {:.2}s",
-        args.files.len(),
-        started.elapsed().as_secs_f64()
-    );
-    if skipped > 0 {
-        println!("skipped {skipped} bad rows");
-    }
+    // The rows are committed: a closed stdout (`strata ingest … | head -0`) ends quietly.
+    let mut out = std::io::stdout().lock();
+    crate::output::until_closed(
+        writeln!(
+            out,
+            "ingested {rows} rows from {} files: {bytes_in} bytes in, {bytes_out} bytes out (ratio {ratio:.2}), {:.2}s",
+            args.files.len(),
+            started.elapsed().as_secs_f64()
+        )
+        .and_then(|()| {
+            if skipped > 0 {
+                writeln!(out, "skipped {skipped} bad rows")
+            } else {
+                Ok(())
+            }
+        })
+        .map_err(anyhow::Error::from),
+    )?;
     Ok(())
 }
 
