@@ -5,6 +5,14 @@
 //! the end, so a failed, interrupted or killed ingest commits nothing. CSV is split into
 //! records as it is read (a quoted field may hold newlines), so that a malformed or refused
 //! record is reported with its file and the physical line it starts on.
+//!
+//! CSV comes in the dialects people write (see [`csv`]): the delimiter (`,` `;` tab `|`) is
+//! detected per file, text that is not UTF-8 is read as Latin-1, and `NA`, `N/A`, `null` and
+//! `NULL` are nulls. A new table takes its column types from every record of the first file
+//! (one streaming pass before the one that ingests it), and its string columns with few
+//! distinct values become symbols.
+
+mod csv;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
@@ -14,13 +22,15 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use arrow_array::RecordBatch;
-use arrow_csv::reader::{Format as CsvFormat, ReaderBuilder};
+use arrow_csv::reader::ReaderBuilder;
 use arrow_schema::{
     DataType as ArrowType, Field as ArrowField, Schema as ArrowSchema, SchemaRef,
     TimeUnit as ArrowUnit,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use strata::{Partitioning, Schema, Table, TableConfig, TableOptions};
+
+use csv::{ColumnInference, CsvRecords, FileInference, count_fields, header_names};
 
 /// Arguments of `strata ingest`.
 #[derive(Debug, clap::Args)]
@@ -83,8 +93,8 @@ pub(crate) fn run(args: &IngestArgs) -> Result<()> {
         t
     } else {
         let first = args.files.first().context("no input files")?;
-        let schema = peek_schema(first, args)?;
-        let config = table_config(&schema, args)?;
+        let (schema, symbols) = peek_schema(first, args)?;
+        let config = table_config(&schema, &symbols, args)?;
         Table::create(&args.table, config, ingest_options())
             .with_context(|| format!("creating table {}", args.table.display()))?
     };
@@ -172,7 +182,7 @@ fn ingest_into(
     let mut inputs = Vec::new();
     for f in &args.files {
         bar.set_message(f.display().to_string());
-        let input = read_input(f, &schema, columns_from, args, &mut |batch, lines| {
+        let input = read_input(f, &schema, columns_from, args, &bar, &mut |batch, lines| {
             tx.write(&batch)
                 .map_err(|e| refused(f, &e, lines.as_deref()))
         })?;
@@ -206,42 +216,53 @@ fn refused(path: &Path, e: &strata::TableError, lines: Option<&[usize]>) -> anyh
     }
 }
 
-/// The schema the first file gives a new table.
-fn peek_schema(path: &Path, args: &IngestArgs) -> Result<SchemaRef> {
+/// The schema the first file gives a new table, and the string columns that are symbols.
+fn peek_schema(path: &Path, args: &IngestArgs) -> Result<(SchemaRef, Vec<String>)> {
     let name = path.to_string_lossy().to_lowercase();
     if name.ends_with(".parquet") {
         let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
         let b = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
             .with_context(|| format!("{}: not a readable Parquet file", path.display()))?;
-        return Ok(Arc::clone(b.schema()));
+        return Ok((Arc::clone(b.schema()), Vec::new()));
     }
     if is_ipc(&name) {
         let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-        return match arrow_ipc::reader::FileReader::try_new(file, None) {
-            Ok(r) => Ok(r.schema()),
+        let schema = match arrow_ipc::reader::FileReader::try_new(file, None) {
+            Ok(r) => r.schema(),
             Err(_) => {
                 let file =
                     File::open(path).with_context(|| format!("opening {}", path.display()))?;
                 arrow_ipc::reader::StreamReader::try_new(BufReader::new(file), None)
                     .map(|r| r.schema())
-                    .with_context(|| format!("{}: not a readable Arrow IPC file", path.display()))
+                    .with_context(|| format!("{}: not a readable Arrow IPC file", path.display()))?
             }
         };
+        return Ok((schema, Vec::new()));
     }
-    let mut records = CsvRecords::new(path, text_reader(path, &name)?);
+    // Types come from every record of the file, in a pass of its own that keeps per-column
+    // state only: a column of whole numbers whose first decimal is on row 7,579 is Float64.
+    let delimiter = csv_delimiter(path, &name)?;
+    let mut records = CsvRecords::new(path, text_reader(path, &name)?, delimiter);
     let (_, header) = records
         .next_record()?
         .with_context(|| format!("{}: empty file", path.display()))?;
-    let mut sample = Vec::new();
-    while sample.len() < INFERENCE_ROWS {
-        match records.next_record()? {
-            Some((_, r)) if r.trim().is_empty() => {}
-            Some((_, r)) if count_fields(&r) == count_fields(&header) => sample.push(r),
-            Some(_) => {}
-            None => break,
+    let names = header_names(&header, delimiter);
+    let mut inference = FileInference::new(names.len(), delimiter);
+    while let Some((_, r)) = records.next_record()? {
+        if !r.trim().is_empty() {
+            inference.update(&r);
         }
     }
-    infer_csv_schema(path, &header, &sample, args)
+    infer_csv_schema(path, &names, &inference.columns, args)
+}
+
+/// The field delimiter of a CSV file: tab for `.tsv`, else detected from its first records.
+fn csv_delimiter(path: &Path, name: &str) -> Result<u8> {
+    if name.ends_with(".tsv") || name.ends_with(".tsv.gz") {
+        return Ok(b'\t');
+    }
+    csv::detect_delimiter(text_reader(path, name)?)
+        .with_context(|| format!("{}: detecting the delimiter", path.display()))
 }
 
 fn is_ipc(name: &str) -> bool {
@@ -257,7 +278,11 @@ fn text_reader(path: &Path, name: &str) -> Result<Box<dyn BufRead>> {
     })
 }
 
-fn table_config(schema: &ArrowSchema, args: &IngestArgs) -> Result<TableConfig> {
+fn table_config(
+    schema: &ArrowSchema,
+    symbols: &[String],
+    args: &IngestArgs,
+) -> Result<TableConfig> {
     let time = match &args.time_column {
         Some(t) if schema.field_with_name(t).is_err() => bail!(
             "--time-column: there is no column {t:?} (columns: {})",
@@ -297,6 +322,12 @@ fn table_config(schema: &ArrowSchema, args: &IngestArgs) -> Result<TableConfig> 
                 .with_context(|| format!("--schema: {} cannot be a symbol", name.trim()))?;
         }
     }
+    // String columns with few distinct values in the first file.
+    for name in symbols.iter().filter(|n| **n != time) {
+        s = s
+            .with_symbol(name)
+            .with_context(|| format!("{name} cannot be a symbol"))?;
+    }
     let partitioning = match args.partition {
         PartitionArg::Day => Partitioning::Day,
         PartitionArg::Month => Partitioning::Month,
@@ -312,6 +343,7 @@ fn read_input(
     schema: &SchemaRef,
     columns_from: &str,
     args: &IngestArgs,
+    bar: &ProgressBar,
     sink: &mut dyn FnMut(RecordBatch, Lines) -> Result<()>,
 ) -> Result<Input> {
     let name = path.to_string_lossy().to_lowercase();
@@ -359,30 +391,31 @@ fn read_input(
         }
         return Ok(input);
     }
-    read_csv(path, &name, schema, columns_from, args, input, sink)
+    read_csv(path, &name, schema, columns_from, args, bar, input, sink)
 }
 
 /// Rows per decoded CSV batch.
 const CSV_CHUNK_ROWS: usize = 8192;
-/// Rows a CSV schema is inferred from.
-const INFERENCE_ROWS: usize = 1000;
 
+#[expect(clippy::too_many_arguments, reason = "one call site, in read_input")]
 fn read_csv(
     path: &Path,
     name: &str,
     schema: &SchemaRef,
     columns_from: &str,
     args: &IngestArgs,
+    bar: &ProgressBar,
     mut input: Input,
     sink: &mut dyn FnMut(RecordBatch, Lines) -> Result<()>,
 ) -> Result<Input> {
-    let mut records = CsvRecords::new(path, text_reader(path, name)?);
+    let delimiter = csv_delimiter(path, name)?;
+    let mut records = CsvRecords::new(path, text_reader(path, name)?, delimiter);
     let (_, header) = records
         .next_record()?
         .with_context(|| format!("{}: empty file", path.display()))?;
     // Columns are read by position, so a header that names other columns (or the same ones in
     // another order) than the table would put values in the wrong columns.
-    let names = header_names(&header);
+    let names = header_names(&header, delimiter);
     let expected: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     if names != expected {
         bail!(
@@ -392,7 +425,7 @@ fn read_csv(
             expected.join(", ")
         );
     }
-    let width = count_fields(&header);
+    let width = count_fields(&header, delimiter);
     let decode =
         |chunk: &[(usize, String)]| -> Result<Option<RecordBatch>, arrow_schema::ArrowError> {
             let mut data = String::with_capacity(
@@ -401,11 +434,12 @@ fn read_csv(
             data.push_str(&header);
             data.push('\n');
             for (_, l) in chunk {
-                data.push_str(l);
+                csv::push_without_null_tokens(&mut data, l, delimiter);
                 data.push('\n');
             }
             let mut reader = ReaderBuilder::new(Arc::clone(schema))
                 .with_header(true)
+                .with_delimiter(delimiter)
                 .with_batch_size(chunk.len().max(1))
                 .build(data.as_bytes())?;
             reader.next().transpose()
@@ -440,11 +474,19 @@ fn read_csv(
         Ok(())
     };
     while let Some((line, record)) = records.next_record()? {
+        if records.switched_to_latin1() {
+            bar.suspend(|| {
+                eprintln!(
+                    "note: file {} is not UTF-8; read as Latin-1",
+                    path.display()
+                );
+            });
+        }
         if record.trim().is_empty() {
             continue;
         }
         // A record with the wrong number of fields is reported (or skipped) by its line.
-        let n = count_fields(&record);
+        let n = count_fields(&record, delimiter);
         if n != width {
             if args.skip_bad_rows {
                 input.skipped += 1;
@@ -464,23 +506,22 @@ fn read_csv(
     Ok(input)
 }
 
-/// The Arrow schema of a new table from a CSV header and sample records.
+/// The Arrow schema of a new table from the column names of a CSV header and what each
+/// column's values allow, with the `--schema` overrides; and the string columns (not
+/// overridden, not the time column) with few distinct values, which become symbols.
 fn infer_csv_schema(
     path: &Path,
-    header: &str,
-    sample: &[String],
+    names: &[String],
+    columns: &[ColumnInference],
     args: &IngestArgs,
-) -> Result<SchemaRef> {
-    let mut text = String::from(header);
-    text.push('\n');
-    for r in sample {
-        text.push_str(r);
-        text.push('\n');
-    }
-    let (inferred, _) = CsvFormat::default()
-        .with_header(true)
-        .infer_schema(text.as_bytes(), None)
-        .with_context(|| format!("{}: inferring the schema", path.display()))?;
+) -> Result<(SchemaRef, Vec<String>)> {
+    let inferred = ArrowSchema::new(
+        names
+            .iter()
+            .zip(columns)
+            .map(|(n, c)| ArrowField::new(n, c.data_type(), true))
+            .collect::<Vec<_>>(),
+    );
     let overrides: Vec<(String, ArrowType)> = match &args.schema {
         Some(s) => s
             .split(',')
@@ -537,7 +578,19 @@ fn infer_csv_schema(
             ArrowField::new(f.name(), ty, nullable)
         })
         .collect();
-    Ok(Arc::new(ArrowSchema::new(fields)))
+    let symbols = inferred
+        .fields()
+        .iter()
+        .zip(columns)
+        .filter(|(f, c)| {
+            *f.data_type() == ArrowType::Utf8
+                && c.few_distinct()
+                && time.as_deref() != Some(f.name().as_str())
+                && !overrides.iter().any(|(n, _)| n == f.name())
+        })
+        .map(|(f, _)| f.name().clone())
+        .collect();
+    Ok((Arc::new(ArrowSchema::new(fields)), symbols))
 }
 
 fn parse_type(t: &str) -> Option<ArrowType> {
@@ -554,142 +607,6 @@ fn parse_type(t: &str) -> Option<ArrowType> {
         "timestamp_ns" => ArrowType::Timestamp(ArrowUnit::Nanosecond, None),
         _ => return None,
     })
-}
-
-/// Where the CSV parser is within a field. A quote opens a quoted field only as the field's
-/// first byte (elsewhere it is data, as in arrow-csv's parser); inside a quoted field a doubled
-/// quote is one quote character and a newline is data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum FieldState {
-    Start,
-    Unquoted,
-    Quoted,
-    /// A quote inside a quoted field: it closes the field unless another quote follows.
-    QuoteInQuoted,
-}
-
-/// What one byte is to the parser.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Byte {
-    Data,
-    /// A quote that is syntax, not data.
-    Quote,
-    Delimiter,
-    RecordEnd,
-}
-
-impl FieldState {
-    fn step(&mut self, b: u8) -> Byte {
-        use FieldState::{QuoteInQuoted, Quoted, Start, Unquoted};
-        let (next, byte) = match (*self, b) {
-            (Quoted, b'"') => (QuoteInQuoted, Byte::Quote),
-            (Quoted, _) => (Quoted, Byte::Data),
-            (QuoteInQuoted, b'"') => (Quoted, Byte::Data),
-            (Start, b'"') => (Quoted, Byte::Quote),
-            (_, b',') => (Start, Byte::Delimiter),
-            (_, b'\n') => (Start, Byte::RecordEnd),
-            (_, _) => (Unquoted, Byte::Data),
-        };
-        *self = next;
-        byte
-    }
-}
-
-/// Reads CSV records one at a time, each with the 1-based physical line it starts on. A
-/// newline inside a quoted field belongs to the field. Line ends (`\n` or `\r\n`) are not part
-/// of a record.
-struct CsvRecords<R> {
-    /// The file, for messages.
-    path: String,
-    reader: R,
-    line: usize,
-    buf: Vec<u8>,
-}
-
-impl<R: BufRead> CsvRecords<R> {
-    fn new(path: &Path, reader: R) -> Self {
-        Self {
-            path: path.display().to_string(),
-            reader,
-            line: 0,
-            buf: Vec::new(),
-        }
-    }
-
-    /// The next record, `None` at the end. An unterminated quoted field, text that is not
-    /// UTF-8 or a read error is an error naming the line.
-    fn next_record(&mut self) -> Result<Option<(usize, String)>> {
-        self.buf.clear();
-        let start = self.line + 1;
-        let mut state = FieldState::Start;
-        let mut scanned = 0;
-        loop {
-            let n = self
-                .reader
-                .read_until(b'\n', &mut self.buf)
-                .with_context(|| format!("{}:{start}: reading", self.path))?;
-            if n == 0 {
-                if self.buf.is_empty() {
-                    return Ok(None);
-                }
-                if state == FieldState::Quoted {
-                    bail!("{}:{start}: unterminated quoted field", self.path);
-                }
-                break;
-            }
-            self.line += 1;
-            let ended = self
-                .buf
-                .get(scanned..)
-                .unwrap_or_default()
-                .iter()
-                .any(|b| state.step(*b) == Byte::RecordEnd);
-            scanned = self.buf.len();
-            if ended {
-                self.buf.pop();
-                break;
-            }
-        }
-        if self.buf.last() == Some(&b'\r') {
-            self.buf.pop();
-        }
-        let text = std::str::from_utf8(&self.buf).map_err(|e| {
-            anyhow::anyhow!(
-                "{}:{start}: not UTF-8 text (at byte {} of the record)",
-                self.path,
-                e.valid_up_to()
-            )
-        })?;
-        Ok(Some((start, text.to_string())))
-    }
-}
-
-/// The fields of one CSV record, unquoted (used for the header).
-fn header_names(header: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut field = Vec::new();
-    let mut state = FieldState::Start;
-    for b in header.bytes() {
-        match state.step(b) {
-            Byte::Data => field.push(b),
-            Byte::Quote => {}
-            Byte::Delimiter | Byte::RecordEnd => {
-                names.push(String::from_utf8_lossy(&field).into_owned());
-                field.clear();
-            }
-        }
-    }
-    names.push(String::from_utf8_lossy(&field).into_owned());
-    names
-}
-
-/// The number of fields of one CSV record (commas inside quoted fields do not count).
-fn count_fields(record: &str) -> usize {
-    let mut state = FieldState::Start;
-    1 + record
-        .bytes()
-        .filter(|b| state.step(*b) == Byte::Delimiter)
-        .count()
 }
 
 /// `a, b, c`: the column names of a schema, for messages.
@@ -744,64 +661,6 @@ fn row_error(msg: &str, schema: &ArrowSchema) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn csv_records(text: &str) -> std::result::Result<Vec<(usize, String)>, String> {
-        let mut r = CsvRecords::new(Path::new("t.csv"), text.as_bytes());
-        let mut out = Vec::new();
-        loop {
-            match r.next_record() {
-                Ok(Some(x)) => out.push(x),
-                Ok(None) => return Ok(out),
-                Err(e) => return Err(e.to_string()),
-            }
-        }
-    }
-
-    #[test]
-    fn csv_records_keep_quoted_newlines_and_count_physical_lines() {
-        let text = "a,b\r\n1,\"x\ny\"\n\n2,\"he said \"\"hi\"\"\n\"\n3,z";
-        let got = csv_records(text).unwrap();
-        let want: Vec<(usize, String)> = vec![
-            (1, "a,b".into()),
-            (2, "1,\"x\ny\"".into()),
-            (4, "".into()),
-            (5, "2,\"he said \"\"hi\"\"\n\"".into()),
-            (7, "3,z".into()),
-        ];
-        assert_eq!(got, want);
-        assert_eq!(
-            csv_records("a\n1\n").unwrap(),
-            vec![(1, "a".to_string()), (2, "1".to_string())]
-        );
-        // A quote inside an unquoted field is data, as arrow-csv reads it.
-        assert_eq!(
-            csv_records("a,b\n5\" disk,x\n6,y\n").unwrap(),
-            vec![
-                (1, "a,b".to_string()),
-                (2, "5\" disk,x".to_string()),
-                (3, "6,y".to_string())
-            ]
-        );
-        let e = csv_records("a\n1,\"open\n2\n").unwrap_err();
-        assert!(e.contains("t.csv:2: unterminated"), "{e}");
-    }
-
-    #[test]
-    fn header_names_unquote() {
-        assert_eq!(header_names("ts,host"), ["ts", "host"]);
-        assert_eq!(
-            header_names("\"a,b\",\"say \"\"hi\"\"\",c"),
-            ["a,b", "say \"hi\"", "c"]
-        );
-    }
-
-    #[test]
-    fn count_fields_ignores_quoted_commas() {
-        assert_eq!(count_fields("a,b,c"), 3);
-        assert_eq!(count_fields(""), 1);
-        assert_eq!(count_fields("5\" disk,\"a,b\"x,c"), 3);
-        assert_eq!(count_fields("1,\"x, y\",\"\"\"q,\"\"\""), 3);
-    }
 
     #[test]
     fn row_errors_name_the_column_and_drop_arrows_line() {

@@ -1,6 +1,8 @@
 //! Runs the `strata` binary: help text, ingest of CSV (plain and gzip) with a malformed row,
 //! scans in each format, delete, inspect, verify, compact, a locked table, output to a pipe
-//! its reader closes early, and the demo.
+//! its reader closes early, the demo, and CSV as people write it ingested with no flags
+//! (semicolons and `NA`, tabs, Latin-1, a column whose first decimal comes late, a string
+//! column with two values).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{Read, Write};
@@ -345,6 +347,145 @@ fn demo_is_deterministic() {
     assert!(a.contains("rows written        43200"), "{a}");
     assert_eq!(counts(&a), counts(&b));
     assert!(a.contains("blocks pruned"), "{a}");
+}
+
+/// Ingests `file` into a new table `dir/name` with no flags; returns the table's path and
+/// the ingest's stderr.
+fn ingest_no_flags(dir: &Path, name: &str, file: &Path) -> (String, String) {
+    let table = dir.join(name).to_str().unwrap().to_string();
+    let o = strata(&["ingest", &table, "--quiet", file.to_str().unwrap()]);
+    assert!(o.status.success(), "{name}: {}", stderr(&o));
+    (table, stderr(&o))
+}
+
+/// `column type` lines of `strata inspect`'s schema, e.g. "station Symbol".
+fn column_types(table: &str) -> Vec<String> {
+    let o = strata(&["inspect", table]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    stdout(&o)
+        .lines()
+        .skip_while(|l| !l.starts_with("  schema "))
+        .skip(1)
+        .take_while(|l| l.starts_with("    "))
+        .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+fn scan_csv(table: &str, args: &[&str]) -> Vec<String> {
+    let mut all = vec!["scan", table, "--format", "csv"];
+    all.extend_from_slice(args);
+    let o = strata(&all);
+    assert!(o.status.success(), "{}", stderr(&o));
+    stdout(&o).lines().map(str::to_string).collect()
+}
+
+/// Minute `i` from 2026-01-01.
+fn ts(i: usize) -> String {
+    format!(
+        "2026-01-{:02}T{:02}:{:02}:00Z",
+        1 + i / 1440,
+        i / 60 % 24,
+        i % 60
+    )
+}
+
+#[test]
+fn ingest_semicolons_with_null_tokens_and_a_two_value_column_as_symbols() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("stations.csv");
+    let mut text = String::from("ts;station;temp;rain\n");
+    for i in 0..40 {
+        let temp = match i % 10 {
+            0 => "NA".to_string(),
+            1 => "N/A".to_string(),
+            2 => "null".to_string(),
+            3 => String::new(),
+            _ => format!("{i}.5"),
+        };
+        let station = if i % 2 == 0 { "north" } else { "south" };
+        let rain = if i == 7 { "NULL" } else { "0" };
+        text.push_str(&format!("{};{station};{temp};{rain}\n", ts(i)));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let (table, _) = ingest_no_flags(dir.path(), "t", &csv);
+    assert_eq!(
+        column_types(&table),
+        [
+            "ts Timestamp(ms)",
+            "station Symbol",
+            "temp Float64",
+            "rain Int64"
+        ]
+    );
+    let rows = scan_csv(&table, &[]);
+    assert_eq!(rows[0], "ts,station,temp,rain");
+    assert_eq!(rows.len(), 41);
+    // 16 of the 40 temperatures are null tokens or empty, one rain is NULL.
+    assert_eq!(rows.iter().filter(|r| r.contains(",,")).count(), 16);
+    assert_eq!(rows.iter().filter(|r| r.ends_with(',')).count(), 1);
+    assert_eq!(
+        scan_csv(&table, &["--where", "station = 'south'"]).len(),
+        21
+    );
+    assert!(rows.iter().any(|r| r.ends_with(",north,4.5,0")), "{rows:?}");
+}
+
+#[test]
+fn ingest_tabs_latin1_and_late_decimals() {
+    let dir = tempfile::tempdir().unwrap();
+
+    // Tab-separated under a .csv name, with a comma inside a field.
+    let tabs = dir.path().join("cities.csv");
+    let mut text = String::from("ts\tcity\tcount\n");
+    for i in 0..5 {
+        text.push_str(&format!("{}\tBern, CH\t{i}\n", ts(i)));
+    }
+    std::fs::write(&tabs, text).unwrap();
+    let (table, _) = ingest_no_flags(dir.path(), "tabs", &tabs);
+    let rows = scan_csv(&table, &[]);
+    assert_eq!(rows.len(), 6, "{rows:?}");
+    assert!(rows[1].ends_with(",\"Bern, CH\",0"), "{rows:?}");
+
+    // Latin-1: "Zürich" with ü as the byte 0xFC.
+    let latin1 = dir.path().join("latin1.csv");
+    let mut bytes = b"ts,city,temp\n".to_vec();
+    for i in 0..5 {
+        bytes.extend_from_slice(ts(i).as_bytes());
+        bytes.extend_from_slice(b",Z\xFCrich,1.5\n");
+    }
+    std::fs::write(&latin1, bytes).unwrap();
+    let (table, err) = ingest_no_flags(dir.path(), "latin1", &latin1);
+    assert!(err.contains("is not UTF-8; read as Latin-1"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "said once: {err}");
+    let rows = scan_csv(&table, &["--where", "city = 'Zürich'"]);
+    assert_eq!(rows.len(), 6, "{rows:?}");
+
+    // Whole numbers for 5000 rows, then a decimal.
+    let late = dir.path().join("weather.csv.gz");
+    {
+        let f = std::fs::File::create(&late).unwrap();
+        let mut enc = flate2::write::GzEncoder::new(f, flate2::Compression::fast());
+        writeln!(enc, "ts,pressure").unwrap();
+        for i in 0..6000 {
+            let p = if i == 5000 {
+                "1019.5".to_string()
+            } else {
+                (1000 + i % 30).to_string()
+            };
+            writeln!(enc, "{},{p}", ts(i)).unwrap();
+        }
+        enc.finish().unwrap();
+    }
+    let (table, _) = ingest_no_flags(dir.path(), "late", &late);
+    assert_eq!(
+        column_types(&table),
+        ["ts Timestamp(ms)", "pressure Float64"]
+    );
+    assert_eq!(scan_csv(&table, &["--where", "pressure = 1019.5"]).len(), 2);
+    assert_eq!(
+        scan_csv(&table, &["--where", "pressure = 1012"]).len(),
+        1 + 200
+    );
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
