@@ -94,7 +94,7 @@ fn legacy_position(fs: &dyn FileSystem, dir: &Path, registry: &Registry) -> Resu
 }
 
 /// Moves `path` into the table's quarantine folder; returns its new path.
-fn quarantine(fs: &dyn FileSystem, registry: &Registry, path: &Path) -> Result<PathBuf> {
+pub(crate) fn quarantine(fs: &dyn FileSystem, registry: &Registry, path: &Path) -> Result<PathBuf> {
     let qdir = registry.path_of(strata_partition_registry::QUARANTINE_DIR);
     fs.create_dir_all(&qdir)
         .map_err(io_err("creating the quarantine folder"))?;
@@ -221,8 +221,13 @@ impl Table {
                     records: t.records,
                     rows: t.rows,
                 });
-                // Recovering to a point in time: nothing after the damage is replayed.
+                // Recovering to a point in time: nothing after the damage is replayed, and the
+                // damaged file goes to quarantine (not deleted) once its good records are in
+                // segments.
                 stop = t.damaged;
+                if t.damaged {
+                    lock(&self.damaged_logs).insert(*seq);
+                }
             }
             let mut w = self.lock_write();
             if !w.memtable.is_empty() && w.memtable.should_flush() {

@@ -91,6 +91,8 @@ pub struct Table {
     pub(crate) closed: AtomicBool,
     pub(crate) poisoned: AtomicBool,
     pub(crate) read_only: bool,
+    /// Logs that point-in-time recovery found damaged: retired to quarantine, not deleted.
+    pub(crate) damaged_logs: Mutex<std::collections::BTreeSet<u64>>,
     lock: Mutex<Option<DirLock>>,
 }
 
@@ -163,8 +165,48 @@ impl Table {
         let next = logs.next_seq;
         let table = Self::assemble(dir, fs, registry, options, lock, Some(next))?;
         table.replay(&logs, &mut report)?;
+        table.retire_replayed_logs(&logs)?;
         table.start_background()?;
         Ok((table, report))
+    }
+
+    /// After replay: when every replayed row is in a segment already (or the logs held none),
+    /// the replayed logs are covered; record that and remove them, so logs that held nothing
+    /// (one per writer that opened and closed without buffering a row) do not pile up.
+    fn retire_replayed_logs(&self, logs: &recovery::LiveLogs) -> Result<()> {
+        if logs.logs.is_empty() || self.buffered_rows() > 0 {
+            return Ok(());
+        }
+        let next = logs.next_seq;
+        self.registry
+            .commit(strata_partition_registry::Edit::SetLogPosition(next))?;
+        for (seq, path) in &logs.logs {
+            if *seq < next {
+                self.retire_log(*seq, path)?;
+            }
+        }
+        self.fs
+            .sync_dir(&self.dir.join(WAL_DIR))
+            .map_err(io_err("syncing the log directory"))
+    }
+
+    /// Removes a covered log, or moves it to quarantine when recovery found it damaged.
+    pub(crate) fn retire_log(&self, seq: u64, path: &Path) -> Result<()> {
+        if !self
+            .fs
+            .exists(path)
+            .map_err(io_err(format!("checking log {}", path.display())))?
+        {
+            // Already quarantined by recovery.
+            return Ok(());
+        }
+        if lock(&self.damaged_logs).remove(&seq) {
+            recovery::quarantine(self.fs.as_ref(), &self.registry, path).map(drop)
+        } else {
+            self.fs
+                .remove_file(path)
+                .map_err(io_err(format!("removing covered log {}", path.display())))
+        }
     }
 
     /// Opens the table in `dir` for reading only: takes no lock, writes, moves or removes
@@ -308,6 +350,7 @@ impl Table {
             options,
             closed: AtomicBool::new(false),
             poisoned: AtomicBool::new(false),
+            damaged_logs: Mutex::new(std::collections::BTreeSet::new()),
             lock: Mutex::new(lock),
         })
     }

@@ -237,9 +237,7 @@ impl Table {
             let mut removed = false;
             for (s, path) in list_logs(self.fs.as_ref(), &wal_dir)? {
                 if s <= seq {
-                    self.fs
-                        .remove_file(&path)
-                        .map_err(io_err(format!("removing covered log {}", path.display())))?;
+                    self.retire_log(s, &path)?;
                     removed = true;
                 }
             }

@@ -291,6 +291,21 @@ fn damaged_log_is_a_typed_error_at_head_middle_and_tail_and_recovery_reports_the
     let d = &report.wal_discarded[0];
     assert!(d.damaged);
     assert_eq!((d.records, d.rows), (2, 20));
+    table.write(&batch(100, 4)).unwrap();
+    table.close().unwrap();
+    drop(table);
+    // The damaged log is set aside, not deleted, and the table opens normally from now on.
+    let name = log.file_name().unwrap();
+    assert!(
+        fs.all_files()
+            .iter()
+            .any(|p| p.components().any(|c| c.as_os_str() == QUARANTINE_DIR)
+                && p.file_name() == Some(name)),
+        "{:?}",
+        fs.all_files()
+    );
+    let (table, _) = Table::open("/t", options(&fs)).unwrap();
+    assert_eq!(id_set(&table).len(), 4);
     drop(table);
 
     // Tail: a flipped byte in the last record is damage, not a torn write.
@@ -311,6 +326,22 @@ fn damaged_log_is_a_typed_error_at_head_middle_and_tail_and_recovery_reports_the
     assert_eq!(report.wal_rows_replayed, 20);
     assert_eq!(report.wal_discarded.len(), 1);
     assert!(!report.wal_discarded[0].damaged);
+}
+
+#[test]
+fn writers_that_buffer_nothing_leave_no_logs_behind() {
+    let fs = FaultFs::new();
+    let table = Table::create("/t", config(), options(&fs)).unwrap();
+    table.write(&batch(0, 10)).unwrap();
+    table.close().unwrap();
+    drop(table);
+    for _ in 0..6 {
+        let (t, _) = Table::open("/t", options(&fs)).unwrap();
+        t.close().unwrap();
+    }
+    assert!(logs(&fs).len() <= 2, "{:?}", logs(&fs));
+    let (t, _) = Table::open("/t", options(&fs)).unwrap();
+    assert_eq!(id_set(&t).len(), 10);
 }
 
 #[test]
