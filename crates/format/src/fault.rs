@@ -56,6 +56,8 @@ struct State {
     /// Mutating operations allowed before the crash; `None` = never crash.
     crash_after: Option<u64>,
     crashed: bool,
+    /// The mutating operation (by count) that fails once, as a full disk fails it.
+    fail_at: Option<u64>,
 }
 
 impl State {
@@ -101,6 +103,13 @@ impl FaultFs {
     pub fn crash_after(&self, k: u64) {
         let mut s = self.lock();
         s.crash_after = Some(s.ops.saturating_add(k));
+    }
+
+    /// Lets `k` more mutating operations succeed, fails the next one as a full disk would
+    /// (`ENOSPC`, nothing written), and lets every later one succeed: the process lives on.
+    pub fn fail_once_after(&self, k: u64) {
+        let mut s = self.lock();
+        s.fail_at = Some(s.ops.saturating_add(k));
     }
 
     /// Crashes now: every later operation fails.
@@ -197,6 +206,13 @@ impl FaultFs {
         if s.crash_after.is_some_and(|limit| s.ops >= limit) {
             s.crashed = true;
             return Err(injected(path));
+        }
+        if s.fail_at == Some(s.ops) {
+            s.fail_at = None;
+            return Err(FormatError::io(
+                path,
+                std::io::Error::from_raw_os_error(28), // ENOSPC
+            ));
         }
         s.ops += 1;
         Ok(())

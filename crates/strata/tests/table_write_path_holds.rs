@@ -131,6 +131,72 @@ fn transaction_crash_at_every_operation_is_all_or_nothing() {
 }
 
 #[test]
+fn full_disk_at_every_operation_of_a_transaction_is_all_or_nothing_and_needs_no_repair() {
+    let fs = FaultFs::new();
+    let table = base(&fs);
+    let start = fs.op_count();
+    ingest(&table).unwrap();
+    let total = fs.op_count() - start;
+    let after = id_set(&table);
+    drop(table);
+    let before: BTreeMap<i64, usize> = (0..40).map(|i| (i, 1)).collect();
+    for k in 0..=total {
+        let fs = FaultFs::new();
+        let table = base(&fs);
+        fs.fail_once_after(k);
+        let result = ingest(&table);
+        // The process lives on: the table takes the next write, or (when the full disk hit
+        // that write, or poisoned the table) a reopen brings it back; never a repair.
+        let table = match table.write(&batch(9000, 1)) {
+            Ok(()) => table,
+            Err(e) => {
+                assert!(
+                    matches!(
+                        e,
+                        TableError::Poisoned | TableError::Io { .. } | TableError::Wal { .. }
+                    ),
+                    "ENOSPC at {k}: {e}"
+                );
+                drop(table);
+                Table::open("/t", options(&fs))
+                    .unwrap_or_else(|e| panic!("ENOSPC at {k}: reopen failed: {e}"))
+                    .0
+            }
+        };
+        let mut got = id_set(&table);
+        got.remove(&9000);
+        if result.is_ok() {
+            assert_eq!(
+                got, after,
+                "ENOSPC at {k}: a committed transaction was lost"
+            );
+        } else {
+            assert!(
+                got == before || got == after,
+                "ENOSPC at {k}: {} rows, neither before nor after",
+                got.len()
+            );
+        }
+        table.close().unwrap();
+        drop(table);
+        let (table, report) = Table::open("/t", options(&fs)).unwrap();
+        let referenced: Vec<PathBuf> = table
+            .registry()
+            .referenced_files()
+            .iter()
+            .map(|f| Path::new("/t/data").join(f))
+            .collect();
+        for f in files(&fs) {
+            assert!(
+                f.starts_with("/t/wal") || referenced.contains(&f),
+                "ENOSPC at {k}: leftover {} ({report:?})",
+                f.display()
+            );
+        }
+    }
+}
+
+#[test]
 fn failed_transaction_without_a_crash_leaves_the_table_as_it_was_and_usable() {
     let fs = FaultFs::new();
     let table = base(&fs);
