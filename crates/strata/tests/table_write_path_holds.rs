@@ -61,6 +61,40 @@ fn ingest(table: &Table) -> strata::Result<()> {
     tx.commit().map(drop)
 }
 
+/// After a failed or interrupted transaction: the table holds the rows from before or after
+/// (after, if it committed), and no file outside the log that the manifest does not reference.
+fn assert_before_or_after(
+    table: &Table,
+    fs: &FaultFs,
+    got: &BTreeMap<i64, usize>,
+    (before, after): (&BTreeMap<i64, usize>, &BTreeMap<i64, usize>),
+    committed: bool,
+    what: &str,
+) {
+    if committed {
+        assert_eq!(got, after, "{what}: a committed transaction was lost");
+    } else {
+        assert!(
+            got == before || got == after,
+            "{what}: {} rows, neither before nor after",
+            got.len()
+        );
+    }
+    let referenced: Vec<PathBuf> = table
+        .registry()
+        .referenced_files()
+        .iter()
+        .map(|f| Path::new("/t/data").join(f))
+        .collect();
+    for f in files(fs) {
+        assert!(
+            f.starts_with("/t/wal") || referenced.contains(&f),
+            "{what}: leftover {}",
+            f.display()
+        );
+    }
+}
+
 #[test]
 fn transaction_crash_at_every_operation_is_all_or_nothing() {
     let fs = FaultFs::new();
@@ -88,33 +122,9 @@ fn transaction_crash_at_every_operation_is_all_or_nothing() {
             let (table, report) = Table::open("/t", options(&fs))
                 .unwrap_or_else(|e| panic!("crash after {k} (torn {torn}): open failed: {e}"));
             let got = id_set(&table);
-            if result.is_ok() {
-                assert_eq!(
-                    got, after,
-                    "crash after {k}: a committed transaction was lost"
-                );
-            } else {
-                assert!(
-                    got == before || got == after,
-                    "crash after {k} (torn {torn}): {} rows, neither before nor after",
-                    got.len()
-                );
-            }
             // Nothing left over: every file is referenced (quarantined ones are reported).
-            let referenced: Vec<PathBuf> = table
-                .registry()
-                .referenced_files()
-                .iter()
-                .map(|f| Path::new("/t/data").join(f))
-                .collect();
-            for f in files(&fs) {
-                let is_log = f.starts_with("/t/wal");
-                assert!(
-                    is_log || referenced.contains(&f),
-                    "crash after {k} (torn {torn}): leftover {}",
-                    f.display()
-                );
-            }
+            let what = format!("crash after {k} (torn {torn})");
+            assert_before_or_after(&table, &fs, &got, (&before, &after), result.is_ok(), &what);
             let quarantined = fs
                 .all_files()
                 .iter()
@@ -163,36 +173,13 @@ fn full_disk_at_every_operation_of_a_transaction_is_all_or_nothing_and_needs_no_
                     .0
             }
         };
-        let mut got = id_set(&table);
-        got.remove(&9000);
-        if result.is_ok() {
-            assert_eq!(
-                got, after,
-                "ENOSPC at {k}: a committed transaction was lost"
-            );
-        } else {
-            assert!(
-                got == before || got == after,
-                "ENOSPC at {k}: {} rows, neither before nor after",
-                got.len()
-            );
-        }
         table.close().unwrap();
         drop(table);
-        let (table, report) = Table::open("/t", options(&fs)).unwrap();
-        let referenced: Vec<PathBuf> = table
-            .registry()
-            .referenced_files()
-            .iter()
-            .map(|f| Path::new("/t/data").join(f))
-            .collect();
-        for f in files(&fs) {
-            assert!(
-                f.starts_with("/t/wal") || referenced.contains(&f),
-                "ENOSPC at {k}: leftover {} ({report:?})",
-                f.display()
-            );
-        }
+        let (table, _) = Table::open("/t", options(&fs)).unwrap();
+        let mut got = id_set(&table);
+        got.remove(&9000);
+        let what = format!("ENOSPC at {k}");
+        assert_before_or_after(&table, &fs, &got, (&before, &after), result.is_ok(), &what);
     }
 }
 
