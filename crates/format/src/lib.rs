@@ -38,7 +38,9 @@
 //!
 //! [`Schema`] / [`Field`] / [`DataType`] (exact Arrow mapping), [`SegmentFileWriter`],
 //! [`Segment`], [`Footer`] / [`ColumnMeta`] / [`BlockMeta`], [`ColumnStats`] / [`ScalarValue`],
-//! [`BloomFilter`], [`FileSystem`] / [`LocalFs`] / [`MemFs`], [`FormatError`].
+//! [`BloomFilter`], [`FileSystem`] / [`LocalFs`] / [`MemFs`] / [`FaultFs`], [`FormatError`];
+//! [`record`]: the checksummed record framing and damage rule that the manifest log and the
+//! write-ahead log share.
 //!
 //! ```
 //! use std::sync::Arc;

@@ -6,7 +6,8 @@
 //!
 //! What it is not: it does not decide *when* to seal, merge or drop (the compactor does), it
 //! never rewrites segment data, and at run time it deletes no segment file — unreferenced files
-//! are removed only by recovery ([`Registry::open`]), when no reader can still see them.
+//! are removed only by recovery ([`Registry::open`]), when no reader can still see them, or
+//! moved to `quarantine/` when recovery discarded log bytes that may have referenced them.
 //!
 //! # Table directory (byte layouts in `docs/format.md`)
 //!
@@ -17,12 +18,19 @@
 //!   part-<start>/             one folder per time partition, keyed by its interval start
 //!     seg-<id>.strata         segment files (ids never reused)
 //!     dv-<id>-<version>.roaring  deletion vector of segment <id> as of manifest <version>
+//!   quarantine/               files recovery set aside instead of deleting them
 //! ```
+//!
+//! The manifest log uses the record framing of `strata_format::record`, and its damage rule:
+//! an incomplete last record is discarded and reported, any damaged record is
+//! [`RegistryError::Corrupt`] unless [`RecoveryMode::PointInTime`] accepts the loss.
 //!
 //! # Key types
 //!
-//! [`Registry`] (create, open → [`RecoveryReport`], commit / commit_batch, checkpoint,
-//! new_segment / add_segment / write_segment, delete / delete_where, scan_inputs / scan);
+//! [`Registry`] (create, open / open_with([`OpenOptions`]) → [`RecoveryReport`], commit /
+//! commit_batch, checkpoint, the one flush path — check_rows, stage_segments →
+//! [`StagedSegment`], commit_staged / discard_staged, write_segments —, delete / delete_where,
+//! scan_inputs / scan);
 //! [`TableState`] (immutable snapshot: [`TableSchema`], [`Partition`] with [`PartitionState`],
 //! [`SegmentEntry`] with [`DeletionVector`], [`DeadSpace`]); [`Edit`] (one manifest change,
 //! including [`MergeCommit`] and [`SchemaChange`]); [`Partitioning`]; [`RegistryError`].

@@ -101,8 +101,8 @@ pub struct RecoveryReport {
     pub new_generation: u64,
 }
 
-/// Where a new segment goes: allocated by [`Registry::new_segment`], committed by
-/// [`Registry::add_segment`].
+/// Where a new segment goes: allocated by a flush ([`Registry::stage_segments`]) or for a merge
+/// output ([`Registry::new_merge_output`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewSegment {
     /// Its id (never used before).
@@ -735,18 +735,6 @@ impl Registry {
             return Ok(((p.start, p.end), true));
         }
         Ok((state.new_partition_interval(t)?, false))
-    }
-
-    /// Allocates a never-used segment id and a file name in the partition for `t` (creating
-    /// its folder). The partition must be Active (or not exist yet). Write the segment there,
-    /// then [`Registry::add_segment`].
-    pub fn new_segment(&self, t: i64) -> Result<NewSegment> {
-        let ((start, end), exists) = self.partition_for(t)?;
-        if exists {
-            self.allocate(start, |s| s == PartitionState::Active)
-        } else {
-            self.allocate_in(start, end)
-        }
     }
 
     /// Allocates an output segment of a merge in the existing, queryable partition `start`
