@@ -100,12 +100,249 @@ pub(crate) fn encode_batch(batch: &RecordBatch, path: &Path) -> Result<Vec<u8>> 
     Ok(out)
 }
 
+/// Marks a message length in an Arrow IPC stream (older writers omit it).
+const IPC_CONTINUATION: [u8; 4] = [0xFF; 4];
+
+/// How one column of an accepted type lies in a batch message: its number of buffers (the
+/// first is validity), and the element width its second buffer's length must be a multiple of
+/// (offsets and dictionary keys, which Arrow's validation views as typed slices, panicking on
+/// a partial element).
+#[derive(Debug, Clone, Copy)]
+struct ColumnShape {
+    buffers: usize,
+    element: i64,
+}
+
+/// The columns of a stream's schema, and of its dictionaries by id.
+#[derive(Debug, Default)]
+struct StreamShape {
+    columns: Vec<ColumnShape>,
+    dictionaries: Vec<(i64, ColumnShape)>,
+}
+
+/// Checks the parts of an Arrow IPC stream that [`StreamReader`] trusts, so that damage the
+/// checksum missed is an error rather than a panic or an allocation sized by a length field.
+/// The reader allocates each message's metadata and body before reading them, slices buffers
+/// at the offsets the metadata gives, views offsets and keys as typed slices, and panics
+/// converting malformed type parameters. So: every length must fit in the bytes present,
+/// every buffer in its message's body, every row count in what the body can hold, a validity
+/// bitmap must cover its rows, offsets and keys must be whole elements, and every field must
+/// be one of the flat types a table accepts (`strata_memtable::can_coerce`) with valid
+/// parameters. Compression, which this crate never writes, is refused too: a compressed buffer
+/// carries its own unchecked length.
+fn check_stream(stream: &[u8]) -> std::result::Result<(), String> {
+    let word =
+        |at: usize| -> Option<[u8; 4]> { stream.get(at..at.checked_add(4)?)?.try_into().ok() };
+    let mut shape: Option<StreamShape> = None;
+    let mut pos = 0;
+    loop {
+        // Fewer than four bytes left ends the stream, as it does for the reader.
+        let Some(mut len) = word(pos) else {
+            return Ok(());
+        };
+        pos += 4;
+        if len == IPC_CONTINUATION {
+            len = word(pos).ok_or("a message length cut short")?;
+            pos += 4;
+        }
+        let meta_len = i32::from_le_bytes(len);
+        if meta_len == 0 {
+            return Ok(());
+        }
+        let meta = usize::try_from(meta_len)
+            .ok()
+            .and_then(|n| stream.get(pos..pos.checked_add(n)?))
+            .ok_or_else(|| format!("message metadata of {meta_len} bytes past the stream's end"))?;
+        pos += meta.len();
+        let message =
+            arrow_ipc::root_as_message(meta).map_err(|e| format!("message metadata: {e}"))?;
+        let body_len = usize::try_from(message.bodyLength())
+            .ok()
+            .filter(|n| *n <= stream.len().saturating_sub(pos))
+            .ok_or_else(|| {
+                let n = message.bodyLength();
+                format!("message body of {n} bytes past the stream's end")
+            })?;
+        pos += body_len;
+        let Some(shape) = &shape else {
+            let schema = message
+                .header_as_schema()
+                .ok_or("a stream that does not start with its schema")?;
+            shape = Some(check_schema(schema)?);
+            continue;
+        };
+        if let Some(batch) = message.header_as_record_batch() {
+            check_batch(batch, body_len, &shape.columns)?;
+        } else if let Some(dictionary) = message.header_as_dictionary_batch() {
+            let batch = dictionary.data().ok_or("a dictionary batch without data")?;
+            let (_, values) = shape
+                .dictionaries
+                .iter()
+                .find(|(id, _)| *id == dictionary.id())
+                .ok_or("a dictionary batch no field uses")?;
+            check_batch(batch, body_len, &[*values])?;
+        } else {
+            return Err(format!("unexpected message {:?}", message.header_type()));
+        }
+    }
+}
+
+fn check_schema(schema: arrow_ipc::Schema<'_>) -> std::result::Result<StreamShape, String> {
+    use arrow_ipc::Type;
+    let fields = schema.fields().ok_or("a schema without fields")?;
+    let mut shape = StreamShape::default();
+    for field in fields {
+        let column = match field.dictionary() {
+            // Integer keys over strings: the dictionary form of a string column.
+            Some(dictionary) => {
+                let keys = dictionary.indexType().and_then(|i| int_bytes(i.bitWidth()));
+                let values = match field.type_type() {
+                    Type::Utf8 => Some(4),
+                    Type::LargeUtf8 => Some(8),
+                    _ => None,
+                };
+                keys.zip(values).map(|(keys, values)| {
+                    let values = ColumnShape {
+                        buffers: 3,
+                        element: values,
+                    };
+                    shape.dictionaries.push((dictionary.id(), values));
+                    ColumnShape {
+                        buffers: 2,
+                        element: keys,
+                    }
+                })
+            }
+            None => flat_column(&field),
+        };
+        let Some(column) = column else {
+            let name = field.name().unwrap_or_default();
+            return Err(format!(
+                "field {name:?} has a type no table accepts ({:?})",
+                field.type_type()
+            ));
+        };
+        shape.columns.push(column);
+    }
+    Ok(shape)
+}
+
+fn int_bytes(bits: i32) -> Option<i64> {
+    matches!(bits, 8 | 16 | 32 | 64).then_some(i64::from(bits / 8))
+}
+
+/// The shape of a field without a dictionary, if its type is one a table accepts.
+fn flat_column(field: &arrow_ipc::Field<'_>) -> Option<ColumnShape> {
+    use arrow_ipc::{DateUnit, Precision, TimeUnit, Type};
+    // Validity and values; the values of fixed-width types are never viewed whole.
+    let fixed = ColumnShape {
+        buffers: 2,
+        element: 1,
+    };
+    // Validity, offsets and data.
+    let strings = |element| ColumnShape {
+        buffers: 3,
+        element,
+    };
+    let accepted = match field.type_type() {
+        Type::Utf8 | Type::Binary => return Some(strings(4)),
+        Type::LargeUtf8 => return Some(strings(8)),
+        Type::Bool => true,
+        Type::Int => field
+            .type_as_int()
+            .is_some_and(|i| int_bytes(i.bitWidth()).is_some()),
+        Type::FloatingPoint => field
+            .type_as_floating_point()
+            .is_some_and(|f| matches!(f.precision(), Precision::SINGLE | Precision::DOUBLE)),
+        Type::Timestamp => field.type_as_timestamp().is_some_and(|t| {
+            matches!(
+                t.unit(),
+                TimeUnit::SECOND
+                    | TimeUnit::MILLISECOND
+                    | TimeUnit::MICROSECOND
+                    | TimeUnit::NANOSECOND
+            )
+        }),
+        Type::Date => field
+            .type_as_date()
+            .is_some_and(|d| d.unit() == DateUnit::DAY),
+        _ => false,
+    };
+    accepted.then_some(fixed)
+}
+
+fn check_batch(
+    batch: arrow_ipc::RecordBatch<'_>,
+    body_len: usize,
+    columns: &[ColumnShape],
+) -> std::result::Result<(), String> {
+    // Each row of a column of an accepted type takes at least one bit of the body.
+    let max_rows = body_len.saturating_mul(8);
+    let rows_fit = |n: i64| usize::try_from(n).is_ok_and(|n| n <= max_rows);
+    if !rows_fit(batch.length()) {
+        let n = batch.length();
+        return Err(format!("a batch of {n} rows in a body of {body_len} bytes"));
+    }
+    if batch.compression().is_some() {
+        return Err("a compressed batch".into());
+    }
+    if batch.variadicBufferCounts().is_some_and(|c| !c.is_empty()) {
+        return Err("variadic buffer counts, which no accepted type has".into());
+    }
+    let nodes: Vec<_> = batch.nodes().into_iter().flatten().collect();
+    for node in &nodes {
+        let (rows, nulls) = (node.length(), node.null_count());
+        if !rows_fit(rows) || !(0..=rows).contains(&nulls) {
+            return Err(format!(
+                "a column of {rows} rows and {nulls} nulls in a body of {body_len} bytes"
+            ));
+        }
+    }
+    let buffers: Vec<_> = batch.buffers().into_iter().flatten().collect();
+    for buffer in &buffers {
+        let (start, len) = (buffer.offset(), buffer.length());
+        let end = usize::try_from(start)
+            .ok()
+            .zip(usize::try_from(len).ok())
+            .and_then(|(s, l)| s.checked_add(l));
+        if end.is_none_or(|e| e > body_len) {
+            return Err(format!(
+                "a buffer of {len} bytes at {start} outside a body of {body_len} bytes"
+            ));
+        }
+    }
+    // Too few nodes or buffers is the reader's own error.
+    let mut first = 0;
+    for (i, column) in columns.iter().enumerate() {
+        let validity = buffers.get(first);
+        if let (Some(node), Some(validity)) = (nodes.get(i), validity)
+            && node.null_count() > 0
+            && validity.length().saturating_mul(8) < node.length()
+        {
+            let (len, rows) = (validity.length(), node.length());
+            return Err(format!("a validity bitmap of {len} bytes for {rows} rows"));
+        }
+        if let Some(b) = buffers.get(first + 1)
+            && b.length() % column.element != 0
+        {
+            let (len, width) = (b.length(), column.element);
+            return Err(format!(
+                "offsets or keys of {len} bytes, not {width}-byte elements"
+            ));
+        }
+        first += column.buffers;
+    }
+    Ok(())
+}
+
 fn decode_stream(payload: &[u8], path: &Path, offset: u64) -> Result<Vec<RecordBatch>> {
-    let wal = |e: arrow_schema::ArrowError| TableError::Corrupt {
+    let corrupt = |detail: String| TableError::Corrupt {
         path: path.to_path_buf(),
         offset,
-        detail: format!("a record that passed its checksum does not decode: {e}"),
+        detail: format!("a record that passed its checksum does not decode: {detail}"),
     };
+    let wal = |e: arrow_schema::ArrowError| corrupt(e.to_string());
+    check_stream(payload).map_err(corrupt)?;
     let reader = StreamReader::try_new(Cursor::new(payload), None).map_err(wal)?;
     reader.map(|b| b.map_err(wal)).collect()
 }
@@ -197,7 +434,8 @@ pub(crate) fn read_log(
     parse_log(&bytes, path, mode)
 }
 
-/// [`read_log`] of bytes already read.
+/// Reads a log file's bytes as opening a table does (point in time or strict); returns the rows
+/// of the records kept. For tools and fuzzing.
 pub fn parse_log_bytes(bytes: &[u8], path: &Path, point_in_time: bool) -> Result<u64> {
     let mode = if point_in_time {
         RecoveryMode::PointInTime
@@ -684,6 +922,171 @@ mod tests {
             let _ = parse_log(&bytes, Path::new("x"), RecoveryMode::Strict);
             let _ = parse_log(&bytes, Path::new("x"), RecoveryMode::PointInTime);
         }
+    }
+
+    /// A version-2 log of one record holding `stream` as its only batch, with a valid checksum:
+    /// damage the checksum cannot see.
+    fn log_with_stream(stream: &[u8]) -> Vec<u8> {
+        let len = u32::try_from(stream.len()).unwrap();
+        let payload = [&1u32.to_le_bytes()[..], &len.to_le_bytes(), stream].concat();
+        [&header()[..], &frame_record(&payload).unwrap()].concat()
+    }
+
+    fn assert_corrupt_in_both_modes(log: &[u8], detail_has: &str) {
+        for point_in_time in [false, true] {
+            match parse_log_bytes(log, Path::new("x"), point_in_time) {
+                Err(TableError::Corrupt { offset, detail, .. }) => {
+                    assert_eq!(offset, HEADER_LEN as u64);
+                    assert!(detail.contains(detail_has), "{detail}");
+                }
+                other => panic!("expected Corrupt, got {other:?}"),
+            }
+        }
+    }
+
+    /// Sets the length of the buffer at `offset` of length `len` in a stream's metadata.
+    fn set_buffer_len(stream: &mut [u8], offset: i64, len: i64, new_len: i64) {
+        let spec = [offset.to_le_bytes(), len.to_le_bytes()].concat();
+        let at = stream.windows(16).position(|w| w == spec).unwrap();
+        stream[at + 8..at + 16].copy_from_slice(&new_len.to_le_bytes());
+    }
+
+    /// The stream check must pass every Arrow type a table accepts (the coercion table), with
+    /// nulls, or replay would refuse acknowledged writes.
+    #[test]
+    fn every_accepted_type_passes_the_stream_check() {
+        use arrow_array::types::{Int32Type, UInt8Type};
+        use arrow_array::*;
+        let columns: Vec<(&str, ArrayRef)> = vec![
+            (
+                "bool",
+                Arc::new(BooleanArray::from(vec![Some(true), None, Some(false)])),
+            ),
+            (
+                "i8",
+                Arc::new(Int8Array::from(vec![Some(1), None, Some(-1)])),
+            ),
+            ("i16", Arc::new(Int16Array::from(vec![1, 2, 3]))),
+            ("i32", Arc::new(Int32Array::from(vec![1, 2, 3]))),
+            ("i64", Arc::new(Int64Array::from(vec![1, 2, 3]))),
+            ("u8", Arc::new(UInt8Array::from(vec![1, 2, 3]))),
+            ("u16", Arc::new(UInt16Array::from(vec![1, 2, 3]))),
+            ("u32", Arc::new(UInt32Array::from(vec![1, 2, 3]))),
+            (
+                "u64",
+                Arc::new(UInt64Array::from(vec![Some(1), None, Some(3)])),
+            ),
+            ("f32", Arc::new(Float32Array::from(vec![0.5, 1.5, 2.5]))),
+            (
+                "f64",
+                Arc::new(Float64Array::from(vec![Some(0.5), None, Some(2.5)])),
+            ),
+            (
+                "ts",
+                Arc::new(TimestampNanosecondArray::from(vec![1, 2, 3]).with_timezone("UTC")),
+            ),
+            ("date", Arc::new(Date32Array::from(vec![1, 2, 3]))),
+            (
+                "utf8",
+                Arc::new(StringArray::from(vec![Some("a"), None, Some("ccc")])),
+            ),
+            (
+                "large",
+                Arc::new(LargeStringArray::from(vec!["a", "bb", ""])),
+            ),
+            (
+                "bin",
+                Arc::new(BinaryArray::from(vec![&b"x"[..], b"", b"yz"])),
+            ),
+            (
+                "sym",
+                Arc::new(DictionaryArray::<Int32Type>::from_iter([
+                    Some("a"),
+                    None,
+                    Some("a"),
+                ])),
+            ),
+            (
+                "sym8",
+                Arc::new(
+                    vec![Some("x"), Some("y"), None]
+                        .into_iter()
+                        .collect::<DictionaryArray<UInt8Type>>(),
+                ),
+            ),
+        ];
+        let all = RecordBatch::try_from_iter(columns).unwrap();
+        let stream = encode_batch(&all, Path::new("x")).unwrap();
+        assert_eq!(check_stream(&stream), Ok(()));
+        let log = log_with_stream(&stream);
+        assert_eq!(parse_log_bytes(&log, Path::new("x"), false).unwrap(), 3);
+    }
+
+    /// Found by the `decode_wal_log` fuzz target: arrow-ipc slices a buffer at the offset and
+    /// length the message gives, and panicked on one past the body.
+    #[test]
+    fn buffer_past_its_message_body_is_corrupt_not_a_panic() {
+        let mut stream = encode_batch(&batch(vec![1, 2, 3]), Path::new("x")).unwrap();
+        assert_eq!(
+            parse_log_bytes(&log_with_stream(&stream), Path::new("x"), false).unwrap(),
+            3
+        );
+        // The values buffer: three i64 at the start of the body.
+        set_buffer_len(&mut stream, 0, 24, 1 << 60);
+        assert_corrupt_in_both_modes(&log_with_stream(&stream), "outside a body");
+    }
+
+    /// Found by the `decode_wal_log` fuzz target: Arrow's validation views a string column's
+    /// offsets as `i32`s and panicked on a buffer that is not whole offsets.
+    #[test]
+    fn string_offsets_of_a_partial_element_are_corrupt_not_a_panic() {
+        let strings = RecordBatch::try_from_iter([(
+            "s",
+            Arc::new(arrow_array::StringArray::from(vec!["ab", "c"])) as arrow_array::ArrayRef,
+        )])
+        .unwrap();
+        let mut stream = encode_batch(&strings, Path::new("x")).unwrap();
+        assert_eq!(
+            parse_log_bytes(&log_with_stream(&stream), Path::new("x"), false).unwrap(),
+            2
+        );
+        // The offsets buffer, three i32 at the start of the body (no nulls), gets a partial
+        // fourth: long enough for the rows, so only the typed view could refuse it.
+        set_buffer_len(&mut stream, 0, 12, 13);
+        assert_corrupt_in_both_modes(&log_with_stream(&stream), "not 4-byte elements");
+    }
+
+    /// Found by the `decode_wal_log` fuzz target: Arrow builds a column's null bitmap from its
+    /// validity buffer before validating it, and panicked on one shorter than the rows.
+    #[test]
+    fn validity_shorter_than_its_rows_is_corrupt_not_a_panic() {
+        let nullable = RecordBatch::try_from_iter([(
+            "v",
+            Arc::new(Int64Array::from(vec![Some(1), None, Some(3)])) as arrow_array::ArrayRef,
+        )])
+        .unwrap();
+        let mut stream = encode_batch(&nullable, Path::new("x")).unwrap();
+        assert_eq!(
+            parse_log_bytes(&log_with_stream(&stream), Path::new("x"), false).unwrap(),
+            3
+        );
+        // The validity buffer: one byte at the start of the body.
+        set_buffer_len(&mut stream, 0, 1, 0);
+        assert_corrupt_in_both_modes(&log_with_stream(&stream), "validity bitmap of 0 bytes");
+    }
+
+    /// The reader allocates a message's metadata and body before reading them: a length past
+    /// the stream's end is refused before it is allocated.
+    #[test]
+    fn message_lengths_past_the_stream_end_are_corrupt_before_allocating() {
+        let stream = encode_batch(&batch(vec![1]), Path::new("x")).unwrap();
+        // Continuation marker, then the schema message's metadata length.
+        let mut long_meta = stream.clone();
+        long_meta[4..8].copy_from_slice(&i32::MAX.to_le_bytes());
+        assert_corrupt_in_both_modes(&log_with_stream(&long_meta), "past the stream's end");
+        let mut cut = stream;
+        cut.truncate(cut.len() - 40);
+        assert_corrupt_in_both_modes(&log_with_stream(&cut), "does not decode");
     }
 
     #[test]
