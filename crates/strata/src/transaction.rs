@@ -63,7 +63,9 @@ impl Transaction<'_> {
     /// (it can go on or be aborted).
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         self.table.check_writable()?;
-        self.table.validate(batch)?;
+        // The memtable append checks schema, types and nulls itself, all or nothing, so only
+        // the time values need checking first (no scratch copy of the batch).
+        self.table.check_time(batch)?;
         self.write_validated(batch)
     }
 
@@ -81,7 +83,7 @@ impl Transaction<'_> {
                 self.write_validated(&batch.slice(0, half))?;
                 return self.write_validated(&batch.slice(half, batch.num_rows() - half));
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(crate::write::rejected_by_memtable(e)),
         }
         self.rows += batch.num_rows() as u64;
         if self.memtable.should_flush() {

@@ -15,6 +15,18 @@ use crate::wal::list_logs;
 /// a transaction (staged segments, one manifest commit) instead of the log.
 const LARGE_WRITE_DIVISOR: usize = 2;
 
+/// A memtable refusal as the table reports it (a null where none may be names its row).
+pub(crate) fn rejected_by_memtable(e: MemtableError) -> TableError {
+    match e {
+        MemtableError::NullInNonNullable { column, row } => TableError::Rejected {
+            column,
+            row,
+            detail: "null in a non-nullable column".into(),
+        },
+        e => e.into(),
+    }
+}
+
 enum Appended {
     Done,
     /// The memtable is full and enough frozen ones wait: flush, then retry.
@@ -36,14 +48,12 @@ impl Table {
                 ..self.options.memtable
             },
         )?;
-        scratch.append(batch).map_err(|e| match e {
-            MemtableError::NullInNonNullable { column, row } => TableError::Rejected {
-                column,
-                row,
-                detail: "null in a non-nullable column".into(),
-            },
-            e => e.into(),
-        })?;
+        scratch.append(batch).map_err(rejected_by_memtable)?;
+        self.check_time(batch)
+    }
+
+    /// The time-value half of [`Table::validate`]: every row has a partition.
+    pub(crate) fn check_time(&self, batch: &RecordBatch) -> Result<()> {
         self.registry.check_rows(batch).map_err(|e| match e {
             RegistryError::BadTime {
                 column,

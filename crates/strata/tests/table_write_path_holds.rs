@@ -95,14 +95,19 @@ fn assert_before_or_after(
     }
 }
 
-#[test]
-fn transaction_crash_at_every_operation_is_all_or_nothing() {
+/// One clean run of the transaction on the base table: the filesystem operations it takes and
+/// the rows after it.
+fn clean_run() -> (u64, BTreeMap<i64, usize>, Table) {
     let fs = FaultFs::new();
     let table = base(&fs);
     let start = fs.op_count();
     ingest(&table).unwrap();
-    let total = fs.op_count() - start;
-    let after = id_set(&table);
+    (fs.op_count() - start, id_set(&table), table)
+}
+
+#[test]
+fn transaction_crash_at_every_operation_is_all_or_nothing() {
+    let (total, after, table) = clean_run();
     assert_eq!(after.len(), 340);
     assert!(
         table.state().segments().count() >= 4,
@@ -142,12 +147,7 @@ fn transaction_crash_at_every_operation_is_all_or_nothing() {
 
 #[test]
 fn full_disk_at_every_operation_of_a_transaction_is_all_or_nothing_and_needs_no_repair() {
-    let fs = FaultFs::new();
-    let table = base(&fs);
-    let start = fs.op_count();
-    ingest(&table).unwrap();
-    let total = fs.op_count() - start;
-    let after = id_set(&table);
+    let (total, after, table) = clean_run();
     drop(table);
     let before: BTreeMap<i64, usize> = (0..40).map(|i| (i, 1)).collect();
     for k in 0..=total {
