@@ -1,7 +1,10 @@
 //! Tidy checks that keep the tree honest, run by `cargo test -p xtask`:
 //!
 //! - layering: a stack crate depends (normal, dev or build) only on stack crates below it;
-//! - code map: `docs/ARCHITECTURE.md`'s "Code map" has one heading per workspace member.
+//! - code map: `docs/ARCHITECTURE.md`'s "Code map" has one heading per workspace member;
+//! - one Arrow: `Cargo.lock` holds a single version of each `arrow*` crate and of `parquet`
+//!   (two would compile twice and make their types incompatible at the seams);
+//! - heavy dependencies (DataFusion, tokio) only in the crates that need them.
 //!
 //! Both are pure functions over plain data, so each is also tested against a synthetic tree
 //! that must fail.
@@ -21,8 +24,13 @@ const STACK: &[&str] = &[
     "strata-partition-registry",
     "strata-compactor",
     "strata",
+    "strata-datafusion",
     "strata-cli",
 ];
+
+/// Heavy dependencies (many crates, long to compile), and the only members that may use them.
+const HEAVY: &[&str] = &["datafusion", "tokio"];
+const HEAVY_ALLOWED: &[&str] = &["strata-datafusion", "strata-cli", "strata-benches"];
 
 /// Workspace members outside the stack: they may depend on anything.
 const TOOLING: &[&str] = &["strata-benches", "xtask"];
@@ -169,6 +177,56 @@ fn workspace_packages(root: &Path) -> Vec<Package> {
                 .collect(),
         })
         .collect()
+}
+
+/// Crates of which `Cargo.lock` must hold one version: `arrow` and `arrow-*`, and `parquet`.
+fn is_single_version_crate(name: &str) -> bool {
+    name == "arrow" || name.starts_with("arrow-") || name == "parquet"
+}
+
+/// `name (v1, v2, …)` for each single-version crate that `lock` (a Cargo.lock) lists more than
+/// once.
+fn duplicate_versions(lock: &str) -> Vec<String> {
+    let mut versions: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    let mut name: Option<&str> = None;
+    for line in lock.lines() {
+        if line == "[[package]]" {
+            name = None;
+        } else if let Some(n) = line.strip_prefix("name = ") {
+            name = Some(n.trim_matches('"'));
+        } else if let (Some(n), Some(v)) = (name, line.strip_prefix("version = ")) {
+            if is_single_version_crate(n) {
+                versions.entry(n).or_default().push(v.trim_matches('"'));
+            }
+            name = None;
+        }
+    }
+    versions
+        .into_iter()
+        .filter(|(_, v)| v.len() > 1)
+        .map(|(n, v)| format!("{n} ({})", v.join(", ")))
+        .collect()
+}
+
+/// `member → heavy crate` for each workspace member outside `allowed` that depends on one of
+/// `heavy` directly.
+fn heavy_dependency_violations(
+    packages: &[Package],
+    heavy: &[&str],
+    allowed: &[&str],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in packages {
+        if allowed.contains(&p.name.as_str()) {
+            continue;
+        }
+        for d in &p.deps {
+            if heavy.contains(&d.name.as_str()) {
+                out.push(format!("{} → {} ({})", p.name, d.name, d.kind));
+            }
+        }
+    }
+    out
 }
 
 fn root() -> std::path::PathBuf {
@@ -331,5 +389,81 @@ fn code_map_check_accepts_a_matching_map() {
     assert_eq!(
         code_map_problems(&headings, &members, STACK),
         Vec::<String>::new()
+    );
+}
+
+#[test]
+fn cargo_lock_has_one_version_of_each_arrow_crate_and_parquet() {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).unwrap();
+    assert!(
+        lock.contains("name = \"arrow-array\""),
+        "Cargo.lock lists no arrow-array"
+    );
+    let dups = duplicate_versions(&lock);
+    assert!(
+        dups.is_empty(),
+        "Cargo.lock holds several versions of: {}; align the dependencies (e.g. the \
+         `arrow_59` feature of tpchgen-arrow) so each compiles once",
+        dups.join(", ")
+    );
+}
+
+#[test]
+fn duplicate_version_check_reports_second_arrow_or_parquet() {
+    let lock = "\
+[[package]]
+name = \"arrow-array\"
+version = \"59.3.2\"
+
+[[package]]
+name = \"arrow-array\"
+version = \"60.0.0\"
+
+[[package]]
+name = \"arrow\"
+version = \"59.3.2\"
+
+[[package]]
+name = \"parquet\"
+version = \"58.0.0\"
+
+[[package]]
+name = \"parquet\"
+version = \"59.3.2\"
+
+[[package]]
+name = \"hashbrown\"
+version = \"0.14.5\"
+
+[[package]]
+name = \"hashbrown\"
+version = \"0.15.5\"
+";
+    assert_eq!(
+        duplicate_versions(lock),
+        ["arrow-array (59.3.2, 60.0.0)", "parquet (58.0.0, 59.3.2)"]
+    );
+}
+
+#[test]
+fn heavy_dependencies_only_in_the_crates_that_need_them() {
+    let packages = workspace_packages(&root());
+    let violations = heavy_dependency_violations(&packages, HEAVY, HEAVY_ALLOWED);
+    assert!(
+        violations.is_empty(),
+        "only {HEAVY_ALLOWED:?} may depend on {HEAVY:?}:\n  {}",
+        violations.join("\n  ")
+    );
+}
+
+#[test]
+fn heavy_dependency_check_reports_other_members() {
+    let packages = [
+        pkg("strata-datafusion", &[("datafusion", "normal")]),
+        pkg("strata", &[("tokio", "dev"), ("arrow-array", "normal")]),
+    ];
+    assert_eq!(
+        heavy_dependency_violations(&packages, HEAVY, HEAVY_ALLOWED),
+        ["strata → tokio (dev)"]
     );
 }

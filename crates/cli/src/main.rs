@@ -15,6 +15,7 @@ mod demo;
 mod ingest;
 mod inspect;
 mod output;
+mod sql;
 
 /// Strata: an embeddable columnar storage engine for time-series and analytics tables.
 ///
@@ -74,6 +75,10 @@ enum Command {
     },
     /// Generate a multi-host metrics workload, ingest it, query it and print a report.
     Demo(demo::DemoArgs),
+    /// Run SQL (DataFusion) over tables and files: `--table NAME=DIR` registers a table
+    /// (writable); tables in subdirectories of the current directory are registered read-only
+    /// under their directory names. Without a query, reads `;`-terminated statements from stdin.
+    Sql(sql::SqlArgs),
 }
 
 /// Output format of `scan`.
@@ -215,5 +220,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo(args) => demo::run(&args, &mut std::io::stdout().lock()),
+        Command::Sql(args) => sql::run(&args),
     }
 }

@@ -1,0 +1,413 @@
+//! `StrataScanExec`: the physical scan of a snapshot, one output partition per share of its
+//! segments, each read on a blocking thread and streamed through a small channel.
+
+use std::fmt;
+use std::sync::Arc;
+
+use arrow_array::{RecordBatch, RecordBatchOptions};
+use arrow_schema::SchemaRef;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::{Result as DfResult, Statistics};
+use datafusion::error::DataFusionError;
+use datafusion::execution::TaskContext;
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::metrics::{
+    Count, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet,
+};
+use datafusion::physical_plan::statistics::StatisticsArgs;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
+    ReplaceChildrenOptions, SendableRecordBatchStream,
+};
+use strata::stack::compactor::SegmentHandle;
+use strata::stack::predicate::{Projection, Scan, ScanStats};
+use strata::{BoundPredicate, Snapshot, SymbolAs};
+use tokio::sync::mpsc;
+
+use crate::error::{Error, Result};
+use crate::stats::statistics;
+
+/// Batches a partition may have in flight before its reader waits.
+const CHANNEL_DEPTH: usize = 2;
+
+/// What one output partition reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Share {
+    /// These segments (ids), through the segment scan.
+    Segments(Vec<u64>),
+    /// The whole snapshot through `Snapshot::scan`: segments and the write buffer's rows.
+    Whole,
+}
+
+/// The scan of one pinned snapshot.
+#[derive(Debug)]
+pub struct StrataScanExec {
+    snapshot: Snapshot,
+    shares: Vec<Share>,
+    /// Table column indices read, in output order.
+    projection: Vec<usize>,
+    predicate: Option<BoundPredicate>,
+    /// Rows a partition may stop after (only when every filter was answered exactly).
+    limit: Option<usize>,
+    batch_size: usize,
+    schema: SchemaRef,
+    properties: Arc<PlanProperties>,
+    metrics: ExecutionPlanMetricsSet,
+}
+
+impl StrataScanExec {
+    pub(crate) fn new(
+        snapshot: Snapshot,
+        shares: Vec<Share>,
+        projection: Vec<usize>,
+        predicate: Option<BoundPredicate>,
+        limit: Option<usize>,
+        batch_size: usize,
+        schema: SchemaRef,
+    ) -> Self {
+        let properties = PlanProperties::new(
+            EquivalenceProperties::new(Arc::clone(&schema)),
+            Partitioning::UnknownPartitioning(shares.len().max(1)),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        );
+        Self {
+            snapshot,
+            shares,
+            projection,
+            predicate,
+            limit,
+            batch_size,
+            schema,
+            properties: Arc::new(properties),
+            metrics: ExecutionPlanMetricsSet::new(),
+        }
+    }
+
+    /// The predicate pushed into the scan, if any.
+    pub fn predicate(&self) -> Option<&BoundPredicate> {
+        self.predicate.as_ref()
+    }
+
+    /// Output partitions.
+    pub fn partitions(&self) -> usize {
+        self.shares.len()
+    }
+
+    /// The row limit each partition honours, if any.
+    pub fn limit(&self) -> Option<usize> {
+        self.limit
+    }
+
+    fn segments_of(&self, share: Option<&Share>) -> (Vec<&SegmentHandle>, u64) {
+        let index = self.snapshot.index();
+        match share {
+            None | Some(Share::Whole) => {
+                (index.segments().collect(), self.snapshot.buffered_rows())
+            }
+            Some(Share::Segments(ids)) => {
+                (ids.iter().filter_map(|id| index.segment(*id)).collect(), 0)
+            }
+        }
+    }
+}
+
+impl DisplayAs for StrataScanExec {
+    fn fmt_as(&self, t: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self
+            .projection
+            .iter()
+            .filter_map(|i| self.snapshot.schema().fields.get(*i))
+            .map(|f| f.name.as_str())
+            .collect();
+        match t {
+            DisplayFormatType::Default | DisplayFormatType::Verbose => {
+                write!(
+                    f,
+                    "StrataScanExec: partitions={}, projection=[{}]",
+                    self.shares.len(),
+                    names.join(", ")
+                )?;
+                if let Some(p) = &self.predicate {
+                    write!(f, ", predicate={}", p.source())?;
+                }
+                if let Some(l) = self.limit {
+                    write!(f, ", limit={l}")?;
+                }
+                Ok(())
+            }
+            DisplayFormatType::TreeRender => write!(f, "partitions={}", self.shares.len()),
+        }
+    }
+}
+
+impl ExecutionPlan for StrataScanExec {
+    fn name(&self) -> &str {
+        "StrataScanExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        Vec::new()
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> DfResult<TreeNodeRecursion>,
+    ) -> DfResult<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn replace_children(
+        self: Arc<Self>,
+        _children: Vec<Arc<dyn ExecutionPlan>>,
+        _options: ReplaceChildrenOptions,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        Ok(self)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        _children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        Ok(self)
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        _context: Arc<TaskContext>,
+    ) -> DfResult<SendableRecordBatchStream> {
+        let share = self.shares.get(partition).cloned().ok_or_else(|| {
+            DataFusionError::Internal(format!(
+                "StrataScanExec has {} partitions, asked for {partition}",
+                self.shares.len()
+            ))
+        })?;
+        let counters = ScanCounters::new(&self.metrics, partition);
+        let job = ScanJob {
+            snapshot: self.snapshot.clone(),
+            share,
+            projection: self.projection.clone(),
+            predicate: self.predicate.clone(),
+            limit: self.limit,
+            batch_size: self.batch_size,
+            schema: Arc::clone(&self.schema),
+        };
+        let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
+        let work = move || job.run(&tx, &counters);
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => drop(handle.spawn_blocking(work)),
+            Err(_) => drop(std::thread::spawn(work)),
+        }
+        let stream = futures::stream::unfold((rx, false), |(mut rx, done)| async move {
+            if done {
+                return None;
+            }
+            match rx.recv().await {
+                Some(Message::Batch(b)) => Some((Ok(b), (rx, false))),
+                Some(Message::Failed(e)) => Some((Err(e.into()), (rx, true))),
+                Some(Message::Finished) => None,
+                // The reader dropped its sender without saying it finished: it panicked.
+                None => Some((Err(Error::WorkerLost("scan").into()), (rx, true))),
+            }
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            Arc::clone(&self.schema),
+            stream,
+        )))
+    }
+
+    fn metrics(&self) -> Option<MetricsSet> {
+        Some(self.metrics.clone_inner())
+    }
+
+    fn statistics_from_inputs(
+        &self,
+        _input_stats: &[Arc<Statistics>],
+        args: &StatisticsArgs,
+    ) -> DfResult<Arc<Statistics>> {
+        let share = match args.partition() {
+            Some(p) => Some(self.shares.get(p).ok_or_else(|| {
+                DataFusionError::Internal(format!("no partition {p} in StrataScanExec"))
+            })?),
+            None => None,
+        };
+        let (segments, buffered) = self.segments_of(share);
+        let mut stats = statistics(
+            self.snapshot.schema(),
+            &self.projection,
+            &segments,
+            buffered,
+        );
+        // Filters and per-partition limits leave an unknown share of the rows.
+        if self.predicate.is_some() || self.limit.is_some() {
+            stats = stats.to_inexact();
+        }
+        Ok(Arc::new(stats))
+    }
+}
+
+enum Message {
+    Batch(RecordBatch),
+    Failed(Error),
+    Finished,
+}
+
+/// One partition's scan counters, shown by `EXPLAIN ANALYZE`.
+struct ScanCounters {
+    segments_total: Count,
+    segments_pruned: Count,
+    blocks_total: Count,
+    blocks_pruned: Count,
+    blocks_decoded: Count,
+    bytes_read: Count,
+}
+
+impl ScanCounters {
+    fn new(metrics: &ExecutionPlanMetricsSet, partition: usize) -> Self {
+        let count = |name: &'static str| MetricBuilder::new(metrics).counter(name, partition);
+        Self {
+            segments_total: count("segments_total"),
+            segments_pruned: count("segments_pruned"),
+            blocks_total: count("blocks_total"),
+            blocks_pruned: count("blocks_pruned"),
+            blocks_decoded: count("blocks_decoded"),
+            bytes_read: count("bytes_read"),
+        }
+    }
+
+    fn add(&self, s: &ScanStats) {
+        let n = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+        self.segments_total.add(n(s.segments_total));
+        self.segments_pruned.add(n(s.segments_pruned));
+        self.blocks_total.add(n(s.blocks_total));
+        self.blocks_pruned.add(n(s.blocks_pruned));
+        self.blocks_decoded.add(n(s.blocks_decoded));
+        self.bytes_read.add(n(s.bytes_read));
+    }
+}
+
+/// Everything one partition's reader thread needs (it keeps the snapshot, and so the segment
+/// files, alive until it is done).
+struct ScanJob {
+    snapshot: Snapshot,
+    share: Share,
+    projection: Vec<usize>,
+    predicate: Option<BoundPredicate>,
+    limit: Option<usize>,
+    batch_size: usize,
+    schema: SchemaRef,
+}
+
+impl ScanJob {
+    fn run(self, tx: &mpsc::Sender<Message>, counters: &ScanCounters) {
+        let last = match self.scan(tx, counters) {
+            Ok(()) => Message::Finished,
+            Err(e) => Message::Failed(e),
+        };
+        // A closed channel means nobody wants the rest (a limit above, a cancelled query).
+        let _ = tx.blocking_send(last);
+    }
+
+    fn scan(&self, tx: &mpsc::Sender<Message>, counters: &ScanCounters) -> Result<()> {
+        let table = self.snapshot.schema();
+        let mut names: Vec<String> = self
+            .projection
+            .iter()
+            .filter_map(|i| table.fields.get(*i))
+            .map(|f| f.name.clone())
+            .collect();
+        // No column wanted (`count(*)`): read the cheapest one the predicate needs anyway,
+        // or the first, and hand DataFusion row counts only.
+        let rows_only = names.is_empty();
+        if rows_only {
+            let first = self
+                .predicate
+                .as_ref()
+                .and_then(|p| p.columns().first().map(|c| c.name.clone()))
+                .or_else(|| table.fields.first().map(|f| f.name.clone()));
+            names.extend(first);
+        }
+        let mut sent = 0usize;
+        let mut send = |batch: RecordBatch| -> Result<bool> {
+            let batch = if rows_only {
+                RecordBatch::try_new_with_options(
+                    Arc::clone(&self.schema),
+                    Vec::new(),
+                    &RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+                )?
+            } else {
+                RecordBatch::try_new(Arc::clone(&self.schema), batch.columns().to_vec())?
+            };
+            let batch = match self.limit {
+                Some(l) if sent + batch.num_rows() >= l => batch.slice(0, l - sent),
+                _ => batch,
+            };
+            sent += batch.num_rows();
+            let more = self.limit.is_none_or(|l| sent < l);
+            if batch.num_rows() > 0 && tx.blocking_send(Message::Batch(batch)).is_err() {
+                return Ok(false);
+            }
+            Ok(more)
+        };
+        if self.limit == Some(0) {
+            return Ok(());
+        }
+        match &self.share {
+            Share::Whole => {
+                let mut scan = self
+                    .snapshot
+                    .scan()
+                    .columns(names)
+                    .batch_size(self.batch_size);
+                if let Some(p) = &self.predicate {
+                    scan = scan.predicate(p.clone());
+                }
+                let mut scan = scan.execute()?;
+                for batch in scan.by_ref() {
+                    if !send(batch?)? {
+                        break;
+                    }
+                }
+                counters.add(&scan.stats());
+            }
+            Share::Segments(ids) => {
+                let index = self.snapshot.index();
+                let handles: Vec<&SegmentHandle> =
+                    ids.iter().filter_map(|id| index.segment(*id)).collect();
+                let mut scan = Scan::new(
+                    handles
+                        .iter()
+                        .map(|h| Arc::clone(h.file.segment()))
+                        .collect(),
+                )
+                .target_schema(Arc::clone(&index.schema))
+                .symbol_as(SymbolAs::Utf8)
+                .projection(Projection::Names(names))
+                .batch_size(self.batch_size);
+                for (i, h) in handles.iter().enumerate() {
+                    if let Some(d) = &h.deleted {
+                        scan = scan.deleted(i, d.as_ref().clone());
+                    }
+                }
+                if let Some(p) = &self.predicate {
+                    scan = scan.predicate(p.clone());
+                }
+                let mut scan = scan.execute()?;
+                for batch in scan.by_ref() {
+                    if !send(batch?)? {
+                        break;
+                    }
+                }
+                counters.add(&scan.stats());
+            }
+        }
+        Ok(())
+    }
+}
