@@ -43,11 +43,20 @@ pub(crate) struct IngestArgs {
     /// Column type overrides for CSV, e.g. "ts:timestamp_ms,host:symbol,cpu:f64".
     #[arg(long)]
     schema: Option<String>,
-    /// The time column (default: the first timestamp column, else a column named ts or time).
-    #[arg(long)]
+    /// The time column of a new table (default: the first timestamp column, else an Int64 or
+    /// timestamp column named ts, time or timestamp; a table without one is not partitioned).
+    #[arg(long, conflicts_with = "no_time_column")]
     time_column: Option<String>,
-    /// How time is cut into partitions for a new table.
-    #[arg(long, value_enum, default_value_t = PartitionArg::Day)]
+    /// Make a new table without a time column (one partition, no time pruning by partition).
+    #[arg(long)]
+    no_time_column: bool,
+    /// The sort key of a new table, e.g. "host,ts" (default: the time column; a table without
+    /// one keeps rows in the order they come).
+    #[arg(long, value_delimiter = ',')]
+    sort_key: Vec<String>,
+    /// How time is cut into partitions for a new table: `auto` decides from the data's rows
+    /// per unit of time (hour, day, month, year, or one partition for sparse series).
+    #[arg(long, value_enum, default_value_t = PartitionArg::Auto)]
     partition: PartitionArg,
     /// Skip CSV rows that do not parse (and report how many) instead of failing.
     #[arg(long)]
@@ -57,11 +66,14 @@ pub(crate) struct IngestArgs {
     quiet: bool,
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, clap::ValueEnum)]
 enum PartitionArg {
+    Auto,
+    None,
+    Hour,
     Day,
     Month,
-    Auto,
+    Year,
 }
 
 /// What one input contributed.
@@ -278,40 +290,73 @@ fn text_reader(path: &Path, name: &str) -> Result<Box<dyn BufRead>> {
     })
 }
 
+/// The time column of a new table: `--time-column`, else the first timestamp column, else an
+/// Int64 or timestamp column named ts, time or timestamp; `None` with `--no-time-column` or
+/// when no column qualifies.
+fn time_column(schema: &ArrowSchema, args: &IngestArgs) -> Result<Option<String>> {
+    if args.no_time_column {
+        return Ok(None);
+    }
+    if let Some(t) = &args.time_column {
+        let field = schema.field_with_name(t).map_err(|_| {
+            anyhow::anyhow!(
+                "--time-column: there is no column {t:?} (columns: {})",
+                column_names(schema)
+            )
+        })?;
+        if !matches!(
+            field.data_type(),
+            ArrowType::Int64 | ArrowType::Timestamp(_, _)
+        ) {
+            bail!(
+                "--time-column: column {t:?} is {}; a time column is a timestamp (any unit) \
+                 or Int64 (pass --schema {t}:timestamp_s, or leave --time-column out for a \
+                 table without one)",
+                field.data_type()
+            );
+        }
+        return Ok(Some(t.clone()));
+    }
+    let fields = schema.fields();
+    Ok(fields
+        .iter()
+        .find(|f| matches!(f.data_type(), ArrowType::Timestamp(_, _)))
+        .or_else(|| {
+            fields.iter().find(|f| {
+                matches!(
+                    f.name().to_ascii_lowercase().as_str(),
+                    "ts" | "time" | "timestamp"
+                ) && matches!(f.data_type(), ArrowType::Int64)
+            })
+        })
+        .map(|f| f.name().clone()))
+}
+
 fn table_config(
     schema: &ArrowSchema,
     symbols: &[String],
     args: &IngestArgs,
 ) -> Result<TableConfig> {
-    let time = match &args.time_column {
-        Some(t) if schema.field_with_name(t).is_err() => bail!(
-            "--time-column: there is no column {t:?} (columns: {})",
-            column_names(schema)
-        ),
-        Some(t) => t.clone(),
-        None => schema
-            .fields()
-            .iter()
-            .find(|f| matches!(f.data_type(), ArrowType::Timestamp(_, _)))
-            .or_else(|| {
-                schema
-                    .fields()
-                    .iter()
-                    .find(|f| f.name() == "ts" || f.name() == "time")
-            })
-            .map(|f| f.name().clone())
-            .with_context(|| {
-                format!(
-                    "no timestamp column and none named ts or time: pass --time-column \
-                     (columns: {})",
-                    column_names(schema)
-                )
-            })?,
+    let time = time_column(schema, args)?;
+    // The sort key is what the user asked for, else the time column; never a key nobody
+    // asked for (a table without either keeps its rows in the order they come).
+    for k in &args.sort_key {
+        if schema.field_with_name(k).is_err() {
+            bail!(
+                "--sort-key: there is no column {k:?} (columns: {})",
+                column_names(schema)
+            );
+        }
+    }
+    let sort_key: Vec<&str> = if args.sort_key.is_empty() {
+        time.iter().map(String::as_str).collect()
+    } else {
+        args.sort_key.iter().map(String::as_str).collect()
     };
     let mut s = Schema::from_arrow(schema)
         .context("converting the schema")?
-        .with_sort_key([time.as_str()])
-        .context("setting the sort key")?;
+        .with_sort_key(sort_key)
+        .context("--sort-key")?;
     // Columns given as `name:symbol` are dictionary-encoded tags.
     for part in args.schema.as_deref().unwrap_or_default().split(',') {
         if let Some((name, ty)) = part.split_once(':')
@@ -323,15 +368,38 @@ fn table_config(
         }
     }
     // String columns with few distinct values in the first file.
-    for name in symbols.iter().filter(|n| **n != time) {
+    for name in symbols.iter().filter(|n| Some(*n) != time.as_ref()) {
         s = s
             .with_symbol(name)
             .with_context(|| format!("{name} cannot be a symbol"))?;
     }
+    let Some(time) = time else {
+        if !matches!(args.partition, PartitionArg::Auto | PartitionArg::None) {
+            bail!(
+                "--partition {}: the table has no time column to partition on (columns: {}); \
+                 pass --time-column",
+                format!("{:?}", args.partition).to_lowercase(),
+                column_names(schema)
+            );
+        }
+        return Ok(TableConfig::without_time(s)?);
+    };
+    let unit = match schema.field_with_name(&time).map(|f| f.data_type()) {
+        Ok(ArrowType::Timestamp(u, _)) => match u {
+            ArrowUnit::Second => strata::TimeUnit::Second,
+            ArrowUnit::Millisecond => strata::TimeUnit::Millisecond,
+            ArrowUnit::Microsecond => strata::TimeUnit::Microsecond,
+            ArrowUnit::Nanosecond => strata::TimeUnit::Nanosecond,
+        },
+        _ => strata::TimeUnit::Millisecond,
+    };
     let partitioning = match args.partition {
+        PartitionArg::Auto => Partitioning::Auto,
+        PartitionArg::None => Partitioning::None,
+        PartitionArg::Hour => strata::Granularity::Hour.partitioning(unit),
         PartitionArg::Day => Partitioning::Day,
         PartitionArg::Month => Partitioning::Month,
-        PartitionArg::Auto => Partitioning::Auto,
+        PartitionArg::Year => Partitioning::Year,
     };
     Ok(TableConfig::new(s, time, partitioning)?)
 }

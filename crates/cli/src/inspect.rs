@@ -74,7 +74,8 @@ pub(crate) fn inspect(path: &Path, out: &mut dyn Write) -> Result<()> {
     writeln!(
         out,
         "  time column      {} ({:?})",
-        state.config.time_column, state.config.partitioning
+        state.config.time_column().unwrap_or("none"),
+        state.config.partitioning
     )?;
     writeln!(out, "  schema v{}", state.schema.version)?;
     for c in &state.schema.columns {
@@ -105,8 +106,8 @@ pub(crate) fn inspect(path: &Path, out: &mut dyn Write) -> Result<()> {
             out,
             "    {} [{}, {}) {:?}: {} segments, {} rows, {} bytes",
             p.dir_name(),
-            p.start,
-            p.end,
+            bound(p.start),
+            bound(p.end),
             p.state,
             p.segments.len(),
             rows,
@@ -480,4 +481,13 @@ fn bounds(stats: &ColumnStats) -> (String, String) {
         show(&stats.min, stats.min_exact),
         show(&stats.max, stats.max_exact),
     )
+}
+
+/// A partition bound for people: the ends of time as `-inf` and `+inf`.
+fn bound(t: i64) -> String {
+    match t {
+        i64::MIN => "-inf".into(),
+        i64::MAX => "+inf".into(),
+        t => t.to_string(),
+    }
 }

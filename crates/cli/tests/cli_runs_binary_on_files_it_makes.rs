@@ -107,6 +107,8 @@ fn ingest_scan_delete_inspect_verify() {
         "--quiet",
         "--time-column",
         "ts",
+        "--partition",
+        "day",
         "--schema",
         "host:symbol",
         "--skip-bad-rows",

@@ -86,7 +86,7 @@ pub use encoding::{CHECKPOINT_MAGIC, CHECKPOINT_VERSION, DV_MAGIC, DV_VERSION, R
 pub use error::{RegistryError, Result};
 pub use flush::StagedSegment;
 pub use partitioning::{
-    AUTO_TARGET_ROWS, Partitioning, civil_from_days, days_from_civil, units_per_second,
+    AUTO_TARGET_ROWS, Granularity, Partitioning, civil_from_days, days_from_civil, units_per_second,
 };
 pub use registry::{
     DeleteReport, NewSegment, OpenOptions, QUARANTINE_DIR, RecoveryMode, RecoveryReport, Registry,
