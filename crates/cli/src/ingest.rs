@@ -331,7 +331,10 @@ fn peek_schema(path: &Path, args: &IngestArgs) -> Result<(SchemaRef, Vec<String>
                     Some(_) => {}
                 }
             }
-            // Reading the file reports (or skips) it.
+            Next::Bad(line, why) if !args.skip_bad_rows => {
+                return Err(bad_record(path, line, &why));
+            }
+            // Reading the file skips (and counts) it.
             Next::Bad(..) => {}
             Next::End => break,
         }

@@ -9,7 +9,8 @@
 //! Records are parsed one line at a time with serde_json, so that a malformed line is reported
 //! by its number (or skipped with `--skip-bad-rows`), and handed to arrow-json's `Decoder` in
 //! chunks; a chunk it refuses is retried record by record to find the one at fault. An array
-//! file has no lines to stream by: it is read whole, and its records are named by position.
+//! file has no lines to stream by: it is read whole, and its records are named by position
+//! (and its columns come in name order, as serde_json keeps an object's keys).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
@@ -41,6 +42,33 @@ struct Records {
     /// Lines read, or array elements taken.
     at: usize,
     buf: Vec<u8>,
+}
+
+/// The keys of a JSON object in the order they are written (serde_json's map sorts them).
+struct KeyOrder(Vec<String>);
+
+impl<'de> serde::Deserialize<'de> for KeyOrder {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = KeyOrder;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<KeyOrder, A::Error> {
+                let mut keys = Vec::new();
+                while let Some(k) = map.next_key::<String>()? {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    keys.push(k);
+                }
+                Ok(KeyOrder(keys))
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
 }
 
 impl Records {
@@ -83,6 +111,12 @@ impl Records {
         self.lines.is_none()
     }
 
+    /// The keys of the last line read, in the order written (lines only).
+    fn last_keys(&self) -> Vec<String> {
+        let line = self.buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&self.buf);
+        serde_json::from_slice::<KeyOrder>(line.trim_ascii()).map_or_else(|_| Vec::new(), |k| k.0)
+    }
+
     /// The next record and where it is, or why it is not a record.
     fn next(&mut self) -> Result<Option<(usize, std::result::Result<Value, String>)>> {
         let Some(reader) = &mut self.lines else {
@@ -99,11 +133,13 @@ impl Records {
             }
             self.at += 1;
             let line = self.buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&self.buf);
-            if line.iter().all(u8::is_ascii_whitespace) {
+            let line = line.trim_ascii();
+            if line.is_empty() {
                 continue;
             }
+            // The record is one line: serde_json's own line number is always 1.
             let value = serde_json::from_slice::<Value>(line)
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.to_string().replace(" at line 1 column ", " at column "))
                 .and_then(object);
             return Ok(Some((self.at, value)));
         }
@@ -144,6 +180,8 @@ pub(super) fn peek_schema(
 ) -> Result<(SchemaRef, Vec<String>)> {
     let mut records = Records::new(raw).with_context(|| format!("reading {}", path.display()))?;
     let mut strings: BTreeMap<String, ColumnInference> = BTreeMap::new();
+    // Keys in the order they first appear: the columns keep the file's order.
+    let mut order: BTreeMap<String, usize> = BTreeMap::new();
     let options = CsvOptions::default();
     let mut failure: Option<anyhow::Error> = None;
     let values = std::iter::from_fn(|| {
@@ -151,6 +189,15 @@ pub(super) fn peek_schema(
             match records.next() {
                 Ok(None) => return None,
                 Ok(Some((_, Ok(v)))) => {
+                    let keys = if records.is_array() {
+                        Vec::new()
+                    } else {
+                        records.last_keys()
+                    };
+                    for k in keys {
+                        let n = order.len();
+                        order.entry(k).or_insert(n);
+                    }
                     if let Value::Object(m) = &v {
                         for (k, f) in m {
                             if let Value::String(s) = f {
@@ -178,9 +225,10 @@ pub(super) fn peek_schema(
         bail!("{}: no JSON records", path.display());
     }
     let mut few = Vec::new();
-    let fields: Vec<ArrowField> = inferred
-        .fields()
-        .iter()
+    let mut ordered: Vec<&Arc<ArrowField>> = inferred.fields().iter().collect();
+    ordered.sort_by_key(|f| order.get(f.name()).copied().unwrap_or(usize::MAX));
+    let fields: Vec<ArrowField> = ordered
+        .into_iter()
         .map(|f| {
             let c = strings.get(f.name());
             let ty = match f.data_type() {
