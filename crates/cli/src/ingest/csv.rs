@@ -284,6 +284,8 @@ pub(super) struct TextReader {
     lines: VecDeque<LineEnd>,
     line_start: u64,
     line_first: Option<u8>,
+    /// The last byte produced was a CR.
+    pending_cr: bool,
     /// The last byte produced that is not whitespace.
     last_significant: Option<u8>,
     /// What the reader decided about the encoding, to tell once.
@@ -314,6 +316,7 @@ impl TextReader {
             lines: VecDeque::new(),
             line_start: 0,
             line_first: None,
+            pending_cr: false,
             last_significant: None,
             note: None,
         }
@@ -326,21 +329,17 @@ impl TextReader {
 
     fn push(&mut self, bytes: &[u8]) {
         for (i, b) in bytes.iter().enumerate() {
+            let offset = self.text_len + i as u64;
+            // A CR not followed by LF ends a line too (the CSV reader ends a record there).
+            if self.pending_cr && *b != b'\n' {
+                self.end_line(offset - 1);
+            }
+            self.pending_cr = *b == b'\r';
             if self.line_first.is_none() {
                 self.line_first = Some(*b);
             }
             if *b == b'\n' {
-                let offset = self.text_len + i as u64;
-                let len = offset - self.line_start;
-                let skipped = len == 0
-                    || (len == 1 && self.line_first == Some(b'\r'))
-                    || (self.comment.is_some() && self.line_first == self.comment);
-                self.lines.push_back(LineEnd {
-                    start: self.line_start,
-                    skipped,
-                });
-                self.line_start = offset + 1;
-                self.line_first = None;
+                self.end_line(offset);
             }
         }
         if let Some(b) = bytes.iter().rev().find(|b| !b.is_ascii_whitespace()) {
@@ -348,6 +347,20 @@ impl TextReader {
         }
         self.text_len += bytes.len() as u64;
         self.out.extend_from_slice(bytes);
+    }
+
+    /// Notes the line that ends with the terminator byte at `at`.
+    fn end_line(&mut self, at: u64) {
+        let len = at.saturating_sub(self.line_start);
+        let skipped = len == 0
+            || (len == 1 && self.line_first == Some(b'\r'))
+            || (self.comment.is_some() && self.line_first == self.comment);
+        self.lines.push_back(LineEnd {
+            start: self.line_start,
+            skipped,
+        });
+        self.line_start = at + 1;
+        self.line_first = None;
     }
 
     /// Reads and decodes until there is text to hand out or the input is done.
@@ -1360,6 +1373,87 @@ mod tests {
             "fewer than 8 rows a value"
         );
         assert!(!infer(&["NA", ""]).few_distinct());
+    }
+
+    /// Bytes that make CSV interesting: syntax, digits, signs, letters of the type words,
+    /// date and time separators, and bytes that are not UTF-8 alone.
+    const ALPHABET: &[u8] = b",;\t|\"\r\n #01959.-+eEaNTZ:truefalsNA \xC3\xBC\xFC\x80";
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// On any input: records come with increasing lines and end; a column typed by the
+        /// inference reads every value of it (no bad value); nothing panics.
+        #[test]
+        fn any_bytes_read_and_what_is_inferred_reads(
+            picks in proptest::collection::vec(0..ALPHABET.len(), 0..300),
+            template in proptest::collection::vec(0usize..4, 1..4),
+        ) {
+            // Mostly well-formed rows (a template of value shapes) with random bytes spliced in.
+            let shapes: [&[u8]; 4] = [b"12", b"-3.5", b"2024-03-01T10:00:00Z", b"true"];
+            let mut text = Vec::new();
+            for (i, p) in picks.iter().enumerate() {
+                if i % 7 == 0 {
+                    for (j, t) in template.iter().enumerate() {
+                        if j > 0 {
+                            text.push(b',');
+                        }
+                        text.extend_from_slice(shapes[*t]);
+                    }
+                    text.push(b'\n');
+                }
+                text.push(ALPHABET[*p]);
+            }
+            let options = CsvOptions::default();
+            let dialect = detect_dialect(text.as_slice(), &options, false).unwrap();
+            let mut r = CsvRecords::new(
+                Box::new(std::io::Cursor::new(text.clone())),
+                &dialect,
+                TextEncoding::Auto,
+            )
+            .unwrap();
+            let mut last = 0;
+            let mut all = Vec::new();
+            loop {
+                match r.next().unwrap() {
+                    Next::End => break,
+                    Next::Bad(line, _) => {
+                        proptest::prop_assert!(line > last);
+                        last = line;
+                    }
+                    Next::Record(line) => {
+                        proptest::prop_assert!(line > last, "line {line} after {last}");
+                        last = line;
+                        all.push((line, r.record().clone()));
+                    }
+                }
+                proptest::prop_assert!(all.len() <= text.len() + 1);
+            }
+            let Some(((_, first), rest)) = all.split_first() else {
+                return Ok(());
+            };
+            let mut inference = FileInference::new(first);
+            for (_, rec) in rest {
+                inference.update(rec, &options);
+            }
+            let names = inference.finish(None, &options);
+            let schema: SchemaRef = Arc::new(arrow_schema::Schema::new(
+                names
+                    .iter()
+                    .zip(&inference.columns)
+                    .map(|(n, c)| arrow_schema::Field::new(n, c.data_type(), true))
+                    .collect::<Vec<_>>(),
+            ));
+            let mut chunk = ChunkBuilder::new(Arc::clone(&schema));
+            let skip_first = names.first().is_some_and(|n| n != "column_1");
+            for (line, rec) in all.iter().skip(usize::from(skip_first)) {
+                if rec.len() == schema.fields().len() {
+                    chunk.push(rec, *line, &options);
+                }
+            }
+            let read = chunk.finish(false);
+            proptest::prop_assert!(read.is_ok(), "{:?} with {schema:?}", read.err());
+        }
     }
 
     fn rec(fields: &[&str]) -> csv::ByteRecord {
