@@ -155,7 +155,7 @@ pub(crate) fn inspect(path: &Path, out: &mut dyn Write) -> Result<()> {
             "blocks".into(),
             "bytes".into(),
             "nulls".into(),
-            "encodings (blocks)".into(),
+            "encodings (share of blocks)".into(),
         ]];
         for c in &columns {
             rows.push([
@@ -200,16 +200,27 @@ impl ColumnSummary {
         }
     }
 
-    /// `cascade (n), …`, most used first (ties in order of first use).
+    /// The [`TOP_CASCADES`] most used cascades with their share of the column's blocks, most
+    /// used first (ties in order of first use), then `+N more` for the rest: a column can use
+    /// hundreds of distinct cascades, and a line that lists them all is unreadable.
     fn encodings(&self) -> String {
         let mut c: Vec<&(String, usize)> = self.cascades.iter().collect();
         c.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
-        c.iter()
-            .map(|(name, n)| format!("{name} ({n})"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        let total = self.blocks.max(1) as f64;
+        let mut parts: Vec<String> = c
+            .iter()
+            .take(TOP_CASCADES)
+            .map(|(name, n)| format!("{name} {:.0}%", 100.0 * *n as f64 / total))
+            .collect();
+        if c.len() > TOP_CASCADES {
+            parts.push(format!("+{} more", c.len() - TOP_CASCADES));
+        }
+        parts.join(", ")
     }
 }
+
+/// Cascades `inspect` names per column; the rest are counted.
+const TOP_CASCADES: usize = 3;
 
 /// Writes rows as aligned columns after `indent`; columns where `right(j)` is true are
 /// right-aligned.
@@ -441,7 +452,7 @@ fn inspect_segment(path: &Path, out: &mut dyn Write) -> Result<()> {
         "nulls".into(),
         "min".into(),
         "max".into(),
-        "encodings (blocks)".into(),
+        "encodings (share of blocks)".into(),
     ]];
     for (i, f) in seg.schema().fields.iter().enumerate() {
         let Some(c) = footer.columns.get(i) else {
@@ -489,5 +500,25 @@ fn bound(t: i64) -> String {
         i64::MIN => "-inf".into(),
         i64::MAX => "+inf".into(),
         t => t.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodings_name_the_top_cascades_with_shares_and_count_the_rest() {
+        let mut c = ColumnSummary {
+            blocks: 10,
+            ..ColumnSummary::default()
+        };
+        for (name, n) in [("a", 1), ("b", 4), ("c", 2), ("d", 2), ("e", 1)] {
+            c.cascades.push((name.to_string(), n));
+        }
+        assert_eq!(c.encodings(), "b 40%, c 20%, d 20%, +2 more");
+        c.cascades.truncate(2);
+        c.blocks = 5;
+        assert_eq!(c.encodings(), "b 80%, a 20%");
     }
 }

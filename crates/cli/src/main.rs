@@ -34,7 +34,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Load CSV (plain or .gz), Parquet or Arrow IPC files into a table (created if missing).
+    /// Load CSV or JSON (plain or .gz), Parquet or Arrow IPC files into a table (created if
+    /// missing).
     Ingest(ingest::IngestArgs),
     /// Print rows of a table.
     Scan(ScanArgs),

@@ -907,7 +907,11 @@ mod tests {
         // Ten rows in an hour: even a year would hold too few, so the rest of time is one
         // partition on each side of the existing one.
         let (a, b) = slow.new_partition_interval(100).unwrap();
-        assert_eq!((a, b), (i64::MIN, 3600), "clipped before the existing partition");
+        assert_eq!(
+            (a, b),
+            (i64::MIN, 3600),
+            "clipped before the existing partition"
+        );
         let (a, b) = slow.new_partition_interval(8000).unwrap();
         assert_eq!((a, b), (7200, i64::MAX), "clipped after it");
         // A thousand rows a second: a month holds ~2.6 G rows... an hour 3.6 M: hours.
