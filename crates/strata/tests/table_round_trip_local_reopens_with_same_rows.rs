@@ -435,3 +435,38 @@ fn auto_partitioning_decides_from_the_rows_time_span() {
         .collect();
     assert_eq!(parts, vec![(5 * DAY_MS, 6 * DAY_MS)]);
 }
+
+#[test]
+fn auto_transaction_whose_flushes_see_different_rates_commits_every_row() {
+    use std::sync::Arc;
+
+    use strata::{MemtableOptions, Partitioning, TableConfig};
+
+    let fs = Arc::new(strata::FaultFs::new());
+    let mut options = manual_options(&fs);
+    options.memtable = MemtableOptions {
+        soft_limit_bytes: 256 << 10,
+        ..options.memtable
+    };
+    let config = TableConfig::new(schema(), "ts", Partitioning::Auto).unwrap();
+    let table = Table::create("/t", config, options).unwrap();
+    let mut tx = table.transaction().unwrap();
+    // Dense rows first (day partitions), then rows spread over ten years (one partition for
+    // the rest of time): each flush of the transaction decides from the rows it holds.
+    let dense: Vec<i64> = (0..20_000).map(|i| 3 * DAY_MS + i * 100).collect();
+    let sparse: Vec<i64> = (0..20_000).map(|i| 10 * DAY_MS + i * 18 * DAY_MS / 100).collect();
+    for (k, chunk) in dense.chunks(1000).chain(sparse.chunks(1000)).enumerate() {
+        tx.write(&rows_at(k as i64 * 1000, chunk)).unwrap();
+    }
+    assert!(tx.staged_segments() >= 2, "{}", tx.staged_segments());
+    tx.commit().unwrap();
+    let got = ids(&table);
+    assert_eq!(got.len(), 40_000);
+    assert!(got.values().all(|&c| c == 1));
+    let state = table.state();
+    let parts: Vec<(i64, i64)> = state.partitions.values().map(|p| (p.start, p.end)).collect();
+    // The dense rows made a calendar partition; the sparse ones the rest of time after it.
+    assert_eq!(parts.len(), 2, "{parts:?}");
+    assert!(parts[0].0 <= 3 * DAY_MS && parts[0].1 < i64::MAX, "{parts:?}");
+    assert_eq!(parts[1], (parts[0].1, i64::MAX));
+}
