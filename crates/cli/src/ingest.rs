@@ -161,7 +161,22 @@ pub(crate) fn run(args: &IngestArgs) -> Result<()> {
                 .map_or_else(String::new, |f| f.display().to_string())
         )
     };
-    let result = ingest_into(&table, args, &columns_from);
+    let mut result = ingest_into(&table, args, &columns_from);
+    if !existing && let Ok((_, _, after)) = &mut result {
+        // A new table holds only this ingest: its partitions are merged down to one segment
+        // each now (the ingest staged one per buffer flush), so the table a user gets is not
+        // many small files; a merge that fails leaves the committed rows as they are.
+        let segments = table.state().segments().count();
+        if segments > table.state().partitions.len() {
+            if !args.quiet {
+                eprintln!("compacting {segments} segments");
+            }
+            match table.compact_now() {
+                Ok(_) => *after = table.state().dead_space().total_bytes,
+                Err(e) => eprintln!("warning: compaction after the ingest failed: {e}"),
+            }
+        }
+    }
     // Closing flushes nothing of the ingest (it committed or left nothing) and joins the
     // compactor; a failed ingest still closes the table cleanly.
     let closed = table.close();

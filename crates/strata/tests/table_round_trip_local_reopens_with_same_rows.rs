@@ -454,7 +454,9 @@ fn auto_transaction_whose_flushes_see_different_rates_commits_every_row() {
     // Dense rows first (day partitions), then rows spread over ten years (one partition for
     // the rest of time): each flush of the transaction decides from the rows it holds.
     let dense: Vec<i64> = (0..20_000).map(|i| 3 * DAY_MS + i * 100).collect();
-    let sparse: Vec<i64> = (0..20_000).map(|i| 10 * DAY_MS + i * 18 * DAY_MS / 100).collect();
+    let sparse: Vec<i64> = (0..20_000)
+        .map(|i| 10 * DAY_MS + i * 18 * DAY_MS / 100)
+        .collect();
     for (k, chunk) in dense.chunks(1000).chain(sparse.chunks(1000)).enumerate() {
         tx.write(&rows_at(k as i64 * 1000, chunk)).unwrap();
     }
@@ -464,9 +466,16 @@ fn auto_transaction_whose_flushes_see_different_rates_commits_every_row() {
     assert_eq!(got.len(), 40_000);
     assert!(got.values().all(|&c| c == 1));
     let state = table.state();
-    let parts: Vec<(i64, i64)> = state.partitions.values().map(|p| (p.start, p.end)).collect();
+    let parts: Vec<(i64, i64)> = state
+        .partitions
+        .values()
+        .map(|p| (p.start, p.end))
+        .collect();
     // The dense rows made a calendar partition; the sparse ones the rest of time after it.
     assert_eq!(parts.len(), 2, "{parts:?}");
-    assert!(parts[0].0 <= 3 * DAY_MS && parts[0].1 < i64::MAX, "{parts:?}");
+    assert!(
+        parts[0].0 <= 3 * DAY_MS && parts[0].1 < i64::MAX,
+        "{parts:?}"
+    );
     assert_eq!(parts[1], (parts[0].1, i64::MAX));
 }
