@@ -318,7 +318,9 @@ fn peek_schema(path: &Path, args: &IngestArgs) -> Result<(SchemaRef, Vec<String>
         let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
         let b = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
             .with_context(|| format!("{}: not a readable Parquet file", path.display()))?;
-        return Ok((parquet_null_free(&b), Vec::new()));
+        let schema = parquet_null_free(&b);
+        let symbols = parquet_symbols(path, &schema)?;
+        return Ok((schema, symbols));
     }
     if is_ipc(&name) {
         let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
@@ -400,6 +402,69 @@ fn parquet_null_free<T>(b: &parquet::arrow::arrow_reader::ArrowReaderBuilder<T>)
         })
         .collect::<Vec<_>>();
     Arc::new(ArrowSchema::new(fields))
+}
+
+/// The string columns of a Parquet file that the symbol rule makes symbols (at most
+/// [`csv::SYMBOL_MAX_DISTINCT`] distinct values and [`csv::SYMBOL_ROWS_PER_DISTINCT`] rows
+/// each), from one pass over those columns only.
+fn parquet_symbols(path: &Path, schema: &ArrowSchema) -> Result<Vec<String>> {
+    use std::collections::HashSet;
+    use std::hash::{Hash, Hasher};
+
+    use arrow_array::cast::AsArray;
+
+    let strings: Vec<usize> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| matches!(f.data_type(), ArrowType::Utf8 | ArrowType::LargeUtf8))
+        .map(|(i, _)| i)
+        .collect();
+    if strings.is_empty() {
+        return Ok(Vec::new());
+    }
+    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let b = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .with_context(|| format!("{}: not a readable Parquet file", path.display()))?;
+    let mask = parquet::arrow::ProjectionMask::roots(b.parquet_schema(), strings.iter().copied());
+    let reader = b
+        .with_projection(mask)
+        .build()
+        .with_context(|| format!("{}: not a readable Parquet file", path.display()))?;
+    // Per projected column: hashes of its distinct values (until too many) and its values.
+    let mut seen: Vec<(Option<HashSet<u64>>, u64)> = vec![(Some(HashSet::new()), 0); strings.len()];
+    for batch in reader {
+        let batch = batch.with_context(|| format!("{}: reading Parquet", path.display()))?;
+        for (col, (distinct, rows)) in batch.columns().iter().zip(seen.iter_mut()) {
+            let Some(set) = distinct else { continue };
+            let mut add = |v: &str| {
+                let mut h = std::hash::DefaultHasher::new();
+                v.hash(&mut h);
+                set.insert(h.finish());
+            };
+            match col.data_type() {
+                ArrowType::Utf8 => col.as_string::<i32>().iter().flatten().for_each(&mut add),
+                ArrowType::LargeUtf8 => {
+                    col.as_string::<i64>().iter().flatten().for_each(&mut add);
+                }
+                _ => {}
+            }
+            *rows += (col.len() - col.null_count()) as u64;
+            if set.len() > csv::SYMBOL_MAX_DISTINCT {
+                *distinct = None;
+            }
+        }
+    }
+    Ok(strings
+        .iter()
+        .zip(&seen)
+        .filter(|(_, (d, rows))| {
+            d.as_ref().is_some_and(|d| {
+                !d.is_empty() && d.len() as u64 * csv::SYMBOL_ROWS_PER_DISTINCT <= *rows
+            })
+        })
+        .filter_map(|(i, _)| schema.fields().get(*i).map(|f| f.name().clone()))
+        .collect())
 }
 
 /// The CSV options the flags give.
