@@ -14,7 +14,7 @@ use strata::{
 
 /// Arguments of `strata demo`.
 #[derive(Debug, clap::Args)]
-pub(crate) struct DemoArgs {
+pub struct DemoArgs {
     /// Seed of the generated workload (same seed, same data and report counts).
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -120,7 +120,8 @@ fn to_batch(schema: &Schema, rows: &[Row]) -> Result<RecordBatch> {
     )?)
 }
 
-pub(crate) fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<()> {
+/// `strata demo`: generates the workload, ingests and queries it, and writes the report to `out`.
+pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<()> {
     let (dir, temporary) = match &args.dir {
         Some(d) => (d.clone(), false),
         None => (

@@ -43,7 +43,7 @@ use csv::{
 
 /// Arguments of `strata ingest`.
 #[derive(Debug, clap::Args)]
-pub(crate) struct IngestArgs {
+pub struct IngestArgs {
     /// The table directory (created when it holds no table).
     table: PathBuf,
     /// Input files: .csv / .tsv / .txt, .json / .jsonl / .ndjson (each plain or .gz), .parquet,
@@ -103,6 +103,49 @@ pub(crate) struct IngestArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Print nothing on stdout (the chosen schema, the summary): set by [`IngestArgs::defaults`].
+    #[arg(skip)]
+    silent: bool,
+}
+
+/// `IngestArgs` alone, for [`IngestArgs::defaults`].
+#[derive(clap::Parser)]
+#[command(no_binary_name = true)]
+struct ArgsOnly {
+    #[command(flatten)]
+    args: IngestArgs,
+}
+
+impl IngestArgs {
+    /// The arguments of `strata ingest TABLE FILES…` without a flag (every option at the
+    /// default a user gets), except that nothing is printed: no progress bar, no schema, no
+    /// summary.
+    pub fn defaults(table: &Path, files: &[PathBuf]) -> Result<Self> {
+        let mut argv: Vec<std::ffi::OsString> = vec!["--quiet".into(), "--".into(), table.into()];
+        argv.extend(files.iter().map(|f| f.as_os_str().to_owned()));
+        let mut args = <ArgsOnly as clap::Parser>::try_parse_from(argv)
+            .context("ingest arguments")?
+            .args;
+        args.silent = true;
+        Ok(args)
+    }
+}
+
+/// What one ingest did.
+#[derive(Debug, Clone, Default)]
+pub struct IngestReport {
+    /// Rows committed.
+    pub rows: usize,
+    /// Input files read.
+    pub files: usize,
+    /// Bytes of the input files.
+    pub bytes_in: u64,
+    /// Bytes the table grew by (after the merge of a new table).
+    pub bytes_out: u64,
+    /// Rows skipped as bad (`--skip-bad-rows`).
+    pub skipped: usize,
+    /// Wall-clock seconds, from the start to the table's close.
+    pub seconds: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, clap::ValueEnum)]
@@ -134,7 +177,40 @@ fn ingest_options() -> TableOptions {
     ))
 }
 
-pub(crate) fn run(args: &IngestArgs) -> Result<()> {
+/// `strata ingest`: [`ingest`], then its one-line summary on stdout.
+pub fn run(args: &IngestArgs) -> Result<()> {
+    let r = ingest(args)?;
+    let ratio = if r.bytes_out > 0 {
+        r.bytes_in as f64 / r.bytes_out as f64
+    } else {
+        0.0
+    };
+    if args.silent {
+        return Ok(());
+    }
+    // The rows are committed: a closed stdout (`strata ingest … | head -0`) ends quietly.
+    let mut out = std::io::stdout().lock();
+    crate::output::until_closed(
+        writeln!(
+            out,
+            "ingested {} rows from {} files: {} bytes in, {} bytes out (ratio {ratio:.2}), {:.2}s",
+            r.rows, r.files, r.bytes_in, r.bytes_out, r.seconds
+        )
+        .and_then(|()| {
+            if r.skipped > 0 {
+                writeln!(out, "skipped {} bad rows", r.skipped)
+            } else {
+                Ok(())
+            }
+        })
+        .map_err(anyhow::Error::from),
+    )?;
+    Ok(())
+}
+
+/// Loads `args.files` into the table `args.table` (created, with a schema and layout chosen
+/// from the first file, when it holds none) in one transaction: all of the rows or none.
+pub fn ingest(args: &IngestArgs) -> Result<IngestReport> {
     let started = Instant::now();
     let existing = args.table.join(strata::DATA_DIR).is_dir();
     let dir_existed = args.table.exists();
@@ -198,39 +274,22 @@ pub(crate) fn run(args: &IngestArgs) -> Result<()> {
     }
     let (inputs, before, after) = result?;
     closed?;
-    let rows: usize = inputs.iter().map(|i| i.rows).sum();
-    let bytes_in: u64 = inputs.iter().map(|i| i.bytes).sum();
-    let skipped: usize = inputs.iter().map(|i| i.skipped).sum();
-    let bytes_out = after.saturating_sub(before);
-    let ratio = if bytes_out > 0 {
-        bytes_in as f64 / bytes_out as f64
-    } else {
-        0.0
-    };
-    // The rows are committed: a closed stdout (`strata ingest … | head -0`) ends quietly.
-    let mut out = std::io::stdout().lock();
-    crate::output::until_closed(
-        writeln!(
-            out,
-            "ingested {rows} rows from {} files: {bytes_in} bytes in, {bytes_out} bytes out (ratio {ratio:.2}), {:.2}s",
-            args.files.len(),
-            started.elapsed().as_secs_f64()
-        )
-        .and_then(|()| {
-            if skipped > 0 {
-                writeln!(out, "skipped {skipped} bad rows")
-            } else {
-                Ok(())
-            }
-        })
-        .map_err(anyhow::Error::from),
-    )?;
-    Ok(())
+    Ok(IngestReport {
+        rows: inputs.iter().map(|i| i.rows).sum(),
+        files: args.files.len(),
+        bytes_in: inputs.iter().map(|i| i.bytes).sum(),
+        bytes_out: after.saturating_sub(before),
+        skipped: inputs.iter().map(|i| i.skipped).sum(),
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }
 
 /// Prints the schema a new table was given, one `column: type` line per column (`Symbol` for
 /// dictionary-encoded strings), so that a user sees what was inferred before the rows go in.
 fn print_schema(table: &Table, args: &IngestArgs) -> Result<()> {
+    if args.silent {
+        return Ok(());
+    }
     let schema = table.schema();
     let mut text = format!(
         "new table {} with {} columns:\n",

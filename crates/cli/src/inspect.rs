@@ -8,14 +8,14 @@ use strata::stack::format::{ColumnMeta, ColumnStats, ScalarValue};
 use strata::{DeviceBandwidth, LocalFs, OpenReport, RecoveryMode, Segment, Table, TableOptions};
 
 /// Opens an existing table to read it: no lock, nothing written, safe beside a writer.
-pub(crate) fn open_read_only(dir: &Path) -> Result<(Table, OpenReport)> {
+pub fn open_read_only(dir: &Path) -> Result<(Table, OpenReport)> {
     check_table_dir(dir)?;
     Table::open_read_only(dir, TableOptions::default())
         .with_context(|| format!("opening table {}", dir.display()))
 }
 
 /// Opens an existing table for a command that writes (taking its lock).
-pub(crate) fn open(dir: &Path) -> Result<Table> {
+pub fn open(dir: &Path) -> Result<Table> {
     check_table_dir(dir)?;
     // A short-lived command: no background compactor, and no bandwidth probe (nothing of
     // this process compacts).
@@ -28,11 +28,11 @@ pub(crate) fn open(dir: &Path) -> Result<Table> {
 }
 
 /// Nominal device bandwidth for commands that do not compact.
-pub(crate) const DEFAULT_DEVICE_BYTES_PER_SEC: u64 = 200_000_000;
+pub const DEFAULT_DEVICE_BYTES_PER_SEC: u64 = 200_000_000;
 
 /// Opens a table to compact it on this thread (the I/O budget comes from a measured device
 /// bandwidth).
-pub(crate) fn open_for_compaction(dir: &Path) -> Result<Table> {
+pub fn open_for_compaction(dir: &Path) -> Result<Table> {
     check_table_dir(dir)?;
     let options = TableOptions::default().background_compaction(false);
     let (t, _) =
@@ -52,7 +52,7 @@ fn check_table_dir(dir: &Path) -> Result<()> {
 }
 
 /// Describes a table or a segment file.
-pub(crate) fn inspect(path: &Path, out: &mut dyn Write) -> Result<()> {
+pub fn inspect(path: &Path, out: &mut dyn Write) -> Result<()> {
     if path.is_file() {
         return inspect_segment(path, out);
     }
@@ -292,7 +292,7 @@ fn damage_lines(dir: &Path, report: &OpenReport) -> Result<Vec<String>> {
 
 /// Reads every segment fully and compares it with the manifest; reports anything damaged,
 /// discarded or quarantined. Read-only: safe while another process writes.
-pub(crate) fn verify(dir: &Path, out: &mut dyn Write) -> Result<()> {
+pub fn verify(dir: &Path, out: &mut dyn Write) -> Result<()> {
     let (table, report) = open_read_only(dir)?;
     let state = table.state();
     let mut problems = 0usize;
@@ -346,7 +346,7 @@ pub(crate) fn verify(dir: &Path, out: &mut dyn Write) -> Result<()> {
 /// discarded and set aside. Without `point_in_time` only an incomplete last record may be
 /// discarded (the default open does the same); with it, everything from the first damaged
 /// record of the manifest or the log on is discarded, knowingly.
-pub(crate) fn recover(dir: &Path, point_in_time: bool, out: &mut dyn Write) -> Result<()> {
+pub fn recover(dir: &Path, point_in_time: bool, out: &mut dyn Write) -> Result<()> {
     check_table_dir(dir)?;
     let mode = if point_in_time {
         RecoveryMode::PointInTime

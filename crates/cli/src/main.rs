@@ -9,12 +9,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
-
-mod demo;
-mod ingest;
-mod inspect;
-mod output;
+use clap::{Parser, Subcommand};
+use strata_cli::{Format, demo, ingest, inspect, output};
 
 /// Strata: an embeddable columnar storage engine for time-series and analytics tables.
 ///
@@ -75,17 +71,6 @@ enum Command {
     },
     /// Generate a multi-host metrics workload, ingest it, query it and print a report.
     Demo(demo::DemoArgs),
-}
-
-/// Output format of `scan`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum Format {
-    /// Aligned columns.
-    Table,
-    /// CSV with a header.
-    Csv,
-    /// One JSON object per line.
-    Json,
 }
 
 #[derive(Debug, clap::Args)]

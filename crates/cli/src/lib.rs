@@ -1,0 +1,25 @@
+//! The `strata` command-line tool as a library: what each command does, callable from Rust.
+//!
+//! The `strata` binary parses its arguments and calls these modules; other tools (the benchmark
+//! suites) call them directly so that they load tables exactly as a user's `strata ingest` does.
+//!
+//! * [`ingest`]: CSV, JSON, Parquet and Arrow IPC files into a table, in one transaction.
+//! * [`inspect`]: describing, verifying and recovering tables and segment files.
+//! * [`output`]: printing rows and compaction reports, and ending quietly on a closed pipe.
+//! * [`demo`]: the generated multi-host metrics workload.
+
+pub mod demo;
+pub mod ingest;
+pub mod inspect;
+pub mod output;
+
+/// Output format of `scan`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned columns.
+    Table,
+    /// CSV with a header.
+    Csv,
+    /// One JSON object per line.
+    Json,
+}
