@@ -304,6 +304,7 @@ impl Bench {
             reason: PlanReason::TooManySegments { segments: RUNS },
             io_share: 1.0,
             emergency: false,
+            roll_up: None,
         }
     }
 

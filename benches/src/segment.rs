@@ -1,14 +1,21 @@
 //! The segment suite (issue 3): whole tables written by Strata and by the parquet crate (zstd
 //! level 3 and snappy, default row-group size) in the same run.
 //!
-//! For every table of [`tables`]: file size, write throughput and full-read throughput (rows/s)
-//! of a Strata segment, Parquet+zstd(3) and Parquet+snappy, medians of [`SEGMENT_REPETITIONS`]
-//! runs (1 under `--quick`), interleaved so load from other processes hits all of them alike.
+//! Every table of [`tables`] is first loaded as a user loads it, `strata ingest` with no flags;
+//! **the size compared with Parquet is that table's** (its segments' bytes, whatever partitions
+//! and segments the ingest made), reported with its segment and partition counts and the
+//! ingest's wall-clock time. Under a `--quick` row cap the peers get only the first rows, and
+//! the size compared is then that of the timed single segment below.
 //!
-//! * **Strata write:** [`SegmentWriter`] onto [`LocalFs`] in a temporary directory,
-//!   [`WriterOptions::default`] (1024-row blocks, sort-order check on) with the codec's
-//!   time-series profile for time-series tables, up to and including `finish()` (footer, fsync,
-//!   rename, directory fsync).
+//! Then, for the table's rows in stored order: file size, write throughput and full-read
+//! throughput (rows/s) of one Strata segment, Parquet+zstd(3) and Parquet+snappy, medians of
+//! [`SEGMENT_REPETITIONS`] runs (1 under `--quick`), interleaved so load from other processes
+//! hits all of them alike.
+//!
+//! * **Strata write:** [`SegmentWriter`] onto [`LocalFs`] in a temporary directory, the table's
+//!   schema (its sort key and symbols) and the writer options a table uses
+//!   (`TableOptions::default().writer`), up to and including `finish()` (footer, fsync, rename,
+//!   directory fsync).
 //! * **Parquet write:** `ArrowWriter` to a file in the same directory, default writer properties
 //!   apart from the compression, then `close` and an fsync of the file.
 //! * **Strata read:** `Segment::open(&LocalFs, path)?.read_all()`: one batch, Symbol columns as
@@ -35,8 +42,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use serde::Serialize;
-use strata_codec::{EncodeOptions, Profile};
-use strata_format::{BlockOptions, Footer, LocalFs, Segment};
+use strata_format::{Footer, LocalFs, Segment};
 use strata_writer::{SegmentMeta, SegmentWriter, WriterOptions};
 
 use crate::measure::{Op, interleaved_medians};
@@ -168,13 +174,18 @@ pub struct TableResult {
     pub profile: String,
     /// String columns, their distinct counts and Symbol decisions.
     pub strings: Vec<StringColumn>,
-    /// Strata segment.
+    /// What the no-flag ingest made: the table a user gets.
+    pub ingested: tables::Ingested,
+    /// Bytes compared with Parquet: the ingested table's, or (under a row cap) the timed
+    /// segment's.
+    pub strata_size_bytes: u64,
+    /// One Strata segment of the same rows (timed writes and reads).
     pub strata: FormatFigures,
     /// Parquet, zstd level 3.
     pub parquet_zstd: FormatFigures,
     /// Parquet, snappy.
     pub parquet_snappy: FormatFigures,
-    /// Strata bytes ÷ Parquet+zstd bytes.
+    /// `strata_size_bytes` ÷ Parquet+zstd bytes.
     pub size_vs_parquet_zstd: f64,
     /// Strata read rows/s ÷ Parquet+zstd read rows/s.
     pub read_vs_parquet_zstd: f64,
@@ -231,32 +242,14 @@ pub struct SegmentReport {
     pub load_average_after: Option<String>,
 }
 
-/// The Strata schema of a table: Symbol columns by the rule of [`tables`], the table's sort key.
+/// The Strata schema of a table: the one its ingest chose (sort key, symbols).
 pub fn strata_schema(table: &Table) -> Result<strata_format::Schema> {
-    let mut schema = strata_format::Schema::from_arrow(&table.schema)?;
-    for s in table.strings.iter().filter(|s| s.symbol) {
-        schema = schema.with_symbol(&s.name)?;
-    }
-    Ok(schema.with_sort_key(table.sort_key.iter().cloned())?)
+    Ok(table.strata_schema.clone())
 }
 
-/// Writer options: defaults, with the time-series codec profile for time-series tables.
-pub fn writer_options(table: &Table) -> WriterOptions {
-    let profile = if table.time_series {
-        Profile::TimeSeries
-    } else {
-        Profile::General
-    };
-    WriterOptions {
-        block: BlockOptions {
-            encode: EncodeOptions {
-                profile,
-                ..EncodeOptions::default()
-            },
-            ..BlockOptions::default()
-        },
-        ..WriterOptions::default()
-    }
+/// Writer options: those a table writes its segments with.
+pub fn writer_options(_table: &Table) -> WriterOptions {
+    strata::TableOptions::default().writer
 }
 
 fn write_strata(
@@ -413,14 +406,21 @@ fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
     let strata = figures(meta.bytes, 0);
     let parquet_zstd = figures(zstd_bytes, 1);
     let parquet_snappy = figures(snappy_bytes, 2);
+    let strata_size_bytes = if table.is_whole() {
+        table.ingested.table_bytes
+    } else {
+        meta.bytes
+    };
     Ok(TableResult {
+        ingested: table.ingested.clone(),
+        strata_size_bytes,
         name: table.name.clone(),
         rows,
         columns: table.schema.fields().len(),
         sort_key: table.sort_key.clone(),
         profile: format!("{:?}", opts.block.encode.profile),
         strings: table.strings.clone(),
-        size_vs_parquet_zstd: strata.bytes as f64 / parquet_zstd.bytes as f64,
+        size_vs_parquet_zstd: strata_size_bytes as f64 / parquet_zstd.bytes as f64,
         read_vs_parquet_zstd: strata.read_rows_s / parquet_zstd.read_rows_s,
         read_vs_parquet_snappy: strata.read_rows_s / parquet_snappy.read_rows_s,
         write_vs_parquet_zstd: strata.write_rows_s / parquet_zstd.write_rows_s,
@@ -533,7 +533,10 @@ impl SegmentReport {
         let mut t = MdTable::new([
             "table",
             "rows",
-            "Strata bytes",
+            "Strata table bytes",
+            "segments / partitions",
+            "ingest s",
+            "Strata segment bytes",
             "pq-zstd bytes",
             "pq-snappy bytes",
             "size Strata/zstd",
@@ -550,6 +553,13 @@ impl SegmentReport {
             t.row(vec![
                 r.name.clone(),
                 r.rows.to_string(),
+                if r.strata_size_bytes == r.ingested.table_bytes {
+                    r.ingested.table_bytes.to_string()
+                } else {
+                    format!("{} (capped: segment)", r.strata_size_bytes)
+                },
+                format!("{} / {}", r.ingested.segments, r.ingested.partitions),
+                num(r.ingested.seconds, 1),
                 r.strata.bytes.to_string(),
                 r.parquet_zstd.bytes.to_string(),
                 r.parquet_snappy.bytes.to_string(),
@@ -619,8 +629,9 @@ impl SegmentReport {
                 })
                 .collect();
             s.push_str(&format!(
-                "\n{}: sort key [{}], {} profile; strings: {}",
+                "\n{}: time column {}, sort key [{}], {} profile; strings: {}",
                 r.name,
+                r.ingested.time_column.as_deref().unwrap_or("none"),
                 r.sort_key.join(", "),
                 r.profile,
                 if symbols.is_empty() {

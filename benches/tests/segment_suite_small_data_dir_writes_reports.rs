@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The segment suite on a tiny data directory laid out like shared/data: present tables are
-//! written by both formats and read back (the suite checks the round trips itself), absent ones
-//! are skipped with a notice, and both report files are written.
+//! ingested with no flags, written by both formats and read back (the suite checks the round
+//! trips itself), absent ones are skipped with a notice, and both report files are written.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -35,7 +35,8 @@ fn segment_suite_small_data_dir_writes_reports() {
     let data = scratch_dir("data");
     let out = scratch_dir("out");
 
-    // Weather: written in reverse time order, so the suite must sort it by (origin, time_hour).
+    // Weather: written in reverse time order; the ingest picks time_hour as the time column and
+    // sort key, so the table holds it in time order.
     let mut weather = String::from("\"origin\",\"year\",\"temp\",\"wind_gust\",\"time_hour\"\n");
     for i in (0..3000).rev() {
         let origin = ["EWR", "JFK", "LGA"][i % 3];
@@ -79,9 +80,19 @@ fn segment_suite_small_data_dir_writes_reports() {
     assert_eq!(names, ["nycflights13/weather", "geonames-us-zipcodes"]);
     let weather = &tables[0];
     assert_eq!(weather["rows"], 3000);
-    assert_eq!(weather["profile"], "TimeSeries");
-    assert_eq!(weather["sort_key"][0], "origin");
+    assert_eq!(weather["profile"], "General");
+    assert_eq!(weather["sort_key"][0], "time_hour");
+    assert_eq!(weather["ingested"]["rows"], 3000);
+    assert_eq!(weather["ingested"]["time_column"], "time_hour");
+    assert!(weather["ingested"]["segments"].as_u64().unwrap() >= 1);
+    // Whole tables: the size compared is the ingested table's.
+    assert_eq!(
+        weather["strata_size_bytes"],
+        weather["ingested"]["table_bytes"]
+    );
     let zips = &tables[1];
+    assert!(zips["ingested"]["time_column"].is_null());
+    assert!(zips["sort_key"].as_array().unwrap().is_empty());
     let strings = zips["strings"].as_array().unwrap();
     let kind = |name: &str| {
         strings

@@ -1,28 +1,34 @@
-//! `strata ingest`: CSV (plain or gzip), Parquet and Arrow IPC files into a table.
+//! `strata ingest`: CSV and newline-delimited JSON (plain or gzip), Parquet and Arrow IPC
+//! files into a table.
 //!
 //! One ingest is one [`strata::Transaction`]: files are streamed batch by batch into it (memory
 //! stays within the table's write-buffer limits whatever the input size) and it commits once at
-//! the end, so a failed, interrupted or killed ingest commits nothing. CSV is split into
-//! records as it is read (a quoted field may hold newlines), so that a malformed or refused
-//! record is reported with its file and the physical line it starts on.
+//! the end, so a failed, interrupted or killed ingest commits nothing. A malformed or refused
+//! CSV or JSON record is reported with its file and the physical line it starts on, or with
+//! `--skip-bad-rows` left out and counted.
 //!
-//! CSV comes in the dialects people write (see [`csv`]): the delimiter (`,` `;` tab `|`) is
-//! detected per file, text that is not UTF-8 is read as Latin-1, and `NA`, `N/A`, `null` and
-//! `NULL` are nulls. A new table takes its column types from every record of the first file
-//! (one streaming pass before the one that ingests it), and its string columns with few
-//! distinct values become symbols.
+//! CSV comes in the dialects people write (see [`csv`]): the delimiter (`,` `;` tab `|`), a
+//! header or none and a preamble of `#` lines are detected per file, and `--delimiter`,
+//! `--quote`, `--escape`, `--comment`, `--header` / `--no-header` and `--encoding` say
+//! otherwise; empty fields, `NA`, `N/A`, `null`, `NULL` and each `--null` token are nulls, and so
+//! is `NaN` in a float column. A new table takes its column types from every record of the
+//! first file (one streaming pass before the one that ingests it), widening on conflict
+//! (Int64 → Float64 → Utf8, dates → timestamps → Utf8), and its string columns with few
+//! distinct values become symbols; ingest prints the schema it chose. JSON (see [`json`]) takes
+//! its schema from arrow-json's inference over the whole first file, with the same timestamp and
+//! symbol rules for its string fields.
 
 mod csv;
+mod json;
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use arrow_array::RecordBatch;
-use arrow_csv::reader::ReaderBuilder;
 use arrow_schema::{
     DataType as ArrowType, Field as ArrowField, Schema as ArrowSchema, SchemaRef,
     TimeUnit as ArrowUnit,
@@ -30,38 +36,126 @@ use arrow_schema::{
 use indicatif::{ProgressBar, ProgressStyle};
 use strata::{Partitioning, Schema, Table, TableConfig, TableOptions};
 
-use csv::{ColumnInference, CsvRecords, FileInference, count_fields, header_names};
+use csv::{
+    BadRecord, ChunkBuilder, ColumnInference, CsvOptions, CsvRecords, Dialect, FileInference, Next,
+    TextEncoding,
+};
 
 /// Arguments of `strata ingest`.
 #[derive(Debug, clap::Args)]
-pub(crate) struct IngestArgs {
+pub struct IngestArgs {
     /// The table directory (created when it holds no table).
     table: PathBuf,
-    /// Input files: .csv, .csv.gz, .parquet, .arrow / .ipc.
+    /// Input files: .csv / .tsv / .txt, .json / .jsonl / .ndjson (each plain or .gz), .parquet,
+    /// .arrow / .ipc.
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Column type overrides for CSV, e.g. "ts:timestamp_ms,host:symbol,cpu:f64".
     #[arg(long)]
     schema: Option<String>,
-    /// The time column (default: the first timestamp column, else a column named ts or time).
-    #[arg(long)]
+    /// The time column of a new table (default: the first timestamp column, else an Int64 or
+    /// timestamp column named ts, time or timestamp; a table without one is not partitioned).
+    #[arg(long, conflicts_with = "no_time_column")]
     time_column: Option<String>,
-    /// How time is cut into partitions for a new table.
-    #[arg(long, value_enum, default_value_t = PartitionArg::Day)]
+    /// Make a new table without a time column (one partition, no time pruning by partition).
+    #[arg(long)]
+    no_time_column: bool,
+    /// The sort key of a new table, e.g. "host,ts" (default: the time column; a table without
+    /// one keeps rows in the order they come).
+    #[arg(long, value_delimiter = ',')]
+    sort_key: Vec<String>,
+    /// How time is cut into partitions for a new table: `auto` decides from the data's rows
+    /// per unit of time (hour, day, month, year, or one partition for sparse series).
+    #[arg(long, value_enum, default_value_t = PartitionArg::Auto)]
     partition: PartitionArg,
-    /// Skip CSV rows that do not parse (and report how many) instead of failing.
+    /// Skip CSV and JSON rows that do not parse (and report how many) instead of failing.
     #[arg(long)]
     skip_bad_rows: bool,
+    /// CSV field delimiter: one character, or `tab` [default: detected per file among
+    /// `,` `;` tab `|`].
+    #[arg(long, value_name = "CHAR")]
+    delimiter: Option<String>,
+    /// CSV files start with a header line [default: detected per file].
+    #[arg(long, conflicts_with = "no_header")]
+    header: bool,
+    /// CSV files have no header line; a new table's columns are column_1, column_2, ...
+    #[arg(long)]
+    no_header: bool,
+    /// CSV quote character, or `none` [default: `"`, doubled inside a quoted field].
+    #[arg(long, value_name = "CHAR")]
+    quote: Option<String>,
+    /// CSV escape character inside quoted fields, e.g. `\` [default: none].
+    #[arg(long, value_name = "CHAR")]
+    escape: Option<String>,
+    /// CSV lines starting with this character are comments [default: only `#` lines before
+    /// the header].
+    #[arg(long, value_name = "CHAR")]
+    comment: Option<String>,
+    /// A CSV field value that means null, besides the empty field, NA, N/A, null, NULL (and NaN
+    /// in float columns); repeatable.
+    #[arg(long = "null", value_name = "TOKEN")]
+    nulls: Vec<String>,
+    /// Text encoding of CSV files: utf-8, latin1, windows-1252, iso-8859-15, utf-16le, ...
+    /// [default: UTF-8, and windows-1252 with a note for a file whose first byte beyond ASCII
+    /// is not UTF-8].
+    #[arg(long, value_name = "LABEL")]
+    encoding: Option<String>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Print nothing on stdout (the chosen schema, the summary): set by [`IngestArgs::defaults`].
+    #[arg(skip)]
+    silent: bool,
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+/// `IngestArgs` alone, for [`IngestArgs::defaults`].
+#[derive(clap::Parser)]
+#[command(no_binary_name = true)]
+struct ArgsOnly {
+    #[command(flatten)]
+    args: IngestArgs,
+}
+
+impl IngestArgs {
+    /// The arguments of `strata ingest TABLE FILES…` without a flag (every option at the
+    /// default a user gets), except that nothing is printed: no progress bar, no schema, no
+    /// summary.
+    pub fn defaults(table: &Path, files: &[PathBuf]) -> Result<Self> {
+        let mut argv: Vec<std::ffi::OsString> = vec!["--quiet".into(), "--".into(), table.into()];
+        argv.extend(files.iter().map(|f| f.as_os_str().to_owned()));
+        let mut args = <ArgsOnly as clap::Parser>::try_parse_from(argv)
+            .context("ingest arguments")?
+            .args;
+        args.silent = true;
+        Ok(args)
+    }
+}
+
+/// What one ingest did.
+#[derive(Debug, Clone, Default)]
+pub struct IngestReport {
+    /// Rows committed.
+    pub rows: usize,
+    /// Input files read.
+    pub files: usize,
+    /// Bytes of the input files.
+    pub bytes_in: u64,
+    /// Bytes the table grew by (after the merge of a new table).
+    pub bytes_out: u64,
+    /// Rows skipped as bad (`--skip-bad-rows`).
+    pub skipped: usize,
+    /// Wall-clock seconds, from the start to the table's close.
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, clap::ValueEnum)]
 enum PartitionArg {
+    Auto,
+    None,
+    Hour,
     Day,
     Month,
-    Auto,
+    Year,
 }
 
 /// What one input contributed.
@@ -83,7 +177,40 @@ fn ingest_options() -> TableOptions {
     ))
 }
 
-pub(crate) fn run(args: &IngestArgs) -> Result<()> {
+/// `strata ingest`: [`ingest`], then its one-line summary on stdout.
+pub fn run(args: &IngestArgs) -> Result<()> {
+    let r = ingest(args)?;
+    let ratio = if r.bytes_out > 0 {
+        r.bytes_in as f64 / r.bytes_out as f64
+    } else {
+        0.0
+    };
+    if args.silent {
+        return Ok(());
+    }
+    // The rows are committed: a closed stdout (`strata ingest … | head -0`) ends quietly.
+    let mut out = std::io::stdout().lock();
+    crate::output::until_closed(
+        writeln!(
+            out,
+            "ingested {} rows from {} files: {} bytes in, {} bytes out (ratio {ratio:.2}), {:.2}s",
+            r.rows, r.files, r.bytes_in, r.bytes_out, r.seconds
+        )
+        .and_then(|()| {
+            if r.skipped > 0 {
+                writeln!(out, "skipped {} bad rows", r.skipped)
+            } else {
+                Ok(())
+            }
+        })
+        .map_err(anyhow::Error::from),
+    )?;
+    Ok(())
+}
+
+/// Loads `args.files` into the table `args.table` (created, with a schema and layout chosen
+/// from the first file, when it holds none) in one transaction: all of the rows or none.
+pub fn ingest(args: &IngestArgs) -> Result<IngestReport> {
     let started = Instant::now();
     let existing = args.table.join(strata::DATA_DIR).is_dir();
     let dir_existed = args.table.exists();
@@ -95,8 +222,10 @@ pub(crate) fn run(args: &IngestArgs) -> Result<()> {
         let first = args.files.first().context("no input files")?;
         let (schema, symbols) = peek_schema(first, args)?;
         let config = table_config(&schema, &symbols, args)?;
-        Table::create(&args.table, config, ingest_options())
-            .with_context(|| format!("creating table {}", args.table.display()))?
+        let table = Table::create(&args.table, config, ingest_options())
+            .with_context(|| format!("creating table {}", args.table.display()))?;
+        print_schema(&table, args)?;
+        table
     };
     let columns_from = if existing {
         "the table has".to_string()
@@ -108,7 +237,22 @@ pub(crate) fn run(args: &IngestArgs) -> Result<()> {
                 .map_or_else(String::new, |f| f.display().to_string())
         )
     };
-    let result = ingest_into(&table, args, &columns_from);
+    let mut result = ingest_into(&table, args, &columns_from);
+    if !existing && let Ok((_, _, after)) = &mut result {
+        // A new table holds only this ingest: its partitions are merged down to one segment
+        // each now (the ingest staged one per buffer flush), so the table a user gets is not
+        // many small files; a merge that fails leaves the committed rows as they are.
+        let segments = table.state().segments().count();
+        if segments > table.state().partitions.len() {
+            if !args.quiet {
+                eprintln!("compacting {segments} segments");
+            }
+            match table.compact_now() {
+                Ok(_) => *after = table.state().dead_space().total_bytes,
+                Err(e) => eprintln!("warning: compaction after the ingest failed: {e}"),
+            }
+        }
+    }
     // Closing flushes nothing of the ingest (it committed or left nothing) and joins the
     // compactor; a failed ingest still closes the table cleanly.
     let closed = table.close();
@@ -130,33 +274,44 @@ pub(crate) fn run(args: &IngestArgs) -> Result<()> {
     }
     let (inputs, before, after) = result?;
     closed?;
-    let rows: usize = inputs.iter().map(|i| i.rows).sum();
-    let bytes_in: u64 = inputs.iter().map(|i| i.bytes).sum();
-    let skipped: usize = inputs.iter().map(|i| i.skipped).sum();
-    let bytes_out = after.saturating_sub(before);
-    let ratio = if bytes_out > 0 {
-        bytes_in as f64 / bytes_out as f64
-    } else {
-        0.0
-    };
-    // The rows are committed: a closed stdout (`strata ingest … | head -0`) ends quietly.
-    let mut out = std::io::stdout().lock();
-    crate::output::until_closed(
-        writeln!(
-            out,
-            "ingested {rows} rows from {} files: {bytes_in} bytes in, {bytes_out} bytes out (ratio {ratio:.2}), {:.2}s",
-            args.files.len(),
-            started.elapsed().as_secs_f64()
-        )
-        .and_then(|()| {
-            if skipped > 0 {
-                writeln!(out, "skipped {skipped} bad rows")
-            } else {
-                Ok(())
+    Ok(IngestReport {
+        rows: inputs.iter().map(|i| i.rows).sum(),
+        files: args.files.len(),
+        bytes_in: inputs.iter().map(|i| i.bytes).sum(),
+        bytes_out: after.saturating_sub(before),
+        skipped: inputs.iter().map(|i| i.skipped).sum(),
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Prints the schema a new table was given, one `column: type` line per column (`Symbol` for
+/// dictionary-encoded strings), so that a user sees what was inferred before the rows go in.
+fn print_schema(table: &Table, args: &IngestArgs) -> Result<()> {
+    if args.silent {
+        return Ok(());
+    }
+    let schema = table.schema();
+    let mut text = format!(
+        "new table {} with {} columns:\n",
+        args.table.display(),
+        schema.fields.len()
+    );
+    for f in &schema.fields {
+        let key = schema.sort_key.iter().position(|k| *k == f.name);
+        text.push_str(&format!(
+            "  {}: {}{}{}\n",
+            f.name,
+            f.data_type,
+            if f.nullable { "" } else { " not null" },
+            match key {
+                Some(0) if schema.sort_key.len() == 1 => " (sort key)".to_string(),
+                Some(i) => format!(" (sort key {})", i + 1),
+                None => String::new(),
             }
-        })
-        .map_err(anyhow::Error::from),
-    )?;
+        ));
+    }
+    let mut out = std::io::stdout().lock();
+    crate::output::until_closed(out.write_all(text.as_bytes()).map_err(anyhow::Error::from))?;
     Ok(())
 }
 
@@ -190,9 +345,8 @@ fn ingest_into(
         bar.inc(1);
     }
     bar.finish_and_clear();
-    if inputs.iter().all(|i| i.rows == 0) {
-        bail!("no rows in the input files");
-    }
+    // No rows (a header without records, every row skipped) is not an error: a new table
+    // keeps the schema the files gave it, an existing one is unchanged.
     tx.commit().context("committing the ingest")?;
     let after = table.state().dead_space().total_bytes;
     Ok((inputs, before, after))
@@ -223,7 +377,9 @@ fn peek_schema(path: &Path, args: &IngestArgs) -> Result<(SchemaRef, Vec<String>
         let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
         let b = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
             .with_context(|| format!("{}: not a readable Parquet file", path.display()))?;
-        return Ok((Arc::clone(b.schema()), Vec::new()));
+        let schema = parquet_null_free(&b);
+        let symbols = parquet_symbols(path, &schema)?;
+        return Ok((schema, symbols));
     }
     if is_ipc(&name) {
         let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
@@ -239,43 +395,253 @@ fn peek_schema(path: &Path, args: &IngestArgs) -> Result<(SchemaRef, Vec<String>
         };
         return Ok((schema, Vec::new()));
     }
+    if json::is_json(&name) {
+        return json::peek_schema(path, open_raw(path, &name)?, args);
+    }
     // Types come from every record of the file, in a pass of its own that keeps per-column
     // state only: a column of whole numbers whose first decimal is on row 7,579 is Float64.
-    let delimiter = csv_delimiter(path, &name)?;
-    let mut records = CsvRecords::new(path, text_reader(path, &name)?, delimiter);
-    let (_, header) = records
-        .next_record()?
-        .with_context(|| format!("{}: empty file", path.display()))?;
-    let names = header_names(&header, delimiter);
-    let mut inference = FileInference::new(names.len(), delimiter);
-    while let Some((_, r)) = records.next_record()? {
-        if !r.trim().is_empty() {
-            inference.update(&r);
+    let options = csv_options(args)?;
+    let dialect = csv_dialect(path, &name, &options)?;
+    let mut records = CsvRecords::new(open_raw(path, &name)?, &dialect, options.encoding)
+        .with_context(|| format!("reading {}", path.display()))?;
+    let mut inference: Option<FileInference> = None;
+    loop {
+        match records
+            .next()
+            .with_context(|| format!("reading {}", path.display()))?
+        {
+            Next::Record(_) => {
+                let r = records.record();
+                match &mut inference {
+                    None => inference = Some(FileInference::new(r)),
+                    Some(f) if !is_blank(r) => f.update(r, &options),
+                    Some(_) => {}
+                }
+            }
+            Next::Bad(line, why) if !args.skip_bad_rows => {
+                return Err(bad_record(path, line, &why));
+            }
+            // Reading the file skips (and counts) it.
+            Next::Bad(..) => {}
+            Next::End => break,
         }
     }
+    let mut inference = inference.with_context(|| format!("{}: empty file", path.display()))?;
+    let names = inference.finish(options.header, &options);
     infer_csv_schema(path, &names, &inference.columns, args)
 }
 
-/// The field delimiter of a CSV file: tab for `.tsv`, else detected from its first records.
-fn csv_delimiter(path: &Path, name: &str) -> Result<u8> {
-    if name.ends_with(".tsv") || name.ends_with(".tsv.gz") {
-        return Ok(b'\t');
+/// The schema of a Parquet file with the top-level columns that its statistics prove free of
+/// nulls (a null count of 0 in every row group) marked not nullable (see `peek_schema`).
+fn parquet_null_free<T>(b: &parquet::arrow::arrow_reader::ArrowReaderBuilder<T>) -> SchemaRef {
+    let meta = b.metadata();
+    let descr = meta.file_metadata().schema_descr();
+    let fields = b
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            let leaf = (0..descr.num_columns()).find(|&i| {
+                let c = descr.column(i);
+                c.path().parts().len() == 1 && c.name() == f.name()
+            });
+            let null_free = leaf.is_some_and(|i| {
+                meta.row_groups().iter().all(|rg| {
+                    rg.column(i)
+                        .statistics()
+                        .and_then(|s| s.null_count_opt())
+                        .is_some_and(|n| n == 0)
+                })
+            });
+            Arc::new(
+                f.as_ref()
+                    .clone()
+                    .with_nullable(f.is_nullable() && !null_free),
+            )
+        })
+        .collect::<Vec<_>>();
+    Arc::new(ArrowSchema::new(fields))
+}
+
+/// The string columns of a Parquet file that the symbol rule makes symbols (at most
+/// [`csv::SYMBOL_MAX_DISTINCT`] distinct values and [`csv::SYMBOL_ROWS_PER_DISTINCT`] rows
+/// each), from one pass over those columns only.
+fn parquet_symbols(path: &Path, schema: &ArrowSchema) -> Result<Vec<String>> {
+    use std::collections::HashSet;
+    use std::hash::{Hash, Hasher};
+
+    use arrow_array::cast::AsArray;
+
+    let strings: Vec<usize> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| matches!(f.data_type(), ArrowType::Utf8 | ArrowType::LargeUtf8))
+        .map(|(i, _)| i)
+        .collect();
+    if strings.is_empty() {
+        return Ok(Vec::new());
     }
-    csv::detect_delimiter(text_reader(path, name)?)
-        .with_context(|| format!("{}: detecting the delimiter", path.display()))
+    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let b = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .with_context(|| format!("{}: not a readable Parquet file", path.display()))?;
+    let mask = parquet::arrow::ProjectionMask::roots(b.parquet_schema(), strings.iter().copied());
+    let reader = b
+        .with_projection(mask)
+        .build()
+        .with_context(|| format!("{}: not a readable Parquet file", path.display()))?;
+    // Per projected column: hashes of its distinct values (until too many) and its values.
+    let mut seen: Vec<(Option<HashSet<u64>>, u64)> = vec![(Some(HashSet::new()), 0); strings.len()];
+    for batch in reader {
+        let batch = batch.with_context(|| format!("{}: reading Parquet", path.display()))?;
+        for (col, (distinct, rows)) in batch.columns().iter().zip(seen.iter_mut()) {
+            let Some(set) = distinct else { continue };
+            let mut add = |v: &str| {
+                let mut h = std::hash::DefaultHasher::new();
+                v.hash(&mut h);
+                set.insert(h.finish());
+            };
+            match col.data_type() {
+                ArrowType::Utf8 => col.as_string::<i32>().iter().flatten().for_each(&mut add),
+                ArrowType::LargeUtf8 => {
+                    col.as_string::<i64>().iter().flatten().for_each(&mut add);
+                }
+                _ => {}
+            }
+            *rows += (col.len() - col.null_count()) as u64;
+            if set.len() > csv::SYMBOL_MAX_DISTINCT {
+                *distinct = None;
+            }
+        }
+    }
+    Ok(strings
+        .iter()
+        .zip(&seen)
+        .filter(|(_, (d, rows))| {
+            d.as_ref().is_some_and(|d| {
+                !d.is_empty() && d.len() as u64 * csv::SYMBOL_ROWS_PER_DISTINCT <= *rows
+            })
+        })
+        .filter_map(|(i, _)| schema.fields().get(*i).map(|f| f.name().clone()))
+        .collect())
+}
+
+/// The CSV options the flags give.
+fn csv_options(args: &IngestArgs) -> Result<CsvOptions> {
+    let byte = |flag: &str, v: &str| -> Result<u8> {
+        match v {
+            "tab" | "\\t" | "\t" => Ok(b'\t'),
+            _ if v.len() == 1 && v.is_ascii() => Ok(v.as_bytes().first().copied().unwrap_or(b',')),
+            _ => bail!("--{flag}: expected one ASCII character (or `tab`), got {v:?}"),
+        }
+    };
+    Ok(CsvOptions {
+        delimiter: args
+            .delimiter
+            .as_deref()
+            .map(|d| byte("delimiter", d))
+            .transpose()?,
+        quote: match args.quote.as_deref() {
+            None => None,
+            Some(q) if q.eq_ignore_ascii_case("none") => Some(None),
+            Some(q) => Some(Some(byte("quote", q)?)),
+        },
+        escape: args
+            .escape
+            .as_deref()
+            .map(|e| byte("escape", e))
+            .transpose()?,
+        comment: args
+            .comment
+            .as_deref()
+            .map(|c| byte("comment", c))
+            .transpose()?,
+        header: if args.no_header {
+            Some(false)
+        } else if args.header {
+            Some(true)
+        } else {
+            None
+        },
+        nulls: args.nulls.clone(),
+        encoding: match &args.encoding {
+            Some(label) => TextEncoding::from_label(label)?,
+            None => TextEncoding::Auto,
+        },
+    })
+}
+
+/// The dialect of one CSV file: the flags, the rest detected from its start.
+fn csv_dialect(path: &Path, name: &str, options: &CsvOptions) -> Result<Dialect> {
+    let tsv = name.ends_with(".tsv") || name.ends_with(".tsv.gz") || name.ends_with(".tab");
+    csv::detect_dialect(open_raw(path, name)?, options, tsv)
+        .with_context(|| format!("{}: detecting the CSV dialect", path.display()))
+}
+
+/// A record of one blank field (a line of spaces): not a row.
+fn is_blank(record: &::csv::ByteRecord) -> bool {
+    record.len() == 1 && csv::field(record, 0).trim().is_empty()
 }
 
 fn is_ipc(name: &str) -> bool {
     name.ends_with(".arrow") || name.ends_with(".ipc") || name.ends_with(".feather")
 }
 
-fn text_reader(path: &Path, name: &str) -> Result<Box<dyn BufRead>> {
+/// The bytes of a file, decompressed when its name ends in `.gz`.
+fn open_raw(path: &Path, name: &str) -> Result<Box<dyn Read>> {
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
     Ok(if name.ends_with(".gz") {
-        Box::new(BufReader::new(flate2::read::GzDecoder::new(file)))
+        Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file)))
     } else {
-        Box::new(BufReader::new(file))
+        Box::new(file)
     })
+}
+
+/// The time column of a new table: `--time-column`, else the first timestamp column, else an
+/// Int64 or timestamp column named ts, time or timestamp; `None` with `--no-time-column` or
+/// when no column qualifies.
+fn time_column(schema: &ArrowSchema, args: &IngestArgs) -> Result<Option<String>> {
+    if args.no_time_column {
+        return Ok(None);
+    }
+    if let Some(t) = &args.time_column {
+        let field = schema.field_with_name(t).map_err(|_| {
+            anyhow::anyhow!(
+                "--time-column: there is no column {t:?} (columns: {})",
+                column_names(schema)
+            )
+        })?;
+        if !matches!(
+            field.data_type(),
+            ArrowType::Int64 | ArrowType::Timestamp(_, _)
+        ) {
+            bail!(
+                "--time-column: column {t:?} is {}; a time column is a timestamp (any unit) \
+                 or Int64 (pass --schema {t}:timestamp_s, or leave --time-column out for a \
+                 table without one)",
+                field.data_type()
+            );
+        }
+        return Ok(Some(t.clone()));
+    }
+    // Only a column with a value in every row of the first file qualifies (see `peek_schema`).
+    let fields: Vec<_> = schema
+        .fields()
+        .iter()
+        .filter(|f| !f.is_nullable())
+        .collect();
+    Ok(fields
+        .iter()
+        .find(|f| matches!(f.data_type(), ArrowType::Timestamp(_, _)))
+        .or_else(|| {
+            fields.iter().find(|f| {
+                matches!(
+                    f.name().to_ascii_lowercase().as_str(),
+                    "ts" | "time" | "timestamp"
+                ) && matches!(f.data_type(), ArrowType::Int64)
+            })
+        })
+        .map(|f| f.name().clone()))
 }
 
 fn table_config(
@@ -283,35 +649,34 @@ fn table_config(
     symbols: &[String],
     args: &IngestArgs,
 ) -> Result<TableConfig> {
-    let time = match &args.time_column {
-        Some(t) if schema.field_with_name(t).is_err() => bail!(
-            "--time-column: there is no column {t:?} (columns: {})",
-            column_names(schema)
-        ),
-        Some(t) => t.clone(),
-        None => schema
+    let time = time_column(schema, args)?;
+    let schema = ArrowSchema::new(
+        schema
             .fields()
             .iter()
-            .find(|f| matches!(f.data_type(), ArrowType::Timestamp(_, _)))
-            .or_else(|| {
-                schema
-                    .fields()
-                    .iter()
-                    .find(|f| f.name() == "ts" || f.name() == "time")
-            })
-            .map(|f| f.name().clone())
-            .with_context(|| {
-                format!(
-                    "no timestamp column and none named ts or time: pass --time-column \
-                     (columns: {})",
-                    column_names(schema)
-                )
-            })?,
+            .map(|f| f.as_ref().clone().with_nullable(true))
+            .collect::<Vec<_>>(),
+    );
+    let schema = &schema;
+    // The sort key is what the user asked for, else the time column; never a key nobody
+    // asked for (a table without either keeps its rows in the order they come).
+    for k in &args.sort_key {
+        if schema.field_with_name(k).is_err() {
+            bail!(
+                "--sort-key: there is no column {k:?} (columns: {})",
+                column_names(schema)
+            );
+        }
+    }
+    let sort_key: Vec<&str> = if args.sort_key.is_empty() {
+        time.iter().map(String::as_str).collect()
+    } else {
+        args.sort_key.iter().map(String::as_str).collect()
     };
     let mut s = Schema::from_arrow(schema)
         .context("converting the schema")?
-        .with_sort_key([time.as_str()])
-        .context("setting the sort key")?;
+        .with_sort_key(sort_key)
+        .context("--sort-key")?;
     // Columns given as `name:symbol` are dictionary-encoded tags.
     for part in args.schema.as_deref().unwrap_or_default().split(',') {
         if let Some((name, ty)) = part.split_once(':')
@@ -323,15 +688,38 @@ fn table_config(
         }
     }
     // String columns with few distinct values in the first file.
-    for name in symbols.iter().filter(|n| **n != time) {
+    for name in symbols.iter().filter(|n| Some(*n) != time.as_ref()) {
         s = s
             .with_symbol(name)
             .with_context(|| format!("{name} cannot be a symbol"))?;
     }
+    let Some(time) = time else {
+        if !matches!(args.partition, PartitionArg::Auto | PartitionArg::None) {
+            bail!(
+                "--partition {}: the table has no time column to partition on (columns: {}); \
+                 pass --time-column",
+                format!("{:?}", args.partition).to_lowercase(),
+                column_names(schema)
+            );
+        }
+        return Ok(TableConfig::without_time(s)?);
+    };
+    let unit = match schema.field_with_name(&time).map(|f| f.data_type()) {
+        Ok(ArrowType::Timestamp(u, _)) => match u {
+            ArrowUnit::Second => strata::TimeUnit::Second,
+            ArrowUnit::Millisecond => strata::TimeUnit::Millisecond,
+            ArrowUnit::Microsecond => strata::TimeUnit::Microsecond,
+            ArrowUnit::Nanosecond => strata::TimeUnit::Nanosecond,
+        },
+        _ => strata::TimeUnit::Millisecond,
+    };
     let partitioning = match args.partition {
+        PartitionArg::Auto => Partitioning::Auto,
+        PartitionArg::None => Partitioning::None,
+        PartitionArg::Hour => strata::Granularity::Hour.partitioning(unit),
         PartitionArg::Day => Partitioning::Day,
         PartitionArg::Month => Partitioning::Month,
-        PartitionArg::Auto => Partitioning::Auto,
+        PartitionArg::Year => Partitioning::Year,
     };
     Ok(TableConfig::new(s, time, partitioning)?)
 }
@@ -391,11 +779,31 @@ fn read_input(
         }
         return Ok(input);
     }
+    if json::is_json(&name) {
+        let raw = open_raw(path, &name)?;
+        return json::read(path, raw, schema, args, input, sink);
+    }
     read_csv(path, &name, schema, columns_from, args, bar, input, sink)
 }
 
 /// Rows per decoded CSV batch.
 const CSV_CHUNK_ROWS: usize = 8192;
+
+/// A record that cannot be read, as an error naming file and line.
+fn bad_record(path: &Path, line: usize, why: &BadRecord) -> anyhow::Error {
+    match why {
+        BadRecord::NotText { line: at, byte } => anyhow::anyhow!(
+            "{}:{at}: byte {byte} is not UTF-8 text (in the record starting on line {line}); \
+             pass --encoding (e.g. latin1) to read the file in another encoding, or \
+             --skip-bad-rows to skip such records",
+            path.display()
+        ),
+        BadRecord::Unterminated => anyhow::anyhow!(
+            "{}:{line}: unterminated quoted field (it runs to the end of the file)",
+            path.display()
+        ),
+    }
+}
 
 #[expect(clippy::too_many_arguments, reason = "one call site, in read_input")]
 fn read_csv(
@@ -408,107 +816,111 @@ fn read_csv(
     mut input: Input,
     sink: &mut dyn FnMut(RecordBatch, Lines) -> Result<()>,
 ) -> Result<Input> {
-    let delimiter = csv_delimiter(path, name)?;
-    let mut records = CsvRecords::new(path, text_reader(path, name)?, delimiter);
-    let (_, header) = records
-        .next_record()?
-        .with_context(|| format!("{}: empty file", path.display()))?;
-    // Columns are read by position, so a header that names other columns (or the same ones in
-    // another order) than the table would put values in the wrong columns.
-    let names = header_names(&header, delimiter);
-    let expected: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-    if names != expected {
-        bail!(
-            "{}:1: the header names columns {} but {columns_from} {}",
-            path.display(),
-            names.join(", "),
-            expected.join(", ")
-        );
-    }
-    let width = count_fields(&header, delimiter);
-    let decode =
-        |chunk: &[(usize, String)]| -> Result<Option<RecordBatch>, arrow_schema::ArrowError> {
-            let mut data = String::with_capacity(
-                header.len() + chunk.iter().map(|(_, l)| l.len() + 1).sum::<usize>(),
-            );
-            data.push_str(&header);
-            data.push('\n');
-            for (_, l) in chunk {
-                csv::push_without_null_tokens(&mut data, l, delimiter);
-                data.push('\n');
-            }
-            let mut reader = ReaderBuilder::new(Arc::clone(schema))
-                .with_header(true)
-                .with_delimiter(delimiter)
-                .with_batch_size(chunk.len().max(1))
-                .build(data.as_bytes())?;
-            reader.next().transpose()
-        };
-    let mut chunk: Vec<(usize, String)> = Vec::with_capacity(CSV_CHUNK_ROWS);
-    let mut flush_chunk = |chunk: &mut Vec<(usize, String)>, input: &mut Input| -> Result<()> {
-        if chunk.is_empty() {
-            return Ok(());
-        }
-        let mut out: Vec<(RecordBatch, Vec<usize>)> = Vec::new();
-        match decode(chunk) {
-            Ok(b) => out.extend(b.map(|b| (b, chunk.iter().map(|(l, _)| *l).collect()))),
-            Err(_) => {
-                // Find the bad records one by one.
-                for l in chunk.iter() {
-                    match decode(std::slice::from_ref(l)) {
-                        Ok(b) => out.extend(b.map(|b| (b, vec![l.0]))),
-                        Err(_) if args.skip_bad_rows => input.skipped += 1,
-                        Err(e) => {
-                            let msg = row_error(&e.to_string(), schema);
-                            bail!("{}:{}: {msg}", path.display(), l.0);
-                        }
-                    }
+    let options = csv_options(args)?;
+    let dialect = csv_dialect(path, name, &options)?;
+    let mut records = CsvRecords::new(open_raw(path, name)?, &dialect, options.encoding)
+        .with_context(|| format!("reading {}", path.display()))?;
+    let width = schema.fields().len();
+    let mut chunk = ChunkBuilder::new(Arc::clone(schema));
+    let mut flush = |chunk: &mut ChunkBuilder, input: &mut Input| -> Result<()> {
+        match chunk.finish(args.skip_bad_rows) {
+            Ok(None) => Ok(()),
+            Ok(Some((batch, lines, skipped))) => {
+                input.skipped += skipped;
+                if batch.num_rows() == 0 {
+                    return Ok(());
                 }
+                input.rows += batch.num_rows();
+                sink(batch, Some(lines))
             }
+            Err(bad) => bail!(
+                "{}:{}: column {}: {}",
+                path.display(),
+                bad.line,
+                bad.column,
+                bad.detail
+            ),
         }
-        chunk.clear();
-        for (b, lines) in out {
-            input.rows += b.num_rows();
-            sink(b, Some(lines))?;
-        }
-        Ok(())
     };
-    while let Some((line, record)) = records.next_record()? {
-        if records.switched_to_latin1() {
-            bar.suspend(|| {
-                eprintln!(
-                    "note: file {} is not UTF-8; read as Latin-1",
-                    path.display()
-                );
-            });
+    // `None` until the first record is read: then whether it was the header.
+    let mut header: Option<bool> = None;
+    loop {
+        let next = records
+            .next()
+            .with_context(|| format!("reading {}", path.display()))?;
+        if let Some(note) = records.take_note() {
+            bar.suspend(|| eprintln!("note: {}: {note}", path.display()));
         }
-        if record.trim().is_empty() {
-            continue;
+        let line = match next {
+            Next::End => break,
+            Next::Bad(line, why) => {
+                if args.skip_bad_rows {
+                    input.skipped += 1;
+                    continue;
+                }
+                return Err(bad_record(path, line, &why));
+            }
+            Next::Record(line) => line,
+        };
+        let record = records.record();
+        if header.is_none() {
+            let is_header = csv::is_header(record, schema, &options, options.header);
+            header = Some(is_header);
+            if is_header {
+                // Columns are read by position, so a header that names other columns (or the
+                // same ones in another order) than the table would put values in the wrong
+                // columns.
+                let names = csv::header_names(record);
+                let expected: Vec<&str> =
+                    schema.fields().iter().map(|f| f.name().as_str()).collect();
+                if names != expected {
+                    bail!(
+                        "{}:{line}: the header names columns {} but {columns_from} {}",
+                        path.display(),
+                        names.join(", "),
+                        expected.join(", ")
+                    );
+                }
+                continue;
+            }
         }
         // A record with the wrong number of fields is reported (or skipped) by its line.
-        let n = count_fields(&record, delimiter);
-        if n != width {
+        if record.len() != width {
+            if is_blank(record) {
+                continue;
+            }
             if args.skip_bad_rows {
                 input.skipped += 1;
                 continue;
             }
+            let multiline = record.iter().any(|f| f.contains(&b'\n'));
             bail!(
-                "{}:{line}: expected {width} fields (as in the header), found {n}",
-                path.display()
+                "{}:{line}: expected {width} fields (as {}), found {}{}",
+                path.display(),
+                if header == Some(true) {
+                    "in the header"
+                } else {
+                    "the table has columns"
+                },
+                record.len(),
+                if multiline {
+                    "; a quoted field of it spans lines: is a closing quote missing?"
+                } else {
+                    ""
+                }
             );
         }
-        chunk.push((line, record));
+        chunk.push(record, line, &options);
         if chunk.len() >= CSV_CHUNK_ROWS {
-            flush_chunk(&mut chunk, &mut input)?;
+            flush(&mut chunk, &mut input)?;
         }
     }
-    flush_chunk(&mut chunk, &mut input)?;
+    flush(&mut chunk, &mut input)?;
     Ok(input)
 }
 
-/// The Arrow schema of a new table from the column names of a CSV header and what each
-/// column's values allow, with the `--schema` overrides; and the string columns (not
-/// overridden, not the time column) with few distinct values, which become symbols.
+/// The Arrow schema of a new table from the column names of a CSV file and what each
+/// column's values allow, finished by [`finish_schema`].
 fn infer_csv_schema(
     path: &Path,
     names: &[String],
@@ -519,9 +931,24 @@ fn infer_csv_schema(
         names
             .iter()
             .zip(columns)
-            .map(|(n, c)| ArrowField::new(n, c.data_type(), true))
+            // Not nullable: no value of the first file is missing (see `peek_schema`).
+            .map(|(n, c)| ArrowField::new(n, c.data_type(), !c.null_free()))
             .collect::<Vec<_>>(),
     );
+    let few: Vec<bool> = columns.iter().map(ColumnInference::few_distinct).collect();
+    finish_schema(path, inferred, &few, args)
+}
+
+/// A new table's schema from the types inferred from its first file, with the `--schema`
+/// overrides and timestamps at millisecond precision (nullability as inferred, see
+/// `peek_schema`); and the string columns (not overridden) with few distinct values (`few`),
+/// which become symbols.
+fn finish_schema(
+    path: &Path,
+    inferred: ArrowSchema,
+    few: &[bool],
+    args: &IngestArgs,
+) -> Result<(SchemaRef, Vec<String>)> {
     let overrides: Vec<(String, ArrowType)> = match &args.schema {
         Some(s) => s
             .split(',')
@@ -546,19 +973,6 @@ fn infer_csv_schema(
             );
         }
     }
-    let time = args.time_column.clone().or_else(|| {
-        inferred
-            .fields()
-            .iter()
-            .find(|f| matches!(f.data_type(), ArrowType::Timestamp(_, _)))
-            .or_else(|| {
-                inferred
-                    .fields()
-                    .iter()
-                    .find(|f| f.name() == "ts" || f.name() == "time")
-            })
-            .map(|f| f.name().clone())
-    });
     let fields: Vec<ArrowField> = inferred
         .fields()
         .iter()
@@ -574,18 +988,16 @@ fn infer_csv_schema(
                     }
                     t => t.clone(),
                 });
-            let nullable = time.as_deref() != Some(f.name().as_str());
-            ArrowField::new(f.name(), ty, nullable)
+            ArrowField::new(f.name(), ty, f.is_nullable())
         })
         .collect();
     let symbols = inferred
         .fields()
         .iter()
-        .zip(columns)
-        .filter(|(f, c)| {
+        .zip(few)
+        .filter(|(f, few)| {
             *f.data_type() == ArrowType::Utf8
-                && c.few_distinct()
-                && time.as_deref() != Some(f.name().as_str())
+                && **few
                 && !overrides.iter().any(|(n, _)| n == f.name())
         })
         .map(|(f, _)| f.name().clone())
@@ -605,6 +1017,7 @@ fn parse_type(t: &str) -> Option<ArrowType> {
         "timestamp_ms" | "timestamp" => ArrowType::Timestamp(ArrowUnit::Millisecond, None),
         "timestamp_us" => ArrowType::Timestamp(ArrowUnit::Microsecond, None),
         "timestamp_ns" => ArrowType::Timestamp(ArrowUnit::Nanosecond, None),
+        "date" | "date32" => ArrowType::Date32,
         _ => return None,
     })
 }
@@ -617,78 +1030,4 @@ fn column_names(schema: &ArrowSchema) -> String {
         .map(|f| f.name().as_str())
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// arrow-csv's message for one bad record, without the parts that would mislead once the
-/// record is reported by its place in the file: its own line count (always 1, since records
-/// are decoded one at a time) and column numbers (replaced by the column's name).
-fn row_error(msg: &str, schema: &ArrowSchema) -> String {
-    let msg = msg.strip_prefix("Parser error: ").unwrap_or(msg);
-    let msg = msg.strip_prefix("Csv error: ").unwrap_or(msg);
-    // "incorrect number of fields for line 1, expected 4 got 3"
-    if let Some(rest) = msg.strip_prefix("incorrect number of fields for line ")
-        && let Some((_, counts)) = rest.split_once(", ")
-        && let Some((expected, got)) = counts
-            .strip_prefix("expected ")
-            .and_then(|c| c.split_once(" got "))
-    {
-        return format!("expected {expected} fields, found {got}");
-    }
-    // "Error parsing column 0 at line 1: Parser error: …"
-    if let Some(rest) = msg.strip_prefix("Error parsing column ")
-        && let Some((col, rest)) = rest.split_once(" at line ")
-        && let Ok(i) = col.trim().parse::<usize>()
-        && let Some(f) = schema.fields().get(i)
-    {
-        let detail = rest.split_once(": ").map_or(rest, |(_, d)| d);
-        let detail = detail.strip_prefix("Parser error: ").unwrap_or(detail);
-        return format!("column {}: {detail}", f.name());
-    }
-    // "Error while parsing value 'x' as type 'Float64' for column 2 at line 1. Row data: …"
-    let msg = msg.split(" at line").next().unwrap_or(msg);
-    if let Some((head, col)) = msg.rsplit_once(" for column ")
-        && let Ok(i) = col.trim().parse::<usize>()
-        && let Some(f) = schema.fields().get(i)
-    {
-        let head = head
-            .strip_prefix("Error while parsing value ")
-            .map_or_else(|| head.to_string(), |v| format!("cannot parse {v}"));
-        return format!("column {}: {head}", f.name());
-    }
-    msg.to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn row_errors_name_the_column_and_drop_arrows_line() {
-        let schema = ArrowSchema::new(vec![
-            ArrowField::new("ts", ArrowType::Int64, false),
-            ArrowField::new("cpu", ArrowType::Float64, true),
-        ]);
-        assert_eq!(
-            row_error(
-                "Parser error: Error while parsing value 'x' as type 'Float64' for column 1 at line 1. Row data: '[1,x]'",
-                &schema
-            ),
-            "column cpu: cannot parse 'x' as type 'Float64'"
-        );
-        assert_eq!(
-            row_error(
-                "Csv error: incorrect number of fields for line 1, expected 2 got 3",
-                &schema
-            ),
-            "expected 2 fields, found 3"
-        );
-        assert_eq!(
-            row_error(
-                "Parser error: Error parsing column 0 at line 1: Parser error: Error parsing timestamp from 'x': error parsing date",
-                &schema
-            ),
-            "column ts: Error parsing timestamp from 'x': error parsing date"
-        );
-        assert_eq!(row_error("something else", &schema), "something else");
-    }
 }

@@ -8,14 +8,14 @@ use strata::stack::format::{ColumnMeta, ColumnStats, ScalarValue};
 use strata::{DeviceBandwidth, LocalFs, OpenReport, RecoveryMode, Segment, Table, TableOptions};
 
 /// Opens an existing table to read it: no lock, nothing written, safe beside a writer.
-pub(crate) fn open_read_only(dir: &Path) -> Result<(Table, OpenReport)> {
+pub fn open_read_only(dir: &Path) -> Result<(Table, OpenReport)> {
     check_table_dir(dir)?;
     Table::open_read_only(dir, TableOptions::default())
         .with_context(|| format!("opening table {}", dir.display()))
 }
 
 /// Opens an existing table for a command that writes (taking its lock).
-pub(crate) fn open(dir: &Path) -> Result<Table> {
+pub fn open(dir: &Path) -> Result<Table> {
     check_table_dir(dir)?;
     // A short-lived command: no background compactor, and no bandwidth probe (nothing of
     // this process compacts).
@@ -28,11 +28,11 @@ pub(crate) fn open(dir: &Path) -> Result<Table> {
 }
 
 /// Nominal device bandwidth for commands that do not compact.
-pub(crate) const DEFAULT_DEVICE_BYTES_PER_SEC: u64 = 200_000_000;
+pub const DEFAULT_DEVICE_BYTES_PER_SEC: u64 = 200_000_000;
 
 /// Opens a table to compact it on this thread (the I/O budget comes from a measured device
 /// bandwidth).
-pub(crate) fn open_for_compaction(dir: &Path) -> Result<Table> {
+pub fn open_for_compaction(dir: &Path) -> Result<Table> {
     check_table_dir(dir)?;
     let options = TableOptions::default().background_compaction(false);
     let (t, _) =
@@ -52,7 +52,7 @@ fn check_table_dir(dir: &Path) -> Result<()> {
 }
 
 /// Describes a table or a segment file.
-pub(crate) fn inspect(path: &Path, out: &mut dyn Write) -> Result<()> {
+pub fn inspect(path: &Path, out: &mut dyn Write) -> Result<()> {
     if path.is_file() {
         return inspect_segment(path, out);
     }
@@ -74,7 +74,8 @@ pub(crate) fn inspect(path: &Path, out: &mut dyn Write) -> Result<()> {
     writeln!(
         out,
         "  time column      {} ({:?})",
-        state.config.time_column, state.config.partitioning
+        state.config.time_column().unwrap_or("none"),
+        state.config.partitioning
     )?;
     writeln!(out, "  schema v{}", state.schema.version)?;
     for c in &state.schema.columns {
@@ -105,8 +106,8 @@ pub(crate) fn inspect(path: &Path, out: &mut dyn Write) -> Result<()> {
             out,
             "    {} [{}, {}) {:?}: {} segments, {} rows, {} bytes",
             p.dir_name(),
-            p.start,
-            p.end,
+            bound(p.start),
+            bound(p.end),
             p.state,
             p.segments.len(),
             rows,
@@ -154,7 +155,7 @@ pub(crate) fn inspect(path: &Path, out: &mut dyn Write) -> Result<()> {
             "blocks".into(),
             "bytes".into(),
             "nulls".into(),
-            "encodings (blocks)".into(),
+            "encodings (share of blocks)".into(),
         ]];
         for c in &columns {
             rows.push([
@@ -199,16 +200,27 @@ impl ColumnSummary {
         }
     }
 
-    /// `cascade (n), …`, most used first (ties in order of first use).
+    /// The [`TOP_CASCADES`] most used cascades with their share of the column's blocks, most
+    /// used first (ties in order of first use), then `+N more` for the rest: a column can use
+    /// hundreds of distinct cascades, and a line that lists them all is unreadable.
     fn encodings(&self) -> String {
         let mut c: Vec<&(String, usize)> = self.cascades.iter().collect();
         c.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
-        c.iter()
-            .map(|(name, n)| format!("{name} ({n})"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        let total = self.blocks.max(1) as f64;
+        let mut parts: Vec<String> = c
+            .iter()
+            .take(TOP_CASCADES)
+            .map(|(name, n)| format!("{name} {:.0}%", 100.0 * *n as f64 / total))
+            .collect();
+        if c.len() > TOP_CASCADES {
+            parts.push(format!("+{} more", c.len() - TOP_CASCADES));
+        }
+        parts.join(", ")
     }
 }
+
+/// Cascades `inspect` names per column; the rest are counted.
+const TOP_CASCADES: usize = 3;
 
 /// Writes rows as aligned columns after `indent`; columns where `right(j)` is true are
 /// right-aligned.
@@ -280,7 +292,7 @@ fn damage_lines(dir: &Path, report: &OpenReport) -> Result<Vec<String>> {
 
 /// Reads every segment fully and compares it with the manifest; reports anything damaged,
 /// discarded or quarantined. Read-only: safe while another process writes.
-pub(crate) fn verify(dir: &Path, out: &mut dyn Write) -> Result<()> {
+pub fn verify(dir: &Path, out: &mut dyn Write) -> Result<()> {
     let (table, report) = open_read_only(dir)?;
     let state = table.state();
     let mut problems = 0usize;
@@ -334,7 +346,7 @@ pub(crate) fn verify(dir: &Path, out: &mut dyn Write) -> Result<()> {
 /// discarded and set aside. Without `point_in_time` only an incomplete last record may be
 /// discarded (the default open does the same); with it, everything from the first damaged
 /// record of the manifest or the log on is discarded, knowingly.
-pub(crate) fn recover(dir: &Path, point_in_time: bool, out: &mut dyn Write) -> Result<()> {
+pub fn recover(dir: &Path, point_in_time: bool, out: &mut dyn Write) -> Result<()> {
     check_table_dir(dir)?;
     let mode = if point_in_time {
         RecoveryMode::PointInTime
@@ -440,7 +452,7 @@ fn inspect_segment(path: &Path, out: &mut dyn Write) -> Result<()> {
         "nulls".into(),
         "min".into(),
         "max".into(),
-        "encodings (blocks)".into(),
+        "encodings (share of blocks)".into(),
     ]];
     for (i, f) in seg.schema().fields.iter().enumerate() {
         let Some(c) = footer.columns.get(i) else {
@@ -480,4 +492,33 @@ fn bounds(stats: &ColumnStats) -> (String, String) {
         show(&stats.min, stats.min_exact),
         show(&stats.max, stats.max_exact),
     )
+}
+
+/// A partition bound for people: the ends of time as `-inf` and `+inf`.
+fn bound(t: i64) -> String {
+    match t {
+        i64::MIN => "-inf".into(),
+        i64::MAX => "+inf".into(),
+        t => t.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodings_name_the_top_cascades_with_shares_and_count_the_rest() {
+        let mut c = ColumnSummary {
+            blocks: 10,
+            ..ColumnSummary::default()
+        };
+        for (name, n) in [("a", 1), ("b", 4), ("c", 2), ("d", 2), ("e", 1)] {
+            c.cascades.push((name.to_string(), n));
+        }
+        assert_eq!(c.encodings(), "b 40%, c 20%, d 20%, +2 more");
+        c.cascades.truncate(2);
+        c.blocks = 5;
+        assert_eq!(c.encodings(), "b 80%, a 20%");
+    }
 }

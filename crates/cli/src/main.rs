@@ -9,13 +9,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
-
-mod demo;
-mod ingest;
-mod inspect;
-mod output;
-mod sql;
+use clap::{Parser, Subcommand};
+use strata_cli::{Format, demo, ingest, inspect, one_line, output, sql};
 
 /// Strata: an embeddable columnar storage engine for time-series and analytics tables.
 ///
@@ -35,7 +30,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Load CSV (plain or .gz), Parquet or Arrow IPC files into a table (created if missing).
+    /// Load CSV or JSON (plain or .gz), Parquet or Arrow IPC files into a table (created if
+    /// missing).
     Ingest(ingest::IngestArgs),
     /// Print rows of a table.
     Scan(ScanArgs),
@@ -79,17 +75,6 @@ enum Command {
     /// (writable); tables in subdirectories of the current directory are registered read-only
     /// under their directory names. Without a query, reads `;`-terminated statements from stdin.
     Sql(sql::SqlArgs),
-}
-
-/// Output format of `scan`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum Format {
-    /// Aligned columns.
-    Table,
-    /// CSV with a header.
-    Csv,
-    /// One JSON object per line.
-    Json,
 }
 
 #[derive(Debug, clap::Args)]
@@ -141,18 +126,6 @@ fn where_context(e: strata::TableError, predicate: &Option<String>) -> anyhow::E
         }
         _ => e.into(),
     }
-}
-
-/// The error and its causes on one line.
-fn one_line(e: &anyhow::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    for cause in e.chain() {
-        let s = cause.to_string().replace('\n', " ");
-        if !parts.iter().any(|p| p.contains(&s)) {
-            parts.push(s);
-        }
-    }
-    parts.join(": ")
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {

@@ -12,13 +12,13 @@ use crate::Format;
 /// Whether `e` is a write to stdout after its reader went away (`strata scan … | head` closes the
 /// pipe once it has its lines). The writer gets `EPIPE` (Rust ignores `SIGPIPE`), which is the
 /// normal end of such a command, not an error.
-pub(crate) fn is_closed_pipe(e: &anyhow::Error) -> bool {
+pub fn is_closed_pipe(e: &anyhow::Error) -> bool {
     e.downcast_ref::<std::io::Error>()
         .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 /// `r`, or `None` when it failed on a closed pipe ([`is_closed_pipe`]).
-pub(crate) fn until_closed<T>(r: Result<T>) -> Result<Option<T>> {
+pub fn until_closed<T>(r: Result<T>) -> Result<Option<T>> {
     match r {
         Ok(v) => Ok(Some(v)),
         Err(e) if is_closed_pipe(&e) => Ok(None),
@@ -28,13 +28,14 @@ pub(crate) fn until_closed<T>(r: Result<T>) -> Result<Option<T>> {
 
 /// A writer whose reader may go away before the command is done with its work (`verify`, whose
 /// exit code is its verdict): after a closed pipe, it discards what is written instead of failing.
-pub(crate) struct UntilClosed<W: Write> {
+pub struct UntilClosed<W: Write> {
     inner: W,
     closed: bool,
 }
 
 impl<W: Write> UntilClosed<W> {
-    pub(crate) fn new(inner: W) -> Self {
+    /// Wraps `inner`.
+    pub fn new(inner: W) -> Self {
         Self {
             inner,
             closed: false,
@@ -71,7 +72,7 @@ impl<W: Write> Write for UntilClosed<W> {
 }
 
 /// Prints up to `limit` rows of `batches`.
-pub(crate) fn print(
+pub fn print(
     batches: &mut dyn Iterator<Item = strata::Result<RecordBatch>>,
     limit: Option<usize>,
     format: Format,
@@ -222,7 +223,7 @@ fn json_string(s: &str) -> String {
 
 /// What a compaction did, for `strata compact` and the demo: segments and rows before and after,
 /// and one line per cycle.
-pub(crate) fn print_compaction(
+pub fn print_compaction(
     out: &mut dyn Write,
     before: &strata::TableState,
     after: &strata::TableState,
@@ -246,7 +247,7 @@ pub(crate) fn print_compaction(
 }
 
 /// One compaction cycle on one line.
-pub(crate) fn print_cycle(out: &mut dyn Write, c: &strata::CycleReport) -> Result<()> {
+pub fn print_cycle(out: &mut dyn Write, c: &strata::CycleReport) -> Result<()> {
     writeln!(
         out,
         "  partition {}: {} segments -> {}, rows {} - {} deleted = {}, bytes {} -> {} \

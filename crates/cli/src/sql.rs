@@ -19,8 +19,9 @@ use strata_datafusion::StrataTable;
 
 use crate::{Format, inspect, output};
 
+/// Arguments of `strata sql`.
 #[derive(Debug, clap::Args)]
-pub(crate) struct SqlArgs {
+pub struct SqlArgs {
     /// Register the table in DIR as NAME, writable (repeatable). Tables in subdirectories of
     /// the current directory are registered read-only under their directory names.
     #[arg(long = "table", value_name = "NAME=DIR")]
@@ -32,7 +33,8 @@ pub(crate) struct SqlArgs {
     query: Option<String>,
 }
 
-pub(crate) fn run(args: &SqlArgs) -> Result<()> {
+/// `strata sql`: runs the query (or the statements read from stdin) and prints the results.
+pub fn run(args: &SqlArgs) -> Result<()> {
     let ctx = SessionContext::new_with_config(SessionConfig::new().with_information_schema(true))
         .enable_url_table();
     let mut tables: Vec<Arc<Table>> = Vec::new();
@@ -132,54 +134,120 @@ fn print(batches: &[RecordBatch], format: Format, out: &mut dyn Write) -> Result
 }
 
 /// Reads statements from stdin (each ends with `;`), running each as it completes. An error
-/// is printed and the next statement runs; the command fails if any statement did.
+/// is printed and the next statement runs; the command fails if any statement did. On a
+/// terminal the prompt is a line editor with history (kept in `~/.strata_history`).
 fn repl(
     runtime: &tokio::runtime::Runtime,
     ctx: &SessionContext,
     format: Format,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let stdin = std::io::stdin();
-    let interactive = stdin.is_terminal();
-    let prompt = |pending: &str| {
-        if interactive {
-            eprint!(
-                "{}",
-                if pending.is_empty() {
-                    "strata> "
-                } else {
-                    "   ...> "
-                }
-            );
-        }
+    let mut session = Session {
+        runtime,
+        ctx,
+        format,
+        pending: String::new(),
+        failed: 0,
     };
-    let mut pending = String::new();
-    let mut failed = 0usize;
-    prompt(&pending);
-    for line in stdin.lock().lines() {
-        let line = line?;
-        pending.push_str(&line);
-        pending.push('\n');
-        if line.trim_end().ends_with(';') {
-            let sql = std::mem::take(&mut pending);
-            if let Err(e) = runtime.block_on(execute(ctx, &sql, format, out)) {
-                if output::is_closed_pipe(&e) {
-                    return Ok(());
-                }
-                eprintln!("error: {}", crate::one_line(&e));
-                failed += 1;
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        interactive(&mut session, out)?;
+    } else {
+        for line in stdin.lock().lines() {
+            if !session.line(&line?, out) {
+                return Ok(());
             }
         }
-        prompt(&pending);
     }
-    if !pending.trim().is_empty()
-        && let Err(e) = runtime.block_on(execute(ctx, &pending, format, out))
+    session.finish(out)
+}
+
+/// The prompt on a terminal: rustyline, with the history of earlier sessions.
+fn interactive(session: &mut Session<'_>, out: &mut dyn Write) -> Result<()> {
+    use rustyline::error::ReadlineError;
+    let mut editor = rustyline::DefaultEditor::new().context("starting the prompt")?;
+    let history = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".strata_history"));
+    if let Some(h) = &history {
+        // No history yet is not an error.
+        let _ = editor.load_history(h);
+    }
+    loop {
+        let prompt = if session.pending.is_empty() {
+            "strata> "
+        } else {
+            "   ...> "
+        };
+        match editor.readline(prompt) {
+            Ok(line) => {
+                if !line.trim().is_empty() {
+                    let _ = editor.add_history_entry(line.as_str());
+                }
+                if !session.line(&line, out) {
+                    break;
+                }
+            }
+            // Ctrl-C drops the statement being typed; Ctrl-D ends the session.
+            Err(ReadlineError::Interrupted) => session.pending.clear(),
+            Err(ReadlineError::Eof) => break,
+            Err(e) => return Err(e).context("reading the prompt"),
+        }
+    }
+    if let Some(h) = &history
+        && let Err(e) = editor.save_history(h)
     {
-        eprintln!("error: {}", crate::one_line(&e));
-        failed += 1;
-    }
-    if failed > 0 {
-        bail!("{failed} statement(s) failed");
+        eprintln!(
+            "warning: could not save the history to {}: {e}",
+            h.display()
+        );
     }
     Ok(())
+}
+
+/// Statements being read, and how many failed.
+struct Session<'a> {
+    runtime: &'a tokio::runtime::Runtime,
+    ctx: &'a SessionContext,
+    format: Format,
+    pending: String,
+    failed: usize,
+}
+
+impl Session<'_> {
+    /// Adds a line; runs the statement it completes. `false` when stdout has closed.
+    fn line(&mut self, line: &str, out: &mut dyn Write) -> bool {
+        self.pending.push_str(line);
+        self.pending.push('\n');
+        if !line.trim_end().ends_with(';') {
+            return true;
+        }
+        let sql = std::mem::take(&mut self.pending);
+        self.run(&sql, out)
+    }
+
+    fn run(&mut self, sql: &str, out: &mut dyn Write) -> bool {
+        match self
+            .runtime
+            .block_on(execute(self.ctx, sql, self.format, out))
+        {
+            Ok(()) => true,
+            Err(e) if output::is_closed_pipe(&e) => false,
+            Err(e) => {
+                eprintln!("error: {}", crate::one_line(&e));
+                self.failed += 1;
+                true
+            }
+        }
+    }
+
+    /// Runs a last statement without its `;`; fails if any statement did.
+    fn finish(mut self, out: &mut dyn Write) -> Result<()> {
+        let rest = std::mem::take(&mut self.pending);
+        if !rest.trim().is_empty() {
+            self.run(&rest, out);
+        }
+        if self.failed > 0 {
+            bail!("{} statement(s) failed", self.failed);
+        }
+        Ok(())
+    }
 }

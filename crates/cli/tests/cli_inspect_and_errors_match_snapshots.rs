@@ -89,6 +89,9 @@ fn make_table(tmp: &Path) -> PathBuf {
             "--quiet",
             "--schema",
             "host:symbol",
+            // Two days of rows: one partition (and one segment) per day.
+            "--partition",
+            "day",
             csv.to_str().unwrap(),
         ],
     );
@@ -334,7 +337,7 @@ fn schema_override_errors() {
         ("schema_unknown_column", vec!["--schema", "nope:i64"]),
         (
             "schema_time_column_as_symbol",
-            vec!["--schema", "ts:symbol"],
+            vec!["--schema", "ts:symbol", "--time-column", "ts"],
         ),
         ("schema_value_does_not_parse", vec!["--schema", "host:i64"]),
         ("time_column_unknown", vec!["--time-column", "nope"]),
@@ -351,10 +354,20 @@ fn schema_override_errors() {
             "{name}: a failed ingest made the table"
         );
     }
+    // A file without a time column makes a table without one; asking to partition it by
+    // time is an error that says why.
     let untimed = tmp.join("untimed.csv");
     write_file(&untimed, "host,cpu\na,1.5\n");
-    let r = strata(tmp, &["ingest", t, "--quiet", untimed.to_str().unwrap()]);
+    let u = untimed.to_str().unwrap();
+    let r = strata(tmp, &["ingest", t, "--quiet", "--partition", "day", u]);
     insta::assert_snapshot!("no_time_column", r.failure());
+    assert!(!table.join("data").exists());
+    let r = strata(tmp, &["ingest", t, "--quiet", u]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let r = strata(tmp, &["scan", t]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stdout.contains("1.5"), "{}", r.stdout);
+    std::fs::remove_dir_all(&table).unwrap();
     let missing = tmp.join("missing.csv");
     let r = strata(tmp, &["ingest", t, "--quiet", missing.to_str().unwrap()]);
     insta::assert_snapshot!("ingest_missing_file", r.failure());

@@ -206,30 +206,42 @@ impl Compactor {
             partition: plan.partition,
             detail,
         };
-        let segs = index
-            .partitions
-            .get(&plan.partition)
-            .ok_or_else(|| stale("the partition is gone".into()))?;
+        // A roll-up takes its inputs from the partitions it rolls up.
+        let from = match &plan.roll_up {
+            Some(r) => r.from.clone(),
+            None => vec![plan.partition],
+        };
+        let parts = from
+            .iter()
+            .map(|p| {
+                index
+                    .partitions
+                    .get(p)
+                    .ok_or_else(|| stale(format!("partition {p} is gone")))
+            })
+            .collect::<Result<Vec<_>>>()?;
         let mut handles = Vec::with_capacity(plan.inputs.len());
         let mut seen_ids = BTreeSet::new();
         for id in &plan.inputs {
-            let h = segs
-                .get(id)
+            let h = parts
+                .iter()
+                .find_map(|segs| segs.get(id))
                 .ok_or_else(|| stale(format!("segment {id} is not live in it")))?;
             if !seen_ids.insert(*id) {
                 return Err(stale(format!("segment {id} is listed twice")));
             }
             handles.push(h.clone());
         }
-        if handles.is_empty() {
+        if handles.is_empty() && plan.roll_up.is_none() {
             return Err(stale("no inputs".into()));
         }
-        let sealed = self
-            .registry
-            .state()
-            .partitions
-            .get(&plan.partition)
-            .is_some_and(|p| p.state == PartitionState::Sealed);
+        let sealed = plan.roll_up.is_none()
+            && self
+                .registry
+                .state()
+                .partitions
+                .get(&plan.partition)
+                .is_some_and(|p| p.state == PartitionState::Sealed);
         if sealed {
             self.registry.commit(Edit::SetPartitionState {
                 partition: plan.partition,
@@ -286,7 +298,10 @@ impl Compactor {
         let mut outputs = Vec::new();
         let mut output_path = None;
         if live > 0 {
-            let target = self.registry.new_merge_output(plan.partition)?;
+            let target = match &plan.roll_up {
+                Some(r) => self.registry.new_output_in(r.start, r.end)?,
+                None => self.registry.new_merge_output(plan.partition)?,
+            };
             let mut opts = self.config.merge.clone();
             opts.cancel = cancel;
             opts.throttle = Some(Arc::new(Throttle::for_budget(
@@ -324,10 +339,20 @@ impl Compactor {
             outputs.push(self.registry.entry_for(&target, &outcome.meta));
             output_path = Some(path);
         }
-        let mut edits = vec![Edit::Merge(MergeCommit {
+        let mut edits = Vec::with_capacity(3);
+        if let Some(r) = &plan.roll_up {
+            // First the partitions become one (their segments move with them), then the
+            // merge replaces those segments by its output, in one record.
+            edits.push(Edit::CoarsenPartitions {
+                from: r.from.clone(),
+                start: r.start,
+                end: r.end,
+            });
+        }
+        edits.push(Edit::Merge(MergeCommit {
             inputs: inputs_seen,
             outputs,
-        })];
+        }));
         if sealed {
             edits.push(Edit::SetPartitionState {
                 partition: plan.partition,
@@ -341,7 +366,9 @@ impl Compactor {
                 // record may be durable, and the output must stay for recovery to decide.
                 let refused = matches!(
                     e,
-                    RegistryError::MergeConflict { .. } | RegistryError::UnknownSegment(_)
+                    RegistryError::MergeConflict { .. }
+                        | RegistryError::UnknownSegment(_)
+                        | RegistryError::InvalidPartition { .. }
                 );
                 if let (true, Some(p)) = (refused, &output_path) {
                     let _ = self.registry.fs().remove_file(p);

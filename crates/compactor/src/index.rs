@@ -186,7 +186,21 @@ impl TableIndex {
     /// A [`Scan`] of every live segment, deletion vectors applied, read as the table schema
     /// (Symbol columns as `Utf8`). Keep the index alive until the scan is done.
     pub fn scan(&self) -> Scan {
-        let handles: Vec<&SegmentHandle> = self.segments().collect();
+        self.scan_of(self.segments().collect())
+    }
+
+    /// A [`Scan`] of the live segments with these ids (in index order; ids that are not live
+    /// are not read), as [`Self::scan`].
+    pub fn scan_segments(&self, ids: &[SegmentId]) -> Scan {
+        let ids: std::collections::HashSet<SegmentId> = ids.iter().copied().collect();
+        self.scan_of(
+            self.segments()
+                .filter(|h| ids.contains(&h.entry.id))
+                .collect(),
+        )
+    }
+
+    fn scan_of(&self, handles: Vec<&SegmentHandle>) -> Scan {
         let mut scan = Scan::new(
             handles
                 .iter()

@@ -92,6 +92,6 @@ pub use index::{SegmentFile, SegmentHandle, TableIndex};
 pub use merge::{
     DuplicatePolicy, MergeInput, MergeOptions, MergeOutcome, merge_segments, merged_schema,
 };
-pub use policy::{CompactionPolicy, MergePlan, PlanReason, dead_ratio};
+pub use policy::{CompactionPolicy, MergePlan, PlanReason, RollUp, dead_ratio};
 pub use scheduler::{CompactionHandle, SchedulerConfig, SchedulerStats};
 pub use throttle::Throttle;

@@ -50,7 +50,8 @@ pub enum DuplicatePolicy {
     /// Keep every row.
     #[default]
     KeepAll,
-    /// Keep only the row written last (highest write order, then latest position).
+    /// Keep only the row written last (highest write order, then latest position). A table
+    /// without a sort key has no duplicates: every row is kept.
     LastWriteWins,
 }
 
@@ -218,8 +219,12 @@ impl Ord for Key {
 }
 
 impl Keys {
-    /// The keys of `columns` (the sort-key columns of a block).
-    fn of(columns: &[ArrayRef], converter: &RowConverter) -> Result<Keys> {
+    /// The keys of `columns` (the sort-key columns of a block of `rows` rows). Without a sort
+    /// key every row has the same key, so rows come out in write order.
+    fn of(columns: &[ArrayRef], rows: usize, converter: &RowConverter) -> Result<Keys> {
+        if columns.is_empty() {
+            return Ok(Keys::Int(vec![0; rows]));
+        }
         if let [c] = columns
             && matches!(
                 c.data_type(),
@@ -380,7 +385,7 @@ impl Cursor {
             .iter()
             .filter_map(|&i| columns.get(i).cloned())
             .collect();
-        let keys = Keys::of(&key_arrays, &ctx.converter)?;
+        let keys = Keys::of(&key_arrays, rows, &ctx.converter)?;
         let first_row = self.rows_before;
         // One pass over the deletion vector's rows in this block, instead of a lookup per row.
         let deleted = match (&self.input.deleted, u32::try_from(first_row)) {
@@ -692,6 +697,8 @@ pub fn merge_segments(
     let arrow: SchemaRef = Arc::new(schema.to_arrow(SymbolAs::Dictionary));
     let (unified, recodes) = unify_dictionaries(&schema, &segs)?;
     let key_cols = schema.sort_key_indices();
+    // Without a sort key, rows are in insertion order and no two are "the same row".
+    let lww = opts.duplicates == DuplicatePolicy::LastWriteWins && !key_cols.is_empty();
     let converter = RowConverter::new(
         key_cols
             .iter()
@@ -760,7 +767,7 @@ pub fn merge_segments(
         slot_cursors: Vec::with_capacity(cursors.len()),
         last_key: None,
         carry: None,
-        hold_last: opts.duplicates == DuplicatePolicy::LastWriteWins,
+        hold_last: lww,
         rows_out: 0,
         duplicates: 0,
         throttle: opts.throttle.clone(),
@@ -774,7 +781,6 @@ pub fn merge_segments(
             heads.push(h);
         }
     }
-    let lww = opts.duplicates == DuplicatePolicy::LastWriteWins;
     while let Some(head) = heads.top() {
         let ci = head.cursor;
         let next = heads.runner_up().map(|h| (&h.key, h.order, h.cursor));

@@ -6,6 +6,13 @@
 //! is above [`CompactionPolicy::emergency_dead_space_ratio`], which ignores the interval and
 //! takes the larger I/O share.
 //!
+//! Roll-ups ([`CompactionPolicy::plan_roll_ups`]): adjacent partitions that are small
+//! (together at most [`CompactionPolicy::target_segment_bytes`]) and cold (the next coarser
+//! calendar unit they fall in ends before the table's newest partition starts) are rolled up
+//! into one partition of that unit — hours into days, days into months, months into years —
+//! and their segments merged into one, so a table that grows slowly does not end up with
+//! thousands of tiny partitions.
+//!
 //! Selection ranks a partition's segments: most dead space first, then small segments (below
 //! [`CompactionPolicy::target_segment_bytes`]), then segments whose key ranges overlap another's,
 //! then the oldest (lowest id). Size tiers: while a partition has at least two small segments,
@@ -17,7 +24,12 @@ use std::collections::HashMap;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use strata_partition_registry::{Partition, PartitionState, SegmentEntry, SegmentId, TableState};
+use strata_partition_registry::{
+    Granularity, Partition, PartitionState, SegmentEntry, SegmentId, TableState,
+};
+
+/// Most segments one roll-up merges (a year of day partitions with a segment or two each).
+const ROLL_UP_MAX_INPUTS: usize = 1024;
 
 /// Trigger thresholds and budgets. [`Default`] gives the documented defaults.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,6 +96,11 @@ pub enum PlanReason {
         /// Segments in the partition.
         segments: usize,
     },
+    /// Small, cold, adjacent partitions rolled up into one coarser partition.
+    RollUp {
+        /// Partitions rolled up.
+        partitions: usize,
+    },
 }
 
 impl fmt::Display for PlanReason {
@@ -102,14 +119,30 @@ impl fmt::Display for PlanReason {
             PlanReason::Requested { segments } => {
                 write!(f, "requested: {segments} segments")
             }
+            PlanReason::RollUp { partitions } => {
+                write!(f, "rolling {partitions} small partitions up into one")
+            }
         }
     }
 }
 
-/// One merge to run: inputs from a single partition, the reason, the I/O budget.
+/// Partitions rolled up into one coarser partition `[start, end)` (every partition it overlaps).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RollUp {
+    /// Starts of the partitions rolled up.
+    pub from: Vec<i64>,
+    /// Start of the new partition.
+    pub start: i64,
+    /// End of the new partition, exclusive.
+    pub end: i64,
+}
+
+/// One merge to run: inputs from a single partition (or, for a roll-up, from the partitions
+/// rolled up), the reason, the I/O budget.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MergePlan {
-    /// The partition (its start); every input lives in it.
+    /// The partition (its start); every input lives in it. For a roll-up, the start of the
+    /// new partition.
     pub partition: i64,
     /// Input segment ids, in selection order.
     pub inputs: Vec<SegmentId>,
@@ -119,6 +152,8 @@ pub struct MergePlan {
     pub io_share: f64,
     /// Whether dead space is above the emergency threshold.
     pub emergency: bool,
+    /// The partitions this plan rolls up (its inputs are all their segments), if it does.
+    pub roll_up: Option<RollUp>,
 }
 
 /// Dead bytes / all bytes of a partition (0 when it holds no bytes).
@@ -175,7 +210,81 @@ impl CompactionPolicy {
                 .then(rb.total_cmp(ra))
                 .then(a.partition.cmp(&b.partition))
         });
-        plans.into_iter().map(|(_, p)| p).collect()
+        let mut plans: Vec<MergePlan> = plans.into_iter().map(|(_, p)| p).collect();
+        plans.extend(self.plan_roll_ups(state));
+        plans
+    }
+
+    /// Roll-ups (see the module documentation): for each run of partitions inside one
+    /// interval of the next coarser calendar unit, at least two of them, Active or Sealed,
+    /// together at most [`CompactionPolicy::target_segment_bytes`], where that interval ends
+    /// before the newest partition starts. Partitions longer than a year, and tables without
+    /// a time column, are never rolled up.
+    pub fn plan_roll_ups(&self, state: &TableState) -> Vec<MergePlan> {
+        let Some((&newest, _)) = state.partitions.iter().next_back() else {
+            return Vec::new();
+        };
+        if state.config.time_column().is_none() {
+            return Vec::new();
+        }
+        let unit = state.config.time_unit;
+        let mut plans = Vec::new();
+        let mut taken_until = i64::MIN;
+        for p in state.partitions.values() {
+            if p.start < taken_until {
+                continue;
+            }
+            let coarse = p
+                .end
+                .checked_sub(p.start)
+                .and_then(|len| Granularity::of_length(len, unit))
+                .and_then(Granularity::coarser)
+                .and_then(|g| g.partitioning(unit).interval(p.start, unit, None).ok());
+            let Some((start, end)) = coarse else {
+                continue;
+            };
+            if end > newest {
+                continue;
+            }
+            let group: Vec<&Partition> = state
+                .partitions
+                .range(..end)
+                .map(|(_, q)| q)
+                .filter(|q| q.end > start)
+                .collect();
+            let fits = group.len() >= 2
+                && group
+                    .iter()
+                    .all(|q| q.start >= start && q.end <= end && Self::eligible(q.state));
+            let bytes: u64 = group
+                .iter()
+                .flat_map(|q| q.segments.values())
+                .map(|s| s.bytes)
+                .sum();
+            let inputs: Vec<SegmentId> = group
+                .iter()
+                .flat_map(|q| q.segments.keys().copied())
+                .collect();
+            if !fits || bytes > self.target_segment_bytes || inputs.len() > ROLL_UP_MAX_INPUTS {
+                continue;
+            }
+            taken_until = end;
+            plans.push(MergePlan {
+                partition: start,
+                inputs,
+                reason: PlanReason::RollUp {
+                    partitions: group.len(),
+                },
+                io_share: self.normal_io_share,
+                emergency: false,
+                roll_up: Some(RollUp {
+                    from: group.iter().map(|q| q.start).collect(),
+                    start,
+                    end,
+                }),
+            });
+        }
+        plans
     }
 
     /// Plans that ignore the triggers (a user asked to compact now): every queryable partition
@@ -197,8 +306,10 @@ impl CompactionPolicy {
                 },
                 io_share: self.emergency_io_share,
                 emergency: false,
+                roll_up: None,
             })
             .filter(|plan| !plan.inputs.is_empty())
+            .chain(self.plan_roll_ups(state))
             .collect()
     }
 
@@ -266,6 +377,7 @@ impl CompactionPolicy {
                 self.normal_io_share
             },
             emergency,
+            roll_up: None,
         })
     }
 

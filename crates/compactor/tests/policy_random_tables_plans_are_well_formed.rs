@@ -1,6 +1,7 @@
 //! Property test of the policy over random tables: plans never cross partitions, never repeat
 //! an input, respect the input cap, carry the budget of their urgency, come emergencies first,
-//! and a recently compacted partition is planned only in an emergency.
+//! and a recently compacted partition is planned only in an emergency; roll-ups take whole,
+//! small, cold runs of partitions inside one coarser calendar interval.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeSet, HashMap};
@@ -8,13 +9,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
-use strata_compactor::{CompactionPolicy, PlanReason, dead_ratio};
+use strata_compactor::{CompactionPolicy, MergePlan, PlanReason, dead_ratio};
 use strata_format::{DataType, Field, Schema, TimeUnit};
 use strata_partition_registry::{Edit, Partitioning, SegmentEntry, TableConfig, TableState};
 
 const DAY: i64 = 86_400;
 
-/// (day 0..4, bytes, rows, deleted, min offset, span)
+/// (day: January 1-4, January 31 - February 3 or March 2-5; bytes, rows, deleted, min offset,
+/// span)
 type Seg = (i64, u64, u64, u64, i64, i64);
 
 fn table(segs: &[Seg]) -> TableState {
@@ -65,7 +67,7 @@ fn table(segs: &[Seg]) -> TableState {
 
 fn seg() -> impl Strategy<Value = Seg> {
     (
-        0i64..4,
+        prop_oneof![0i64..4, 30i64..34, 60i64..64],
         1u64..2_000,
         1u64..100,
         0u64..120,
@@ -94,7 +96,10 @@ proptest! {
         let plans = policy.plan(&s, now, &HashMap::new());
         let mut partitions = BTreeSet::new();
         let mut seen_normal = false;
-        for p in &plans {
+        for p in plans.iter().filter(|p| p.roll_up.is_some()) {
+            check_roll_up(&s, p, target)?;
+        }
+        for p in plans.iter().filter(|p| p.roll_up.is_none()) {
             prop_assert!(partitions.insert(p.partition), "two plans for one partition");
             let part = &s.partitions[&p.partition];
             let ids: BTreeSet<_> = p.inputs.iter().collect();
@@ -122,11 +127,18 @@ proptest! {
                     prop_assert!(r > 0.20);
                 }
                 PlanReason::Requested { .. } => prop_assert!(false, "trigger plan marked requested"),
+                PlanReason::RollUp { .. } => prop_assert!(false, "roll-up without its partitions"),
             }
         }
         // Requested plans: one per partition holding two or more segments or deleted rows,
         // over segments of that partition only, the whole partition when it fits one plan.
-        let requested = policy.plan_requested(&s);
+        let (requested, roll_ups): (Vec<_>, Vec<_>) = policy
+            .plan_requested(&s)
+            .into_iter()
+            .partition(|p| p.roll_up.is_none());
+        for p in &roll_ups {
+            check_roll_up(&s, p, target)?;
+        }
         let wanted: BTreeSet<i64> = s
             .partitions
             .values()
@@ -145,7 +157,51 @@ proptest! {
         // Every partition compacted a moment ago: only emergencies remain.
         let recent: HashMap<i64, Instant> = s.partitions.keys().map(|k| (*k, now)).collect();
         let soon = policy.plan(&s, now + Duration::from_secs(1), &recent);
-        let emergencies: Vec<_> = plans.iter().filter(|p| p.emergency).cloned().collect();
+        let emergencies: Vec<_> = plans
+            .iter()
+            .filter(|p| p.emergency || p.roll_up.is_some())
+            .cloned()
+            .collect();
         prop_assert_eq!(soon, emergencies);
     }
+}
+
+/// A roll-up plan takes every segment of the partitions it rolls up, which are all the
+/// partitions overlapping its interval, at least two, inside it, small together, and older
+/// than the newest partition.
+fn check_roll_up(s: &TableState, p: &MergePlan, target: u64) -> Result<(), TestCaseError> {
+    let Some(r) = &p.roll_up else {
+        return Ok(());
+    };
+    prop_assert_eq!(p.partition, r.start);
+    prop_assert_eq!(
+        p.reason,
+        PlanReason::RollUp {
+            partitions: r.from.len()
+        }
+    );
+    let overlapping: Vec<i64> = s
+        .partitions
+        .values()
+        .filter(|q| q.start < r.end && r.start < q.end)
+        .map(|q| q.start)
+        .collect();
+    prop_assert_eq!(&overlapping, &r.from);
+    prop_assert!(r.from.len() >= 2);
+    let newest = s.partitions.keys().next_back().copied().unwrap_or(i64::MIN);
+    prop_assert!(r.end <= newest, "a roll-up of the newest partition");
+    let mut all: Vec<u64> = Vec::new();
+    let mut bytes = 0;
+    for q in &r.from {
+        let part = &s.partitions[q];
+        prop_assert!(part.start >= r.start && part.end <= r.end);
+        all.extend(part.segments.keys());
+        bytes += part.segments.values().map(|e| e.bytes).sum::<u64>();
+    }
+    prop_assert!(bytes <= target);
+    let mut inputs = p.inputs.clone();
+    inputs.sort_unstable();
+    all.sort_unstable();
+    prop_assert_eq!(inputs, all);
+    Ok(())
 }

@@ -1,5 +1,6 @@
 //! `StrataScanExec`: the physical scan of a snapshot, one output partition per share of its
-//! segments, each read on a blocking thread and streamed through a small channel.
+//! segments (and one for the write buffer's rows, if any), each read on a blocking thread and
+//! streamed through a small channel.
 
 use std::fmt;
 use std::sync::Arc;
@@ -22,8 +23,8 @@ use datafusion::physical_plan::{
     ReplaceChildrenOptions, SendableRecordBatchStream,
 };
 use strata::stack::compactor::SegmentHandle;
-use strata::stack::predicate::{Projection, Scan, ScanStats};
-use strata::{BoundPredicate, Snapshot, SymbolAs};
+use strata::stack::predicate::ScanStats;
+use strata::{BoundPredicate, Snapshot};
 use tokio::sync::mpsc;
 
 use crate::error::{Error, Result};
@@ -35,10 +36,10 @@ const CHANNEL_DEPTH: usize = 2;
 /// What one output partition reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Share {
-    /// These segments (ids), through the segment scan.
+    /// These segments (ids).
     Segments(Vec<u64>),
-    /// The whole snapshot through `Snapshot::scan`: segments and the write buffer's rows.
-    Whole,
+    /// The write buffer's rows (not yet in a segment).
+    Buffer,
 }
 
 /// The scan of one pinned snapshot.
@@ -104,9 +105,8 @@ impl StrataScanExec {
     fn segments_of(&self, share: Option<&Share>) -> (Vec<&SegmentHandle>, u64) {
         let index = self.snapshot.index();
         match share {
-            None | Some(Share::Whole) => {
-                (index.segments().collect(), self.snapshot.buffered_rows())
-            }
+            None => (index.segments().collect(), self.snapshot.buffered_rows()),
+            Some(Share::Buffer) => (Vec::new(), self.snapshot.buffered_rows()),
             Some(Share::Segments(ids)) => {
                 (ids.iter().filter_map(|id| index.segment(*id)).collect(), 0)
             }
@@ -359,55 +359,25 @@ impl ScanJob {
         if self.limit == Some(0) {
             return Ok(());
         }
-        match &self.share {
-            Share::Whole => {
-                let mut scan = self
-                    .snapshot
-                    .scan()
-                    .columns(names)
-                    .batch_size(self.batch_size);
-                if let Some(p) = &self.predicate {
-                    scan = scan.predicate(p.clone());
-                }
-                let mut scan = scan.execute()?;
-                for batch in scan.by_ref() {
-                    if !send(batch?)? {
-                        break;
-                    }
-                }
-                counters.add(&scan.stats());
-            }
-            Share::Segments(ids) => {
-                let index = self.snapshot.index();
-                let handles: Vec<&SegmentHandle> =
-                    ids.iter().filter_map(|id| index.segment(*id)).collect();
-                let mut scan = Scan::new(
-                    handles
-                        .iter()
-                        .map(|h| Arc::clone(h.file.segment()))
-                        .collect(),
-                )
-                .target_schema(Arc::clone(&index.schema))
-                .symbol_as(SymbolAs::Utf8)
-                .projection(Projection::Names(names))
-                .batch_size(self.batch_size);
-                for (i, h) in handles.iter().enumerate() {
-                    if let Some(d) = &h.deleted {
-                        scan = scan.deleted(i, d.as_ref().clone());
-                    }
-                }
-                if let Some(p) = &self.predicate {
-                    scan = scan.predicate(p.clone());
-                }
-                let mut scan = scan.execute()?;
-                for batch in scan.by_ref() {
-                    if !send(batch?)? {
-                        break;
-                    }
-                }
-                counters.add(&scan.stats());
+        let mut scan = self
+            .snapshot
+            .scan()
+            .columns(names)
+            .batch_size(self.batch_size);
+        scan = match &self.share {
+            Share::Segments(ids) => scan.only_segments(ids.iter().copied()),
+            Share::Buffer => scan.only_buffer(),
+        };
+        if let Some(p) = &self.predicate {
+            scan = scan.predicate(p.clone());
+        }
+        let mut scan = scan.execute()?;
+        for batch in scan.by_ref() {
+            if !send(batch?)? {
+                break;
             }
         }
+        counters.add(&scan.stats());
         Ok(())
     }
 }

@@ -125,13 +125,20 @@ impl StrataTable {
     }
 }
 
-/// Spreads the snapshot's segments over at most `target` partitions, largest first onto the
-/// least loaded. Rows still in the write buffer can only be read with the whole snapshot
-/// (`Snapshot::scan`), so a snapshot holding some is read as one partition.
+/// The output partitions: the snapshot's segments spread over at most `target` of them, and
+/// the write buffer's rows, if any, in one more. Always at least one partition.
 fn shares(snapshot: &Snapshot, target: usize, limit: Option<usize>) -> Vec<Share> {
+    let mut out = segment_shares(snapshot, target, limit);
     if snapshot.buffered_rows() > 0 {
-        return vec![Share::Whole];
+        out.retain(|s| !matches!(s, Share::Segments(ids) if ids.is_empty()));
+        out.push(Share::Buffer);
     }
+    out
+}
+
+/// The snapshot's segments spread over at most `target` shares, largest first onto the least
+/// loaded.
+fn segment_shares(snapshot: &Snapshot, target: usize, limit: Option<usize>) -> Vec<Share> {
     let mut segments: Vec<(u64, u64)> = snapshot
         .index()
         .segments()

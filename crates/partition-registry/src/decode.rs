@@ -118,7 +118,10 @@ mod tests {
     use strata_format::{DataType, Field, Schema, TimeUnit};
 
     use super::*;
-    use crate::encoding::{encode_checkpoint_payload, encode_dv, encode_record, frame_file};
+    use crate::encoding::{
+        encode_checkpoint_payload, encode_checkpoint_payload_as, encode_dv, encode_record,
+        frame_file,
+    };
     use crate::partitioning::Partitioning;
     use crate::state::{TableConfig, TableState};
 
@@ -192,9 +195,24 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(checkpoint(&file[..file.len() - 1]).is_err());
-        // Version 1 has no log position: the same state at position 0.
-        let v1 = frame_file(CHECKPOINT_MAGIC, 1, &payload[..payload.len() - 8]);
+        // Version 2 always has a time column; version 1 has no log position either: the same
+        // state (at position 0).
+        let v2 = encode_checkpoint_payload_as(&s, 3, 2);
+        let v2 = frame_file(CHECKPOINT_MAGIC, 2, &v2);
+        assert_eq!(checkpoint(&v2).unwrap().state, s);
+        let v1 = encode_checkpoint_payload_as(&s, 3, 1);
+        let v1 = frame_file(CHECKPOINT_MAGIC, 1, &v1);
         assert_eq!(checkpoint(&v1).unwrap().state, s);
+        // A table without a time column round-trips in version 3.
+        let mut untimed = s.clone();
+        untimed.config.time_column = None;
+        untimed.config.partitioning = Partitioning::None;
+        let file = frame_file(
+            CHECKPOINT_MAGIC,
+            CHECKPOINT_VERSION,
+            &encode_checkpoint_payload(&untimed, 3),
+        );
+        assert_eq!(checkpoint(&file).unwrap().state, untimed);
     }
 
     #[test]

@@ -13,11 +13,12 @@ use crate::state::{
     SegmentEntry, TableConfig, TableSchema, TableState,
 };
 
-/// Version byte of a log record payload written (version 1, without `SetLogPosition`, is
-/// read too).
-pub const RECORD_VERSION: u8 = 2;
-/// Version of the checkpoint file written (version 1, without the log position, is read too).
-pub const CHECKPOINT_VERSION: u32 = 2;
+/// Version byte of a log record payload written. Version 1 (without `SetLogPosition`) and 2
+/// (without `CoarsenPartitions`) are read too.
+pub const RECORD_VERSION: u8 = 3;
+/// Version of the checkpoint file written. Version 1 (without the log position) and 2 (with a
+/// time column always) are read too.
+pub const CHECKPOINT_VERSION: u32 = 3;
 /// Version of the deletion-vector file.
 pub const DV_VERSION: u32 = 1;
 /// Magic of a checkpoint file.
@@ -253,6 +254,7 @@ fn put_partitioning(e: &mut Enc, p: Partitioning) {
         Partitioning::Month => e.u8(2),
         Partitioning::Year => e.u8(3),
         Partitioning::Auto => e.u8(4),
+        Partitioning::None => e.u8(5),
     }
 }
 
@@ -269,6 +271,7 @@ fn get_partitioning(d: &mut Dec<'_>) -> DResult<Partitioning> {
         2 => Partitioning::Month,
         3 => Partitioning::Year,
         4 => Partitioning::Auto,
+        5 => Partitioning::None,
         c => return d.err(format!("unknown partitioning {c}")),
     })
 }
@@ -396,6 +399,15 @@ fn put_edit(e: &mut Enc, edit: &Edit) {
             e.u8(9);
             e.u64(*p);
         }
+        Edit::CoarsenPartitions { from, start, end } => {
+            e.u8(10);
+            e.len(from.len());
+            for p in from {
+                e.i64(*p);
+            }
+            e.i64(*start);
+            e.i64(*end);
+        }
     }
 }
 
@@ -491,6 +503,18 @@ fn get_edit(d: &mut Dec<'_>, counts: &mut Vec<u64>) -> DResult<Edit> {
         }
         8 => Edit::ReserveSegmentIds { limit: d.u64()? },
         9 => Edit::SetLogPosition(d.u64()?),
+        10 => {
+            let n = d.count(8)?;
+            let mut from = Vec::with_capacity(n);
+            for _ in 0..n {
+                from.push(d.i64()?);
+            }
+            Edit::CoarsenPartitions {
+                from,
+                start: d.i64()?,
+                end: d.i64()?,
+            }
+        }
         t => return d.err(format!("unknown edit tag {t}")),
     })
 }
@@ -500,6 +524,17 @@ fn get_edit(d: &mut Dec<'_>, counts: &mut Vec<u64>) -> DResult<Edit> {
 /// Encodes the checkpoint payload of `state` at `generation`. Deletion vectors are referenced
 /// by file name, with their version and cardinality.
 pub(crate) fn encode_checkpoint_payload(state: &TableState, generation: u64) -> Vec<u8> {
+    encode_checkpoint_payload_as(state, generation, CHECKPOINT_VERSION)
+}
+
+/// [`encode_checkpoint_payload`] in an older layout, for compatibility tests: version 2 has no
+/// presence byte before the time column (the table must have one), version 1 also no log
+/// position.
+pub(crate) fn encode_checkpoint_payload_as(
+    state: &TableState,
+    generation: u64,
+    version: u32,
+) -> Vec<u8> {
     let mut e = Enc::default();
     e.u64(generation);
     e.u64(state.version);
@@ -512,7 +547,15 @@ pub(crate) fn encode_checkpoint_payload(state: &TableState, generation: u64) -> 
     for k in &c.schema.sort_key {
         e.str(k);
     }
-    e.str(&c.time_column);
+    // Version 3: a presence byte before the time column's name.
+    match (&c.time_column, version >= 3) {
+        (Some(t), true) => {
+            e.u8(1);
+            e.str(t);
+        }
+        (Some(t), false) => e.str(t),
+        (None, _) => e.u8(0),
+    }
     e.u8(unit_code(c.time_unit));
     put_partitioning(&mut e, c.partitioning);
     e.u32(c.checkpoint_every);
@@ -550,7 +593,9 @@ pub(crate) fn encode_checkpoint_payload(state: &TableState, generation: u64) -> 
             }
         }
     }
-    e.u64(state.log_position);
+    if version >= 2 {
+        e.u64(state.log_position);
+    }
     e.0
 }
 
@@ -563,7 +608,7 @@ pub(crate) struct DecodedCheckpoint {
     pub(crate) dv_counts: BTreeMap<String, u64>,
 }
 
-/// Decodes a checkpoint payload of file version `version` (1 or 2).
+/// Decodes a checkpoint payload of file version `version` (1 to 3).
 pub(crate) fn decode_checkpoint_payload(buf: &[u8], version: u32) -> DResult<DecodedCheckpoint> {
     let file_version = version;
     let mut d = Dec::new(buf);
@@ -579,7 +624,11 @@ pub(crate) fn decode_checkpoint_payload(buf: &[u8], version: u32) -> DResult<Dec
     for _ in 0..n {
         sort_key.push(d.string()?);
     }
-    let time_column = d.string()?;
+    let time_column = if file_version < 3 || d.bool()? {
+        Some(d.string()?)
+    } else {
+        None
+    };
     let c = d.u8()?;
     let time_unit = unit_from(&d, c)?;
     let partitioning = get_partitioning(&mut d)?;
@@ -796,6 +845,11 @@ mod tests {
                 outputs: vec![entry(8), entry(9)],
             }),
             Edit::ReserveSegmentIds { limit: 128 },
+            Edit::CoarsenPartitions {
+                from: vec![i64::MIN, -86_400, 0],
+                start: i64::MIN,
+                end: i64::MAX,
+            },
         ]
     }
 

@@ -18,7 +18,7 @@ use strata_writer::{SegmentWriter, WriterOptions};
 
 use crate::error::{RegistryError, Result};
 use crate::registry::Registry;
-use crate::state::{Edit, PartitionState, SegmentEntry, TableState};
+use crate::state::{Edit, Partition, PartitionState, SegmentEntry, TableState};
 
 /// A segment written durably under its final name but not (yet) in the manifest.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,9 +31,8 @@ pub struct StagedSegment {
     pub path: PathBuf,
 }
 
-/// The time column of `batch` as `i64` values in the table's unit.
-fn time_values(batch: &RecordBatch, state: &TableState) -> Result<Int64Array> {
-    let column = &state.config.time_column;
+/// The time column `column` of `batch` as `i64` values in the table's unit.
+fn time_values(batch: &RecordBatch, column: &str) -> Result<Int64Array> {
     let col = batch.column_by_name(column).ok_or_else(|| {
         RegistryError::InvalidConfig(format!("the batch has no time column {column:?}"))
     })?;
@@ -44,42 +43,61 @@ fn time_values(batch: &RecordBatch, state: &TableState) -> Result<Int64Array> {
         .ok_or_else(|| RegistryError::InvalidConfig("the time column is not integral".into()))
 }
 
-/// Row indices of `batch` per partition interval, in row order; every row checked.
+/// Row indices of `batch` per partition interval, in row order; every row checked. A table
+/// without a time column has one partition; [`crate::Partitioning::Auto`] decides from the
+/// rows per second of the live segments and of this batch.
 fn partition_groups(
     batch: &RecordBatch,
     state: &TableState,
 ) -> Result<BTreeMap<(i64, i64), Vec<u32>>> {
-    let t = time_values(batch, state)?;
+    let too_many = || RegistryError::InvalidConfig("more than 2^32 rows in one flush".into());
     let mut groups: BTreeMap<(i64, i64), Vec<u32>> = BTreeMap::new();
+    let Some(column) = state.config.time_column() else {
+        if batch.num_rows() > 0 {
+            let interval = interval_for(state, i64::MIN, None)?;
+            let n = u32::try_from(batch.num_rows()).map_err(|_| too_many())?;
+            groups.insert(interval, (0..n).collect());
+        }
+        return Ok(groups);
+    };
+    let t = time_values(batch, column)?;
+    let bad = |row: usize, detail: String| RegistryError::BadTime {
+        column: column.to_string(),
+        row,
+        detail,
+    };
+    if let Some(row) = (0..t.len()).find(|i| t.is_null(*i)) {
+        return Err(bad(row, "a null time value (every row needs one)".into()));
+    }
+    let rate = if state.config.partitioning == crate::Partitioning::Auto && !t.is_empty() {
+        let (lo, hi) = t
+            .values()
+            .iter()
+            .fold((i64::MAX, i64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+        state.data_rate(Some((t.len() as u64, lo, hi)))
+    } else {
+        None
+    };
     // The intervals met so far: consecutive rows mostly share one.
     let mut last: Option<(i64, i64)> = None;
-    for i in 0..t.len() {
-        let bad = |detail: String| RegistryError::BadTime {
-            column: state.config.time_column.clone(),
-            row: i,
-            detail,
-        };
-        if t.is_null(i) {
-            return Err(bad("a null time value (every row needs one)".into()));
-        }
-        let v = t.value(i);
+    for (i, &v) in t.values().iter().enumerate() {
         let interval = match last {
             Some((s, e)) if s <= v && v < e => (s, e),
             _ => match groups.keys().find(|(s, e)| *s <= v && v < *e) {
                 Some(k) => *k,
-                None => interval_for(state, v).map_err(|e| bad(e.to_string()))?,
+                None => interval_for(state, v, rate).map_err(|e| bad(i, e.to_string()))?,
             },
         };
         last = Some(interval);
-        let row = u32::try_from(i)
-            .map_err(|_| RegistryError::InvalidConfig("more than 2^32 rows in one flush".into()))?;
+        let row = u32::try_from(i).map_err(|_| too_many())?;
         groups.entry(interval).or_default().push(row);
     }
     Ok(groups)
 }
 
-/// The partition a row at `t` goes to: an existing Active one or a new one.
-fn interval_for(state: &TableState, t: i64) -> Result<(i64, i64)> {
+/// The partition a row at `t` goes to: an existing Active one or a new one (Auto resolved at
+/// `rate`).
+fn interval_for(state: &TableState, t: i64, rate: Option<f64>) -> Result<(i64, i64)> {
     match state.partition_containing(t) {
         Some(p) if p.state == PartitionState::Active => Ok((p.start, p.end)),
         Some(p) => Err(RegistryError::InvalidPartition {
@@ -90,8 +108,29 @@ fn interval_for(state: &TableState, t: i64) -> Result<(i64, i64)> {
                 p.state
             ),
         }),
-        None => state.new_partition_interval(t),
+        None => state.new_partition_interval_with(t, rate.or_else(|| state.ingest_rate())),
     }
+}
+
+/// `state` with `pending` segments (staged, not yet committed) in it, each partition they
+/// would create Active: so that the later flushes of one transaction put rows in the
+/// partitions its earlier flushes chose.
+fn with_pending(state: &TableState, pending: &[StagedSegment]) -> TableState {
+    let mut view = state.clone();
+    for s in pending {
+        let (start, end) = s.partition;
+        view.partitions
+            .entry(start)
+            .or_insert_with(|| Partition {
+                start,
+                end,
+                state: PartitionState::Active,
+                segments: BTreeMap::new(),
+            })
+            .segments
+            .insert(s.entry.id, s.entry.clone());
+    }
+    view
 }
 
 impl Registry {
@@ -110,11 +149,26 @@ impl Registry {
         batch: &RecordBatch,
         opts: WriterOptions,
     ) -> Result<Vec<StagedSegment>> {
+        self.stage_segments_after(batch, opts, &[])
+    }
+
+    /// [`Registry::stage_segments`] for a flush that follows `pending` staged segments of the
+    /// same commit: rows go to the partitions those create, as if they were committed.
+    pub fn stage_segments_after(
+        &self,
+        batch: &RecordBatch,
+        opts: WriterOptions,
+        pending: &[StagedSegment],
+    ) -> Result<Vec<StagedSegment>> {
         if batch.num_rows() == 0 {
             return Ok(Vec::new());
         }
         let state = self.state();
-        let groups = partition_groups(batch, &state)?;
+        let groups = if pending.is_empty() {
+            partition_groups(batch, &state)?
+        } else {
+            partition_groups(batch, &with_pending(&state, pending))?
+        };
         let mut staged = Vec::with_capacity(groups.len());
         let result = (|| -> Result<()> {
             for (interval, rows) in groups {
@@ -165,14 +219,28 @@ impl Registry {
         let result = self.commit_with(|state| {
             let mut edits = Vec::with_capacity(staged.len() + extra.len() + 1);
             let mut created: Vec<(i64, i64)> = Vec::new();
+            let mut added = Vec::with_capacity(staged.len());
             for s in staged {
                 let (start, end) = s.partition;
-                if !state.partitions.contains_key(&start) && !created.contains(&s.partition) {
-                    created.push(s.partition);
-                    edits.push(Edit::CreatePartition { start, end });
+                let mut entry = s.entry.clone();
+                if !state.partitions.contains_key(&start) {
+                    // Compaction may have rolled the partition the rows were staged for into
+                    // a coarser one since: they belong there (the file keeps its path).
+                    let rolled_into = state
+                        .partition_containing(entry.min_ts)
+                        .filter(|p| entry.max_ts < p.end);
+                    match rolled_into {
+                        Some(p) => entry.partition = p.start,
+                        None if !created.contains(&s.partition) => {
+                            created.push(s.partition);
+                            edits.push(Edit::CreatePartition { start, end });
+                        }
+                        None => {}
+                    }
                 }
+                added.push(Edit::AddSegment(entry));
             }
-            edits.extend(staged.iter().map(|s| Edit::AddSegment(s.entry.clone())));
+            edits.extend(added);
             edits.extend(extra.iter().cloned());
             edits
         });

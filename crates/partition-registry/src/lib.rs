@@ -15,7 +15,8 @@
 //! <table>/
 //!   CHECKPOINT-<g>            full state at generation g (magic, version, len, crc32c, payload)
 //!   MANIFEST-<g>.log          edits since CHECKPOINT-<g>: [len u32 | crc32c u32 | payload]*
-//!   part-<start>/             one folder per time partition, keyed by its interval start
+//!   part-<start>/             one folder per partition a segment was written to, keyed by
+//!                             its interval start (`part-all` for the partition of all time)
 //!     seg-<id>.strata         segment files (ids never reused)
 //!     dv-<id>-<version>.roaring  deletion vector of segment <id> as of manifest <version>
 //!   quarantine/               files recovery set aside instead of deleting them
@@ -33,7 +34,9 @@
 //! scan_inputs / scan);
 //! [`TableState`] (immutable snapshot: [`TableSchema`], [`Partition`] with [`PartitionState`],
 //! [`SegmentEntry`] with [`DeletionVector`], [`DeadSpace`]); [`Edit`] (one manifest change,
-//! including [`MergeCommit`] and [`SchemaChange`]); [`Partitioning`]; [`RegistryError`].
+//! including [`MergeCommit`] and [`SchemaChange`]); [`Partitioning`] (calendar units, `None`
+//! for one partition, `Auto` decided from the data's rows per unit of time) and
+//! [`Granularity`]; [`TableConfig`] (the time column is optional); [`RegistryError`].
 //! [`decode`] exposes the decoders of the files above (the fuzz targets in `fuzz/` drive them).
 //!
 //! ```
@@ -86,7 +89,7 @@ pub use encoding::{CHECKPOINT_MAGIC, CHECKPOINT_VERSION, DV_MAGIC, DV_VERSION, R
 pub use error::{RegistryError, Result};
 pub use flush::StagedSegment;
 pub use partitioning::{
-    AUTO_TARGET_ROWS, Partitioning, civil_from_days, days_from_civil, units_per_second,
+    AUTO_TARGET_ROWS, Granularity, Partitioning, civil_from_days, days_from_civil, units_per_second,
 };
 pub use registry::{
     DeleteReport, NewSegment, OpenOptions, QUARANTINE_DIR, RecoveryMode, RecoveryReport, Registry,

@@ -20,13 +20,80 @@ pub enum Partitioning {
     Month,
     /// UTC calendar years (365 or 366 days).
     Year,
-    /// Picks hour, day or month for each new partition from the observed ingest rate; see
+    /// Picks hour, day, month, year or none for each new partition from the data: the rows per
+    /// unit of time of the live segments and of the rows being flushed; see
     /// [`Partitioning::auto_choice`].
     Auto,
+    /// One partition for all time (`[i64::MIN, i64::MAX)`): a table whose rows are too sparse
+    /// in time for any calendar unit to hold a useful amount, or a table without a time column.
+    None,
 }
 
-/// Rows a partition should hold, which [`Partitioning::Auto`] aims for.
-pub const AUTO_TARGET_ROWS: f64 = 4_000_000.0;
+/// Rows a partition should hold, which [`Partitioning::Auto`] aims for: about a million rows
+/// is several 64 KiB-per-column stripes of 1024-row blocks per column, enough for the codec's
+/// per-segment costs (footer, statistics, blooms: a few KiB) to be a small share and for
+/// pruning by partition to skip a worthwhile amount.
+pub const AUTO_TARGET_ROWS: f64 = 1_000_000.0;
+
+/// Seconds in the calendar units [`Partitioning::Auto`] chooses between (a month and a year
+/// at their shortest, so a choice never holds fewer rows than expected).
+const AUTO_UNITS: [(i64, Granularity); 4] = [
+    (3600, Granularity::Hour),
+    (86_400, Granularity::Day),
+    (28 * 86_400, Granularity::Month),
+    (365 * 86_400, Granularity::Year),
+];
+
+/// A calendar granularity, from finest to coarsest; compaction rolls partitions of one up into
+/// the next ([`Granularity::coarser`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Granularity {
+    /// One hour.
+    Hour,
+    /// One UTC day.
+    Day,
+    /// One UTC calendar month.
+    Month,
+    /// One UTC calendar year.
+    Year,
+}
+
+impl Granularity {
+    /// The partitioning that cuts time into this unit.
+    pub fn partitioning(self, unit: TimeUnit) -> Partitioning {
+        match self {
+            Granularity::Hour => Partitioning::Fixed(3600 * units_per_second(unit)),
+            Granularity::Day => Partitioning::Day,
+            Granularity::Month => Partitioning::Month,
+            Granularity::Year => Partitioning::Year,
+        }
+    }
+
+    /// The next coarser unit (`None` past a year).
+    pub fn coarser(self) -> Option<Granularity> {
+        match self {
+            Granularity::Hour => Some(Granularity::Day),
+            Granularity::Day => Some(Granularity::Month),
+            Granularity::Month => Some(Granularity::Year),
+            Granularity::Year => None,
+        }
+    }
+
+    /// The finest unit whose intervals are at least `len` long (in `unit`): what a partition
+    /// of that length is, for rolling it up. `None` for longer than a year.
+    pub fn of_length(len: i64, unit: TimeUnit) -> Option<Granularity> {
+        let s = len / units_per_second(unit).max(1);
+        [
+            (3600, Granularity::Hour),
+            (86_400, Granularity::Day),
+            (31 * 86_400, Granularity::Month),
+            (366 * 86_400, Granularity::Year),
+        ]
+        .into_iter()
+        .find(|(most, _)| s <= *most)
+        .map(|(_, g)| g)
+    }
+}
 
 /// Units of `unit` per second.
 pub fn units_per_second(unit: TimeUnit) -> i64 {
@@ -39,20 +106,19 @@ pub fn units_per_second(unit: TimeUnit) -> i64 {
 }
 
 impl Partitioning {
-    /// The rule of [`Partitioning::Auto`]: the shortest of hour, day and month expected to hold
-    /// at least [`AUTO_TARGET_ROWS`] rows at `rows_per_second`, or month when none does (and
-    /// day when nothing has been observed: `None` or a non-finite or non-positive rate).
+    /// The rule of [`Partitioning::Auto`]: the shortest of hour, day, month and year expected
+    /// to hold at least [`AUTO_TARGET_ROWS`] rows at `rows_per_second` (rows of the data per
+    /// second of the data's time, not of the wall clock), or [`Partitioning::None`] when even a
+    /// year would hold fewer. Day when nothing has been observed (`None` or a non-finite or
+    /// non-positive rate).
     pub fn auto_choice(rows_per_second: Option<f64>, unit: TimeUnit) -> Partitioning {
         let Some(rate) = rows_per_second.filter(|r| r.is_finite() && *r > 0.0) else {
             return Partitioning::Day;
         };
-        if rate * 3600.0 >= AUTO_TARGET_ROWS {
-            Partitioning::Fixed(3600 * units_per_second(unit))
-        } else if rate * 86_400.0 >= AUTO_TARGET_ROWS {
-            Partitioning::Day
-        } else {
-            Partitioning::Month
-        }
+        AUTO_UNITS
+            .iter()
+            .find(|(secs, _)| rate * *secs as f64 >= AUTO_TARGET_ROWS)
+            .map_or(Partitioning::None, |(_, g)| g.partitioning(unit))
     }
 
     /// Checks the configuration (a fixed length must be positive).
@@ -79,6 +145,9 @@ impl Partitioning {
             Partitioning::Auto => {
                 Partitioning::auto_choice(rows_per_second, unit).interval(t, unit, None)
             }
+            // `i64::MAX` itself is past the end (ends are exclusive).
+            Partitioning::None if t == i64::MAX => Err(out_of_range()),
+            Partitioning::None => Ok((i64::MIN, i64::MAX)),
             Partitioning::Fixed(d) => {
                 self.validate()?;
                 let start = t.div_euclid(d).checked_mul(d).ok_or_else(out_of_range)?;
@@ -180,10 +249,46 @@ mod tests {
         );
         assert_eq!(Partitioning::auto_choice(Some(100.0), u), Partitioning::Day);
         assert_eq!(Partitioning::auto_choice(Some(1.0), u), Partitioning::Month);
+        assert_eq!(Partitioning::auto_choice(Some(0.05), u), Partitioning::Year);
+        // An hourly series: a year holds 8,760 rows, too few for any partition.
+        assert_eq!(
+            Partitioning::auto_choice(Some(1.0 / 3600.0), u),
+            Partitioning::None
+        );
         assert_eq!(
             Partitioning::auto_choice(Some(f64::NAN), u),
             Partitioning::Day
         );
+    }
+
+    #[test]
+    fn none_is_one_interval_for_all_time() {
+        let u = TimeUnit::Millisecond;
+        for t in [i64::MIN, -1, 0, i64::MAX - 1] {
+            assert_eq!(
+                Partitioning::None.interval(t, u, None).unwrap(),
+                (i64::MIN, i64::MAX)
+            );
+        }
+        assert!(Partitioning::None.interval(i64::MAX, u, None).is_err());
+    }
+
+    #[test]
+    fn granularities_roll_up_in_order() {
+        let u = TimeUnit::Millisecond;
+        let len = |p: Partitioning| {
+            let (s, e) = p.interval(0, u, None).unwrap();
+            e - s
+        };
+        let mut g = Some(Granularity::Hour);
+        let mut seen = Vec::new();
+        while let Some(x) = g {
+            assert_eq!(Granularity::of_length(len(x.partitioning(u)), u), Some(x));
+            seen.push(x);
+            g = x.coarser();
+        }
+        assert_eq!(seen.len(), 4);
+        assert_eq!(Granularity::of_length(2 * 366 * 86_400_000, u), None);
     }
 
     #[test]
@@ -242,7 +347,7 @@ mod tests {
                     prop_assert_eq!(e - s, d);
                     prop_assert_eq!(s.rem_euclid(d), 0);
                 }
-                Partitioning::Auto => {}
+                Partitioning::Auto | Partitioning::None => {}
             }
         }
     }

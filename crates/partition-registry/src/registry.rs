@@ -743,6 +743,12 @@ impl Registry {
         self.allocate(start, PartitionState::is_queryable)
     }
 
+    /// Allocates an output segment for the partition `[start, end)` that a commit will create
+    /// (a roll-up's [`Edit::CoarsenPartitions`], in the same record as the merge).
+    pub fn new_output_in(&self, start: i64, end: i64) -> Result<NewSegment> {
+        self.allocate_in(start, end)
+    }
+
     fn allocate(&self, start: i64, ok: impl Fn(PartitionState) -> bool) -> Result<NewSegment> {
         let state = self.state();
         let p = state
@@ -808,8 +814,12 @@ impl Registry {
     /// [`crate::MergeCommit`] output).
     pub fn entry_for(&self, target: &NewSegment, meta: &SegmentMeta) -> SegmentEntry {
         let (start, _) = target.partition;
-        let time_col = self.state().config.time_column.clone();
-        let (min_ts, max_ts) = time_range(meta, &time_col).unwrap_or((start, start));
+        let state = self.state();
+        let (min_ts, max_ts) = state
+            .config
+            .time_column()
+            .and_then(|c| time_range(meta, c))
+            .unwrap_or((start, start));
         SegmentEntry {
             id: target.id,
             file: format!("{}/{}", partition_dir_name(start), target.name),

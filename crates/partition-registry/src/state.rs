@@ -162,7 +162,12 @@ impl Partition {
 
 /// Folder name of the partition starting at `start`.
 pub fn partition_dir_name(start: i64) -> String {
-    format!("part-{start}")
+    if start == i64::MIN {
+        // The partition of a table without time partitions (Partitioning::None).
+        "part-all".to_string()
+    } else {
+        format!("part-{start}")
+    }
 }
 
 /// A column of the table schema and the schema version that added it.
@@ -289,6 +294,18 @@ pub enum Edit {
     /// segments of a flush, so "the rows are in segments" and "their log is covered" are one
     /// durable step. Never decreases.
     SetLogPosition(u64),
+    /// Adjacent partitions rolled up into one coarser partition `[start, end)`: every
+    /// partition overlapping it must be listed in `from` and lie inside it, and none may be
+    /// Merging or Deleted. Their segments move to the new partition with their files (a
+    /// segment's file keeps its path); it is Active if any of them was, else Sealed.
+    CoarsenPartitions {
+        /// Starts of the partitions rolled up.
+        from: Vec<i64>,
+        /// Start of the new partition.
+        start: i64,
+        /// End of the new partition, exclusive.
+        end: i64,
+    },
 }
 
 /// Settings fixed at table creation.
@@ -296,8 +313,9 @@ pub enum Edit {
 pub struct TableConfig {
     /// Initial schema.
     pub schema: Schema,
-    /// The timestamp column partitions are cut on (`Timestamp(_)` or `Int64`).
-    pub time_column: String,
+    /// The timestamp column partitions are cut on (`Timestamp(_)` or `Int64`); `None` for a
+    /// table without one, which is a single partition ([`Partitioning::None`]).
+    pub time_column: Option<String>,
     /// Unit of the time column (must match a `Timestamp` column's unit).
     pub time_unit: TimeUnit,
     /// How time is cut into partitions.
@@ -325,7 +343,7 @@ impl TableConfig {
         };
         let c = Self {
             schema,
-            time_column,
+            time_column: Some(time_column),
             time_unit,
             partitioning,
             checkpoint_every: 1000,
@@ -334,23 +352,60 @@ impl TableConfig {
         Ok(c)
     }
 
+    /// A table without a time column: one partition, rows kept in the schema's sort key order
+    /// (insertion order when it has none).
+    pub fn without_time(schema: Schema) -> Result<Self> {
+        let c = Self {
+            schema,
+            time_column: None,
+            time_unit: TimeUnit::Millisecond,
+            partitioning: Partitioning::None,
+            checkpoint_every: 1000,
+        };
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// The time column, if the table has one.
+    pub fn time_column(&self) -> Option<&str> {
+        self.time_column.as_deref()
+    }
+
+    /// Whether `name` is the time column.
+    pub fn is_time_column(&self, name: &str) -> bool {
+        self.time_column() == Some(name)
+    }
+
     /// Checks the time column and the partitioning.
     pub fn validate(&self) -> Result<()> {
         self.partitioning.validate()?;
+        let Some(time_column) = self.time_column() else {
+            return match self.partitioning {
+                Partitioning::None => Ok(()),
+                p => Err(RegistryError::InvalidConfig(format!(
+                    "partitioning {p:?} needs a time column; a table without one is a single \
+                     partition (Partitioning::None)"
+                ))),
+            };
+        };
         let field = self
             .schema
-            .index_of(&self.time_column)
+            .index_of(time_column)
             .and_then(|i| self.schema.field(i))
             .ok_or_else(|| {
-                RegistryError::InvalidConfig(format!("no time column {:?}", self.time_column))
+                RegistryError::InvalidConfig(format!("no time column {time_column:?}"))
             })?;
         match &field.data_type {
             DataType::Int64 => Ok(()),
             DataType::Timestamp(u, _) if *u == self.time_unit => Ok(()),
-            other => Err(RegistryError::InvalidConfig(format!(
-                "time column {:?} has type {other}; expected Int64 or Timestamp({})",
-                self.time_column,
+            DataType::Timestamp(u, _) => Err(RegistryError::InvalidConfig(format!(
+                "time column {time_column:?} is in {}, but the table's time unit is {}",
+                u.short_name(),
                 self.time_unit.short_name()
+            ))),
+            other => Err(RegistryError::InvalidConfig(format!(
+                "time column {time_column:?} has type {other}; a time column is a timestamp \
+                 (any unit) or Int64"
             ))),
         }
     }
@@ -444,13 +499,25 @@ impl TableState {
     /// [`Partitioning::Auto`]: total rows over the span from the smallest to the largest
     /// timestamp. `None` before any segment.
     pub fn ingest_rate(&self) -> Option<f64> {
+        self.data_rate(None)
+    }
+
+    /// Rows per second of the data's own time over the live segments and `extra` rows
+    /// (`(rows, min, max)` timestamps of rows not yet in a segment): what
+    /// [`Partitioning::Auto`] decides from. Spans under a second count as a second; `None`
+    /// without rows.
+    pub fn data_rate(&self, extra: Option<(u64, i64, i64)>) -> Option<f64> {
         let mut rows = 0u64;
         let mut lo = i64::MAX;
         let mut hi = i64::MIN;
-        for s in self.segments() {
-            rows += s.rows;
-            lo = lo.min(s.min_ts);
-            hi = hi.max(s.max_ts);
+        let ranges = self
+            .segments()
+            .map(|s| (s.rows, s.min_ts, s.max_ts))
+            .chain(extra);
+        for (n, min, max) in ranges.filter(|(n, _, _)| *n > 0) {
+            rows += n;
+            lo = lo.min(min);
+            hi = hi.max(max);
         }
         if rows == 0 {
             return None;
@@ -463,10 +530,15 @@ impl TableState {
     /// The interval a new partition for `t` would get: the configured interval (Auto resolved
     /// from [`TableState::ingest_rate`]) clipped so it overlaps no existing partition.
     pub fn new_partition_interval(&self, t: i64) -> Result<(i64, i64)> {
+        self.new_partition_interval_with(t, self.ingest_rate())
+    }
+
+    /// [`TableState::new_partition_interval`] with Auto resolved at `rate` rows per second.
+    pub fn new_partition_interval_with(&self, t: i64, rate: Option<f64>) -> Result<(i64, i64)> {
         let (mut start, mut end) =
             self.config
                 .partitioning
-                .interval(t, self.config.time_unit, self.ingest_rate())?;
+                .interval(t, self.config.time_unit, rate)?;
         if let Some((_, prev)) = self.partitions.range(..=t).next_back() {
             start = start.max(prev.end);
         }
@@ -653,6 +725,7 @@ impl TableState {
                 }
                 self.segment_id_limit = *limit;
             }
+            Edit::CoarsenPartitions { from, start, end } => self.coarsen(from, *start, *end)?,
             Edit::SetLogPosition(p) => {
                 if *p < self.log_position {
                     return Err(RegistryError::InvalidConfig(format!(
@@ -663,6 +736,66 @@ impl TableState {
                 self.log_position = *p;
             }
         }
+        Ok(())
+    }
+
+    fn coarsen(&mut self, from: &[i64], start: i64, end: i64) -> Result<()> {
+        let invalid = |detail: String| RegistryError::InvalidPartition { start, end, detail };
+        if start >= end {
+            return Err(invalid("empty interval".into()));
+        }
+        let covered: Vec<i64> = self
+            .partitions
+            .values()
+            .filter(|p| p.start < end && start < p.end)
+            .map(|p| p.start)
+            .collect();
+        let mut listed = from.to_vec();
+        listed.sort_unstable();
+        listed.dedup();
+        if listed.len() != from.len() || listed != covered || listed.is_empty() {
+            return Err(invalid(format!(
+                "rolls up partitions {from:?}, but the partitions it overlaps are {covered:?}"
+            )));
+        }
+        let mut segments = BTreeMap::new();
+        let mut active = false;
+        for p in &listed {
+            let part = self
+                .partitions
+                .remove(p)
+                .ok_or(RegistryError::UnknownPartition(*p))?;
+            if part.start < start || part.end > end {
+                return Err(invalid(format!(
+                    "partition [{}, {}) is not inside it",
+                    part.start, part.end
+                )));
+            }
+            if !matches!(part.state, PartitionState::Active | PartitionState::Sealed) {
+                return Err(invalid(format!(
+                    "partition {} is {:?}",
+                    part.start, part.state
+                )));
+            }
+            active |= part.state == PartitionState::Active;
+            for (id, mut seg) in part.segments {
+                seg.partition = start;
+                segments.insert(id, seg);
+            }
+        }
+        self.partitions.insert(
+            start,
+            Partition {
+                start,
+                end,
+                state: if active {
+                    PartitionState::Active
+                } else {
+                    PartitionState::Sealed
+                },
+                segments,
+            },
+        );
         Ok(())
     }
 
@@ -697,7 +830,7 @@ impl TableState {
                 let i = self.schema.index_of(name).ok_or_else(|| {
                     RegistryError::InvalidSchemaChange(format!("no column {name:?}"))
                 })?;
-                if *name == self.config.time_column || self.schema.sort_key.contains(name) {
+                if self.config.is_time_column(name) || self.schema.sort_key.contains(name) {
                     return Err(RegistryError::InvalidSchemaChange(format!(
                         "column {name:?} is the time column or in the sort key"
                     )));
@@ -710,7 +843,7 @@ impl TableState {
                     RegistryError::InvalidSchemaChange(format!("no column {column:?}"))
                 })?;
                 let from = self.schema.columns[i].field.data_type.clone();
-                if *column == self.config.time_column || !is_widening(&from, to) {
+                if self.config.is_time_column(column) || !is_widening(&from, to) {
                     return Err(RegistryError::IncompatibleTypeChange {
                         column: column.clone(),
                         from: from.to_string(),
@@ -771,10 +904,21 @@ mod tests {
         // Then the rate drops: a day-long partition for later data stays clear of the hour.
         let mut slow = state(Partitioning::Auto);
         add(&mut slow, 3600, 7200, 10, 3600, 7000);
+        // Ten rows in an hour: even a year would hold too few, so the rest of time is one
+        // partition on each side of the existing one.
         let (a, b) = slow.new_partition_interval(100).unwrap();
-        assert_eq!((a, b), (0, 3600), "clipped before the existing partition");
+        assert_eq!(
+            (a, b),
+            (i64::MIN, 3600),
+            "clipped before the existing partition"
+        );
         let (a, b) = slow.new_partition_interval(8000).unwrap();
-        assert_eq!((a, b), (7200, 86_400 * 31), "a month clipped after it");
+        assert_eq!((a, b), (7200, i64::MAX), "clipped after it");
+        // A thousand rows a second: a month holds ~2.6 G rows... an hour 3.6 M: hours.
+        let (a, b) = slow
+            .new_partition_interval_with(8000, slow.data_rate(Some((3_600_000, 7200, 10_800))))
+            .unwrap();
+        assert_eq!((a, b), (7200, 10_800));
     }
 
     #[test]

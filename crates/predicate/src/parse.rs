@@ -12,10 +12,11 @@
 //!            | column [NOT] LIKE 'prefix%'
 //! cmp       := = | != | <> | < | <= | > | >=
 //! column    := identifier | "quoted identifier"
-//! literal   := 'string' | [-]number | TRUE | FALSE
+//! literal   := 'string' | [-]number | [-]NaN | [-]inf | [-]infinity | TRUE | FALSE
 //! ```
 //!
-//! Keywords are case-insensitive. Timestamps and dates are written as strings
+//! Keywords are case-insensitive, and so are the float words `NaN`, `inf` and `infinity`,
+//! which are float literals (a column with one of those names is written in double quotes). Timestamps and dates are written as strings
 //! (`ts >= '2013-03-01T00:00:00Z'`) and converted when the predicate is bound to a schema.
 
 use std::fmt;
@@ -59,9 +60,16 @@ const KEYWORDS: [&str; 10] = [
     "AND", "OR", "NOT", "BETWEEN", "IN", "IS", "NULL", "LIKE", "TRUE", "FALSE",
 ];
 
-/// True for the words the syntax reserves.
+/// The bare words that are float literals (`f64::from_str` reads them, in any case).
+fn is_float_word(word: &str) -> bool {
+    ["nan", "inf", "infinity"]
+        .iter()
+        .any(|w| w.eq_ignore_ascii_case(word))
+}
+
+/// True for the words the syntax reserves (keywords and float words).
 pub(crate) fn is_keyword(word: &str) -> bool {
-    KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(word))
+    KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(word)) || is_float_word(word)
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -198,10 +206,14 @@ fn lex(src: &str) -> Result<Vec<(Tok, usize)>, ParseError> {
                     j += 1;
                 }
                 let word = &src[i..j];
-                let tok = KEYWORDS
-                    .iter()
-                    .find(|k| k.eq_ignore_ascii_case(word))
-                    .map_or_else(|| Tok::Ident(word.to_string()), |k| Tok::Keyword(k));
+                let tok = if is_float_word(word) {
+                    Tok::Number(word.to_string())
+                } else {
+                    KEYWORDS
+                        .iter()
+                        .find(|k| k.eq_ignore_ascii_case(word))
+                        .map_or_else(|| Tok::Ident(word.to_string()), |k| Tok::Keyword(k))
+                };
                 out.push((tok, start));
                 i = j;
                 continue;
@@ -507,5 +519,32 @@ pub fn parse(src: &str) -> Result<Expr, ParseError> {
             format!("unexpected {} after a complete predicate", t.describe()),
             at,
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn float(src: &str) -> Option<f64> {
+        match parse(src) {
+            Ok(Expr::Cmp {
+                value: Literal::Float(v),
+                ..
+            }) => Some(v),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn float_words_are_float_literals_and_quoted_ones_columns() {
+        assert!(float("v = NaN").is_some_and(f64::is_nan));
+        assert!(float("v != nan").is_some_and(f64::is_nan));
+        assert_eq!(float("v < inf"), Some(f64::INFINITY));
+        assert_eq!(float("v > -Infinity"), Some(f64::NEG_INFINITY));
+        assert_eq!(float("NaN = v").map(f64::is_nan), Some(true));
+        // A column named like a float word is written quoted, and displayed quoted.
+        assert_eq!(parse("\"nan\" = 1").unwrap().to_string(), "\"nan\" = 1");
+        assert_eq!(parse("v = NaN").unwrap().to_string(), "v = NaN");
     }
 }

@@ -81,6 +81,7 @@ impl Snapshot {
             projection: None,
             filter: None,
             batch_size: None,
+            parts: Parts::All,
         }
     }
 
@@ -102,8 +103,13 @@ impl Snapshot {
         projection: Option<Vec<String>>,
         filter: Option<Filter>,
         batch_size: Option<usize>,
+        parts: &Parts,
     ) -> Result<TableScan> {
-        let mut scan = self.index.scan();
+        let mut scan = match parts {
+            Parts::All => self.index.scan(),
+            Parts::Segments(ids) => self.index.scan_segments(ids),
+            Parts::Buffer => self.index.scan_segments(&[]),
+        };
         let predicate = match filter {
             Some(Filter::Text(t)) => Some(BoundPredicate::parse_and_bind(&t, &self.index.schema)?),
             Some(Filter::Bound(b)) => Some(b),
@@ -121,7 +127,12 @@ impl Snapshot {
         let out_schema = inner.schema();
         let mut buffered = VecDeque::new();
         let mut buffered_rows = 0u64;
-        for b in self.buffered_batches()? {
+        let buffer = if matches!(parts, Parts::Segments(_)) {
+            Vec::new()
+        } else {
+            self.buffered_batches()?
+        };
+        for b in buffer {
             let b = match &predicate {
                 Some(p) => {
                     let mask = p.evaluate(&b)?;
@@ -214,6 +225,18 @@ pub struct ScanBuilder<'a> {
     projection: Option<Vec<String>>,
     filter: Option<Filter>,
     batch_size: Option<usize>,
+    parts: Parts,
+}
+
+/// Which of a snapshot's rows a scan reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Parts {
+    /// Every live segment, then the write buffer.
+    All,
+    /// Only these segments (ids), no buffered rows.
+    Segments(Vec<u64>),
+    /// Only the write buffer's rows.
+    Buffer,
 }
 
 impl<'a> ScanBuilder<'a> {
@@ -223,6 +246,7 @@ impl<'a> ScanBuilder<'a> {
             projection: None,
             filter: None,
             batch_size: None,
+            parts: Parts::All,
         }
     }
 
@@ -250,15 +274,31 @@ impl<'a> ScanBuilder<'a> {
         self
     }
 
+    /// Reads only the live segments with these ids (see [`Snapshot::segments`]) and none of
+    /// the write buffer's rows, so that parallel readers can split one snapshot between them:
+    /// the scans of disjoint id sets plus [`Self::only_buffer`] read each row exactly once.
+    pub fn only_segments(mut self, ids: impl IntoIterator<Item = u64>) -> Self {
+        self.parts = Parts::Segments(ids.into_iter().collect());
+        self
+    }
+
+    /// Reads only the rows in the write buffer (not yet in a segment).
+    pub fn only_buffer(mut self) -> Self {
+        self.parts = Parts::Buffer;
+        self
+    }
+
     /// Starts the scan (from a table: over a snapshot taken now).
     pub fn execute(self) -> Result<TableScan> {
         match self.source {
             Source::Table(t) => {
                 t.check_open()?;
                 t.snapshot()?
-                    .execute(self.projection, self.filter, self.batch_size)
+                    .execute(self.projection, self.filter, self.batch_size, &self.parts)
             }
-            Source::Snapshot(s) => s.execute(self.projection, self.filter, self.batch_size),
+            Source::Snapshot(s) => {
+                s.execute(self.projection, self.filter, self.batch_size, &self.parts)
+            }
         }
     }
 }

@@ -107,10 +107,13 @@ impl Transaction<'_> {
         let Some(drained) = self.memtable.drain()? else {
             return Ok(());
         };
-        let staged = self
-            .table
-            .registry
-            .stage_segments(&drained.batch, self.table.options.writer)?;
+        // Later flushes put rows in the partitions earlier ones chose (Auto decides from the
+        // rows it sees, which differ from flush to flush).
+        let staged = self.table.registry.stage_segments_after(
+            &drained.batch,
+            self.table.options.writer,
+            &self.staged,
+        )?;
         self.staged.extend(staged);
         Ok(())
     }
