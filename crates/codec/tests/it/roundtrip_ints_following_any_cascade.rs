@@ -1,11 +1,8 @@
 //! Encoding along the cascade of another input (`encode_i64_following`) round-trips exactly
 //! whatever that cascade is: taken from an input of any shape, length and options, at every
 //! depth, including cascades whose schemes do not apply to the new values.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{
+use crate::common::{
     EDGE_LENGTHS, INT_SCHEMES, INT_SHAPES, all_options, i64_strategy, ints, options_strategy,
 };
 use proptest::prelude::*;

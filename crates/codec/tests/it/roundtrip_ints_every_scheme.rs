@@ -1,11 +1,9 @@
 //! Integers (i64, u64 on the same bits, bool on the low bits) round-trip exactly under every
 //! integer scheme forced at the top and under sampled choice, for both profiles and every
 //! cascade depth, on adversarial shapes at the chunk and sampling edges.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{
+use crate::common;
+use crate::common::{
     EDGE_LENGTHS, INT_SCHEMES, INT_SHAPES, all_options, i64_strategy, ints, options_strategy,
     round_trip_ints,
 };

@@ -1,10 +1,7 @@
 //! Every proper prefix of a valid buffer, for every node type the codec writes, is an error
 //! (never a panic, never a shorter value list).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{SMALL_LIMITS, decode_as, valid_buffers};
+use crate::common::{SMALL_LIMITS, decode_as, valid_buffers};
 use strata_codec::value_count;
 
 #[test]

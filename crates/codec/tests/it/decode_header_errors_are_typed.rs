@@ -1,11 +1,8 @@
 //! Header and count problems come back as the specific `CodecError` variant: wrong kind →
 //! `KindMismatch`, wrong version → `UnsupportedVersion`, trailing bytes → `Corrupt`, counts above
 //! the limits → `TooManyValues`, non-0/1 booleans → `Corrupt`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{KINDS, Kind, decode_as, valid_buffers};
+use crate::common::{KINDS, Kind, decode_as, valid_buffers};
 use strata_codec::{
     CODEC_VERSION, CodecError, EncodeOptions, Limits, Scheme, decode_bool, decode_bytes_with,
     decode_f64_with, decode_i64_with, decode_u64, decode_u64_with, encode_bytes, encode_f64,

@@ -1,13 +1,10 @@
 //! Changing any single byte of a valid buffer, in several ways, never makes a decoder panic:
 //! the result is an error or some values (a flipped data bit is still a valid buffer). A count
 //! changed anywhere is caught as a structural error rather than read past.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use common::{KINDS, SMALL_LIMITS, decode_as, valid_buffers};
+use crate::common::{KINDS, SMALL_LIMITS, decode_as, valid_buffers};
 
 #[test]
 fn every_single_byte_change_of_valid_buffers_never_panics() {

@@ -1,7 +1,6 @@
 //! Forcing a scheme that cannot apply to a value kind (ALP for integers, Gorilla for strings,
 //! FSST for floats …) is an `InvalidRequest`, whatever the values; every applicable scheme is
 //! accepted, even on empty input.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use strata_codec::{
     CodecError, EncodeOptions, Encoded, Result, Scheme, encode_bool, encode_bytes, encode_f64,

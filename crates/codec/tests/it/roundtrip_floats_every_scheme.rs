@@ -1,10 +1,8 @@
 //! Floats round-trip bit-exactly (NaN payloads, -0.0, infinities, subnormals) under every float
 //! and integer scheme forced at the top and under sampled choice, both profiles, every depth.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{
+use crate::common;
+use crate::common::{
     EDGE_LENGTHS, FLOAT_SCHEMES, FLOAT_SHAPES, all_options, f64_strategy, floats, options_strategy,
     round_trip_f64,
 };

@@ -1,10 +1,8 @@
 //! Byte strings (empty, 100 KB long, duplicated, binary, shared prefixes) round-trip exactly
 //! under plain, dictionary, FSST and LZ4 forced at the top and under sampled choice.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{
+use crate::common;
+use crate::common::{
     BYTES_SCHEMES, BYTES_SHAPES, EDGE_LENGTHS, all_options, bytes_strategy, long_string,
     options_strategy, round_trip_bytes, strings,
 };

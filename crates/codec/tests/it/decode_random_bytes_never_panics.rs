@@ -1,13 +1,10 @@
 //! Arbitrary bytes, valid headers over arbitrary bodies, and valid buffers with random edits
 //! go through every decoder (with small limits) without a panic: the result is a value or a
 //! `CodecError`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use std::sync::LazyLock;
 
-use common::{KINDS, SMALL_LIMITS, Sample, decode_as, decode_every_way, valid_buffers};
+use crate::common::{KINDS, SMALL_LIMITS, Sample, decode_as, decode_every_way, valid_buffers};
 use proptest::prelude::*;
 use strata_codec::CODEC_VERSION;
 

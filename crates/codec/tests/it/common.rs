@@ -3,10 +3,6 @@
 //! Inputs are built from a shape, a length and a seed with a small deterministic generator, so
 //! the same adversarial families (runs, extremes, wrapping deltas, NaN payloads, long strings …)
 //! serve the property tests, the fixed corpora and the snapshots alike.
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different subset of these helpers"
-)]
 
 use proptest::prelude::*;
 use strata_codec::{ByteValues, Cascade, EncodeOptions, Limits, Profile, Scheme};

@@ -1,11 +1,8 @@
 //! Cascades stay within `max_depth + 1` levels (a Patched node's exception lists may add one
 //! leaf level, and those lists are leaves themselves), for sampled choice on every shape and
 //! kind, and for long skewed inputs whose exception lists are again worth patching.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{
+use crate::common::{
     BYTES_SHAPES, FLOAT_SHAPES, INT_SHAPES, Rng, check_bytes_cascade, check_cascade, floats, ints,
     strings,
 };

@@ -1,7 +1,6 @@
 //! A string dictionary whose codes repeat a long entry can claim far more output than its few
 //! bytes hold. Output beyond what one node can hold is refused before anything is allocated;
 //! output within it decodes normally.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use strata_codec::{CODEC_VERSION, CodecError, decode_bytes};
 

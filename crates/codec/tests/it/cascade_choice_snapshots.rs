@@ -1,11 +1,9 @@
 //! The cascade the sampler chooses, and the encoded size, for representative columns. The
 //! snapshots make any change of choice visible in review; the assertions pin the scheme each
 //! input is meant to get. Every input is also decoded back.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{BytesShape, IntShape, Rng, bits, ints, strings};
+use crate::common;
+use crate::common::{BytesShape, IntShape, Rng, bits, ints, strings};
 use strata_codec::{
     EncodeOptions, Encoded, Profile, decode_bool, decode_bytes, decode_f64, decode_i64,
     encode_bool, encode_bytes, encode_f64, encode_i64,
