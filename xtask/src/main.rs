@@ -6,8 +6,8 @@
 //!   (`docs/benchmarks.md`, summary table first).
 //! - `fuzz [--seconds N]`: every cargo-fuzz target in `fuzz/`, N seconds each.
 //!
-//! Tests in this crate also check the workspace layering and the architecture doc's code map
-//! (see `tidy.rs`).
+//! Tests in this crate also check the workspace layering, the architecture doc's code map and
+//! the integration-test layout (see `tidy.rs`).
 #![forbid(unsafe_code)]
 
 mod bench;

@@ -2,16 +2,19 @@
 //!
 //! - layering: a stack crate depends (normal, dev or build) only on stack crates below it;
 //! - code map: `docs/ARCHITECTURE.md`'s "Code map" has one heading per workspace member;
+//! - test layout: a crate's integration tests are modules of one binary, `tests/it/main.rs`
+//!   (each binary links the whole dependency tree again); only a test that installs its own
+//!   `#[global_allocator]` keeps a binary of its own directly under `tests/`;
 //! - one Arrow: `Cargo.lock` holds a single version of each `arrow*` crate and of `parquet`
 //!   (two would compile twice and make their types incompatible at the seams);
 //! - heavy dependencies (DataFusion, tokio) only in the crates that need them.
 //!
-//! Both are pure functions over plain data, so each is also tested against a synthetic tree
+//! Each is a pure function over plain data, so each is also tested against a synthetic tree
 //! that must fail.
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The stack, bottom first. `strata` and `strata-cli` may not exist yet.
@@ -138,6 +141,96 @@ fn code_map_problems(headings: &[String], members: &[String], stack: &[&str]) ->
         problems.push("the code map lists stack crates out of stack order".to_owned());
     }
     problems
+}
+
+/// One member's `tests/` directory, paths relative to the workspace root.
+#[derive(Debug, Clone, Default)]
+struct TestsDir {
+    /// `<member>/tests`.
+    dir: String,
+    /// The `.rs` files directly in `tests/` (each its own test binary): file name and text.
+    binaries: Vec<(String, String)>,
+    /// The module files directly in `tests/it/`, `main.rs` excluded, without `.rs`.
+    it_modules: Vec<String>,
+    /// The text of `tests/it/main.rs`, if there is one.
+    it_main: Option<String>,
+}
+
+/// What is wrong with a `tests/` directory's layout; empty when it is one `it` binary plus
+/// only binaries that install their own global allocator.
+fn test_layout_problems(t: &TestsDir) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (name, text) in &t.binaries {
+        if !text.contains("#[global_allocator]") {
+            problems.push(format!(
+                "{}/{name} is a test binary of its own; make it a module of {}/it/main.rs \
+                 (only a test with its own #[global_allocator] keeps a binary)",
+                t.dir, t.dir
+            ));
+        }
+    }
+    let declared = |m: &str| {
+        let decl = format!("mod {m};");
+        t.it_main.as_deref().is_some_and(|main| {
+            main.lines().any(|l| {
+                let l = l.trim();
+                !l.starts_with("//") && (l == decl || l.ends_with(&format!(" {decl}")))
+            })
+        })
+    };
+    for m in &t.it_modules {
+        if !declared(m) {
+            problems.push(format!(
+                "{}/it/{m}.rs is not declared in {}/it/main.rs, so it is never compiled or run",
+                t.dir, t.dir
+            ));
+        }
+    }
+    problems
+}
+
+/// The `tests/` directory of every member under `crates/`, and of `benches/` and `xtask/`.
+fn tests_dirs(root: &Path) -> Vec<TestsDir> {
+    let rs_files = |dir: &Path| -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        let mut files: Vec<PathBuf> = entries
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "rs"))
+            .collect();
+        files.sort();
+        files
+    };
+    let name = |p: &Path| p.file_name().unwrap().to_str().unwrap().to_owned();
+    let mut members: Vec<PathBuf> = std::fs::read_dir(root.join("crates"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    members.sort();
+    members.extend([root.join("benches"), root.join("xtask")]);
+    members
+        .into_iter()
+        .map(|m| m.join("tests"))
+        .filter(|t| t.is_dir())
+        .map(|t| {
+            let it = t.join("it");
+            let main = it.join("main.rs");
+            TestsDir {
+                dir: t.strip_prefix(root).unwrap().display().to_string(),
+                binaries: rs_files(&t)
+                    .iter()
+                    .map(|p| (name(p), std::fs::read_to_string(p).unwrap()))
+                    .collect(),
+                it_modules: rs_files(&it)
+                    .iter()
+                    .filter(|p| **p != main)
+                    .map(|p| name(p).trim_end_matches(".rs").to_owned())
+                    .collect(),
+                it_main: std::fs::read_to_string(&main).ok(),
+            }
+        })
+        .collect()
 }
 
 /// `cargo metadata --no-deps --offline` for the workspace, as `Package`s.
@@ -388,6 +481,77 @@ fn code_map_check_accepts_a_matching_map() {
         .to_vec();
     assert_eq!(
         code_map_problems(&headings, &members, STACK),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn integration_tests_are_modules_of_one_binary_per_crate() {
+    let dirs = tests_dirs(&root());
+    assert!(
+        dirs.iter().any(|t| t.dir == "crates/codec/tests"),
+        "found no crates/codec/tests"
+    );
+    let problems: Vec<String> = dirs.iter().flat_map(test_layout_problems).collect();
+    assert!(
+        problems.is_empty(),
+        "test layout:\n  {}",
+        problems.join("\n  ")
+    );
+}
+
+#[test]
+fn test_layout_check_reports_stray_binaries_and_undeclared_modules() {
+    let t = TestsDir {
+        dir: "crates/codec/tests".into(),
+        binaries: vec![
+            ("roundtrip.rs".into(), "#[test]\nfn t() {}\n".into()),
+            (
+                "memory_bounded.rs".into(),
+                "#[global_allocator]\nstatic A: Counting = Counting;\n".into(),
+            ),
+        ],
+        it_modules: ["common", "decode", "forgotten", "cfg_gated"]
+            .map(String::from)
+            .to_vec(),
+        it_main: Some(
+            "//! Tests.\nmod common;\n\nmod decode;\n\
+             // mod forgotten;\n#[cfg(unix)] mod cfg_gated;\n"
+                .into(),
+        ),
+    };
+    assert_eq!(
+        test_layout_problems(&t),
+        [
+            "crates/codec/tests/roundtrip.rs is a test binary of its own; make it a module of \
+             crates/codec/tests/it/main.rs (only a test with its own #[global_allocator] keeps a \
+             binary)",
+            "crates/codec/tests/it/forgotten.rs is not declared in crates/codec/tests/it/main.rs, \
+             so it is never compiled or run",
+        ]
+    );
+    let no_main = TestsDir {
+        dir: "benches/tests".into(),
+        it_modules: vec!["suite".into()],
+        ..TestsDir::default()
+    };
+    assert_eq!(test_layout_problems(&no_main).len(), 1);
+}
+
+#[test]
+fn test_layout_check_accepts_one_binary_and_allocator_tests() {
+    let t = TestsDir {
+        dir: "crates/writer/tests".into(),
+        binaries: vec![(
+            "peak_memory.rs".into(),
+            "#![expect(unsafe_code)]\n#[global_allocator]\nstatic A: Counting = Counting;\n".into(),
+        )],
+        it_modules: vec!["support".into(), "round_trip".into()],
+        it_main: Some("mod support;\n\nmod round_trip;\n".into()),
+    };
+    assert_eq!(test_layout_problems(&t), Vec::<String>::new());
+    assert_eq!(
+        test_layout_problems(&TestsDir::default()),
         Vec::<String>::new()
     );
 }

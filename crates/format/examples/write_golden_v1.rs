@@ -2,7 +2,8 @@
 //! tests only ever read them.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common.rs"]
+#[allow(dead_code, reason = "the example uses only part of the test helpers")]
 mod common;
 
 use std::path::PathBuf;

@@ -4,6 +4,9 @@
 //! Measured with a counting global allocator around the transaction only, 10× the rows
 //! against 1×, on the local filesystem (file contents are not counted).
 
+// The table helpers the consolidated tests share; this binary stays apart for its allocator.
+#[path = "it/common.rs"]
+#[allow(dead_code, reason = "this binary uses only part of the shared helpers")]
 mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};

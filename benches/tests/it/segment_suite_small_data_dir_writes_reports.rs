@@ -1,0 +1,128 @@
+//! The segment suite on a tiny data directory laid out like shared/data: present tables are
+//! ingested with no flags, written by both formats and read back (the suite checks the round
+//! trips itself), absent ones are skipped with a notice, and both report files are written.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use strata_benches::segment::SegmentSuite;
+use strata_benches::{BenchContext, run_and_write};
+
+fn scratch_dir(tag: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let dir = std::env::temp_dir().join(format!(
+        "strata-benches-seg-{tag}-{}-{nanos}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write_gz(path: &std::path::Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let file = std::fs::File::create(path).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+    gz.write_all(text.as_bytes()).unwrap();
+    gz.finish().unwrap();
+}
+
+#[test]
+fn segment_suite_small_data_dir_writes_reports() {
+    let data = scratch_dir("data");
+    let out = scratch_dir("out");
+
+    // Weather: written in reverse time order; the ingest picks time_hour as the time column and
+    // sort key, so the table holds it in time order.
+    let mut weather = String::from("\"origin\",\"year\",\"temp\",\"wind_gust\",\"time_hour\"\n");
+    for i in (0..3000).rev() {
+        let origin = ["EWR", "JFK", "LGA"][i % 3];
+        let gust = if i % 5 == 0 {
+            "NA".to_string()
+        } else {
+            format!("{}.5", i % 30)
+        };
+        let (day, hour) = (1 + (i / 3) / 24 % 28, (i / 3) % 24);
+        weather.push_str(&format!(
+            "\"{origin}\",2013,{}.{},{gust},2013-01-{day:02}T{hour:02}:00:00Z\n",
+            30 + i % 20,
+            i % 10
+        ));
+    }
+    write_gz(&data.join("nycflights13/weather.csv.gz"), &weather);
+
+    // Zip codes with leading zeros must stay strings; city is unique (so Utf8), state repeats.
+    let mut zips = String::from("zip_code,latitude,longitude,city,state,county\r\n");
+    for i in 0..2000 {
+        zips.push_str(&format!(
+            "{i:05},40.{i:06},-73.{:06},City {i},\"{}\",County {}\r\n",
+            i * 7 % 1_000_000,
+            ["NY", "NJ", "CT"][i % 3],
+            i % 20
+        ));
+    }
+    write_gz(&data.join("geonames-us-zipcodes/zipcodes.csv.gz"), &zips);
+
+    let ctx = BenchContext {
+        data_dir: data.clone(),
+        out_dir: out.clone(),
+        quick: true,
+    };
+    let output = run_and_write(&SegmentSuite, &ctx).unwrap();
+    let json = &output.json;
+    assert_eq!(json["errors"].as_array().unwrap().len(), 0, "{json}");
+
+    let tables = json["tables"].as_array().unwrap();
+    let names: Vec<&str> = tables.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["nycflights13/weather", "geonames-us-zipcodes"]);
+    let weather = &tables[0];
+    assert_eq!(weather["rows"], 3000);
+    assert_eq!(weather["profile"], "General");
+    assert_eq!(weather["sort_key"][0], "time_hour");
+    assert_eq!(weather["ingested"]["rows"], 3000);
+    assert_eq!(weather["ingested"]["time_column"], "time_hour");
+    assert!(weather["ingested"]["segments"].as_u64().unwrap() >= 1);
+    // Whole tables: the size compared is the ingested table's.
+    assert_eq!(
+        weather["strata_size_bytes"],
+        weather["ingested"]["table_bytes"]
+    );
+    let zips = &tables[1];
+    assert!(zips["ingested"]["time_column"].is_null());
+    assert!(zips["sort_key"].as_array().unwrap().is_empty());
+    let strings = zips["strings"].as_array().unwrap();
+    let kind = |name: &str| {
+        strings
+            .iter()
+            .find(|s| s["name"] == name)
+            .map(|s| s["symbol"].as_bool().unwrap())
+    };
+    assert_eq!(kind("zip_code"), Some(false));
+    assert_eq!(kind("city"), Some(false));
+    assert_eq!(kind("state"), Some(true));
+    assert_eq!(kind("county"), Some(true));
+    for t in tables {
+        for f in ["strata", "parquet_zstd", "parquet_snappy"] {
+            assert!(t[f]["bytes"].as_u64().unwrap() > 0, "{t}");
+        }
+        let cols = t["column_bytes"].as_array().unwrap();
+        assert_eq!(cols.len() as u64, t["columns"].as_u64().unwrap());
+        assert!(
+            cols.iter()
+                .all(|c| !c["top_cascade"].as_str().unwrap().is_empty())
+        );
+    }
+    // Four targets per table.
+    assert_eq!(json["targets"].as_array().unwrap().len(), 8);
+    // The four absent tables are notices, not errors.
+    assert_eq!(json["notices"].as_array().unwrap().len(), 4);
+
+    assert!(out.join("segment.md").is_file());
+    assert!(out.join("segment.json").is_file());
+    assert!(output.markdown.contains("nycflights13/weather"));
+
+    std::fs::remove_dir_all(&data).unwrap();
+    std::fs::remove_dir_all(&out).unwrap();
+}

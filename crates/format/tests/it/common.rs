@@ -1,0 +1,265 @@
+//! Sample data shared by the integration tests and the golden-file writer example.
+#![allow(unreachable_pub, missing_docs)]
+
+use std::sync::Arc;
+
+use arrow_array::types::Int32Type;
+use arrow_array::{
+    ArrayRef, BinaryArray, BooleanArray, Date32Array, DictionaryArray, Float32Array, Float64Array,
+    Int8Array, Int16Array, Int32Array, Int64Array, LargeStringArray, RecordBatch, StringArray,
+    TimestampMicrosecondArray, TimestampMillisecondArray, TimestampNanosecondArray,
+    TimestampSecondArray, UInt8Array, UInt16Array, UInt32Array, UInt64Array,
+};
+use strata_format::{BlockOptions, Schema, SymbolAs};
+
+/// Every supported type, nulls in the nullable columns, a symbol column, extreme values.
+pub fn all_types_batch(rows: usize) -> (Schema, RecordBatch) {
+    let n = rows as i64;
+    let null_every = |k: usize| move |i: usize| i % k == k - 1;
+    let hosts = ["db-01", "web-01", "web-02", "cache-eu-west-1"];
+    let keys: Int32Array = (0..rows)
+        .map(|i| {
+            if null_every(7)(i) {
+                None
+            } else {
+                Some((i / 3 % hosts.len()) as i32)
+            }
+        })
+        .collect();
+    let sym =
+        DictionaryArray::<Int32Type>::try_new(keys, Arc::new(StringArray::from(hosts.to_vec())))
+            .unwrap();
+    let long = "a-long-shared-prefix-of-more-than-thirty-two-bytes/";
+    let cols: Vec<(&str, ArrayRef)> = vec![
+        (
+            "ts",
+            Arc::new(
+                TimestampMillisecondArray::from(
+                    (0..n)
+                        .map(|i| 1_700_000_000_000 + i * 250)
+                        .collect::<Vec<_>>(),
+                )
+                .with_timezone("UTC"),
+            ),
+        ),
+        ("host", Arc::new(sym)),
+        (
+            "flag",
+            Arc::new(
+                (0..rows)
+                    .map(|i| (!null_every(5)(i)).then_some(i % 3 == 0))
+                    .collect::<BooleanArray>(),
+            ),
+        ),
+        (
+            "i8",
+            Arc::new(Int8Array::from(
+                (0..n).map(|i| (i % 256 - 128) as i8).collect::<Vec<_>>(),
+            )),
+        ),
+        (
+            "i16",
+            Arc::new(Int16Array::from(
+                (0..n)
+                    .map(|i| (i * 37 % 65_536 - 32_768) as i16)
+                    .collect::<Vec<_>>(),
+            )),
+        ),
+        (
+            "i32",
+            Arc::new(
+                (0..n)
+                    .map(|i| (i % 11 != 0).then_some(i as i32 * -1000))
+                    .collect::<Int32Array>(),
+            ),
+        ),
+        (
+            "i64",
+            Arc::new(Int64Array::from(
+                (0..n)
+                    .map(|i| match i % 4 {
+                        0 => i64::MIN + i,
+                        1 => i64::MAX - i,
+                        2 => (1 << 53) + i,
+                        _ => -i,
+                    })
+                    .collect::<Vec<_>>(),
+            )),
+        ),
+        (
+            "u8",
+            Arc::new(UInt8Array::from(
+                (0..n).map(|i| (i % 256) as u8).collect::<Vec<_>>(),
+            )),
+        ),
+        (
+            "u16",
+            Arc::new(UInt16Array::from(
+                (0..n).map(|i| (i * 3) as u16).collect::<Vec<_>>(),
+            )),
+        ),
+        (
+            "u32",
+            Arc::new(UInt32Array::from(
+                (0..n).map(|i| u32::MAX - i as u32).collect::<Vec<_>>(),
+            )),
+        ),
+        (
+            "u64",
+            Arc::new(UInt64Array::from(
+                (0..n)
+                    .map(|i| u64::MAX - (i as u64) * 7)
+                    .collect::<Vec<_>>(),
+            )),
+        ),
+        (
+            "f32",
+            Arc::new(Float32Array::from(
+                (0..n)
+                    .map(|i| match i % 6 {
+                        0 => f32::NAN,
+                        1 => -0.0,
+                        2 => f32::INFINITY,
+                        3 => f32::from_bits(0x7f80_0001), // signalling NaN: kept bit-exact
+                        _ => i as f32 * 0.5,
+                    })
+                    .collect::<Vec<_>>(),
+            )),
+        ),
+        (
+            "f64",
+            Arc::new(
+                (0..n)
+                    .map(|i| match i % 9 {
+                        8 => None,
+                        4 => Some(f64::NAN),
+                        _ => Some(i as f64 * 0.1 - 3.0),
+                    })
+                    .collect::<Float64Array>(),
+            ),
+        ),
+        (
+            "d",
+            Arc::new(
+                (0..n)
+                    .map(|i| (i % 13 != 0).then_some(19_000 + i as i32))
+                    .collect::<Date32Array>(),
+            ),
+        ),
+        (
+            "s",
+            Arc::new(
+                (0..rows)
+                    .map(|i| (!null_every(4)(i)).then(|| format!("{long}{i:05}-ü€")))
+                    .collect::<StringArray>(),
+            ),
+        ),
+        (
+            "ls",
+            Arc::new(LargeStringArray::from(
+                (0..rows).map(|i| format!("row {i}")).collect::<Vec<_>>(),
+            )),
+        ),
+        (
+            "bin",
+            Arc::new(
+                (0..rows)
+                    .map(|i| (i % 3 != 1).then(|| vec![0xFF; i % 40 + 1]))
+                    .collect::<Vec<_>>()
+                    .iter()
+                    .map(|o| o.as_deref())
+                    .collect::<BinaryArray>(),
+            ),
+        ),
+        (
+            "ts_s",
+            Arc::new(TimestampSecondArray::from(
+                (0..n).map(|i| i * 60).collect::<Vec<_>>(),
+            )),
+        ),
+        (
+            "ts_us",
+            Arc::new(TimestampMicrosecondArray::from(
+                (0..n).map(|i| i * 1_000_003).collect::<Vec<_>>(),
+            )),
+        ),
+        (
+            "ts_ns",
+            Arc::new(
+                TimestampNanosecondArray::from((0..n).map(|i| i64::MAX - i).collect::<Vec<_>>())
+                    .with_timezone("Europe/Paris"),
+            ),
+        ),
+    ];
+    let fields: Vec<arrow_schema::Field> = cols
+        .iter()
+        .map(|(name, a)| {
+            let nullable = a.null_count() > 0 || a.logical_null_count() > 0;
+            arrow_schema::Field::new(*name, a.data_type().clone(), nullable)
+        })
+        .collect();
+    let arrow_schema = arrow_schema::Schema::new(fields);
+    let schema = Schema::from_arrow(&arrow_schema)
+        .unwrap()
+        .with_sort_key(["ts", "host"])
+        .unwrap();
+    let batch = RecordBatch::try_new(
+        Arc::new(schema.to_arrow(SymbolAs::Dictionary)),
+        cols.into_iter().map(|(_, a)| a).collect(),
+    )
+    .unwrap();
+    (schema, batch)
+}
+
+/// A small segment: three columns, blocks of 4 rows, 10 rows (so a short last block).
+pub fn small_batch() -> (Schema, RecordBatch) {
+    let (schema, batch) = all_types_batch(10);
+    let keep = ["ts", "host", "s"].map(|n| schema.index_of(n).unwrap());
+    let schema = Schema::new(keep.iter().map(|&i| schema.fields[i].clone()).collect())
+        .unwrap()
+        .with_sort_key(["ts"])
+        .unwrap();
+    let batch = batch.project(&keep).unwrap();
+    (schema, batch)
+}
+
+pub fn small_options() -> BlockOptions {
+    BlockOptions {
+        block_rows: 4,
+        ..BlockOptions::default()
+    }
+}
+
+/// Compares batches value by value, treating NaNs with equal bits as equal (`==` on arrays
+/// would not).
+pub fn assert_batches_identical(a: &RecordBatch, b: &RecordBatch) {
+    assert_eq!(a.schema().fields().len(), b.schema().fields().len());
+    assert_eq!(a.num_rows(), b.num_rows());
+    for (i, (x, y)) in a.columns().iter().zip(b.columns()).enumerate() {
+        assert_eq!(x.data_type(), y.data_type(), "column {i}");
+        let (x, y) = (symbols_as_strings(x), symbols_as_strings(y));
+        assert_eq!(
+            x.to_data(),
+            y.to_data(),
+            "column {i} ({})",
+            a.schema().field(i).name()
+        );
+    }
+}
+
+/// A dictionary array's logical values as a plain string array (dictionary order may differ).
+pub fn symbols_as_strings(a: &ArrayRef) -> ArrayRef {
+    use arrow_array::cast::AsArray;
+    match a.as_dictionary_opt::<Int32Type>() {
+        None => Arc::clone(a),
+        Some(d) => {
+            let v = d.values().as_string::<i32>();
+            Arc::new(
+                d.keys()
+                    .iter()
+                    .map(|k| k.map(|k| v.value(k as usize)))
+                    .collect::<StringArray>(),
+            ) as ArrayRef
+        }
+    }
+}

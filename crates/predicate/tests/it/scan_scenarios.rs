@@ -1,0 +1,286 @@
+//! Scan scenarios: pruning counts, late materialisation, deletes, schema evolution, symbol
+//! dictionaries, timestamps, bad bytes.
+
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int64Type;
+use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray, TimestampSecondArray};
+use roaring::RoaringBitmap;
+use strata_format::{
+    BlockOptions, DataType, Field, FormatError, LocalFs, Schema, Segment, SymbolAs, TimeUnit,
+    write_segment_bytes,
+};
+use strata_predicate::{BoundPredicate, PredicateError, Scan, matching_rows};
+
+fn schema() -> Schema {
+    Schema::new(vec![
+        Field::new("k", DataType::Int64, false),
+        Field::new("v", DataType::Int64, true),
+        Field::new("tag", DataType::Symbol, true),
+        Field::new("ts", DataType::Timestamp(TimeUnit::Second, None), false),
+    ])
+    .unwrap()
+    .with_sort_key(["k"])
+    .unwrap()
+}
+
+/// 10 blocks of 100 rows: k = 0..1000, v = k * 3 (null every 7th), tag cycles a/b/c, ts = k hours.
+fn segment_bytes() -> Vec<u8> {
+    let n = 1000i64;
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from_iter_values(0..n)),
+        Arc::new(Int64Array::from_iter(
+            (0..n).map(|k| (k % 7 != 0).then_some(k * 3)),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            (0..n).map(|k| ["a", "b", "c"][(k % 3) as usize]),
+        )),
+        Arc::new(TimestampSecondArray::from_iter_values(
+            (0..n).map(|k| 1_362_096_000 + k * 3600),
+        )),
+    ];
+    let batch = RecordBatch::try_new(Arc::new(schema().to_arrow(SymbolAs::Utf8)), cols).unwrap();
+    let opts = BlockOptions {
+        block_rows: 100,
+        ..Default::default()
+    };
+    write_segment_bytes(schema(), &[batch], opts).unwrap()
+}
+
+fn segment() -> Arc<Segment> {
+    Arc::new(
+        Segment::from_bytes(segment_bytes().into())
+            .unwrap()
+            .with_symbol_as(SymbolAs::Utf8),
+    )
+}
+
+fn collect(scan: Scan) -> RecordBatch {
+    let it = scan.execute().unwrap();
+    let schema = it.schema();
+    let batches: Vec<_> = it.map(Result::unwrap).collect();
+    arrow_select::concat::concat_batches(&schema, &batches).unwrap()
+}
+
+fn ks(b: &RecordBatch, col: usize) -> Vec<i64> {
+    b.column(col).as_primitive::<Int64Type>().values().to_vec()
+}
+
+#[test]
+fn scan_range_on_sort_key_prunes_and_skips_evaluation() {
+    let seg = segment();
+    let p = BoundPredicate::parse_and_bind("k >= 150 AND k < 420", seg.schema()).unwrap();
+    let scan = Scan::new(vec![seg.clone()])
+        .predicate(p)
+        .projection(vec!["k"]);
+    let stats = scan.stats();
+    let out = collect(scan);
+    assert_eq!(ks(&out, 0), (150..420).collect::<Vec<_>>());
+    let s = stats.get();
+    assert_eq!(s.blocks_total, 10);
+    // Blocks 0 and 5..9 cannot match; 2 and 3 match entirely; 1 and 4 are evaluated.
+    assert_eq!(s.blocks_pruned, 6);
+    assert_eq!(s.blocks_all_true, 2);
+    // Predicate column for the two partial blocks, projected column (same column) reused,
+    // plus the two all-true blocks.
+    assert_eq!(s.blocks_decoded, 4);
+    assert_eq!(s.rows_matched, 270);
+    assert!(s.bytes_read < seg.footer_offset() / 2, "{s:?}");
+}
+
+#[test]
+fn scan_decodes_projected_blocks_only_where_rows_survive() {
+    let seg = segment();
+    // v = 30 only in block 0 (k = 10); tag = 'b' on k = 10.
+    let p = BoundPredicate::parse_and_bind("v = 30", seg.schema()).unwrap();
+    let scan = Scan::new(vec![seg.clone()])
+        .predicate(p)
+        .projection(vec!["tag", "ts"]);
+    let stats = scan.stats();
+    let out = collect(scan);
+    assert_eq!(out.num_rows(), 1);
+    assert_eq!(out.column(0).as_string::<i32>().value(0), "b");
+    let s = stats.get();
+    // One block of v (the others are pruned by min/max), then one block each of tag and ts.
+    assert_eq!((s.blocks_pruned, s.blocks_decoded), (9, 3));
+}
+
+#[test]
+fn scan_excludes_deleted_rows_and_skips_fully_deleted_blocks() {
+    let seg = segment();
+    let mut deleted: RoaringBitmap = (0..100u32).collect(); // all of block 0
+    deleted.insert(150);
+    deleted.insert(999);
+    let scan = Scan::new(vec![seg.clone()])
+        .projection(vec!["k"])
+        .deleted(0, deleted.clone())
+        .batch_size(333);
+    let stats = scan.stats();
+    let out = collect(scan);
+    let want: Vec<i64> = (100..1000).filter(|&k| k != 150 && k != 999).collect();
+    assert_eq!(ks(&out, 0), want);
+    assert_eq!(stats.get().blocks_pruned, 1);
+
+    let p = BoundPredicate::parse_and_bind("k < 160", seg.schema()).unwrap();
+    let rows = matching_rows(&seg, &p, Some(&deleted)).unwrap();
+    let want: RoaringBitmap = (100..160u32).filter(|&k| k != 150).collect();
+    assert_eq!(rows, want);
+}
+
+#[test]
+fn scan_target_schema_fills_missing_columns_with_nulls_and_prunes_them() {
+    let seg = segment();
+    let table = Arc::new(
+        Schema::new(vec![
+            Field::new("k", DataType::Int64, false),
+            Field::new("added", DataType::Utf8, true),
+        ])
+        .unwrap(),
+    );
+    let is_null = BoundPredicate::parse_and_bind("added IS NULL AND k < 5", &table).unwrap();
+    let out = collect(
+        Scan::new(vec![seg.clone()])
+            .target_schema(table.clone())
+            .predicate(is_null),
+    );
+    assert_eq!(out.schema().fields().len(), 2);
+    assert_eq!(ks(&out, 0), vec![0, 1, 2, 3, 4]);
+    assert_eq!(out.column(1).null_count(), 5);
+    assert_eq!(out.column(1).data_type(), &arrow_schema::DataType::Utf8);
+
+    let eq = BoundPredicate::parse_and_bind("added = 'x'", &table).unwrap();
+    let scan = Scan::new(vec![seg]).target_schema(table).predicate(eq);
+    let stats = scan.stats();
+    assert_eq!(collect(scan).num_rows(), 0);
+    assert_eq!(stats.get().segments_pruned, 1);
+    assert_eq!(stats.get().blocks_decoded, 0);
+}
+
+#[test]
+fn scan_symbol_value_absent_from_dictionary_prunes_segment() {
+    let seg = segment();
+    let p = BoundPredicate::parse_and_bind("tag = 'zzz' OR tag LIKE 'q%'", seg.schema()).unwrap();
+    assert!(p.prune_segment(&seg).never_true());
+    let p = BoundPredicate::parse_and_bind("tag = 'b'", seg.schema()).unwrap();
+    let scan = Scan::new(vec![seg.clone(), seg])
+        .predicate(p)
+        .projection(vec!["k"]);
+    let stats = scan.stats();
+    let out = collect(scan);
+    assert_eq!(out.num_rows(), 2 * 333);
+    assert_eq!(stats.get().segments_total, 2);
+}
+
+#[test]
+fn scan_timestamp_literals_bind_in_column_unit() {
+    let seg = segment();
+    let p = BoundPredicate::parse_and_bind(
+        "ts >= '2013-03-01T10:00:00Z' AND ts < '2013-03-01T13:00:00+00:00'",
+        seg.schema(),
+    )
+    .unwrap();
+    let out = collect(Scan::new(vec![seg]).predicate(p).projection(vec!["k"]));
+    assert_eq!(ks(&out, 0), vec![10, 11, 12]);
+}
+
+#[test]
+fn scan_returns_dictionary_symbols_by_default() {
+    let seg = Arc::new(Segment::from_bytes(segment_bytes().into()).unwrap());
+    let p = BoundPredicate::parse_and_bind("tag = 'c' AND k < 9", seg.schema()).unwrap();
+    let out = collect(Scan::new(vec![seg]).predicate(p).projection(vec!["tag"]));
+    assert!(matches!(
+        out.column(0).data_type(),
+        arrow_schema::DataType::Dictionary(..)
+    ));
+    assert_eq!(out.num_rows(), 3);
+}
+
+#[test]
+fn scan_over_corrupt_block_returns_error_not_panic() {
+    let mut bytes = segment_bytes();
+    let seg = Segment::from_bytes(bytes.clone().into()).unwrap();
+    let b = &seg.footer().columns[1].blocks[4];
+    bytes[b.offset as usize + 3] ^= 0x55;
+    let seg = Arc::new(Segment::from_bytes(bytes.into()).unwrap());
+    let p = BoundPredicate::parse_and_bind("v > 0", seg.schema()).unwrap();
+    let results: Vec<_> = Scan::new(vec![seg.clone()])
+        .predicate(p.clone())
+        .batch_size(50)
+        .into_iter()
+        .collect();
+    let last = results.last().unwrap();
+    assert!(
+        matches!(last, Err(PredicateError::Format { segment: 0, .. })),
+        "{last:?}"
+    );
+    assert!(results[..results.len() - 1].iter().all(Result::is_ok));
+    assert!(matching_rows(&seg, &p, None).is_err());
+}
+
+#[test]
+fn scan_over_corrupt_block_on_disk_names_the_segment_file() {
+    struct RemoveOnDrop(std::path::PathBuf);
+    impl Drop for RemoveOnDrop {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("strata-scan-corrupt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let _cleanup = RemoveOnDrop(dir.clone());
+    let path = dir.join("seg-17.strata");
+    std::fs::write(&path, segment_bytes()).unwrap();
+    let seg = Segment::open(&LocalFs, &path).unwrap();
+    assert_eq!(seg.path(), Some(path.as_path()));
+    // One byte inside block 4 of column v, flipped on disk.
+    let b = &seg.footer().columns[1].blocks[4];
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[b.offset as usize + 3] ^= 0x55;
+    std::fs::write(&path, bytes).unwrap();
+
+    // The good segment first: the error must name the second, by file.
+    let seg = Arc::new(
+        Segment::open(&LocalFs, &path)
+            .unwrap()
+            .with_symbol_as(SymbolAs::Utf8),
+    );
+    let p = BoundPredicate::parse_and_bind("v > 0", seg.schema()).unwrap();
+    let err = Scan::new(vec![segment(), Arc::clone(&seg)])
+        .predicate(p.clone())
+        .into_iter()
+        .find_map(Result::err)
+        .unwrap();
+    let msg = err.to_string();
+    assert!(
+        matches!(&err, PredicateError::Format { segment: 1, path: Some(p), source }
+            if p == &path && matches!(source, FormatError::ChecksumMismatch { .. })),
+        "{err:?}"
+    );
+    assert!(msg.contains(&*path.to_string_lossy()), "{msg}");
+    assert!(!msg.contains("segment 1"), "{msg}");
+    assert!(
+        msg.contains("checksum mismatch in column 1 block 4"),
+        "{msg}"
+    );
+    let err = matching_rows(&seg, &p, None).unwrap_err();
+    assert!(err.to_string().contains("seg-17.strata"), "{err}");
+}
+
+#[test]
+fn scan_rejects_bad_arguments() {
+    let seg = segment();
+    let bad = |s: Scan| s.execute().map(|_| ()).unwrap_err();
+    assert!(matches!(
+        bad(Scan::new(vec![seg.clone()]).projection(vec!["nope"])),
+        PredicateError::UnknownColumn { .. }
+    ));
+    assert!(matches!(
+        bad(Scan::new(vec![seg.clone()]).projection(vec![9usize])),
+        PredicateError::InvalidArgument(_)
+    ));
+    assert!(matches!(
+        bad(Scan::new(vec![seg]).batch_size(0)),
+        PredicateError::InvalidArgument(_)
+    ));
+}
