@@ -24,7 +24,8 @@
 //! [`segment::SegmentSuite`] (whole tables as Strata segments against Parquet: size, write and
 //! full-read throughput), [`scan::ScanSuite`] (predicate scans against parquet-rs) and
 //! [`compaction::CompactionSuite`] (the compactor's merge throughput, peak memory and reader
-//! latency during a merge). To add one, implement
+//! latency during a merge) and [`sql::SqlSuite`] (the TPC-H queries through DataFusion over
+//! Parquet and over Strata tables). To add one, implement
 //! [`Suite`] in its own module and list it in [`suites`].
 #![forbid(unsafe_code)]
 
@@ -38,6 +39,7 @@ pub mod peers;
 pub mod report;
 pub mod scan;
 pub mod segment;
+pub mod sql;
 
 pub use error::{BenchError, Result};
 
@@ -110,6 +112,7 @@ pub fn suites() -> Vec<Box<dyn Suite>> {
         Box::new(segment::SegmentSuite),
         Box::new(scan::ScanSuite),
         Box::new(compaction::CompactionSuite),
+        Box::new(sql::SqlSuite),
     ]
 }
 

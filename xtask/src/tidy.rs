@@ -322,6 +322,27 @@ fn heavy_dependency_violations(
     out
 }
 
+/// The datafusion-* and sqlparser crates in `lock` (a Cargo.lock) that `manifest` (the workspace
+/// Cargo.toml) does not build unoptimised in the dev profile (`[profile.dev.package.NAME]` with
+/// `opt-level = 0`). Proc-macro crates are skipped: build scripts and macros have their own profile.
+fn optimised_sql_crates(lock: &str, manifest: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in lock.lines() {
+        let Some(name) = line.strip_prefix("name = ").map(|n| n.trim_matches('"')) else {
+            continue;
+        };
+        let sql = name.starts_with("datafusion") || name.starts_with("sqlparser");
+        if !sql || name == "datafusion-macros" || name == "sqlparser_derive" {
+            continue;
+        }
+        let header = format!("[profile.dev.package.{name}]\nopt-level = 0\n");
+        if !manifest.contains(&header) && !out.iter().any(|o| o == name) {
+            out.push(name.to_owned());
+        }
+    }
+    out
+}
+
 fn root() -> std::path::PathBuf {
     crate::workspace_root()
 }
@@ -629,5 +650,28 @@ fn heavy_dependency_check_reports_other_members() {
     assert_eq!(
         heavy_dependency_violations(&packages, HEAVY, HEAVY_ALLOWED),
         ["strata → tokio (dev)"]
+    );
+}
+
+#[test]
+fn datafusion_crates_build_unoptimised_in_the_dev_profile() {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).unwrap();
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let missing = optimised_sql_crates(&lock, &manifest);
+    assert!(
+        missing.is_empty(),
+        "add `[profile.dev.package.NAME]\\nopt-level = 0` to Cargo.toml for: {} (optimising \
+         DataFusion costs CI tens of minutes on two cores)",
+        missing.join(", ")
+    );
+}
+
+#[test]
+fn unoptimised_sql_crate_check_reports_missing_entries() {
+    let lock = "name = \"datafusion-expr\"\nname = \"datafusion-sql\"\nname = \"datafusion-macros\"\nname = \"arrow\"\nname = \"sqlparser\"\n";
+    let manifest = "[profile.dev.package.datafusion-expr]\nopt-level = 0\n[profile.dev.package.sqlparser]\nopt-level = 2\n";
+    assert_eq!(
+        optimised_sql_crates(lock, manifest),
+        ["datafusion-sql", "sqlparser"]
     );
 }

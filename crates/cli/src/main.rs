@@ -71,9 +71,11 @@ enum Command {
     },
     /// Generate a multi-host metrics workload, ingest it, query it and print a report.
     Demo(demo::DemoArgs),
-    /// Run SQL (DataFusion) over tables and files: `--table NAME=DIR` registers a table
-    /// (writable); tables in subdirectories of the current directory are registered read-only
-    /// under their directory names. Without a query, reads `;`-terminated statements from stdin.
+    /// Run SQL (DataFusion) over tables and files.
+    ///
+    /// `--table NAME=DIR` registers a table (writable); tables in subdirectories of the current
+    /// directory are registered read-only under their directory names. Without a query, opens a
+    /// prompt with history (~/.strata_history), or reads `;`-terminated statements from stdin.
     Sql(sql::SqlArgs),
 }
 

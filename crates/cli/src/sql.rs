@@ -29,7 +29,7 @@ pub struct SqlArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
-    /// Statements to run (`;`-separated); without it, statements are read from stdin.
+    /// Statements to run (`;`-separated); without it, a prompt on a terminal, else statements from stdin.
     query: Option<String>,
 }
 

@@ -93,7 +93,7 @@ impl StrataTable {
         filters.iter().map(|f| classify(f, &self.schema)).collect()
     }
 
-    /// The physical scan (also what [`TableProvider::scan`] returns).
+    /// The physical scan (also what [`TableProvider::scan`](datafusion::catalog::TableProvider::scan) returns).
     pub fn scan_plan(
         &self,
         projection: Option<&Vec<usize>>,

@@ -130,8 +130,12 @@ fn tpch_queries_over_strata_match_memtable() -> TestResult {
     let tables = generate()?;
     let dir = tempfile::tempdir()?;
     let rt = runtime();
-    let strata = session(4);
-    let mem = session(4);
+    // q15 keeps the suppliers whose revenue, a Float64 sum, equals the maximum of the same sum
+    // computed a second time. With several partitions each computation adds in its own order and
+    // the equality may fail on either engine (MemTable dropped the answer at SF 0.01), so q15 runs
+    // on one partition, where both sums add in one order; the other queries run on four.
+    let (strata, mem) = (session(4), session(4));
+    let (strata_one, mem_one) = (session(1), session(1));
     let mut opened = Vec::new();
     for (name, batches) in &tables {
         let arrow_schema = batches[0].schema();
@@ -147,7 +151,12 @@ fn tpch_queries_over_strata_match_memtable() -> TestResult {
             &[],
         )?;
         register_strata(&strata, name, &table)?;
-        mem.register_table(*name, mem_table(arrow_schema, batches.clone())?)?;
+        register_strata(&strata_one, name, &table)?;
+        mem.register_table(
+            *name,
+            mem_table(Arc::clone(&arrow_schema), batches.clone())?,
+        )?;
+        mem_one.register_table(*name, mem_table(arrow_schema, batches.clone())?)?;
         opened.push(table);
     }
     let mut passed = 0;
@@ -163,12 +172,17 @@ fn tpch_queries_over_strata_match_memtable() -> TestResult {
             })
             .collect();
         let ordered = text.to_lowercase().contains("order by");
+        let (strata, mem) = if q == 15 {
+            (&strata_one, &mem_one)
+        } else {
+            (&strata, &mem)
+        };
         let result = rt.block_on(async {
             // q15 creates a view, queries it and drops it: keep the query's result.
             let mut got = Vec::new();
             let mut want = Vec::new();
             for s in &statements {
-                let (g, w) = (run(&strata, s).await?, run(&mem, s).await?);
+                let (g, w) = (run(strata, s).await?, run(mem, s).await?);
                 let code: String = s
                     .lines()
                     .filter(|l| !l.trim_start().starts_with("--"))
