@@ -1,31 +1,9 @@
 //! The codec suite on a tiny data directory laid out like shared/data: present files are
 //! measured, absent ones are skipped with a notice, and both report files are written.
 
-use std::io::Write;
-use std::path::PathBuf;
-
+use crate::common::{scratch_dir, write_gz};
 use strata_benches::codec::CodecSuite;
 use strata_benches::{BenchContext, Suite, run_and_write};
-
-fn scratch_dir(tag: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let dir = std::env::temp_dir().join(format!(
-        "strata-benches-{tag}-{}-{nanos}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn write_gz(path: &std::path::Path, text: &str) {
-    let file = std::fs::File::create(path).unwrap();
-    let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
-    gz.write_all(text.as_bytes()).unwrap();
-    gz.finish().unwrap();
-}
 
 #[test]
 fn codec_suite_small_data_dir_writes_reports() {

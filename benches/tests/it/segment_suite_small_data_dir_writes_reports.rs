@@ -2,37 +2,14 @@
 //! ingested with no flags, written by both formats and read back (the suite checks the round
 //! trips itself), absent ones are skipped with a notice, and both report files are written.
 
-use std::io::Write;
-use std::path::PathBuf;
-
+use crate::common::{scratch_dir, write_gz};
 use strata_benches::segment::SegmentSuite;
 use strata_benches::{BenchContext, run_and_write};
 
-fn scratch_dir(tag: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let dir = std::env::temp_dir().join(format!(
-        "strata-benches-seg-{tag}-{}-{nanos}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn write_gz(path: &std::path::Path, text: &str) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let file = std::fs::File::create(path).unwrap();
-    let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
-    gz.write_all(text.as_bytes()).unwrap();
-    gz.finish().unwrap();
-}
-
 #[test]
 fn segment_suite_small_data_dir_writes_reports() {
-    let data = scratch_dir("data");
-    let out = scratch_dir("out");
+    let data = scratch_dir("seg-data");
+    let out = scratch_dir("seg-out");
 
     // Weather: written in reverse time order; the ingest picks time_hour as the time column and
     // sort key, so the table holds it in time order.
