@@ -250,7 +250,10 @@ impl fmt::Display for Expr {
                 quote_ident(column),
                 Literal::String(format!(
                     "{}%",
-                    prefix.replace('%', "\\%").replace('_', "\\_")
+                    prefix
+                        .replace('\\', "\\\\")
+                        .replace('%', "\\%")
+                        .replace('_', "\\_")
                 ))
             ),
             Expr::And(v) | Expr::Or(v) => {

@@ -4,6 +4,7 @@
 mod common;
 
 mod bind_errors;
+mod display_parse_round_trips;
 mod parse_syntax;
 mod prune_never_skips;
 mod scan_oracle;

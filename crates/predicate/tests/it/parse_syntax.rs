@@ -43,6 +43,8 @@ fn parse_display_round_trips() {
         r#"ts >= '2013-03-01T00:00:00Z' AND station = 'Dongsi' AND "PM2.5" > 100"#,
         "a BETWEEN -5 AND 2.5 OR NOT (b IN ('x', 'y') AND c IS NOT NULL)",
         "e LIKE 'ab\\%c%' AND \"select\" = 'it''s'",
+        // A backslash in a LIKE prefix is escaped when printed.
+        "e LIKE 'a\\\\b\\_%'",
     ] {
         let e = parse(src).unwrap();
         assert_eq!(parse(&e.to_string()).unwrap(), e, "{src} -> {e}");
