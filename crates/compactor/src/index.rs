@@ -200,6 +200,21 @@ impl TableIndex {
         )
     }
 
+    /// A scan of these row ranges of these segments (positions in each segment file, deleted
+    /// rows still excluded), in the order given; ids not in the index are skipped. Scans of
+    /// disjoint ranges read each row once, so one large segment can be read by several threads.
+    pub fn scan_rows(&self, parts: &[(SegmentId, std::ops::Range<u64>)]) -> Scan {
+        let found: Vec<(&SegmentHandle, &std::ops::Range<u64>)> = parts
+            .iter()
+            .filter_map(|(id, rows)| Some((self.segment(*id)?, rows)))
+            .collect();
+        let mut scan = self.scan_of(found.iter().map(|(h, _)| *h).collect());
+        for (i, (_, rows)) in found.iter().enumerate() {
+            scan = scan.rows(i, (*rows).clone());
+        }
+        scan
+    }
+
     fn scan_of(&self, handles: Vec<&SegmentHandle>) -> Scan {
         let mut scan = Scan::new(
             handles

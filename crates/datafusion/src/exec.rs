@@ -36,8 +36,8 @@ const CHANNEL_DEPTH: usize = 2;
 /// What one output partition reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Share {
-    /// These segments (ids).
-    Segments(Vec<u64>),
+    /// These row ranges of these segments (ids); a whole segment is `0..rows`.
+    Segments(Vec<(u64, std::ops::Range<u64>)>),
     /// The write buffer's rows (not yet in a segment).
     Buffer,
 }
@@ -102,13 +102,30 @@ impl StrataScanExec {
         self.limit
     }
 
-    fn segments_of(&self, share: Option<&Share>) -> (Vec<&SegmentHandle>, u64) {
+    /// The segments a share reads, its buffered rows, and whether it reads only part of a
+    /// segment (its statistics are then those of the whole segments, so not exact).
+    fn segments_of(&self, share: Option<&Share>) -> (Vec<&SegmentHandle>, u64, bool) {
         let index = self.snapshot.index();
         match share {
-            None => (index.segments().collect(), self.snapshot.buffered_rows()),
-            Some(Share::Buffer) => (Vec::new(), self.snapshot.buffered_rows()),
-            Some(Share::Segments(ids)) => {
-                (ids.iter().filter_map(|id| index.segment(*id)).collect(), 0)
+            None => (
+                index.segments().collect(),
+                self.snapshot.buffered_rows(),
+                false,
+            ),
+            Some(Share::Buffer) => (Vec::new(), self.snapshot.buffered_rows(), false),
+            Some(Share::Segments(parts)) => {
+                let mut handles: Vec<&SegmentHandle> = Vec::new();
+                let mut partial = false;
+                for (id, rows) in parts {
+                    let Some(h) = index.segment(*id) else {
+                        continue;
+                    };
+                    partial |= rows.start > 0 || rows.end < h.entry.rows;
+                    if !handles.iter().any(|x| x.entry.id == *id) {
+                        handles.push(h);
+                    }
+                }
+                (handles, 0, partial)
             }
         }
     }
@@ -238,15 +255,16 @@ impl ExecutionPlan for StrataScanExec {
             })?),
             None => None,
         };
-        let (segments, buffered) = self.segments_of(share);
+        let (segments, buffered, partial) = self.segments_of(share);
         let mut stats = statistics(
             self.snapshot.schema(),
             &self.projection,
             &segments,
             buffered,
         );
-        // Filters and per-partition limits leave an unknown share of the rows.
-        if self.predicate.is_some() || self.limit.is_some() {
+        // Filters, per-partition limits and slices of segments leave an unknown share of the
+        // rows.
+        if self.predicate.is_some() || self.limit.is_some() || partial {
             stats = stats.to_inexact();
         }
         Ok(Arc::new(stats))
@@ -365,7 +383,7 @@ impl ScanJob {
             .columns(names)
             .batch_size(self.batch_size);
         scan = match &self.share {
-            Share::Segments(ids) => scan.only_segments(ids.iter().copied()),
+            Share::Segments(parts) => scan.only_rows(parts.iter().cloned()),
             Share::Buffer => scan.only_buffer(),
         };
         if let Some(p) = &self.predicate {

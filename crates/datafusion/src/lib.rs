@@ -10,8 +10,9 @@
 //! SQL ─DataFusion─> TableScan(projection, filters, limit)
 //!                      │ StrataTable::supports_filters_pushdown: Exact / Inexact / Unsupported
 //!                      ▼ StrataTable::scan: snapshot pinned, filters → one BoundPredicate
-//!                   StrataScanExec: partition i = a share of the segments (largest first onto
-//!                      the least loaded), read on a blocking thread → channel → stream
+//!                   StrataScanExec: partition i = a share of the segments (a segment larger
+//!                      than a fair share cut into row slices; largest first onto the least
+//!                      loaded), read on a blocking thread → channel → stream
 //! INSERT INTO t SELECT … ─> DataSinkExec(StrataSink) ─> one strata::Transaction, committed
 //!                      when the input ends, aborted on any error or cancellation
 //! ```

@@ -130,20 +130,26 @@ impl StrataTable {
 fn shares(snapshot: &Snapshot, target: usize, limit: Option<usize>) -> Vec<Share> {
     let mut out = segment_shares(snapshot, target, limit);
     if snapshot.buffered_rows() > 0 {
-        out.retain(|s| !matches!(s, Share::Segments(ids) if ids.is_empty()));
+        out.retain(|s| !matches!(s, Share::Segments(parts) if parts.is_empty()));
         out.push(Share::Buffer);
     }
     out
 }
 
-/// The snapshot's segments spread over at most `target` shares, largest first onto the least
-/// loaded.
+/// Slices of a split segment start at multiples of this many rows (a multiple of the usual
+/// block size, so neighbouring slices seldom decode the same block).
+const SLICE_ALIGN: u64 = 65_536;
+
+/// The snapshot's segments spread over at most `target` shares. A segment holding more than a
+/// fair share of the rows is cut into row slices of about a fair share (never below
+/// [`SLICE_ALIGN`] rows), so a table of one large segment is still read by `target` threads;
+/// then the pieces go largest first onto the least loaded share.
 fn segment_shares(snapshot: &Snapshot, target: usize, limit: Option<usize>) -> Vec<Share> {
-    let mut segments: Vec<(u64, u64)> = snapshot
+    let segments: Vec<(u64, u64, u64)> = snapshot
         .index()
         .segments()
-        .map(|h| (h.entry.id, h.live_rows()))
-        .filter(|(_, rows)| *rows > 0)
+        .map(|h| (h.entry.id, h.entry.rows, h.live_rows()))
+        .filter(|(_, _, live)| *live > 0)
         .collect();
     // A small limit is met by one partition reading in order.
     let target = if limit.is_some_and(|l| l < 100_000) {
@@ -151,25 +157,54 @@ fn segment_shares(snapshot: &Snapshot, target: usize, limit: Option<usize>) -> V
     } else {
         target
     };
-    let n = target.min(segments.len());
-    if n <= 1 {
-        return vec![Share::Segments(
-            segments.iter().map(|(id, _)| *id).collect(),
-        )];
+    let whole = |segments: &[(u64, u64, u64)]| {
+        vec![Share::Segments(
+            segments
+                .iter()
+                .map(|(id, rows, _)| (*id, 0..*rows))
+                .collect(),
+        )]
+    };
+    if target <= 1 {
+        return whole(&segments);
     }
-    segments.sort_by_key(|(id, rows)| (std::cmp::Reverse(*rows), *id));
-    let mut parts: Vec<(u64, Vec<u64>)> = vec![(0, Vec::new()); n];
-    for (id, rows) in segments {
+    let total: u64 = segments.iter().map(|s| s.2).sum();
+    let quota = total.div_ceil(target as u64).max(SLICE_ALIGN);
+    let mut pieces: Vec<(u64, std::ops::Range<u64>, u64)> = Vec::new();
+    for &(id, rows, live) in &segments {
+        if rows <= quota {
+            pieces.push((id, 0..rows, live));
+            continue;
+        }
+        let step = rows
+            .div_ceil(rows.div_ceil(quota))
+            .next_multiple_of(SLICE_ALIGN);
+        let mut start = 0;
+        while start < rows {
+            let end = start.saturating_add(step).min(rows);
+            // Deleted rows are spread evenly for this estimate.
+            let weight = live.saturating_mul(end - start) / rows.max(1);
+            pieces.push((id, start..end, weight));
+            start = end;
+        }
+    }
+    let n = target.min(pieces.len());
+    if n <= 1 {
+        return whole(&segments);
+    }
+    pieces.sort_by_key(|(id, rows, weight)| (std::cmp::Reverse(*weight), *id, rows.start));
+    let mut parts: Vec<(u64, Vec<(u64, std::ops::Range<u64>)>)> = vec![(0, Vec::new()); n];
+    for (id, rows, weight) in pieces {
         if let Some(p) = parts.iter_mut().min_by_key(|(load, _)| *load) {
-            p.0 += rows;
-            p.1.push(id);
+            p.0 += weight;
+            p.1.push((id, rows));
         }
     }
     parts
         .into_iter()
-        .map(|(_, mut ids)| {
-            ids.sort_unstable();
-            Share::Segments(ids)
+        .map(|(_, mut share)| {
+            share.sort_by_key(|(id, rows)| (*id, rows.start));
+            Share::Segments(share)
         })
         .collect()
 }

@@ -127,6 +127,7 @@ pub struct Scan {
     predicate: Option<BoundPredicate>,
     batch_size: usize,
     deleted: BTreeMap<usize, RoaringBitmap>,
+    rows: BTreeMap<usize, std::ops::Range<u64>>,
     target: Option<Arc<Schema>>,
     symbol_as: Option<SymbolAs>,
     stats: ScanStatsHandle,
@@ -141,6 +142,7 @@ impl Scan {
             predicate: None,
             batch_size: DEFAULT_BATCH_SIZE,
             deleted: BTreeMap::new(),
+            rows: BTreeMap::new(),
             target: None,
             symbol_as: None,
             stats: ScanStatsHandle::default(),
@@ -168,6 +170,15 @@ impl Scan {
     /// Excludes the rows at these positions of segment `segment` (index into the list).
     pub fn deleted(mut self, segment: usize, rows: RoaringBitmap) -> Self {
         self.deleted.insert(segment, rows);
+        self
+    }
+
+    /// Reads only rows `rows` (positions in the segment, clipped to its row count) of segment
+    /// `segment` (index into the list), so several scans can share one large segment: scans of
+    /// disjoint ranges that cover it read each of its rows exactly once. Blocks outside the
+    /// range are neither read nor counted in the statistics.
+    pub fn rows(mut self, segment: usize, rows: std::ops::Range<u64>) -> Self {
+        self.rows.insert(segment, rows);
         self
     }
 
@@ -273,6 +284,7 @@ impl Scan {
             segments: self.segments,
             predicate: self.predicate,
             deleted: self.deleted,
+            rows: self.rows,
             batch_size: self.batch_size,
             next_segment: 0,
             cursor: None,
@@ -292,6 +304,7 @@ pub struct ScanIter {
     segments: Vec<Arc<Segment>>,
     predicate: Option<BoundPredicate>,
     deleted: BTreeMap<usize, RoaringBitmap>,
+    rows: BTreeMap<usize, std::ops::Range<u64>>,
     batch_size: usize,
     next_segment: usize,
     cursor: Option<Cursor>,
@@ -364,6 +377,7 @@ impl ScanIter {
                     self.predicate.as_ref(),
                     &needed,
                     self.deleted.get(&i),
+                    self.rows.get(&i),
                     &self.stats,
                 )?;
                 continue;
@@ -426,6 +440,7 @@ pub fn matching_rows(
         Some(predicate),
         &[],
         deleted,
+        None,
         &stats,
     )?
     else {
@@ -523,6 +538,7 @@ impl Cursor {
         predicate: Option<&BoundPredicate>,
         out: &[(String, DataType)],
         deleted: Option<&RoaringBitmap>,
+        only: Option<&std::ops::Range<u64>>,
         stats: &ScanStatsHandle,
     ) -> Result<Option<Cursor>> {
         let pred_src: Vec<(Source, DataType)> = predicate
@@ -579,7 +595,16 @@ impl Cursor {
         bounds.push(rows);
         bounds.sort_unstable();
         bounds.dedup();
-        let ranges: Vec<(u64, u64)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
+        let mut ranges: Vec<(u64, u64)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
+        if let Some(only) = only {
+            ranges = ranges
+                .into_iter()
+                .filter_map(|(s, e)| {
+                    let (s, e) = (s.max(only.start), e.min(only.end));
+                    (s < e).then_some((s, e))
+                })
+                .collect();
+        }
 
         stats.add(SEGMENTS_TOTAL, 1);
         stats.add(BLOCKS_TOTAL, ranges.len() as u64);
@@ -609,7 +634,7 @@ impl Cursor {
                 };
                 outcomes(&p.expr, &facts).never_true()
             });
-        if pruned || rows == 0 {
+        if pruned || rows == 0 || ranges.is_empty() {
             stats.add(SEGMENTS_PRUNED, 1);
             stats.add(BLOCKS_PRUNED, ranges.len() as u64);
             return Ok(None);

@@ -108,6 +108,7 @@ impl Snapshot {
         let mut scan = match parts {
             Parts::All => self.index.scan(),
             Parts::Segments(ids) => self.index.scan_segments(ids),
+            Parts::Rows(parts) => self.index.scan_rows(parts),
             Parts::Buffer => self.index.scan_segments(&[]),
         };
         let predicate = match filter {
@@ -127,7 +128,7 @@ impl Snapshot {
         let out_schema = inner.schema();
         let mut buffered = VecDeque::new();
         let mut buffered_rows = 0u64;
-        let buffer = if matches!(parts, Parts::Segments(_)) {
+        let buffer = if matches!(parts, Parts::Segments(_) | Parts::Rows(_)) {
             Vec::new()
         } else {
             self.buffered_batches()?
@@ -235,6 +236,8 @@ enum Parts {
     All,
     /// Only these segments (ids), no buffered rows.
     Segments(Vec<u64>),
+    /// Only these row ranges of these segments (ids), no buffered rows.
+    Rows(Vec<(u64, std::ops::Range<u64>)>),
     /// Only the write buffer's rows.
     Buffer,
 }
@@ -279,6 +282,18 @@ impl<'a> ScanBuilder<'a> {
     /// the scans of disjoint id sets plus [`Self::only_buffer`] read each row exactly once.
     pub fn only_segments(mut self, ids: impl IntoIterator<Item = u64>) -> Self {
         self.parts = Parts::Segments(ids.into_iter().collect());
+        self
+    }
+
+    /// Reads only these row ranges (positions in the segment file, deleted rows still left out)
+    /// of the live segments with these ids, and none of the write buffer's rows: like
+    /// [`Self::only_segments`], but one large segment can be split between parallel readers.
+    /// Scans of disjoint ranges read each row exactly once.
+    pub fn only_rows(
+        mut self,
+        parts: impl IntoIterator<Item = (u64, std::ops::Range<u64>)>,
+    ) -> Self {
+        self.parts = Parts::Rows(parts.into_iter().collect());
         self
     }
 

@@ -129,6 +129,48 @@ fn scan_excludes_deleted_rows_and_skips_fully_deleted_blocks() {
 }
 
 #[test]
+fn scans_of_disjoint_row_ranges_read_each_row_once() {
+    let seg = segment();
+    let mut deleted = RoaringBitmap::new();
+    deleted.insert_range(240..260); // across the cut at 250
+    deleted.insert(999);
+    let p = BoundPredicate::parse_and_bind("v IS NOT NULL", seg.schema()).unwrap();
+    let want: Vec<i64> = (0..1000)
+        .filter(|k| k % 7 != 0 && !(240..260).contains(k) && *k != 999)
+        .collect();
+    // Cuts on and off block boundaries (blocks of 100 rows), and a range past the end.
+    for cuts in [
+        vec![0, 1000],
+        vec![0, 250, 1000],
+        vec![0, 100, 101, 640, 2000],
+    ] {
+        let mut got = Vec::new();
+        let mut blocks = 0;
+        for w in cuts.windows(2) {
+            let scan = Scan::new(vec![seg.clone()])
+                .projection(vec!["k"])
+                .predicate(p.clone())
+                .deleted(0, deleted.clone())
+                .rows(0, w[0]..w[1])
+                .batch_size(64);
+            let stats = scan.stats();
+            got.extend(ks(&collect(scan), 0));
+            blocks += stats.get().blocks_total;
+        }
+        assert_eq!(got, want, "cuts {cuts:?}");
+        // A block cut in two is counted (and read) by both scans.
+        let split_blocks = cuts[1..cuts.len() - 1]
+            .iter()
+            .filter(|c| **c % 100 != 0 && **c < 1000)
+            .count() as u64;
+        assert_eq!(blocks, 10 + split_blocks, "cuts {cuts:?}");
+    }
+    // An empty range reads nothing.
+    let scan = Scan::new(vec![seg.clone()]).rows(0, 500..500);
+    assert_eq!(collect(scan).num_rows(), 0);
+}
+
+#[test]
 fn scan_target_schema_fills_missing_columns_with_nulls_and_prunes_them() {
     let seg = segment();
     let table = Arc::new(
