@@ -140,6 +140,9 @@ fn shares(snapshot: &Snapshot, target: usize, limit: Option<usize>) -> Vec<Share
 /// block size, so neighbouring slices seldom decode the same block).
 const SLICE_ALIGN: u64 = 65_536;
 
+/// A segment id and the rows of it a share reads.
+type Slice = (u64, std::ops::Range<u64>);
+
 /// The snapshot's segments spread over at most `target` shares. A segment holding more than a
 /// fair share of the rows is cut into row slices of about a fair share (never below
 /// [`SLICE_ALIGN`] rows), so a table of one large segment is still read by `target` threads;
@@ -193,7 +196,7 @@ fn segment_shares(snapshot: &Snapshot, target: usize, limit: Option<usize>) -> V
         return whole(&segments);
     }
     pieces.sort_by_key(|(id, rows, weight)| (std::cmp::Reverse(*weight), *id, rows.start));
-    let mut parts: Vec<(u64, Vec<(u64, std::ops::Range<u64>)>)> = vec![(0, Vec::new()); n];
+    let mut parts: Vec<(u64, Vec<Slice>)> = vec![(0, Vec::new()); n];
     for (id, rows, weight) in pieces {
         if let Some(p) = parts.iter_mut().min_by_key(|(load, _)| *load) {
             p.0 += weight;
