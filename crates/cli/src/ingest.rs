@@ -212,8 +212,10 @@ pub fn run(args: &IngestArgs) -> Result<()> {
 /// from the first file, when it holds none) in one transaction: all of the rows or none.
 pub fn ingest(args: &IngestArgs) -> Result<IngestReport> {
     let started = Instant::now();
-    let existing = args.table.join(strata::DATA_DIR).is_dir();
-    let dir_existed = args.table.exists();
+    let existing = Table::exists(&args.table)
+        .with_context(|| format!("checking table {}", args.table.display()))?;
+    let is_url = args.table.to_str().is_some_and(|s| s.contains("://"));
+    let dir_existed = is_url || args.table.exists();
     let table = if existing {
         let (t, _) = Table::open(&args.table, ingest_options())
             .with_context(|| format!("opening table {}", args.table.display()))?;
@@ -259,7 +261,9 @@ pub fn ingest(args: &IngestArgs) -> Result<IngestReport> {
     drop(table);
     if result.is_err() && !existing {
         // The table was made for this ingest: a failed ingest leaves no table behind.
-        let cleanup = if dir_existed {
+        let cleanup = if is_url {
+            Table::remove_all(&args.table).map_err(std::io::Error::other)
+        } else if dir_existed {
             std::fs::remove_dir_all(args.table.join(strata::DATA_DIR))
                 .and_then(|()| std::fs::remove_dir_all(args.table.join(strata::WAL_DIR)))
         } else {

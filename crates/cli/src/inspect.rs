@@ -41,7 +41,7 @@ pub fn open_for_compaction(dir: &Path) -> Result<Table> {
 }
 
 fn check_table_dir(dir: &Path) -> Result<()> {
-    if !dir.join(strata::DATA_DIR).is_dir() {
+    if !Table::exists(dir).with_context(|| format!("checking table {}", dir.display()))? {
         bail!(
             "{} is not a strata table (no {}/ folder)",
             dir.display(),

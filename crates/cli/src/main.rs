@@ -37,19 +37,19 @@ enum Command {
     Scan(ScanArgs),
     /// Describe a table (partitions, segments, dead space) or one segment file.
     Inspect {
-        /// A table directory or a segment file.
+        /// A table (a directory or a URL) or a segment file.
         path: PathBuf,
     },
     /// Read every segment of a table and check it against the manifest; report damage,
     /// discarded records and quarantined files (exit code 1 if any). Read-only.
     Verify {
-        /// The table directory.
+        /// The table: a directory, or a URL (file:///path, s3://bucket/prefix).
         table: PathBuf,
     },
     /// Open a table whose manifest or log is damaged, and report exactly what was discarded
     /// and set aside. Without --point-in-time only an incomplete last record is discarded.
     Recover {
-        /// The table directory.
+        /// The table: a directory, or a URL (file:///path, s3://bucket/prefix).
         table: PathBuf,
         /// Accept losing everything from the first damaged record on (of the manifest and of
         /// the log): recover to the last intact point in time.
@@ -58,12 +58,12 @@ enum Command {
     },
     /// Compact every partition now: one segment each, deleted rows dropped.
     Compact {
-        /// The table directory.
+        /// The table: a directory, or a URL (file:///path, s3://bucket/prefix).
         table: PathBuf,
     },
     /// Delete the rows matching a predicate.
     Delete {
-        /// The table directory.
+        /// The table: a directory, or a URL (file:///path, s3://bucket/prefix).
         table: PathBuf,
         /// The predicate, e.g. "host = 'a' AND ts < 1000".
         #[arg(long = "where", value_name = "EXPR")]
@@ -73,7 +73,7 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Run SQL (DataFusion) over tables and files.
     ///
-    /// `--table NAME=DIR` registers a table (writable); tables in subdirectories of the current
+    /// `--table NAME=LOCATION` (a directory or an `s3://` URL) registers a table (writable); tables in subdirectories of the current
     /// directory are registered read-only under their directory names. Without a query, opens a
     /// prompt with history (~/.strata_history), or reads `;`-terminated statements from stdin.
     Sql(sql::SqlArgs),
@@ -81,7 +81,7 @@ enum Command {
 
 #[derive(Debug, clap::Args)]
 struct ScanArgs {
-    /// The table directory.
+    /// The table: a directory, or a URL (file:///path, s3://bucket/prefix).
     table: PathBuf,
     /// Keep rows where this predicate is true.
     #[arg(long = "where", value_name = "EXPR")]

@@ -1,6 +1,6 @@
 //! `strata sql`: SQL over Strata tables (and plain files) with DataFusion.
 //!
-//! Tables: each `--table NAME=DIR` is opened for writing (so `INSERT INTO NAME …` works) and
+//! Tables: each `--table NAME=LOCATION` (a directory or an `s3://` URL) is opened for writing (so `INSERT INTO NAME …` works) and
 //! registered as NAME; then every subdirectory of the current directory that holds a Strata
 //! table (a `data/` folder) and whose name is not taken is registered read-only under its
 //! directory name. Files can be queried by path (`SELECT * FROM 'raw.parquet'`) or declared
@@ -22,9 +22,10 @@ use crate::{Format, inspect, output};
 /// Arguments of `strata sql`.
 #[derive(Debug, clap::Args)]
 pub struct SqlArgs {
-    /// Register the table in DIR as NAME, writable (repeatable). Tables in subdirectories of
+    /// Register the table at LOCATION (a directory, or a URL: file:///path,
+    /// s3://bucket/prefix) as NAME, writable (repeatable). Tables in subdirectories of
     /// the current directory are registered read-only under their directory names.
-    #[arg(long = "table", value_name = "NAME=DIR")]
+    #[arg(long = "table", value_name = "NAME=LOCATION")]
     tables: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -41,7 +42,7 @@ pub fn run(args: &SqlArgs) -> Result<()> {
     let mut given: Vec<PathBuf> = Vec::new();
     for spec in &args.tables {
         let Some((name, dir)) = spec.split_once('=') else {
-            bail!("--table {spec:?}: expected NAME=DIR");
+            bail!("--table {spec:?}: expected NAME=LOCATION (a directory or a URL)");
         };
         let table = Arc::new(inspect::open(&PathBuf::from(dir))?);
         given.extend(std::fs::canonicalize(dir).ok());

@@ -172,6 +172,11 @@ impl Compactor {
                 if let Some(dv) = &h.entry.deletion {
                     files.push(self.registry.path_of(&dv.file));
                 }
+                if state.retention_ms > 0 {
+                    // The manifest keeps them retired for the retention period, for readers
+                    // in other processes; the registry's garbage collection removes them.
+                    files.clear();
+                }
                 h.file.retire(self.deletions_tx.clone(), files);
             }
         }

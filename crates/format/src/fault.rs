@@ -259,6 +259,31 @@ impl WritableFile for FaultWriteFile {
 }
 
 impl FileSystem for FaultFs {
+    /// One mutating operation, atomic and durable (file and entry) when it succeeds, as
+    /// `LocalFs`'s link-based create is once it returns.
+    fn put_if_absent(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+        let mut s = self.lock();
+        Self::step(&mut s, path)?;
+        if s.entries.contains_key(path) {
+            return Err(FormatError::io(
+                path,
+                std::io::ErrorKind::AlreadyExists.into(),
+            ));
+        }
+        let id = s.next_inode;
+        s.next_inode += 1;
+        s.inodes.insert(
+            id,
+            Inode {
+                data: bytes.to_vec(),
+                durable: bytes.to_vec(),
+            },
+        );
+        s.entries.insert(path.to_path_buf(), id);
+        s.durable_entries.insert(path.to_path_buf(), id);
+        Ok(())
+    }
+
     fn open_read(&self, path: &Path) -> Result<Arc<dyn ReadAt>> {
         let s = self.lock();
         Self::check_alive(&s, path)?;

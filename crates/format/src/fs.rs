@@ -25,6 +25,17 @@ pub trait ReadAt: Send + Sync + Debug {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// Reads several ranges at once (an object store fetches them in few requests, merging
+    /// near ones); the default reads them one by one.
+    fn read_ranges(&self, ranges: &[std::ops::Range<u64>]) -> Result<Vec<Bytes>> {
+        ranges
+            .iter()
+            .map(|r| {
+                let len = usize::try_from(r.end.saturating_sub(r.start)).unwrap_or(usize::MAX);
+                self.read_at(r.start, len)
+            })
+            .collect()
+    }
 }
 
 /// A file opened for appending.
@@ -41,8 +52,68 @@ pub trait WritableFile: Send + Debug {
     }
 }
 
+/// What a [`FileSystem`] can do cheaply and atomically; the layers above choose their protocol
+/// by it (a local disk: temp + fsync + rename and an append-only manifest log; an object store:
+/// every file written once to its final name and one manifest object per version).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// `rename` replaces its target atomically. On an object store it is a copy and a delete,
+    /// so files are written once, whole, to their final name instead.
+    pub atomic_rename: bool,
+    /// A file can be appended to and synced again and again (a log). An object store writes
+    /// whole objects only.
+    pub append: bool,
+}
+
+impl Capabilities {
+    /// A local filesystem: atomic rename and durable appends.
+    pub const LOCAL: Capabilities = Capabilities {
+        atomic_rename: true,
+        append: true,
+    };
+    /// An object store: neither.
+    pub const OBJECT_STORE: Capabilities = Capabilities {
+        atomic_rename: false,
+        append: false,
+    };
+}
+
+/// True when `e` says the file already existed (a lost [`FileSystem::put_if_absent`] race).
+pub fn is_already_exists(e: &FormatError) -> bool {
+    matches!(e, FormatError::Io { source, .. } if source.kind() == std::io::ErrorKind::AlreadyExists)
+}
+
+/// True when `e` says the file does not exist.
+pub fn is_not_found(e: &FormatError) -> bool {
+    matches!(e, FormatError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+}
+
 /// The operations Strata needs from a filesystem.
 pub trait FileSystem: Send + Sync + Debug {
+    /// What it can do; the default is a local filesystem's [`Capabilities::LOCAL`].
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::LOCAL
+    }
+    /// Creates `path` holding `bytes`, durably (file and directory entry), only if no file
+    /// exists there: the conditional create that two writers racing for one name cannot both
+    /// win. The loser gets an I/O error of kind `AlreadyExists` ([`is_already_exists`]) and
+    /// nothing changes. The default refuses with kind `Unsupported`.
+    fn put_if_absent(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+        let _ = bytes;
+        Err(FormatError::io(
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "this filesystem has no conditional create",
+            ),
+        ))
+    }
+    /// When `path` was last written, if the filesystem knows (orphan collection spares files
+    /// younger than the retention period: a live writer's staged files look the same).
+    fn modified(&self, path: &Path) -> Result<Option<std::time::SystemTime>> {
+        let _ = path;
+        Ok(None)
+    }
     /// Opens `path` for positional reads.
     fn open_read(&self, path: &Path) -> Result<Arc<dyn ReadAt>>;
     /// Creates (or truncates) `path` for writing.
@@ -62,10 +133,18 @@ pub trait FileSystem: Send + Sync + Debug {
 }
 
 /// Writes `bytes` to `dir/name` durably: a temporary file, fsync, rename, fsync of the directory.
-/// On error the temporary file is removed (best effort) and `dir/name` is untouched.
+/// On error the temporary file is removed (best effort) and `dir/name` is untouched. Without
+/// an atomic rename ([`Capabilities::atomic_rename`], an object store) the file is written
+/// whole to `dir/name` in one step, which is atomic there.
 pub fn write_durably(fs: &dyn FileSystem, dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf> {
-    let tmp = dir.join(format!(".{name}.tmp"));
     let dst = dir.join(name);
+    if !fs.capabilities().atomic_rename {
+        let mut f = fs.create(&dst)?;
+        f.write_all(bytes)?;
+        f.sync()?;
+        return Ok(dst);
+    }
+    let tmp = dir.join(format!(".{name}.tmp"));
     let attempt = (|| {
         let mut f = fs.create(&tmp)?;
         f.write_all(bytes)?;
@@ -130,6 +209,9 @@ impl<W: WritableFile + ?Sized> WritableFile for Box<W> {
         (**self).flush()
     }
 }
+
+/// Makes the temporary names of concurrent [`LocalFs::put_if_absent`] calls distinct.
+static UNIQUE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// The operating system's filesystem.
 #[derive(Debug, Clone, Copy, Default)]
@@ -213,6 +295,31 @@ impl WritableFile for LocalWriteFile {
 }
 
 impl FileSystem for LocalFs {
+    /// Temp file, fsync, `link` to `path` (which fails if it exists), removal of the temp
+    /// file, directory fsync.
+    fn put_if_absent(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+        let tmp = dir.join(format!(
+            ".{name}.{}.{}.tmp",
+            std::process::id(),
+            UNIQUE.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let attempt = (|| {
+            let mut f = self.create(&tmp)?;
+            f.write_all(bytes)?;
+            f.sync()?;
+            drop(f);
+            std::fs::hard_link(&tmp, path).map_err(|e| FormatError::io(path, e))
+        })();
+        let _ = std::fs::remove_file(&tmp);
+        attempt?;
+        self.sync_dir(dir)
+    }
+    fn modified(&self, path: &Path) -> Result<Option<std::time::SystemTime>> {
+        let m = std::fs::metadata(path).map_err(|e| FormatError::io(path, e))?;
+        Ok(m.modified().ok())
+    }
     fn open_read(&self, path: &Path) -> Result<Arc<dyn ReadAt>> {
         let file = File::open(path).map_err(|e| FormatError::io(path, e))?;
         let len = file.metadata().map_err(|e| FormatError::io(path, e))?.len();
@@ -316,6 +423,17 @@ impl WritableFile for MemWriteFile {
 }
 
 impl FileSystem for MemFs {
+    fn put_if_absent(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+        let mut files = self.lock();
+        if files.contains_key(path) {
+            return Err(FormatError::io(
+                path,
+                std::io::ErrorKind::AlreadyExists.into(),
+            ));
+        }
+        files.insert(path.to_path_buf(), Bytes::copy_from_slice(bytes));
+        Ok(())
+    }
     fn open_read(&self, path: &Path) -> Result<Arc<dyn ReadAt>> {
         let bytes = self
             .lock()

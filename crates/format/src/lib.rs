@@ -87,7 +87,10 @@ pub use bloom::BloomFilter;
 pub use error::{FormatError, Result};
 pub use fault::FaultFs;
 pub use footer::{BlockMeta, ColumnMeta, Footer, KeyRange};
-pub use fs::{FileSystem, LocalFs, MemFs, ReadAt, WritableFile, write_durably};
+pub use fs::{
+    Capabilities, FileSystem, LocalFs, MemFs, ReadAt, WritableFile, is_already_exists,
+    is_not_found, write_durably,
+};
 pub use record::{
     DamagedRecord, FramedRecord, SplitRecords, Tail, TailKind, frame_record, split_records,
 };

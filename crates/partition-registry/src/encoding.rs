@@ -13,12 +13,14 @@ use crate::state::{
     SegmentEntry, TableConfig, TableSchema, TableState,
 };
 
-/// Version byte of a log record payload written. Version 1 (without `SetLogPosition`) and 2
-/// (without `CoarsenPartitions`) are read too.
-pub const RECORD_VERSION: u8 = 3;
-/// Version of the checkpoint file written. Version 1 (without the log position) and 2 (with a
-/// time column always) are read too.
-pub const CHECKPOINT_VERSION: u32 = 3;
+/// Newest version byte of a log record payload. Records are written at 3 unless they hold a
+/// retention edit (`SetRetention`, `Retire`, `Forget`: version 4); version 1 (without
+/// `SetLogPosition`) and 2 (without `CoarsenPartitions`) are read too.
+pub const RECORD_VERSION: u8 = 4;
+/// Newest version of the checkpoint file. Checkpoints are written at 3 unless the table has a
+/// retention period or retired files (version 4 appends them); version 1 (without the log
+/// position) and 2 (with a time column always) are read too.
+pub const CHECKPOINT_VERSION: u32 = 4;
 /// Version of the deletion-vector file.
 pub const DV_VERSION: u32 = 1;
 /// Magic of a checkpoint file.
@@ -319,7 +321,7 @@ const SEGMENT_MIN: usize = 8 + 4 + 8 * 5 + 4;
 /// file name and the cardinality only.
 pub(crate) fn encode_record(version: u64, edits: &[Edit]) -> Vec<u8> {
     let mut e = Enc::default();
-    e.u8(RECORD_VERSION);
+    e.u8(record_version_for(edits));
     e.u64(version);
     e.len(edits.len());
     for edit in edits {
@@ -398,6 +400,25 @@ fn put_edit(e: &mut Enc, edit: &Edit) {
         Edit::SetLogPosition(p) => {
             e.u8(9);
             e.u64(*p);
+        }
+        Edit::SetRetention(ms) => {
+            e.u8(11);
+            e.u64(*ms);
+        }
+        Edit::Retire { files, at_ms } => {
+            e.u8(12);
+            e.u64(*at_ms);
+            e.len(files.len());
+            for f in files {
+                e.str(f);
+            }
+        }
+        Edit::Forget(files) => {
+            e.u8(13);
+            e.len(files.len());
+            for f in files {
+                e.str(f);
+            }
         }
         Edit::CoarsenPartitions { from, start, end } => {
             e.u8(10);
@@ -515,14 +536,65 @@ fn get_edit(d: &mut Dec<'_>, counts: &mut Vec<u64>) -> DResult<Edit> {
                 end: d.i64()?,
             }
         }
+        11 => Edit::SetRetention(d.u64()?),
+        12 => {
+            let at_ms = d.u64()?;
+            Edit::Retire {
+                files: get_strings(d)?,
+                at_ms,
+            }
+        }
+        13 => Edit::Forget(get_strings(d)?),
         t => return d.err(format!("unknown edit tag {t}")),
     })
 }
 
+fn get_strings(d: &mut Dec<'_>) -> DResult<Vec<String>> {
+    let n = d.count(4)?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(d.string()?);
+    }
+    Ok(out)
+}
+
+/// The lowest record format version that holds `edits`: 4 only for the retention edits, so
+/// tables that never use them stay readable by older builds.
+fn record_version_for(edits: &[Edit]) -> u8 {
+    let needs_4 = edits.iter().any(|e| {
+        matches!(
+            e,
+            Edit::SetRetention(_) | Edit::Retire { .. } | Edit::Forget(_)
+        )
+    });
+    if needs_4 { 4 } else { 3 }
+}
+
 // ------------------------------------------------------------------ checkpoint
+
+/// The lowest checkpoint format version that holds `state`: 4 only with a retention period or
+/// retired files.
+pub(crate) fn checkpoint_version_for(state: &TableState) -> u32 {
+    if state.retention_ms != 0 || !state.retired.is_empty() {
+        4
+    } else {
+        3
+    }
+}
+
+/// A whole checkpoint file of `state` at `generation`, framed.
+pub(crate) fn checkpoint_file(state: &TableState, generation: u64) -> Vec<u8> {
+    let v = checkpoint_version_for(state);
+    frame_file(
+        CHECKPOINT_MAGIC,
+        v,
+        &encode_checkpoint_payload_as(state, generation, v),
+    )
+}
 
 /// Encodes the checkpoint payload of `state` at `generation`. Deletion vectors are referenced
 /// by file name, with their version and cardinality.
+#[cfg(test)]
 pub(crate) fn encode_checkpoint_payload(state: &TableState, generation: u64) -> Vec<u8> {
     encode_checkpoint_payload_as(state, generation, CHECKPOINT_VERSION)
 }
@@ -596,6 +668,14 @@ pub(crate) fn encode_checkpoint_payload_as(
     if version >= 2 {
         e.u64(state.log_position);
     }
+    if version >= 4 {
+        e.u64(state.retention_ms);
+        e.len(state.retired.len());
+        for (f, at) in &state.retired {
+            e.str(f);
+            e.u64(*at);
+        }
+    }
     e.0
 }
 
@@ -608,7 +688,7 @@ pub(crate) struct DecodedCheckpoint {
     pub(crate) dv_counts: BTreeMap<String, u64>,
 }
 
-/// Decodes a checkpoint payload of file version `version` (1 to 3).
+/// Decodes a checkpoint payload of file version `version` (1 to 4).
 pub(crate) fn decode_checkpoint_payload(buf: &[u8], version: u32) -> DResult<DecodedCheckpoint> {
     let file_version = version;
     let mut d = Dec::new(buf);
@@ -688,6 +768,16 @@ pub(crate) fn decode_checkpoint_payload(buf: &[u8], version: u32) -> DResult<Dec
         );
     }
     let log_position = if file_version >= 2 { d.u64()? } else { 0 };
+    let mut retention_ms = 0;
+    let mut retired = BTreeMap::new();
+    if file_version >= 4 {
+        retention_ms = d.u64()?;
+        let n = d.count(12)?;
+        for _ in 0..n {
+            let f = d.string()?;
+            retired.insert(f, d.u64()?);
+        }
+    }
     d.finish()?;
     let mut schema = match strata_format::Schema::new(fields) {
         Ok(s) => s,
@@ -715,6 +805,8 @@ pub(crate) fn decode_checkpoint_payload(buf: &[u8], version: u32) -> DResult<Dec
             partitions,
             segment_id_limit,
             log_position,
+            retention_ms,
+            retired,
         },
         dv_counts,
     })

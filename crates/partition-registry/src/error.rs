@@ -134,6 +134,25 @@ pub enum RegistryError {
         /// What is wrong.
         detail: String,
     },
+    /// Another writer committed manifest version `version` first (object-store layout), and
+    /// this commit no longer applies on top of it (a merge or delete whose inputs changed, a
+    /// schema change): nothing of it was committed. Retry on the new state.
+    #[error("commit conflict at manifest version {version}: {detail}")]
+    Conflict {
+        /// The version both writers tried to create.
+        version: u64,
+        /// Why this commit could not be rebased onto the winner's.
+        detail: String,
+    },
+    /// A manifest version that cannot be opened: newer than the table, or older than its
+    /// oldest kept checkpoint.
+    #[error("manifest version {version} is not available: {detail}")]
+    VersionUnavailable {
+        /// The version asked for.
+        version: u64,
+        /// Why.
+        detail: String,
+    },
     /// An earlier manifest write failed; the registry refuses further writes until reopened.
     #[error("the manifest log failed earlier; reopen the table")]
     Poisoned,

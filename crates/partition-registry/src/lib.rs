@@ -81,6 +81,7 @@ pub mod decode;
 mod encoding;
 pub mod error;
 mod flush;
+mod objects;
 pub mod partitioning;
 mod registry;
 pub mod state;
@@ -92,8 +93,9 @@ pub use partitioning::{
     AUTO_TARGET_ROWS, Granularity, Partitioning, civil_from_days, days_from_civil, units_per_second,
 };
 pub use registry::{
-    DeleteReport, NewSegment, OpenOptions, QUARANTINE_DIR, RecoveryMode, RecoveryReport, Registry,
-    ScanInputs, ScanSegment, TornTail, checkpoint_name, log_name,
+    CreateOptions, DEFAULT_RETENTION_MS, DeleteReport, GcReport, Layout, MANIFEST_DIR, NewSegment,
+    OpenOptions, QUARANTINE_DIR, RecoveryMode, RecoveryReport, Registry, ScanInputs, ScanSegment,
+    TornTail, checkpoint_name, checkpoint_object_name, log_name, record_object_name,
 };
 pub use state::{
     ColumnInfo, DeadSpace, DeletionVector, Edit, MergeCommit, Partition, PartitionState,

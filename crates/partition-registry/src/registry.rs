@@ -9,13 +9,18 @@ use strata_format::{
     FileSystem, FramedRecord, ScalarValue, Schema, Segment, SymbolAs, TailKind, WritableFile,
     frame_record, split_records, write_durably,
 };
+
+pub use crate::objects::{
+    CreateOptions, DEFAULT_RETENTION_MS, GcReport, Layout, MANIFEST_DIR, checkpoint_object_name,
+    record_object_name,
+};
 use strata_predicate::{BoundPredicate, Scan};
 use strata_writer::SegmentMeta;
 
 use crate::encoding::{
     CHECKPOINT_MAGIC, CHECKPOINT_VERSION, DV_MAGIC, DV_VERSION, FrameError, RecordError,
-    decode_checkpoint_payload, decode_dv_payload, decode_record, encode_checkpoint_payload,
-    encode_dv, encode_record, frame_file, unframe_file,
+    checkpoint_file, decode_checkpoint_payload, decode_dv_payload, decode_record, encode_dv,
+    encode_record, unframe_file,
 };
 use crate::error::{RegistryError, Result};
 use crate::state::{
@@ -37,7 +42,7 @@ pub fn log_name(g: u64) -> String {
     format!("MANIFEST-{g}.log")
 }
 
-fn parse_checkpoint_name(name: &str) -> Option<u64> {
+pub(crate) fn parse_checkpoint_name(name: &str) -> Option<u64> {
     name.strip_prefix("CHECKPOINT-")?.parse().ok()
 }
 
@@ -62,6 +67,9 @@ pub struct OpenOptions {
     /// Read the state only: no new generation, no file removed or moved, every write refused
     /// with [`RegistryError::ReadOnly`]. Safe beside a writer in another process.
     pub read_only: bool,
+    /// Open this manifest version instead of the latest (read-only only): it must be at or
+    /// after the oldest kept checkpoint ([`RegistryError::VersionUnavailable`] otherwise).
+    pub at_version: Option<u64>,
 }
 
 /// Log bytes that recovery discarded.
@@ -151,30 +159,54 @@ pub struct ScanSegment {
 }
 
 #[derive(Debug)]
-struct LogWriter {
-    log: Option<Box<dyn WritableFile>>,
-    generation: u64,
-    records: u64,
-    poisoned: bool,
-    next_id: u64,
+pub(crate) struct LogWriter {
+    pub(crate) log: Option<Box<dyn WritableFile>>,
+    /// Log layout: generation of the checkpoint and log. Object layout: version of the newest
+    /// checkpoint this writer wrote or opened.
+    pub(crate) generation: u64,
+    pub(crate) records: u64,
+    pub(crate) poisoned: bool,
+    /// The next segment id to hand out, and the end of this writer's reservation.
+    pub(crate) next_id: u64,
+    pub(crate) reserved_end: u64,
+    /// Object layout: a commit's outcome was unknown, so the state must be read again before
+    /// the next commit.
+    pub(crate) stale: bool,
+}
+
+impl LogWriter {
+    pub(crate) fn new(generation: u64, next_id: u64) -> Self {
+        LogWriter {
+            log: None,
+            generation,
+            records: 0,
+            poisoned: false,
+            next_id,
+            reserved_end: next_id,
+            stale: false,
+        }
+    }
 }
 
 /// A table's durable catalogue. See the crate documentation.
 #[derive(Debug)]
 pub struct Registry {
-    fs: Arc<dyn FileSystem>,
-    dir: PathBuf,
-    state: RwLock<Arc<TableState>>,
-    writer: Mutex<LogWriter>,
-    read_only: bool,
+    pub(crate) fs: Arc<dyn FileSystem>,
+    pub(crate) dir: PathBuf,
+    pub(crate) state: RwLock<Arc<TableState>>,
+    pub(crate) writer: Mutex<LogWriter>,
+    pub(crate) read_only: bool,
+    pub(crate) layout: Layout,
 }
 
-fn fmt_err(context: impl Into<String>) -> impl FnOnce(strata_format::FormatError) -> RegistryError {
+pub(crate) fn fmt_err(
+    context: impl Into<String>,
+) -> impl FnOnce(strata_format::FormatError) -> RegistryError {
     let c = context.into();
     move |e| RegistryError::format(c, e)
 }
 
-fn read_file(fs: &dyn FileSystem, path: &Path) -> Result<Vec<u8>> {
+pub(crate) fn read_file(fs: &dyn FileSystem, path: &Path) -> Result<Vec<u8>> {
     let f = fs
         .open_read(path)
         .map_err(fmt_err(format!("opening {}", path.display())))?;
@@ -253,9 +285,23 @@ pub(crate) fn split_log(
 }
 
 impl Registry {
-    /// Creates a table in `dir` (which must not hold one) and returns its registry.
+    /// Creates a table in `dir` (which must not hold one) and returns its registry, laid out
+    /// for the filesystem ([`CreateOptions::for_fs`]: the log layout on a local disk, the
+    /// object layout with a one-hour retention on an object store).
     pub fn create(fs: Arc<dyn FileSystem>, dir: &Path, config: TableConfig) -> Result<Registry> {
-        let state = TableState::new(config)?;
+        let options = CreateOptions::for_fs(fs.as_ref());
+        Self::create_with(fs, dir, config, options)
+    }
+
+    /// [`Registry::create`] with an explicit layout and retention period.
+    pub fn create_with(
+        fs: Arc<dyn FileSystem>,
+        dir: &Path,
+        config: TableConfig,
+        options: CreateOptions,
+    ) -> Result<Registry> {
+        let mut state = TableState::new(config)?;
+        state.retention_ms = options.retention_ms;
         if fs
             .exists(dir)
             .map_err(fmt_err("checking the table directory"))?
@@ -266,8 +312,7 @@ impl Registry {
             let has_table = entries.iter().any(|p| {
                 p.file_name()
                     .and_then(|n| n.to_str())
-                    .and_then(parse_checkpoint_name)
-                    .is_some()
+                    .is_some_and(|n| parse_checkpoint_name(n).is_some() || n == MANIFEST_DIR)
             });
             if has_table {
                 return Err(RegistryError::TableExists {
@@ -281,18 +326,16 @@ impl Registry {
             fs,
             dir: dir.to_path_buf(),
             state: RwLock::new(Arc::new(state)),
-            writer: Mutex::new(LogWriter {
-                log: None,
-                generation: 0,
-                records: 0,
-                poisoned: false,
-                next_id: 0,
-            }),
+            writer: Mutex::new(LogWriter::new(0, 0)),
             read_only: false,
+            layout: options.layout,
         };
-        {
-            let mut w = reg.lock_writer();
-            reg.rotate(&mut w)?;
+        match options.layout {
+            Layout::Log => {
+                let mut w = reg.lock_writer();
+                reg.rotate(&mut w)?;
+            }
+            Layout::Objects => reg.create_objects()?,
         }
         Ok(reg)
     }
@@ -322,9 +365,20 @@ impl Registry {
         {
             return Err(no_table());
         }
+        if options.at_version.is_some() && !options.read_only {
+            return Err(RegistryError::InvalidConfig(
+                "an older manifest version can only be opened read-only".into(),
+            ));
+        }
         let entries = fs
             .list_dir(dir)
             .map_err(fmt_err("listing the table directory"))?;
+        if entries
+            .iter()
+            .any(|p| p.file_name().and_then(|n| n.to_str()) == Some(MANIFEST_DIR))
+        {
+            return Self::open_objects(fs, dir, options);
+        }
         let generation = entries
             .iter()
             .filter_map(|p| p.file_name()?.to_str().and_then(parse_checkpoint_name))
@@ -336,21 +390,11 @@ impl Registry {
         };
 
         // 1. The checkpoint.
-        let cp_path = dir.join(checkpoint_name(generation));
-        let bytes = read_file(fs.as_ref(), &cp_path)?;
-        let (cp_version, payload) = unframe_file(CHECKPOINT_MAGIC, CHECKPOINT_VERSION, &bytes)
-            .map_err(|e| frame_error(&cp_path, e))?;
-        let cp = decode_checkpoint_payload(payload, cp_version)
-            .map_err(|d| RegistryError::corrupt(&cp_path, d.offset + 24, d.detail))?;
-        if cp.generation != generation {
-            return Err(RegistryError::corrupt(
-                &cp_path,
-                24,
-                format!("holds generation {}", cp.generation),
-            ));
-        }
-        let mut state = cp.state;
-        let mut dv_counts = cp.dv_counts;
+        let (mut state, mut dv_counts) = load_checkpoint(
+            fs.as_ref(),
+            &dir.join(checkpoint_name(generation)),
+            generation,
+        )?;
 
         // 2. Replay the log (absent: the crash came between checkpoint and log creation).
         let log_path = dir.join(log_name(generation));
@@ -358,99 +402,42 @@ impl Registry {
             let buf = read_file(fs.as_ref(), &log_path)?;
             let (records, torn) = split_log(&log_path, &buf, options.recovery)?;
             report.torn_tail_discarded = torn;
+            if options.at_version.is_some_and(|v| v < state.version) {
+                return Err(RegistryError::VersionUnavailable {
+                    version: options.at_version.unwrap_or_default(),
+                    detail: format!("the oldest kept checkpoint is version {}", state.version),
+                });
+            }
             for FramedRecord {
                 offset,
                 payload: range,
             } in records
             {
-                let corrupt =
-                    |detail: String| RegistryError::corrupt(&log_path, offset as u64, detail);
+                if options.at_version.is_some_and(|v| state.version >= v) {
+                    break;
+                }
                 let payload = buf.get(range).unwrap_or_default();
-                let (rec, counts) = match decode_record(payload) {
-                    Ok(r) => r,
-                    Err(RecordError::Version(v)) => {
-                        return Err(RegistryError::UnsupportedVersion {
-                            file: log_path.clone(),
-                            version: u32::from(v),
-                        });
-                    }
-                    Err(RecordError::Decode(d)) => return Err(corrupt(d.detail)),
-                };
-                if rec.version != state.version + 1 {
-                    return Err(corrupt(format!(
-                        "record version {} after version {}",
-                        rec.version, state.version
-                    )));
-                }
-                let mut counts = counts.into_iter();
-                for e in &rec.edits {
-                    if let Edit::AddDeletionVector { file, .. } = e {
-                        dv_counts.insert(file.clone(), counts.next().unwrap_or_default());
-                    }
-                }
-                // Deletion vectors are loaded only after replay, so a merge's conflict check is
-                // made here against the deleted-row counts the log recorded.
-                let mut edits = rec.edits;
-                for e in &mut edits {
-                    if let Edit::Merge(m) = e {
-                        for (id, seen) in &mut m.inputs {
-                            let logged = state
-                                .segment(*id)
-                                .and_then(|s| s.deletion.as_ref())
-                                .map_or(0, |d| dv_counts.get(&d.file).copied().unwrap_or_default());
-                            if logged != *seen {
-                                return Err(corrupt(format!(
-                                    "merge of segment {id} saw {seen} deleted rows, the log has {logged}"
-                                )));
-                            }
-                            *seen = state.segment(*id).map_or(0, |s| s.deleted_rows());
-                        }
-                    }
-                }
-                state
-                    .apply_record(&edits)
-                    .map_err(|e| corrupt(format!("record does not apply: {e}")))?;
+                replay_record(
+                    &mut state,
+                    &mut dv_counts,
+                    payload,
+                    &log_path,
+                    offset as u64,
+                )?;
                 report.records_replayed += 1;
             }
         }
+        if let Some(v) = options.at_version
+            && state.version != v
+        {
+            return Err(RegistryError::VersionUnavailable {
+                version: v,
+                detail: format!("the table's latest version is {}", state.version),
+            });
+        }
 
         // 3. Every referenced file exists; load the live deletion vectors.
-        let mut loaded: BTreeMap<SegmentId, Arc<RoaringBitmap>> = BTreeMap::new();
-        for s in state.segments() {
-            let seg_path = dir.join(&s.file);
-            if !fs
-                .exists(&seg_path)
-                .map_err(fmt_err("checking a segment"))?
-            {
-                return Err(RegistryError::MissingFile { path: seg_path });
-            }
-            if let Some(dv) = &s.deletion {
-                let path = dir.join(&dv.file);
-                if !fs
-                    .exists(&path)
-                    .map_err(fmt_err("checking a deletion vector"))?
-                {
-                    return Err(RegistryError::MissingFile { path });
-                }
-                let bitmap = load_dv(fs.as_ref(), &path, s)?;
-                let want = dv_counts.get(&dv.file).copied().unwrap_or_default();
-                if bitmap.len() != want {
-                    return Err(RegistryError::corrupt(
-                        &path,
-                        0,
-                        format!("{} deleted rows, the manifest says {want}", bitmap.len()),
-                    ));
-                }
-                loaded.insert(s.id, Arc::new(bitmap));
-            }
-        }
-        for p in state.partitions.values_mut() {
-            for s in p.segments.values_mut() {
-                if let (Some(dv), Some(b)) = (s.deletion.as_mut(), loaded.remove(&s.id)) {
-                    dv.bitmap = b;
-                }
-            }
-        }
+        load_deletion_vectors(fs.as_ref(), dir, &mut state, &dv_counts, None)?;
 
         // 4. A fresh generation, then remove (or quarantine) everything it does not reference.
         let next_id = state.segment_id_limit;
@@ -458,14 +445,9 @@ impl Registry {
             fs,
             dir: dir.to_path_buf(),
             state: RwLock::new(Arc::new(state)),
-            writer: Mutex::new(LogWriter {
-                log: None,
-                generation,
-                records: 0,
-                poisoned: false,
-                next_id,
-            }),
+            writer: Mutex::new(LogWriter::new(generation, next_id)),
             read_only: options.read_only,
+            layout: Layout::Log,
         };
         if options.read_only {
             report.new_generation = generation;
@@ -477,13 +459,13 @@ impl Registry {
             report.new_generation = w.generation;
         }
         let quarantine = report.torn_tail_discarded.is_some();
-        let (removed, moved) = reg.remove_orphans(quarantine)?;
+        let (removed, moved) = reg.remove_orphans(quarantine, None)?;
         report.orphans_removed = removed;
         report.quarantined = moved;
         Ok((reg, report))
     }
 
-    fn lock_writer(&self) -> MutexGuard<'_, LogWriter> {
+    pub(crate) fn lock_writer(&self) -> MutexGuard<'_, LogWriter> {
         self.writer.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -495,6 +477,11 @@ impl Registry {
     /// Whether it was opened read-only (every write refused).
     pub fn is_read_only(&self) -> bool {
         self.read_only
+    }
+
+    /// How the manifest is stored.
+    pub fn layout(&self) -> Layout {
+        self.layout
     }
 
     /// The table directory.
@@ -536,18 +523,18 @@ impl Registry {
         self.commit_locked(&mut w, &edits)
     }
 
-    fn commit_locked(&self, w: &mut LogWriter, edits: &[Edit]) -> Result<u64> {
+    pub(crate) fn commit_locked(&self, w: &mut LogWriter, edits: &[Edit]) -> Result<u64> {
         if self.read_only {
             return Err(RegistryError::ReadOnly);
         }
         if w.poisoned {
             return Err(RegistryError::Poisoned);
         }
-        let mut next = (*self.state()).clone();
-        next.apply_record(edits)?;
-        let record = frame_record(&encode_record(next.version, edits)).ok_or_else(|| {
-            RegistryError::InvalidConfig("a manifest record larger than 4 GiB".into())
-        })?;
+        if self.layout == Layout::Objects {
+            return self.commit_object(w, edits);
+        }
+        let (edits, next) = prepare_record(&self.state(), edits)?;
+        let record = encode_framed(&next, &edits)?;
         let log = w.log.as_mut().ok_or(RegistryError::Poisoned)?;
         let written = log.write_all(&record).and_then(|()| log.sync());
         if let Err(e) = written {
@@ -586,11 +573,10 @@ impl Registry {
         let old = w.generation;
         let g = old + 1;
         let state = self.state();
-        let bytes = frame_file(
-            CHECKPOINT_MAGIC,
-            CHECKPOINT_VERSION,
-            &encode_checkpoint_payload(&state, g),
-        );
+        if self.layout == Layout::Objects {
+            return self.write_checkpoint_object(w, &state);
+        }
+        let bytes = checkpoint_file(&state, g);
         let result = (|| -> Result<Box<dyn WritableFile>> {
             write_durably(self.fs.as_ref(), &self.dir, &checkpoint_name(g), &bytes)
                 .map_err(fmt_err("writing a checkpoint"))?;
@@ -640,16 +626,16 @@ impl Registry {
         Ok(())
     }
 
-    /// Every file the current state and generation reference, relative to the table directory.
+    /// Every file the current state and generation reference, relative to the table directory:
+    /// live segments and deletion vectors, retired files not yet collected, and (log layout)
+    /// the current checkpoint and log.
     pub fn referenced_files(&self) -> BTreeSet<String> {
         let g = self.lock_writer().generation;
         let state = self.state();
-        let mut out = BTreeSet::from([checkpoint_name(g), log_name(g)]);
-        for s in state.segments() {
-            out.insert(s.file.clone());
-            if let Some(dv) = &s.deletion {
-                out.insert(dv.file.clone());
-            }
+        let mut out = state.live_files();
+        out.extend(state.retired.keys().cloned());
+        if self.layout == Layout::Log {
+            out.extend([checkpoint_name(g), log_name(g)]);
         }
         out
     }
@@ -657,7 +643,13 @@ impl Registry {
     /// Removes every unreferenced file of the table directory and its partition folders, or,
     /// with `quarantine`, moves it into [`QUARANTINE_DIR`] (retired manifest files are removed
     /// either way). Returns the removed paths and the new paths of the moved files.
-    fn remove_orphans(&self, quarantine: bool) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    /// With `older_than`, only files last written before it are touched (a live writer's
+    /// staged files look like orphans; files of unknown age count as old).
+    pub(crate) fn remove_orphans(
+        &self,
+        quarantine: bool,
+        older_than: Option<std::time::SystemTime>,
+    ) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
         let keep: BTreeSet<PathBuf> = self
             .referenced_files()
             .iter()
@@ -687,10 +679,21 @@ impl Registry {
             let mut any = false;
             for entry in list(&d)? {
                 let name = name_of(&entry);
-                let is_subdir =
-                    d == self.dir && (name.starts_with("part-") || name == QUARANTINE_DIR);
+                let is_subdir = d == self.dir
+                    && (name.starts_with("part-")
+                        || name == QUARANTINE_DIR
+                        || name == MANIFEST_DIR);
                 if is_subdir || keep.contains(&entry) {
                     continue;
+                }
+                if let Some(cutoff) = older_than {
+                    let modified = self
+                        .fs
+                        .modified(&entry)
+                        .map_err(fmt_err(format!("checking the age of {}", entry.display())))?;
+                    if modified.is_some_and(|m| m > cutoff) {
+                        continue;
+                    }
                 }
                 let manifest_file = d == self.dir
                     && (parse_checkpoint_name(&name).is_some() || name.starts_with("MANIFEST-"));
@@ -778,9 +781,20 @@ impl Registry {
     fn allocate_in(&self, start: i64, end: i64) -> Result<NewSegment> {
         let id = {
             let mut w = self.lock_writer();
-            if w.next_id >= self.state().segment_id_limit {
-                let limit = w.next_id + ID_RESERVATION;
-                self.commit_locked(&mut w, &[Edit::ReserveSegmentIds { limit }])?;
+            let mut attempts = 0;
+            while w.next_id >= w.reserved_end {
+                // The ids from the current limit up are this writer's once the record commits;
+                // a writer that lost the race for the version reads the new limit and retries.
+                let base = self.state().segment_id_limit;
+                let limit = base + ID_RESERVATION;
+                match self.commit_locked(&mut w, &[Edit::ReserveSegmentIds { limit }]) {
+                    Ok(_) => {
+                        w.next_id = base;
+                        w.reserved_end = limit;
+                    }
+                    Err(RegistryError::Conflict { .. }) if attempts < 16 => attempts += 1,
+                    Err(e) => return Err(e),
+                }
             }
             let id = w.next_id;
             w.next_id += 1;
@@ -884,7 +898,18 @@ impl Registry {
                     if let Some(old) = old {
                         rows |= old;
                     }
-                    let name = format!("dv-{}-{version}.roaring", s.id);
+                    // On an object store another writer may race for the same version: a
+                    // random suffix keeps the loser from overwriting the winner's file.
+                    let name = match self.layout {
+                        Layout::Log => format!("dv-{}-{version}.roaring", s.id),
+                        Layout::Objects => {
+                            format!(
+                                "dv-{}-{version}-{:016x}.roaring",
+                                s.id,
+                                crate::objects::nonce()
+                            )
+                        }
+                    };
                     let dir = self.dir.join(partition_dir_name(s.partition));
                     let path =
                         write_durably(self.fs.as_ref(), &dir, &name, &encode_dv(s.id, &rows))
@@ -1008,4 +1033,176 @@ fn time_range(meta: &SegmentMeta, time_col: &str) -> Option<(i64, i64)> {
         (Some(ScalarValue::Int(a)), Some(ScalarValue::Int(b))) => Some((*a, *b)),
         _ => None,
     }
+}
+
+/// The edits of one record as committed: `edits`, plus an [`Edit::Retire`] of the files they
+/// stop referencing when the table keeps retired files (a retention period), and the state
+/// after them.
+pub(crate) fn prepare_record(
+    state: &TableState,
+    edits: &[Edit],
+) -> Result<(Vec<Edit>, TableState)> {
+    let mut next = state.clone();
+    next.apply_record(edits)?;
+    if state.retention_ms == 0 {
+        return Ok((edits.to_vec(), next));
+    }
+    let live = next.live_files();
+    let files: Vec<String> = state
+        .live_files()
+        .into_iter()
+        .filter(|f| !live.contains(f))
+        .collect();
+    if files.is_empty() {
+        return Ok((edits.to_vec(), next));
+    }
+    let mut all = edits.to_vec();
+    all.push(Edit::Retire {
+        files,
+        at_ms: crate::objects::now_ms(),
+    });
+    let mut next = state.clone();
+    next.apply_record(&all)?;
+    Ok((all, next))
+}
+
+/// One framed manifest record of `edits`, taking `next` to its version.
+pub(crate) fn encode_framed(next: &TableState, edits: &[Edit]) -> Result<Vec<u8>> {
+    frame_record(&encode_record(next.version, edits))
+        .ok_or_else(|| RegistryError::InvalidConfig("a manifest record larger than 4 GiB".into()))
+}
+
+/// Applies one record payload read from `file` (at `offset`) to `state`: its version must be
+/// the next one, and a merge's view of deleted rows must match the log's. The deleted-row
+/// counts of new deletion vectors go to `dv_counts`; their file names are returned (the
+/// bitmaps are loaded afterwards).
+pub(crate) fn replay_record(
+    state: &mut TableState,
+    dv_counts: &mut BTreeMap<String, u64>,
+    payload: &[u8],
+    file: &Path,
+    offset: u64,
+) -> Result<Vec<String>> {
+    let corrupt = |detail: String| RegistryError::corrupt(file, offset, detail);
+    let (rec, counts) = match decode_record(payload) {
+        Ok(r) => r,
+        Err(RecordError::Version(v)) => {
+            return Err(RegistryError::UnsupportedVersion {
+                file: file.to_path_buf(),
+                version: u32::from(v),
+            });
+        }
+        Err(RecordError::Decode(d)) => return Err(corrupt(d.detail)),
+    };
+    if rec.version != state.version + 1 {
+        return Err(corrupt(format!(
+            "record version {} after version {}",
+            rec.version, state.version
+        )));
+    }
+    let mut new_dvs = Vec::new();
+    let mut counts = counts.into_iter();
+    for e in &rec.edits {
+        if let Edit::AddDeletionVector { file, .. } = e {
+            dv_counts.insert(file.clone(), counts.next().unwrap_or_default());
+            new_dvs.push(file.clone());
+        }
+    }
+    // Deletion vectors are loaded only after replay, so a merge's conflict check is made here
+    // against the deleted-row counts the log recorded.
+    let mut edits = rec.edits;
+    for e in &mut edits {
+        if let Edit::Merge(m) = e {
+            for (id, seen) in &mut m.inputs {
+                let logged = state
+                    .segment(*id)
+                    .and_then(|s| s.deletion.as_ref())
+                    .map_or(0, |d| dv_counts.get(&d.file).copied().unwrap_or_default());
+                if logged != *seen {
+                    return Err(corrupt(format!(
+                        "merge of segment {id} saw {seen} deleted rows, the log has {logged}"
+                    )));
+                }
+                *seen = state.segment(*id).map_or(0, |s| s.deleted_rows());
+            }
+        }
+    }
+    state
+        .apply_record(&edits)
+        .map_err(|e| corrupt(format!("record does not apply: {e}")))?;
+    Ok(new_dvs)
+}
+
+/// Checks that every file of the live segments exists and loads their deletion vectors (all
+/// of them, or with `only` just those files, without the existence checks).
+pub(crate) fn load_deletion_vectors(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    state: &mut TableState,
+    dv_counts: &BTreeMap<String, u64>,
+    only: Option<&BTreeSet<String>>,
+) -> Result<()> {
+    let mut loaded: BTreeMap<SegmentId, Arc<RoaringBitmap>> = BTreeMap::new();
+    for s in state.segments() {
+        if only.is_none() {
+            let seg_path = dir.join(&s.file);
+            if !fs
+                .exists(&seg_path)
+                .map_err(fmt_err("checking a segment"))?
+            {
+                return Err(RegistryError::MissingFile { path: seg_path });
+            }
+        }
+        let Some(dv) = &s.deletion else { continue };
+        if only.is_some_and(|o| !o.contains(&dv.file)) {
+            continue;
+        }
+        let path = dir.join(&dv.file);
+        if !fs
+            .exists(&path)
+            .map_err(fmt_err("checking a deletion vector"))?
+        {
+            return Err(RegistryError::MissingFile { path });
+        }
+        let bitmap = load_dv(fs, &path, s)?;
+        let want = dv_counts.get(&dv.file).copied().unwrap_or_default();
+        if bitmap.len() != want {
+            return Err(RegistryError::corrupt(
+                &path,
+                0,
+                format!("{} deleted rows, the manifest says {want}", bitmap.len()),
+            ));
+        }
+        loaded.insert(s.id, Arc::new(bitmap));
+    }
+    for p in state.partitions.values_mut() {
+        for s in p.segments.values_mut() {
+            if let (Some(dv), Some(b)) = (s.deletion.as_mut(), loaded.remove(&s.id)) {
+                dv.bitmap = b;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads the checkpoint at `path`, which must hold `generation`: the state (deletion bitmaps
+/// not loaded) and the deleted-row count of each live deletion vector.
+pub(crate) fn load_checkpoint(
+    fs: &dyn FileSystem,
+    path: &Path,
+    generation: u64,
+) -> Result<(TableState, BTreeMap<String, u64>)> {
+    let bytes = read_file(fs, path)?;
+    let (cp_version, payload) = unframe_file(CHECKPOINT_MAGIC, CHECKPOINT_VERSION, &bytes)
+        .map_err(|e| frame_error(path, e))?;
+    let cp = decode_checkpoint_payload(payload, cp_version)
+        .map_err(|d| RegistryError::corrupt(path, d.offset + 24, d.detail))?;
+    if cp.generation != generation {
+        return Err(RegistryError::corrupt(
+            path,
+            24,
+            format!("holds generation {}", cp.generation),
+        ));
+    }
+    Ok((cp.state, cp.dv_counts))
 }

@@ -294,6 +294,20 @@ pub enum Edit {
     /// segments of a flush, so "the rows are in segments" and "their log is covered" are one
     /// durable step. Never decreases.
     SetLogPosition(u64),
+    /// How long a file stays readable after a commit retires it (milliseconds; 0 = removed
+    /// at once, the local layout's rule). Readers of older versions may assume every file of
+    /// their version exists for this long after the version that retired it.
+    SetRetention(u64),
+    /// Files the same record stops referencing, retired at `at_ms` (milliseconds since the
+    /// Unix epoch): garbage collection removes them once the retention period has passed.
+    Retire {
+        /// File names relative to the table directory.
+        files: Vec<String>,
+        /// When they were retired.
+        at_ms: u64,
+    },
+    /// Retired files that garbage collection removed: they leave the retired list.
+    Forget(Vec<String>),
     /// Adjacent partitions rolled up into one coarser partition `[start, end)`: every
     /// partition overlapping it must be listed in `from` and lie inside it, and none may be
     /// Merging or Deleted. Their segments move to the new partition with their files (a
@@ -427,6 +441,10 @@ pub struct TableState {
     /// The first write-ahead-log sequence number not covered by committed segments
     /// ([`Edit::SetLogPosition`]; 0 for a table that never recorded one).
     pub log_position: u64,
+    /// How long retired files stay readable, in milliseconds ([`Edit::SetRetention`]).
+    pub retention_ms: u64,
+    /// Retired files not yet collected: file name → when it was retired ([`Edit::Retire`]).
+    pub retired: BTreeMap<String, u64>,
 }
 
 impl TableState {
@@ -454,7 +472,22 @@ impl TableState {
             partitions: BTreeMap::new(),
             segment_id_limit: 0,
             log_position: 0,
+            retention_ms: 0,
+            retired: BTreeMap::new(),
         })
+    }
+
+    /// Every file the live segments reference (segment files and deletion vectors), relative
+    /// to the table directory.
+    pub fn live_files(&self) -> std::collections::BTreeSet<String> {
+        let mut out = std::collections::BTreeSet::new();
+        for s in self.segments() {
+            out.insert(s.file.clone());
+            if let Some(dv) = &s.deletion {
+                out.insert(dv.file.clone());
+            }
+        }
+        out
     }
 
     /// The live segment `id`.
@@ -726,6 +759,17 @@ impl TableState {
                 self.segment_id_limit = *limit;
             }
             Edit::CoarsenPartitions { from, start, end } => self.coarsen(from, *start, *end)?,
+            Edit::SetRetention(ms) => self.retention_ms = *ms,
+            Edit::Retire { files, at_ms } => {
+                for f in files {
+                    self.retired.entry(f.clone()).or_insert(*at_ms);
+                }
+            }
+            Edit::Forget(files) => {
+                for f in files {
+                    self.retired.remove(f);
+                }
+            }
             Edit::SetLogPosition(p) => {
                 if *p < self.log_position {
                     return Err(RegistryError::InvalidConfig(format!(

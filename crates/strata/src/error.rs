@@ -36,6 +36,10 @@ pub enum TableError {
     /// A predicate did not parse or bind, or a scan failed.
     #[error(transparent)]
     Predicate(#[from] PredicateError),
+    /// A table location (a path or a `file://`, `s3://` or `memory://` URL) that cannot be
+    /// used.
+    #[error(transparent)]
+    Location(#[from] strata_object_store::UrlError),
     /// A filesystem call failed.
     #[error("{context}: {source}")]
     Io {

@@ -97,8 +97,8 @@ pub use strata_format::{
 };
 pub use strata_memtable::MemtableOptions;
 pub use strata_partition_registry::{
-    Granularity, Partitioning, QUARANTINE_DIR, RecoveryMode, RecoveryReport, Registry,
-    SegmentEntry, TableConfig, TableState,
+    CreateOptions, GcReport, Granularity, Layout, Partitioning, QUARANTINE_DIR, RecoveryMode,
+    RecoveryReport, Registry, SegmentEntry, TableConfig, TableState,
 };
 pub use strata_predicate::{BoundPredicate, ScanStats, parse};
 pub use strata_writer::WriterOptions;

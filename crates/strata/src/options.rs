@@ -70,6 +70,11 @@ pub struct TableOptions {
     /// What opening may discard of a damaged manifest or log: by default nothing but an
     /// incomplete last record ([`RecoveryMode::Strict`]).
     pub recovery: RecoveryMode,
+    /// At creation: how long the files a commit stops referencing (merge inputs, replaced
+    /// deletion vectors) stay readable for readers of older versions in other processes.
+    /// `None`: one hour on an object store, none on a local disk (files go once no snapshot of
+    /// this process holds them). Recorded in the manifest.
+    pub retention: Option<std::time::Duration>,
 }
 
 impl Default for TableOptions {
@@ -81,6 +86,7 @@ impl Default for TableOptions {
             writer: WriterOptions::default(),
             compaction: CompactionOptions::default(),
             recovery: RecoveryMode::Strict,
+            retention: None,
         }
     }
 }

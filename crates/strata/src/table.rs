@@ -28,7 +28,7 @@ use strata_compactor::{
 };
 use strata_format::{FileSystem, LocalFs, Schema};
 use strata_memtable::{Memtable, MemtableOptions};
-use strata_partition_registry::{OpenOptions, Registry, TableConfig, TableState};
+use strata_partition_registry::{CreateOptions, OpenOptions, Registry, TableConfig, TableState};
 use strata_predicate::BoundPredicate;
 
 use crate::error::{Result, TableError, io_err};
@@ -107,6 +107,38 @@ fn fs_of(options: &TableOptions) -> Arc<dyn FileSystem> {
         .unwrap_or_else(|| Arc::new(LocalFs) as Arc<dyn FileSystem>)
 }
 
+/// Device bandwidth assumed for the compactor's pacing on an object store (where measuring
+/// would upload a probe at every open).
+const OBJECT_STORE_BYTES_PER_SEC: u64 = 100 << 20;
+
+/// Resolves where a table lives: a local directory, or a URL (`file:///…`, `s3://bucket/prefix`,
+/// `memory://name`) when no filesystem was given. On a filesystem that cannot append (an object
+/// store) the table keeps no write-ahead log: writes become durable when their flush commits
+/// (`Table::flush`, `Table::close`, a transaction's commit), and the device is not measured.
+fn resolve(dir: &Path, mut options: TableOptions) -> Result<(PathBuf, TableOptions)> {
+    let mut dir = dir.to_path_buf();
+    if options.fs.is_none()
+        && let Some(s) = dir.to_str()
+        && s.contains("://")
+    {
+        let (fs, path) = strata_object_store::open_url(s)?;
+        if !fs.capabilities().append {
+            options.fs = Some(fs);
+        }
+        dir = path;
+    }
+    if let Some(fs) = &options.fs
+        && !fs.capabilities().append
+    {
+        options.durability = Durability::None;
+        if options.compaction.device_bandwidth == DeviceBandwidth::Measure {
+            options.compaction.device_bandwidth =
+                DeviceBandwidth::BytesPerSec(OBJECT_STORE_BYTES_PER_SEC);
+        }
+    }
+    Ok((dir, options))
+}
+
 fn take_lock(dir: &Path, options: &TableOptions) -> Result<Option<DirLock>> {
     if options.fs.is_some() {
         return Ok(None);
@@ -119,16 +151,24 @@ fn take_lock(dir: &Path, options: &TableOptions) -> Result<Option<DirLock>> {
 }
 
 impl Table {
-    /// Creates a table in `dir` (which must not hold one).
+    /// Creates a table in `dir` (which must not hold one): a local directory, or a URL —
+    /// `file:///path`, `s3://bucket/prefix` (configured from the `AWS_*` environment
+    /// variables), `memory://name` (this process only). On an object store the manifest uses
+    /// the object layout (one object per version, conditional puts) and there is no
+    /// write-ahead log (see [`Table::flush`]).
     pub fn create(
         dir: impl AsRef<Path>,
         config: TableConfig,
         options: TableOptions,
     ) -> Result<Table> {
-        let dir = dir.as_ref().to_path_buf();
+        let (dir, options) = resolve(dir.as_ref(), options)?;
         let lock = take_lock(&dir, &options)?;
         let fs = fs_of(&options);
-        let registry = Registry::create(Arc::clone(&fs), &dir.join(DATA_DIR), config)?;
+        let mut layout = CreateOptions::for_fs(fs.as_ref());
+        if let Some(r) = options.retention {
+            layout.retention_ms = u64::try_from(r.as_millis()).unwrap_or(u64::MAX);
+        }
+        let registry = Registry::create_with(Arc::clone(&fs), &dir.join(DATA_DIR), config, layout)?;
         let wal_dir = dir.join(WAL_DIR);
         fs.create_dir_all(&wal_dir)
             .map_err(io_err("creating the log directory"))?;
@@ -139,13 +179,52 @@ impl Table {
         Ok(table)
     }
 
+    /// Whether `dir` (a directory or a URL, as for [`Table::create`]) holds a table.
+    pub fn exists(dir: impl AsRef<Path>) -> Result<bool> {
+        let (dir, options) = resolve(dir.as_ref(), TableOptions::default())?;
+        let fs = fs_of(&options);
+        let data = dir.join(DATA_DIR);
+        Ok(fs.exists(&data).map_err(io_err("checking for a table"))?
+            && !fs
+                .list_dir(&data)
+                .map_err(io_err("listing the table"))?
+                .is_empty())
+    }
+
+    /// Removes every file under `dir` (a directory or a URL): the table and anything else
+    /// there. Nothing may have the table open.
+    pub fn remove_all(dir: impl AsRef<Path>) -> Result<()> {
+        let (dir, options) = resolve(dir.as_ref(), TableOptions::default())?;
+        if options.fs.is_none() {
+            return match std::fs::remove_dir_all(&dir) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(TableError::Io {
+                    context: format!("removing {}", dir.display()),
+                    source: strata_format::FormatError::io(&dir, e),
+                }),
+                _ => Ok(()),
+            };
+        }
+        let fs = fs_of(&options);
+        let mut pending = vec![dir];
+        while let Some(d) = pending.pop() {
+            for entry in fs.list_dir(&d).map_err(io_err("listing the table"))? {
+                match fs.remove_file(&entry) {
+                    Ok(()) => {}
+                    // Not a file: a folder (object stores have implicit ones).
+                    Err(_) => pending.push(entry),
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Opens the table in `dir` for writing: takes the writer lock, recovers the manifest
     /// (removing orphans), replays the live write-ahead log into the write buffer, and starts
     /// the background compactor. Damage in the manifest or the log is an error unless
     /// `options.recovery` accepts the loss (see [`crate::RecoveryMode`]); whatever is
     /// discarded is in the [`OpenReport`].
     pub fn open(dir: impl AsRef<Path>, options: TableOptions) -> Result<(Table, OpenReport)> {
-        let dir = dir.as_ref().to_path_buf();
+        let (dir, options) = resolve(dir.as_ref(), options)?;
         let lock = take_lock(&dir, &options)?;
         let fs = fs_of(&options);
         let (registry, recovered) = Registry::open_with(
@@ -153,7 +232,7 @@ impl Table {
             &dir.join(DATA_DIR),
             OpenOptions {
                 recovery: options.recovery,
-                read_only: false,
+                ..OpenOptions::default()
             },
         )?;
         let mut report = OpenReport {
@@ -218,11 +297,24 @@ impl Table {
         dir: impl AsRef<Path>,
         options: TableOptions,
     ) -> Result<(Table, OpenReport)> {
-        let dir = dir.as_ref().to_path_buf();
+        Self::open_read_only_at(dir, options, None)
+    }
+
+    /// [`Table::open_read_only`] at manifest version `version` (`None`: the latest). An older
+    /// version can be opened while its checkpoint is kept: on an object store, for the
+    /// table's retention period after a newer checkpoint replaced it; on a local table, back
+    /// to the current checkpoint only. It shows the committed segments of that version (the
+    /// write-ahead log's rows are the latest state's, so they are not read).
+    pub fn open_read_only_at(
+        dir: impl AsRef<Path>,
+        options: TableOptions,
+        version: Option<u64>,
+    ) -> Result<(Table, OpenReport)> {
+        let (dir, options) = resolve(dir.as_ref(), options)?;
         let fs = fs_of(&options);
         let mut last_err = None;
         for _ in 0..READ_ONLY_ATTEMPTS {
-            match Self::try_open_read_only(&dir, &fs, &options) {
+            match Self::try_open_read_only(&dir, &fs, &options, version) {
                 Ok(Some(opened)) => return Ok(opened),
                 Ok(None) => {}
                 Err(e) if recovery::is_not_found(&e) => last_err = Some(e),
@@ -243,6 +335,7 @@ impl Table {
         dir: &Path,
         fs: &Arc<dyn FileSystem>,
         options: &TableOptions,
+        version: Option<u64>,
     ) -> Result<Option<(Table, OpenReport)>> {
         let open = || {
             Registry::open_with(
@@ -251,6 +344,7 @@ impl Table {
                 OpenOptions {
                     recovery: options.recovery,
                     read_only: true,
+                    at_version: version,
                 },
             )
         };
@@ -260,12 +354,18 @@ impl Table {
             registry: recovered,
             ..OpenReport::default()
         };
-        let logs = recovery::read_live_logs(fs.as_ref(), dir, &registry, &mut report)?;
-        // A flush that committed meanwhile may have removed logs we did not read yet.
-        let (again, _) = open()?;
-        if again.state().version != before {
-            return Ok(None);
-        }
+        let logs = if version.is_some() || !fs.capabilities().append {
+            // A pinned version has no log rows of its own; an object store has no log.
+            Vec::new()
+        } else {
+            let logs = recovery::read_live_logs(fs.as_ref(), dir, &registry, &mut report)?;
+            // A flush that committed meanwhile may have removed logs we did not read yet.
+            let (again, _) = open()?;
+            if again.state().version != before {
+                return Ok(None);
+            }
+            logs
+        };
         let mut options = options.clone();
         options.fs = Some(Arc::clone(fs));
         options.compaction.background = false;
@@ -504,6 +604,19 @@ impl Table {
         Ok(Snapshot::new(index, frozen, Arc::new(memtable)))
     }
 
+    /// Removes what the table no longer needs: files that commits retired more than the
+    /// retention period ago, orphans older than it, and old manifest objects (see
+    /// [`Registry::collect_garbage`]); with no retention period, the files no snapshot of this
+    /// process holds any more. [`Table::close`] runs it too. Returns the files removed.
+    pub fn collect_garbage(&self) -> Result<u64> {
+        self.check_writable()?;
+        let removed = self.compactor.collect_garbage()? as u64;
+        let report = self
+            .registry
+            .collect_garbage(std::time::SystemTime::now())?;
+        Ok(removed + report.removed.len() as u64)
+    }
+
     /// A scan builder over a fresh [`Table::snapshot`].
     pub fn scan(&self) -> ScanBuilder<'_> {
         ScanBuilder::over_table(self)
@@ -538,6 +651,10 @@ impl Table {
         }
         self.compactor.collect_garbage()?;
         flushed?;
+        if self.registry.state().retention_ms > 0 {
+            self.registry
+                .collect_garbage(std::time::SystemTime::now())?;
+        }
         if let Some(wal) = &self.wal
             && !self.poisoned.load(Ordering::Acquire)
         {

@@ -15,7 +15,10 @@
 //!
 //! Durability: [`SegmentWriter::finish`] writes the footer, fsyncs the file, renames
 //! `<name>.tmp` to `<name>` and fsyncs the directory. On any error — and when a writer is
-//! dropped unfinished — the temporary file is removed and `<name>` is never created.
+//! dropped unfinished — the temporary file is removed and `<name>` is never created. On a
+//! filesystem without an atomic rename (an object store, [`strata_format::Capabilities`]) there
+//! is no temporary file: the segment is uploaded whole to `<name>` at the final sync, which is
+//! atomic there.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -213,7 +216,13 @@ impl SegmentWriter {
             name: name.to_string(),
             source,
         };
-        let tmp = dir.join(format!("{name}.tmp"));
+        // Without an atomic rename (an object store) the segment is written once, whole, to
+        // its final name: the upload at `sync` is atomic there.
+        let tmp = if fs.capabilities().atomic_rename {
+            dir.join(format!("{name}.tmp"))
+        } else {
+            dir.join(name)
+        };
         let arrow_schema = Arc::new(schema.to_arrow(SymbolAs::Dictionary));
         let sort = if opts.skip_sort_check || schema.sort_key.is_empty() {
             None
@@ -499,13 +508,15 @@ impl SegmentWriter {
             .map(|f| f.len())
             .map_err(|e| self.format_err(e))?;
         let path = self.dir.join(&self.name);
-        self.fs
-            .rename(&self.tmp, &path)
-            .map_err(|e| self.format_err(e))?;
-        self.renamed = true;
-        self.fs
-            .sync_dir(&self.dir)
-            .map_err(|e| self.format_err(e))?;
+        if self.tmp != path {
+            self.fs
+                .rename(&self.tmp, &path)
+                .map_err(|e| self.format_err(e))?;
+            self.renamed = true;
+            self.fs
+                .sync_dir(&self.dir)
+                .map_err(|e| self.format_err(e))?;
+        }
         let column_bytes = self
             .schema
             .fields

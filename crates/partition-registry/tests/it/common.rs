@@ -115,6 +115,7 @@ pub(crate) fn assert_files_are_referenced(fs: &FaultFs, reg: &Registry) {
         .into_iter()
         .filter(|p| p.starts_with(dir()))
         .filter(|p| !p.starts_with(dir().join(strata_partition_registry::QUARANTINE_DIR)))
+        .filter(|p| !p.starts_with(dir().join(strata_partition_registry::MANIFEST_DIR)))
         .collect();
     let orphans: Vec<_> = have.difference(&want).collect();
     let missing: Vec<_> = want.difference(&have).collect();

@@ -101,7 +101,7 @@ fn flipped_byte_is_a_typed_error_anywhere_and_point_in_time_recovery_reports_the
         copy.set_contents(&log, bad);
         let opts = OpenOptions {
             recovery: RecoveryMode::PointInTime,
-            read_only: false,
+            ..OpenOptions::default()
         };
         let (r, report) = Registry::open_with(Arc::new(copy), dir(), opts).unwrap();
         let damaged = starts.iter().rposition(|&s| s <= i).unwrap();

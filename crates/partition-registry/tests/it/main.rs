@@ -10,5 +10,6 @@ mod deleted_row_written_again_stays_visible;
 mod local_fs_recovery_removes_orphans;
 mod merging_partition_stays_queryable;
 mod model_random_operations_agree_with_oracle;
+mod object_layout_commits_by_conditional_put;
 mod partition_transitions_illegal_are_typed_errors;
 mod schema_evolution_reads_real_nulls;

@@ -5,6 +5,7 @@ mod common;
 
 mod table_concurrent_writers_lose_nothing;
 mod table_crash_with_fsync_keeps_acknowledged_writes;
+mod table_on_object_store;
 mod table_round_trip_local_reopens_with_same_rows;
 mod table_second_writer_is_locked_out;
 mod table_write_path_holds;

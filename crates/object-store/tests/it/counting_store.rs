@@ -1,0 +1,44 @@
+//! `CountingStore`: requests by kind and bytes moved, for "bytes per query" measurements.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use object_store::memory::InMemory;
+use object_store::path::Path as ObjectPath;
+use strata_format::FileSystem;
+use strata_object_store::{CountingStore, ObjectStoreFs, RequestCounts};
+
+#[test]
+fn counting_store_counts_requests_and_bytes_by_kind() {
+    let counting = CountingStore::new(Arc::new(InMemory::new()));
+    let fs = ObjectStoreFs::new(Arc::new(counting.clone()), ObjectPath::from("t"));
+    let mut f = fs.create(Path::new("/seg")).unwrap();
+    f.write_all(&vec![7u8; 3_000_000]).unwrap();
+    f.sync().unwrap();
+    let after_write = counting.snapshot();
+    assert_eq!((after_write.puts, after_write.put_bytes), (1, 3_000_000));
+    assert_eq!(after_write.requests(), 1);
+
+    counting.reset();
+    assert_eq!(counting.snapshot(), RequestCounts::default());
+    let r = fs.open_read(Path::new("/seg")).unwrap();
+    r.read_at(100, 50).unwrap();
+    // Two near ranges merge into one GET; a far one (over 1 MiB away) is a GET of its own.
+    r.read_ranges(&[0..10, 20..30, 2_500_000..2_500_100])
+        .unwrap();
+    let c = counting.snapshot();
+    assert_eq!(c.heads, 1);
+    assert_eq!(c.gets, 3, "{c:?}");
+    assert_eq!(c.get_bytes, 50 + 30 + 100, "{c:?}");
+
+    counting.reset();
+    fs.list_dir(Path::new("/")).unwrap();
+    fs.rename(Path::new("/seg"), Path::new("/seg2")).unwrap();
+    fs.remove_file(Path::new("/seg2")).unwrap();
+    let c = counting.snapshot();
+    assert_eq!(
+        (c.lists, c.copies, c.deletes, c.heads),
+        (1, 1, 2, 1),
+        "{c:?}"
+    );
+}

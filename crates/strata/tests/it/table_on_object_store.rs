@@ -1,0 +1,161 @@
+//! Tables on an object store: at a `memory://` URL through the whole Table API (write, flush,
+//! reopen, compaction that keeps retired files for readers of older versions, a pinned older
+//! version), and a fault sweep over a store that fails a request, loses a response or goes
+//! away at every call of a write, flush, delete and compaction: the table reopens at exactly
+//! one committed state, loses nothing committed before, keeps working, and its garbage
+//! collection leaves only referenced files.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use strata::{FileSystem, Table, TableOptions};
+use strata_object_store::object_store::memory::InMemory;
+use strata_object_store::object_store::path::Path as ObjectPath;
+use strata_object_store::{FaultStore, ObjectStoreFs};
+
+use crate::common::*;
+
+fn quiet(options: TableOptions) -> TableOptions {
+    options.background_compaction(false)
+}
+
+fn range(ids: std::ops::Range<i64>) -> BTreeMap<i64, usize> {
+    ids.map(|i| (i, 1)).collect()
+}
+
+#[test]
+fn a_table_at_a_memory_url_writes_reopens_compacts_and_keeps_old_versions_readable() {
+    let url = "memory://table-on-object-store/t";
+    assert!(!Table::exists(url).unwrap());
+    let t = Table::create(url, config(), quiet(TableOptions::default())).unwrap();
+    t.write(&batch(0, 1_000)).unwrap();
+    t.flush().unwrap();
+    t.write(&batch(1_000, 1_000)).unwrap();
+    t.close().unwrap();
+    assert!(Table::exists(url).unwrap());
+
+    let (t, _) = Table::open(url, quiet(TableOptions::default())).unwrap();
+    assert_eq!(ids(&t), range(0..2_000));
+    let before = t.state().version;
+    let segments_before = t.state().segments().count();
+    t.compact_now().unwrap();
+    let state = t.state();
+    assert!(state.segments().count() < segments_before, "nothing merged");
+    // The merged inputs stay for readers of the older version (the default retention).
+    assert!(!state.retired.is_empty());
+    assert_eq!(state.retention_ms, 60 * 60 * 1000);
+    let (old, _) = Table::open_read_only_at(url, TableOptions::default(), Some(before)).unwrap();
+    assert_eq!(old.state().version, before);
+    assert_eq!(ids(&old), range(0..2_000));
+    assert_eq!(ids(&t), range(0..2_000));
+    t.close().unwrap();
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    Fail,
+    LoseResponse,
+    Crash,
+}
+
+fn walk(fs: &dyn FileSystem, dir: &Path, out: &mut BTreeSet<PathBuf>) {
+    for p in fs.list_dir(dir).unwrap() {
+        if fs.open_read(&p).is_ok() {
+            out.insert(p);
+        } else {
+            walk(fs, &p, out);
+        }
+    }
+}
+
+/// Runs the operation with `fault` at call `k` of it; returns `false` once `k` is past its
+/// last call (the operation ran clean).
+fn run_with_fault(fault: Fault, k: u64) -> bool {
+    let mem = Arc::new(InMemory::new());
+    let store = FaultStore::new(mem.clone());
+    let fs = Arc::new(ObjectStoreFs::new(
+        Arc::new(store.clone()),
+        ObjectPath::from("t"),
+    ));
+    let options = quiet(TableOptions::with_fs(fs));
+    let t = Table::create("/", config(), options).unwrap();
+    t.write(&batch(0, 300)).unwrap();
+    t.flush().unwrap();
+    match fault {
+        Fault::Fail => store.fail_call(k),
+        Fault::LoseResponse => store.lose_response(k),
+        Fault::Crash => store.crash_after(k),
+    }
+    let result = (|| -> strata::Result<()> {
+        t.write(&batch(300, 300))?;
+        t.flush()?;
+        t.delete("id < 50")?;
+        t.compact_now()?;
+        Ok(())
+    })();
+    let injected = store.injected() > 0;
+    drop(t);
+    store.heal();
+    if !injected {
+        result.unwrap();
+        return false;
+    }
+
+    // Reopen on the store without faults.
+    let fs = Arc::new(ObjectStoreFs::new(mem, ObjectPath::from("t")));
+    let (t, _) = Table::open("/", quiet(TableOptions::with_fs(fs.clone())))
+        .unwrap_or_else(|e| panic!("{fault:?} at call {k}: reopen failed: {e}"));
+    let got = ids(&t);
+    let states = [range(0..300), range(0..600), range(50..600)];
+    assert!(
+        states.contains(&got),
+        "{fault:?} at call {k}: not a committed state ({} rows)",
+        got.len()
+    );
+    if result.is_ok() {
+        assert_eq!(
+            got,
+            range(50..600),
+            "{fault:?} at call {k}: a success was lost"
+        );
+    }
+    // The table keeps working.
+    t.write(&batch(10_000, 10)).unwrap();
+    t.flush().unwrap();
+    assert_eq!(ids(&t).len(), got.len() + 10);
+
+    // Past the retention period, garbage collection leaves only what the manifest references.
+    let later = SystemTime::now() + Duration::from_secs(2 * 60 * 60);
+    t.registry().collect_garbage(later).unwrap();
+    let data = Path::new("/").join(strata::DATA_DIR);
+    let mut have = BTreeSet::new();
+    walk(fs.as_ref(), &data, &mut have);
+    have.retain(|p| !p.starts_with(data.join("manifest")));
+    let want: BTreeSet<PathBuf> = t
+        .registry()
+        .referenced_files()
+        .iter()
+        .map(|f| data.join(f))
+        .collect();
+    assert_eq!(
+        have, want,
+        "{fault:?} at call {k}: orphans or missing files"
+    );
+    t.close().unwrap();
+    true
+}
+
+#[test]
+fn a_fault_at_any_store_call_leaves_one_committed_state_and_nothing_lost() {
+    for fault in [Fault::Fail, Fault::LoseResponse, Fault::Crash] {
+        let mut k = 1;
+        while run_with_fault(fault, k) {
+            k += 1;
+            assert!(k < 10_000, "{fault:?}: the operation never ran clean");
+        }
+        eprintln!("{fault:?}: {} fault points", k - 1);
+        assert!(k > 10, "{fault:?}: only {} calls", k - 1);
+    }
+}
