@@ -25,6 +25,11 @@ pub trait ReadAt: Send + Sync + Debug {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// Whether requests cost more than bytes (an object store): readers then fetch what they
+    /// will need together ([`ReadAt::read_ranges`]) rather than one piece at a time.
+    fn prefers_few_requests(&self) -> bool {
+        false
+    }
     /// Reads several ranges at once (an object store fetches them in few requests, merging
     /// near ones); the default reads them one by one.
     fn read_ranges(&self, ranges: &[std::ops::Range<u64>]) -> Result<Vec<Bytes>> {

@@ -690,8 +690,63 @@ impl Segment {
             .map_or(0, |c| c.blocks.len())
     }
 
+    /// Whether the file prefers few large requests to many small ones (on an object store):
+    /// a scan then reads the blocks of a stripe together ([`Segment::read_blocks`]).
+    pub fn prefers_few_requests(&self) -> bool {
+        self.file.prefers_few_requests()
+    }
+
+    /// Reads and decodes several blocks (`(column, block)` pairs) with one
+    /// [`ReadAt::read_ranges`] call: the blocks of one stripe lie side by side, so an object
+    /// store fetches them in one request.
+    pub fn read_blocks(&self, wanted: &[(usize, usize)]) -> Result<Vec<ArrayRef>> {
+        let mut ranges = Vec::with_capacity(wanted.len());
+        for &(column, block) in wanted {
+            let b = self
+                .footer
+                .columns
+                .get(column)
+                .and_then(|c| c.blocks.get(block))
+                .ok_or_else(|| {
+                    FormatError::InvalidArgument(format!("column {column} has no block {block}"))
+                })?;
+            let end = b
+                .offset
+                .checked_add(u64::from(b.len))
+                .filter(|&e| e <= self.file.len())
+                .ok_or_else(|| {
+                    FormatError::corrupt(
+                        format!("column {column} block {block}"),
+                        b.offset,
+                        format!("past the end of a {}-byte file", self.file.len()),
+                    )
+                })?;
+            ranges.push(b.offset..end);
+        }
+        let bytes = self.file.read_ranges(&ranges)?;
+        wanted
+            .iter()
+            .zip(bytes)
+            .map(|(&(column, block), b)| self.decode_block(column, block, &b))
+            .collect()
+    }
+
     /// Reads and decodes one block: one positional read plus the CRC check.
     pub fn read_block(&self, column: usize, block: usize) -> Result<ArrayRef> {
+        let b = self
+            .footer
+            .columns
+            .get(column)
+            .and_then(|c| c.blocks.get(block))
+            .ok_or_else(|| {
+                FormatError::InvalidArgument(format!("column {column} has no block {block}"))
+            })?;
+        let what = format!("column {column} block {block}");
+        let bytes = read_exact(self.file.as_ref(), b.offset, u64::from(b.len), &what)?;
+        self.decode_block(column, block, &bytes)
+    }
+
+    fn decode_block(&self, column: usize, block: usize, bytes: &[u8]) -> Result<ArrayRef> {
         let (field, meta) = self
             .footer
             .schema
@@ -702,15 +757,13 @@ impl Segment {
         let b = meta.blocks.get(block).ok_or_else(|| {
             FormatError::InvalidArgument(format!("column {column} has no block {block}"))
         })?;
-        let what = format!("column {column} block {block}");
-        let bytes = read_exact(self.file.as_ref(), b.offset, u64::from(b.len), &what)?;
         let dict = self.dictionaries.get(column).and_then(Option::as_ref);
         let pos = BlockPos {
             column,
             block,
             offset: b.offset,
         };
-        block::decode_at(field, &bytes, b.rows as usize, dict, self.symbol_as, pos)
+        block::decode_at(field, bytes, b.rows as usize, dict, self.symbol_as, pos)
     }
 
     /// Reads a whole column.

@@ -30,7 +30,8 @@ pub struct RequestCounts {
     pub put_bytes: u64,
     /// Multipart uploads started.
     pub multipart_uploads: u64,
-    /// Listings (`list`, `list_with_offset`, `list_with_delimiter`).
+    /// Listings (`list`, `list_with_offset`, `list_with_delimiter`), one per call however
+    /// many pages the store returns.
     pub lists: u64,
     /// Objects deleted (each key of a delete stream).
     pub deletes: u64,

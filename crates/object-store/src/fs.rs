@@ -125,6 +125,15 @@ fn past_end(path: &Path, offset: u64, len: u64, file_len: u64) -> FormatError {
     )
 }
 
+/// Bytes a read of at least [`READ_AHEAD_MIN`] bytes fetches from its offset on (bounded by the
+/// object's end): the blocks of a stripe lie side by side, so reading the next ones costs no
+/// request. Latency, not bytes, dominates an object store's reads.
+pub(crate) const READ_AHEAD: u64 = 1 << 20;
+/// Reads shorter than this (a segment's header and tail) fetch exactly what they ask.
+const READ_AHEAD_MIN: usize = 64;
+/// Read-ahead windows kept per open object (readers of different parts of one segment).
+const WINDOWS: usize = 4;
+
 /// An object opened for ranged reads; its length is from the HEAD at open.
 #[derive(Debug)]
 struct ObjectReadFile {
@@ -132,6 +141,8 @@ struct ObjectReadFile {
     key: ObjectPath,
     path: PathBuf,
     len: u64,
+    /// Recently fetched windows (offset, bytes), most recent last.
+    windows: std::sync::Mutex<Vec<(u64, Bytes)>>,
 }
 
 impl ObjectReadFile {
@@ -169,7 +180,8 @@ impl ObjectReadFile {
 }
 
 impl ReadAt for ObjectReadFile {
-    /// One ranged GET.
+    /// Served from a read-ahead window when one holds the range; otherwise one ranged GET of
+    /// [`READ_AHEAD`] bytes from `offset` (exactly the range for short reads), kept as a window.
     fn read_at(&self, offset: u64, len: usize) -> Result<Bytes> {
         let end = offset
             .checked_add(len as u64)
@@ -179,15 +191,47 @@ impl ReadAt for ObjectReadFile {
         if len == 0 {
             return Ok(Bytes::new());
         }
+        let windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((at, w)) = windows
+            .iter()
+            .find(|(at, w)| *at <= offset && end <= at + w.len() as u64)
+        {
+            let from = usize::try_from(offset - at).unwrap_or(usize::MAX);
+            return Ok(w.slice(from..from + len));
+        }
+        drop(windows);
+        let fetch = if len >= READ_AHEAD_MIN {
+            offset..end.max(offset.saturating_add(READ_AHEAD)).min(self.len)
+        } else {
+            range.clone()
+        };
         let (store, key) = (Arc::clone(&self.store), self.key.clone());
-        let r = range.clone();
+        let r = fetch.clone();
         let bytes = block(&self.path, async move { store.get_range(&key, r).await })?;
-        self.check_len(&range, &bytes)?;
-        Ok(bytes)
+        self.check_len(&fetch, &bytes)?;
+        let out = bytes.slice(0..len);
+        if fetch != range {
+            let mut windows = self
+                .windows
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if windows.len() >= WINDOWS {
+                windows.remove(0);
+            }
+            windows.push((offset, bytes));
+        }
+        Ok(out)
     }
 
     fn len(&self) -> u64 {
         self.len
+    }
+
+    fn prefers_few_requests(&self) -> bool {
+        true
     }
 
     /// `get_ranges`: the store fetches the ranges concurrently, merging near ones into one GET.
@@ -311,6 +355,7 @@ impl FileSystem for ObjectStoreFs {
             key,
             path: path.to_path_buf(),
             len: meta.size,
+            windows: std::sync::Mutex::new(Vec::new()),
         }))
     }
 

@@ -67,6 +67,8 @@ mod fs;
 mod location;
 mod runtime;
 
+pub mod testing;
+
 pub use counting::{CountingStore, RequestCounts};
 pub use fault::FaultStore;
 pub use fs::ObjectStoreFs;

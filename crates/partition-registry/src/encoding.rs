@@ -14,7 +14,7 @@ use crate::state::{
 };
 
 /// Newest version byte of a log record payload. Records are written at 3 unless they hold a
-/// retention edit (`SetRetention`, `Retire`, `Forget`: version 4); version 1 (without
+/// retention or object-layout edit (`SetRetention`, `Retire`, `Forget`, `Token`: version 4); version 1 (without
 /// `SetLogPosition`) and 2 (without `CoarsenPartitions`) are read too.
 pub const RECORD_VERSION: u8 = 4;
 /// Newest version of the checkpoint file. Checkpoints are written at 3 unless the table has a
@@ -420,6 +420,10 @@ fn put_edit(e: &mut Enc, edit: &Edit) {
                 e.str(f);
             }
         }
+        Edit::Token(t) => {
+            e.u8(14);
+            e.u64(*t);
+        }
         Edit::CoarsenPartitions { from, start, end } => {
             e.u8(10);
             e.len(from.len());
@@ -545,6 +549,7 @@ fn get_edit(d: &mut Dec<'_>, counts: &mut Vec<u64>) -> DResult<Edit> {
             }
         }
         13 => Edit::Forget(get_strings(d)?),
+        14 => Edit::Token(d.u64()?),
         t => return d.err(format!("unknown edit tag {t}")),
     })
 }
@@ -564,7 +569,7 @@ fn record_version_for(edits: &[Edit]) -> u8 {
     let needs_4 = edits.iter().any(|e| {
         matches!(
             e,
-            Edit::SetRetention(_) | Edit::Retire { .. } | Edit::Forget(_)
+            Edit::SetRetention(_) | Edit::Retire { .. } | Edit::Forget(_) | Edit::Token(_)
         )
     });
     if needs_4 { 4 } else { 3 }

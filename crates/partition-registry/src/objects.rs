@@ -227,6 +227,8 @@ fn rebase(edits: &[Edit], state: &TableState) -> Option<Vec<Edit>> {
                     out.push(e.clone());
                 }
             }
+            // Each attempt carries a token of its own.
+            Edit::Token(_) => {}
             Edit::AddSegment(_)
             | Edit::SetRetention(_)
             | Edit::Forget(_)
@@ -371,7 +373,9 @@ impl Registry {
         let mut attempt = 0;
         loop {
             let state = self.state();
-            let (all, next) = match prepare_record(&state, &edits) {
+            let mut attempt_edits = edits.clone();
+            attempt_edits.push(Edit::Token(nonce()));
+            let (all, next) = match prepare_record(&state, &attempt_edits) {
                 Ok(x) => x,
                 Err(e) if attempt > 0 => {
                     return Err(RegistryError::Conflict {
@@ -387,12 +391,15 @@ impl Registry {
             let path = self.manifest_dir().join(record_object_name(next.version));
             match self.fs.put_if_absent(&path, &bytes) {
                 Ok(()) => return Ok(self.install(w, next)),
-                Err(e) if is_already_exists(&e) => {}
-                // The put failed, or its answer was lost: what is there now decides.
+                // The put failed, its answer was lost, or it was retried after it succeeded
+                // (a store client retries a conditional put after a server error, and the
+                // retry finds the key taken): what is there now decides.
                 Err(e) => match read_file(self.fs.as_ref(), &path) {
                     Ok(there) if there == bytes => return Ok(self.install(w, next)),
                     Ok(_) => {}
-                    Err(RegistryError::Format { source, .. }) if is_not_found(&source) => {
+                    Err(RegistryError::Format { source, .. })
+                        if is_not_found(&source) && !is_already_exists(&e) =>
+                    {
                         return Err(RegistryError::format("writing a manifest record", e));
                     }
                     Err(_) => {

@@ -308,6 +308,10 @@ pub enum Edit {
     },
     /// Retired files that garbage collection removed: they leave the retired list.
     Forget(Vec<String>),
+    /// A random number making a record unique to one commit attempt (object layout): a writer
+    /// that cannot tell whether its conditional put happened reads the record back, and two
+    /// writers' records with the same edits must not look alike. Changes nothing.
+    Token(u64),
     /// Adjacent partitions rolled up into one coarser partition `[start, end)`: every
     /// partition overlapping it must be listed in `from` and lie inside it, and none may be
     /// Merging or Deleted. Their segments move to the new partition with their files (a
@@ -770,6 +774,7 @@ impl TableState {
                     self.retired.remove(f);
                 }
             }
+            Edit::Token(_) => {}
             Edit::SetLogPosition(p) => {
                 if *p < self.log_position {
                     return Err(RegistryError::InvalidConfig(format!(

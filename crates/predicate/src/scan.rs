@@ -672,21 +672,45 @@ impl Cursor {
         let array = match self.cache.get(&col) {
             Some((cb, a)) if *cb == b => Arc::clone(a),
             _ => {
-                let a = self
+                // Where requests cost more than bytes (an object store), the same stripe's
+                // blocks of every other column this scan reads come in the same request.
+                let mut batch = vec![(col, b)];
+                if self.seg.prefers_few_requests() {
+                    for (&c, starts) in &self.block_starts {
+                        if c == col {
+                            continue;
+                        }
+                        if let Ok(i) = starts.binary_search(&first)
+                            && i + 1 < starts.len()
+                            && self.cache.get(&c).map(|(cb, _)| *cb) != Some(i)
+                        {
+                            batch.push((c, i));
+                        }
+                    }
+                }
+                let arrays = self
                     .seg
-                    .read_block(col, b)
+                    .read_blocks(&batch)
                     .map_err(|e| fmt_err(&self.seg, self.seg_index, e))?;
-                stats.add(BLOCKS_DECODED, 1);
-                let len = self
-                    .seg
-                    .footer()
-                    .columns
-                    .get(col)
-                    .and_then(|m| m.blocks.get(b))
-                    .map_or(0, |m| u64::from(m.len));
-                stats.add(BYTES_READ, len);
-                self.cache.insert(col, (b, Arc::clone(&a)));
-                a
+                let mut wanted = None;
+                for (&(c, blk), a) in batch.iter().zip(arrays) {
+                    stats.add(BLOCKS_DECODED, 1);
+                    let len = self
+                        .seg
+                        .footer()
+                        .columns
+                        .get(c)
+                        .and_then(|m| m.blocks.get(blk))
+                        .map_or(0, |m| u64::from(m.len));
+                    stats.add(BYTES_READ, len);
+                    if c == col {
+                        wanted = Some(Arc::clone(&a));
+                    }
+                    self.cache.insert(c, (blk, a));
+                }
+                wanted.ok_or_else(|| {
+                    PredicateError::InvalidArgument(format!("block {b} of column {col} not read"))
+                })?
             }
         };
         let off = usize::try_from(start - first).unwrap_or(usize::MAX);

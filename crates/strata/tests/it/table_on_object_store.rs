@@ -159,3 +159,126 @@ fn a_fault_at_any_store_call_leaves_one_committed_state_and_nothing_lost() {
         assert!(k > 10, "{fault:?}: only {} calls", k - 1);
     }
 }
+
+/// `days` days of one row a minute: `ts` (ms), `host` (3 values), `id`, `cpu`.
+fn minutely(days: i64) -> arrow_array::RecordBatch {
+    use arrow_array::{Float64Array, Int64Array, StringArray, TimestampMillisecondArray};
+    let n = days * 24 * 60;
+    let ids: Vec<i64> = (0..n).collect();
+    arrow_array::RecordBatch::try_new(
+        Arc::new(schema().to_arrow(strata::SymbolAs::Utf8)),
+        vec![
+            Arc::new(TimestampMillisecondArray::from(
+                ids.iter().map(|i| i * 60_000).collect::<Vec<_>>(),
+            )),
+            Arc::new(StringArray::from(
+                ids.iter()
+                    .map(|i| ["a", "b", "c"][(*i % 3) as usize])
+                    .collect::<Vec<_>>(),
+            )),
+            Arc::new(Int64Array::from(ids.clone())),
+            Arc::new(Float64Array::from(
+                ids.iter()
+                    .map(|i| ((*i * 37) % 1000) as f64 / 10.0)
+                    .collect::<Vec<_>>(),
+            )),
+        ],
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_one_percent_time_range_scan_requests_few_bytes_in_few_requests() {
+    one_percent_scan_on(
+        "memory, sorted by time",
+        Arc::new(InMemory::new()),
+        &["ts"],
+        3.0,
+    );
+    // Sorted by host first, a day is a run in each host's rows: three runs, each in a block
+    // or two of its own.
+    one_percent_scan_on(
+        "memory, sorted by host and time",
+        Arc::new(InMemory::new()),
+        &["host", "ts"],
+        8.0,
+    );
+}
+
+#[test]
+fn a_one_percent_time_range_scan_on_a_local_s3_server_requests_few_bytes() {
+    let test = "a_one_percent_time_range_scan_on_a_local_s3_server_requests_few_bytes";
+    let Some(server) = strata_object_store::testing::S3TestServer::start(test) else {
+        return;
+    };
+    one_percent_scan_on("s3 (moto)", server.bucket("scans").unwrap(), &["ts"], 3.0);
+}
+
+/// Loads 100 days of minutely rows through a request-counting wrapper of `inner`, compacts
+/// them, and compares what a full scan and a one-day scan request.
+fn one_percent_scan_on(
+    name: &str,
+    inner: Arc<dyn strata_object_store::object_store::ObjectStore>,
+    sort_key: &[&str],
+    max_percent: f64,
+) {
+    use strata_object_store::CountingStore;
+    let days = 100;
+    let store = CountingStore::new(inner);
+    let fs = Arc::new(ObjectStoreFs::new(
+        Arc::new(store.clone()),
+        ObjectPath::from("t"),
+    ));
+    // Blocks of 1,024 rows: the table has ~140 stripes, as a table of many gigabytes has with
+    // the default block size, so a day is about 1% of the stripes.
+    let mut options = quiet(TableOptions::with_fs(fs.clone()));
+    options.writer.block.block_rows = 1024;
+    let schema = schema().with_sort_key(sort_key.iter().copied()).unwrap();
+    let config = strata::TableConfig::new(schema, "ts", strata::Partitioning::Day).unwrap();
+    let t = Table::create("/", config, options).unwrap();
+    t.write(&minutely(days)).unwrap();
+    t.compact_now().unwrap();
+    t.close().unwrap();
+    // Each query from a fresh reader: opening reads the manifest and the segment footers, the
+    // scan reads blocks.
+    let query = |filter: Option<&str>| {
+        store.reset();
+        let (t, _) = Table::open_read_only("/", TableOptions::with_fs(fs.clone())).unwrap();
+        let opened = store.snapshot();
+        store.reset();
+        let mut scan = t.scan();
+        if let Some(f) = filter {
+            scan = scan.filter(f);
+        }
+        let rows: usize = scan.execute().unwrap().map(|b| b.unwrap().num_rows()).sum();
+        (rows, opened, store.snapshot())
+    };
+    let (rows, open_full, full) = query(None);
+    assert_eq!(rows, (days * 24 * 60) as usize);
+    // One day of the hundred, in the middle.
+    let from = 50 * DAY_MS;
+    let (rows, _, one) = query(Some(&format!("ts >= {from} AND ts < {}", from + DAY_MS)));
+    assert_eq!(rows, 24 * 60);
+    eprintln!(
+        "{name}: open: {} requests, {} bytes; full scan: {} requests, {} bytes; 1% time range: \
+         {} requests, {} bytes ({:.2}% of the bytes)",
+        open_full.requests(),
+        open_full.get_bytes,
+        full.requests(),
+        full.get_bytes,
+        one.requests(),
+        one.get_bytes,
+        one.get_bytes as f64 * 100.0 / full.get_bytes as f64
+    );
+    assert!(
+        one.get_bytes as f64 * 100.0 <= full.get_bytes as f64 * max_percent,
+        "{name}: the 1% scan read {} of {} bytes",
+        one.get_bytes,
+        full.get_bytes
+    );
+    assert!(
+        one.requests() <= 8,
+        "the 1% scan made {} requests",
+        one.requests()
+    );
+}
