@@ -129,9 +129,13 @@ pub fn inspect(path: &Path, out: &mut dyn Write) -> Result<()> {
     // Per column over every segment: bytes on disk and the encodings the blocks chose.
     let mut columns: Vec<ColumnSummary> = Vec::new();
     for entry in state.segments() {
-        let path = path.join(strata::DATA_DIR).join(&entry.file);
-        let seg = Segment::open(&LocalFs, &path)
-            .with_context(|| format!("reading segment {}", path.display()))?;
+        let file = table.registry().path_of(&entry.file);
+        let seg = Segment::open(table.registry().fs().as_ref(), &file).with_context(|| {
+            format!(
+                "reading segment {}",
+                path.join(strata::DATA_DIR).join(&entry.file).display()
+            )
+        })?;
         for (f, c) in seg.schema().fields.iter().zip(&seg.footer().columns) {
             let i = match columns.iter().position(|s| s.name == f.name) {
                 Some(i) => i,
@@ -299,8 +303,11 @@ pub fn verify(dir: &Path, out: &mut dyn Write) -> Result<()> {
     let mut segments = 0usize;
     for s in state.segments() {
         segments += 1;
-        let path = dir.join(strata::DATA_DIR).join(&s.file);
-        let result = Segment::open(&LocalFs, &path).and_then(|seg| seg.read_all());
+        let result = Segment::open(
+            table.registry().fs().as_ref(),
+            &table.registry().path_of(&s.file),
+        )
+        .and_then(|seg| seg.read_all());
         match result {
             Ok(b) if b.num_rows() as u64 == s.rows => {}
             Ok(b) => {
