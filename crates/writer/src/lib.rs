@@ -18,7 +18,7 @@
 //! dropped unfinished — the temporary file is removed and `<name>` is never created. On a
 //! filesystem without an atomic rename (an object store, [`strata_format::Capabilities`]) there
 //! is no temporary file: the segment is uploaded whole to `<name>` at the final sync, which is
-//! atomic there.
+//! atomic there; the footer's block index then stays in memory too (no side file).
 //!
 //! ```
 //! use std::sync::Arc;
@@ -251,11 +251,16 @@ impl SegmentWriter {
         let n = schema.fields.len();
         let inner = match SegmentFileWriter::new(file, schema.clone(), opts.block) {
             Ok(mut w) => {
-                w.spill_index(
-                    fs.clone(),
-                    dir.join(format!("{name}.idx.tmp")),
-                    opts.index_memory,
-                );
+                // On an object store the segment itself is held in memory until its upload,
+                // and a side file would be uploaded and fetched back: the index stays in
+                // memory there.
+                if fs.capabilities().append {
+                    w.spill_index(
+                        fs.clone(),
+                        dir.join(format!("{name}.idx.tmp")),
+                        opts.index_memory,
+                    );
+                }
                 w
             }
             Err(e) => {
