@@ -26,14 +26,30 @@ const STACK: &[&str] = &[
     "strata-predicate",
     "strata-partition-registry",
     "strata-compactor",
+    "strata-object-store",
     "strata",
     "strata-datafusion",
+    "strata-distributed",
     "strata-cli",
 ];
 
 /// Heavy dependencies (many crates, long to compile), and the only members that may use them.
 const HEAVY: &[&str] = &["datafusion", "tokio"];
-const HEAVY_ALLOWED: &[&str] = &["strata-datafusion", "strata-cli", "strata-benches"];
+const HEAVY_ALLOWED: &[&str] = &[
+    "strata-object-store",
+    "strata-datafusion",
+    "strata-distributed",
+    "strata-cli",
+    "strata-benches",
+];
+/// Distributed execution (gRPC, protobuf), heavier still: one member only.
+const DISTRIBUTED: &[&str] = &[
+    "datafusion-distributed",
+    "datafusion-proto",
+    "tonic",
+    "prost",
+];
+const DISTRIBUTED_ALLOWED: &[&str] = &["strata-distributed"];
 
 /// Workspace members outside the stack: they may depend on anything.
 const TOOLING: &[&str] = &["strata-benches", "xtask"];
@@ -637,6 +653,17 @@ fn heavy_dependencies_only_in_the_crates_that_need_them() {
     assert!(
         violations.is_empty(),
         "only {HEAVY_ALLOWED:?} may depend on {HEAVY:?}:\n  {}",
+        violations.join("\n  ")
+    );
+}
+
+#[test]
+fn distributed_execution_dependencies_only_in_strata_distributed() {
+    let packages = workspace_packages(&root());
+    let violations = heavy_dependency_violations(&packages, DISTRIBUTED, DISTRIBUTED_ALLOWED);
+    assert!(
+        violations.is_empty(),
+        "only {DISTRIBUTED_ALLOWED:?} may depend on {DISTRIBUTED:?}:\n  {}",
         violations.join("\n  ")
     );
 }

@@ -29,6 +29,29 @@ pub enum Error {
     /// A scan or insert worker stopped without finishing (it panicked or was cancelled).
     #[error("{0} worker stopped before finishing")]
     WorkerLost(&'static str),
+    /// A scan was to be sent to another process, but its provider has no location (a URL
+    /// that process can open the table at).
+    #[error(
+        "the scan's table has no location for another process to open it at; use StrataTable::with_location"
+    )]
+    NoLocation,
+    /// A scan was to be sent to another process, but it reads rows that are still in this
+    /// process's write buffer.
+    #[error(
+        "the scan reads {rows} rows still in the write buffer, which another process cannot read; flush the table first"
+    )]
+    BufferedRows {
+        /// Rows in the write buffer.
+        rows: u64,
+    },
+    /// A scan was rebuilt over a snapshot of another manifest version than the one it read.
+    #[error("the scan reads manifest version {wanted}, the snapshot is at version {found}")]
+    VersionMismatch {
+        /// The scan's version.
+        wanted: u64,
+        /// The snapshot's version.
+        found: u64,
+    },
     /// The insert's input stream ended without a commit (the statement was cancelled).
     #[error("INSERT was cancelled before its input ended; nothing was written")]
     InsertCancelled,

@@ -3,6 +3,7 @@
 //! streamed through a small channel.
 
 use std::fmt;
+use std::ops::Range;
 use std::sync::Arc;
 
 use arrow_array::{RecordBatch, RecordBatchOptions};
@@ -24,7 +25,7 @@ use datafusion::physical_plan::{
 };
 use strata::stack::compactor::SegmentHandle;
 use strata::stack::predicate::ScanStats;
-use strata::{BoundPredicate, Snapshot};
+use strata::{BoundPredicate, Snapshot, SymbolAs};
 use tokio::sync::mpsc;
 
 use crate::error::{Error, Result};
@@ -46,6 +47,8 @@ pub(crate) enum Share {
 #[derive(Debug)]
 pub struct StrataScanExec {
     snapshot: Snapshot,
+    /// Where another process can open the table (a URL), if the provider was told.
+    location: Option<Arc<str>>,
     shares: Vec<Share>,
     /// Table column indices read, in output order.
     projection: Vec<usize>,
@@ -58,9 +61,35 @@ pub struct StrataScanExec {
     metrics: ExecutionPlanMetricsSet,
 }
 
+/// A scan that reads only segments, as plain data: what another process (a worker of a
+/// distributed engine) needs to rebuild the same scan with [`StrataScanExec::from_parts`] over
+/// its own copy of the table, opened read-only at `location` and manifest `version`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanParts {
+    /// Where the table lives: a URL such as `s3://bucket/prefix` or `memory://name`.
+    pub location: String,
+    /// The manifest version the scan reads.
+    pub version: u64,
+    /// Per output partition: the segments (ids) and the row ranges of each it reads.
+    pub shares: Vec<Vec<(u64, Range<u64>)>>,
+    /// Table column indices read, in output order.
+    pub projection: Vec<usize>,
+    /// The pushed-down predicate in Strata's textual form (it parses back to the same one).
+    pub predicate: Option<String>,
+    /// Rows a partition may stop after.
+    pub limit: Option<usize>,
+    /// Rows per batch.
+    pub batch_size: usize,
+}
+
 impl StrataScanExec {
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one private constructor of plain parts"
+    )]
     pub(crate) fn new(
         snapshot: Snapshot,
+        location: Option<Arc<str>>,
         shares: Vec<Share>,
         projection: Vec<usize>,
         predicate: Option<BoundPredicate>,
@@ -76,6 +105,7 @@ impl StrataScanExec {
         );
         Self {
             snapshot,
+            location,
             shares,
             projection,
             predicate,
@@ -100,6 +130,128 @@ impl StrataScanExec {
     /// The row limit each partition honours, if any.
     pub fn limit(&self) -> Option<usize> {
         self.limit
+    }
+
+    /// Where another process can open the table, if the provider was given a location
+    /// ([`StrataTable::with_location`](crate::StrataTable::with_location)).
+    pub fn location(&self) -> Option<&str> {
+        self.location.as_deref()
+    }
+
+    /// The manifest version of the snapshot it reads.
+    pub fn version(&self) -> u64 {
+        self.snapshot.version()
+    }
+
+    /// The scan as plain data, for another process to rebuild with [`Self::from_parts`].
+    /// Fails when the provider was given no location, or when the scan reads rows still in
+    /// the write buffer, which live only in this process (flush the table first).
+    pub fn to_parts(&self) -> Result<ScanParts> {
+        let location = self.location.as_deref().ok_or(Error::NoLocation)?;
+        let shares = self
+            .shares
+            .iter()
+            .map(|s| match s {
+                Share::Segments(parts) => Ok(parts.clone()),
+                Share::Buffer => Err(Error::BufferedRows {
+                    rows: self.snapshot.buffered_rows(),
+                }),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ScanParts {
+            location: location.to_owned(),
+            version: self.snapshot.version(),
+            shares,
+            projection: self.projection.clone(),
+            predicate: self.predicate.as_ref().map(ToString::to_string),
+            limit: self.limit,
+            batch_size: self.batch_size,
+        })
+    }
+
+    /// Rebuilds a scan from [`Self::to_parts`] over `snapshot`, which must be the table at
+    /// `parts.location` at manifest version `parts.version` (its buffered rows, if any, are
+    /// not read: every share names segments).
+    pub fn from_parts(snapshot: Snapshot, parts: ScanParts) -> Result<Self> {
+        if snapshot.version() != parts.version {
+            return Err(Error::VersionMismatch {
+                wanted: parts.version,
+                found: snapshot.version(),
+            });
+        }
+        let arrow = snapshot.schema().to_arrow(SymbolAs::Utf8);
+        let schema = Arc::new(arrow.project(&parts.projection)?);
+        let predicate = parts
+            .predicate
+            .as_deref()
+            .map(|text| BoundPredicate::parse_and_bind(text, snapshot.schema()))
+            .transpose()?;
+        let shares = parts.shares.into_iter().map(Share::Segments).collect();
+        Ok(Self::new(
+            snapshot,
+            Some(parts.location.into()),
+            shares,
+            parts.projection,
+            predicate,
+            parts.limit,
+            parts.batch_size.max(1),
+            schema,
+        ))
+    }
+
+    /// The same scan cut into `tasks` scans (for the tasks of a distributed stage), which
+    /// together read every row once and each have the same number of partitions: the
+    /// segments are shared out again over `partitions() * tasks` partitions, dealt round-robin
+    /// to the tasks (a task may get empty partitions). Fails, as [`Self::to_parts`] does, when
+    /// the scan reads buffered rows.
+    pub fn split(&self, tasks: usize) -> Result<Vec<StrataScanExec>> {
+        let tasks = tasks.max(1);
+        if self.shares.iter().any(|s| matches!(s, Share::Buffer)) {
+            return Err(Error::BufferedRows {
+                rows: self.snapshot.buffered_rows(),
+            });
+        }
+        let target = self.shares.len().max(1).saturating_mul(tasks);
+        let all = crate::provider::segment_shares(&self.snapshot, target, self.limit);
+        let per_task = all.len().div_ceil(tasks).max(1);
+        let mut split: Vec<Vec<Share>> = vec![Vec::with_capacity(per_task); tasks];
+        for (i, share) in all.into_iter().enumerate() {
+            if let Some(t) = split.get_mut(i % tasks) {
+                t.push(share);
+            }
+        }
+        Ok(split
+            .into_iter()
+            .map(|mut shares| {
+                shares.resize(per_task, Share::Segments(Vec::new()));
+                Self::new(
+                    self.snapshot.clone(),
+                    self.location.clone(),
+                    shares,
+                    self.projection.clone(),
+                    self.predicate.clone(),
+                    self.limit,
+                    self.batch_size,
+                    Arc::clone(&self.schema),
+                )
+            })
+            .collect())
+    }
+
+    /// How many scans [`Self::split`] can give rows to: the segments with live rows (large
+    /// ones counted once per row slice), or 1 for a scan with a small limit. 1 at least.
+    pub fn max_split(&self) -> usize {
+        crate::provider::segment_shares(&self.snapshot, usize::MAX, self.limit)
+            .iter()
+            .filter(|s| matches!(s, Share::Segments(parts) if !parts.is_empty()))
+            .count()
+            .max(1)
+    }
+
+    /// Whether it reads rows still in the write buffer (then it cannot be sent to another
+    /// process).
+    pub fn reads_buffer(&self) -> bool {
+        self.shares.iter().any(|s| matches!(s, Share::Buffer))
     }
 
     /// The segments a share reads, its buffered rows, and whether it reads only part of a

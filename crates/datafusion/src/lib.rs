@@ -19,7 +19,8 @@
 //!
 //! Key types: [`StrataTable`] (the `TableProvider`), [`StrataScanExec`] (the `ExecutionPlan`;
 //! `EXPLAIN ANALYZE` shows its pruning counters), [`classify`] (how a filter is pushed down),
-//! [`Error`].
+//! [`ScanParts`] (a scan as plain data, for a worker of another process to rebuild: see
+//! strata-distributed), [`Error`].
 //!
 //! Pushdown rules (details in [`classify`]): comparisons of a bare column with a literal of its
 //! own type, `BETWEEN`, `IN` lists, `IS [NOT] NULL`, `LIKE 'prefix%'` and AND / OR / NOT of
@@ -92,6 +93,6 @@ mod pushdown;
 mod stats;
 
 pub use error::{Error, Result};
-pub use exec::StrataScanExec;
+pub use exec::{ScanParts, StrataScanExec};
 pub use provider::StrataTable;
 pub use pushdown::classify;

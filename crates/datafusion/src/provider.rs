@@ -11,7 +11,7 @@ use datafusion::datasource::sink::DataSinkExec;
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
-use strata::{Schema, Snapshot, SymbolAs, Table};
+use strata::{Schema, Snapshot, SymbolAs, Table, TableOptions};
 
 use crate::error::{Error, Result};
 use crate::exec::{Share, StrataScanExec};
@@ -32,9 +32,13 @@ enum Source {
 /// Made from a [`Table`] ([`StrataTable::new`]), each query reads a snapshot pinned when it is
 /// planned, and `INSERT INTO` appends in one transaction per statement. Made from a
 /// [`Snapshot`] ([`StrataTable::from_snapshot`]), every query reads that snapshot.
+///
+/// Given a location ([`StrataTable::with_location`], or opened with [`StrataTable::open_at`]),
+/// its scans can be sent to other processes ([`StrataScanExec::to_parts`]).
 #[derive(Debug, Clone)]
 pub struct StrataTable {
     source: Source,
+    location: Option<Arc<str>>,
     schema: Schema,
     arrow_schema: SchemaRef,
 }
@@ -52,10 +56,32 @@ impl StrataTable {
         Self::with(Source::Snapshot(snapshot), schema)
     }
 
+    /// A provider over the table at `location` (a URL such as `s3://bucket/prefix` or
+    /// `memory://name`, or a local directory) opened read-only, with default options, as of
+    /// manifest version `version` (`None`: the latest), with that location set. `INSERT`
+    /// fails: the table is read-only.
+    pub fn open_at(location: &str, version: Option<u64>) -> Result<Self> {
+        let (table, _) = Table::open_read_only_at(location, TableOptions::default(), version)?;
+        Ok(Self::new(Arc::new(table)).with_location(location))
+    }
+
+    /// The same provider, telling its scans where another process can open the table
+    /// (the URL it was created or opened at). Needed to send its scans to distributed workers.
+    pub fn with_location(mut self, location: impl Into<Arc<str>>) -> Self {
+        self.location = Some(location.into());
+        self
+    }
+
+    /// Where another process can open the table, if set.
+    pub fn location(&self) -> Option<&str> {
+        self.location.as_deref()
+    }
+
     fn with(source: Source, schema: Schema) -> Self {
         let arrow_schema = Arc::new(schema.to_arrow(SymbolAs::Utf8));
         Self {
             source,
+            location: None,
             schema,
             arrow_schema,
         }
@@ -115,6 +141,7 @@ impl StrataTable {
         let shares = shares(&snapshot, target_partitions.max(1), limit);
         Ok(StrataScanExec::new(
             snapshot,
+            self.location.clone(),
             shares,
             projection,
             predicate,
@@ -147,7 +174,11 @@ type Slice = (u64, std::ops::Range<u64>);
 /// fair share of the rows is cut into row slices of about a fair share (never below
 /// [`SLICE_ALIGN`] rows), so a table of one large segment is still read by `target` threads;
 /// then the pieces go largest first onto the least loaded share.
-fn segment_shares(snapshot: &Snapshot, target: usize, limit: Option<usize>) -> Vec<Share> {
+pub(crate) fn segment_shares(
+    snapshot: &Snapshot,
+    target: usize,
+    limit: Option<usize>,
+) -> Vec<Share> {
     let segments: Vec<(u64, u64, u64)> = snapshot
         .index()
         .segments()
