@@ -4,10 +4,16 @@
 //! of a table: which partitions exist and in which state, which segments are live, what has been
 //! deleted, which schema the table has, and how the table recovers after a crash.
 //!
-//! What it is not: it does not decide *when* to seal, merge or drop (the compactor does), it
-//! never rewrites segment data, and at run time it deletes no segment file — unreferenced files
-//! are removed only by recovery ([`Registry::open`]), when no reader can still see them, or
-//! moved to `quarantine/` when recovery discarded log bytes that may have referenced them.
+//! What it is not: it does not decide *when* to seal, merge or drop (the compactor does), and it
+//! never rewrites segment data. Unreferenced files are removed by recovery ([`Registry::open`]),
+//! when no reader can still see them, or moved to `quarantine/` when recovery discarded log
+//! bytes that may have referenced them; on a table with a retention period, files a commit
+//! retires are kept for that period and then removed by [`Registry::collect_garbage`].
+//!
+//! Two layouts ([`Layout`]): on a local disk, a checkpoint and an append-only log; on an object
+//! store (no append, no atomic rename), one manifest object per version created with a
+//! conditional put, so writers in several processes race safely ([`RegistryError::Conflict`]
+//! for the loser whose edits no longer apply), with the checkpoints beside them.
 //!
 //! # Table directory (byte layouts in `docs/format.md`)
 //!
@@ -22,6 +28,10 @@
 //!   quarantine/               files recovery set aside instead of deleting them
 //! ```
 //!
+//! The object layout replaces the first two entries with `manifest/<version>.rec` (one framed
+//! record per version) and `manifest/<version>.checkpoint`, and names deletion vectors
+//! `dv-<id>-<version>-<random>.roaring`.
+//!
 //! The manifest log uses the record framing of `strata_format::record`, and its damage rule:
 //! an incomplete last record is discarded and reported, any damaged record is
 //! [`RegistryError::Corrupt`] unless [`RecoveryMode::PointInTime`] accepts the loss.
@@ -29,7 +39,8 @@
 //! # Key types
 //!
 //! [`Registry`] (create, open / open_with([`OpenOptions`]) → [`RecoveryReport`], commit /
-//! commit_batch, checkpoint, the one flush path — check_rows, stage_segments →
+//! commit_batch, checkpoint, refresh, collect_garbage → [`GcReport`], create_with
+//! ([`CreateOptions`]), the one flush path — check_rows, stage_segments →
 //! [`StagedSegment`], commit_staged / discard_staged, write_segments —, delete / delete_where,
 //! scan_inputs / scan);
 //! [`TableState`] (immutable snapshot: [`TableSchema`], [`Partition`] with [`PartitionState`],

@@ -17,6 +17,13 @@
 //! logged or buffered. One writer holds an OS lock on the table directory; any number of
 //! readers open it with [`Table::open_read_only`], which takes no lock and writes nothing.
 //!
+//! A table may live at a URL instead of a directory: `file:///path`, `s3://bucket/prefix`
+//! (configured from the `AWS_*` environment variables) or `memory://name`. On an object store
+//! there is no lock and no write-ahead log: writers in several processes commit by conditional
+//! put (the manifest's object layout), rows are durable once their flush or transaction
+//! commits, files a commit retires stay readable for [`TableOptions::retention`] (one hour by
+//! default), and [`Table::open_read_only_at`] opens an older manifest version.
+//!
 //! # Table directory
 //!
 //! ```text
