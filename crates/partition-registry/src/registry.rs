@@ -782,7 +782,13 @@ impl Registry {
         let id = {
             let mut w = self.lock_writer();
             let mut attempts = 0;
-            while w.next_id >= w.reserved_end {
+            // One writer (the log layout) may use every reserved id, whoever committed the
+            // reservation; with several (the object layout) only the ids it reserved itself.
+            let reserved_end = |w: &LogWriter| match self.layout {
+                Layout::Log => self.state().segment_id_limit,
+                Layout::Objects => w.reserved_end,
+            };
+            while w.next_id >= reserved_end(&w) {
                 // The ids from the current limit up are this writer's once the record commits;
                 // a writer that lost the race for the version reads the new limit and retries.
                 let base = self.state().segment_id_limit;
