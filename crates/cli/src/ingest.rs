@@ -7,14 +7,14 @@
 //! CSV or JSON record is reported with its file and the physical line it starts on, or with
 //! `--skip-bad-rows` left out and counted.
 //!
-//! CSV comes in the dialects people write (see [`csv`]): the delimiter (`,` `;` tab `|`), a
+//! CSV comes in the dialects people write (see `ingest/csv.rs`): the delimiter (`,` `;` tab `|`), a
 //! header or none and a preamble of `#` lines are detected per file, and `--delimiter`,
 //! `--quote`, `--escape`, `--comment`, `--header` / `--no-header` and `--encoding` say
 //! otherwise; empty fields, `NA`, `N/A`, `null`, `NULL` and each `--null` token are nulls, and so
 //! is `NaN` in a float column. A new table takes its column types from every record of the
 //! first file (one streaming pass before the one that ingests it), widening on conflict
 //! (Int64 → Float64 → Utf8, dates → timestamps → Utf8), and its string columns with few
-//! distinct values become symbols; ingest prints the schema it chose. JSON (see [`json`]) takes
+//! distinct values become symbols; ingest prints the schema it chose. JSON (see `ingest/json.rs`) takes
 //! its schema from arrow-json's inference over the whole first file, with the same timestamp and
 //! symbol rules for its string fields.
 
