@@ -18,8 +18,9 @@
 //!   directory fsync).
 //! * **Parquet write:** `ArrowWriter` to a file in the same directory, default writer properties
 //!   apart from the compression, then `close` and an fsync of the file.
-//! * **Strata read:** `Segment::open(&LocalFs, path)?.read_all()`: one batch, Symbol columns as
-//!   Arrow dictionaries (the reader's default).
+//! * **Strata read:** `Segment::open(&LocalFs, path)?.read_columns_threads(all, 1)`: one batch,
+//!   Symbol columns as Arrow dictionaries (the reader's default), decoded on one thread; and the
+//!   same with every core (`read_all`'s default), reported beside it.
 //! * **Parquet read:** `ParquetRecordBatchReaderBuilder` over the file, all row groups, batches of
 //!   [`tables::BATCH_ROWS`] rows (the default of 1024 is slower on these tables).
 //!
@@ -57,6 +58,9 @@ pub const SEGMENT_REPETITIONS: usize = 3;
 
 /// Strata file size at most this fraction of Parquet+zstd's (issue 3).
 pub const SIZE_VS_PARQUET_ZSTD_MAX: f64 = 0.8;
+/// Strata full read on every core at least this multiple of single-threaded Parquet+zstd's
+/// rows/s (issue 16).
+pub const READ_ALL_CORES_VS_PARQUET_MIN: f64 = 2.0;
 /// Strata full read at least this multiple of Parquet+zstd's rows/s (issue 3).
 pub const READ_VS_PARQUET_MIN: f64 = 1.5;
 /// Strata write at least this multiple of Parquet+zstd's rows/s ("no slower", issue 3).
@@ -191,6 +195,12 @@ pub struct TableResult {
     pub read_vs_parquet_zstd: f64,
     /// Strata read rows/s ÷ Parquet+snappy read rows/s.
     pub read_vs_parquet_snappy: f64,
+    /// Strata full-read rows/s with every core decoding (`strata.read_rows_s` is one thread).
+    pub strata_all_cores_read_rows_s: f64,
+    /// The cores of that read.
+    pub cores: usize,
+    /// Strata all-cores read rows/s ÷ Parquet+zstd read rows/s (one thread).
+    pub read_all_cores_vs_parquet_zstd: f64,
     /// Strata write rows/s ÷ Parquet+zstd write rows/s.
     pub write_vs_parquet_zstd: f64,
     /// Strata's bytes per column, largest first.
@@ -269,8 +279,15 @@ fn write_strata(
     Ok(w.finish()?)
 }
 
+/// Strata full read on one thread (the fair comparison with parquet-rs's reader).
 fn read_strata(path: &Path) -> Result<RecordBatch> {
-    Ok(Segment::open(&LocalFs, path)?.read_all()?)
+    read_strata_threads(path, 1)
+}
+
+fn read_strata_threads(path: &Path, threads: usize) -> Result<RecordBatch> {
+    let seg = Segment::open(&LocalFs, path)?;
+    let all: Vec<usize> = (0..seg.num_columns()).collect();
+    Ok(seg.read_columns_threads(&all, threads)?)
 }
 
 /// Which Parquet compression.
@@ -387,6 +404,7 @@ fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
     let pq_columns = parquet_column_bytes(&zstd_path)?;
 
     let seg_path = meta.path.clone();
+    let cores = strata_format::segment::available_threads();
     let mut ops: Vec<Op<'_>> = vec![
         Box::new(|| write_strata(&dir_path, &schema, opts, &table.batches).map(drop)),
         Box::new(|| write_parquet(&zstd_path, table, ParquetCompression::Zstd).map(drop)),
@@ -394,6 +412,7 @@ fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
         Box::new(|| read_strata(&seg_path).map(drop)),
         Box::new(|| read_parquet(&zstd_path).map(drop)),
         Box::new(|| read_parquet(&snappy_path).map(drop)),
+        Box::new(|| read_strata_threads(&seg_path, cores).map(drop)),
     ];
     let secs = interleaved_medians(&mut ops, repetitions(ctx), ctx.min_run_secs())?;
     drop(ops);
@@ -404,6 +423,7 @@ fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
         read_rows_s: rows_per_s(rows, secs.get(w + 3)),
     };
     let strata = figures(meta.bytes, 0);
+    let strata_all_cores_read_rows_s = rows_per_s(rows, secs.get(6));
     let parquet_zstd = figures(zstd_bytes, 1);
     let parquet_snappy = figures(snappy_bytes, 2);
     let strata_size_bytes = if table.is_whole() {
@@ -429,6 +449,9 @@ fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
             Segment::open(&LocalFs, &meta.path)?.footer(),
             &pq_columns,
         ),
+        read_all_cores_vs_parquet_zstd: strata_all_cores_read_rows_s / parquet_zstd.read_rows_s,
+        strata_all_cores_read_rows_s,
+        cores,
         strata,
         parquet_zstd,
         parquet_snappy,
@@ -491,6 +514,15 @@ fn check_targets(tables: &[TableResult]) -> Vec<TargetCheck> {
             met: t.read_vs_parquet_zstd >= READ_VS_PARQUET_MIN,
         });
         out.push(TargetCheck {
+            target: format!(
+                "full read, all cores ≥ {READ_ALL_CORES_VS_PARQUET_MIN}× Parquet+zstd (one thread)"
+            ),
+            subject: t.name.clone(),
+            value: t.read_all_cores_vs_parquet_zstd,
+            limit: READ_ALL_CORES_VS_PARQUET_MIN,
+            met: t.read_all_cores_vs_parquet_zstd >= READ_ALL_CORES_VS_PARQUET_MIN,
+        });
+        out.push(TargetCheck {
             target: format!("full read ≥ {READ_VS_PARQUET_MIN}× Parquet+snappy"),
             subject: t.name.clone(),
             value: t.read_vs_parquet_snappy,
@@ -543,7 +575,8 @@ impl SegmentReport {
             "write kr/s Strata",
             "write kr/s zstd",
             "write kr/s snappy",
-            "read kr/s Strata",
+            "read kr/s Strata (1 thread)",
+            "read kr/s Strata (all cores)",
             "read kr/s zstd",
             "read kr/s snappy",
             "read Strata/zstd",
@@ -568,6 +601,7 @@ impl SegmentReport {
                 krows(r.parquet_zstd.write_rows_s),
                 krows(r.parquet_snappy.write_rows_s),
                 krows(r.strata.read_rows_s),
+                format!("{} ({})", krows(r.strata_all_cores_read_rows_s), r.cores),
                 krows(r.parquet_zstd.read_rows_s),
                 krows(r.parquet_snappy.read_rows_s),
                 num(r.read_vs_parquet_zstd, 2),

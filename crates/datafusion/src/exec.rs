@@ -533,7 +533,9 @@ impl ScanJob {
             .snapshot
             .scan()
             .columns(names)
-            .batch_size(self.batch_size);
+            .batch_size(self.batch_size)
+            // DataFusion runs partitions in parallel itself.
+            .threads(1);
         scan = match &self.share {
             Share::Segments(parts) => scan.only_rows(parts.iter().cloned()),
             Share::Buffer => scan.only_buffer(),

@@ -71,6 +71,7 @@
 
 pub mod block;
 pub mod bloom;
+pub mod decode;
 pub mod error;
 pub mod fault;
 pub mod footer;
@@ -84,6 +85,7 @@ pub use block::{
     BlockOptions, BloomPolicy, EncodedBlock, SymbolDictionary, decode_block, encode_block,
 };
 pub use bloom::BloomFilter;
+pub use decode::{ColumnSink, DecodedBlock};
 pub use error::{FormatError, Result};
 pub use fault::FaultFs;
 pub use footer::{BlockMeta, ColumnMeta, Footer, KeyRange};

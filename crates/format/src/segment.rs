@@ -4,11 +4,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchOptions, new_empty_array};
+use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow_schema::SchemaRef;
 use bytes::Bytes;
 
 use crate::block::{self, BlockOptions, BlockPos, EncodedBlock, SymbolDictionary};
+use crate::decode::{ColumnSink, DecodedBlock};
 use crate::error::{FormatError, Result};
 use crate::footer::{self, BlockMeta, Footer, KeyRange, Out};
 use crate::fs::{FileSystem, ReadAt, WritableFile};
@@ -696,43 +697,8 @@ impl Segment {
         self.file.prefers_few_requests()
     }
 
-    /// Reads and decodes several blocks (`(column, block)` pairs) with one
-    /// [`ReadAt::read_ranges`] call: the blocks of one stripe lie side by side, so an object
-    /// store fetches them in one request.
-    pub fn read_blocks(&self, wanted: &[(usize, usize)]) -> Result<Vec<ArrayRef>> {
-        let mut ranges = Vec::with_capacity(wanted.len());
-        for &(column, block) in wanted {
-            let b = self
-                .footer
-                .columns
-                .get(column)
-                .and_then(|c| c.blocks.get(block))
-                .ok_or_else(|| {
-                    FormatError::InvalidArgument(format!("column {column} has no block {block}"))
-                })?;
-            let end = b
-                .offset
-                .checked_add(u64::from(b.len))
-                .filter(|&e| e <= self.file.len())
-                .ok_or_else(|| {
-                    FormatError::corrupt(
-                        format!("column {column} block {block}"),
-                        b.offset,
-                        format!("past the end of a {}-byte file", self.file.len()),
-                    )
-                })?;
-            ranges.push(b.offset..end);
-        }
-        let bytes = self.file.read_ranges(&ranges)?;
-        wanted
-            .iter()
-            .zip(bytes)
-            .map(|(&(column, block), b)| self.decode_block(column, block, &b))
-            .collect()
-    }
-
-    /// Reads and decodes one block: one positional read plus the CRC check.
-    pub fn read_block(&self, column: usize, block: usize) -> Result<ArrayRef> {
+    /// The byte range of block `block` of column `column`, checked against the file.
+    fn block_range(&self, column: usize, block: usize) -> Result<std::ops::Range<u64>> {
         let b = self
             .footer
             .columns
@@ -741,12 +707,115 @@ impl Segment {
             .ok_or_else(|| {
                 FormatError::InvalidArgument(format!("column {column} has no block {block}"))
             })?;
-        let what = format!("column {column} block {block}");
-        let bytes = read_exact(self.file.as_ref(), b.offset, u64::from(b.len), &what)?;
-        self.decode_block(column, block, &bytes)
+        let end = b
+            .offset
+            .checked_add(u64::from(b.len))
+            .filter(|&e| e <= self.file.len())
+            .ok_or_else(|| {
+                FormatError::corrupt(
+                    format!("column {column} block {block}"),
+                    b.offset,
+                    format!("past the end of a {}-byte file", self.file.len()),
+                )
+            })?;
+        Ok(b.offset..end)
     }
 
-    fn decode_block(&self, column: usize, block: usize, bytes: &[u8]) -> Result<ArrayRef> {
+    /// Reads the bytes of several blocks (`(column, block)` pairs) with one
+    /// [`ReadAt::read_ranges`] call: the blocks of one stripe lie side by side, so an object
+    /// store fetches them in one request. On a local file, when the blocks cover at least half
+    /// of the span between the first and the last, the span is read whole, in one request, and
+    /// the blocks are slices of it.
+    fn read_block_bytes(&self, wanted: &[(usize, usize)]) -> Result<Vec<Bytes>> {
+        let ranges = wanted
+            .iter()
+            .map(|&(c, b)| self.block_range(c, b))
+            .collect::<Result<Vec<_>>>()?;
+        let (Some(lo), Some(hi)) = (
+            ranges.iter().map(|r| r.start).min(),
+            ranges.iter().map(|r| r.end).max(),
+        ) else {
+            return Ok(Vec::new());
+        };
+        let wanted_bytes: u64 = ranges.iter().map(|r| r.end - r.start).sum();
+        // (An object store's `read_ranges` already merges near ranges into few requests.)
+        if ranges.len() > 1
+            && !self.file.prefers_few_requests()
+            && wanted_bytes.saturating_mul(2) >= hi - lo
+        {
+            let span = read_exact(self.file.as_ref(), lo, hi - lo, "blocks")?;
+            return ranges
+                .iter()
+                .map(|r| {
+                    let (a, b) = ((r.start - lo) as usize, (r.end - lo) as usize);
+                    if b <= span.len() {
+                        Ok(span.slice(a..b))
+                    } else {
+                        Err(FormatError::corrupt(
+                            "blocks",
+                            r.start,
+                            "short read".to_string(),
+                        ))
+                    }
+                })
+                .collect();
+        }
+        self.file.read_ranges(&ranges)
+    }
+
+    /// Reads and checks several blocks (`(column, block)` pairs) in one request
+    /// ([`Self::read_blocks`]), without building arrays: append their rows to a
+    /// [`Self::sink`].
+    pub fn decode_blocks(&self, wanted: &[(usize, usize)]) -> Result<Vec<DecodedBlock>> {
+        let bytes = self.read_block_bytes(wanted)?;
+        wanted
+            .iter()
+            .zip(bytes)
+            .map(|(&(column, block), b)| self.decode_raw(column, block, &b))
+            .collect()
+    }
+
+    /// An empty array builder for column `column`, with room for `capacity` rows: append
+    /// rows of its [`DecodedBlock`]s, then `finish`.
+    pub fn sink(&self, column: usize, capacity: usize) -> Result<ColumnSink> {
+        let field = self
+            .footer
+            .schema
+            .fields
+            .get(column)
+            .ok_or_else(|| FormatError::InvalidArgument(format!("no column {column}")))?;
+        let dict = self.dictionaries.get(column).and_then(Option::as_ref);
+        Ok(ColumnSink::new(field, dict, self.symbol_as, capacity))
+    }
+
+    /// Reads and decodes several blocks (`(column, block)` pairs) with one
+    /// [`ReadAt::read_ranges`] call: the blocks of one stripe lie side by side, so an object
+    /// store fetches them in one request.
+    pub fn read_blocks(&self, wanted: &[(usize, usize)]) -> Result<Vec<ArrayRef>> {
+        let decoded = self.decode_blocks(wanted)?;
+        wanted
+            .iter()
+            .zip(decoded)
+            .map(|(&(column, _), d)| {
+                let mut sink = self.sink(column, d.rows())?;
+                sink.append(&d, 0..d.rows(), None)?;
+                sink.finish()
+            })
+            .collect()
+    }
+
+    /// Reads and decodes one block: one positional read plus the CRC check.
+    pub fn read_block(&self, column: usize, block: usize) -> Result<ArrayRef> {
+        let r = self.block_range(column, block)?;
+        let what = format!("column {column} block {block}");
+        let bytes = read_exact(self.file.as_ref(), r.start, r.end - r.start, &what)?;
+        let d = self.decode_raw(column, block, &bytes)?;
+        let mut sink = self.sink(column, d.rows())?;
+        sink.append(&d, 0..d.rows(), None)?;
+        sink.finish()
+    }
+
+    fn decode_raw(&self, column: usize, block: usize, bytes: &[u8]) -> Result<DecodedBlock> {
         let (field, meta) = self
             .footer
             .schema
@@ -763,45 +832,109 @@ impl Segment {
             block,
             offset: b.offset,
         };
-        block::decode_at(field, bytes, b.rows as usize, dict, self.symbol_as, pos)
+        DecodedBlock::decode(field, bytes, b.rows as usize, dict, pos)
     }
 
     /// Reads a whole column.
     pub fn read_column(&self, column: usize) -> Result<ArrayRef> {
-        let n = self.num_blocks(column);
-        let field = self
-            .footer
-            .schema
-            .fields
-            .get(column)
-            .ok_or_else(|| FormatError::InvalidArgument(format!("no column {column}")))?;
-        let parts = (0..n)
-            .map(|b| self.read_block(column, b))
-            .collect::<Result<Vec<_>>>()?;
-        match parts.len() {
-            0 => Ok(new_empty_array(&field.data_type.to_arrow(self.symbol_as))),
-            1 => Ok(parts
-                .into_iter()
-                .next()
-                .unwrap_or_else(|| new_empty_array(&arrow_schema::DataType::Null))),
-            _ => {
-                let refs: Vec<&dyn Array> = parts.iter().map(AsRef::as_ref).collect();
-                Ok(arrow_select::concat::concat(&refs)?)
-            }
-        }
+        let mut v = self.read_columns_with(&[column], 1)?;
+        v.pop()
+            .ok_or_else(|| FormatError::InvalidArgument(format!("no column {column}")))
     }
 
-    /// Reads some columns, in the order given, as a batch.
+    /// Reads some columns, in the order given, as a batch: the projection's blocks in one
+    /// request when they make up most of their span (see [`Self::decode_blocks`]), each column
+    /// decoded straight into its output buffers, columns decoded on all available cores.
     pub fn read_columns(&self, columns: &[usize]) -> Result<RecordBatch> {
+        self.read_columns_threads(columns, available_threads())
+    }
+
+    /// [`Self::read_columns`] on at most `threads` threads (1: on the caller's thread only).
+    pub fn read_columns_threads(&self, columns: &[usize], threads: usize) -> Result<RecordBatch> {
         let schema = Arc::new(self.footer.schema.project_arrow(columns, self.symbol_as)?);
-        let arrays = columns
-            .iter()
-            .map(|&c| self.read_column(c))
-            .collect::<Result<Vec<_>>>()?;
+        let arrays = self.read_columns_with(columns, threads)?;
         let rows = usize::try_from(self.footer.row_count)
             .map_err(|_| FormatError::InvalidArgument("segment too large for memory".into()))?;
         let opts = RecordBatchOptions::new().with_row_count(Some(rows));
         Ok(RecordBatch::try_new_with_options(schema, arrays, &opts)?)
+    }
+
+    /// The arrays of `columns`, decoded on up to `threads` threads.
+    fn read_columns_with(&self, columns: &[usize], threads: usize) -> Result<Vec<ArrayRef>> {
+        let mut wanted = Vec::new();
+        for &c in columns {
+            if c >= self.num_columns() {
+                return Err(FormatError::InvalidArgument(format!("no column {c}")));
+            }
+            wanted.extend((0..self.num_blocks(c)).map(|b| (c, b)));
+        }
+        let bytes = self.read_block_bytes(&wanted)?;
+        let mut per_column: Vec<Vec<(usize, Bytes)>> = vec![Vec::new(); columns.len()];
+        let mut it = wanted.iter().zip(bytes);
+        for (slot, &c) in per_column.iter_mut().zip(columns) {
+            for _ in 0..self.num_blocks(c) {
+                if let Some((&(_, b), bytes)) = it.next() {
+                    slot.push((b, bytes));
+                }
+            }
+        }
+        let rows = usize::try_from(self.footer.row_count)
+            .map_err(|_| FormatError::InvalidArgument("segment too large for memory".into()))?;
+        let decode_column = |c: usize, blocks: &[(usize, Bytes)]| -> Result<ArrayRef> {
+            let mut sink = self.sink(c, rows)?;
+            for (b, bytes) in blocks {
+                let d = self.decode_raw(c, *b, bytes)?;
+                sink.append(&d, 0..d.rows(), None)?;
+            }
+            sink.finish()
+        };
+        let threads = threads.clamp(1, columns.len().max(1));
+        if threads == 1 {
+            return columns
+                .iter()
+                .zip(&per_column)
+                .map(|(&c, blocks)| decode_column(c, blocks))
+                .collect();
+        }
+        // Columns go to threads round-robin from the largest down, so each gets a fair share
+        // of the bytes; results come back in the caller's order.
+        let mut order: Vec<usize> = (0..columns.len()).collect();
+        let size = |i: usize| -> usize { per_column[i].iter().map(|(_, b)| b.len()).sum() };
+        order.sort_by_key(|&i| std::cmp::Reverse(size(i)));
+        let mut out: Vec<Option<Result<ArrayRef>>> = (0..columns.len()).map(|_| None).collect();
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let mine: Vec<usize> = order.iter().copied().skip(t).step_by(threads).collect();
+                    let per_column = &per_column;
+                    let decode_column = &decode_column;
+                    scope.spawn(move || {
+                        mine.into_iter()
+                            .map(|i| (i, decode_column(columns[i], &per_column[i])))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            for h in handles {
+                // A thread that panicked leaves its columns `None`: reported below.
+                if let Ok(done) = h.join() {
+                    for (i, r) in done {
+                        if let Some(slot) = out.get_mut(i) {
+                            *slot = Some(r);
+                        }
+                    }
+                }
+            }
+        });
+        out.into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(FormatError::InvalidArgument(
+                        "a decoding thread panicked".into(),
+                    ))
+                })
+            })
+            .collect()
     }
 
     /// Reads every column.
@@ -809,4 +942,9 @@ impl Segment {
         let all: Vec<usize> = (0..self.num_columns()).collect();
         self.read_columns(&all)
     }
+}
+
+/// The cores a read may use by default: `std::thread::available_parallelism`, else 1.
+pub fn available_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }

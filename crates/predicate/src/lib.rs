@@ -76,5 +76,6 @@ pub use expr::{CmpOp, Expr, Literal};
 pub use parse::{ParseError, parse};
 pub use prune::Outcomes;
 pub use scan::{
-    DEFAULT_BATCH_SIZE, Projection, Scan, ScanIter, ScanStats, ScanStatsHandle, matching_rows,
+    DEFAULT_BATCH_SIZE, PARALLEL_UNIT_ROWS, Projection, Scan, ScanIter, ScanStats, ScanStatsHandle,
+    matching_rows,
 };

@@ -9,7 +9,7 @@
 //! time, so memory stays at about one block per column plus one output batch.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -17,7 +17,7 @@ use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions
 use arrow_schema::{Field as ArrowField, Schema as ArrowSchema, SchemaRef};
 use arrow_select::filter::{filter, prep_null_mask_filter};
 use roaring::RoaringBitmap;
-use strata_format::{DataType, FormatError, Schema, Segment, SymbolAs};
+use strata_format::{ColumnSink, DataType, DecodedBlock, FormatError, Schema, Segment, SymbolAs};
 
 use crate::bind::BoundPredicate;
 use crate::error::{PredicateError, Result};
@@ -131,6 +131,7 @@ pub struct Scan {
     target: Option<Arc<Schema>>,
     symbol_as: Option<SymbolAs>,
     stats: ScanStatsHandle,
+    threads: usize,
 }
 
 impl Scan {
@@ -146,7 +147,17 @@ impl Scan {
             target: None,
             symbol_as: None,
             stats: ScanStatsHandle::default(),
+            threads: strata_format::segment::available_threads(),
         }
+    }
+
+    /// Decodes on up to `n` threads (default: the cores available; 1: on the caller's thread
+    /// only, for embedding and for fair single-core comparisons). Segments, and runs of
+    /// [`PARALLEL_UNIT_ROWS`] rows of larger ones, are read on worker threads in turn; batches
+    /// come back in the same order and sizes as with one thread.
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = n.max(1);
+        self
     }
 
     /// Returns only these columns (names or indices of the scan's schema), in this order.
@@ -278,7 +289,8 @@ impl Scan {
             ));
             out_types.push((f.name.clone(), f.data_type.clone()));
         }
-        Ok(ScanIter {
+        let threads = self.threads;
+        let iter = ScanIter {
             schema: Arc::new(ArrowSchema::new(out_fields)),
             out_types,
             segments: self.segments,
@@ -286,12 +298,22 @@ impl Scan {
             deleted: self.deleted,
             rows: self.rows,
             batch_size: self.batch_size,
+            symbol_as,
             next_segment: 0,
             cursor: None,
-            pending: Vec::new(),
+            carry: None,
+            accs: (0..out_cols.len()).map(|_| Acc::default()).collect(),
             pending_rows: 0,
             stats: self.stats,
             done: false,
+            count_segments: true,
+            index_base: 0,
+            parallel: None,
+        };
+        Ok(if threads > 1 {
+            iter.into_parallel(threads)
+        } else {
+            iter
         })
     }
 }
@@ -306,12 +328,56 @@ pub struct ScanIter {
     deleted: BTreeMap<usize, RoaringBitmap>,
     rows: BTreeMap<usize, std::ops::Range<u64>>,
     batch_size: usize,
+    symbol_as: SymbolAs,
     next_segment: usize,
     cursor: Option<Cursor>,
-    pending: Vec<RecordBatch>,
+    /// What is left of the current cursor's last selection (a selection larger than the room
+    /// left in the batch being built is cut in two).
+    carry: Option<Selection>,
+    /// The batch being built: one accumulator per output column.
+    accs: Vec<Acc>,
     pending_rows: usize,
     stats: ScanStatsHandle,
     done: bool,
+    /// Whether opening a segment counts it in the statistics (not for the second and later
+    /// runs of a segment split between worker threads).
+    count_segments: bool,
+    /// Position in the whole scan's list of `segments[0]` (a unit of a parallel scan reads
+    /// one segment of it), for errors to name the segment as the caller knows it.
+    index_base: usize,
+    /// Set when worker threads do the reading ([`Scan::threads`]).
+    parallel: Option<Parallel>,
+}
+
+/// Rows of one unit of work of a parallel scan: a segment, or this many rows of a larger one.
+pub const PARALLEL_UNIT_ROWS: u64 = 1 << 16;
+
+/// What a worker sends for its current unit.
+enum Msg {
+    Batch(Result<RecordBatch>),
+    /// The unit is done.
+    End,
+}
+
+/// The consumer side of a parallel scan: units go to workers round-robin, so unit `u`'s
+/// batches come from worker `u % workers`, in order.
+struct Parallel {
+    receivers: Vec<std::sync::mpsc::Receiver<Msg>>,
+    units: usize,
+    next_unit: usize,
+    /// Batches received but not yet returned (re-cut to the batch size at unit boundaries).
+    pending: Vec<RecordBatch>,
+    pending_rows: usize,
+}
+
+impl std::fmt::Debug for Parallel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parallel")
+            .field("workers", &self.receivers.len())
+            .field("units", &self.units)
+            .field("next_unit", &self.next_unit)
+            .finish()
+    }
 }
 
 impl IntoIterator for Scan {
@@ -342,28 +408,194 @@ impl ScanIter {
         self.stats.get()
     }
 
-    fn take_pending(&mut self, n: usize) -> Result<RecordBatch> {
-        let all = arrow_select::concat::concat_batches(&self.schema, &self.pending)?;
-        let n = n.min(all.num_rows());
-        let head = all.slice(0, n);
-        let rest = all.num_rows() - n;
-        self.pending.clear();
-        self.pending_rows = rest;
-        if rest > 0 {
-            self.pending.push(all.slice(n, rest));
+    /// A sequential scan of the same query over rows `rows` of segment `i` only.
+    fn unit(&self, i: usize, rows: std::ops::Range<u64>, first: bool) -> ScanIter {
+        let seg = Arc::clone(&self.segments[i]);
+        let mut deleted = BTreeMap::new();
+        if let Some(d) = self.deleted.get(&i) {
+            deleted.insert(0, d.clone());
         }
-        Ok(head)
+        let mut only = BTreeMap::new();
+        only.insert(0, rows);
+        ScanIter {
+            schema: Arc::clone(&self.schema),
+            out_types: self.out_types.clone(),
+            segments: vec![seg],
+            predicate: self.predicate.clone(),
+            deleted,
+            rows: only,
+            batch_size: self.batch_size,
+            symbol_as: self.symbol_as,
+            next_segment: 0,
+            cursor: None,
+            carry: None,
+            accs: (0..self.accs.len()).map(|_| Acc::default()).collect(),
+            pending_rows: 0,
+            stats: self.stats.clone(),
+            done: false,
+            count_segments: first,
+            index_base: i,
+            parallel: None,
+        }
+    }
+
+    /// Hands the scan to `threads` worker threads (see [`Scan::threads`]); stays sequential
+    /// when there is at most one unit of work.
+    fn into_parallel(mut self, threads: usize) -> ScanIter {
+        let mut units = Vec::new();
+        for (i, seg) in self.segments.iter().enumerate() {
+            let n = seg.num_rows();
+            let range = self.rows.get(&i).cloned().unwrap_or(0..n);
+            let (start, end) = (range.start.min(n), range.end.min(n));
+            // Units end on block boundaries, so no block is decoded by two threads (the
+            // consumer re-cuts batches where a unit ends mid-batch).
+            let block = u64::from(seg.footer().block_rows.max(1));
+            let step = PARALLEL_UNIT_ROWS.div_ceil(block).saturating_mul(block);
+            let mut at = start;
+            let mut first = true;
+            loop {
+                let to = (at / step + 1).saturating_mul(step).min(end);
+                units.push((i, at..to, first));
+                first = false;
+                at = to;
+                if at >= end {
+                    break;
+                }
+            }
+        }
+        if units.len() <= 1 {
+            return self;
+        }
+        let workers = threads.min(units.len());
+        let mut receivers = Vec::with_capacity(workers);
+        let mut plans: Vec<Vec<ScanIter>> = (0..workers).map(|_| Vec::new()).collect();
+        for (u, (i, rows, first)) in units.iter().cloned().enumerate() {
+            plans[u % workers].push(self.unit(i, rows, first));
+        }
+        for plan in plans {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(2);
+            receivers.push(rx);
+            std::thread::spawn(move || {
+                for unit in plan {
+                    for b in unit {
+                        let stop = b.is_err();
+                        if tx.send(Msg::Batch(b)).is_err() || stop {
+                            return;
+                        }
+                    }
+                    if tx.send(Msg::End).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        self.parallel = Some(Parallel {
+            receivers,
+            units: units.len(),
+            next_unit: 0,
+            pending: Vec::new(),
+            pending_rows: 0,
+        });
+        self
+    }
+
+    /// The next batch of a parallel scan.
+    fn parallel_step(&mut self) -> Result<Option<RecordBatch>> {
+        let batch_size = self.batch_size;
+        let schema = Arc::clone(&self.schema);
+        let Some(p) = self.parallel.as_mut() else {
+            return Ok(None);
+        };
+        loop {
+            if p.pending_rows >= batch_size || (p.next_unit >= p.units && p.pending_rows > 0) {
+                let all = if p.pending.len() == 1 {
+                    p.pending
+                        .pop()
+                        .unwrap_or_else(|| RecordBatch::new_empty(Arc::clone(&schema)))
+                } else {
+                    let a = arrow_select::concat::concat_batches(&schema, &p.pending)?;
+                    p.pending.clear();
+                    a
+                };
+                let n = batch_size.min(all.num_rows());
+                let rest = all.num_rows() - n;
+                p.pending_rows = rest;
+                if rest > 0 {
+                    p.pending.push(all.slice(n, rest));
+                }
+                return Ok(Some(all.slice(0, n)));
+            }
+            if p.next_unit >= p.units {
+                return Ok(None);
+            }
+            let rx = p
+                .receivers
+                .get(p.next_unit % p.receivers.len())
+                .ok_or_else(|| PredicateError::InvalidArgument("no scan worker".into()))?;
+            match rx.recv() {
+                Ok(Msg::Batch(b)) => {
+                    let b = b?;
+                    if p.pending.is_empty() && b.num_rows() == batch_size {
+                        return Ok(Some(b));
+                    }
+                    if b.num_rows() > 0 {
+                        p.pending_rows += b.num_rows();
+                        p.pending.push(b);
+                    }
+                }
+                Ok(Msg::End) => p.next_unit += 1,
+                Err(_) => {
+                    return Err(PredicateError::InvalidArgument(
+                        "a scan worker thread stopped".into(),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// The batch built so far (`pending_rows` rows); the accumulators start again empty.
+    fn emit(&mut self) -> Result<RecordBatch> {
+        let mut cols = Vec::with_capacity(self.accs.len());
+        for (acc, f) in self.accs.iter_mut().zip(self.schema.fields()) {
+            cols.push(acc.finish(f.data_type())?);
+        }
+        let opts = RecordBatchOptions::new().with_row_count(Some(self.pending_rows));
+        self.pending_rows = 0;
+        Ok(RecordBatch::try_new_with_options(
+            Arc::clone(&self.schema),
+            cols,
+            &opts,
+        )?)
     }
 
     fn step(&mut self) -> Result<Option<RecordBatch>> {
+        if self.parallel.is_some() {
+            return self.parallel_step();
+        }
         loop {
             if self.pending_rows >= self.batch_size {
-                return self.take_pending(self.batch_size).map(Some);
+                return self.emit().map(Some);
+            }
+            if let Some(sel) = self.carry.take() {
+                let Some(cursor) = self.cursor.as_mut() else {
+                    continue;
+                };
+                let room = self.batch_size - self.pending_rows;
+                let (head, tail) = sel.split(room);
+                let n = head.count();
+                let capacity = self
+                    .batch_size
+                    .min(usize::try_from(cursor.seg.num_rows()).unwrap_or(usize::MAX));
+                cursor.materialize(&head, &self.schema, &mut self.accs, capacity, &self.stats)?;
+                self.pending_rows += n;
+                self.stats.add(ROWS_MATCHED, n as u64);
+                self.carry = tail;
+                continue;
             }
             if self.cursor.is_none() {
                 if self.next_segment >= self.segments.len() {
                     if self.pending_rows > 0 {
-                        return self.take_pending(self.pending_rows).map(Some);
+                        return self.emit().map(Some);
                     }
                     return Ok(None);
                 }
@@ -373,11 +605,13 @@ impl ScanIter {
                 let needed: Vec<(String, DataType)> = self.out_types.clone();
                 self.cursor = Cursor::open(
                     seg,
-                    i,
+                    i + self.index_base,
                     self.predicate.as_ref(),
                     &needed,
                     self.deleted.get(&i),
                     self.rows.get(&i),
+                    self.symbol_as,
+                    self.count_segments,
                     &self.stats,
                 )?;
                 continue;
@@ -387,19 +621,93 @@ impl ScanIter {
             };
             match cursor.next_range(
                 self.predicate.as_ref(),
-                self.deleted.get(&cursor.seg_index),
+                self.deleted.get(&(cursor.seg_index - self.index_base)),
                 &self.stats,
             )? {
                 None => self.cursor = None,
-                Some(sel) => {
-                    let batch = cursor.materialize(&sel, &self.schema, &self.stats)?;
-                    if batch.num_rows() > 0 {
-                        self.pending_rows += batch.num_rows();
-                        self.stats.add(ROWS_MATCHED, batch.num_rows() as u64);
-                        self.pending.push(batch);
-                    }
-                }
+                Some(sel) => self.carry = Some(sel),
             }
+        }
+    }
+}
+
+/// One output column of the batch being built: rows decoded straight into a [`ColumnSink`]
+/// and, where that is not possible (a column missing from a segment, a cast, a predicate
+/// column already decoded), finished arrays; joined in order when the batch is emitted.
+#[derive(Debug, Default)]
+struct Acc {
+    sink: Option<ColumnSink>,
+    /// The scan position and file of the segment the sink's rows come from, for errors.
+    origin: (usize, Option<PathBuf>),
+    parts: Vec<ArrayRef>,
+}
+
+impl Acc {
+    fn flush(&mut self) -> Result<()> {
+        if let Some(s) = self.sink.as_mut()
+            && !s.is_empty()
+        {
+            let a = s.finish().map_err(|source| PredicateError::Format {
+                segment: self.origin.0,
+                path: self.origin.1.clone(),
+                source,
+            })?;
+            self.parts.push(a);
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, a: ArrayRef) -> Result<()> {
+        self.flush()?;
+        self.parts.push(a);
+        Ok(())
+    }
+
+    /// The sink to append rows of `block` of segment column `column` to (a new one when the
+    /// current one cannot take them: another segment's symbol dictionary).
+    fn sink_for(
+        &mut self,
+        seg: &Segment,
+        seg_index: usize,
+        column: usize,
+        block: &DecodedBlock,
+        capacity: usize,
+    ) -> Result<&mut ColumnSink> {
+        if self.sink.as_ref().is_some_and(|s| !s.accepts(block)) {
+            self.flush()?;
+            self.sink = None;
+        }
+        if self.sink.is_none() {
+            self.sink = Some(
+                seg.sink(column, capacity)
+                    .map_err(|e| fmt_err(seg, seg_index, e))?,
+            );
+        }
+        self.origin = (seg_index, seg.path().map(Path::to_path_buf));
+        self.sink
+            .as_mut()
+            .ok_or_else(|| PredicateError::InvalidArgument("no column sink".into()))
+    }
+
+    fn finish(&mut self, want: &arrow_schema::DataType) -> Result<ArrayRef> {
+        self.flush()?;
+        let a = match self.parts.len() {
+            0 => arrow_array::new_empty_array(want),
+            1 => self
+                .parts
+                .pop()
+                .unwrap_or_else(|| arrow_array::new_empty_array(want)),
+            _ => {
+                let refs: Vec<&dyn Array> = self.parts.iter().map(AsRef::as_ref).collect();
+                let a = arrow_select::concat::concat(&refs)?;
+                self.parts.clear();
+                a
+            }
+        };
+        if a.data_type() == want {
+            Ok(a)
+        } else {
+            Ok(arrow_cast::cast(&a, want)?)
         }
     }
 }
@@ -441,6 +749,8 @@ pub fn matching_rows(
         &[],
         deleted,
         None,
+        segment.symbol_as(),
+        true,
         &stats,
     )?
     else {
@@ -504,6 +814,50 @@ enum Keep {
     Mask(BooleanArray),
 }
 
+impl Selection {
+    /// Rows it keeps.
+    fn count(&self) -> usize {
+        match &self.keep {
+            Keep::All => self.len,
+            Keep::Mask(m) => m.true_count(),
+        }
+    }
+
+    /// The first `room` (at least 1) kept rows, and the rest if any.
+    fn split(self, room: usize) -> (Selection, Option<Selection>) {
+        let room = room.max(1);
+        let head_len = match &self.keep {
+            Keep::All => room,
+            Keep::Mask(m) => m
+                .values()
+                .set_indices()
+                .nth(room - 1)
+                .map_or(self.len, |i| i + 1),
+        };
+        if head_len >= self.len {
+            return (self, None);
+        }
+        let (head, tail) = match &self.keep {
+            Keep::All => (Keep::All, Keep::All),
+            Keep::Mask(m) => (
+                Keep::Mask(m.slice(0, head_len)),
+                Keep::Mask(m.slice(head_len, self.len - head_len)),
+            ),
+        };
+        let tail = Selection {
+            start: self.start + head_len as u64,
+            len: self.len - head_len,
+            keep: tail,
+        };
+        let head = Selection {
+            start: self.start,
+            len: head_len,
+            keep: head,
+        };
+        (head, (tail.count() > 0).then_some(tail))
+    }
+}
+
 /// Walks the ranges of one segment.
 #[derive(Debug)]
 struct Cursor {
@@ -517,7 +871,14 @@ struct Cursor {
     block_starts: BTreeMap<usize, Vec<u64>>,
     ranges: Vec<(u64, u64)>,
     next: usize,
+    /// Per segment column: the block last decoded for the predicate, as an array.
     cache: BTreeMap<usize, (usize, ArrayRef)>,
+    /// Per segment column: the block last read and checked.
+    raw: BTreeMap<usize, (usize, Arc<DecodedBlock>)>,
+    /// Segment columns the predicate reads.
+    pred_cols: Vec<usize>,
+    /// Segment columns decoded straight into the output (see [`Cursor::materialize`]).
+    sink_cols: Vec<usize>,
 }
 
 fn resolve(seg: &Segment, name: &str, want: &DataType) -> Source {
@@ -532,6 +893,10 @@ fn resolve(seg: &Segment, name: &str, want: &DataType) -> Source {
 
 impl Cursor {
     /// Opens a segment; `None` when segment-level pruning (or deletes) rule it out.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the scan's settings for one segment, passed once at open"
+    )]
     fn open(
         seg: Arc<Segment>,
         seg_index: usize,
@@ -539,6 +904,8 @@ impl Cursor {
         out: &[(String, DataType)],
         deleted: Option<&RoaringBitmap>,
         only: Option<&std::ops::Range<u64>>,
+        symbol_as: SymbolAs,
+        count_segment: bool,
         stats: &ScanStatsHandle,
     ) -> Result<Option<Cursor>> {
         let pred_src: Vec<(Source, DataType)> = predicate
@@ -606,7 +973,9 @@ impl Cursor {
                 .collect();
         }
 
-        stats.add(SEGMENTS_TOTAL, 1);
+        if count_segment {
+            stats.add(SEGMENTS_TOTAL, 1);
+        }
         stats.add(BLOCKS_TOTAL, ranges.len() as u64);
         let all_deleted = deleted.is_some_and(|d| {
             rows > 0
@@ -635,10 +1004,33 @@ impl Cursor {
                 outcomes(&p.expr, &facts).never_true()
             });
         if pruned || rows == 0 || ranges.is_empty() {
-            stats.add(SEGMENTS_PRUNED, 1);
+            if count_segment {
+                stats.add(SEGMENTS_PRUNED, 1);
+            }
             stats.add(BLOCKS_PRUNED, ranges.len() as u64);
             return Ok(None);
         }
+        let pred_cols: Vec<usize> = pred_src
+            .iter()
+            .filter_map(|(s, _)| match s {
+                Source::Column { index, .. } => Some(*index),
+                Source::Missing => None,
+            })
+            .collect();
+        let sink_cols: Vec<usize> = out_src
+            .iter()
+            .filter_map(|(s, t)| match s {
+                Source::Column {
+                    index,
+                    same_type: true,
+                } if !pred_cols.contains(index)
+                    && (*t != DataType::Symbol || seg.symbol_as() == symbol_as) =>
+                {
+                    Some(*index)
+                }
+                _ => None,
+            })
+            .collect();
         Ok(Some(Cursor {
             seg,
             seg_index,
@@ -648,6 +1040,9 @@ impl Cursor {
             ranges,
             next: 0,
             cache: BTreeMap::new(),
+            raw: BTreeMap::new(),
+            pred_cols,
+            sink_cols,
         }))
     }
 
@@ -656,6 +1051,74 @@ impl Cursor {
         let starts = self.block_starts.get(&col)?;
         let i = starts.partition_point(|&s| s <= row).checked_sub(1)?;
         Some((i, *starts.get(i)?))
+    }
+
+    /// Block `b` of segment column `col`, read and checked (cached per column). A miss reads
+    /// the same stripe's blocks of the other columns of `group` in the same request (of every
+    /// column the scan reads where requests cost more than bytes: an object store).
+    fn raw_block(
+        &mut self,
+        col: usize,
+        b: usize,
+        group: Group,
+        stats: &ScanStatsHandle,
+    ) -> Result<Arc<DecodedBlock>> {
+        if let Some((cb, d)) = self.raw.get(&col)
+            && *cb == b
+        {
+            return Ok(Arc::clone(d));
+        }
+        let first = self
+            .block_starts
+            .get(&col)
+            .and_then(|s| s.get(b))
+            .copied()
+            .unwrap_or(0);
+        let mut batch = vec![(col, b)];
+        let others: Vec<usize> = if self.seg.prefers_few_requests() {
+            self.block_starts.keys().copied().collect()
+        } else {
+            match group {
+                Group::Predicate => self.pred_cols.clone(),
+                Group::Output => self.sink_cols.clone(),
+            }
+        };
+        for c in others {
+            if c == col || batch.iter().any(|&(x, _)| x == c) {
+                continue;
+            }
+            if let Some(starts) = self.block_starts.get(&c)
+                && let Ok(i) = starts.binary_search(&first)
+                && i + 1 < starts.len()
+                && self.raw.get(&c).map(|(cb, _)| *cb) != Some(i)
+            {
+                batch.push((c, i));
+            }
+        }
+        let decoded = self
+            .seg
+            .decode_blocks(&batch)
+            .map_err(|e| fmt_err(&self.seg, self.seg_index, e))?;
+        let mut wanted = None;
+        for (&(c, blk), d) in batch.iter().zip(decoded) {
+            stats.add(BLOCKS_DECODED, 1);
+            let len = self
+                .seg
+                .footer()
+                .columns
+                .get(c)
+                .and_then(|m| m.blocks.get(blk))
+                .map_or(0, |m| u64::from(m.len));
+            stats.add(BYTES_READ, len);
+            let d = Arc::new(d);
+            if c == col {
+                wanted = Some(Arc::clone(&d));
+            }
+            self.raw.insert(c, (blk, d));
+        }
+        wanted.ok_or_else(|| {
+            PredicateError::InvalidArgument(format!("block {b} of column {col} not read"))
+        })
     }
 
     /// Rows `[start, start+len)` of segment column `col`, decoded (one block read at most).
@@ -672,45 +1135,13 @@ impl Cursor {
         let array = match self.cache.get(&col) {
             Some((cb, a)) if *cb == b => Arc::clone(a),
             _ => {
-                // Where requests cost more than bytes (an object store), the same stripe's
-                // blocks of every other column this scan reads come in the same request.
-                let mut batch = vec![(col, b)];
-                if self.seg.prefers_few_requests() {
-                    for (&c, starts) in &self.block_starts {
-                        if c == col {
-                            continue;
-                        }
-                        if let Ok(i) = starts.binary_search(&first)
-                            && i + 1 < starts.len()
-                            && self.cache.get(&c).map(|(cb, _)| *cb) != Some(i)
-                        {
-                            batch.push((c, i));
-                        }
-                    }
-                }
-                let arrays = self
-                    .seg
-                    .read_blocks(&batch)
-                    .map_err(|e| fmt_err(&self.seg, self.seg_index, e))?;
-                let mut wanted = None;
-                for (&(c, blk), a) in batch.iter().zip(arrays) {
-                    stats.add(BLOCKS_DECODED, 1);
-                    let len = self
-                        .seg
-                        .footer()
-                        .columns
-                        .get(c)
-                        .and_then(|m| m.blocks.get(blk))
-                        .map_or(0, |m| u64::from(m.len));
-                    stats.add(BYTES_READ, len);
-                    if c == col {
-                        wanted = Some(Arc::clone(&a));
-                    }
-                    self.cache.insert(c, (blk, a));
-                }
-                wanted.ok_or_else(|| {
-                    PredicateError::InvalidArgument(format!("block {b} of column {col} not read"))
-                })?
+                let d = self.raw_block(col, b, Group::Predicate, stats)?;
+                let fe = |e| fmt_err(&self.seg, self.seg_index, e);
+                let mut sink = self.seg.sink(col, d.rows()).map_err(fe)?;
+                sink.append(&d, 0..d.rows(), None).map_err(fe)?;
+                let a = sink.finish().map_err(fe)?;
+                self.cache.insert(col, (b, Arc::clone(&a)));
+                a
             }
         };
         let off = usize::try_from(start - first).unwrap_or(usize::MAX);
@@ -852,48 +1283,71 @@ impl Cursor {
         outcomes(&p.expr, &facts)
     }
 
-    /// The projected columns of a selection.
+    /// Appends the projected columns of a selection to the batch being built: blocks of the
+    /// columns in `sink_cols` go straight into their output buffers; the others (missing, cast,
+    /// already decoded for the predicate) as arrays.
     fn materialize(
         &mut self,
         sel: &Selection,
         schema: &SchemaRef,
+        accs: &mut [Acc],
+        capacity: usize,
         stats: &ScanStatsHandle,
-    ) -> Result<RecordBatch> {
-        let n = match &sel.keep {
-            Keep::All => sel.len,
-            Keep::Mask(m) => m.true_count(),
+    ) -> Result<()> {
+        let n = sel.count();
+        let mask = match &sel.keep {
+            Keep::All => None,
+            Keep::Mask(m) => Some(m.values().clone()),
         };
-        let mut cols: Vec<ArrayRef> = Vec::with_capacity(self.out_src.len());
         for (i, (src, _)) in self.out_src.clone().into_iter().enumerate() {
             let want = schema
                 .fields()
                 .get(i)
                 .map(|f| f.data_type().clone())
                 .ok_or_else(|| PredicateError::InvalidArgument(format!("no output column {i}")))?;
-            let a = match src {
-                Source::Missing => new_null_array(&want, n),
+            let acc = accs
+                .get_mut(i)
+                .ok_or_else(|| PredicateError::InvalidArgument(format!("no output column {i}")))?;
+            match src {
+                Source::Missing => acc.push(new_null_array(&want, n))?,
+                Source::Column { index, .. } if self.sink_cols.contains(&index) => {
+                    let (b, first) = self.block_of(index, sel.start).ok_or_else(|| {
+                        PredicateError::InvalidArgument(format!(
+                            "no block of column {index} at row {}",
+                            sel.start
+                        ))
+                    })?;
+                    let d = self.raw_block(index, b, Group::Output, stats)?;
+                    let off = usize::try_from(sel.start - first).unwrap_or(usize::MAX);
+                    let range = off..off.saturating_add(sel.len);
+                    acc.sink_for(&self.seg, self.seg_index, index, &d, capacity)?
+                        .append(&d, range, mask.as_ref())
+                        .map_err(|e| fmt_err(&self.seg, self.seg_index, e))?;
+                }
                 Source::Column { index, .. } => {
                     let a = self.column_range(index, sel.start, sel.len, stats)?;
                     let a = match &sel.keep {
                         Keep::All => a,
                         Keep::Mask(m) => filter(a.as_ref(), m)?,
                     };
-                    if a.data_type() == &want {
+                    let a = if a.data_type() == &want {
                         a
                     } else {
                         arrow_cast::cast(&a, &want)?
-                    }
+                    };
+                    acc.push(a)?;
                 }
-            };
-            cols.push(a);
+            }
         }
-        let opts = RecordBatchOptions::new().with_row_count(Some(n));
-        Ok(RecordBatch::try_new_with_options(
-            Arc::clone(schema),
-            cols,
-            &opts,
-        )?)
+        Ok(())
     }
+}
+
+/// Which columns a block read brings along (see [`Cursor::raw_block`]).
+#[derive(Debug, Clone, Copy)]
+enum Group {
+    Predicate,
+    Output,
 }
 
 impl BoundPredicate {

@@ -81,6 +81,7 @@ impl Snapshot {
             projection: None,
             filter: None,
             batch_size: None,
+            threads: None,
             parts: Parts::All,
         }
     }
@@ -103,6 +104,7 @@ impl Snapshot {
         projection: Option<Vec<String>>,
         filter: Option<Filter>,
         batch_size: Option<usize>,
+        threads: Option<usize>,
         parts: &Parts,
     ) -> Result<TableScan> {
         let mut scan = match parts {
@@ -124,6 +126,9 @@ impl Snapshot {
         }
         let batch_size = batch_size.unwrap_or(strata_predicate::DEFAULT_BATCH_SIZE);
         scan = scan.batch_size(batch_size);
+        if let Some(n) = threads {
+            scan = scan.threads(n);
+        }
         let inner = scan.execute()?;
         let out_schema = inner.schema();
         let mut buffered = VecDeque::new();
@@ -226,6 +231,7 @@ pub struct ScanBuilder<'a> {
     projection: Option<Vec<String>>,
     filter: Option<Filter>,
     batch_size: Option<usize>,
+    threads: Option<usize>,
     parts: Parts,
 }
 
@@ -249,6 +255,7 @@ impl<'a> ScanBuilder<'a> {
             projection: None,
             filter: None,
             batch_size: None,
+            threads: None,
             parts: Parts::All,
         }
     }
@@ -274,6 +281,14 @@ impl<'a> ScanBuilder<'a> {
     /// Rows per output batch.
     pub fn batch_size(mut self, n: usize) -> Self {
         self.batch_size = Some(n);
+        self
+    }
+
+    /// Decodes on up to `n` threads (default: the cores available; 1: only on the caller's
+    /// thread, as an engine that runs its own partitions in parallel wants). Batches come back
+    /// in the same order and sizes whatever the count.
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = Some(n);
         self
     }
 
@@ -308,12 +323,21 @@ impl<'a> ScanBuilder<'a> {
         match self.source {
             Source::Table(t) => {
                 t.check_open()?;
-                t.snapshot()?
-                    .execute(self.projection, self.filter, self.batch_size, &self.parts)
+                t.snapshot()?.execute(
+                    self.projection,
+                    self.filter,
+                    self.batch_size,
+                    self.threads,
+                    &self.parts,
+                )
             }
-            Source::Snapshot(s) => {
-                s.execute(self.projection, self.filter, self.batch_size, &self.parts)
-            }
+            Source::Snapshot(s) => s.execute(
+                self.projection,
+                self.filter,
+                self.batch_size,
+                self.threads,
+                &self.parts,
+            ),
         }
     }
 }

@@ -50,8 +50,9 @@ proptest! {
         prop_assert_eq!(&own, &want_mask);
 
         let expected = oracle_filter(&p, &live).project(&projection).unwrap();
-        for batch_size in [1usize, 7, 64, 100_000] {
+        for (threads, batch_size) in [(1usize, 1usize), (1, 7), (1, 64), (1, 100_000), (3, 1), (3, 7), (3, 64), (3, 100_000)] {
             let mut scan = Scan::new(segs.clone())
+                .threads(threads)
                 .predicate(bound.clone())
                 .target_schema(std::sync::Arc::new(schema()))
                 .projection(projection.clone())

@@ -326,3 +326,71 @@ fn scan_rejects_bad_arguments() {
         PredicateError::InvalidArgument(_)
     ));
 }
+
+/// A scan on several threads returns exactly the batches of a scan on one: same sizes, same
+/// rows, same order, with segments larger than one unit of work split between threads, a
+/// predicate, deleted rows and a batch size that does not divide the unit.
+#[test]
+fn parallel_scan_returns_the_batches_of_a_sequential_scan() {
+    let n = 3 * strata_predicate::PARALLEL_UNIT_ROWS as i64 + 1234;
+    let batch = |from: i64, to: i64| {
+        RecordBatch::try_new(
+            Arc::new(schema().to_arrow(SymbolAs::Utf8)),
+            vec![
+                Arc::new(Int64Array::from_iter_values(from..to)),
+                Arc::new(Int64Array::from_iter(
+                    (from..to).map(|k| (k % 7 != 0).then_some(k * 3)),
+                )),
+                Arc::new(StringArray::from_iter((from..to).map(|k| {
+                    (k % 5 != 0).then(|| ["a", "b", "c"][(k % 3) as usize])
+                }))),
+                Arc::new(TimestampSecondArray::from_iter_values(
+                    (from..to).map(|k| 1_362_096_000 + k),
+                )),
+            ],
+        )
+        .unwrap()
+    };
+    let seg = |from, to| {
+        let bytes =
+            write_segment_bytes(schema(), &[batch(from, to)], BlockOptions::default()).unwrap();
+        Arc::new(Segment::from_bytes(bytes.into()).unwrap())
+    };
+    // A large segment (four units), a small one, another large one.
+    let segs = vec![seg(0, n), seg(n, n + 500), seg(n + 500, 2 * n)];
+    let deleted: RoaringBitmap = (0..n as u32).filter(|r| r % 11 == 0).collect();
+    let pred = BoundPredicate::parse_and_bind("v > 1000 OR tag = 'b'", &schema()).unwrap();
+    for batch_size in [65_536usize, 10_000, 999] {
+        for with_predicate in [false, true] {
+            let run = |threads: usize| {
+                let mut scan = Scan::new(segs.clone())
+                    .threads(threads)
+                    .batch_size(batch_size)
+                    .deleted(2, deleted.clone());
+                if with_predicate {
+                    scan = scan.predicate(pred.clone());
+                }
+                let stats = scan.stats();
+                let batches: Vec<RecordBatch> =
+                    scan.execute().unwrap().map(Result::unwrap).collect();
+                (batches, stats.get())
+            };
+            let (one, one_stats) = run(1);
+            let (many, many_stats) = run(3);
+            assert_eq!(
+                one.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(),
+                many.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(),
+                "batch sizes, batch size {batch_size}, predicate {with_predicate}"
+            );
+            assert!(one.len() > 3);
+            for (a, b) in one.iter().zip(&many) {
+                assert_eq!(a, b, "batch size {batch_size}, predicate {with_predicate}");
+            }
+            assert_eq!(one_stats.rows_matched, many_stats.rows_matched);
+            assert_eq!(one_stats.segments_total, 3);
+            assert_eq!(many_stats.segments_total, 3);
+            assert_eq!(one_stats.blocks_total, many_stats.blocks_total);
+            assert_eq!(one_stats.blocks_decoded, many_stats.blocks_decoded);
+        }
+    }
+}

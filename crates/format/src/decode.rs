@@ -1,0 +1,771 @@
+//! Decoding blocks straight into the buffers of one output array.
+//!
+//! A block is decoded in two steps. [`DecodedBlock::decode`] checks the CRC, the flags and the
+//! validity bitmap and runs the codec: it yields the block's non-null values in the codec's
+//! types (`i64`, `u64`, `f64`, booleans, byte strings) and its validity. [`ColumnSink::append`]
+//! then converts any run of the block's rows (optionally filtered by a mask) into the buffers of
+//! the array being built: a `Vec` of the Arrow native type, one validity bitmap, string offsets
+//! and bytes, dictionary keys. Many blocks, or parts of blocks, end up in one array without an
+//! intermediate array per block and without concatenating afterwards; [`ColumnSink::finish`]
+//! hands the buffers to Arrow without copying them.
+//!
+//! Every narrowing conversion is checked (a value that does not fit the column's type, a symbol
+//! code outside the dictionary, string bytes that are not UTF-8 are corruption errors naming the
+//! column and block), as the per-block path always did.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    ArrowPrimitiveType, Date32Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type,
+    Int64Type, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+    TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+};
+use arrow_array::{
+    Array, ArrayRef, BinaryArray, BooleanArray, DictionaryArray, LargeStringArray, PrimitiveArray,
+    StringArray,
+};
+use arrow_buffer::{
+    BooleanBuffer, BooleanBufferBuilder, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer,
+};
+use strata_codec::{ByteValues, Limits};
+
+use crate::block::{BlockPos, F32_BITS, HAS_VALIDITY, KNOWN_FLAGS};
+use crate::error::{FormatError, Result};
+use crate::schema::{DataType, Field, SymbolAs, TimeUnit};
+
+/// The non-null values of one block, in the codec's types.
+#[derive(Debug)]
+enum Values {
+    I64(Vec<i64>),
+    U64(Vec<u64>),
+    F64(Vec<f64>),
+    Bool(Vec<bool>),
+    Bytes(ByteValues),
+}
+
+/// One block after CRC and codec: its validity and non-null values ([`ColumnSink::append`]
+/// turns rows of it into output buffers).
+#[derive(Debug)]
+pub struct DecodedBlock {
+    rows: usize,
+    /// `None` when every row is valid.
+    valid: Option<BooleanBuffer>,
+    values: Values,
+    /// `f32` values stored as `u32` bit patterns.
+    f32_bits: bool,
+    pos: BlockPos,
+    /// The segment's dictionary, for a symbol column.
+    dict: Option<ArrayRef>,
+}
+
+impl DecodedBlock {
+    /// Checks and decodes a block (its bytes with the trailing CRC32C) of `rows` rows of
+    /// `field`.
+    pub(crate) fn decode(
+        field: &Field,
+        bytes: &[u8],
+        rows: usize,
+        dict: Option<&ArrayRef>,
+        pos: BlockPos,
+    ) -> Result<Self> {
+        let corrupt = |detail: String| corrupt_at(pos, detail);
+        let codec = |e| FormatError::Codec {
+            column: pos.column,
+            block: pos.block,
+            source: e,
+        };
+        let body_len = bytes
+            .len()
+            .checked_sub(4)
+            .filter(|&n| n >= 1)
+            .ok_or_else(|| corrupt(format!("block of {} bytes is too short", bytes.len())))?;
+        let (body, crc) = bytes.split_at(body_len);
+        let stored = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
+        if crc32c::crc32c(body) != stored {
+            return Err(FormatError::ChecksumMismatch {
+                what: what(pos),
+                offset: pos.offset,
+            });
+        }
+        let flags = body[0];
+        if flags & !KNOWN_FLAGS != 0
+            || (flags & F32_BITS != 0 && field.data_type != DataType::Float32)
+        {
+            return Err(corrupt(format!("unknown block flags 0x{flags:02x}")));
+        }
+        let limits = Limits { max_values: rows };
+        let mut rest = &body[1..];
+        let valid = if flags & HAS_VALIDITY != 0 {
+            if !field.nullable {
+                return Err(corrupt("validity bitmap in a non-nullable column".into()));
+            }
+            let len_bytes = rest
+                .get(..4)
+                .ok_or_else(|| corrupt("validity length truncated".into()))?;
+            let len = u32::from_le_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]])
+                as usize;
+            let vb = rest
+                .get(4..4usize.saturating_add(len))
+                .ok_or_else(|| corrupt(format!("validity of {len} bytes overruns the block")))?;
+            let v = strata_codec::decode_bool_with(vb, limits).map_err(codec)?;
+            if v.len() != rows {
+                return Err(corrupt(format!(
+                    "validity has {} rows, expected {rows}",
+                    v.len()
+                )));
+            }
+            rest = &rest[4 + len..];
+            Some(BooleanBuffer::collect_bool(rows, |i| v[i]))
+        } else {
+            None
+        };
+        let non_null = valid.as_ref().map_or(rows, BooleanBuffer::count_set_bits);
+        let vlimits = Limits {
+            max_values: non_null,
+        };
+        let f32_bits = flags & F32_BITS != 0;
+        let values = match &field.data_type {
+            DataType::Boolean => {
+                Values::Bool(strata_codec::decode_bool_with(rest, vlimits).map_err(codec)?)
+            }
+            DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::Date32
+            | DataType::Timestamp(..) => {
+                Values::I64(strata_codec::decode_i64_with(rest, vlimits).map_err(codec)?)
+            }
+            DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+            | DataType::UInt64
+            | DataType::Symbol => {
+                Values::U64(strata_codec::decode_u64_with(rest, vlimits).map_err(codec)?)
+            }
+            DataType::Float32 if f32_bits => {
+                Values::U64(strata_codec::decode_u64_with(rest, vlimits).map_err(codec)?)
+            }
+            DataType::Float32 | DataType::Float64 => {
+                Values::F64(strata_codec::decode_f64_with(rest, vlimits).map_err(codec)?)
+            }
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Binary => {
+                Values::Bytes(strata_codec::decode_bytes_with(rest, vlimits).map_err(codec)?)
+            }
+        };
+        let n = match &values {
+            Values::I64(v) => v.len(),
+            Values::U64(v) => v.len(),
+            Values::F64(v) => v.len(),
+            Values::Bool(v) => v.len(),
+            Values::Bytes(v) => v.len(),
+        };
+        if n != non_null {
+            return Err(corrupt(format!("{n} values for {non_null} non-null rows")));
+        }
+        Ok(Self {
+            rows,
+            valid,
+            values,
+            f32_bits,
+            pos,
+            dict: dict.cloned(),
+        })
+    }
+
+    /// Rows in the block.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+}
+
+fn what(pos: BlockPos) -> String {
+    format!("column {} block {}", pos.column, pos.block)
+}
+
+fn corrupt_at(pos: BlockPos, detail: String) -> FormatError {
+    FormatError::corrupt(what(pos), pos.offset, detail)
+}
+
+/// Which rows of a block to append: `range`, and of those only the ones `mask` (indexed from
+/// `range.start`, at least `range.len()` long) sets.
+#[derive(Debug, Clone)]
+pub(crate) struct Rows<'a> {
+    pub(crate) range: Range<usize>,
+    pub(crate) mask: Option<&'a BooleanBuffer>,
+}
+
+impl Rows<'_> {
+    /// Every row of a block of `rows` rows.
+    pub(crate) fn all(rows: usize) -> Self {
+        Rows {
+            range: 0..rows,
+            mask: None,
+        }
+    }
+}
+
+/// Calls `f(Some(value index))` for each selected valid row and `f(None)` for each selected
+/// null row, in order.
+fn for_each_selected(
+    valid: Option<&BooleanBuffer>,
+    sel: &Rows<'_>,
+    mut f: impl FnMut(Option<usize>) -> Result<()>,
+) -> Result<()> {
+    let Range { start, end } = sel.range.clone();
+    let mut k = match valid {
+        Some(v) => v.slice(0, start).count_set_bits(),
+        None => start,
+    };
+    for (i, row) in (start..end).enumerate() {
+        let ok = valid.is_none_or(|v| v.value(row));
+        if sel.mask.is_none_or(|m| m.value(i)) {
+            f(ok.then_some(k))?;
+        }
+        if ok {
+            k += 1;
+        }
+    }
+    Ok(())
+}
+
+/// The output buffers of one array.
+#[derive(Debug)]
+enum Out {
+    I8(Vec<i8>),
+    I16(Vec<i16>),
+    /// `Int32` and `Date32`.
+    I32(Vec<i32>),
+    /// `Int64` and timestamps.
+    I64(Vec<i64>),
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+    U32(Vec<u32>),
+    U64(Vec<u64>),
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+    Bool(BooleanBufferBuilder),
+    /// Strings and binaries, and symbols presented as `Utf8`.
+    Bytes {
+        offsets: Vec<i64>,
+        data: Vec<u8>,
+    },
+    /// Symbols presented as dictionaries: keys into the segment's dictionary.
+    Keys(Vec<i32>),
+}
+
+impl Out {
+    fn reserve(&mut self, rows: usize) {
+        match self {
+            Out::I8(v) => v.reserve(rows),
+            Out::I16(v) => v.reserve(rows),
+            Out::I32(v) | Out::Keys(v) => v.reserve(rows),
+            Out::I64(v) => v.reserve(rows),
+            Out::U8(v) => v.reserve(rows),
+            Out::U16(v) => v.reserve(rows),
+            Out::U32(v) => v.reserve(rows),
+            Out::U64(v) => v.reserve(rows),
+            Out::F32(v) => v.reserve(rows),
+            Out::F64(v) => v.reserve(rows),
+            Out::Bool(b) => b.reserve(rows),
+            Out::Bytes { offsets, .. } => offsets.reserve(rows + 1),
+        }
+    }
+}
+
+/// Builds one Arrow array of a column from rows of any number of its blocks
+/// ([`DecodedBlock`]s); see the module doc.
+#[derive(Debug)]
+pub struct ColumnSink {
+    field: Field,
+    symbol_as: SymbolAs,
+    /// The segment's symbol dictionary (`Utf8`), for symbol columns.
+    dict: Option<ArrayRef>,
+    out: Out,
+    /// Validity of the rows so far; `None` while every row is valid.
+    nulls: Option<BooleanBufferBuilder>,
+    len: usize,
+    /// Rows to make room for when the first rows of an array arrive.
+    capacity: usize,
+}
+
+impl ColumnSink {
+    /// An empty array of `field` (`dict`: the segment's dictionary for a symbol column), with
+    /// room for `capacity` rows.
+    pub(crate) fn new(
+        field: &Field,
+        dict: Option<&ArrayRef>,
+        symbol_as: SymbolAs,
+        capacity: usize,
+    ) -> Self {
+        let out = match &field.data_type {
+            DataType::Boolean => Out::Bool(BooleanBufferBuilder::new(capacity)),
+            DataType::Int8 => Out::I8(Vec::with_capacity(capacity)),
+            DataType::Int16 => Out::I16(Vec::with_capacity(capacity)),
+            DataType::Int32 | DataType::Date32 => Out::I32(Vec::with_capacity(capacity)),
+            DataType::Int64 | DataType::Timestamp(..) => Out::I64(Vec::with_capacity(capacity)),
+            DataType::UInt8 => Out::U8(Vec::with_capacity(capacity)),
+            DataType::UInt16 => Out::U16(Vec::with_capacity(capacity)),
+            DataType::UInt32 => Out::U32(Vec::with_capacity(capacity)),
+            DataType::UInt64 => Out::U64(Vec::with_capacity(capacity)),
+            DataType::Float32 => Out::F32(Vec::with_capacity(capacity)),
+            DataType::Float64 => Out::F64(Vec::with_capacity(capacity)),
+            DataType::Symbol if symbol_as == SymbolAs::Dictionary => {
+                Out::Keys(Vec::with_capacity(capacity))
+            }
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Binary | DataType::Symbol => {
+                let mut offsets = Vec::with_capacity(capacity + 1);
+                offsets.push(0);
+                Out::Bytes {
+                    offsets,
+                    data: Vec::new(),
+                }
+            }
+        };
+        Self {
+            field: field.clone(),
+            symbol_as,
+            dict: dict.cloned(),
+            out,
+            nulls: None,
+            len: 0,
+            capacity,
+        }
+    }
+
+    /// Rows appended since the last [`Self::finish`].
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether rows of `block` can join this array: always, except that the keys of a symbol
+    /// column presented as dictionaries must point into one dictionary (one segment's).
+    pub fn accepts(&self, block: &DecodedBlock) -> bool {
+        match (&self.dict, &block.dict) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+
+    /// Appends rows `range` of `block`, only those `mask` (indexed from `range.start`) sets when
+    /// there is a mask.
+    pub fn append(
+        &mut self,
+        block: &DecodedBlock,
+        range: Range<usize>,
+        mask: Option<&BooleanBuffer>,
+    ) -> Result<()> {
+        self.append_rows(block, &Rows { range, mask })
+    }
+
+    pub(crate) fn append_rows(&mut self, block: &DecodedBlock, sel: &Rows<'_>) -> Result<()> {
+        let pos = block.pos;
+        if sel.range.end > block.rows || sel.mask.is_some_and(|m| m.len() < sel.range.len()) {
+            return Err(FormatError::InvalidArgument(format!(
+                "rows {:?} of a {}-row block of column {}",
+                sel.range, block.rows, pos.column
+            )));
+        }
+        if self.len == 0 {
+            self.out.reserve(self.capacity);
+        }
+        let appended = match sel.mask {
+            None => sel.range.len(),
+            Some(m) => m.slice(0, sel.range.len()).count_set_bits(),
+        };
+        // Validity first: it only depends on the block's bitmap.
+        match (&block.valid, &mut self.nulls) {
+            (None, None) => {}
+            (None, Some(n)) => n.append_n(appended, true),
+            (Some(v), nulls) => {
+                let n = nulls.get_or_insert_with(|| {
+                    let mut b = BooleanBufferBuilder::new(self.len + appended);
+                    b.append_n(self.len, true);
+                    b
+                });
+                match sel.mask {
+                    None => n.append_buffer(&v.slice(sel.range.start, sel.range.len())),
+                    Some(m) => {
+                        for (i, row) in sel.range.clone().enumerate() {
+                            if m.value(i) {
+                                n.append(v.value(row));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if matches!(self.out, Out::Keys(_)) && self.dict.is_none() {
+            return Err(corrupt_at(pos, "symbol column without dictionary".into()));
+        }
+        let valid = block.valid.as_ref();
+        let dict_len = self.dict.as_ref().map_or(0, |d| d.len());
+        match (&mut self.out, &block.values) {
+            (Out::I8(o), Values::I64(v)) => prim(
+                o,
+                v,
+                valid,
+                sel,
+                pos,
+                |r| outside_i64(r, i8::MIN.into(), i8::MAX.into()),
+                |x| x as i8,
+            )?,
+            (Out::I16(o), Values::I64(v)) => prim(
+                o,
+                v,
+                valid,
+                sel,
+                pos,
+                |r| outside_i64(r, i16::MIN.into(), i16::MAX.into()),
+                |x| x as i16,
+            )?,
+            (Out::I32(o), Values::I64(v)) => prim(
+                o,
+                v,
+                valid,
+                sel,
+                pos,
+                |r| outside_i64(r, i32::MIN.into(), i32::MAX.into()),
+                |x| x as i32,
+            )?,
+            (Out::I64(o), Values::I64(v)) => prim(o, v, valid, sel, pos, fits, |x| x)?,
+            (Out::U8(o), Values::U64(v)) => prim(
+                o,
+                v,
+                valid,
+                sel,
+                pos,
+                |r| above_u64(r, u8::MAX.into()),
+                |x| x as u8,
+            )?,
+            (Out::U16(o), Values::U64(v)) => prim(
+                o,
+                v,
+                valid,
+                sel,
+                pos,
+                |r| above_u64(r, u16::MAX.into()),
+                |x| x as u16,
+            )?,
+            (Out::U32(o), Values::U64(v)) => prim(
+                o,
+                v,
+                valid,
+                sel,
+                pos,
+                |r| above_u64(r, u32::MAX.into()),
+                |x| x as u32,
+            )?,
+            (Out::U64(o), Values::U64(v)) => prim(o, v, valid, sel, pos, fits, |x| x)?,
+            (Out::F64(o), Values::F64(v)) => prim(o, v, valid, sel, pos, fits, |x| x)?,
+            (Out::F32(o), Values::F64(v)) => prim(
+                o,
+                v,
+                valid,
+                sel,
+                pos,
+                |r| {
+                    r.iter()
+                        .copied()
+                        .find(|&x| f64::from(x as f32).to_bits() != x.to_bits())
+                },
+                |x| x as f32,
+            )?,
+            (Out::F32(o), Values::U64(v)) if block.f32_bits => prim(
+                o,
+                v,
+                valid,
+                sel,
+                pos,
+                |r| above_u64(r, u32::MAX.into()),
+                |x| f32::from_bits(x as u32),
+            )?,
+            (Out::Keys(o), Values::U64(v)) => {
+                // Codes index the dictionary, which has fewer than 2^31 values.
+                let last = (dict_len as u64)
+                    .checked_sub(1)
+                    .map(|l| l.min(i32::MAX as u64));
+                match last {
+                    Some(last) => {
+                        prim(o, v, valid, sel, pos, |r| above_u64(r, last), |x| x as i32)?
+                    }
+                    None => prim(o, v, valid, sel, pos, |r| r.first().copied(), |x| x as i32)?,
+                }
+            }
+            (Out::Bool(o), Values::Bool(v)) => for_each_selected(valid, sel, |k| {
+                o.append(k.and_then(|k| v.get(k).copied()).unwrap_or(false));
+                Ok(())
+            })?,
+            (Out::Bytes { offsets, data }, Values::Bytes(v)) => {
+                bytes(offsets, data, v, valid, sel, pos)?;
+            }
+            (Out::Bytes { offsets, data }, Values::U64(codes)) => {
+                let dict = self
+                    .dict
+                    .as_ref()
+                    .and_then(|d| d.as_string_opt::<i32>())
+                    .ok_or_else(|| corrupt_at(pos, "symbol column without dictionary".into()))?;
+                let mut at = *offsets.last().unwrap_or(&0);
+                for_each_selected(valid, sel, |k| {
+                    if let Some(k) = k {
+                        let c = codes.get(k).copied().unwrap_or(u64::MAX);
+                        let c = usize::try_from(c)
+                            .ok()
+                            .filter(|&c| c < dict_len)
+                            .ok_or_else(|| {
+                                corrupt_at(
+                                    pos,
+                                    format!("symbol code {c} outside a dictionary of {dict_len}"),
+                                )
+                            })?;
+                        let s = dict.value(c).as_bytes();
+                        data.extend_from_slice(s);
+                        at += s.len() as i64;
+                    }
+                    offsets.push(at);
+                    Ok(())
+                })?;
+            }
+            _ => {
+                return Err(corrupt_at(
+                    pos,
+                    format!(
+                        "values do not match the column type {:?}",
+                        self.field.data_type
+                    ),
+                ));
+            }
+        }
+        self.len += appended;
+        Ok(())
+    }
+
+    /// Whether no row was appended since the last [`Self::finish`].
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The array of every row appended so far; the sink starts again empty.
+    pub fn finish(&mut self) -> Result<ArrayRef> {
+        let len = std::mem::take(&mut self.len);
+        let nulls = self
+            .nulls
+            .take()
+            .map(|mut n| NullBuffer::new(n.finish()))
+            .filter(|n| n.null_count() > 0);
+        let fresh = Self::new(&self.field, self.dict.as_ref(), self.symbol_as, 0).out;
+        let out = std::mem::replace(&mut self.out, fresh);
+        let arr: ArrayRef = match (out, &self.field.data_type) {
+            (Out::I8(v), _) => Arc::new(primitive::<Int8Type>(v, nulls)?),
+            (Out::I16(v), _) => Arc::new(primitive::<Int16Type>(v, nulls)?),
+            (Out::I32(v), DataType::Date32) => Arc::new(primitive::<Date32Type>(v, nulls)?),
+            (Out::I32(v), _) => Arc::new(primitive::<Int32Type>(v, nulls)?),
+            (Out::I64(v), DataType::Timestamp(unit, tz)) => match unit {
+                TimeUnit::Second => Arc::new(
+                    primitive::<TimestampSecondType>(v, nulls)?.with_timezone_opt(tz.clone()),
+                ),
+                TimeUnit::Millisecond => Arc::new(
+                    primitive::<TimestampMillisecondType>(v, nulls)?.with_timezone_opt(tz.clone()),
+                ),
+                TimeUnit::Microsecond => Arc::new(
+                    primitive::<TimestampMicrosecondType>(v, nulls)?.with_timezone_opt(tz.clone()),
+                ),
+                TimeUnit::Nanosecond => Arc::new(
+                    primitive::<TimestampNanosecondType>(v, nulls)?.with_timezone_opt(tz.clone()),
+                ),
+            },
+            (Out::I64(v), _) => Arc::new(primitive::<Int64Type>(v, nulls)?),
+            (Out::U8(v), _) => Arc::new(primitive::<UInt8Type>(v, nulls)?),
+            (Out::U16(v), _) => Arc::new(primitive::<UInt16Type>(v, nulls)?),
+            (Out::U32(v), _) => Arc::new(primitive::<UInt32Type>(v, nulls)?),
+            (Out::U64(v), _) => Arc::new(primitive::<UInt64Type>(v, nulls)?),
+            (Out::F32(v), _) => Arc::new(primitive::<Float32Type>(v, nulls)?),
+            (Out::F64(v), _) => Arc::new(primitive::<Float64Type>(v, nulls)?),
+            (Out::Bool(mut b), _) => Arc::new(BooleanArray::new(b.finish(), nulls)),
+            (Out::Keys(k), _) => {
+                let dict = self.dict.clone().ok_or_else(|| {
+                    FormatError::InvalidArgument("symbol column without dictionary".into())
+                })?;
+                let keys = primitive::<Int32Type>(k, nulls)?;
+                Arc::new(DictionaryArray::<Int32Type>::try_new(keys, dict)?)
+            }
+            (Out::Bytes { offsets, data }, t) => byte_array(t, offsets, data, nulls)?,
+        };
+        if arr.len() != len {
+            return Err(FormatError::InvalidArgument(format!(
+                "column {} built {} rows, expected {len}",
+                self.field.name,
+                arr.len()
+            )));
+        }
+        Ok(arr)
+    }
+}
+
+/// Appends the selected rows of a primitive block. `bad_in` returns a value of a run that does
+/// not fit the column's type (corruption), `cast` converts values that fit; null rows get the
+/// default. Without a mask, a run is checked in one pass and converted in another, both tight
+/// loops the compiler vectorises; nulls are filled in by scattering the run over the valid
+/// rows.
+fn prim<S: Copy + std::fmt::Display, T: Copy + Default>(
+    out: &mut Vec<T>,
+    src: &[S],
+    valid: Option<&BooleanBuffer>,
+    sel: &Rows<'_>,
+    pos: BlockPos,
+    bad_in: impl Fn(&[S]) -> Option<S>,
+    cast: impl Fn(S) -> T,
+) -> Result<()> {
+    let bad = |x: S| corrupt_at(pos, format!("value {x} out of range"));
+    let short = || corrupt_at(pos, "fewer values than rows".into());
+    let Range { start, end } = sel.range.clone();
+    let n = end - start;
+    if sel.mask.is_none() {
+        let (k0, k1) = match valid {
+            None => (start, end),
+            Some(v) => {
+                let k0 = v.slice(0, start).count_set_bits();
+                (k0, k0 + v.slice(start, n).count_set_bits())
+            }
+        };
+        let run = src.get(k0..k1).ok_or_else(short)?;
+        if let Some(x) = bad_in(run) {
+            return Err(bad(x));
+        }
+        match valid {
+            None => out.extend(run.iter().map(|&x| cast(x))),
+            Some(v) => {
+                let base = out.len();
+                out.resize(base + n, T::default());
+                let dst = out.get_mut(base..).unwrap_or_default();
+                for (i, &x) in v.slice(start, n).set_indices().zip(run) {
+                    if let Some(d) = dst.get_mut(i) {
+                        *d = cast(x);
+                    }
+                }
+            }
+        }
+        return Ok(());
+    }
+    for_each_selected(valid, sel, |k| {
+        out.push(match k {
+            None => T::default(),
+            Some(k) => {
+                let x = *src.get(k).ok_or_else(short)?;
+                if let Some(x) = bad_in(std::slice::from_ref(&x)) {
+                    return Err(bad(x));
+                }
+                cast(x)
+            }
+        });
+        Ok(())
+    })
+}
+
+/// No value is out of range.
+fn fits<S>(_: &[S]) -> Option<S> {
+    None
+}
+
+/// The first value outside `lo..=hi`, found only when a branch-free pass says there is one.
+fn outside_i64(run: &[i64], lo: i64, hi: i64) -> Option<i64> {
+    let (mn, mx) = run
+        .iter()
+        .fold((i64::MAX, i64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+    if run.is_empty() || (mn >= lo && mx <= hi) {
+        return None;
+    }
+    run.iter().copied().find(|&x| x < lo || x > hi)
+}
+
+/// The first value above `hi`, found only when a branch-free pass says there is one.
+fn above_u64(run: &[u64], hi: u64) -> Option<u64> {
+    if run.iter().fold(0, |a, &x| a.max(x)) <= hi {
+        return None;
+    }
+    run.iter().copied().find(|&x| x > hi)
+}
+
+/// Appends the selected rows of a byte-string block.
+fn bytes(
+    offsets: &mut Vec<i64>,
+    data: &mut Vec<u8>,
+    v: &ByteValues,
+    valid: Option<&BooleanBuffer>,
+    sel: &Rows<'_>,
+    pos: BlockPos,
+) -> Result<()> {
+    let short = || corrupt_at(pos, "fewer values than rows".into());
+    let mut at = *offsets.last().unwrap_or(&0);
+    if valid.is_none() && sel.mask.is_none() {
+        let Range { start, end } = sel.range.clone();
+        let o = v.offsets.get(start..=end).ok_or_else(short)?;
+        let (first, last) = (o[0], o[o.len() - 1]);
+        let run = usize::try_from(first)
+            .ok()
+            .zip(usize::try_from(last).ok())
+            .and_then(|(a, b)| v.data.get(a..b))
+            .ok_or_else(short)?;
+        data.extend_from_slice(run);
+        offsets.reserve(end - start);
+        for &x in &o[1..] {
+            let d = x.checked_sub(first).and_then(|d| i64::try_from(d).ok());
+            offsets.push(at + d.ok_or_else(|| corrupt_at(pos, "string offsets go back".into()))?);
+        }
+        return Ok(());
+    }
+    for_each_selected(valid, sel, |k| {
+        if let Some(k) = k {
+            let s = v.get(k).ok_or_else(short)?;
+            data.extend_from_slice(s);
+            at += s.len() as i64;
+        }
+        offsets.push(at);
+        Ok(())
+    })
+}
+
+fn primitive<T: ArrowPrimitiveType>(
+    v: Vec<T::Native>,
+    nulls: Option<NullBuffer>,
+) -> Result<PrimitiveArray<T>> {
+    Ok(PrimitiveArray::<T>::try_new(ScalarBuffer::from(v), nulls)?)
+}
+
+fn byte_array(
+    t: &DataType,
+    offsets: Vec<i64>,
+    data: Vec<u8>,
+    nulls: Option<NullBuffer>,
+) -> Result<ArrayRef> {
+    let values = Buffer::from_vec(data);
+    let bad = |e: arrow_schema::ArrowError| FormatError::corrupt("string values", 0, e.to_string());
+    if *t == DataType::LargeUtf8 {
+        let o = OffsetBuffer::new(ScalarBuffer::from(offsets));
+        return Ok(Arc::new(
+            LargeStringArray::try_new(o, values, nulls).map_err(bad)?,
+        ));
+    }
+    let o = offsets
+        .into_iter()
+        .map(i32::try_from)
+        .collect::<std::result::Result<Vec<i32>, _>>()
+        .map_err(|_| {
+            FormatError::InvalidArgument(
+                "more than 2 GiB of string values in one array; read fewer rows at a time".into(),
+            )
+        })?;
+    let o = OffsetBuffer::new(ScalarBuffer::from(o));
+    if *t == DataType::Binary {
+        Ok(Arc::new(
+            BinaryArray::try_new(o, values, nulls).map_err(bad)?,
+        ))
+    } else {
+        Ok(Arc::new(
+            StringArray::try_new(o, values, nulls).map_err(bad)?,
+        ))
+    }
+}
