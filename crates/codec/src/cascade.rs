@@ -34,6 +34,9 @@ pub enum Scheme {
     Gorilla,
     /// FSST: strings as codes into a table of up to 255 symbols of 1 to 8 bytes.
     Fsst,
+    /// Entropy coding of integers: each value is a bin index, rANS-coded under the node's
+    /// quantised bin frequencies, plus a bit-packed offset within its bin.
+    Ans,
 }
 
 impl Scheme {
@@ -53,11 +56,12 @@ impl Scheme {
             Scheme::AlpRd => "alprd",
             Scheme::Gorilla => "gorilla",
             Scheme::Fsst => "fsst",
+            Scheme::Ans => "ans",
         }
     }
 
-    /// Every scheme, in tag order.
-    pub const ALL: [Scheme; 13] = [
+    /// Every scheme, in the order it was introduced.
+    pub const ALL: [Scheme; 14] = [
         Scheme::Constant,
         Scheme::Plain,
         Scheme::BitPacked,
@@ -71,6 +75,7 @@ impl Scheme {
         Scheme::AlpRd,
         Scheme::Gorilla,
         Scheme::Fsst,
+        Scheme::Ans,
     ];
 
     /// Parses a name produced by [`Scheme::name`].

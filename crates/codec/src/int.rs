@@ -5,6 +5,7 @@
 //! taken as wrapping `i64` differences and flipped the same way, so a run of small negative and
 //! positive deltas stays a narrow range for the frame of reference.
 
+use crate::ans;
 use crate::bitpack::{self, packed_words, width_of};
 use crate::cascade::{Cascade, Scheme};
 use crate::error::{CodecError, Result, corrupt};
@@ -24,6 +25,7 @@ pub(crate) mod tag {
     pub(crate) const DICTIONARY: u8 = 0x08;
     pub(crate) const LZ4: u8 = 0x09;
     pub(crate) const BITPACKED_SCALED: u8 = 0x0a;
+    pub(crate) const ANS: u8 = 0x0b;
 }
 
 /// Greatest common divisor of `v - min` over all values (0 when all are equal); stops early at 1.
@@ -106,6 +108,8 @@ pub(crate) struct Ctx {
     /// Levels still allowed below and including this node (1 = leaf schemes only).
     pub(crate) depth: u8,
     pub(crate) profile: Profile,
+    /// Whether the sampler may choose the entropy-coded leaf.
+    pub(crate) entropy: bool,
 }
 
 impl Ctx {
@@ -121,6 +125,9 @@ impl Ctx {
 }
 
 const NODE_HEADER: usize = 5; // tag + count
+
+/// Nodes the other schemes already store in fewer bytes are not worth planning bins for.
+const ENTROPY_MIN_BYTES: usize = 48;
 
 /// Summary of a (sampled) vector used by the selection heuristics.
 #[derive(Debug, Clone, Copy)]
@@ -335,6 +342,18 @@ pub(crate) fn choose(values: &[u64], ctx: Ctx, top: bool) -> (Scheme, usize) {
     if let Some((_, size)) = patched_choice(values, st.min, full_width) {
         consider(&mut best, Scheme::Patched, size);
     }
+    // The entropy-coded leaf is estimated from the sample's histogram: its bins, quantised
+    // weights, table and offset bits are planned as the encoder would plan them, but nothing
+    // is rANS-coded. Below 64 values its fixed cost (states, table) cannot pay.
+    if ctx.entropy
+        && n >= 64
+        && best.1 > ENTROPY_MIN_BYTES
+        && let Some(p) = ans::plan(values)
+    {
+        // It decodes several times slower than bit-packing: it must save a tenth of a bit a
+        // value to be worth that.
+        consider(&mut best, Scheme::Ans, p.bytes + n.div_ceil(80));
+    }
     if ctx.depth >= 2 {
         let child = ctx.child();
         if n >= 3 {
@@ -420,7 +439,12 @@ pub(crate) fn encode_following(
     let integer = compound
         || matches!(
             hint.scheme,
-            Scheme::Constant | Scheme::Plain | Scheme::BitPacked | Scheme::Patched | Scheme::Lz4
+            Scheme::Constant
+                | Scheme::Plain
+                | Scheme::BitPacked
+                | Scheme::Patched
+                | Scheme::Lz4
+                | Scheme::Ans
         );
     if !integer || (compound && ctx.depth < 2) {
         return encode(values, ctx, None, out);
@@ -517,6 +541,10 @@ fn encode_node(
             let b = encode_child(&codes, child, hint(1), out);
             Cascade::node(Scheme::Dictionary, vec![a, b])
         }
+        Scheme::Ans if n > 0 => match ans::encode(values, tag::ANS, out) {
+            Some(detail) => Cascade::leaf(Scheme::Ans).with_detail(detail),
+            None => encode_node(values, ctx, Scheme::Plain, None, out),
+        },
         Scheme::Lz4 => {
             let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
             let compressed = lz4_flex::block::compress(&bytes);
@@ -737,6 +765,7 @@ pub(crate) fn decode_into(
                 out.push(*v);
             }
         }
+        tag::ANS => ans::decode_into(r, n, out)?,
         tag::LZ4 => {
             let len = r.count(usize::MAX)?;
             let compressed = r.take(len)?;

@@ -22,16 +22,30 @@
 //!
 //! Integers (and float bit patterns, and booleans as 0/1): constant, plain, frame of reference +
 //! FastLanes-style bit-packing, patched bit-packing, delta, delta-of-delta, run-length,
-//! dictionary, LZ4. Floats add ALP, ALP-RD and Gorilla. Byte strings: plain, dictionary, FSST,
-//! LZ4. Signed integers are mapped to `u64` with their sign bit flipped, which keeps order.
+//! dictionary, LZ4, and the entropy-coded leaf `ans` (below). Floats add ALP, ALP-RD and
+//! Gorilla. Byte strings: plain, dictionary, FSST, LZ4. Signed integers are mapped to `u64`
+//! with their sign bit flipped, which keeps order.
+//!
+//! `ans` (tag `0x0b`) stores each value, minus the node minimum, as a *bin* index coded with
+//! static, 4-way interleaved rANS (32-bit states, 16-bit renormalisation, weights quantised to
+//! at most 2^12) plus the value's offset within its bin, bit-packed at the bin's width: one
+//! zero-width bin per value for small alphabets, a few wide bins for skewed magnitudes (pco's
+//! binning). Bins are chosen by a dynamic programme over a histogram of at most 256 bins
+//! (merging at most 32 neighbours); the per-node table (bin gaps, widths, weights) is
+//! bit-packed at the smallest widths that fit.
+//! The sampler considers it only with [`EncodeOptions::entropy`] (off by default, so today's
+//! output is unchanged); every decoder reads it. Its node layout is in `ans.rs`.
 //!
 //! # Choice
 //!
 //! For each node the encoder estimates every applicable scheme on a sample (up to eight runs of
 //! 128 values, or the whole input when it has at most 2048) and keeps the smallest; leaf sizes
-//! are computed, not trial-encoded. [`Profile::TimeSeries`] adds delta-of-delta and Gorilla to
-//! the candidates. [`EncodeOptions::scheme`] forces the top-level scheme. The chosen tree is
-//! returned as a [`Cascade`] for `inspect`.
+//! are computed, not trial-encoded. The `ans` size comes from the sample's histogram (bins,
+//! quantised weights, table and offset bits; no rANS pass), and `ans` must beat the best other
+//! candidate by a tenth of a bit a value, the price of its slower decoding.
+//! [`Profile::TimeSeries`] adds delta-of-delta and Gorilla to the candidates.
+//! [`EncodeOptions::scheme`] forces the top-level scheme. The chosen tree is returned as a
+//! [`Cascade`] for `inspect`.
 //!
 //! # Bad bytes
 //!
@@ -52,6 +66,7 @@
 //! ```
 #![deny(unsafe_code)]
 
+mod ans;
 mod bitpack;
 mod bytes;
 mod cascade;
@@ -94,6 +109,10 @@ pub struct EncodeOptions {
     pub scheme: Option<Scheme>,
     /// Cascade levels allowed (1 = no cascading). Clamped to 1..=3.
     pub max_depth: u8,
+    /// Let the sampler consider the entropy-coded leaf ([`Scheme::Ans`]) for integer nodes.
+    /// Off by default, so that buffers written today stay byte-identical; every decoder reads
+    /// the scheme either way, and [`EncodeOptions::scheme`] can force it regardless.
+    pub entropy: bool,
 }
 
 impl Default for EncodeOptions {
@@ -102,6 +121,7 @@ impl Default for EncodeOptions {
             profile: Profile::General,
             scheme: None,
             max_depth: 3,
+            entropy: false,
         }
     }
 }
@@ -111,6 +131,7 @@ impl EncodeOptions {
         Ctx {
             depth: self.max_depth.clamp(1, 3),
             profile: self.profile,
+            entropy: self.entropy,
         }
     }
 }
@@ -405,17 +426,16 @@ pub fn decode_i64(buf: &[u8]) -> Result<Vec<i64>> {
 pub fn decode_bool_with(buf: &[u8], limits: Limits) -> Result<Vec<bool>> {
     let mut r = open(buf, Kind::Bool)?;
     let v = int::decode(&mut r, limits, 0, None)?;
-    let out = v
-        .into_iter()
-        .map(|x| match x {
-            0 => Ok(false),
-            1 => Ok(true),
-            other => Err(error::corrupt(
-                "bool",
-                format!("value {other} is not 0 or 1"),
-            )),
-        })
-        .collect::<Result<Vec<bool>>>()?;
+    // One branch-free pass checks every value, so the conversion below can be a plain map.
+    if v.iter().fold(0, |acc, &x| acc | x) > 1
+        && let Some(other) = v.iter().find(|&&x| x > 1)
+    {
+        return Err(error::corrupt(
+            "bool",
+            format!("value {other} is not 0 or 1"),
+        ));
+    }
+    let out: Vec<bool> = v.into_iter().map(|x| x == 1).collect();
     finish(&r, out)
 }
 

@@ -16,6 +16,7 @@ fn sampled(max_depth: u8, profile: Profile) -> EncodeOptions {
         profile,
         scheme: None,
         max_depth,
+        entropy: false,
     }
 }
 

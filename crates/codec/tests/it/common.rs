@@ -13,7 +13,7 @@ pub(crate) const SMALL_LIMITS: Limits = Limits {
 };
 
 /// Top-level choices for integer kinds (i64, u64, bool): sampled, then every integer scheme.
-pub(crate) const INT_SCHEMES: [Option<Scheme>; 10] = [
+pub(crate) const INT_SCHEMES: [Option<Scheme>; 11] = [
     None,
     Some(Scheme::Constant),
     Some(Scheme::Plain),
@@ -24,10 +24,11 @@ pub(crate) const INT_SCHEMES: [Option<Scheme>; 10] = [
     Some(Scheme::Rle),
     Some(Scheme::Dictionary),
     Some(Scheme::Lz4),
+    Some(Scheme::Ans),
 ];
 
 /// Top-level choices for f64: the integer schemes on the bit patterns plus the float schemes.
-pub(crate) const FLOAT_SCHEMES: [Option<Scheme>; 13] = [
+pub(crate) const FLOAT_SCHEMES: [Option<Scheme>; 14] = [
     None,
     Some(Scheme::Constant),
     Some(Scheme::Plain),
@@ -41,6 +42,7 @@ pub(crate) const FLOAT_SCHEMES: [Option<Scheme>; 13] = [
     Some(Scheme::Alp),
     Some(Scheme::AlpRd),
     Some(Scheme::Gorilla),
+    Some(Scheme::Ans),
 ];
 
 /// Top-level choices for byte strings.
@@ -55,24 +57,29 @@ pub(crate) const BYTES_SCHEMES: [Option<Scheme>; 5] = [
 /// Lengths around the 1024-value chunk and the 2048-value sampling threshold.
 pub(crate) const EDGE_LENGTHS: [usize; 7] = [0, 1, 1023, 1024, 1025, 2049, 5000];
 
-/// Every combination of the given top-level choices, both profiles and max_depth 1..=3.
+/// Every combination of the given top-level choices, both profiles and max_depth 1..=3, with
+/// the entropy-coded leaf off and on.
 pub(crate) fn all_options(schemes: &[Option<Scheme>]) -> Vec<EncodeOptions> {
     let mut out = Vec::new();
     for &scheme in schemes {
         for profile in [Profile::General, Profile::TimeSeries] {
             for max_depth in 1..=3 {
-                out.push(EncodeOptions {
-                    profile,
-                    scheme,
-                    max_depth,
-                });
+                for entropy in [false, true] {
+                    out.push(EncodeOptions {
+                        profile,
+                        scheme,
+                        max_depth,
+                        entropy,
+                    });
+                }
             }
         }
     }
     out
 }
 
-/// One random combination of the given top-level choices, profile and max_depth 1..=3.
+/// One random combination of the given top-level choices, profile, max_depth 1..=3 and the
+/// entropy switch.
 pub(crate) fn options_strategy(
     schemes: &'static [Option<Scheme>],
 ) -> impl Strategy<Value = EncodeOptions> {
@@ -80,11 +87,13 @@ pub(crate) fn options_strategy(
         prop::sample::select(schemes),
         prop_oneof![Just(Profile::General), Just(Profile::TimeSeries)],
         1u8..=3,
+        any::<bool>(),
     )
-        .prop_map(|(scheme, profile, max_depth)| EncodeOptions {
+        .prop_map(|(scheme, profile, max_depth, entropy)| EncodeOptions {
             profile,
             scheme,
             max_depth,
+            entropy,
         })
 }
 
@@ -656,7 +665,8 @@ pub(crate) fn check_forced_top(
         | Scheme::Dictionary
         | Scheme::Alp
         | Scheme::AlpRd
-        | Scheme::Fsst => n > 0,
+        | Scheme::Fsst
+        | Scheme::Ans => n > 0,
         Scheme::Delta => n >= 2,
         Scheme::DeltaOfDelta => n >= 3,
         Scheme::Constant => n > 0 && all_equal,
@@ -921,6 +931,33 @@ pub(crate) fn valid_buffers() -> Vec<Sample> {
         encode_u64(&outliers, &patched),
     );
     push("u64 few".into(), Kind::U64, encode_u64(&[7, 7, 7, 9], &ts));
+    // The entropy-coded leaf with wide bins (outliers), and chosen by sampling under delta,
+    // dictionary and ALP nodes.
+    let ans = EncodeOptions {
+        scheme: Some(Scheme::Ans),
+        ..ts
+    };
+    push(
+        "u64 forced ans".into(),
+        Kind::U64,
+        encode_u64(&outliers, &ans),
+    );
+    let entropy = EncodeOptions {
+        entropy: true,
+        ..ts
+    };
+    for shape in [
+        IntShape::SortedRepeats,
+        IntShape::SmallWithOutliers,
+        IntShape::FewDistinct,
+        IntShape::MonotonicNoise,
+    ] {
+        push(
+            format!("i64 {shape:?} entropy"),
+            Kind::I64,
+            encode_i64(&ints(shape, n, 7), &entropy),
+        );
+    }
     let flags: Vec<bool> = (0..n).map(|i| i % 37 != 0).collect();
     push(
         "bool mostly true".into(),
@@ -940,6 +977,11 @@ pub(crate) fn valid_buffers() -> Vec<Sample> {
             encode_f64(&floats(shape, n, 4), &ts),
         );
     }
+    push(
+        "f64 Decimal2 entropy".into(),
+        Kind::F64,
+        encode_f64(&floats(FloatShape::Decimal2, n, 8), &entropy),
+    );
     let decimals = floats(FloatShape::DecimalWithSpecials, n, 5);
     for s in [
         Scheme::Alp,

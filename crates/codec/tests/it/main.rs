@@ -3,8 +3,10 @@
 
 mod common;
 
+mod cascade_choice_entropy_on;
 mod cascade_choice_snapshots;
 mod cascade_depth_within_max_depth;
+mod decode_ans_corrupt_fields_return_err;
 mod decode_header_errors_are_typed;
 mod decode_random_bytes_never_panics;
 mod decode_single_byte_flip_never_panics;
@@ -12,6 +14,7 @@ mod decode_string_dictionary_expansion_bounded;
 mod decode_truncated_buffer_errors;
 mod roundtrip_bytes_every_scheme;
 mod roundtrip_floats_every_scheme;
+mod roundtrip_ints_ans_against_plain_oracle;
 mod roundtrip_ints_every_scheme;
 mod roundtrip_ints_following_any_cascade;
 mod scheme_not_applicable_invalid_request;

@@ -20,6 +20,7 @@ fn kinds() -> [(&'static str, Encoder, &'static [Scheme]); 5] {
         Scheme::Rle,
         Scheme::Dictionary,
         Scheme::Lz4,
+        Scheme::Ans,
     ];
     const FLOAT: &[Scheme] = &[
         Scheme::Constant,
@@ -34,6 +35,7 @@ fn kinds() -> [(&'static str, Encoder, &'static [Scheme]); 5] {
         Scheme::Alp,
         Scheme::AlpRd,
         Scheme::Gorilla,
+        Scheme::Ans,
     ];
     const BYTES: &[Scheme] = &[Scheme::Plain, Scheme::Dictionary, Scheme::Fsst, Scheme::Lz4];
     [
@@ -85,8 +87,8 @@ fn forced_scheme_for_wrong_kind_returns_invalid_request() {
             }
         }
     }
-    // Integers refuse alp, alprd, gorilla, fsst; floats refuse fsst; bytes refuse nine schemes.
-    assert_eq!(refused, 3 * (3 * 4 + 1 + 9));
+    // Integers refuse alp, alprd, gorilla, fsst; floats refuse fsst; bytes refuse ten schemes.
+    assert_eq!(refused, 3 * (3 * 4 + 1 + 10));
 }
 
 #[test]

@@ -1,0 +1,718 @@
+//! Entropy-coded integer leaf: binning + static, 4-way interleaved rANS.
+//!
+//! A value is stored as the index of its *bin* (entropy-coded with rANS under the node's
+//! quantised bin frequencies) and its offset within the bin (bit-packed at the bin's width).
+//! Small alphabets get one bin per distinct value and no offset bits at all; large ones with
+//! skewed magnitudes get a few wide bins where the data is sparse and narrow ones where it is
+//! dense. The idea is pco's; the bins are chosen by a dynamic programme over a histogram of at
+//! most [`INITIAL_BINS`] equal-count bins (exact, but for merging at most [`MAX_GROUP`] of
+//! them), with a per-bin cost that approximates our compact table.
+//!
+//! # Node layout (after `tag 0x0b | count varint`)
+//!
+//! ```text
+//! reference      u64 LE      added to every value (the node minimum)
+//! bins           varint      B, 1..=4096
+//! table_log      u8          L, 0..=12; weights sum to 2^L, B <= 2^L
+//! lower_bits     u8          0..=64   bits per lower gap
+//! width_bits     u8          0..=7    bits per bin width
+//! weight_bits    u8          0..=12   bits per (weight - 1)
+//! table          ceil(B * (lower_bits + width_bits + weight_bits) / 8) bytes, LSB-first:
+//!                per bin: gap, width (0..=64), weight - 1. lower_0 = gap_0,
+//!                lower_i = lower_(i-1) + 1 + gap_i
+//! words          varint      number of 16-bit rANS renormalisation words
+//! states         4 x u32 LE  final encoder states = decoder start states, each >= 2^16
+//! ans            words x u16 LE, in the order the decoder reads them
+//! offset_bytes   varint
+//! offsets        LSB-first bit stream: value i's offset at its bin's width
+//! ```
+//!
+//! Value `i` is decoded by lane `i % 4`: `slot = x & (2^L - 1)`, the bin `s` whose cumulative
+//! weight range holds `slot`, `x = w_s * (x >> L) + slot - cum_s`, and if `x < 2^16` one word is
+//! shifted in. The decoder checks that every lane ends at `2^16`, the encoder's start state,
+//! and that every word and offset bit is used.
+
+use std::sync::OnceLock;
+
+use crate::bitpack::width_of;
+use crate::error::{CodecError, Result, corrupt};
+use crate::io::{PutLe, Reader};
+
+/// Largest `table_log`: weights are quantised to at most 4096.
+pub(crate) const MAX_TABLE_LOG: u8 = 12;
+/// Largest bin count a node may claim.
+pub(crate) const MAX_BINS: usize = 1 << MAX_TABLE_LOG;
+/// Histogram resolution before bins are merged: more finds more structure, costs O(B²) time.
+const INITIAL_BINS: usize = 256;
+/// Interleaved rANS lanes.
+const LANES: usize = 4;
+/// Lower bound of a normalised state, and the state every lane starts (and ends) in.
+const STATE_LOW: u32 = 1 << 16;
+/// Most histogram bins one bin may merge: bounds the dynamic programme at O(B · MAX_GROUP),
+/// which the sampler runs on every integer node it estimates. Measured on the shared data
+/// sets, 32 costs 0.1–0.3 % in size against an unbounded merge and halves encoding time.
+const MAX_GROUP: usize = 32;
+/// Estimated table bits per bin while merging bins (gap, width and weight fields).
+const BIN_META_BITS: f32 = 14.0;
+/// Fixed bytes of a node besides the table and payloads: tag, count, reference, bin count,
+/// table log, three field widths, word count, states, offset length.
+const FIXED_BYTES: usize = 1 + 3 + 8 + 2 + 1 + 3 + 2 + 4 * LANES + 2;
+
+#[derive(Debug, Clone, Copy)]
+struct Bin {
+    /// Smallest offset (value − reference) in the bin.
+    lower: u64,
+    /// Largest offset in the bin.
+    upper: u64,
+    count: u32,
+}
+
+impl Bin {
+    fn width(&self) -> u8 {
+        width_of(self.upper - self.lower)
+    }
+}
+
+/// The model of one node: bins, quantised weights and its estimated size.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    reference: u64,
+    bins: Vec<Bin>,
+    weights: Vec<u32>,
+    table_log: u8,
+    /// Estimated encoded size of the node in bytes, header included.
+    pub(crate) bytes: usize,
+}
+
+/// `log2(c)` for counts, from a table for the small counts the planner mostly sees.
+fn log2_count(c: u32) -> f32 {
+    static TABLE: OnceLock<Vec<f32>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| (0..=4096u32).map(|c| (c.max(1) as f32).log2()).collect());
+    match table.get(c as usize) {
+        Some(&l) => l,
+        None => (c as f32).log2(),
+    }
+}
+
+/// Sorted distinct offsets from `reference` with their counts.
+fn histogram(values: &[u64], reference: u64) -> Vec<(u64, u32)> {
+    let mut offs: Vec<u64> = values.iter().map(|v| v.wrapping_sub(reference)).collect();
+    offs.sort_unstable();
+    let mut out: Vec<(u64, u32)> = Vec::new();
+    for o in offs {
+        match out.last_mut() {
+            Some((v, c)) if *v == o => *c += 1,
+            _ => out.push((o, 1)),
+        }
+    }
+    out
+}
+
+/// At most [`INITIAL_BINS`] bins of roughly equal count; equal values never straddle two.
+fn initial_bins(distinct: &[(u64, u32)], n: usize) -> Vec<Bin> {
+    if distinct.len() <= INITIAL_BINS {
+        return distinct
+            .iter()
+            .map(|&(v, c)| Bin {
+                lower: v,
+                upper: v,
+                count: c,
+            })
+            .collect();
+    }
+    let mut bins: Vec<Bin> = Vec::with_capacity(INITIAL_BINS);
+    let mut open: Option<Bin> = None;
+    let mut seen = 0usize;
+    for &(v, c) in distinct {
+        let b = open.get_or_insert(Bin {
+            lower: v,
+            upper: v,
+            count: 0,
+        });
+        b.upper = v;
+        b.count += c;
+        seen += c as usize;
+        if seen * INITIAL_BINS >= (bins.len() + 1) * n
+            && let Some(b) = open.take()
+        {
+            bins.push(b);
+        }
+    }
+    bins.extend(open);
+    bins
+}
+
+/// Merges adjacent bins optimally under the cost model `count · (log2 n − log2 count + width)
+/// + BIN_META_BITS` per bin (an exact dynamic programme over partitions of `bins` into groups
+/// of at most [`MAX_GROUP`]).
+fn optimize(bins: &[Bin], n: usize) -> Vec<Bin> {
+    let b = bins.len();
+    if b <= 1 {
+        return bins.to_vec();
+    }
+    let log_n = log2_count(n as u32);
+    let mut cum = Vec::with_capacity(b + 1);
+    cum.push(0u32);
+    for bin in bins {
+        cum.push(cum.last().copied().unwrap_or(0) + bin.count);
+    }
+    // best[i]: cheapest cost of the first i bins; from[i]: where the last group starts.
+    let mut best = vec![0f32; b + 1];
+    let mut from = vec![0usize; b + 1];
+    for i in 0..b {
+        let upper = bins.get(i).map_or(0, |x| x.upper);
+        let ci = cum.get(i + 1).copied().unwrap_or(0);
+        let mut top = f32::MAX;
+        let mut arg = i;
+        for j in (i.saturating_sub(MAX_GROUP - 1)..=i).rev() {
+            let (Some(bj), Some(&cj), Some(&prev)) = (bins.get(j), cum.get(j), best.get(j)) else {
+                continue;
+            };
+            let count = ci - cj;
+            let width = f32::from(width_of(upper - bj.lower));
+            let cost = prev + BIN_META_BITS + count as f32 * (log_n - log2_count(count) + width);
+            if cost < top {
+                top = cost;
+                arg = j;
+            }
+        }
+        if let (Some(s), Some(f)) = (best.get_mut(i + 1), from.get_mut(i + 1)) {
+            *s = top;
+            *f = arg;
+        }
+    }
+    let mut groups = Vec::new();
+    let mut i = b;
+    while i > 0 {
+        let j = from.get(i).copied().unwrap_or(0).min(i - 1);
+        groups.push((j, i - 1));
+        i = j;
+    }
+    groups.reverse();
+    groups
+        .into_iter()
+        .filter_map(|(j, i)| {
+            let lo = bins.get(j)?;
+            let hi = bins.get(i)?;
+            let count = bins.get(j..=i)?.iter().map(|x| x.count).sum();
+            Some(Bin {
+                lower: lo.lower,
+                upper: hi.upper,
+                count,
+            })
+        })
+        .collect()
+}
+
+/// Quantises `counts` (summing to `total`) to weights ≥ 1 summing to `2^log` (≥ counts.len()).
+fn quantize(counts: &[u32], total: u64, log: u8) -> Vec<u32> {
+    let target = 1u64 << log;
+    let mut w: Vec<u32> = counts
+        .iter()
+        .map(|&c| {
+            let ideal = (u64::from(c) * target + total / 2) / total.max(1);
+            ideal.clamp(1, target) as u32
+        })
+        .collect();
+    let mut sum: u64 = w.iter().map(|&x| u64::from(x)).sum();
+    // Give the surplus to, or take the deficit from, the heaviest weights, where one unit
+    // changes the code length least.
+    while sum != target {
+        let Some((i, &heaviest)) = w.iter().enumerate().max_by_key(|&(_, &x)| x) else {
+            break;
+        };
+        let Some(slot) = w.get_mut(i) else { break };
+        if sum < target {
+            *slot += (target - sum) as u32;
+            sum = target;
+        } else {
+            if heaviest <= 1 {
+                break; // cannot happen when 2^log >= counts.len()
+            }
+            let take = (sum - target).min(u64::from(heaviest.div_ceil(8))) as u32;
+            *slot -= take;
+            sum -= u64::from(take);
+        }
+    }
+    w
+}
+
+fn ceil_log2(x: usize) -> u8 {
+    if x <= 1 { 0 } else { width_of(x as u64 - 1) }
+}
+
+/// Table log and weights for `bins`, and the bits of ANS payload plus weight fields.
+fn choose_weights(bins: &[Bin], n: usize) -> (u8, Vec<u32>, f32) {
+    let counts: Vec<u32> = bins.iter().map(|b| b.count).collect();
+    if counts.len() <= 1 {
+        return (0, vec![1], 0.0);
+    }
+    let min_log = ceil_log2(counts.len());
+    let max_log = MAX_TABLE_LOG.min(ceil_log2(n) + 1).max(min_log);
+    let mut best: Option<(u8, Vec<u32>, f32)> = None;
+    for log in min_log..=max_log {
+        let w = quantize(&counts, n as u64, log);
+        let max_w = w.iter().copied().max().unwrap_or(1);
+        let mut bits = (counts.len() * usize::from(width_of(u64::from(max_w - 1)))) as f32;
+        for (&c, &wi) in counts.iter().zip(&w) {
+            bits += c as f32 * (f32::from(log) - log2_count(wi));
+        }
+        // A bigger decode table costs time to build on every node; pay for it in bits.
+        bits += (1u32 << log) as f32 / 16.0;
+        if best.as_ref().is_none_or(|b| bits < b.2) {
+            best = Some((log, w, bits));
+        }
+    }
+    best.unwrap_or((0, vec![1], 0.0))
+}
+
+/// Bit widths of the three table fields.
+fn field_widths(bins: &[Bin], weights: &[u32]) -> (u8, u8, u8) {
+    let mut max_gap = 0u64;
+    let mut prev: Option<u64> = None;
+    for b in bins {
+        let gap = match prev {
+            None => b.lower,
+            Some(p) => b.lower - p - 1,
+        };
+        max_gap = max_gap.max(gap);
+        prev = Some(b.lower);
+    }
+    let max_width = bins.iter().map(Bin::width).max().unwrap_or(0);
+    let max_weight = weights.iter().copied().max().unwrap_or(1);
+    (
+        width_of(max_gap),
+        width_of(u64::from(max_width)),
+        width_of(u64::from(max_weight.saturating_sub(1))),
+    )
+}
+
+/// Plans a node for `values`: bins, weights, and the estimated size. `None` when empty or
+/// when there are more bins than the format allows.
+pub(crate) fn plan(values: &[u64]) -> Option<Plan> {
+    let n = values.len();
+    if n == 0 || n > u32::MAX as usize {
+        return None;
+    }
+    let reference = values.iter().copied().min()?;
+    let distinct = histogram(values, reference);
+    let bins = optimize(&initial_bins(&distinct, n), n);
+    if bins.len() > MAX_BINS {
+        return None;
+    }
+    let (table_log, weights, ans_and_weight_bits) = choose_weights(&bins, n);
+    let (lw, ww, fw) = field_widths(&bins, &weights);
+    let table_bits = bins.len() * usize::from(lw + ww);
+    let offset_bits: u64 = bins
+        .iter()
+        .map(|b| u64::from(b.count) * u64::from(b.width()))
+        .sum();
+    // The states carry about 8 bits of payload each beyond their 16-bit floor.
+    let ans_bits = (ans_and_weight_bits as usize).saturating_sub(bins.len() * usize::from(fw));
+    let ans_bytes = ans_bits.saturating_sub(8 * LANES).div_ceil(16) * 2;
+    let bytes = FIXED_BYTES
+        + (table_bits + bins.len() * usize::from(fw)).div_ceil(8)
+        + ans_bytes
+        + (offset_bits as usize).div_ceil(8);
+    Some(Plan {
+        reference,
+        bins,
+        weights,
+        table_log,
+        bytes,
+    })
+}
+
+/// Appends bits LSB-first.
+#[derive(Default)]
+struct BitWriter {
+    bytes: Vec<u8>,
+    acc: u64,
+    len: u32,
+}
+
+impl BitWriter {
+    fn put(&mut self, v: u64, w: u8) {
+        if w > 32 {
+            self.put_small(v & 0xffff_ffff, 32);
+            self.put_small(v >> 32, w - 32);
+        } else {
+            self.put_small(v, w);
+        }
+    }
+
+    fn put_small(&mut self, v: u64, w: u8) {
+        if w == 0 {
+            return;
+        }
+        let v = if w >= 64 { v } else { v & ((1u64 << w) - 1) };
+        self.acc |= v << self.len;
+        self.len += u32::from(w);
+        while self.len >= 8 {
+            self.bytes.push(self.acc as u8);
+            self.acc >>= 8;
+            self.len -= 8;
+        }
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        if self.len > 0 {
+            self.bytes.push(self.acc as u8);
+        }
+        self.bytes
+    }
+}
+
+/// Reads bits LSB-first from a zero-padded copy, so that every read is one unaligned load;
+/// reads past the end yield zeros (callers check the bit count first).
+struct BitReader {
+    bytes: Vec<u8>,
+    pos: usize,
+}
+
+impl BitReader {
+    fn new(bytes: &[u8]) -> Self {
+        let mut padded = Vec::with_capacity(bytes.len() + 8);
+        padded.extend_from_slice(bytes);
+        padded.extend_from_slice(&[0; 8]);
+        Self {
+            bytes: padded,
+            pos: 0,
+        }
+    }
+
+    #[inline(always)]
+    fn window(&self) -> u64 {
+        let byte = self.pos >> 3;
+        let word = self
+            .bytes
+            .get(byte..)
+            .and_then(<[u8]>::first_chunk::<8>)
+            .map_or(0, |a| u64::from_le_bytes(*a));
+        word >> (self.pos & 7)
+    }
+
+    #[inline(always)]
+    fn get(&mut self, w: u8) -> u64 {
+        if w <= 56 {
+            let v = self.window() & ((1u64 << w) - 1);
+            self.pos += usize::from(w);
+            v
+        } else {
+            let lo = self.window() & 0xffff_ffff;
+            self.pos += 32;
+            let hi = self.window() & (u64::MAX >> (96 - u32::from(w)));
+            self.pos += usize::from(w - 32);
+            lo | (hi << 32)
+        }
+    }
+}
+
+/// Encodes `values` as one entropy-coded node (tag and count included). Returns the detail for
+/// the cascade, or `None` (writing nothing) when there is nothing to code.
+pub(crate) fn encode(values: &[u64], tag: u8, out: &mut Vec<u8>) -> Option<String> {
+    let p = plan(values)?;
+    let log = u32::from(p.table_log);
+    let lowers: Vec<u64> = p.bins.iter().map(|b| b.lower).collect();
+    let widths: Vec<u8> = p.bins.iter().map(Bin::width).collect();
+    let mut cum = Vec::with_capacity(p.weights.len());
+    let mut c = 0u32;
+    for &w in &p.weights {
+        cum.push(c);
+        c += w;
+    }
+    // Bin of every value, and its offset bits.
+    let mut syms = Vec::with_capacity(values.len());
+    let mut offsets = BitWriter::default();
+    for &v in values {
+        let off = v.wrapping_sub(p.reference);
+        let s = lowers.partition_point(|&l| l <= off).saturating_sub(1);
+        let lower = lowers.get(s).copied().unwrap_or(0);
+        offsets.put(off - lower, widths.get(s).copied().unwrap_or(0));
+        syms.push(s);
+    }
+    // rANS runs backwards so that the decoder reads forwards.
+    let mut states = [u64::from(STATE_LOW); LANES];
+    let mut words: Vec<u16> = Vec::with_capacity(values.len());
+    for (i, &s) in syms.iter().enumerate().rev() {
+        let (Some(x), Some(&f), Some(&start)) =
+            (states.get_mut(i % LANES), p.weights.get(s), cum.get(s))
+        else {
+            continue;
+        };
+        let f = u64::from(f);
+        if *x >= f << (32 - log) {
+            words.push(*x as u16);
+            *x >>= 16;
+        }
+        *x = ((*x / f) << log) + (*x % f) + u64::from(start);
+    }
+    words.reverse();
+
+    out.put_u8(tag);
+    out.put_len(values.len());
+    out.put_u64(p.reference);
+    out.put_len(p.bins.len());
+    out.put_u8(p.table_log);
+    let (lw, ww, fw) = field_widths(&p.bins, &p.weights);
+    out.extend_from_slice(&[lw, ww, fw]);
+    let mut table = BitWriter::default();
+    let mut prev: Option<u64> = None;
+    for ((b, &w), &width) in p.bins.iter().zip(&p.weights).zip(&widths) {
+        let gap = match prev {
+            None => b.lower,
+            Some(q) => b.lower - q - 1,
+        };
+        prev = Some(b.lower);
+        table.put(gap, lw);
+        table.put(u64::from(width), ww);
+        table.put(u64::from(w - 1), fw);
+    }
+    out.extend_from_slice(&table.finish());
+    out.put_len(words.len());
+    for s in states {
+        out.extend_from_slice(&(s as u32).to_le_bytes());
+    }
+    for w in &words {
+        out.put_u16(*w);
+    }
+    let offsets = offsets.finish();
+    out.put_len(offsets.len());
+    out.extend_from_slice(&offsets);
+    Some(format!("bins={},log={}", p.bins.len(), p.table_log))
+}
+
+/// One decode-table slot.
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    sym: u16,
+    freq: u16,
+    /// `slot − cum` of the slot's bin.
+    bias: u16,
+}
+
+/// Decodes one symbol from lane state `x`. Renormalisation is branch-free (it is taken about
+/// once every few symbols, at random): a word is always loaded, and kept only when needed.
+/// Reads past the last word yield zeros; the caller checks `p` against the word count after.
+#[inline(always)]
+fn step(x: &mut u32, slots: &[Slot], mask: u32, log: u32, words: &[u16], p: &mut usize) -> u16 {
+    let e = slots.get((*x & mask) as usize).copied().unwrap_or_default();
+    let y = u32::from(e.freq)
+        .wrapping_mul(*x >> log)
+        .wrapping_add(u32::from(e.bias));
+    let need = y < STATE_LOW;
+    let w = u32::from(words.get(*p).copied().unwrap_or(0));
+    *x = if need { (y << 16) | w } else { y };
+    *p += usize::from(need);
+    e.sym
+}
+
+/// Decodes the fields of a node after its tag and count `n`.
+pub(crate) fn decode_into(r: &mut Reader<'_>, n: usize, out: &mut Vec<u64>) -> Result<()> {
+    let reference = r.u64()?;
+    let b = r.count(MAX_BINS)?;
+    let log = r.u8()?;
+    if b == 0 || log > MAX_TABLE_LOG || b > 1usize << log {
+        return Err(corrupt(
+            "ans",
+            format!("{b} bins do not fit a table of 2^{log} (at most 2^{MAX_TABLE_LOG})"),
+        ));
+    }
+    let (lw, ww, fw) = (r.u8()?, r.u8()?, r.u8()?);
+    if lw > 64 || ww > 7 || fw > MAX_TABLE_LOG {
+        return Err(corrupt(
+            "ans",
+            format!("table field widths {lw}/{ww}/{fw} out of range"),
+        ));
+    }
+    let table_bytes = (b * usize::from(lw + ww + fw)).div_ceil(8);
+    let mut table = BitReader::new(r.take(table_bytes)?);
+    let mut bases = Vec::with_capacity(b);
+    let mut widths = Vec::with_capacity(b);
+    let mut slots = vec![Slot::default(); 1 << log];
+    let mut lower: Option<u64> = None;
+    let mut cum = 0usize;
+    for sym in 0..b {
+        let gap = table.get(lw);
+        let width = table.get(ww) as u8;
+        let weight = table.get(fw) as usize + 1;
+        let l = match lower {
+            None => Some(gap),
+            Some(q) => q.checked_add(gap).and_then(|x| x.checked_add(1)),
+        }
+        .ok_or_else(|| corrupt("ans", "bin lower bound overflows"))?;
+        lower = Some(l);
+        if width > 64 {
+            return Err(corrupt("ans", format!("bin width {width} above 64")));
+        }
+        let range = slots
+            .get_mut(cum..cum + weight)
+            .ok_or_else(|| corrupt("ans", format!("weights exceed 2^{log}")))?;
+        for (k, s) in range.iter_mut().enumerate() {
+            *s = Slot {
+                sym: sym as u16,
+                freq: weight as u16,
+                bias: k as u16,
+            };
+        }
+        cum += weight;
+        bases.push(reference.wrapping_add(l));
+        widths.push(width);
+    }
+    if cum != 1 << log {
+        return Err(corrupt(
+            "ans",
+            format!("weights sum to {cum}, table holds 2^{log}"),
+        ));
+    }
+    let nwords = r.count(u32::MAX as usize)?;
+    let mut states = [0u32; LANES];
+    for s in &mut states {
+        let b = r.take(4)?;
+        let mut a = [0u8; 4];
+        a.copy_from_slice(b);
+        *s = u32::from_le_bytes(a);
+        if *s < STATE_LOW {
+            return Err(corrupt("ans", format!("state {s} below 2^16")));
+        }
+    }
+    let words: Vec<u16> = r
+        .take(nwords.checked_mul(2).ok_or(CodecError::Truncated {
+            offset: r.pos(),
+            needed: usize::MAX,
+        })?)?
+        .chunks_exact(2)
+        .map(|c| {
+            u16::from_le_bytes([
+                c.first().copied().unwrap_or(0),
+                c.get(1).copied().unwrap_or(0),
+            ])
+        })
+        .collect();
+    let off_len = r.count(u32::MAX as usize)?;
+    let offsets = r.take(off_len)?;
+
+    // One pass: the bin of every value from rANS, then its base plus the offset within it.
+    // Offsets are read without a per-value bounds check (reads past the end yield zeros); the
+    // bits consumed are checked against the bytes present afterwards.
+    let mask = (1u32 << log) - 1;
+    let log = u32::from(log);
+    let zero_width = widths.iter().all(|&w| w == 0);
+    let bins: Vec<(u64, u8)> = bases.into_iter().zip(widths).collect();
+    let mut bits = BitReader::new(offsets);
+    let mut p = 0usize;
+    let start = out.len();
+    out.resize(start + n, 0);
+    let dst = out.get_mut(start..).unwrap_or_default();
+    let mut chunks = dst.chunks_exact_mut(LANES);
+    if zero_width {
+        let value = |s: u16| bins.get(usize::from(s)).map_or(reference, |b| b.0);
+        for c in &mut chunks {
+            let [o0, o1, o2, o3] = c else { continue };
+            let [x0, x1, x2, x3] = &mut states;
+            *o0 = value(step(x0, &slots, mask, log, &words, &mut p));
+            *o1 = value(step(x1, &slots, mask, log, &words, &mut p));
+            *o2 = value(step(x2, &slots, mask, log, &words, &mut p));
+            *o3 = value(step(x3, &slots, mask, log, &words, &mut p));
+        }
+        for (o, x) in chunks.into_remainder().iter_mut().zip(&mut states) {
+            *o = value(step(x, &slots, mask, log, &words, &mut p));
+        }
+    } else {
+        let mut value = |s: u16| {
+            let (base, width) = bins.get(usize::from(s)).copied().unwrap_or((reference, 0));
+            base.wrapping_add(bits.get(width))
+        };
+        for c in &mut chunks {
+            let [o0, o1, o2, o3] = c else { continue };
+            let [x0, x1, x2, x3] = &mut states;
+            *o0 = value(step(x0, &slots, mask, log, &words, &mut p));
+            *o1 = value(step(x1, &slots, mask, log, &words, &mut p));
+            *o2 = value(step(x2, &slots, mask, log, &words, &mut p));
+            *o3 = value(step(x3, &slots, mask, log, &words, &mut p));
+        }
+        for (o, x) in chunks.into_remainder().iter_mut().zip(&mut states) {
+            *o = value(step(x, &slots, mask, log, &words, &mut p));
+        }
+    }
+    if p != nwords || states.iter().any(|&s| s != STATE_LOW) {
+        return Err(corrupt(
+            "ans",
+            "the rANS stream does not end in the start state",
+        ));
+    }
+    if bits.pos.div_ceil(8) != off_len {
+        return Err(corrupt(
+            "ans",
+            format!("{off_len} offset bytes, bins need {} bits", bits.pos),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(values: &[u64]) -> usize {
+        let mut buf = Vec::new();
+        encode(values, 0x0b, &mut buf).unwrap();
+        let mut r = Reader::new(&buf);
+        assert_eq!(r.u8().unwrap(), 0x0b);
+        let n = r.count(usize::MAX).unwrap();
+        let mut out = Vec::new();
+        decode_into(&mut r, n, &mut out).unwrap();
+        assert_eq!(r.remaining(), 0);
+        assert_eq!(out, values);
+        buf.len()
+    }
+
+    #[test]
+    fn quantize_sums_to_table_size_with_every_weight_positive() {
+        for (counts, log) in [
+            (vec![1000u32, 1, 1, 1], 2u8),
+            (vec![1, 1, 1, 1, 1], 3),
+            (vec![7; 100], 7),
+            (vec![3000, 20, 5, 1, 1, 1, 1], 12),
+        ] {
+            let total: u64 = counts.iter().map(|&c| u64::from(c)).sum();
+            let w = quantize(&counts, total, log);
+            assert_eq!(w.iter().map(|&x| u64::from(x)).sum::<u64>(), 1 << log);
+            assert!(w.iter().all(|&x| x >= 1), "{w:?}");
+        }
+    }
+
+    #[test]
+    fn skewed_codes_round_trip_and_beat_their_bit_width() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let values: Vec<u64> = (0..1024)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                // Geometric-ish over 0..229: mostly small codes.
+                (x % 229).min(u64::from(x.trailing_zeros()) * 9 + (x >> 60))
+            })
+            .collect();
+        let size = round_trip(&values);
+        assert!(size < 1024, "{size} bytes, 8-bit packing takes 1024");
+        let estimate = plan(&values).unwrap().bytes;
+        assert!(
+            estimate.abs_diff(size) * 10 < size,
+            "estimate {estimate}, actual {size}"
+        );
+    }
+
+    #[test]
+    fn edge_inputs_round_trip() {
+        round_trip(&[5]);
+        round_trip(&[u64::MAX, 0, u64::MAX, 1]);
+        round_trip(
+            &(0..1000u64)
+                .map(|i| i.wrapping_mul(0x0123_4567_89ab_cdef))
+                .collect::<Vec<u64>>(),
+        );
+        round_trip(&(0..3000u64).map(|i| i % 7).collect::<Vec<_>>());
+        round_trip(&[9; 33]);
+    }
+}

@@ -1,0 +1,238 @@
+//! Every field of an entropy-coded (`ans`) node that the decoder can check is checked: a table
+//! log above 12, no bins or more bins than slots, field widths out of range, weights that do not
+//! sum to the table size, states below 2^16, missing or extra rANS words, and offset bytes that
+//! do not match the bins all return `Err`, never a panic.
+
+use strata_codec::{CodecError, EncodeOptions, Scheme, decode_u64, encode_u64};
+
+use crate::common::Rng;
+
+/// Positions of the fields of a u64 buffer holding one `ans` node at the top.
+#[derive(Debug)]
+struct Layout {
+    bins: usize,
+    log: usize,
+    widths: usize,
+    table: usize,
+    words_count: usize,
+    states: usize,
+    words: usize,
+    nwords: usize,
+    off_len: usize,
+    offsets: usize,
+}
+
+fn varint(buf: &[u8], at: &mut usize) -> usize {
+    let mut v = 0usize;
+    let mut shift = 0;
+    loop {
+        let b = buf[*at];
+        *at += 1;
+        v |= usize::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return v;
+        }
+        shift += 7;
+    }
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: usize) {
+    while v >= 0x80 {
+        out.push((v as u8 & 0x7f) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn layout(buf: &[u8]) -> Layout {
+    assert_eq!(buf[2], 0x0b, "top node is not ans");
+    let mut at = 3;
+    varint(buf, &mut at); // count
+    at += 8; // reference
+    let bins_at = at;
+    let bins = varint(buf, &mut at);
+    let log = at;
+    let widths = log + 1;
+    let table = widths + 3;
+    let bits: usize = buf[widths..table].iter().map(|&b| usize::from(b)).sum();
+    let mut at = table + (bins * bits).div_ceil(8);
+    let words_count = at;
+    let nwords = varint(buf, &mut at);
+    let states = at;
+    let words = states + 16;
+    let mut at = words + 2 * nwords;
+    let off_len = at;
+    varint(buf, &mut at);
+    Layout {
+        bins: bins_at,
+        log,
+        widths,
+        table,
+        words_count,
+        states,
+        words,
+        nwords,
+        off_len,
+        offsets: at,
+    }
+}
+
+/// A skewed alphabet with a few wide outliers, so that the node has both zero-width and wide
+/// bins, an rANS payload and offset bytes.
+fn sample_values() -> Vec<u64> {
+    let mut rng = Rng::new(17);
+    (0..1500)
+        .map(|i| {
+            let u = rng.unit();
+            if i % 97 == 0 {
+                1_000_000 + rng.below(1 << 20)
+            } else {
+                (u * u * 40.0) as u64
+            }
+        })
+        .collect()
+}
+
+fn encoded() -> Vec<u8> {
+    let opts = EncodeOptions {
+        scheme: Some(Scheme::Ans),
+        ..EncodeOptions::default()
+    };
+    let values = sample_values();
+    let enc = encode_u64(&values, &opts).unwrap();
+    assert_eq!(decode_u64(&enc.bytes).unwrap(), values);
+    enc.bytes
+}
+
+fn expect_err(buf: &[u8], what: &str) {
+    match decode_u64(buf) {
+        Err(_) => {}
+        Ok(v) => panic!("{what}: decoded {} values instead of an error", v.len()),
+    }
+}
+
+fn expect_corrupt(buf: &[u8], what: &str) {
+    match decode_u64(buf) {
+        Err(CodecError::Corrupt { encoding, .. }) => assert_eq!(encoding, "ans", "{what}"),
+        other => panic!("{what}: expected a corrupt ans node, got {other:?}"),
+    }
+}
+
+#[test]
+fn ans_table_header_out_of_range_returns_corrupt() {
+    let buf = encoded();
+    let l = layout(&buf);
+    assert!(
+        l.table > l.bins + 1 && l.nwords > 0 && l.offsets < buf.len(),
+        "{l:?}"
+    );
+    let edits: [(&str, usize, u8); 6] = [
+        ("table log 13", l.log, 13),
+        ("table log too small for the bins", l.log, 1),
+        ("no bins", l.bins, 0),
+        ("lower gap width 65", l.widths, 65),
+        ("bin width width 8", l.widths + 1, 8),
+        ("weight width 13", l.widths + 2, 13),
+    ];
+    for (what, at, byte) in edits {
+        let mut b = buf.clone();
+        b[at] = byte;
+        expect_corrupt(&b, what);
+    }
+}
+
+#[test]
+fn ans_weights_not_summing_to_table_size_return_corrupt() {
+    let buf = encoded();
+    let l = layout(&buf);
+    let (lw, ww, fw) = (
+        usize::from(buf[l.widths]),
+        usize::from(buf[l.widths + 1]),
+        usize::from(buf[l.widths + 2]),
+    );
+    assert!(fw > 0);
+    // Flip the lowest bit of the first bin's weight field: the sum moves by one.
+    let bit = lw + ww;
+    let mut b = buf.clone();
+    b[l.table + bit / 8] ^= 1 << (bit % 8);
+    expect_corrupt(&b, "first weight off by one");
+}
+
+#[test]
+fn ans_states_below_floor_return_corrupt_and_other_state_changes_keep_the_count() {
+    let buf = encoded();
+    let l = layout(&buf);
+    let n = sample_values().len();
+    for lane in 0..4 {
+        let at = l.states + 4 * lane;
+        let mut b = buf.clone();
+        b[at..at + 4].copy_from_slice(&0xFFFFu32.to_le_bytes());
+        expect_corrupt(&b, &format!("lane {lane} state below 2^16"));
+        // rANS carries no checksum: a changed state may still decode (to other values), but
+        // never to another count, and never panics.
+        for bit in 0..32 {
+            let mut b = buf.clone();
+            let s = u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+            b[at..at + 4].copy_from_slice(&(s ^ (1 << bit)).to_le_bytes());
+            if let Ok(v) = decode_u64(&b) {
+                assert_eq!(v.len(), n, "lane {lane} bit {bit}");
+            }
+        }
+    }
+}
+
+#[test]
+fn ans_missing_or_extra_words_return_err() {
+    let buf = encoded();
+    let l = layout(&buf);
+    // One word fewer, the rest of the node intact.
+    let mut b = buf[..l.words_count].to_vec();
+    put_varint(&mut b, l.nwords - 1);
+    b.extend_from_slice(&buf[l.states..l.words + 2 * (l.nwords - 1)]);
+    b.extend_from_slice(&buf[l.words + 2 * l.nwords..]);
+    expect_err(&b, "one word fewer");
+    // One word more.
+    let mut b = buf[..l.words_count].to_vec();
+    put_varint(&mut b, l.nwords + 1);
+    b.extend_from_slice(&buf[l.states..l.words + 2 * l.nwords]);
+    b.extend_from_slice(&[0x5a, 0xa5]);
+    b.extend_from_slice(&buf[l.words + 2 * l.nwords..]);
+    expect_err(&b, "one word more");
+}
+
+#[test]
+fn ans_offset_bytes_not_matching_the_bins_return_corrupt() {
+    let buf = encoded();
+    let l = layout(&buf);
+    let offsets = &buf[l.offsets..];
+    for (what, len) in [
+        ("one offset byte extra", offsets.len() + 1),
+        ("one offset byte short", offsets.len() - 1),
+    ] {
+        let mut b = buf[..l.off_len].to_vec();
+        put_varint(&mut b, len);
+        let mut body = offsets.to_vec();
+        body.resize(len, 0);
+        b.extend_from_slice(&body);
+        expect_corrupt(&b, what);
+    }
+}
+
+#[test]
+fn ans_zero_width_node_with_offset_bytes_returns_corrupt() {
+    let opts = EncodeOptions {
+        scheme: Some(Scheme::Ans),
+        ..EncodeOptions::default()
+    };
+    let values: Vec<u64> = (0..500u64).map(|i| (i * i) % 5).collect();
+    let enc = encode_u64(&values, &opts).unwrap();
+    let l = layout(&enc.bytes);
+    assert_eq!(
+        &enc.bytes[l.off_len..],
+        &[0],
+        "zero-width bins write no offsets"
+    );
+    let mut b = enc.bytes[..l.off_len].to_vec();
+    b.extend_from_slice(&[1, 0]);
+    expect_corrupt(&b, "offset byte behind zero-width bins");
+}
