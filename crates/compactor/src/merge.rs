@@ -758,7 +758,9 @@ pub fn merge_segments(
     let _ = ctx.schema;
     let mut writer_opts = opts.writer;
     writer_opts.skip_sort_check = true;
-    let writer = SegmentWriter::create(fs, dir, name, schema.clone(), writer_opts)?;
+    let mut writer = SegmentWriter::create(fs, dir, name, schema.clone(), writer_opts)?;
+    // A merge runs beside readers: one core.
+    writer.set_threads(1);
     let mut out = Output {
         writer,
         arrow,

@@ -55,6 +55,7 @@ pub struct SegmentFileWriter<W: WritableFile> {
     key_range_set: bool,
     metadata: BTreeMap<String, String>,
     spill: Option<IndexSpill>,
+    threads: usize,
 }
 
 /// The block index of one column while it is written.
@@ -174,7 +175,14 @@ impl<W: WritableFile> SegmentFileWriter<W> {
             key_range_set: false,
             metadata: BTreeMap::new(),
             spill: None,
+            threads: available_threads(),
         })
+    }
+
+    /// Encodes the columns of a [`Self::write_batch`] on up to `n` threads (default: the cores
+    /// available; 1: on the caller's thread). The bytes written do not depend on it.
+    pub fn set_threads(&mut self, n: usize) {
+        self.threads = n.max(1);
     }
 
     /// Keeps at most `budget` bytes of encoded block index in memory: past it, the entries are
@@ -337,6 +345,15 @@ impl<W: WritableFile> SegmentFileWriter<W> {
         for (i, a) in columns.iter().enumerate() {
             self.write_block(i, a)?;
         }
+        self.note_key_range(columns)
+    }
+
+    /// Widens the sort-key range to a stripe's first and last rows (stripes arrive in order).
+    fn note_key_range(&mut self, columns: &[ArrayRef]) -> Result<()> {
+        let rows = columns.first().map_or(0, |a| a.len());
+        if rows == 0 {
+            return Ok(());
+        }
         if !self.key_range_set && !self.schema.sort_key.is_empty() {
             let key_at = |row: usize| -> Result<Vec<_>> {
                 self.schema
@@ -365,21 +382,155 @@ impl<W: WritableFile> SegmentFileWriter<W> {
         Ok(())
     }
 
-    /// Writes a batch as stripes of `block_rows` (the last may be shorter).
+    /// Writes a batch as stripes of `block_rows` (the last may be shorter). With more than one
+    /// thread ([`Self::set_threads`]) and more than one stripe, each column's blocks are encoded
+    /// on a thread of their own (a column's blocks in order, as its scheme memory and symbol
+    /// dictionary need), then appended stripe by stripe: the file is the same byte for byte.
     pub fn write_batch(&mut self, batch: &RecordBatch) -> Result<()> {
         let n = batch.num_rows();
-        let mut start = 0;
-        while start < n {
-            let len = self.opts.block_rows.min(n - start);
+        let step = self.opts.block_rows;
+        let stripes: Vec<(usize, usize)> = (0..n)
+            .step_by(step.max(1))
+            .map(|s| (s, step.min(n - s)))
+            .collect();
+        let threads = self.threads.min(batch.num_columns());
+        if threads <= 1 || stripes.len() < 2 {
+            for &(start, len) in &stripes {
+                let cols: Vec<ArrayRef> = batch
+                    .columns()
+                    .iter()
+                    .map(|c| c.slice(start, len))
+                    .collect();
+                self.write_stripe(&cols)?;
+            }
+            return Ok(());
+        }
+        if batch.num_columns() != self.schema.fields.len() {
+            return Err(FormatError::SchemaMismatch(format!(
+                "{} arrays for {} columns",
+                batch.num_columns(),
+                self.schema.fields.len()
+            )));
+        }
+        let encoded = self.encode_columns(batch, &stripes, threads)?;
+        let mut per_column: Vec<std::vec::IntoIter<EncodedBlock>> =
+            encoded.into_iter().map(Vec::into_iter).collect();
+        for &(start, len) in &stripes {
+            for (c, blocks) in per_column.iter_mut().enumerate() {
+                let block = blocks.next().ok_or_else(|| {
+                    FormatError::InvalidArgument(format!("column {c} encoded too few blocks"))
+                })?;
+                self.append_encoded(c, block)?;
+            }
             let cols: Vec<ArrayRef> = batch
                 .columns()
                 .iter()
                 .map(|c| c.slice(start, len))
                 .collect();
-            self.write_stripe(&cols)?;
-            start += len;
+            self.note_key_range(&cols)?;
         }
         Ok(())
+    }
+
+    /// Every column's blocks of `stripes` of `batch`, encoded on `threads` threads.
+    fn encode_columns(
+        &mut self,
+        batch: &RecordBatch,
+        stripes: &[(usize, usize)],
+        threads: usize,
+    ) -> Result<Vec<Vec<EncodedBlock>>> {
+        let opts = self.opts;
+        let first_block: Vec<usize> = self
+            .columns
+            .iter()
+            .map(|c| usize::try_from(c.blocks).unwrap_or(usize::MAX))
+            .collect();
+        // One job per column: its field, array, scheme memory and dictionary.
+        let mut jobs: Vec<_> = self
+            .schema
+            .fields
+            .iter()
+            .zip(batch.columns())
+            .zip(self.columns.iter_mut().map(|c| &mut c.schemes))
+            .zip(self.dictionaries.iter_mut().map(Option::as_mut))
+            .enumerate()
+            .map(|(c, (((field, array), memory), dict))| (c, field, array, memory, dict))
+            .collect();
+        let encode = |(c, field, array, memory, mut dict): (
+            usize,
+            &crate::schema::Field,
+            &ArrayRef,
+            &mut block::SchemeMemory,
+            Option<&mut SymbolDictionary>,
+        )|
+         -> (usize, Result<Vec<EncodedBlock>>) {
+            let mut out = Vec::with_capacity(stripes.len());
+            for (k, &(start, len)) in stripes.iter().enumerate() {
+                let piece = array.slice(start, len);
+                let r = block::encode_inner(
+                    field,
+                    piece.as_ref(),
+                    &opts,
+                    dict.as_deref_mut(),
+                    Some(&mut *memory),
+                );
+                match r {
+                    Ok(b) => out.push(b),
+                    Err(FormatError::Codec { source, .. }) => {
+                        let block = first_block.get(c).map_or(0, |b| b + k);
+                        return (
+                            c,
+                            Err(FormatError::Codec {
+                                column: c,
+                                block,
+                                source,
+                            }),
+                        );
+                    }
+                    Err(e) => return (c, Err(e)),
+                }
+            }
+            (c, Ok(out))
+        };
+        // Largest columns first, dealt round-robin.
+        jobs.sort_by_key(|j| std::cmp::Reverse(j.2.get_array_memory_size()));
+        let mut buckets: Vec<Vec<_>> = (0..threads).map(|_| Vec::new()).collect();
+        for (i, job) in jobs.into_iter().enumerate() {
+            if let Some(b) = buckets.get_mut(i % threads) {
+                b.push(job);
+            }
+        }
+        let mut results: Vec<Option<Result<Vec<EncodedBlock>>>> =
+            (0..self.schema.fields.len()).map(|_| None).collect();
+        std::thread::scope(|scope| {
+            let encode = &encode;
+            let handles: Vec<_> = buckets
+                .into_iter()
+                .map(|bucket| {
+                    scope.spawn(move || bucket.into_iter().map(encode).collect::<Vec<_>>())
+                })
+                .collect();
+            for h in handles {
+                // A thread that panicked leaves its columns `None`: reported below.
+                if let Ok(done) = h.join() {
+                    for (c, r) in done {
+                        if let Some(slot) = results.get_mut(c) {
+                            *slot = Some(r);
+                        }
+                    }
+                }
+            }
+        });
+        results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(FormatError::InvalidArgument(
+                        "an encoding thread panicked".into(),
+                    ))
+                })
+            })
+            .collect()
     }
 
     /// Records the sort-key range explicitly (overrides the one derived from stripes).

@@ -201,6 +201,15 @@ struct SortCheck {
 }
 
 impl SegmentWriter {
+    /// Encodes the columns of whole stripes on up to `n` threads (default: the cores
+    /// available; 1: on the caller's thread, as a background merge that must leave cores to
+    /// readers wants). The file does not depend on it.
+    pub fn set_threads(&mut self, n: usize) {
+        if let Some(w) = self.inner.as_mut() {
+            w.set_threads(n);
+        }
+    }
+
     /// Starts `dir/name`, writing into `dir/name.tmp` until [`Self::finish`].
     pub fn create(
         fs: Arc<dyn FileSystem>,
@@ -430,18 +439,18 @@ impl SegmentWriter {
                 self.flush_pending()?;
             }
         }
-        // Whole stripes go straight from the caller's batch.
-        while n - start >= self.block_rows {
-            let cols: Vec<ArrayRef> = batch
-                .columns()
-                .iter()
-                .map(|c| c.slice(start, self.block_rows))
-                .collect();
-            let r = self.inner.as_mut().map(|w| w.write_stripe(&cols));
+        // Whole stripes go straight from the caller's batch (their columns encoded in
+        // parallel, see `SegmentFileWriter::write_batch`).
+        let whole = (n - start) / self.block_rows * self.block_rows;
+        if whole > 0 {
+            let r = self
+                .inner
+                .as_mut()
+                .map(|w| w.write_batch(&batch.slice(start, whole)));
             if let Some(Err(e)) = r {
                 return Err(self.format_err(e));
             }
-            start += self.block_rows;
+            start += whole;
         }
         // Keep the remainder as compact copies, so the caller's batch can be freed.
         if start < n {
