@@ -31,13 +31,17 @@
 //! ```
 //!
 //! Reading any one block of any column needs the tail, the footer and that block, nothing
-//! else. Every byte is covered by a check: magics, versions, zero reserved bytes, the footer
+//! else. Writers encode a batch's columns, and readers decode a projection's columns, on all
+//! cores unless told otherwise ([`SegmentFileWriter::set_threads`],
+//! [`Segment::read_columns_threads`]); the bytes written never depend on it. Every byte is covered by a check: magics, versions, zero reserved bytes, the footer
 //! CRC, and the block CRCs (the footer's block index must tile the data region exactly).
 //!
 //! # Key types
 //!
 //! [`Schema`] / [`Field`] / [`DataType`] (exact Arrow mapping), [`SegmentFileWriter`],
-//! [`Segment`], [`Footer`] / [`ColumnMeta`] / [`BlockMeta`], [`ColumnStats`] / [`ScalarValue`],
+//! [`Segment`], [`DecodedBlock`] / [`ColumnSink`] (blocks decoded straight into the buffers of
+//! an output array, see [`decode`]), [`Footer`] / [`ColumnMeta`] / [`BlockMeta`],
+//! [`ColumnStats`] / [`ScalarValue`],
 //! [`BloomFilter`], [`FileSystem`] / [`LocalFs`] / [`MemFs`] / [`FaultFs`], [`FormatError`];
 //! [`record`]: the checksummed record framing and damage rule that the manifest log and the
 //! write-ahead log share.

@@ -16,8 +16,13 @@
 //!   per stripe:   block stats + bloom + dictionary ──> Outcomes
 //!                 TRUE impossible → never read; only TRUE → no row evaluation
 //!                 else decode predicate columns, evaluate with Arrow kernels
-//!                 minus deleted rows → selection → decode projected blocks → RecordBatch
+//!                 minus deleted rows → selection → decode projected blocks straight
+//!                 into the output batch's buffers → RecordBatch of exactly the batch size
 //! ```
+//!
+//! [`Scan::threads`] (default: the cores available) reads segments, and 65,536-row units of
+//! larger ones, on worker threads; batches come back in the same order and sizes as on one
+//! thread.
 //!
 //! Semantics are the Arrow kernels': `arrow_ord::cmp` comparisons (floats in IEEE total order,
 //! so NaN equals NaN and sorts above every number, and -0.0 < +0.0), NULL operands give NULL,
