@@ -1,8 +1,9 @@
 //! Decoding blocks straight into the buffers of one output array.
 //!
-//! A block is decoded in two steps. [`DecodedBlock::decode`] checks the CRC, the flags and the
-//! validity bitmap and runs the codec: it yields the block's non-null values in the codec's
-//! types (`i64`, `u64`, `f64`, booleans, byte strings) and its validity. [`ColumnSink::append`]
+//! A block is decoded in two steps. Reading a [`DecodedBlock`] (`Segment::decode_blocks`)
+//! checks the CRC, the flags and the validity bitmap and runs the codec: it yields the block's
+//! non-null values in the codec's types (`i64`, `u64`, `f64`, booleans, byte strings) and its
+//! validity. [`ColumnSink::append`]
 //! then converts any run of the block's rows (optionally filtered by a mask) into the buffers of
 //! the array being built: a `Vec` of the Arrow native type, one validity bitmap, string offsets
 //! and bytes, dictionary keys. Many blocks, or parts of blocks, end up in one array without an
