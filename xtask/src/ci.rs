@@ -45,16 +45,13 @@ fn steps(root: &Path) -> Vec<Step> {
             ]),
             hint: "fix the lints above (library code may not unwrap, expect or panic)",
         },
-        // `--all-targets` skips doctests, so they get their own step.
+        // The default targets: libraries, binaries and integration tests (skipping the targets
+        // marked `test = false`, which `--all-targets` would force back in), examples built, and
+        // doctests. Benches are type-checked by clippy's `--all-targets`.
         Step {
             name: "test",
-            command: cargo(&["test", "--workspace", "--all-targets"]),
+            command: cargo(&["test", "--workspace"]),
             hint: "rerun the failing package with `cargo test -p <package>`",
-        },
-        Step {
-            name: "doctest",
-            command: cargo(&["test", "--workspace", "--doc"]),
-            hint: "rerun with `cargo test -p <package> --doc`",
         },
         Step {
             name: "doc",

@@ -1,6 +1,6 @@
 //! Strata's developer tasks, run as `cargo xtask <task>` (the alias lives in `.cargo/config.toml`).
 //!
-//! - `ci`: format check, clippy, tests (all targets and doctests), rustdoc, failing fast.
+//! - `ci`: format check, clippy, tests (with doctests), rustdoc, failing fast.
 //! - `bench [--data DIR] [--quick] [--suite NAME] [--out DIR] [--doc PATH] [--report-only]`:
 //!   the end-to-end benchmark harness in `benches/`, then one combined report
 //!   (`docs/benchmarks.md`, summary table first).
@@ -27,8 +27,9 @@ const USAGE: &str = "\
 usage: cargo xtask <task> [options]
 
 tasks:
-  ci                          fmt --check, clippy -D warnings, test (all targets + doctests),
-                              doc with -D warnings; stops at the first failing step
+  ci                          fmt --check, clippy -D warnings (all targets), test (libraries,
+                              binaries, integration tests, examples built, doctests), doc with
+                              -D warnings; stops at the first failing step
   bench [--data DIR] [--quick] [--suite NAME] [--out DIR] [--doc PATH] [--report-only]
                               run the benchmark harness (release), then assemble every
                               suite's results in OUT (default target/bench) into one report,

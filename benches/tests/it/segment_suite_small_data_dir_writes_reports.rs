@@ -91,8 +91,15 @@ fn segment_suite_small_data_dir_writes_reports() {
                 .all(|c| !c["top_cascade"].as_str().unwrap().is_empty())
         );
     }
-    // Four targets per table.
-    assert_eq!(json["targets"].as_array().unwrap().len(), 8);
+    // Five targets per table.
+    assert_eq!(json["targets"].as_array().unwrap().len(), 10);
+    for t in tables {
+        assert!(
+            t["strata_all_cores_read_rows_s"].as_f64().unwrap() > 0.0,
+            "{t}"
+        );
+        assert!(t["cores"].as_u64().unwrap() >= 1, "{t}");
+    }
     // The four absent tables are notices, not errors.
     assert_eq!(json["notices"].as_array().unwrap().len(), 4);
 
