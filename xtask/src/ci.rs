@@ -19,6 +19,11 @@ fn steps(root: &Path) -> Vec<Step> {
     let cargo = |args: &[&str]| {
         let mut c = cmd::in_dir(cmd::cargo(), root);
         c.args(args);
+        // A CI run builds once from a clean clone: incremental caches would only take disk
+        // (gigabytes over the test binaries; one CI machine ran out of space in clippy).
+        if std::env::var_os("CARGO_INCREMENTAL").is_none() {
+            c.env("CARGO_INCREMENTAL", "0");
+        }
         c
     };
     // `--lib --examples` selects the targets that need dev-dependencies, so the feature
@@ -70,10 +75,12 @@ pub(crate) fn run(root: &Path) -> Result<()> {
     for (i, step) in steps.iter_mut().enumerate() {
         let shown = cmd::display(&step.command);
         eprintln!("\n==> ci [{}/{total}] {}: {shown}", i + 1, step.name);
+        disk_report(root);
         let t = Instant::now();
         let result = cmd::run(&mut step.command);
         let took = t.elapsed();
         if let Err(e) = result {
+            disk_report(root);
             eprintln!(
                 "==> ci [{}/{total}] {} FAILED after {}",
                 i + 1,
@@ -94,11 +101,30 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         );
         done.push((step.name, took));
     }
+    disk_report(root);
     eprintln!("\n==> ci passed in {}", secs(started.elapsed()));
     for (name, took) in done {
         eprintln!("    {name:<8} {}", secs(took));
     }
     Ok(())
+}
+
+/// Prints the free space where the build writes (best effort: `df` may be missing), so a run
+/// that fails for lack of disk says so next to the step that ran out.
+fn disk_report(root: &Path) {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let at = if target.exists() {
+        target
+    } else {
+        root.to_path_buf()
+    };
+    if let Ok(out) = Command::new("df").arg("-h").arg(&at).output()
+        && let Some(line) = String::from_utf8_lossy(&out.stdout).lines().nth(1)
+    {
+        eprintln!("    disk: {line}");
+    }
 }
 
 fn secs(d: Duration) -> String {
