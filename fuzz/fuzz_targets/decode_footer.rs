@@ -1,7 +1,8 @@
 //! Arbitrary bytes as a segment footer: `Footer::decode`, then `Segment::from_bytes` on a file
 //! built around them, then a read of every block. None of it may panic or over-allocate.
 //!
-//! Input: `n u16 LE | n bytes of data region | footer`. The harness writes a valid header and
+//! Input: `n u16 LE | n bytes of data region | footer`; the top bit of `n` picks the footer
+//! layout (set: version 1's, clear: version 2's). The harness writes a valid header and
 //! tail (with the footer CRC) around them, so the fuzzer reaches the footer parser the way a
 //! reader does instead of stopping at the CRC; once a footer parses, it also fixes each block's
 //! CRC so the block decoders see the fuzzed block bytes.
@@ -9,20 +10,20 @@
 
 use libfuzzer_sys::fuzz_target;
 use strata_format::segment::{HEADER_LEN, HEADER_MAGIC, TAIL_MAGIC};
-use strata_format::{CURRENT_VERSION, Footer, Segment};
+use strata_format::{Footer, FormatVersion, Segment};
 
-fn segment_file(data_region: &[u8], footer: &[u8]) -> Vec<u8> {
+fn segment_file(version: FormatVersion, data_region: &[u8], footer: &[u8]) -> Vec<u8> {
     let mut file = Vec::with_capacity(data_region.len() + footer.len() + 40);
     file.extend_from_slice(&HEADER_MAGIC);
-    file.extend_from_slice(&CURRENT_VERSION.major.to_le_bytes());
-    file.extend_from_slice(&CURRENT_VERSION.minor.to_le_bytes());
+    file.extend_from_slice(&version.major.to_le_bytes());
+    file.extend_from_slice(&version.minor.to_le_bytes());
     file.extend_from_slice(&[0; 4]);
     file.extend_from_slice(data_region);
     file.extend_from_slice(footer);
     let mut fixed = Vec::with_capacity(12);
     fixed.extend_from_slice(&(footer.len() as u64).to_le_bytes());
-    fixed.extend_from_slice(&CURRENT_VERSION.major.to_le_bytes());
-    fixed.extend_from_slice(&CURRENT_VERSION.minor.to_le_bytes());
+    fixed.extend_from_slice(&version.major.to_le_bytes());
+    fixed.extend_from_slice(&version.minor.to_le_bytes());
     let crc = crc32c::crc32c_append(crc32c::crc32c(footer), &fixed);
     file.extend_from_slice(&fixed);
     file.extend_from_slice(&crc.to_le_bytes());
@@ -56,14 +57,19 @@ fuzz_target!(|data: &[u8]| {
         [a, b, rest @ ..] => (usize::from(u16::from_le_bytes([*a, *b])), rest),
         _ => (0, data),
     };
+    let version = FormatVersion {
+        major: if n & 0x8000 != 0 { 1 } else { 2 },
+        minor: 0,
+    };
+    let n = n & 0x7fff;
     let (data_region, footer_bytes) = rest.split_at(n.min(rest.len()));
 
     // The raw input as a whole file exercises the tail checks.
     let _ = Segment::from_bytes(data.to_vec().into());
 
     let footer_offset = HEADER_LEN + data_region.len() as u64;
-    let decoded = Footer::decode(footer_bytes, footer_offset);
-    let mut file = segment_file(data_region, footer_bytes);
+    let decoded = Footer::decode_version(footer_bytes, footer_offset, version);
+    let mut file = segment_file(version, data_region, footer_bytes);
     if let Ok(footer) = &decoded {
         fix_block_crcs(&mut file, footer);
     }

@@ -23,7 +23,7 @@ pub enum FormatError {
         data_type: String,
     },
     /// The file was written by a format major version this build does not read.
-    #[error("unsupported segment format version {major}.{minor} (this build reads {}.x)", crate::CURRENT_VERSION.major)]
+    #[error("unsupported segment format version {major}.{minor} (this build reads 1.x and 2.x)")]
     UnsupportedVersion {
         /// Major version found in the file.
         major: u16,

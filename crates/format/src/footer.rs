@@ -6,6 +6,8 @@
 //! bytes`) lets minor versions add optional fields that older readers skip. See `docs/format.md`.
 
 use std::collections::BTreeMap;
+
+use crate::FormatVersion;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -71,32 +73,61 @@ pub struct Footer {
 
 // ---------------------------------------------------------------- encoding
 
-/// A growing little-endian byte buffer for footer pieces.
-pub(crate) struct Out(pub(crate) Vec<u8>);
+/// A growing little-endian byte buffer for footer pieces, in the encoding of one footer
+/// layout: fixed-width integers in layout 1, LEB128 varints for lengths, counts and integers
+/// in layout 2 (format version 2).
+pub(crate) struct Out {
+    pub(crate) buf: Vec<u8>,
+    /// Layout 2 (compact).
+    pub(crate) compact: bool,
+}
 
 impl Out {
-    pub(crate) fn with_capacity(n: usize) -> Self {
-        Self(Vec::with_capacity(n))
+    pub(crate) fn new(buf: Vec<u8>, compact: bool) -> Self {
+        Self { buf, compact }
     }
     fn u8(&mut self, v: u8) {
-        self.0.push(v);
+        self.buf.push(v);
     }
     fn u32(&mut self, v: u32) {
-        self.0.extend_from_slice(&v.to_le_bytes());
+        self.buf.extend_from_slice(&v.to_le_bytes());
     }
     fn u64(&mut self, v: u64) {
-        self.0.extend_from_slice(&v.to_le_bytes());
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+    fn varint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.buf.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.buf.push(v as u8);
+    }
+    /// A count or number: `u64` in layout 1, a varint in layout 2.
+    fn num(&mut self, v: u64) {
+        if self.compact {
+            self.varint(v);
+        } else {
+            self.u64(v);
+        }
+    }
+    /// A 32-bit number: `u32` in layout 1, a varint in layout 2.
+    fn num32(&mut self, v: u32) {
+        if self.compact {
+            self.varint(u64::from(v));
+        } else {
+            self.u32(v);
+        }
     }
     pub(crate) fn len(&mut self, n: usize) -> Result<()> {
         let n = u32::try_from(n).map_err(|_| {
             FormatError::InvalidArgument(format!("{n} items do not fit a footer field"))
         })?;
-        self.u32(n);
+        self.num32(n);
         Ok(())
     }
     fn bytes(&mut self, b: &[u8]) -> Result<()> {
         self.len(b.len())?;
-        self.0.extend_from_slice(b);
+        self.buf.extend_from_slice(b);
         Ok(())
     }
     fn str(&mut self, s: &str) -> Result<()> {
@@ -139,11 +170,16 @@ fn put_scalar(o: &mut Out, v: &Option<ScalarValue>) -> Result<()> {
         }
         Some(ScalarValue::Int(i)) => {
             o.u8(2);
-            o.u64(*i as u64);
+            // Zigzag in layout 2, so small negative values stay short.
+            o.num(if o.compact {
+                ((*i << 1) ^ (*i >> 63)) as u64
+            } else {
+                *i as u64
+            });
         }
         Some(ScalarValue::UInt(u)) => {
             o.u8(3);
-            o.u64(*u);
+            o.num(*u);
         }
         Some(ScalarValue::Float(f)) => {
             o.u8(4);
@@ -157,18 +193,38 @@ fn put_scalar(o: &mut Out, v: &Option<ScalarValue>) -> Result<()> {
     Ok(())
 }
 
+/// Stats flags: bits 0-2 in both layouts; bits 3 and 4 (layout 2) say that a null count and
+/// a NaN count follow (absent means zero).
+const HAS_NULLS: u8 = 8;
+const HAS_NANS: u8 = 16;
+
+/// A block's or column's statistics. Layout 2 leaves out the row count (the block's rows) and
+/// zero null and NaN counts.
 fn put_stats(o: &mut Out, s: &ColumnStats) -> Result<()> {
-    let flags = u8::from(s.min_exact)
+    let mut flags = u8::from(s.min_exact)
         | (u8::from(s.max_exact) << 1)
         | (u8::from(s.distinct_count.is_some()) << 2);
+    if o.compact {
+        flags |= if s.null_count > 0 { HAS_NULLS } else { 0 };
+        flags |= if s.nan_count > 0 { HAS_NANS } else { 0 };
+    }
     o.u8(flags);
     put_scalar(o, &s.min)?;
     put_scalar(o, &s.max)?;
-    o.u64(s.null_count);
-    o.u64(s.row_count);
-    o.u64(s.nan_count);
+    if o.compact {
+        if s.null_count > 0 {
+            o.varint(s.null_count);
+        }
+        if s.nan_count > 0 {
+            o.varint(s.nan_count);
+        }
+    } else {
+        o.u64(s.null_count);
+        o.u64(s.row_count);
+        o.u64(s.nan_count);
+    }
     if let Some(d) = s.distinct_count {
-        o.u64(d);
+        o.num(d);
     }
     Ok(())
 }
@@ -180,8 +236,8 @@ pub(crate) fn encode_prefix(
     block_rows: u32,
     schema: &Schema,
 ) -> Result<()> {
-    o.u64(row_count);
-    o.u32(block_rows);
+    o.num(row_count);
+    o.num32(block_rows);
     o.len(schema.fields.len())?;
     for f in &schema.fields {
         put_field(o, f)?;
@@ -193,15 +249,50 @@ pub(crate) fn encode_prefix(
     Ok(())
 }
 
-/// One block-index entry (a column's entries follow its block count).
-pub(crate) fn encode_block(o: &mut Out, b: &BlockMeta) -> Result<()> {
-    o.u64(b.offset);
-    o.u32(b.len);
-    o.u32(b.rows);
-    o.str(&b.cascade)?;
+/// Where a column's block entries stand while they are encoded or decoded in layout 2: each
+/// entry's offset is the gap after the column's previous block (its first: after the header),
+/// and its cascade an index into the segment's cascade table.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BlockContext {
+    /// End of the column's previous block (the header's end before its first).
+    pub(crate) prev_end: u64,
+    /// Configured rows per block: layout 2 stores `block_rows - rows`.
+    pub(crate) block_rows: u32,
+    /// The block's cascade's index in the cascade table (layout 2).
+    pub(crate) cascade: u32,
+}
+
+/// One block-index entry (a column's entries follow its block count). Layout 1: offset u64,
+/// len u32, rows u32, cascade str, stats, bloom. Layout 2: offset as the varint gap after the
+/// column's previous block, len varint, `block_rows - rows` varint, cascade index varint,
+/// stats without the row count, bloom.
+pub(crate) fn encode_block(o: &mut Out, b: &BlockMeta, cx: BlockContext) -> Result<()> {
+    if o.compact {
+        let gap = b.offset.checked_sub(cx.prev_end).ok_or_else(|| {
+            FormatError::InvalidArgument(format!(
+                "block at offset {} before its column's previous block (ends at {})",
+                b.offset, cx.prev_end
+            ))
+        })?;
+        let short = cx.block_rows.checked_sub(b.rows).ok_or_else(|| {
+            FormatError::InvalidArgument(format!(
+                "block of {} rows (block_rows is {})",
+                b.rows, cx.block_rows
+            ))
+        })?;
+        o.varint(gap);
+        o.varint(u64::from(b.len));
+        o.varint(u64::from(short));
+        o.varint(u64::from(cx.cascade));
+    } else {
+        o.u64(b.offset);
+        o.u32(b.len);
+        o.u32(b.rows);
+        o.str(&b.cascade)?;
+    }
     put_stats(o, &b.stats)?;
     match &b.bloom {
-        None => o.u32(0),
+        None => o.num32(0),
         Some(f) => {
             o.len(f.num_blocks())?;
             for w in f.words() {
@@ -212,13 +303,16 @@ pub(crate) fn encode_block(o: &mut Out, b: &BlockMeta) -> Result<()> {
     Ok(())
 }
 
-/// What follows a column's block entries: its segment stats and its dictionary.
+/// What follows a column's block entries: its segment stats (layout 1 only: layout 2's reader
+/// merges the blocks' stats, which is how the writer makes them) and its dictionary.
 pub(crate) fn encode_column_tail(
     o: &mut Out,
     stats: &ColumnStats,
     dictionary: Option<&[Vec<u8>]>,
 ) -> Result<()> {
-    put_stats(o, stats)?;
+    if !o.compact {
+        put_stats(o, stats)?;
+    }
     match dictionary {
         None => o.u8(0),
         Some(d) => {
@@ -232,11 +326,13 @@ pub(crate) fn encode_column_tail(
     Ok(())
 }
 
-/// Footer fields after the columns: key range, metadata and the (empty) extension list.
+/// Footer fields after the columns: key range, metadata, (layout 2) the cascade table, and the
+/// (empty) extension list.
 pub(crate) fn encode_suffix(
     o: &mut Out,
     key_range: Option<&KeyRange>,
     metadata: &BTreeMap<String, String>,
+    cascades: &[String],
 ) -> Result<()> {
     match key_range {
         None => o.u8(0),
@@ -255,15 +351,61 @@ pub(crate) fn encode_suffix(
         o.str(k)?;
         o.str(v)?;
     }
-    // Extensions: none in 1.0.
-    o.u32(0);
+    if o.compact {
+        o.len(cascades.len())?;
+        for c in cascades {
+            o.str(c)?;
+        }
+    }
+    // Extensions: none yet.
+    o.num32(0);
     Ok(())
 }
 
+/// The cascade table of layout 2: each distinct cascade string once, in order of first use.
+#[derive(Debug, Default)]
+pub(crate) struct CascadeTable {
+    pub(crate) names: Vec<String>,
+    ids: std::collections::HashMap<String, u32>,
+}
+
+impl CascadeTable {
+    /// The index of `cascade`, added if new.
+    pub(crate) fn id(&mut self, cascade: &str) -> Result<u32> {
+        if let Some(&id) = self.ids.get(cascade) {
+            return Ok(id);
+        }
+        let id = u32::try_from(self.names.len())
+            .map_err(|_| FormatError::InvalidArgument("too many distinct cascades".into()))?;
+        self.names.push(cascade.to_string());
+        self.ids.insert(cascade.to_string(), id);
+        Ok(id)
+    }
+}
+
+/// Whether format `version` writes the compact footer layout (2) rather than layout 1.
+pub(crate) fn layout_is_compact(version: FormatVersion) -> Result<bool> {
+    match version.major {
+        1 => Ok(false),
+        2 => Ok(true),
+        _ => Err(FormatError::UnsupportedVersion {
+            major: version.major,
+            minor: version.minor,
+        }),
+    }
+}
+
 impl Footer {
-    /// Serialises the footer (without the tail).
+    /// Serialises the footer (without the tail) in the layout of [`crate::CURRENT_VERSION`].
     pub fn encode(&self) -> Result<Vec<u8>> {
-        let mut o = Out::with_capacity(1024);
+        self.encode_version(crate::CURRENT_VERSION)
+    }
+
+    /// Serialises the footer in the layout of format `version` (major 1 or 2). Layout 2 does
+    /// not store the columns' segment stats: [`Self::decode_version`] merges the blocks'.
+    pub fn encode_version(&self, version: FormatVersion) -> Result<Vec<u8>> {
+        let compact = layout_is_compact(version)?;
+        let mut o = Out::new(Vec::with_capacity(1024), compact);
         encode_prefix(&mut o, self.row_count, self.block_rows, &self.schema)?;
         if self.columns.len() != self.schema.fields.len() {
             return Err(FormatError::SchemaMismatch(format!(
@@ -272,30 +414,55 @@ impl Footer {
                 self.schema.fields.len()
             )));
         }
+        let mut cascades = CascadeTable::default();
         for c in &self.columns {
             o.len(c.blocks.len())?;
+            let mut prev_end = crate::segment::HEADER_LEN;
             for b in &c.blocks {
-                encode_block(&mut o, b)?;
+                let cx = BlockContext {
+                    prev_end,
+                    block_rows: self.block_rows,
+                    cascade: cascades.id(&b.cascade)?,
+                };
+                encode_block(&mut o, b, cx)?;
+                prev_end = b.offset.saturating_add(u64::from(b.len));
             }
             encode_column_tail(&mut o, &c.stats, c.dictionary.as_deref())?;
         }
-        encode_suffix(&mut o, self.key_range.as_ref(), &self.metadata)?;
-        Ok(o.0)
+        encode_suffix(
+            &mut o,
+            self.key_range.as_ref(),
+            &self.metadata,
+            &cascades.names,
+        )?;
+        Ok(o.buf)
     }
 
-    /// Parses a footer; `base` is its file offset (for error messages). Every count is checked
-    /// against the remaining bytes and the result is validated
-    /// structurally (row counts, dictionaries, blocks tiling the data region).
+    /// Parses a footer of [`crate::CURRENT_VERSION`]'s layout; see [`Self::decode_version`].
     pub fn decode(buf: &[u8], base: u64) -> Result<Self> {
-        let mut r = In { buf, pos: 0, base };
-        let row_count = r.u64()?;
-        let block_rows = r.u32()?;
+        Self::decode_version(buf, base, crate::CURRENT_VERSION)
+    }
+
+    /// Parses a footer written by format `version` (major 1 or 2; any other is
+    /// [`FormatError::UnsupportedVersion`]); `base` is its file offset (for error messages).
+    /// Every count is checked against the remaining bytes and the result is validated
+    /// structurally (row counts, dictionaries, blocks tiling the data region).
+    pub fn decode_version(buf: &[u8], base: u64, version: FormatVersion) -> Result<Self> {
+        let compact = layout_is_compact(version)?;
+        let mut r = In {
+            buf,
+            pos: 0,
+            base,
+            compact,
+        };
+        let row_count = r.num()?;
+        let block_rows = r.num32()?;
         let nf = r.count(3)?;
         let mut fields = Vec::with_capacity(nf);
         for _ in 0..nf {
             fields.push(r.field()?);
         }
-        let nk = r.count(4)?;
+        let nk = r.count(1)?;
         let mut sort_key = Vec::with_capacity(nk);
         for _ in 0..nk {
             sort_key.push(r.string()?);
@@ -304,15 +471,35 @@ impl Footer {
             .and_then(|s| s.with_sort_key(sort_key))
             .map_err(|e| r.err(e.to_string()))?;
         let mut columns = Vec::with_capacity(nf);
+        // Layout 2: each block's index in the cascade table, resolved once the table is read.
+        let mut cascade_ids: Vec<Vec<u64>> = Vec::with_capacity(nf);
         for _ in 0..nf {
-            let nb = r.count(20)?;
+            let nb = r.count(if compact { 6 } else { 20 })?;
             let mut blocks = Vec::with_capacity(nb);
+            let mut ids = Vec::new();
+            let mut prev_end = crate::segment::HEADER_LEN;
             for _ in 0..nb {
-                let offset = r.u64()?;
-                let len = r.u32()?;
-                let rows = r.u32()?;
-                let cascade = r.string()?;
-                let stats = r.stats()?;
+                let (offset, len, rows, cascade) = if compact {
+                    let at = r.pos;
+                    let offset = prev_end.checked_add(r.varint()?);
+                    let len = u32::try_from(r.varint()?).ok();
+                    let rows = u32::try_from(r.varint()?)
+                        .ok()
+                        .and_then(|short| block_rows.checked_sub(short));
+                    let (Some(offset), Some(len), Some(rows)) = (offset, len, rows) else {
+                        return Err(FormatError::corrupt(
+                            "footer",
+                            base + at as u64,
+                            "block offset, length or rows out of range",
+                        ));
+                    };
+                    ids.push(r.varint()?);
+                    (offset, len, rows, String::new())
+                } else {
+                    (r.u64()?, r.u32()?, r.u32()?, r.string()?)
+                };
+                prev_end = offset.saturating_add(u64::from(len));
+                let stats = r.stats(u64::from(rows))?;
                 let words = r.count(32)?;
                 let bloom = if words == 0 {
                     None
@@ -335,11 +522,19 @@ impl Footer {
                     bloom,
                 });
             }
-            let stats = r.stats()?;
+            let stats = if compact {
+                let mut merged = ColumnStats::default();
+                for b in &blocks {
+                    merged.merge(&b.stats);
+                }
+                merged
+            } else {
+                r.stats(0)?
+            };
             let dictionary = match r.u8()? {
                 0 => None,
                 1 => {
-                    let n = r.count(4)?;
+                    let n = r.count(1)?;
                     let mut d = Vec::with_capacity(n);
                     for _ in 0..n {
                         d.push(r.bytes()?.to_vec());
@@ -353,6 +548,7 @@ impl Footer {
                 stats,
                 dictionary,
             });
+            cascade_ids.push(ids);
         }
         let key_range = match r.u8()? {
             0 => None,
@@ -369,15 +565,31 @@ impl Footer {
             }
             t => return Err(r.err(format!("bad key range flag {t}"))),
         };
-        let nm = r.count(8)?;
+        let nm = r.count(2)?;
         let mut metadata = BTreeMap::new();
         for _ in 0..nm {
             let k = r.string()?;
             let v = r.string()?;
             metadata.insert(k, v);
         }
+        if compact {
+            let nc = r.count(1)?;
+            let mut names = Vec::with_capacity(nc);
+            for _ in 0..nc {
+                names.push(r.string()?);
+            }
+            for (c, ids) in columns.iter_mut().zip(&cascade_ids) {
+                for (b, &id) in c.blocks.iter_mut().zip(ids) {
+                    b.cascade = usize::try_from(id)
+                        .ok()
+                        .and_then(|i| names.get(i))
+                        .cloned()
+                        .ok_or_else(|| r.err(format!("cascade index {id} past a table of {nc}")))?;
+                }
+            }
+        }
         // Extensions added by later minor versions: skipped.
-        let ne = r.count(6)?;
+        let ne = r.count(3)?;
         for _ in 0..ne {
             let _tag = r.u16()?;
             let _ = r.bytes()?;
@@ -533,6 +745,8 @@ struct In<'a> {
     buf: &'a [u8],
     pos: usize,
     base: u64,
+    /// Layout 2 (compact).
+    compact: bool,
 }
 
 impl<'a> In<'a> {
@@ -567,16 +781,57 @@ impl<'a> In<'a> {
     fn u64(&mut self) -> Result<u64> {
         Ok(u64::from_le_bytes(self.array()?))
     }
-    /// A count of items each at least `min_size` bytes, checked against the bytes left.
+    fn varint(&mut self) -> Result<u64> {
+        let at = self.pos;
+        let mut v = 0u64;
+        for i in 0..10 {
+            let b = self.u8()?;
+            let bits = u64::from(b & 0x7f);
+            if i == 9 && b > 1 {
+                break;
+            }
+            v |= bits << (7 * i);
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(FormatError::corrupt(
+            "footer",
+            self.base + at as u64,
+            "varint longer than 64 bits",
+        ))
+    }
+    /// A count or number: `u64` in layout 1, a varint in layout 2.
+    fn num(&mut self) -> Result<u64> {
+        if self.compact {
+            self.varint()
+        } else {
+            self.u64()
+        }
+    }
+    /// A 32-bit number: `u32` in layout 1, a varint in layout 2.
+    fn num32(&mut self) -> Result<u32> {
+        if self.compact {
+            let at = self.pos;
+            let v = self.varint()?;
+            u32::try_from(v).map_err(|_| {
+                FormatError::corrupt("footer", self.base + at as u64, "number exceeds 32 bits")
+            })
+        } else {
+            self.u32()
+        }
+    }
+    /// A count of items each at least `min_size` bytes (in the layout read), checked against
+    /// the bytes left.
     fn count(&mut self, min_size: usize) -> Result<usize> {
-        let n = self.u32()? as usize;
+        let n = self.num32()? as usize;
         if n.saturating_mul(min_size) > self.buf.len() - self.pos {
             return Err(self.err(format!("count {n} exceeds the bytes left")));
         }
         Ok(n)
     }
     fn bytes(&mut self) -> Result<&'a [u8]> {
-        let n = self.u32()? as usize;
+        let n = self.num32()? as usize;
         self.take(n)
     }
     fn string(&mut self) -> Result<String> {
@@ -620,25 +875,46 @@ impl<'a> In<'a> {
         Ok(match self.u8()? {
             0 => None,
             1 => Some(ScalarValue::Bool(self.bool()?)),
-            2 => Some(ScalarValue::Int(self.u64()? as i64)),
-            3 => Some(ScalarValue::UInt(self.u64()?)),
+            2 => {
+                let v = self.num()?;
+                Some(ScalarValue::Int(if self.compact {
+                    ((v >> 1) as i64) ^ -((v & 1) as i64)
+                } else {
+                    v as i64
+                }))
+            }
+            3 => Some(ScalarValue::UInt(self.num()?)),
             4 => Some(ScalarValue::Float(f64::from_bits(self.u64()?))),
             5 => Some(ScalarValue::Bytes(self.bytes()?.to_vec())),
             t => return Err(self.err(format!("bad scalar tag {t}"))),
         })
     }
-    fn stats(&mut self) -> Result<ColumnStats> {
+    /// Statistics; layout 2 does not store the row count, which is `rows`.
+    fn stats(&mut self, rows: u64) -> Result<ColumnStats> {
         let flags = self.u8()?;
-        if flags & !0b111 != 0 {
+        let known = if self.compact { 0b1_1111 } else { 0b111 };
+        if flags & !known != 0 {
             return Err(self.err(format!("bad stats flags 0x{flags:02x}")));
         }
         let min = self.scalar()?;
         let max = self.scalar()?;
-        let null_count = self.u64()?;
-        let row_count = self.u64()?;
-        let nan_count = self.u64()?;
+        let (null_count, row_count, nan_count) = if self.compact {
+            let nulls = if flags & HAS_NULLS != 0 {
+                self.varint()?
+            } else {
+                0
+            };
+            let nans = if flags & HAS_NANS != 0 {
+                self.varint()?
+            } else {
+                0
+            };
+            (nulls, rows, nans)
+        } else {
+            (self.u64()?, self.u64()?, self.u64()?)
+        };
         let distinct_count = if flags & 4 != 0 {
-            Some(self.u64()?)
+            Some(self.num()?)
         } else {
             None
         };

@@ -121,6 +121,15 @@ pub trait FileSystem: Send + Sync + Debug {
     }
     /// Opens `path` for positional reads.
     fn open_read(&self, path: &Path) -> Result<Arc<dyn ReadAt>>;
+    /// Opens `path` for positional reads, telling the filesystem that its last `suffix` bytes
+    /// (or the whole file, if shorter) are read first. Where a request costs more than its
+    /// bytes (an object store) the file's length and that suffix come in one request, and
+    /// reads inside the suffix cost none; a segment's tail and footer are there. The default
+    /// is [`Self::open_read`].
+    fn open_read_suffix(&self, path: &Path, suffix: u64) -> Result<Arc<dyn ReadAt>> {
+        let _ = suffix;
+        self.open_read(path)
+    }
     /// Creates (or truncates) `path` for writing.
     fn create(&self, path: &Path) -> Result<Box<dyn WritableFile>>;
     /// Atomically renames `from` to `to`, replacing `to`.

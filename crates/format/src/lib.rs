@@ -10,7 +10,7 @@
 //! does not sort or buffer rows — the writer crate above streams stripes into a
 //! [`SegmentFileWriter`].
 //!
-//! # Layout (version 1; byte-level spec in `docs/format.md`)
+//! # Layout (version 2, which reads version 1; byte-level spec in `docs/format.md`)
 //!
 //! ```text
 //! offset 0
@@ -22,8 +22,11 @@
 //! | ...                                                          |  values | crc32c u32
 //! +--------------------------------------------------------------+
 //! | footer: schema, row count, block rows, per column: block     |
-//! |   index (offset, len, rows, cascade, stats, bloom), segment  |
-//! |   stats, symbol dictionary; key range; metadata; extensions  |
+//! |   index (offset, len, rows, cascade, stats, bloom), symbol   |
+//! |   dictionary; key range; metadata; cascade table; extensions |
+//! |   (version 2's compact layout: varints, offsets as gaps,     |
+//! |   cascades by number, segment stats merged by the reader;    |
+//! |   version 1's fixed-width layout is read forever)            |
 //! +--------------------------------------------------------------+
 //! | tail (24 B): footer len u64 | major u16 | minor u16 |        |
 //! |   crc32c(footer ++ previous 12 tail bytes) u32 | "STRATEND"  |
@@ -101,7 +104,10 @@ pub use record::{
     DamagedRecord, FramedRecord, SplitRecords, Tail, TailKind, frame_record, split_records,
 };
 pub use schema::{DataType, Field, PhysicalKind, Schema, SymbolAs, TimeUnit};
-pub use segment::{Segment, SegmentFileWriter, WrittenColumn, WrittenSegment, write_segment_bytes};
+pub use segment::{
+    SEGMENT_OPEN_SUFFIX, Segment, SegmentFileWriter, WrittenColumn, WrittenSegment,
+    write_segment_bytes,
+};
 pub use stats::{ColumnStats, ScalarValue};
 
 /// A segment format version: readers refuse an unknown `major` and accept any `minor`.
@@ -114,4 +120,4 @@ pub struct FormatVersion {
 }
 
 /// The version this build writes.
-pub const CURRENT_VERSION: FormatVersion = FormatVersion { major: 1, minor: 0 };
+pub const CURRENT_VERSION: FormatVersion = FormatVersion { major: 2, minor: 0 };

@@ -25,6 +25,8 @@ pub const TAIL_MAGIC: [u8; 8] = *b"STRATEND";
 pub const HEADER_LEN: u64 = 16;
 /// Tail size: footer length u64, major u16, minor u16, CRC32C u32, magic.
 pub const TAIL_LEN: u64 = 24;
+/// Whether this build writes footers in the compact layout 2 (format version 2).
+const COMPACT_FOOTER: bool = CURRENT_VERSION.major >= 2;
 
 fn header_bytes(v: FormatVersion) -> [u8; HEADER_LEN as usize] {
     let mut h = [0u8; HEADER_LEN as usize];
@@ -56,6 +58,8 @@ pub struct SegmentFileWriter<W: WritableFile> {
     metadata: BTreeMap<String, String>,
     spill: Option<IndexSpill>,
     threads: usize,
+    /// The cascades the blocks' index entries refer to by number.
+    cascades: footer::CascadeTable,
 }
 
 /// The block index of one column while it is written.
@@ -71,6 +75,9 @@ struct ColumnIndex {
     spilled: Vec<(u64, usize)>,
     /// The integer cascade its previous blocks chose.
     schemes: block::SchemeMemory,
+    /// End of its last block (the header's end before the first): index entries store the
+    /// gap after it.
+    end: u64,
 }
 
 /// Bytes of spilled block index read back at a time by `finish`.
@@ -176,6 +183,7 @@ impl<W: WritableFile> SegmentFileWriter<W> {
             metadata: BTreeMap::new(),
             spill: None,
             threads: available_threads(),
+            cascades: footer::CascadeTable::default(),
         })
     }
 
@@ -273,7 +281,12 @@ impl<W: WritableFile> SegmentFileWriter<W> {
             })?;
         self.out.write_all(&block.bytes)?;
         col.stats.merge(&block.stats);
-        let mut entry = Out(std::mem::take(&mut col.pending));
+        let mut entry = Out::new(std::mem::take(&mut col.pending), COMPACT_FOOTER);
+        let cx = footer::BlockContext {
+            prev_end: col.end.max(HEADER_LEN),
+            block_rows: u32::try_from(self.opts.block_rows).unwrap_or(u32::MAX),
+            cascade: self.cascades.id(&block.cascade)?,
+        };
         let meta = BlockMeta {
             offset: self.offset,
             len,
@@ -282,9 +295,10 @@ impl<W: WritableFile> SegmentFileWriter<W> {
             stats: block.stats,
             bloom: block.bloom,
         };
-        let encoded = footer::encode_block(&mut entry, &meta);
-        col.pending = entry.0;
+        let encoded = footer::encode_block(&mut entry, &meta, cx);
+        col.pending = entry.buf;
         encoded?;
+        col.end = self.offset + u64::from(len);
         col.blocks += 1;
         col.bytes += u64::from(len);
         col.rows += u64::from(rows);
@@ -576,7 +590,7 @@ impl<W: WritableFile> SegmentFileWriter<W> {
             crc: 0,
             len: 0,
         };
-        let mut o = Out::with_capacity(256);
+        let mut o = Out::new(Vec::with_capacity(256), COMPACT_FOOTER);
         footer::encode_prefix(&mut o, row_count, block_rows, &self.schema)?;
         let mut columns = Vec::with_capacity(self.columns.len());
         for (c, d) in self.columns.iter_mut().zip(dictionaries) {
@@ -584,8 +598,8 @@ impl<W: WritableFile> SegmentFileWriter<W> {
                 c.stats = ColumnStats::default();
             }
             o.len(usize::try_from(c.blocks).unwrap_or(usize::MAX))?;
-            sink.put(&o.0)?;
-            o.0.clear();
+            sink.put(&o.buf)?;
+            o.buf.clear();
             for &(at, len) in &c.spilled {
                 let file = spilled.as_ref().ok_or_else(|| {
                     FormatError::InvalidArgument("block index spill file missing".into())
@@ -608,8 +622,13 @@ impl<W: WritableFile> SegmentFileWriter<W> {
                 stats: std::mem::take(&mut c.stats),
             });
         }
-        footer::encode_suffix(&mut o, key_range.as_ref(), &self.metadata)?;
-        sink.put(&o.0)?;
+        footer::encode_suffix(
+            &mut o,
+            key_range.as_ref(),
+            &self.metadata,
+            &self.cascades.names,
+        )?;
+        sink.put(&o.buf)?;
         let (crc, footer_len) = (sink.crc, sink.len);
         let mut tail = Vec::with_capacity(TAIL_LEN as usize);
         tail.extend_from_slice(&footer_len.to_le_bytes());
@@ -646,6 +665,10 @@ pub fn write_segment_bytes(
     Ok(w.finish()?.0)
 }
 
+/// Bytes at the end of a segment [`Segment::open`] asks for first: the tail and, for all but
+/// very wide segments, the whole footer.
+pub const SEGMENT_OPEN_SUFFIX: u64 = 64 * 1024;
+
 /// An open segment: its footer in memory, its blocks read on demand with positional reads.
 #[derive(Debug, Clone)]
 pub struct Segment {
@@ -676,8 +699,11 @@ fn read_exact(file: &dyn ReadAt, offset: u64, len: u64, what: &str) -> Result<By
 
 impl Segment {
     /// Opens the segment at `path` through `fs`; the segment remembers `path` ([`Self::path`]).
+    /// The file is opened with [`FileSystem::open_read_suffix`] of [`SEGMENT_OPEN_SUFFIX`] bytes: on an
+    /// object store, a segment up to that size opens in one request and a larger one in two
+    /// (its suffix, then the header) when the footer fits in the suffix.
     pub fn open(fs: &dyn FileSystem, path: &Path) -> Result<Self> {
-        let mut segment = Self::from_reader(fs.open_read(path)?)?;
+        let mut segment = Self::from_reader(fs.open_read_suffix(path, SEGMENT_OPEN_SUFFIX)?)?;
         segment.path = Some(Arc::from(path));
         Ok(segment)
     }
@@ -714,12 +740,8 @@ impl Segment {
             major: le16(fixed.get(8..10).unwrap_or_default()),
             minor: le16(fixed.get(10..12).unwrap_or_default()),
         };
-        if version.major != CURRENT_VERSION.major {
-            return Err(FormatError::UnsupportedVersion {
-                major: version.major,
-                minor: version.minor,
-            });
-        }
+        // Versions 1 and 2 (their footer layouts differ); any other is refused here.
+        footer::layout_is_compact(version)?;
         let mut fl = [0u8; 8];
         fl.copy_from_slice(fixed.get(..8).unwrap_or(&[0; 8]));
         let footer_len = u64::from_le_bytes(fl);
@@ -752,7 +774,7 @@ impl Segment {
                 "version or reserved bytes disagree with the tail",
             ));
         }
-        let footer = Footer::decode(&footer_bytes, footer_offset)?;
+        let footer = Footer::decode_version(&footer_bytes, footer_offset, version)?;
         let dictionaries = footer
             .columns
             .iter()

@@ -1,5 +1,6 @@
 //! [`ObjectStoreFs`]: the filesystem trait on an `object_store::ObjectStore`.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
@@ -9,10 +10,13 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::path::{Path as ObjectPath, PathPart};
-use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use object_store::{
+    GetOptions, GetRange, MultipartUpload, ObjectStore, ObjectStoreExt, PutMode, PutOptions,
+    PutPayload,
+};
 use strata_format::FormatError;
 use strata_format::error::Result;
-use strata_format::fs::{Capabilities, FileSystem, ReadAt, WritableFile};
+use strata_format::fs::{Capabilities, FileSystem, ReadAt, WritableFile, is_not_found};
 
 use crate::runtime;
 
@@ -32,13 +36,29 @@ use crate::runtime;
 pub struct ObjectStoreFs {
     store: Arc<dyn ObjectStore>,
     prefix: ObjectPath,
+    /// At most this many bytes of suffix fetched on [`FileSystem::open_read_suffix`].
+    max_open_suffix: u64,
 }
 
 impl ObjectStoreFs {
     /// A filesystem whose root `/` is `prefix` in `store` (`ObjectPath::ROOT` for the whole
     /// store).
     pub fn new(store: Arc<dyn ObjectStore>, prefix: ObjectPath) -> Self {
-        Self { store, prefix }
+        Self {
+            store,
+            prefix,
+            max_open_suffix: u64::MAX,
+        }
+    }
+
+    /// Fetches at most `bytes` of a file's suffix when it is opened for its tail
+    /// ([`FileSystem::open_read_suffix`]; default: what the caller asks, 64 KiB for a
+    /// segment). A smaller suffix reads fewer bytes to open a small segment whose blocks a
+    /// selective query mostly skips, at the cost of a request for its footer when the footer
+    /// does not fit.
+    pub fn with_max_open_suffix(mut self, bytes: u64) -> Self {
+        self.max_open_suffix = bytes;
+        self
     }
 
     /// The store underneath.
@@ -239,6 +259,31 @@ impl ReadAt for ObjectReadFile {
         for r in ranges {
             self.check(r)?;
         }
+        // Every range inside a fetched window (a small segment's suffix holds all of it): no
+        // request.
+        {
+            let windows = self
+                .windows
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let cached: Option<Vec<Bytes>> = ranges
+                .iter()
+                .map(|r| {
+                    if r.start == r.end {
+                        return Some(Bytes::new());
+                    }
+                    let (at, w) = windows
+                        .iter()
+                        .find(|(at, w)| *at <= r.start && r.end <= at + w.len() as u64)?;
+                    let from = usize::try_from(r.start - at).ok()?;
+                    let to = usize::try_from(r.end - at).ok()?;
+                    Some(w.slice(from..to))
+                })
+                .collect();
+            if let Some(cached) = cached {
+                return Ok(cached);
+            }
+        }
         let wanted: Vec<Range<u64>> = ranges.iter().filter(|r| r.start < r.end).cloned().collect();
         let mut fetched = if wanted.is_empty() {
             Vec::new()
@@ -267,55 +312,251 @@ impl ReadAt for ObjectReadFile {
     }
 }
 
-/// A file being written: held in memory, uploaded whole by each `sync` that has something new.
+/// A file being written. Up to [`PART`] bytes it is held in memory and each `sync` that has
+/// something new uploads it whole with one PUT. A file that grows past [`PART`] before its
+/// first `sync` becomes a multipart upload: full parts go up as they fill (at most
+/// [`PARTS_IN_FLIGHT`] at once, so a large segment never sits whole in memory) and `sync`
+/// sends the last part and completes the upload. Until then nothing is visible under the key;
+/// dropping the file unsynced aborts the upload.
 #[derive(Debug)]
 struct ObjectWriteFile {
     store: Arc<dyn ObjectStore>,
     key: ObjectPath,
     path: PathBuf,
-    /// Frozen chunks of what was written, so an upload clones no bytes.
-    chunks: Vec<Bytes>,
+    /// Frozen chunks of what was written and not yet uploaded as a part, so an upload clones
+    /// no bytes.
+    chunks: VecDeque<Bytes>,
     /// Bytes written since the last chunk was frozen.
     tail: Vec<u8>,
     /// Whether something was written since the last successful upload (a new file counts).
     dirty: bool,
+    /// What became of the file past [`PART`] bytes.
+    parts: Parts,
+}
+
+/// The multipart state of an [`ObjectWriteFile`].
+#[derive(Debug)]
+enum Parts {
+    /// Never past [`PART`] bytes before a sync: whole-file PUTs.
+    Whole,
+    /// A multipart upload under way: the parts sent and not yet confirmed.
+    Uploading {
+        upload: Box<dyn MultipartUpload>,
+        in_flight: VecDeque<runtime::Pending<object_store::Result<()>>>,
+    },
+    /// Completed by a `sync`: the object exists and its bytes are gone from memory, so it
+    /// cannot be written again.
+    Completed,
+    /// A part or the completion failed and the upload was aborted: the bytes are lost.
+    Failed,
 }
 
 /// Past this size the tail is frozen into a chunk, so a large file's bytes are copied once.
 const CHUNK: usize = 1 << 20;
+/// Size of every part of a multipart upload but the last (S3 requires at least 5 MiB, and some
+/// compatible stores equal sizes).
+const PART: usize = 8 << 20;
+/// Parts uploading at once; the writer waits for the oldest beyond this.
+const PARTS_IN_FLIGHT: usize = 2;
+
+impl ObjectWriteFile {
+    fn new(store: Arc<dyn ObjectStore>, key: ObjectPath, path: PathBuf) -> Self {
+        Self {
+            store,
+            key,
+            path,
+            chunks: VecDeque::new(),
+            tail: Vec::new(),
+            dirty: true,
+            parts: Parts::Whole,
+        }
+    }
+
+    fn buffered(&self) -> usize {
+        self.chunks.iter().map(Bytes::len).sum::<usize>() + self.tail.len()
+    }
+
+    fn freeze_tail(&mut self) {
+        if !self.tail.is_empty() {
+            self.chunks
+                .push_back(Bytes::from(std::mem::take(&mut self.tail)));
+        }
+    }
+
+    /// The first `n` buffered bytes (all of them if fewer), as a payload of chunk slices.
+    fn take_front(&mut self, n: usize) -> PutPayload {
+        self.freeze_tail();
+        let mut left = n;
+        let mut out = Vec::new();
+        while left > 0 {
+            let Some(mut front) = self.chunks.pop_front() else {
+                break;
+            };
+            if front.len() > left {
+                out.push(front.split_to(left));
+                self.chunks.push_front(front);
+                left = 0;
+            } else {
+                left -= front.len();
+                out.push(front);
+            }
+        }
+        out.into_iter().collect()
+    }
+
+    fn refused(&self, why: &str) -> FormatError {
+        FormatError::io(
+            &self.path,
+            std::io::Error::new(std::io::ErrorKind::Unsupported, why.to_string()),
+        )
+    }
+
+    /// Aborts the upload (best effort) and marks the file failed; returns `e`.
+    fn fail(&mut self, e: FormatError) -> FormatError {
+        if let Parts::Uploading { upload, .. } = std::mem::replace(&mut self.parts, Parts::Failed) {
+            abort_detached(upload);
+        }
+        e
+    }
+
+    /// Waits for the oldest part in flight; a failed part fails the file.
+    fn wait_oldest(&mut self) -> Result<()> {
+        let Parts::Uploading { in_flight, .. } = &mut self.parts else {
+            return Ok(());
+        };
+        let Some(pending) = in_flight.pop_front() else {
+            return Ok(());
+        };
+        match pending.wait() {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => {
+                let e = FormatError::io(&self.path, to_io_error(e));
+                Err(self.fail(e))
+            }
+            Err(e) => {
+                let e = FormatError::io(&self.path, e);
+                Err(self.fail(e))
+            }
+        }
+    }
+
+    /// Sends every full part buffered (and, if `last`, what remains as the final part),
+    /// starting the multipart upload first if needed.
+    fn send_parts(&mut self, last: bool) -> Result<()> {
+        if matches!(self.parts, Parts::Whole) {
+            let (store, key) = (Arc::clone(&self.store), self.key.clone());
+            let upload = block(&self.path, async move { store.put_multipart(&key).await })?;
+            self.parts = Parts::Uploading {
+                upload,
+                in_flight: VecDeque::new(),
+            };
+        }
+        loop {
+            let buffered = self.buffered();
+            if buffered == 0 || (buffered < PART && !last) {
+                return Ok(());
+            }
+            while matches!(&self.parts, Parts::Uploading { in_flight, .. } if in_flight.len() >= PARTS_IN_FLIGHT)
+            {
+                self.wait_oldest()?;
+            }
+            let payload = self.take_front(PART);
+            let Parts::Uploading { upload, in_flight } = &mut self.parts else {
+                return Err(self.refused("the multipart upload is gone"));
+            };
+            let part = upload.put_part(payload);
+            match runtime::start(part) {
+                Ok(pending) => in_flight.push_back(pending),
+                Err(e) => {
+                    let e = FormatError::io(&self.path, e);
+                    return Err(self.fail(e));
+                }
+            }
+        }
+    }
+}
+
+/// Aborts a multipart upload on the crate's runtime without waiting (a drop must not block on
+/// the network); a failure leaves an incomplete upload that no reader ever sees.
+fn abort_detached(mut upload: Box<dyn MultipartUpload>) {
+    let _ = runtime::start(async move {
+        let _ = upload.abort().await;
+    });
+}
 
 impl WritableFile for ObjectWriteFile {
     fn write_all(&mut self, buf: &[u8]) -> Result<()> {
+        match self.parts {
+            Parts::Completed => {
+                return Err(self.refused(
+                    "this object was uploaded in parts and completed; it cannot be written again",
+                ));
+            }
+            Parts::Failed => return Err(self.refused("an earlier part of this upload failed")),
+            Parts::Whole | Parts::Uploading { .. } => {}
+        }
         self.tail.extend_from_slice(buf);
         if self.tail.len() >= CHUNK {
-            self.chunks
-                .push(Bytes::from(std::mem::take(&mut self.tail)));
+            self.freeze_tail();
         }
         self.dirty = true;
+        // Past one part before any sync: the bytes go up as parts from now on.
+        if self.buffered() >= PART {
+            self.send_parts(false)?;
+        }
         Ok(())
     }
 
-    /// Uploads everything written so far with one PUT (replacing the object), unless nothing
-    /// changed since the last successful upload.
+    /// Uploads everything written so far with one PUT (replacing the object) unless nothing
+    /// changed since the last successful upload; or, for a multipart upload, sends the last
+    /// part, waits for every part and completes it.
     fn sync(&mut self) -> Result<()> {
-        if !self.dirty {
-            return Ok(());
+        match self.parts {
+            Parts::Failed => return Err(self.refused("an earlier part of this upload failed")),
+            Parts::Completed | Parts::Whole if !self.dirty => return Ok(()),
+            Parts::Completed => {
+                return Err(self.refused(
+                    "this object was uploaded in parts and completed; it cannot be written again",
+                ));
+            }
+            Parts::Whole => {
+                self.freeze_tail();
+                let payload: PutPayload = self.chunks.iter().cloned().collect();
+                let (store, key) = (Arc::clone(&self.store), self.key.clone());
+                block(&self.path, async move { store.put(&key, payload).await })?;
+                self.dirty = false;
+                return Ok(());
+            }
+            Parts::Uploading { .. } => {}
         }
-        if !self.tail.is_empty() {
-            self.chunks
-                .push(Bytes::from(std::mem::take(&mut self.tail)));
+        self.send_parts(true)?;
+        while matches!(&self.parts, Parts::Uploading { in_flight, .. } if !in_flight.is_empty()) {
+            self.wait_oldest()?;
         }
-        let payload: PutPayload = self.chunks.iter().cloned().collect();
-        let (store, key) = (Arc::clone(&self.store), self.key.clone());
-        block(&self.path, async move { store.put(&key, payload).await })?;
+        let Parts::Uploading { upload, .. } = std::mem::replace(&mut self.parts, Parts::Failed)
+        else {
+            return Err(self.refused("the multipart upload is gone"));
+        };
+        let mut upload = upload;
+        block(&self.path, async move { upload.complete().await })?;
+        self.parts = Parts::Completed;
         self.dirty = false;
         Ok(())
     }
 
     /// Nothing: an object store has no operating-system buffer to hand bytes to; they stay in
-    /// memory until `sync`.
+    /// memory until `sync` (or go up as parts).
     fn flush(&mut self) -> Result<()> {
         Ok(())
+    }
+}
+
+impl Drop for ObjectWriteFile {
+    /// An upload never completed is aborted, so its parts do not linger in the store.
+    fn drop(&mut self) {
+        if let Parts::Uploading { upload, .. } = std::mem::replace(&mut self.parts, Parts::Failed) {
+            abort_detached(upload);
+        }
     }
 }
 
@@ -359,17 +600,58 @@ impl FileSystem for ObjectStoreFs {
         }))
     }
 
-    /// Buffers in memory; nothing is visible (and an existing object is unchanged) until
-    /// `sync` uploads the whole file. Dropping the file unsynced uploads nothing.
-    fn create(&self, path: &Path) -> Result<Box<dyn WritableFile>> {
-        Ok(Box::new(ObjectWriteFile {
+    /// One GET of the object's last `suffix` bytes (a suffix range): its length comes with
+    /// them, and the suffix is kept as a read-ahead window, so a segment's tail and footer cost
+    /// no further request. If the store refuses the suffix range (some servers do for an empty
+    /// object), a HEAD as in [`FileSystem::open_read`].
+    fn open_read_suffix(&self, path: &Path, suffix: u64) -> Result<Arc<dyn ReadAt>> {
+        let suffix = suffix.min(self.max_open_suffix);
+        if suffix == 0 {
+            return self.open_read(path);
+        }
+        let key = self.key(path)?;
+        let (store, k) = (Arc::clone(&self.store), key.clone());
+        let got = block(path, async move {
+            let options = GetOptions {
+                range: Some(GetRange::Suffix(suffix)),
+                ..GetOptions::default()
+            };
+            let result = store.get_opts(&k, options).await?;
+            let (size, range) = (result.meta.size, result.range.clone());
+            Ok((size, range, result.bytes().await?))
+        });
+        let (len, range, bytes) = match got {
+            Ok(got) => got,
+            Err(e) if is_not_found(&e) => return Err(e),
+            Err(_) => return self.open_read(path),
+        };
+        let file = ObjectReadFile {
             store: Arc::clone(&self.store),
-            key: self.key(path)?,
+            key,
             path: path.to_path_buf(),
-            chunks: Vec::new(),
-            tail: Vec::new(),
-            dirty: true,
-        }))
+            len,
+            windows: std::sync::Mutex::new(Vec::new()),
+        };
+        file.check(&range)?;
+        file.check_len(&range, &bytes)?;
+        if !bytes.is_empty() {
+            file.windows
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push((range.start, bytes));
+        }
+        Ok(Arc::new(file))
+    }
+
+    /// Buffers in memory, or past 8 MiB uploads in parts; nothing is visible (and an existing
+    /// object is unchanged) until `sync` uploads the whole file or completes the multipart
+    /// upload. Dropping the file unsynced leaves nothing (an upload in parts is aborted).
+    fn create(&self, path: &Path) -> Result<Box<dyn WritableFile>> {
+        Ok(Box::new(ObjectWriteFile::new(
+            Arc::clone(&self.store),
+            self.key(path)?,
+            path.to_path_buf(),
+        )))
     }
 
     /// A copy and a delete: not atomic (a crash between them leaves both).

@@ -33,8 +33,15 @@
 //!   panics. Every `object_store` future therefore runs on a small runtime of this crate's own,
 //!   created on first use; the calling thread only waits on a channel for the answer.
 //! * **Writes.** A file from [`FileSystem::create`] is held in memory until `sync`, which
-//!   uploads it whole with one PUT: atomic, never torn, and nothing is visible before it.
-//!   (Multipart upload of large files is a later improvement.)
+//!   uploads it whole with one PUT: atomic, never torn, and nothing is visible before it. A
+//!   file that grows past 8 MiB before its first `sync` (a large segment) becomes a multipart
+//!   upload instead: 8 MiB parts go up while it is written, two at a time, and `sync` completes
+//!   the upload, which is just as atomic; memory stays bounded by about three parts. Such a
+//!   file is written once: a write after the completing `sync` is refused.
+//! * **Reads.** [`FileSystem::open_read_suffix`] (how segments are opened) gets the object's
+//!   length and its last bytes, a segment's tail and footer, in one suffix-range GET; reads
+//!   then fetch 1 MiB windows or, for
+//!   [`ReadAt::read_ranges`](strata_format::fs::ReadAt::read_ranges), `get_ranges`.
 //! * **Errors.** A missing object is an I/O error of kind `NotFound`, a lost conditional create
 //!   one of kind `AlreadyExists` ([`strata_format::fs::is_already_exists`]), anything else
 //!   kind `Other` carrying the store's message; each names the engine path it concerned.

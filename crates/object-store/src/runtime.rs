@@ -44,13 +44,33 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    start(fut)?.wait()
+}
+
+/// A future started on the crate's runtime; [`Pending::wait`] blocks for its output.
+#[derive(Debug)]
+pub(crate) struct Pending<T>(std::sync::mpsc::Receiver<T>);
+
+impl<T> Pending<T> {
+    /// Blocks until the future is done. Errors only if its task panicked.
+    pub(crate) fn wait(self) -> std::io::Result<T> {
+        self.0.recv().map_err(|_| {
+            std::io::Error::other("an object store task on the strata-io runtime panicked")
+        })
+    }
+}
+
+/// Starts `fut` on the crate's runtime without waiting for it (uploads of several parts at once).
+pub(crate) fn start<F>(fut: F) -> std::io::Result<Pending<F::Output>>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
     let rt = runtime()?;
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     rt.spawn(async move {
-        // The receiver only goes away if the waiting thread did, and then nobody wants this.
+        // The receiver only goes away if the waiting side did, and then nobody wants this.
         let _ = tx.send(fut.await);
     });
-    rx.recv().map_err(|_| {
-        std::io::Error::other("an object store task on the strata-io runtime panicked")
-    })
+    Ok(Pending(rx))
 }

@@ -166,9 +166,10 @@ fn streaming_writer_peak_memory_ten_times_the_rows_stays_within_1_2x() {
             large.with_finish,
             large.raw
         );
-        // Nor is the block index, though the footer really grew ten times.
+        // Nor is the block index, though the footer's index really grew ten times (the
+        // schema and the symbol dictionary, about 2 KB, do not grow).
         assert!(
-            large.footer > 9 * small.footer,
+            large.footer > 7 * small.footer,
             "{what}: footer did not grow"
         );
         assert!(

@@ -56,6 +56,14 @@ const CASES: &[Case] = &[
         "write_durably_writes_final_name_only",
         write_durably_writes_final_name_only,
     ),
+    (
+        "a_large_file_goes_up_in_parts_and_is_written_once",
+        a_large_file_goes_up_in_parts_and_is_written_once,
+    ),
+    (
+        "open_read_suffix_knows_the_length_and_reads_anywhere",
+        open_read_suffix_knows_the_length_and_reads_anywhere,
+    ),
 ];
 
 fn run_suite(backend: &str, make: impl Fn(&str) -> ObjectStoreFs) {
@@ -316,4 +324,78 @@ fn write_durably_writes_final_name_only(fs: &ObjectStoreFs) {
     assert_eq!(p, Path::new("/ckpt/00000000000000000009"));
     assert_eq!(fs.list_dir(Path::new("/ckpt")).unwrap(), vec![p]);
     assert_eq!(read_all(fs, "/ckpt/00000000000000000009"), b"state");
+}
+
+/// Bytes that differ from part to part and from one position to the next (a misplaced part
+/// shows).
+fn patterned(len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 ^ (i >> 20) as u8)
+        .collect()
+}
+
+fn a_large_file_goes_up_in_parts_and_is_written_once(fs: &ObjectStoreFs) {
+    // 2.5 parts of 8 MiB, written in odd-sized pieces: two full parts go up while writing.
+    let data = patterned(21 * 1024 * 1024 + 12_345);
+    let path = Path::new("/part-0/big.strata");
+    let mut f = fs.create(path).unwrap();
+    for piece in data.chunks(999_983) {
+        f.write_all(piece).unwrap();
+    }
+    assert!(
+        !fs.exists(path).unwrap(),
+        "visible before the completing sync"
+    );
+    f.sync().unwrap();
+    assert_eq!(read_all(fs, "/part-0/big.strata"), data);
+    // Completed: nothing more can be written, and the object is unchanged.
+    let e = f.write_all(b"more").unwrap_err();
+    assert!(e.to_string().contains("big.strata"), "{e}");
+    assert!(f.sync().is_ok(), "a sync with nothing new is fine");
+    drop(f);
+    assert_eq!(read_all(fs, "/part-0/big.strata"), data);
+
+    // Dropped before its sync: the upload is aborted and nothing appears.
+    let mut g = fs.create(Path::new("/part-0/dropped.strata")).unwrap();
+    for piece in data.chunks(1 << 20).take(17) {
+        g.write_all(piece).unwrap();
+    }
+    drop(g);
+    assert!(!fs.exists(Path::new("/part-0/dropped.strata")).unwrap());
+
+    // A file synced small, then grown past a part, goes up whole again in parts.
+    let mut h = fs.create(Path::new("/grown")).unwrap();
+    h.write_all(&data[..100]).unwrap();
+    h.sync().unwrap();
+    h.write_all(&data[100..9 * 1024 * 1024]).unwrap();
+    assert_eq!(read_all(fs, "/grown"), &data[..100]);
+    h.sync().unwrap();
+    assert_eq!(read_all(fs, "/grown"), &data[..9 * 1024 * 1024]);
+}
+
+fn open_read_suffix_knows_the_length_and_reads_anywhere(fs: &ObjectStoreFs) {
+    let data = patterned(200_000);
+    write(fs, "/s", &data);
+    let r = fs.open_read_suffix(Path::new("/s"), 65_536).unwrap();
+    assert_eq!(r.len(), data.len() as u64);
+    // Inside the suffix, straddling its start, and before it.
+    assert_eq!(&r.read_at(199_990, 10).unwrap()[..], &data[199_990..]);
+    assert_eq!(
+        &r.read_at(130_000, 10_000).unwrap()[..],
+        &data[130_000..140_000]
+    );
+    assert_eq!(&r.read_at(0, 16).unwrap()[..], &data[..16]);
+    assert!(r.read_at(199_999, 2).is_err());
+    // A file shorter than the suffix comes whole; an empty one has length 0.
+    write(fs, "/small", b"hello world");
+    let small = fs.open_read_suffix(Path::new("/small"), 65_536).unwrap();
+    assert_eq!(small.len(), 11);
+    assert_eq!(&small.read_at(0, 11).unwrap()[..], b"hello world");
+    write(fs, "/none", b"");
+    let none = fs.open_read_suffix(Path::new("/none"), 65_536).unwrap();
+    assert_eq!(none.len(), 0);
+    let missing = fs
+        .open_read_suffix(Path::new("/missing"), 65_536)
+        .unwrap_err();
+    assert!(is_not_found(&missing), "{missing}");
 }

@@ -42,3 +42,28 @@ fn counting_store_counts_requests_and_bytes_by_kind() {
         "{c:?}"
     );
 }
+
+#[test]
+fn a_suffix_open_is_one_request_and_a_large_write_one_multipart_upload() {
+    let counting = CountingStore::new(Arc::new(InMemory::new()));
+    let fs = ObjectStoreFs::new(Arc::new(counting.clone()), ObjectPath::from("t"));
+    let mut f = fs.create(Path::new("/seg")).unwrap();
+    for _ in 0..20 {
+        f.write_all(&vec![7u8; 1 << 20]).unwrap();
+    }
+    f.sync().unwrap();
+    let c = counting.snapshot();
+    assert_eq!((c.multipart_uploads, c.puts), (1, 0), "{c:?}");
+
+    counting.reset();
+    let r = fs
+        .open_read_suffix(Path::new("/seg"), strata_format::SEGMENT_OPEN_SUFFIX)
+        .unwrap();
+    assert_eq!(r.len(), 20 << 20);
+    // The tail and the footer a segment's open reads lie in the suffix: no further request.
+    r.read_at((20 << 20) - 28, 28).unwrap();
+    r.read_at((20 << 20) - 40_000, 30_000).unwrap();
+    let c = counting.snapshot();
+    assert_eq!((c.gets, c.heads), (1, 0), "{c:?}");
+    assert_eq!(c.get_bytes, strata_format::SEGMENT_OPEN_SUFFIX, "{c:?}");
+}

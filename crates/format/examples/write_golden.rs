@@ -1,5 +1,6 @@
-//! Writes the golden v1 segment files under `tests/golden/v1/`. Run once per format version;
-//! tests only ever read them.
+//! Writes the golden segment files of the format version this build writes under
+//! `tests/golden/v<major>/`. Run once per format version (v1's were written by a version-1
+//! build, v2's by a version-2 build); tests only ever read them.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 #[path = "../tests/it/common.rs"]
@@ -8,10 +9,16 @@ mod common;
 
 use std::path::PathBuf;
 
-use strata_format::{BlockOptions, LocalFs, SegmentFileWriter, write_durably, write_segment_bytes};
+use strata_format::FileSystem;
+
+use strata_format::{
+    BlockOptions, CURRENT_VERSION, LocalFs, SegmentFileWriter, write_durably, write_segment_bytes,
+};
 
 fn main() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/v1");
+    let major = CURRENT_VERSION.major;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/golden/v{major}"));
+    LocalFs.create_dir_all(&dir).unwrap();
     let (schema, batch) = common::all_types_batch(1500);
     let bytes = write_segment_bytes(schema, &[batch], BlockOptions::default()).unwrap();
     write_durably(&LocalFs, &dir, "all_types.seg", &bytes).unwrap();
@@ -19,7 +26,7 @@ fn main() {
     let (schema, batch) = common::small_batch();
     let mut w = SegmentFileWriter::new(Vec::new(), schema, common::small_options()).unwrap();
     w.write_batch(&batch).unwrap();
-    w.set_metadata("written-by", "golden v1");
+    w.set_metadata("written-by", format!("golden v{major}"));
     let (bytes, _) = w.finish().unwrap();
     write_durably(&LocalFs, &dir, "small.seg", &bytes).unwrap();
     println!("wrote {}", dir.display());
