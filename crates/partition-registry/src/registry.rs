@@ -1149,13 +1149,25 @@ pub(crate) fn load_deletion_vectors(
     only: Option<&BTreeSet<String>>,
 ) -> Result<()> {
     let mut loaded: BTreeMap<SegmentId, Arc<RoaringBitmap>> = BTreeMap::new();
+    // Existence is checked by listing each partition directory once, not by one probe per
+    // file: on an object store a probe is a HEAD request, a listing one request per partition.
+    let mut listed: BTreeMap<PathBuf, BTreeSet<PathBuf>> = BTreeMap::new();
+    let mut exists = |path: &Path, what: &str| -> Result<bool> {
+        let parent = path.parent().unwrap_or(dir).to_path_buf();
+        if !listed.contains_key(&parent) {
+            let entries = match fs.list_dir(&parent) {
+                Ok(entries) => entries.into_iter().collect(),
+                Err(e) if strata_format::fs::is_not_found(&e) => BTreeSet::new(),
+                Err(e) => return Err(fmt_err(format!("checking a {what}"))(e)),
+            };
+            listed.insert(parent.clone(), entries);
+        }
+        Ok(listed.get(&parent).is_some_and(|set| set.contains(path)))
+    };
     for s in state.segments() {
         if only.is_none() {
             let seg_path = dir.join(&s.file);
-            if !fs
-                .exists(&seg_path)
-                .map_err(fmt_err("checking a segment"))?
-            {
+            if !exists(&seg_path, "segment")? {
                 return Err(RegistryError::MissingFile { path: seg_path });
             }
         }
@@ -1164,10 +1176,7 @@ pub(crate) fn load_deletion_vectors(
             continue;
         }
         let path = dir.join(&dv.file);
-        if !fs
-            .exists(&path)
-            .map_err(fmt_err("checking a deletion vector"))?
-        {
+        if !exists(&path, "deletion vector")? {
             return Err(RegistryError::MissingFile { path });
         }
         let bitmap = load_dv(fs, &path, s)?;
