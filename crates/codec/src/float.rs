@@ -215,7 +215,13 @@ struct Choice {
 
 fn choose(values: &[f64], ctx: Ctx) -> Choice {
     let bits: Vec<u64> = values.iter().map(|v| v.to_bits()).collect();
-    let (int_scheme, int_size) = int::choose(&bits, ctx, false);
+    // Bit patterns are estimated without the entropy-coded leaf: the ALP digits below get it,
+    // and planning bins for raw doubles costs more than it ever wins.
+    let raw_ctx = Ctx {
+        entropy: false,
+        ..ctx
+    };
+    let (int_scheme, int_size) = int::choose(&bits, raw_ctx, false);
     if int_scheme == Scheme::Constant {
         return Choice {
             scheme: Scheme::Constant,
