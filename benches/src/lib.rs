@@ -63,6 +63,10 @@ pub struct BenchContext {
     pub out_dir: PathBuf,
     /// Fewer repetitions and smaller inputs, for a run of a minute or two.
     pub quick: bool,
+    /// An object-store URL (`s3://bucket/prefix`, configured from the `AWS_*` environment
+    /// variables, or `memory://name`) where the `sql` suite also loads its tables, to query
+    /// them there beside the local ones; `None`: local tables only.
+    pub store: Option<String>,
 }
 
 impl BenchContext {

@@ -2,7 +2,12 @@
 //!
 //! ```text
 //! cargo run --release -p strata-benches -- [--data DIR] [--quick] [--suite NAME] [--out DIR]
+//!     [--store URL]
 //! ```
+//!
+//! `--store URL` (`s3://bucket/prefix`, configured from the `AWS_*` environment variables, or
+//! `memory://name`): the `sql` suite also loads its tables there and queries them beside the
+//! local ones.
 //!
 //! `--data` defaults to `$STRATA_DATA_DIR`, else `../shared/data` from the workspace root.
 //! `--out` defaults to `<workspace>/target/bench`. Each suite prints its markdown to stdout
@@ -66,7 +71,8 @@ unsafe impl GlobalAlloc for CountingAlloc {
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc;
 
-const USAGE: &str = "usage: strata-benches [--data DIR] [--quick] [--suite NAME] [--out DIR]";
+const USAGE: &str =
+    "usage: strata-benches [--data DIR] [--quick] [--suite NAME] [--out DIR] [--store URL]";
 
 struct Args {
     ctx: BenchContext,
@@ -78,6 +84,7 @@ fn parse_args() -> Result<Option<Args>> {
     let mut out_dir = None;
     let mut quick = false;
     let mut suite = None;
+    let mut store = None;
     let mut args = std::env::args().skip(1);
     let value = |flag: &str, v: Option<String>| {
         v.ok_or_else(|| BenchError::Usage(format!("{flag} needs a value\n{USAGE}")))
@@ -87,6 +94,7 @@ fn parse_args() -> Result<Option<Args>> {
             "--data" => data_dir = Some(PathBuf::from(value("--data", args.next())?)),
             "--out" => out_dir = Some(PathBuf::from(value("--out", args.next())?)),
             "--suite" => suite = Some(value("--suite", args.next())?),
+            "--store" => store = Some(value("--store", args.next())?),
             "--quick" => quick = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -104,6 +112,7 @@ fn parse_args() -> Result<Option<Args>> {
             data_dir: data_dir.unwrap_or_else(default_data_dir),
             out_dir: out_dir.unwrap_or_else(default_out_dir),
             quick,
+            store,
         },
         suite,
     }))

@@ -20,6 +20,11 @@
 //! results of the two are compared (floats to 9 significant digits, sums added in different
 //! orders) and a difference is reported as an error.
 //!
+//! With `--store URL` (an object store: `s3://bucket/prefix` configured from the `AWS_*`
+//! environment variables, such as a local S3-protocol server, or `memory://name`), each table is
+//! also ingested to `URL/<table>` from the same Parquet file, opened there read-only, and
+//! queried in a third session in the same alternation; its results must match too.
+//!
 //! Besides the 22 queries, `range1pct` sums lineitem over 1 % of its ship dates (the selective
 //! time-range query of a time-series table).
 //!
@@ -104,6 +109,8 @@ struct Loaded {
     strata: PathBuf,
     strata_bytes: u64,
     strata_secs: f64,
+    /// The copy on the object store (`--store`): its URL and load seconds.
+    stored: Option<(String, f64)>,
 }
 
 /// One query's figures.
@@ -112,6 +119,8 @@ struct Timed {
     name: String,
     parquet_secs: f64,
     strata_secs: f64,
+    /// Median seconds over the object-store tables (`--store`).
+    store_secs: Option<f64>,
     rows: usize,
     same: bool,
 }
@@ -122,14 +131,16 @@ async fn run(ctx: &BenchContext, queries_dir: &Path) -> Result<SuiteOutput> {
     let scratch = tempfile::tempdir().map_err(|e| BenchError::io(&std::env::temp_dir(), e))?;
     let config = SessionConfig::new();
     let target_partitions = config.target_partitions();
-    let (pq, st) = (
+    let store = ctx.store.as_deref().map(|u| u.trim_end_matches('/'));
+    let (pq, st, ob) = (
+        SessionContext::new_with_config(config.clone()),
         SessionContext::new_with_config(config.clone()),
         SessionContext::new_with_config(config),
     );
     let mut loaded = Vec::new();
     let mut opened = Vec::new();
     for (name, order_by, batches) in generate(scale)? {
-        let l = load(scratch.path(), name, order_by, batches).await?;
+        let l = load(scratch.path(), store, name, order_by, batches).await?;
         pq.register_parquet(
             name,
             l.parquet.to_string_lossy().as_ref(),
@@ -143,6 +154,16 @@ async fn run(ctx: &BenchContext, queries_dir: &Path) -> Result<SuiteOutput> {
         st.register_table(name, Arc::new(StrataTable::new(Arc::clone(&table))))
             .map_err(df)?;
         opened.push(table);
+        if let Some((url, _)) = &l.stored {
+            let (table, _) = tokio::task::block_in_place(|| {
+                strata::Table::open_read_only(url, strata::TableOptions::default())
+            })
+            .map_err(|e| BenchError::Usage(format!("opening {url}: {e}")))?;
+            let table = Arc::new(table);
+            ob.register_table(name, Arc::new(StrataTable::new(Arc::clone(&table))))
+                .map_err(df)?;
+            opened.push(table);
+        }
         loaded.push(l);
     }
     let mut queries = Vec::new();
@@ -152,25 +173,35 @@ async fn run(ctx: &BenchContext, queries_dir: &Path) -> Result<SuiteOutput> {
         queries.push((format!("q{q}"), statements(&text)));
     }
     queries.push(("range1pct".to_string(), vec![range_query(&pq).await?]));
+    let mut sessions = vec![("Parquet", &pq), ("Strata", &st)];
+    if store.is_some() {
+        sessions.push(("Strata on the object store", &ob));
+    }
     let mut timed = Vec::new();
     let mut errors = Vec::new();
     for (name, stmts) in &queries {
-        match time_query(&pq, &st, stmts, reps).await {
-            Ok((pt, stt, want, got)) => {
-                let (w, g) = (rows(&want), rows(&got));
-                let same = w == g;
-                if !same {
-                    errors.push(format!(
-                        "{name}: results differ ({} Parquet rows, {} Strata rows)",
-                        w.len(),
-                        g.len()
-                    ));
+        let contexts: Vec<&SessionContext> = sessions.iter().map(|(_, c)| *c).collect();
+        match time_query(&contexts, stmts, reps).await {
+            Ok(runs) => {
+                let want = rows(&runs[0].1);
+                let mut same = true;
+                for ((label, _), (_, got)) in sessions.iter().zip(&runs).skip(1) {
+                    let got = rows(got);
+                    if got != want {
+                        same = false;
+                        errors.push(format!(
+                            "{name}: results differ ({} Parquet rows, {} {label} rows)",
+                            want.len(),
+                            got.len()
+                        ));
+                    }
                 }
                 timed.push(Timed {
                     name: name.clone(),
-                    parquet_secs: pt,
-                    strata_secs: stt,
-                    rows: w.len(),
+                    parquet_secs: runs[0].0,
+                    strata_secs: runs[1].0,
+                    store_secs: runs.get(2).map(|r| r.0),
+                    rows: want.len(),
                     same,
                 });
             }
@@ -239,16 +270,15 @@ fn date(days: i64) -> String {
 
 /// Median seconds of `stmts` on each session (runs alternated) and each session's result.
 async fn time_query(
-    pq: &SessionContext,
-    st: &SessionContext,
+    sessions: &[&SessionContext],
     stmts: &[String],
     reps: usize,
-) -> Result<(f64, f64, Vec<RecordBatch>, Vec<RecordBatch>)> {
-    let (mut pt, mut stt) = (Vec::new(), Vec::new());
-    let (mut want, mut got) = (Vec::new(), Vec::new());
+) -> Result<Vec<(f64, Vec<RecordBatch>)>> {
+    let mut times = vec![Vec::new(); sessions.len()];
+    let mut results = vec![Vec::new(); sessions.len()];
     // One untimed run each first: registration work and caches are not in the figures.
     for rep in 0..=reps.max(1) {
-        for (ctx, times, out) in [(pq, &mut pt, &mut want), (st, &mut stt, &mut got)] {
+        for ((ctx, times), out) in sessions.iter().zip(&mut times).zip(&mut results) {
             let started = Instant::now();
             let mut last = Vec::new();
             for s in stmts {
@@ -265,7 +295,11 @@ async fn time_query(
             *out = last;
         }
     }
-    Ok((median(&mut pt), median(&mut stt), want, got))
+    Ok(times
+        .iter_mut()
+        .map(|t| median(t))
+        .zip(results)
+        .collect())
 }
 
 /// Rows as text, floats to 9 significant digits, sorted.
@@ -400,9 +434,11 @@ fn generate(scale: f64) -> Result<Vec<Generated>> {
     ])
 }
 
-/// Writes `batches` as Parquet (ordered by `order_by`) and ingests that file into Strata.
+/// Writes `batches` as Parquet (ordered by `order_by`) and ingests that file into Strata, in
+/// `dir` and, if given, on the object store at `store`.
 async fn load(
     dir: &Path,
+    store: Option<&str>,
     name: &'static str,
     order_by: Option<&str>,
     batches: Vec<RecordBatch>,
@@ -451,6 +487,27 @@ async fn load(
         ));
     }
     let strata_bytes = bytes_under(&strata)?;
+    let stored = match store {
+        Some(store) => {
+            let url = format!("{store}/{name}");
+            let target = PathBuf::from(&url);
+            let failed = |e: anyhow::Error| BenchError::data(&target, format!("ingest: {e:#}"));
+            let args =
+                strata_cli::ingest::IngestArgs::defaults(&target, std::slice::from_ref(&parquet))
+                    .map_err(failed)?;
+            let started = Instant::now();
+            let report = tokio::task::block_in_place(|| strata_cli::ingest::ingest(&args))
+                .map_err(failed)?;
+            if report.rows != rows {
+                return Err(BenchError::data(
+                    &target,
+                    format!("ingested {} rows of {rows}", report.rows),
+                ));
+            }
+            Some((url, started.elapsed().as_secs_f64()))
+        }
+        None => None,
+    };
     Ok(Loaded {
         name,
         rows,
@@ -460,6 +517,7 @@ async fn load(
         strata,
         strata_bytes,
         strata_secs,
+        stored,
     })
 }
 
@@ -496,7 +554,17 @@ fn report(
         today_utc(),
         Machine::detect().describe()
     );
-    let mut load_table = Table::new([
+    let store = loaded
+        .first()
+        .and_then(|l| l.stored.as_ref())
+        .map(|(url, _)| url.rsplit_once('/').map_or(url.as_str(), |(s, _)| s));
+    if let Some(store) = store {
+        md.push_str(&format!(
+            "Also loaded to and queried on the object store at `{store}` (\"store\" columns; \
+             \"store / local\" is its time over the local Strata table's).\n\n"
+        ));
+    }
+    let mut header = vec![
         "table",
         "rows",
         "Parquet bytes",
@@ -504,10 +572,14 @@ fn report(
         "bytes ratio",
         "Parquet load s",
         "Strata load s",
-    ]);
-    let (mut pb, mut sb, mut pl, mut sl) = (0u64, 0u64, 0.0, 0.0);
+    ];
+    if store.is_some() {
+        header.push("store load s");
+    }
+    let mut load_table = Table::new(header);
+    let (mut pb, mut sb, mut pl, mut sl, mut ol) = (0u64, 0u64, 0.0, 0.0, 0.0);
     for l in loaded {
-        load_table.row(vec![
+        let mut row = vec![
             l.name.to_string(),
             l.rows.to_string(),
             l.parquet_bytes.to_string(),
@@ -515,7 +587,12 @@ fn report(
             num(l.strata_bytes as f64 / l.parquet_bytes.max(1) as f64, 2),
             num(l.parquet_secs, 2),
             num(l.strata_secs, 2),
-        ]);
+        ];
+        if let Some((_, secs)) = &l.stored {
+            row.push(num(*secs, 2));
+            ol += secs;
+        }
+        load_table.row(row);
         (pb, sb, pl, sl) = (
             pb + l.parquet_bytes,
             sb + l.strata_bytes,
@@ -524,7 +601,7 @@ fn report(
         );
     }
     let bytes_ratio = sb as f64 / pb.max(1) as f64;
-    load_table.row(vec![
+    let mut all = vec![
         "all".to_string(),
         loaded.iter().map(|l| l.rows).sum::<usize>().to_string(),
         pb.to_string(),
@@ -532,32 +609,41 @@ fn report(
         num(bytes_ratio, 2),
         num(pl, 2),
         num(sl, 2),
-    ]);
+    ];
+    if store.is_some() {
+        all.push(num(ol, 2));
+    }
+    load_table.row(all);
     md.push_str(&load_table.to_markdown());
-    let mut q_table = Table::new([
-        "query",
-        "rows",
-        "Parquet ms",
-        "Strata ms",
-        "Strata / Parquet",
-        "target",
-        "same result",
-    ]);
+    let mut header = vec!["query", "rows", "Parquet ms", "Strata ms", "Strata / Parquet"];
+    if store.is_some() {
+        header.extend(["store ms", "store / local"]);
+    }
+    header.extend(["target", "same result"]);
+    let mut q_table = Table::new(header);
     for t in timed {
         let selective = SELECTIVE.contains(&t.name.as_str());
-        q_table.row(vec![
+        let mut row = vec![
             t.name.clone(),
             t.rows.to_string(),
             num(t.parquet_secs * 1e3, 1),
             num(t.strata_secs * 1e3, 1),
             num(t.strata_secs / t.parquet_secs.max(1e-9), 2),
+        ];
+        if store.is_some() {
+            let o = t.store_secs.unwrap_or(f64::NAN);
+            row.extend([num(o * 1e3, 1), num(o / t.strata_secs.max(1e-9), 2)]);
+        }
+        row.extend([
             if selective { "≤ 0.5" } else { "" }.to_string(),
             if t.same { "yes" } else { "NO" }.to_string(),
         ]);
+        q_table.row(row);
     }
     let ratio = |t: &Timed| t.strata_secs / t.parquet_secs.max(1e-9);
-    let tpch = timed.iter().filter(|t| t.name.starts_with('q'));
-    let gm = geomean(tpch.map(ratio));
+    let store_ratio = |t: &Timed| t.store_secs.map(|o| o / t.strata_secs.max(1e-9));
+    let tpch = || timed.iter().filter(|t| t.name.starts_with('q'));
+    let gm = geomean(tpch().map(ratio));
     md.push('\n');
     md.push_str(&q_table.to_markdown());
     md.push_str(&format!(
@@ -565,6 +651,13 @@ fn report(
         num(gm, 2),
         num(bytes_ratio, 2)
     ));
+    let store_gm = store.map(|_| geomean(tpch().filter_map(store_ratio)));
+    if let Some(g) = store_gm {
+        md.push_str(&format!(
+            "Geometric mean of the 22 store / local ratios: {}.\n",
+            num(g, 2)
+        ));
+    }
     for e in errors {
         md.push_str(&format!("\nerror: {e}\n"));
     }
@@ -576,13 +669,17 @@ fn report(
             "table": l.name, "rows": l.rows,
             "parquet_bytes": l.parquet_bytes, "strata_bytes": l.strata_bytes,
             "parquet_load_secs": l.parquet_secs, "strata_load_secs": l.strata_secs,
+            "store_load_secs": l.stored.as_ref().map(|(_, s)| *s),
         })).collect::<Vec<_>>(),
         "queries": timed.iter().map(|t| json!({
             "query": t.name, "rows": t.rows, "parquet_secs": t.parquet_secs,
             "strata_secs": t.strata_secs, "ratio": ratio(t), "same_result": t.same,
+            "store_secs": t.store_secs, "store_ratio": store_ratio(t),
         })).collect::<Vec<_>>(),
         "bytes_ratio": bytes_ratio,
         "geomean_ratio": gm,
+        "store": store,
+        "store_geomean_ratio": store_gm,
         "errors": errors,
     });
     SuiteOutput { markdown: md, json }

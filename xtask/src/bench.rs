@@ -25,6 +25,8 @@ pub(crate) struct Args {
     pub(crate) out: Option<PathBuf>,
     /// `--doc PATH`: the report; default `<workspace>/docs/benchmarks.md`.
     pub(crate) doc: Option<PathBuf>,
+    /// `--store URL`: passed to the harness (the `sql` suite also queries tables there).
+    pub(crate) store: Option<String>,
     /// `--report-only`: run nothing, assemble the report from the results already there.
     pub(crate) report_only: bool,
 }
@@ -40,6 +42,13 @@ impl Args {
                 Some("--data") => out.data = Some(crate::flag_value("--data", &mut it)?.into()),
                 Some("--out") => out.out = Some(crate::flag_value("--out", &mut it)?.into()),
                 Some("--doc") => out.doc = Some(crate::flag_value("--doc", &mut it)?.into()),
+                Some("--store") => {
+                    let v = crate::flag_value("--store", &mut it)?;
+                    let v = v
+                        .into_string()
+                        .map_err(|v| anyhow::anyhow!("--store {v:?} is not UTF-8"))?;
+                    out.store = Some(v);
+                }
                 Some("--suite") => {
                     let v = crate::flag_value("--suite", &mut it)?;
                     let v = v
@@ -49,7 +58,7 @@ impl Args {
                 }
                 _ => bail!(
                     "`bench` does not understand {arg:?} (expected --data DIR, --quick, \
-                     --suite NAME, --out DIR, --doc PATH, --report-only)"
+                     --suite NAME, --out DIR, --doc PATH, --store URL, --report-only)"
                 ),
             }
         }
@@ -124,6 +133,9 @@ fn run_suites(root: &Path, args: &Args, out_dir: &Path) -> Result<()> {
     if let Some(s) = &args.suite {
         c.args(["--suite", s]);
     }
+    if let Some(s) = &args.store {
+        c.args(["--store", s]);
+    }
     eprintln!("==> bench: {}", cmd::display(&c));
     cmd::run(&mut c)
 }
@@ -194,6 +206,8 @@ mod tests {
             "/tmp/o",
             "--doc",
             "/tmp/b.md",
+            "--store",
+            "s3://b/tpch",
             "--report-only",
         ]))
         .unwrap();
@@ -203,6 +217,7 @@ mod tests {
                 suite: Some("scan".into()),
                 out: Some("/tmp/o".into()),
                 doc: Some("/tmp/b.md".into()),
+                store: Some("s3://b/tpch".into()),
                 report_only: true,
                 ..Args::default()
             }

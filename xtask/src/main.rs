@@ -1,8 +1,8 @@
 //! Strata's developer tasks, run as `cargo xtask <task>` (the alias lives in `.cargo/config.toml`).
 //!
 //! - `ci`: format check, clippy, tests (with doctests), rustdoc, failing fast.
-//! - `bench [--data DIR] [--quick] [--suite NAME] [--out DIR] [--doc PATH] [--report-only]`:
-//!   the end-to-end benchmark harness in `benches/`, then one combined report
+//! - `bench [--data DIR] [--quick] [--suite NAME] [--out DIR] [--doc PATH] [--store URL]
+//!   [--report-only]`: the end-to-end benchmark harness in `benches/`, then one combined report
 //!   (`docs/benchmarks.md`, summary table first).
 //! - `fuzz [--seconds N]`: every cargo-fuzz target in `fuzz/`, N seconds each.
 //!
@@ -30,14 +30,17 @@ tasks:
   ci                          fmt --check, clippy -D warnings (all targets), test (libraries,
                               binaries, integration tests, examples built, doctests), doc with
                               -D warnings; stops at the first failing step
-  bench [--data DIR] [--quick] [--suite NAME] [--out DIR] [--doc PATH] [--report-only]
+  bench [--data DIR] [--quick] [--suite NAME] [--out DIR] [--doc PATH] [--store URL]
+        [--report-only]
                               run the benchmark harness (release), then assemble every
                               suite's results in OUT (default target/bench) into one report,
                               PATH (default docs/benchmarks.md): a summary table first, then
                               each suite; only the text between <!-- bench:begin/end NAME -->
                               markers is rewritten. DIR defaults to $STRATA_DATA_DIR, else
                               ../shared/data next to the workspace. --report-only runs nothing
-                              and only assembles.
+                              and only assembles. --store URL (s3://bucket/prefix from the
+                              AWS_* variables, or memory://name): the sql suite also loads its
+                              tables there and queries them beside the local ones.
   fuzz [--seconds N]          run every fuzz target in fuzz/ for N seconds (default 60)
   help                        this message
 ";

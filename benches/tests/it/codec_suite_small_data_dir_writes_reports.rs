@@ -44,6 +44,7 @@ fn codec_suite_small_data_dir_writes_reports() {
         data_dir: data.clone(),
         out_dir: out.clone(),
         quick: true,
+        store: None,
     };
     let output = run_and_write(&CodecSuite, &ctx).unwrap();
 

@@ -62,6 +62,7 @@ fn compaction_suite_small_flights_merges_and_reports() {
         data_dir: data.path().to_path_buf(),
         out_dir: out.path().to_path_buf(),
         quick: true,
+        store: None,
     };
     let result = run_and_write(&CompactionSuite, &ctx).unwrap();
     let merge = &result.json["merge"];
@@ -94,6 +95,7 @@ fn compaction_suite_without_flights_is_skipped_with_a_notice() {
         data_dir: data.path().to_path_buf(),
         out_dir: out.path().to_path_buf(),
         quick: true,
+        store: None,
     };
     let result = CompactionSuite.run(&ctx).unwrap();
     assert!(result.markdown.contains("not found"), "{}", result.markdown);

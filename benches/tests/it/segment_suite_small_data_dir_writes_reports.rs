@@ -46,6 +46,7 @@ fn segment_suite_small_data_dir_writes_reports() {
         data_dir: data.clone(),
         out_dir: out.clone(),
         quick: true,
+        store: None,
     };
     let output = run_and_write(&SegmentSuite, &ctx).unwrap();
     let json = &output.json;
