@@ -295,11 +295,7 @@ async fn time_query(
             *out = last;
         }
     }
-    Ok(times
-        .iter_mut()
-        .map(|t| median(t))
-        .zip(results)
-        .collect())
+    Ok(times.iter_mut().map(|t| median(t)).zip(results).collect())
 }
 
 /// Rows as text, floats to 9 significant digits, sorted.
@@ -615,7 +611,13 @@ fn report(
     }
     load_table.row(all);
     md.push_str(&load_table.to_markdown());
-    let mut header = vec!["query", "rows", "Parquet ms", "Strata ms", "Strata / Parquet"];
+    let mut header = vec![
+        "query",
+        "rows",
+        "Parquet ms",
+        "Strata ms",
+        "Strata / Parquet",
+    ];
     if store.is_some() {
         header.extend(["store ms", "store / local"]);
     }

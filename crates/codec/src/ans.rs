@@ -773,7 +773,10 @@ mod tests {
             (vec![7; 100], 7),
             (vec![3000, 20, 5, 1, 1, 1, 1], 12),
             ((1..=256).collect(), 8),
-            ((0..300).map(|i| if i % 7 == 0 { 900 } else { 1 }).collect(), 9),
+            (
+                (0..300).map(|i| if i % 7 == 0 { 900 } else { 1 }).collect(),
+                9,
+            ),
         ] {
             let total: u64 = counts.iter().map(|&c| u64::from(c)).sum();
             let w = quantize(&counts, total, log);

@@ -348,7 +348,11 @@ pub(crate) fn choose(values: &[u64], ctx: Ctx, top: bool) -> (Scheme, usize) {
     if ctx.entropy
         && n >= 64
         && best.1 > ENTROPY_MIN_BYTES
-        && let Some(p) = if top { ans::plan(values) } else { ans::estimate(values) }
+        && let Some(p) = if top {
+            ans::plan(values)
+        } else {
+            ans::estimate(values)
+        }
     {
         // It decodes several times slower than bit-packing: it must save a tenth of a bit a
         // value to be worth that.
