@@ -281,14 +281,9 @@ pub(crate) fn encode(
                 Some((p, d)) => (p, Some(d)),
                 None => (alp_split(values), None),
             };
-            out.put_u8(tag::ALP);
-            out.put_len(n);
-            out.put_u8(p.exp.e as u8);
-            out.put_u8(p.exp.f as u8);
-            let digits = int::encode(&p.digits, child, digit_scheme, out);
-            let mut children = vec![digits];
-            children.extend(encode_exceptions(&p.positions, &p.exceptions, ctx, out));
-            Cascade::node(Scheme::Alp, children).with_detail(format!("e={},f={}", p.exp.e, p.exp.f))
+            encode_alp(&p, ctx, out, |digits, out| {
+                int::encode(digits, child, digit_scheme, out)
+            })
         }
         Scheme::AlpRd if n > 0 => {
             let bits: Vec<u64> = values.iter().map(|v| v.to_bits()).collect();
@@ -308,6 +303,46 @@ pub(crate) fn encode(
             int::encode(&bits, ctx, Some(other), out)
         }
     }
+}
+
+/// Writes an ALP node of `p`, its digits encoded by `digits`.
+fn encode_alp(
+    p: &AlpParts,
+    ctx: Ctx,
+    out: &mut Vec<u8>,
+    digits: impl FnOnce(&[u64], &mut Vec<u8>) -> Cascade,
+) -> Cascade {
+    out.put_u8(tag::ALP);
+    out.put_len(p.digits.len());
+    out.put_u8(p.exp.e as u8);
+    out.put_u8(p.exp.f as u8);
+    let mut children = vec![digits(&p.digits, out)];
+    children.extend(encode_exceptions(&p.positions, &p.exceptions, ctx, out));
+    Cascade::node(Scheme::Alp, children).with_detail(format!("e={},f={}", p.exp.e, p.exp.f))
+}
+
+/// Encodes a float node along `hint`, the cascade of an earlier, similar input: an ALP hint
+/// keeps ALP without the sampled comparison against the other float schemes (the search over
+/// the raw bit patterns is most of a float block's encoding time); the exponents are found
+/// again for these values and the digits get their own sampled cascade. Any other hint, or
+/// values that are mostly ALP exceptions here, get the full choice of [`encode`].
+pub(crate) fn encode_following(
+    values: &[f64],
+    ctx: Ctx,
+    hint: &Cascade,
+    out: &mut Vec<u8>,
+) -> Cascade {
+    let n = values.len();
+    if hint.scheme == Scheme::Alp && n > 0 {
+        let p = alp_split(values);
+        if p.positions.len() * 8 <= n {
+            let child = ctx.child();
+            return encode_alp(&p, ctx, out, |digits, out| {
+                int::encode(digits, child, None, out)
+            });
+        }
+    }
+    encode(values, ctx, None, out)
 }
 
 /// Writes an exception list: its count, then (only when non-empty) positions and values as

@@ -349,6 +349,23 @@ pub fn encode_f64(values: &[f64], opts: &EncodeOptions) -> Result<Encoded> {
     Ok(Encoded { bytes, cascade })
 }
 
+/// Encodes doubles along `cascade`, the cascade of an earlier, similar block (usually the
+/// previous block of the same column): an ALP cascade keeps ALP without comparing it with the
+/// other float schemes on the raw bit patterns (most of the cost of [`encode_f64`]); the ALP
+/// exponents and the digits' cascade are chosen for these values. Always a valid, bit-exact
+/// encoding, though not necessarily the smallest. Other cascades, and values that ALP no longer
+/// fits, are encoded as [`encode_f64`] would.
+pub fn encode_f64_following(
+    values: &[f64],
+    opts: &EncodeOptions,
+    cascade: &Cascade,
+) -> Result<Encoded> {
+    check_len(values.len())?;
+    let mut bytes = start(Kind::F64);
+    let cascade = float::encode_following(values, opts.ctx(), cascade, &mut bytes);
+    Ok(Encoded { bytes, cascade })
+}
+
 /// Encodes byte strings (UTF-8 or binary).
 pub fn encode_bytes<T: AsRef<[u8]>>(values: &[T], opts: &EncodeOptions) -> Result<Encoded> {
     check_len(values.len())?;

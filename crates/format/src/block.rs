@@ -563,6 +563,7 @@ pub(crate) fn encode_inner(
                 |m| {
                     m.encode(
                         v.len(),
+                        FOLLOW_SLACK_INT,
                         || strata_codec::encode_i64(&v, eo),
                         |c| strata_codec::encode_i64_following(&v, eo, c),
                     )
@@ -604,7 +605,7 @@ pub(crate) fn encode_inner(
                     .zip(&wide)
                     .all(|(x, w)| (*w as f32).to_bits() == x.to_bits());
                 let enc = if exact {
-                    strata_codec::encode_f64(&wide, eo)
+                    encode_f64_remembering(&wide, eo, memory.as_deref_mut())
                 } else {
                     flags |= F32_BITS;
                     let bits: Vec<u64> = v.iter().map(|x| u64::from(x.to_bits())).collect();
@@ -613,7 +614,7 @@ pub(crate) fn encode_inner(
                 (wide, enc.map_err(codec)?)
             } else {
                 let v = prim::<Float64Type>(field, a)?;
-                let enc = strata_codec::encode_f64(&v, eo).map_err(codec)?;
+                let enc = encode_f64_remembering(&v, eo, memory.as_deref_mut()).map_err(codec)?;
                 (v, enc)
             };
             // NaNs have no hash; each distinct NaN bit pattern still counts as a value.
@@ -705,11 +706,12 @@ pub(crate) fn encode_inner(
     })
 }
 
-/// What the previous blocks of one column chose for their integer values (integers, symbol
-/// codes), so that the next block can follow the same cascade instead of searching again.
+/// What the previous blocks of one column chose for their values (integers, symbol codes,
+/// doubles), so that the next block can follow the same cascade instead of searching again.
 ///
 /// A block of at least 256 values follows the remembered cascade when the result costs at most
-/// 3 % more bytes per value than the block where it was chosen and keeps its top scheme;
+/// 3 % (integers; doubles 1 %) more bytes per value than the block where it was chosen and
+/// keeps its top scheme;
 /// otherwise, and on every 8th block,
 /// the full sampled search runs and the smaller encoding wins. Searching dominates the cost of
 /// writing integer blocks, and consecutive blocks of a column are usually alike.
@@ -723,6 +725,11 @@ pub(crate) struct SchemeMemory {
 /// Blocks that may follow a remembered cascade before a full search runs again.
 const FOLLOW_AT_MOST: u32 = 7;
 
+/// An integer block keeps a followed cascade costing at most this much more per value.
+const FOLLOW_SLACK_INT: f64 = 1.03;
+/// A float block keeps a followed cascade costing at most this much more per value.
+const FOLLOW_SLACK_FLOAT: f64 = 1.01;
+
 /// Smaller blocks are always searched (cheap, and a few bytes matter more there).
 const FOLLOW_MIN_VALUES: usize = 256;
 
@@ -730,6 +737,7 @@ impl SchemeMemory {
     fn encode(
         &mut self,
         n: usize,
+        slack: f64,
         search: impl FnOnce() -> strata_codec::Result<strata_codec::Encoded>,
         follow: impl FnOnce(&strata_codec::Cascade) -> strata_codec::Result<strata_codec::Encoded>,
     ) -> strata_codec::Result<strata_codec::Encoded> {
@@ -742,7 +750,7 @@ impl SchemeMemory {
             let enc = follow(c)?;
             // A hint that did not apply (patching that no longer pays, say) is a miss too.
             if enc.cascade.scheme == c.scheme
-                && enc.bytes.len() as f64 <= self.bytes_per_value * n_f * 1.03
+                && enc.bytes.len() as f64 <= self.bytes_per_value * n_f * slack
             {
                 self.followed += 1;
                 return Ok(enc);
@@ -770,8 +778,25 @@ fn encode_u64_remembering(
         None => strata_codec::encode_u64(v, eo),
         Some(m) => m.encode(
             v.len(),
+            FOLLOW_SLACK_INT,
             || strata_codec::encode_u64(v, eo),
             |c| strata_codec::encode_u64_following(v, eo, c),
+        ),
+    }
+}
+
+fn encode_f64_remembering(
+    v: &[f64],
+    eo: &EncodeOptions,
+    memory: Option<&mut SchemeMemory>,
+) -> strata_codec::Result<strata_codec::Encoded> {
+    match memory {
+        None => strata_codec::encode_f64(v, eo),
+        Some(m) => m.encode(
+            v.len(),
+            FOLLOW_SLACK_FLOAT,
+            || strata_codec::encode_f64(v, eo),
+            |c| strata_codec::encode_f64_following(v, eo, c),
         ),
     }
 }
