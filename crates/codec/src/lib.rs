@@ -45,8 +45,9 @@
 //! quantised weights, table and offset bits; no rANS pass), and `ans` must beat the best other
 //! candidate by a tenth of a bit a value, the price of its slower decoding. Float bit patterns
 //! are estimated without `ans` (ALP digits get it). Measured on four ingested tables (issue 17),
-//! entropy on makes segments 10–20 % smaller, encoding 1.5–2.5× and full single-threaded reads
-//! 1.4–2.6× slower, which is why it is not the default yet.
+//! entropy on makes segments 12–20 % smaller, encoding 1.4–2.6× and full single-threaded reads
+//! 1.2–2.6× slower (rANS decodes a value in a few nanoseconds, bit-unpacking in a fraction of
+//! one), which is why it is not the default yet.
 //! [`Profile::TimeSeries`] adds delta-of-delta and Gorilla to the candidates.
 //! [`EncodeOptions::scheme`] forces the top-level scheme. The chosen tree is returned as a
 //! [`Cascade`] for `inspect`.
