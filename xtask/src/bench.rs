@@ -42,19 +42,15 @@ impl Args {
                 Some("--data") => out.data = Some(crate::flag_value("--data", &mut it)?.into()),
                 Some("--out") => out.out = Some(crate::flag_value("--out", &mut it)?.into()),
                 Some("--doc") => out.doc = Some(crate::flag_value("--doc", &mut it)?.into()),
-                Some("--store") => {
-                    let v = crate::flag_value("--store", &mut it)?;
-                    let v = v
+                Some(flag @ ("--store" | "--suite")) => {
+                    let v = crate::flag_value(flag, &mut it)?
                         .into_string()
-                        .map_err(|v| anyhow::anyhow!("--store {v:?} is not UTF-8"))?;
-                    out.store = Some(v);
-                }
-                Some("--suite") => {
-                    let v = crate::flag_value("--suite", &mut it)?;
-                    let v = v
-                        .into_string()
-                        .map_err(|v| anyhow::anyhow!("--suite {v:?} is not UTF-8"))?;
-                    out.suite = Some(v);
+                        .map_err(|v| anyhow::anyhow!("{flag} {v:?} is not UTF-8"))?;
+                    if flag == "--store" {
+                        out.store = Some(v);
+                    } else {
+                        out.suite = Some(v);
+                    }
                 }
                 _ => bail!(
                     "`bench` does not understand {arg:?} (expected --data DIR, --quick, \
