@@ -82,9 +82,26 @@ fn segment_suite_small_data_dir_writes_reports() {
     assert_eq!(kind("state"), Some(true));
     assert_eq!(kind("county"), Some(true));
     for t in tables {
-        for f in ["strata", "parquet_zstd", "parquet_snappy"] {
+        for f in ["strata", "parquet_zstd", "parquet_snappy", "strata_entropy"] {
             assert!(t[f]["bytes"].as_u64().unwrap() > 0, "{t}");
         }
+        // The entropy variant is timed in the same runs; the size target compares with the
+        // smaller Parquet+zstd file.
+        assert!(
+            t["strata_entropy"]["read_rows_s"].as_f64().unwrap() > 0.0,
+            "{t}"
+        );
+        let best = t["parquet_best_bytes"].as_u64().unwrap();
+        let tuned = t["parquet_zstd_tuned_bytes"].as_u64().unwrap();
+        assert_eq!(
+            best,
+            tuned.min(t["parquet_zstd"]["bytes"].as_u64().unwrap())
+        );
+        let size = t["strata_size_bytes"].as_f64().unwrap() / best as f64;
+        assert!(
+            (t["size_vs_parquet_zstd"].as_f64().unwrap() - size).abs() < 1e-9,
+            "{t}"
+        );
         let cols = t["column_bytes"].as_array().unwrap();
         assert_eq!(cols.len() as u64, t["columns"].as_u64().unwrap());
         assert!(
@@ -107,6 +124,7 @@ fn segment_suite_small_data_dir_writes_reports() {
     assert!(out.join("segment.md").is_file());
     assert!(out.join("segment.json").is_file());
     assert!(output.markdown.contains("nycflights13/weather"));
+    assert!(output.markdown.contains("with entropy"));
 
     std::fs::remove_dir_all(&data).unwrap();
     std::fs::remove_dir_all(&out).unwrap();

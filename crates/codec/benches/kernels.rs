@@ -1,4 +1,5 @@
-//! Decode kernels: bit-unpacking, delta and ALP, in bytes of decoded output per second.
+//! Decode kernels: bit-unpacking, delta, ALP and the rANS leaf, in bytes of decoded output per
+//! second.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -107,5 +108,43 @@ fn bench_alp(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_bitunpack, bench_delta, bench_alp);
+/// The rANS leaf on skewed integers, beside bit-unpacking the same values: a small alphabet
+/// (every bin one value, no offset bits) and a wide one (bins with offset bits).
+fn bench_ans(c: &mut Criterion) {
+    let mut g = c.benchmark_group("ans");
+    g.throughput(Throughput::Bytes((BLOCK * BLOCKS * 8) as u64));
+    let mut seed = 5;
+    let small: Vec<u64> = (0..BLOCK * BLOCKS)
+        .map(|_| u64::from((lcg(&mut seed) | 1 << 40).trailing_zeros().min(7)) * 3)
+        .collect();
+    let wide: Vec<u64> = (0..BLOCK * BLOCKS)
+        .map(|_| {
+            let r = lcg(&mut seed) % 1000;
+            r * r / 50 + 5000
+        })
+        .collect();
+    for (name, v) in [("small", &small), ("wide", &wide)] {
+        for (scheme, label) in [(Scheme::Ans, "ans"), (Scheme::BitPacked, "bitpacked")] {
+            let opts = EncodeOptions {
+                scheme: Some(scheme),
+                entropy: true,
+                ..EncodeOptions::default()
+            };
+            let blocks: Vec<Vec<u8>> = v
+                .chunks(BLOCK)
+                .map(|c| encode_u64(c, &opts).unwrap().bytes)
+                .collect();
+            g.bench_function(format!("{name}_{label}"), |b| {
+                b.iter(|| {
+                    for blk in &blocks {
+                        black_box(decode_u64(black_box(blk)).unwrap());
+                    }
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench_bitunpack, bench_delta, bench_alp, bench_ans);
 criterion_main!(benches);

@@ -446,7 +446,7 @@ impl BitReader {
     fn new(bytes: &[u8]) -> Self {
         let mut padded = Vec::with_capacity(bytes.len() + 8);
         padded.extend_from_slice(bytes);
-        padded.extend_from_slice(&[0; 8]);
+        padded.extend_from_slice(&[0; GROUP_SPAN]);
         Self {
             bytes: padded,
             pos: 0,
@@ -554,40 +554,212 @@ pub(crate) fn encode(values: &[u64], tag: u8, out: &mut Vec<u8>) -> Option<Strin
     Some(format!("bins={},log={}", p.bins.len(), p.table_log))
 }
 
-/// One decode-table slot.
-#[derive(Debug, Clone, Copy, Default)]
-struct Slot {
-    sym: u16,
-    freq: u16,
-    /// `slot − cum` of the slot's bin.
-    bias: u16,
+/// One decode-table slot, packed for a single load: `freq | bias << 32`, where `bias` is
+/// `slot − cum` of the slot's bin.
+fn slot(freq: usize, bias: usize) -> u64 {
+    freq as u64 | (bias as u64) << 32
 }
 
-/// Decodes one symbol from lane state `x`. Renormalisation is branch-free (it is taken about
-/// once every few symbols, at random): a word is always loaded, and kept only when needed.
-/// Reads past the last word yield zeros; the caller checks `p` against the word count after.
-#[inline(always)]
-fn step(x: &mut u32, slots: &[Slot], mask: u32, log: u32, words: &[u16], p: &mut usize) -> u16 {
-    let e = slots.get((*x & mask) as usize).copied().unwrap_or_default();
-    let y = u32::from(e.freq)
-        .wrapping_mul(*x >> log)
-        .wrapping_add(u32::from(e.bias));
-    let need = y < STATE_LOW;
-    let w = u32::from(words.get(*p).copied().unwrap_or(0));
-    *x = if need { (y << 16) | w } else { y };
-    *p += usize::from(need);
-    e.sym
+/// Decodes the decode-table slot of every value into `slots_of`, lane `i % 4` for value `i`,
+/// from the start `states` and the renormalisation words (`words`: little-endian u16s followed
+/// by at least 8 zero bytes, so reads past the last word yield zeros). Returns the final states
+/// and the number of words read; the caller checks both.
+///
+/// The four words a chunk of four values may need are one load, and each lane picks its word
+/// by how many lanes before it took one: the loads do not wait on the lanes before. (The
+/// compiler makes the renormalisation a branch, taken on one step in several; a forced
+/// conditional move measured slower.)
+///
+/// The table log is a constant (one copy of the loop per log, see [`decode_symbols_at`]): the
+/// shift and mask then take no registers, and the loop's state fits in the rest.
+fn decode_symbols<const LOG: u32>(
+    states: [u32; LANES],
+    slots: &[u64; TABLE_SLOTS],
+    words: &[u8],
+    slots_of: &mut [u16],
+) -> ([u32; LANES], usize) {
+    let log = LOG;
+    let mask = ((1u32 << LOG) - 1) & (TABLE_SLOTS as u32 - 1);
+    let entry = |x: u32| slots[(x & mask) as usize];
+    let next = |e: u64, x: u32| {
+        (e as u32)
+            .wrapping_mul(x >> log)
+            .wrapping_add((e >> 32) as u32)
+    };
+    let load = |p: usize| {
+        words
+            .get(2 * p..)
+            .and_then(<[u8]>::first_chunk::<8>)
+            .map_or(0, |a| u64::from_le_bytes(*a))
+    };
+    // The word at index `k` (0..=3) of a chunk's four, by a shift: an array index made the
+    // compiler store the words to the stack and load one back, on the chain from one chunk's
+    // states to the next.
+    let word = |w: u64, k: u32| (w >> (16 * (k & 3))) as u16 as u32;
+    let renormalise =
+        |y: u32, w: u32| std::hint::select_unpredictable(y < STATE_LOW, (y << 16) | w, y);
+    let [mut x0, mut x1, mut x2, mut x3] = states;
+    let mut p = 0usize;
+    let mut chunks = slots_of.chunks_exact_mut(LANES);
+    for c in &mut chunks {
+        let [s0, s1, s2, s3] = c else { continue };
+        *s0 = (x0 & mask) as u16;
+        *s1 = (x1 & mask) as u16;
+        *s2 = (x2 & mask) as u16;
+        *s3 = (x3 & mask) as u16;
+        let (e0, e1, e2, e3) = (entry(x0), entry(x1), entry(x2), entry(x3));
+        let (y0, y1, y2, y3) = (next(e0, x0), next(e1, x1), next(e2, x2), next(e3, x3));
+        let w = load(p);
+        let k1 = u32::from(y0 < STATE_LOW);
+        let k2 = k1 + u32::from(y1 < STATE_LOW);
+        let k3 = k2 + u32::from(y2 < STATE_LOW);
+        let k4 = k3 + u32::from(y3 < STATE_LOW);
+        x0 = renormalise(y0, word(w, 0));
+        x1 = renormalise(y1, word(w, k1));
+        x2 = renormalise(y2, word(w, k2));
+        x3 = renormalise(y3, word(w, k3));
+        p += k4 as usize;
+    }
+    let mut states = [x0, x1, x2, x3];
+    for (s, x) in chunks.into_remainder().iter_mut().zip(&mut states) {
+        let e = entry(*x);
+        *s = (*x & mask) as u16;
+        let y = next(e, *x);
+        *x = renormalise(y, word(load(p), 0));
+        p += usize::from(y < STATE_LOW);
+    }
+    (states, p)
 }
 
-/// The value of symbol `s`: its bin's base plus the next offset bits at the bin's width.
-#[inline(always)]
-fn binned(bins: &[(u64, u8)], reference: u64, bits: &mut BitReader, s: u16) -> u64 {
-    let (base, width) = bins.get(usize::from(s)).copied().unwrap_or((reference, 0));
-    base.wrapping_add(bits.get(width))
+/// [`decode_symbols`] at table log `log` (at most [`MAX_TABLE_LOG`]).
+fn decode_symbols_at(
+    log: u8,
+    states: [u32; LANES],
+    slots: &[u64; TABLE_SLOTS],
+    words: &[u8],
+    slots_of: &mut [u16],
+) -> ([u32; LANES], usize) {
+    seq_macro::seq!(L in 0..=12 {
+        match log {
+            #(L => decode_symbols::<L>(states, slots, words, slots_of),)*
+            _ => (states, usize::MAX),
+        }
+    })
+}
+
+/// Low-bit masks by width, for widths up to 56.
+const LOW_MASKS: [u64; 64] = {
+    let mut m = [0u64; 64];
+    let mut w = 1;
+    while w < 64 {
+        m[w] = u64::MAX >> (64 - w);
+        w += 1;
+    }
+    m
+};
+
+/// Bytes a group of [`GROUP`] offsets of at most 56 bits may span from its first byte, with
+/// the 8 bytes of the last unaligned load: every load in the group is then provably in bounds.
+const GROUP_SPAN: usize = 72;
+/// Values whose offsets are read from one bounds-checked window.
+const GROUP: usize = 8;
+
+/// Writes each value's bin base plus its offset (read at the bin's width from `bits`, LSB-first,
+/// followed by at least [`GROUP_SPAN`] zero bytes) into `dst`, the bin found by the value's
+/// slot. Without `WIDE` no bin is wider than 56 bits. Returns the bits read. A function of its
+/// own so that the bit position stays in a register.
+#[inline(never)]
+fn binned_values<const WIDE: bool>(
+    dst: &mut [u64],
+    slots_of: &[u16],
+    bins: &[(u64, u8); TABLE_SLOTS],
+    bits: &[u8],
+) -> usize {
+    let bin = |s: u16| bins[usize::from(s) & (TABLE_SLOTS - 1)];
+    let mut pos = 0usize;
+    let mut done = 0usize;
+    if !WIDE {
+        // Groups of 8: one bounds check for the window of bytes the group can touch, then
+        // loads at masked offsets into it, which need none.
+        let groups = dst
+            .chunks_exact_mut(GROUP)
+            .zip(slots_of.chunks_exact(GROUP));
+        for (o8, s8) in groups {
+            let Some(win) = bits
+                .get(pos >> 3..)
+                .and_then(<[u8]>::first_chunk::<GROUP_SPAN>)
+            else {
+                break;
+            };
+            let mut lp = pos & 7;
+            for (o, &s) in o8.iter_mut().zip(s8) {
+                let (base, width) = bin(s);
+                let at = (lp >> 3) & 63;
+                let word = win
+                    .get(at..at + 8)
+                    .and_then(<[u8]>::first_chunk::<8>)
+                    .map_or(0, |a| u64::from_le_bytes(*a));
+                *o = base.wrapping_add((word >> (lp & 7)) & LOW_MASKS[usize::from(width) & 63]);
+                lp += usize::from(width);
+            }
+            pos = (pos & !7) + lp;
+            done += GROUP;
+        }
+    }
+    let window = |pos: usize| {
+        bits.get(pos >> 3..)
+            .and_then(<[u8]>::first_chunk::<8>)
+            .map_or(0, |a| u64::from_le_bytes(*a))
+            >> (pos & 7)
+    };
+    let rest = dst.iter_mut().zip(slots_of).skip(done);
+    for (o, &s) in rest {
+        let (base, width) = bin(s);
+        let offset = if width <= 56 {
+            window(pos) & !(u64::MAX << width)
+        } else {
+            let lo = window(pos) & 0xffff_ffff;
+            lo | (window(pos + 32) & (u64::MAX >> (96 - u32::from(width)))) << 32
+        };
+        pos += usize::from(width);
+        *o = base.wrapping_add(offset);
+    }
+    pos
+}
+
+/// Slots of the largest decode table.
+const TABLE_SLOTS: usize = 1 << MAX_TABLE_LOG;
+
+/// A node's decode tables, indexed by slot: the rANS step of the slot (see [`slot`]) and the
+/// base and offset width of the slot's bin. Full size, so that a masked slot indexes them
+/// without a bounds check; kept per thread and reused, so a node fills only its `2^L` slots.
+struct Tables {
+    slots: Box<[u64; TABLE_SLOTS]>,
+    bins: Box<[(u64, u8); TABLE_SLOTS]>,
+}
+
+impl Tables {
+    fn new() -> Self {
+        Self {
+            slots: Box::new([0; TABLE_SLOTS]),
+            bins: Box::new([(0, 0); TABLE_SLOTS]),
+        }
+    }
+}
+
+thread_local! {
+    static TABLES: std::cell::RefCell<Tables> = std::cell::RefCell::new(Tables::new());
 }
 
 /// Decodes the fields of a node after its tag and count `n`.
 pub(crate) fn decode_into(r: &mut Reader<'_>, n: usize, out: &mut Vec<u64>) -> Result<()> {
+    TABLES.with(|t| match t.try_borrow_mut() {
+        Ok(mut tables) => decode_with(r, n, out, &mut tables),
+        Err(_) => decode_with(r, n, out, &mut Tables::new()),
+    })
+}
+
+fn decode_with(r: &mut Reader<'_>, n: usize, out: &mut Vec<u64>, t: &mut Tables) -> Result<()> {
     let reference = r.u64()?;
     let b = r.count(MAX_BINS)?;
     let log = r.u8()?;
@@ -606,12 +778,11 @@ pub(crate) fn decode_into(r: &mut Reader<'_>, n: usize, out: &mut Vec<u64>) -> R
     }
     let table_bytes = (b * usize::from(lw + ww + fw)).div_ceil(8);
     let mut table = BitReader::new(r.take(table_bytes)?);
-    let mut bases = Vec::with_capacity(b);
-    let mut widths = Vec::with_capacity(b);
-    let mut slots = vec![Slot::default(); 1 << log];
+    let mut wide = false;
+    let mut zero_width = true;
     let mut lower: Option<u64> = None;
     let mut cum = 0usize;
-    for sym in 0..b {
+    for _ in 0..b {
         let gap = table.get(lw);
         let width = table.get(ww) as u8;
         let weight = table.get(fw) as usize + 1;
@@ -624,19 +795,19 @@ pub(crate) fn decode_into(r: &mut Reader<'_>, n: usize, out: &mut Vec<u64>) -> R
         if width > 64 {
             return Err(corrupt("ans", format!("bin width {width} above 64")));
         }
-        let range = slots
-            .get_mut(cum..cum + weight)
-            .ok_or_else(|| corrupt("ans", format!("weights exceed 2^{log}")))?;
+        let (Some(range), Some(bin_range)) = (
+            t.slots.get_mut(cum..cum + weight),
+            t.bins.get_mut(cum..cum + weight),
+        ) else {
+            return Err(corrupt("ans", format!("weights exceed 2^{log}")));
+        };
         for (k, s) in range.iter_mut().enumerate() {
-            *s = Slot {
-                sym: sym as u16,
-                freq: weight as u16,
-                bias: k as u16,
-            };
+            *s = slot(weight, k);
         }
+        bin_range.fill((reference.wrapping_add(l), width));
+        wide |= width > 56;
+        zero_width &= width == 0;
         cum += weight;
-        bases.push(reference.wrapping_add(l));
-        widths.push(width);
     }
     if cum != 1 << log {
         return Err(corrupt(
@@ -655,69 +826,35 @@ pub(crate) fn decode_into(r: &mut Reader<'_>, n: usize, out: &mut Vec<u64>) -> R
             return Err(corrupt("ans", format!("state {s} below 2^16")));
         }
     }
-    let words: Vec<u16> = r
-        .take(nwords.checked_mul(2).ok_or(CodecError::Truncated {
-            offset: r.pos(),
-            needed: usize::MAX,
-        })?)?
-        .chunks_exact(2)
-        .map(|c| {
-            u16::from_le_bytes([
-                c.first().copied().unwrap_or(0),
-                c.get(1).copied().unwrap_or(0),
-            ])
-        })
-        .collect();
+    let word_bytes = r.take(nwords.checked_mul(2).ok_or(CodecError::Truncated {
+        offset: r.pos(),
+        needed: usize::MAX,
+    })?)?;
+    let mut words = Vec::with_capacity(word_bytes.len() + 8);
+    words.extend_from_slice(word_bytes);
+    words.extend_from_slice(&[0; 8]);
     let off_len = r.count(u32::MAX as usize)?;
     let offsets = r.take(off_len)?;
 
-    // One pass: the bin of every value from rANS, then its base plus the offset within it.
-    // Offsets are read without a per-value bounds check (reads past the end yield zeros); the
-    // bits consumed are checked against the bytes present afterwards.
-    let mask = (1u32 << log) - 1;
-    let log = u32::from(log);
-    let zero_width = widths.iter().all(|&w| w == 0);
-    let bins: Vec<(u64, u8)> = bases.into_iter().zip(widths).collect();
-    let mut bits = BitReader::new(offsets);
-    let mut p = 0usize;
+    // Two passes: the table slot of every value from rANS, then its bin's base plus the offset
+    // within the bin. Apart, each loop keeps its state in registers (together, the states and
+    // the bit position were spilled to the stack on every value). Offsets are read without a per-value
+    // bounds check (reads past the end yield zeros); the bits consumed are checked against
+    // the bytes present afterwards.
+    let mut slots_of = vec![0u16; n];
+    let (states, p) = decode_symbols_at(log, states, &t.slots, &words, &mut slots_of);
     let start = out.len();
     out.resize(start + n, 0);
     let dst = out.get_mut(start..).unwrap_or_default();
-    let mut chunks = dst.chunks_exact_mut(LANES);
-    // The lane states live in locals (registers) through the loops, and a value's offset is
-    // read inline: with the states in an array and the offset read in a closure, the closure
-    // was a call per value and the states were spilled around it (7-9 % slower reads).
-    let [mut x0, mut x1, mut x2, mut x3] = states;
+    let mut bits = BitReader::new(offsets);
     if zero_width {
-        let value = |s: u16| bins.get(usize::from(s)).map_or(reference, |b| b.0);
-        for c in &mut chunks {
-            let [o0, o1, o2, o3] = c else { continue };
-            *o0 = value(step(&mut x0, &slots, mask, log, &words, &mut p));
-            *o1 = value(step(&mut x1, &slots, mask, log, &words, &mut p));
-            *o2 = value(step(&mut x2, &slots, mask, log, &words, &mut p));
-            *o3 = value(step(&mut x3, &slots, mask, log, &words, &mut p));
+        for (o, &s) in dst.iter_mut().zip(&slots_of) {
+            *o = t.bins[usize::from(s) & (TABLE_SLOTS - 1)].0;
         }
-        states = [x0, x1, x2, x3];
-        for (o, x) in chunks.into_remainder().iter_mut().zip(&mut states) {
-            *o = value(step(x, &slots, mask, log, &words, &mut p));
-        }
+    } else if wide {
+        bits.pos = binned_values::<true>(dst, &slots_of, &t.bins, &bits.bytes);
     } else {
-        for c in &mut chunks {
-            let [o0, o1, o2, o3] = c else { continue };
-            let s0 = step(&mut x0, &slots, mask, log, &words, &mut p);
-            let s1 = step(&mut x1, &slots, mask, log, &words, &mut p);
-            let s2 = step(&mut x2, &slots, mask, log, &words, &mut p);
-            let s3 = step(&mut x3, &slots, mask, log, &words, &mut p);
-            *o0 = binned(&bins, reference, &mut bits, s0);
-            *o1 = binned(&bins, reference, &mut bits, s1);
-            *o2 = binned(&bins, reference, &mut bits, s2);
-            *o3 = binned(&bins, reference, &mut bits, s3);
-        }
-        states = [x0, x1, x2, x3];
-        for (o, x) in chunks.into_remainder().iter_mut().zip(&mut states) {
-            let s = step(x, &slots, mask, log, &words, &mut p);
-            *o = binned(&bins, reference, &mut bits, s);
-        }
+        bits.pos = binned_values::<false>(dst, &slots_of, &t.bins, &bits.bytes);
     }
     if p != nwords || states.iter().any(|&s| s != STATE_LOW) {
         return Err(corrupt(
