@@ -95,7 +95,8 @@ pub struct EncodedBlock {
     pub stats: ColumnStats,
     /// Its bloom filter, if one paid off.
     pub bloom: Option<BloomFilter>,
-    /// The codec cascade of the values buffer, for `inspect`.
+    /// The shape of the codec cascade of the values buffer (schemes, no parameters: see
+    /// `Cascade::shape`), for `inspect`.
     pub cascade: String,
     /// Rows in the block.
     pub rows: usize,
@@ -701,7 +702,7 @@ pub(crate) fn encode_inner(
         bytes,
         stats,
         bloom,
-        cascade: values.cascade.to_string(),
+        cascade: values.cascade.shape(),
         rows,
     })
 }

@@ -25,7 +25,8 @@ pub struct BlockMeta {
     pub len: u32,
     /// Rows.
     pub rows: u32,
-    /// The codec cascade of its values (for `inspect`).
+    /// The codec cascade of its values, for `inspect`: its shape (schemes without parameters)
+    /// from this build on, the full cascade in older files.
     pub cascade: String,
     /// Statistics.
     pub stats: ColumnStats,
