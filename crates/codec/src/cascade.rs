@@ -169,3 +169,29 @@ impl fmt::Display for Cascade {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shape_drops_parameters_and_keeps_the_tree() {
+        let c = Cascade::node(
+            Scheme::Alp,
+            vec![Cascade::node(
+                Scheme::Rle,
+                vec![
+                    Cascade::leaf(Scheme::BitPacked).with_detail("w=1,x1000".into()),
+                    Cascade::leaf(Scheme::BitPacked).with_detail("w=8".into()),
+                ],
+            )],
+        )
+        .with_detail("e=2,f=0".into());
+        assert_eq!(
+            c.to_string(),
+            "alp[e=2,f=0](rle(bitpacked[w=1,x1000], bitpacked[w=8]))"
+        );
+        assert_eq!(c.shape(), "alp(rle(bitpacked, bitpacked))");
+        assert_eq!(Cascade::leaf(Scheme::Plain).shape(), "plain");
+    }
+}
