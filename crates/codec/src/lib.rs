@@ -44,10 +44,13 @@
 //! are computed, not trial-encoded. The `ans` size comes from the sample's histogram (bins,
 //! quantised weights, table and offset bits; no rANS pass), and `ans` must beat the best other
 //! candidate by a tenth of a bit a value, the price of its slower decoding. Float bit patterns
-//! are estimated without `ans` (ALP digits get it). Measured on four ingested tables (issue 17),
-//! entropy on makes segments 12–20 % smaller, encoding 1.4–2.6× and full single-threaded reads
-//! 1.2–2.6× slower (rANS decodes a value in a few nanoseconds, bit-unpacking in a fraction of
-//! one), which is why it is not the default yet.
+//! are estimated without `ans` (ALP digits get it). Measured on the six tables of the segment
+//! suite (docs/benchmarks.md), entropy on makes segments 5.5–19.6 % smaller, writes 0.42–0.81×
+//! and full single-threaded reads 0.63–0.80× as fast: rANS decodes a value in 3.3–3.9 ns
+//! (kernels bench), bit-unpacking in 0.5–0.9. Its decoder runs two passes (table slots, then
+//! values) over per-thread full-size tables; four lanes share one word stream, and the chain
+//! from one chunk's states through the words they take to the next chunk's load bounds it.
+//! That is why it is not the default yet.
 //! [`Profile::TimeSeries`] adds delta-of-delta and Gorilla to the candidates.
 //! [`EncodeOptions::scheme`] forces the top-level scheme. The chosen tree is returned as a
 //! [`Cascade`] for `inspect`.
