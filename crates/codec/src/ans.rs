@@ -566,9 +566,10 @@ fn slot(freq: usize, bias: usize) -> u64 {
 /// and the number of words read; the caller checks both.
 ///
 /// The four words a chunk of four values may need are one load, and each lane picks its word
-/// by how many lanes before it took one: the loads do not wait on the lanes before. (The
-/// compiler makes the renormalisation a branch, taken on one step in several; a forced
-/// conditional move measured slower.)
+/// by how many lanes before it took one, with a shift: the loads do not wait on the lanes
+/// before. The renormalisation is a forced conditional move (it is taken on one step in
+/// several, at random). What bounds the loop is the chain from one chunk's states through the
+/// number of words they took to the next chunk's load: about 20 cycles per four values.
 ///
 /// The table log is a constant (one copy of the loop per log, see [`decode_symbols_at`]): the
 /// shift and mask then take no registers, and the loop's state fits in the rest.
