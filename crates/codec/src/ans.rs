@@ -665,19 +665,20 @@ const GROUP_SPAN: usize = 72;
 /// Values whose offsets are read from one bounds-checked window.
 const GROUP: usize = 8;
 
-/// Writes each value's bin base plus its offset (read at the bin's width from `bits`, LSB-first,
-/// followed by at least [`GROUP_SPAN`] zero bytes) into `dst`, the bin found by the value's
-/// slot. Without `WIDE` no bin is wider than 56 bits. Returns the bits read. A function of its
-/// own so that the bit position stays in a register.
+/// Writes each value's bin base plus its offset (read at the bin's width from `reader`, whose
+/// bytes end in at least [`GROUP_SPAN`] zero bytes) into `dst`, the bin found by the value's
+/// slot, and leaves the reader after the last offset. Without `WIDE` no bin is wider than 56
+/// bits. A function of its own so that the bit position stays in a register.
 #[inline(never)]
 fn binned_values<const WIDE: bool>(
     dst: &mut [u64],
     slots_of: &[u16],
     bins: &[(u64, u8); TABLE_SLOTS],
-    bits: &[u8],
-) -> usize {
+    reader: &mut BitReader,
+) {
     let bin = |s: u16| bins[usize::from(s) & (TABLE_SLOTS - 1)];
-    let mut pos = 0usize;
+    let bits = reader.bytes.as_slice();
+    let mut pos = reader.pos;
     let mut done = 0usize;
     if !WIDE {
         // Groups of 8: one bounds check for the window of bytes the group can touch, then
@@ -707,25 +708,13 @@ fn binned_values<const WIDE: bool>(
             done += GROUP;
         }
     }
-    let window = |pos: usize| {
-        bits.get(pos >> 3..)
-            .and_then(<[u8]>::first_chunk::<8>)
-            .map_or(0, |a| u64::from_le_bytes(*a))
-            >> (pos & 7)
-    };
-    let rest = dst.iter_mut().zip(slots_of).skip(done);
-    for (o, &s) in rest {
+    // The rest (a tail shorter than a group, wide bins, or a stream that ends early) through
+    // the general reader.
+    reader.pos = pos;
+    for (o, &s) in dst.iter_mut().zip(slots_of).skip(done) {
         let (base, width) = bin(s);
-        let offset = if width <= 56 {
-            window(pos) & !(u64::MAX << width)
-        } else {
-            let lo = window(pos) & 0xffff_ffff;
-            lo | (window(pos + 32) & (u64::MAX >> (96 - u32::from(width)))) << 32
-        };
-        pos += usize::from(width);
-        *o = base.wrapping_add(offset);
+        *o = base.wrapping_add(reader.get(width));
     }
-    pos
 }
 
 /// Slots of the largest decode table.
@@ -853,9 +842,9 @@ fn decode_with(r: &mut Reader<'_>, n: usize, out: &mut Vec<u64>, t: &mut Tables)
             *o = t.bins[usize::from(s) & (TABLE_SLOTS - 1)].0;
         }
     } else if wide {
-        bits.pos = binned_values::<true>(dst, &slots_of, &t.bins, &bits.bytes);
+        binned_values::<true>(dst, &slots_of, &t.bins, &mut bits);
     } else {
-        bits.pos = binned_values::<false>(dst, &slots_of, &t.bins, &bits.bytes);
+        binned_values::<false>(dst, &slots_of, &t.bins, &mut bits);
     }
     if p != nwords || states.iter().any(|&s| s != STATE_LOW) {
         return Err(corrupt(
