@@ -146,5 +146,41 @@ fn bench_ans(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_bitunpack, bench_delta, bench_alp, bench_ans);
+/// The `packedlz4` leaf on hours of the day (a period of 24), beside bit-unpacking the same
+/// values: the decode price of what it saves.
+fn bench_packed_lz4(c: &mut Criterion) {
+    let mut g = c.benchmark_group("packedlz4");
+    g.throughput(Throughput::Bytes((BLOCK * BLOCKS * 8) as u64));
+    let hours: Vec<u64> = (0..(BLOCK * BLOCKS) as u64).map(|i| i % 24).collect();
+    for (scheme, label) in [
+        (Scheme::PackedLz4, "packedlz4"),
+        (Scheme::BitPacked, "bitpacked"),
+    ] {
+        let opts = EncodeOptions {
+            scheme: Some(scheme),
+            ..EncodeOptions::default()
+        };
+        let blocks: Vec<Vec<u8>> = hours
+            .chunks(BLOCK)
+            .map(|c| encode_u64(c, &opts).unwrap().bytes)
+            .collect();
+        g.bench_function(format!("hours_{label}"), |b| {
+            b.iter(|| {
+                for blk in &blocks {
+                    black_box(decode_u64(black_box(blk)).unwrap());
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_bitunpack,
+    bench_delta,
+    bench_alp,
+    bench_ans,
+    bench_packed_lz4
+);
 criterion_main!(benches);

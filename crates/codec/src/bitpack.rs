@@ -153,6 +153,86 @@ pub(crate) fn unpack_into(packed: &[u64], n: usize, reference: u64, w: u8, out: 
     unpack_sequential(packed_tail, reference, w, dst_tail);
 }
 
+/// Bytes of `n` values packed sequentially (LSB first) at `w` bits: `ceil(n·w / 8)`.
+pub(crate) fn sequential_bytes(n: usize, w: u8) -> usize {
+    n.saturating_mul(usize::from(w)).div_ceil(8)
+}
+
+/// Packs `values - reference` sequentially, LSB first, at `w` bits each, into
+/// [`sequential_bytes`] bytes. Unlike [`pack`]'s transposed chunks this keeps consecutive values
+/// adjacent, so a value sequence that repeats with a period repeats in the bytes too (what a
+/// byte-oriented compressor behind it can find).
+pub(crate) fn pack_sequential_bytes(values: &[u64], reference: u64, w: u8) -> Vec<u8> {
+    let mut words = vec![0u64; (values.len() * usize::from(w)).div_ceil(64)];
+    pack_sequential(values, reference, w, &mut words);
+    let mut out: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    out.truncate(sequential_bytes(values.len(), w));
+    out
+}
+
+/// Unpacks `n` values that [`pack_sequential_bytes`] packed from `bytes` (which must hold
+/// [`sequential_bytes`]`(n, w)` bytes; the caller checks) and adds `reference`.
+pub(crate) fn unpack_sequential_bytes(
+    bytes: &[u8],
+    n: usize,
+    reference: u64,
+    w: u8,
+    out: &mut Vec<u64>,
+) {
+    let (words, tail) = bytes.as_chunks::<8>();
+    let mut packed: Vec<u64> = Vec::with_capacity(words.len() + 1);
+    packed.extend(words.iter().map(|c| u64::from_le_bytes(*c)));
+    if !tail.is_empty() {
+        let mut last = [0u8; 8];
+        last[..tail.len()].copy_from_slice(tail);
+        packed.push(u64::from_le_bytes(last));
+    }
+    let start = out.len();
+    out.resize(start + n, 0);
+    unpack_sequential_dyn(&packed, reference, w, &mut out[start..]);
+}
+
+/// [`unpack_sequential`] with the width a constant, so each width gets its own loop with the
+/// mask and the word-crossing test known to the compiler.
+fn unpack_sequential_dyn(packed: &[u64], reference: u64, w: u8, out: &mut [u64]) {
+    seq!(W in 1..=64 {
+        match w {
+            #(W => unpack_sequential_const::<W>(packed, reference, out),)*
+            _ => unpack_sequential(packed, reference, w, out),
+        }
+    });
+}
+
+#[inline(always)]
+fn unpack_sequential_const<const W: usize>(packed: &[u64], reference: u64, out: &mut [u64]) {
+    let m = mask(W);
+    // Groups of 64 values span exactly W words: the shifts inside a group repeat, so the loop
+    // body is the same for every group and the compiler can unroll it.
+    let (groups, rest) = out.as_chunks_mut::<64>();
+    let (words, _) = packed.as_chunks::<W>();
+    for (g, src) in groups.iter_mut().zip(words) {
+        for (i, o) in g.iter_mut().enumerate() {
+            let bit = i * W;
+            let word = bit / 64;
+            let shift = bit % 64;
+            let lo = src[word] >> shift;
+            let hi = if shift + W > 64 && word + 1 < W {
+                src[word + 1] << (64 - shift)
+            } else {
+                0
+            };
+            *o = reference.wrapping_add((lo | hi) & m);
+        }
+    }
+    let done = groups.len() * W;
+    unpack_sequential(
+        packed.get(done..).unwrap_or_default(),
+        reference,
+        W as u8,
+        rest,
+    );
+}
+
 fn pack_sequential(values: &[u64], reference: u64, w: u8, out: &mut [u64]) {
     let w = usize::from(w);
     if w == 0 {

@@ -37,6 +37,9 @@ pub enum Scheme {
     /// Entropy coding of integers: each value is a bin index, rANS-coded under the node's
     /// quantised bin frequencies, plus a bit-packed offset within its bin.
     Ans,
+    /// Frame of reference + sequential (not transposed) bit-packing, LZ4-compressed: for value
+    /// sequences that repeat with a period, which bit-packing alone cannot exploit.
+    PackedLz4,
 }
 
 impl Scheme {
@@ -57,11 +60,12 @@ impl Scheme {
             Scheme::Gorilla => "gorilla",
             Scheme::Fsst => "fsst",
             Scheme::Ans => "ans",
+            Scheme::PackedLz4 => "packedlz4",
         }
     }
 
     /// Every scheme, in the order it was introduced.
-    pub const ALL: [Scheme; 14] = [
+    pub const ALL: [Scheme; 15] = [
         Scheme::Constant,
         Scheme::Plain,
         Scheme::BitPacked,
@@ -76,6 +80,7 @@ impl Scheme {
         Scheme::Gorilla,
         Scheme::Fsst,
         Scheme::Ans,
+        Scheme::PackedLz4,
     ];
 
     /// Parses a name produced by [`Scheme::name`].

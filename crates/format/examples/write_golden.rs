@@ -1,6 +1,7 @@
 //! Writes the golden segment files of the format version this build writes under
-//! `tests/golden/v<major>/`. Run once per format version (v1's were written by a version-1
-//! build, v2's by a version-2 build); tests only ever read them.
+//! `tests/golden/v<major>/` (`v<major>.<minor>/` for a minor above 0). Run once per format
+//! version (v1's were written by a version-1 build, v2's by version 2, v3's by version 3);
+//! tests only ever read them.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 #[path = "../tests/it/common.rs"]
@@ -12,12 +13,18 @@ use std::path::PathBuf;
 use strata_format::FileSystem;
 
 use strata_format::{
-    BlockOptions, CURRENT_VERSION, LocalFs, SegmentFileWriter, write_durably, write_segment_bytes,
+    BlockOptions, CURRENT_VERSION, FormatVersion, LocalFs, SegmentFileWriter, write_durably,
+    write_segment_bytes,
 };
 
 fn main() {
-    let major = CURRENT_VERSION.major;
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/golden/v{major}"));
+    let FormatVersion { major, minor } = CURRENT_VERSION;
+    let name = if minor == 0 {
+        format!("v{major}")
+    } else {
+        format!("v{major}.{minor}")
+    };
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/golden/{name}"));
     LocalFs.create_dir_all(&dir).unwrap();
     let (schema, batch) = common::all_types_batch(1500);
     let bytes = write_segment_bytes(schema, &[batch], BlockOptions::default()).unwrap();
@@ -26,7 +33,7 @@ fn main() {
     let (schema, batch) = common::small_batch();
     let mut w = SegmentFileWriter::new(Vec::new(), schema, common::small_options()).unwrap();
     w.write_batch(&batch).unwrap();
-    w.set_metadata("written-by", format!("golden v{major}"));
+    w.set_metadata("written-by", format!("golden {name}"));
     let (bytes, _) = w.finish().unwrap();
     write_durably(&LocalFs, &dir, "small.seg", &bytes).unwrap();
     println!("wrote {}", dir.display());

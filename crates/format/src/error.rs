@@ -23,7 +23,9 @@ pub enum FormatError {
         data_type: String,
     },
     /// The file was written by a format major version this build does not read.
-    #[error("unsupported segment format version {major}.{minor} (this build reads 1.x and 2.x)")]
+    #[error(
+        "unsupported segment format version {major}.{minor} (this build reads 1.x, 2.x and 3.x)"
+    )]
     UnsupportedVersion {
         /// Major version found in the file.
         major: u16,

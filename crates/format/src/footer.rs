@@ -79,13 +79,19 @@ pub struct Footer {
 /// in layout 2 (format version 2).
 pub(crate) struct Out {
     pub(crate) buf: Vec<u8>,
-    /// Layout 2 (compact).
+    /// Layout 2 or later (compact).
     pub(crate) compact: bool,
+    /// Layout 3: decimal floats in statistics.
+    decimal_floats: bool,
 }
 
 impl Out {
-    pub(crate) fn new(buf: Vec<u8>, compact: bool) -> Self {
-        Self { buf, compact }
+    pub(crate) fn new(buf: Vec<u8>, layout: Layout) -> Self {
+        Self {
+            buf,
+            compact: layout.compact,
+            decimal_floats: layout.decimal_floats,
+        }
     }
     fn u8(&mut self, v: u8) {
         self.buf.push(v);
@@ -182,10 +188,16 @@ fn put_scalar(o: &mut Out, v: &Option<ScalarValue>) -> Result<()> {
             o.u8(3);
             o.num(*u);
         }
-        Some(ScalarValue::Float(f)) => {
-            o.u8(4);
-            o.u64(f.to_bits());
-        }
+        Some(ScalarValue::Float(f)) => match decimal_of(*f).filter(|_| o.decimal_floats) {
+            Some(packed) => {
+                o.u8(6);
+                o.varint(packed);
+            }
+            None => {
+                o.u8(4);
+                o.u64(f.to_bits());
+            }
+        },
         Some(ScalarValue::Bytes(b)) => {
             o.u8(5);
             o.bytes(b)?;
@@ -384,16 +396,74 @@ impl CascadeTable {
     }
 }
 
-/// Whether format `version` writes the compact footer layout (2) rather than layout 1.
-pub(crate) fn layout_is_compact(version: FormatVersion) -> Result<bool> {
-    match version.major {
-        1 => Ok(false),
-        2 => Ok(true),
-        _ => Err(FormatError::UnsupportedVersion {
-            major: version.major,
-            minor: version.minor,
-        }),
+/// A footer layout: 1 (fixed-width numbers), 2 (varints, gaps, a cascade table) or 3 (layout
+/// 2 with float statistics as decimals where that is exact).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Layout {
+    /// Layout 2 or 3.
+    pub(crate) compact: bool,
+    /// Layout 3.
+    pub(crate) decimal_floats: bool,
+}
+
+/// The footer layout of format `version`: its major (1, 2 or 3); any other is refused.
+pub(crate) fn layout_of(version: FormatVersion) -> Result<Layout> {
+    let (compact, decimal_floats) = match version.major {
+        1 => (false, false),
+        2 => (true, false),
+        3 => (true, true),
+        _ => {
+            return Err(FormatError::UnsupportedVersion {
+                major: version.major,
+                minor: version.minor,
+            });
+        }
+    };
+    Ok(Layout {
+        compact,
+        decimal_floats,
+    })
+}
+
+/// Powers of ten a decimal float scalar may divide by; every one is exact as an `f64`.
+const POW10: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
+/// `f` as a layout-3 decimal scalar, `zigzag(m) << 4 | e` with `f == m / 10^e` exactly (the
+/// division a reader does, correctly rounded, gives back `f`'s very bits), the smallest such
+/// `e`, and `|m| < 2^53` so `m` converts exactly. `None` when no `e` up to 15 works (values
+/// that are not short decimals, infinities, NaNs, negative zero): those stay 8-byte doubles.
+/// A statistic read from text such as `-3.2` or `1023.4` takes 2 or 3 bytes instead of 8.
+fn decimal_of(f: f64) -> Option<u64> {
+    const LIMIT: f64 = 9_007_199_254_740_992.0; // 2^53
+    if !f.is_finite() {
+        return None;
     }
+    for (e, p) in POW10.iter().enumerate() {
+        let scaled = (f * p).round();
+        if scaled.abs() >= LIMIT {
+            return None;
+        }
+        // Checked on the integer the reader will see, so negative zero never passes as zero.
+        let m = scaled as i64;
+        if (m as f64 / p).to_bits() == f.to_bits() {
+            let zigzag = ((m << 1) ^ (m >> 63)) as u64;
+            return Some(zigzag << 4 | e as u64);
+        }
+    }
+    None
+}
+
+/// Inverse of [`decimal_of`]; `None` for a mantissa of 2^53 or more, which no writer produces.
+fn decimal_value(packed: u64) -> Option<f64> {
+    let e = (packed & 15) as usize;
+    let zigzag = packed >> 4;
+    let m = ((zigzag >> 1) as i64) ^ -((zigzag & 1) as i64);
+    if m.unsigned_abs() >= 1 << 53 {
+        return None;
+    }
+    POW10.get(e).map(|p| m as f64 / p)
 }
 
 impl Footer {
@@ -405,8 +475,7 @@ impl Footer {
     /// Serialises the footer in the layout of format `version` (major 1 or 2). Layout 2 does
     /// not store the columns' segment stats: [`Self::decode_version`] merges the blocks'.
     pub fn encode_version(&self, version: FormatVersion) -> Result<Vec<u8>> {
-        let compact = layout_is_compact(version)?;
-        let mut o = Out::new(Vec::with_capacity(1024), compact);
+        let mut o = Out::new(Vec::with_capacity(1024), layout_of(version)?);
         encode_prefix(&mut o, self.row_count, self.block_rows, &self.schema)?;
         if self.columns.len() != self.schema.fields.len() {
             return Err(FormatError::SchemaMismatch(format!(
@@ -449,12 +518,14 @@ impl Footer {
     /// Every count is checked against the remaining bytes and the result is validated
     /// structurally (row counts, dictionaries, blocks tiling the data region).
     pub fn decode_version(buf: &[u8], base: u64, version: FormatVersion) -> Result<Self> {
-        let compact = layout_is_compact(version)?;
+        let layout = layout_of(version)?;
+        let compact = layout.compact;
         let mut r = In {
             buf,
             pos: 0,
             base,
             compact,
+            decimal_floats: layout.decimal_floats,
         };
         let row_count = r.num()?;
         let block_rows = r.num32()?;
@@ -746,8 +817,10 @@ struct In<'a> {
     buf: &'a [u8],
     pos: usize,
     base: u64,
-    /// Layout 2 (compact).
+    /// Layout 2 or later (compact).
     compact: bool,
+    /// Layout 3: decimal floats in statistics.
+    decimal_floats: bool,
 }
 
 impl<'a> In<'a> {
@@ -887,6 +960,18 @@ impl<'a> In<'a> {
             3 => Some(ScalarValue::UInt(self.num()?)),
             4 => Some(ScalarValue::Float(f64::from_bits(self.u64()?))),
             5 => Some(ScalarValue::Bytes(self.bytes()?.to_vec())),
+            6 if self.decimal_floats => {
+                let at = self.pos;
+                let packed = self.varint()?;
+                let f = decimal_value(packed).ok_or_else(|| {
+                    FormatError::corrupt(
+                        "footer",
+                        self.base + at as u64,
+                        "decimal mantissa of 2^53 or more",
+                    )
+                })?;
+                Some(ScalarValue::Float(f))
+            }
             t => return Err(self.err(format!("bad scalar tag {t}"))),
         })
     }
@@ -929,5 +1014,63 @@ impl<'a> In<'a> {
             nan_count,
             distinct_count,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn this_build_writes_its_versions_layout() {
+        assert_eq!(
+            layout_of(crate::CURRENT_VERSION).unwrap(),
+            crate::segment::FOOTER_LAYOUT
+        );
+    }
+
+    /// Every double either round-trips bit for bit through the decimal form or is left as a
+    /// double; short decimals take it, and take few bytes.
+    #[test]
+    fn decimal_scalars_round_trip_exactly_or_are_refused() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut taken = 0;
+        for i in 0..200_000 {
+            let f = match i % 4 {
+                0 => f64::from_bits(next()),
+                1 => (next() % 2_000_001) as f64 / 10f64.powi((next() % 9) as i32) - 100.0,
+                2 => ((next() % 20_001) as f64 - 10_000.0) / 10.0,
+                _ => (next() >> 11) as f64 * 1e-3,
+            };
+            if let Some(p) = decimal_of(f) {
+                taken += 1;
+                assert_eq!(decimal_value(p).unwrap().to_bits(), f.to_bits(), "{f:e}");
+            }
+        }
+        assert!(taken > 100_000, "only {taken} values took the decimal form");
+        for f in [
+            -0.0,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e300,
+            0.1 + 0.2,
+        ] {
+            assert_eq!(decimal_of(f), None, "{f:e}");
+        }
+        assert_eq!(decimal_value(decimal_of(-3.2).unwrap()), Some(-3.2));
+        let mut o = Out::new(Vec::new(), crate::segment::FOOTER_LAYOUT);
+        put_scalar(&mut o, &Some(ScalarValue::Float(-3.2))).unwrap();
+        put_scalar(&mut o, &Some(ScalarValue::Float(1023.4))).unwrap();
+        assert_eq!(o.buf.len(), 3 + 4, "{:?}", o.buf);
+        // A mantissa of 2^53 is refused on read.
+        assert_eq!(decimal_value((1u64 << 54) << 4), None);
     }
 }

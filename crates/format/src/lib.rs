@@ -10,7 +10,7 @@
 //! does not sort or buffer rows — the writer crate above streams stripes into a
 //! [`SegmentFileWriter`].
 //!
-//! # Layout (version 2, which reads version 1; byte-level spec in `docs/format.md`)
+//! # Layout (version 3, which reads versions 1 and 2; byte-level spec in `docs/format.md`)
 //!
 //! ```text
 //! offset 0
@@ -24,9 +24,10 @@
 //! | footer: schema, row count, block rows, per column: block     |
 //! |   index (offset, len, rows, cascade, stats, bloom), symbol   |
 //! |   dictionary; key range; metadata; cascade table; extensions |
-//! |   (version 2's compact layout: varints, offsets as gaps,     |
-//! |   cascades by number, segment stats merged by the reader;    |
-//! |   version 1's fixed-width layout is read forever)            |
+//! |   (versions 2 and 3's compact layout: varints, offsets as    |
+//! |   gaps, cascades by number, segment stats merged by the      |
+//! |   reader; 3 adds decimal float stats; version 1's            |
+//! |   fixed-width layout is read forever)                        |
 //! +--------------------------------------------------------------+
 //! | tail (24 B): footer len u64 | major u16 | minor u16 |        |
 //! |   crc32c(footer ++ previous 12 tail bytes) u32 | "STRATEND"  |
@@ -120,4 +121,7 @@ pub struct FormatVersion {
 }
 
 /// The version this build writes.
-pub const CURRENT_VERSION: FormatVersion = FormatVersion { major: 2, minor: 0 };
+///
+/// 3.0 writes footer layout 3 (float statistics as exact decimals) and blocks that may use the
+/// integer codec scheme `packedlz4`; this build reads 1.x, 2.x and 3.x.
+pub const CURRENT_VERSION: FormatVersion = FormatVersion { major: 3, minor: 0 };

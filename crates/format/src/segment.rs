@@ -25,8 +25,11 @@ pub const TAIL_MAGIC: [u8; 8] = *b"STRATEND";
 pub const HEADER_LEN: u64 = 16;
 /// Tail size: footer length u64, major u16, minor u16, CRC32C u32, magic.
 pub const TAIL_LEN: u64 = 24;
-/// Whether this build writes footers in the compact layout 2 (format version 2).
-const COMPACT_FOOTER: bool = CURRENT_VERSION.major >= 2;
+/// The footer layout this build writes.
+pub(crate) const FOOTER_LAYOUT: footer::Layout = footer::Layout {
+    compact: true,
+    decimal_floats: true,
+};
 
 fn header_bytes(v: FormatVersion) -> [u8; HEADER_LEN as usize] {
     let mut h = [0u8; HEADER_LEN as usize];
@@ -281,7 +284,7 @@ impl<W: WritableFile> SegmentFileWriter<W> {
             })?;
         self.out.write_all(&block.bytes)?;
         col.stats.merge(&block.stats);
-        let mut entry = Out::new(std::mem::take(&mut col.pending), COMPACT_FOOTER);
+        let mut entry = Out::new(std::mem::take(&mut col.pending), FOOTER_LAYOUT);
         let cx = footer::BlockContext {
             prev_end: col.end.max(HEADER_LEN),
             block_rows: u32::try_from(self.opts.block_rows).unwrap_or(u32::MAX),
@@ -590,7 +593,7 @@ impl<W: WritableFile> SegmentFileWriter<W> {
             crc: 0,
             len: 0,
         };
-        let mut o = Out::new(Vec::with_capacity(256), COMPACT_FOOTER);
+        let mut o = Out::new(Vec::with_capacity(256), FOOTER_LAYOUT);
         footer::encode_prefix(&mut o, row_count, block_rows, &self.schema)?;
         let mut columns = Vec::with_capacity(self.columns.len());
         for (c, d) in self.columns.iter_mut().zip(dictionaries) {
@@ -740,8 +743,8 @@ impl Segment {
             major: le16(fixed.get(8..10).unwrap_or_default()),
             minor: le16(fixed.get(10..12).unwrap_or_default()),
         };
-        // Versions 1 and 2 (their footer layouts differ); any other is refused here.
-        footer::layout_is_compact(version)?;
+        // Versions 1, 2 and 3 (their footer layouts differ); any other is refused here.
+        footer::layout_of(version)?;
         let mut fl = [0u8; 8];
         fl.copy_from_slice(fixed.get(..8).unwrap_or(&[0; 8]));
         let footer_len = u64::from_le_bytes(fl);

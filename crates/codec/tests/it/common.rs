@@ -13,7 +13,7 @@ pub(crate) const SMALL_LIMITS: Limits = Limits {
 };
 
 /// Top-level choices for integer kinds (i64, u64, bool): sampled, then every integer scheme.
-pub(crate) const INT_SCHEMES: [Option<Scheme>; 11] = [
+pub(crate) const INT_SCHEMES: [Option<Scheme>; 12] = [
     None,
     Some(Scheme::Constant),
     Some(Scheme::Plain),
@@ -25,10 +25,11 @@ pub(crate) const INT_SCHEMES: [Option<Scheme>; 11] = [
     Some(Scheme::Dictionary),
     Some(Scheme::Lz4),
     Some(Scheme::Ans),
+    Some(Scheme::PackedLz4),
 ];
 
 /// Top-level choices for f64: the integer schemes on the bit patterns plus the float schemes.
-pub(crate) const FLOAT_SCHEMES: [Option<Scheme>; 14] = [
+pub(crate) const FLOAT_SCHEMES: [Option<Scheme>; 15] = [
     None,
     Some(Scheme::Constant),
     Some(Scheme::Plain),
@@ -43,6 +44,7 @@ pub(crate) const FLOAT_SCHEMES: [Option<Scheme>; 14] = [
     Some(Scheme::AlpRd),
     Some(Scheme::Gorilla),
     Some(Scheme::Ans),
+    Some(Scheme::PackedLz4),
 ];
 
 /// Top-level choices for byte strings.
@@ -666,7 +668,8 @@ pub(crate) fn check_forced_top(
         | Scheme::Alp
         | Scheme::AlpRd
         | Scheme::Fsst
-        | Scheme::Ans => n > 0,
+        | Scheme::Ans
+        | Scheme::PackedLz4 => n > 0,
         Scheme::Delta => n >= 2,
         Scheme::DeltaOfDelta => n >= 3,
         Scheme::Constant => n > 0 && all_equal,

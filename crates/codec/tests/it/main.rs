@@ -12,6 +12,7 @@ mod decode_random_bytes_never_panics;
 mod decode_single_byte_flip_never_panics;
 mod decode_string_dictionary_expansion_bounded;
 mod decode_truncated_buffer_errors;
+mod packed_lz4_periodic_values_chosen_and_corrupt_fields_return_err;
 mod roundtrip_bytes_every_scheme;
 mod roundtrip_floats_every_scheme;
 mod roundtrip_floats_following_any_cascade;

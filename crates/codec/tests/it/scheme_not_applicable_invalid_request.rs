@@ -21,6 +21,7 @@ fn kinds() -> [(&'static str, Encoder, &'static [Scheme]); 5] {
         Scheme::Dictionary,
         Scheme::Lz4,
         Scheme::Ans,
+        Scheme::PackedLz4,
     ];
     const FLOAT: &[Scheme] = &[
         Scheme::Constant,
@@ -36,6 +37,7 @@ fn kinds() -> [(&'static str, Encoder, &'static [Scheme]); 5] {
         Scheme::AlpRd,
         Scheme::Gorilla,
         Scheme::Ans,
+        Scheme::PackedLz4,
     ];
     const BYTES: &[Scheme] = &[Scheme::Plain, Scheme::Dictionary, Scheme::Fsst, Scheme::Lz4];
     [
@@ -87,8 +89,9 @@ fn forced_scheme_for_wrong_kind_returns_invalid_request() {
             }
         }
     }
-    // Integers refuse alp, alprd, gorilla, fsst; floats refuse fsst; bytes refuse ten schemes.
-    assert_eq!(refused, 3 * (3 * 4 + 1 + 10));
+    // Integers refuse alp, alprd, gorilla, fsst; floats refuse fsst; bytes refuse eleven
+    // schemes.
+    assert_eq!(refused, 3 * (3 * 4 + 1 + 11));
 }
 
 #[test]

@@ -241,9 +241,9 @@ fn unknown_major_version_is_refused() {
     let (schema, batch) = small_batch();
     let mut bytes = write_segment_bytes(schema, &[batch], small_options()).unwrap();
     let n = bytes.len();
-    bytes[n - 16..n - 14].copy_from_slice(&3u16.to_le_bytes());
+    bytes[n - 16..n - 14].copy_from_slice(&4u16.to_le_bytes());
     match Segment::from_bytes(Bytes::from(bytes)) {
-        Err(FormatError::UnsupportedVersion { major: 3, minor: 0 }) => {}
+        Err(FormatError::UnsupportedVersion { major: 4, minor: 0 }) => {}
         other => panic!("expected UnsupportedVersion, got {other:?}"),
     }
 }
@@ -290,7 +290,7 @@ fn with_extension_and_minor(bytes: &[u8], minor: u16) -> Vec<u8> {
     let footer_len = u64::from_le_bytes(bytes[n - 24..n - 16].try_into().unwrap()) as usize;
     let footer_at = n - 24 - footer_len;
     let mut footer = bytes[footer_at..n - 24].to_vec();
-    // The footer (layout 2) ends with the extension count, a one-byte varint 0: one unknown
+    // The footer (layouts 2 and 3) ends with the extension count, a one-byte varint 0: one unknown
     // extension instead.
     assert_eq!(footer.pop(), Some(0));
     footer.push(1);
@@ -301,7 +301,7 @@ fn with_extension_and_minor(bytes: &[u8], minor: u16) -> Vec<u8> {
     out[10..12].copy_from_slice(&minor.to_le_bytes());
     let mut tail = Vec::new();
     tail.extend_from_slice(&(footer.len() as u64).to_le_bytes());
-    tail.extend_from_slice(&2u16.to_le_bytes());
+    tail.extend_from_slice(&strata_format::CURRENT_VERSION.major.to_le_bytes());
     tail.extend_from_slice(&minor.to_le_bytes());
     let crc = crc32c::crc32c_append(crc32c::crc32c(&footer), &tail);
     tail.extend_from_slice(&crc.to_le_bytes());
@@ -319,7 +319,10 @@ fn later_minor_version_with_unknown_footer_extension_is_read() {
     let seg = Segment::from_bytes(Bytes::from(newer)).unwrap();
     assert_eq!(
         seg.version(),
-        strata_format::FormatVersion { major: 2, minor: 3 }
+        strata_format::FormatVersion {
+            major: strata_format::CURRENT_VERSION.major,
+            minor: 3
+        }
     );
     assert_batches_identical(&seg.read_all().unwrap(), &batch);
 }

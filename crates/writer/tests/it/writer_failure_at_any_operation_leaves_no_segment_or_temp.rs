@@ -194,7 +194,7 @@ fn options() -> WriterOptions {
 /// the side file.
 fn spilling_options() -> WriterOptions {
     WriterOptions {
-        index_memory: 300,
+        index_memory: 100,
         ..options()
     }
 }
