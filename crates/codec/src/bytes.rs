@@ -48,7 +48,10 @@ fn fsst_train(values: &[&[u8]]) -> fsst::Compressor {
     fsst::Compressor::train(&v)
 }
 
-fn choose(values: &[&[u8]], ctx: Ctx) -> Scheme {
+/// The chosen scheme, and the FSST compressor trained while estimating it (when FSST was
+/// estimated): training is most of the cost of writing a string block, and the encoder reuses
+/// it instead of training the same table again.
+fn choose(values: &[&[u8]], ctx: Ctx) -> (Scheme, Option<fsst::Compressor>) {
     let n = values.len();
     let total = total_len(values);
     let child = ctx.child();
@@ -69,14 +72,15 @@ fn choose(values: &[&[u8]], ctx: Ctx) -> Scheme {
             );
         }
     }
+    let mut trained = None;
     if total >= 64 && total / n.max(1) >= 2 {
         let c = fsst_train(values);
-        let compressed: Vec<Vec<u8>> = values.iter().map(|v| c.compress(v)).collect();
-        let clen: Vec<u64> = compressed.iter().map(|v| v.len() as u64).collect();
+        let clen: Vec<u64> = values.iter().map(|v| c.compress(v).len() as u64).collect();
         let size = c.n_symbols() * 9
             + clen.iter().sum::<u64>() as usize
             + int::choose(&clen, child, false).1;
         consider(Scheme::Fsst, size);
+        trained = Some(c);
     }
     if total >= 64 {
         let data: Vec<u8> = values.concat();
@@ -85,7 +89,8 @@ fn choose(values: &[&[u8]], ctx: Ctx) -> Scheme {
             lz4_flex::block::compress(&data).len() + len_size + 8,
         );
     }
-    best.0
+    let scheme = best.0;
+    (scheme, trained.filter(|_| scheme == Scheme::Fsst))
 }
 
 /// Encodes a byte-string node.
@@ -101,8 +106,10 @@ pub(crate) fn encode(
             "{total} bytes of strings in one block; the limit is {MAX_BYTES}"
         )));
     }
-    let scheme = match forced {
-        Some(s) => s,
+    // choose and the FSST arm below train on the same sample, so a table choose trained is
+    // the one the arm would train.
+    let (scheme, trained) = match forced {
+        Some(s) => (s, None),
         None => choose(&sample(values), ctx),
     };
     let child = ctx.child();
@@ -117,7 +124,7 @@ pub(crate) fn encode(
             Cascade::node(Scheme::Dictionary, vec![d, c])
         }
         Scheme::Fsst if n > 0 => {
-            let c = fsst_train(&sample(values));
+            let c = trained.unwrap_or_else(|| fsst_train(&sample(values)));
             let compressed: Vec<Vec<u8>> = values.iter().map(|v| c.compress(v)).collect();
             let clen: Vec<u64> = compressed.iter().map(|v| v.len() as u64).collect();
             out.put_u8(tag::FSST);
