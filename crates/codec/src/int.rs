@@ -412,10 +412,9 @@ pub(crate) fn choose(values: &[u64], ctx: Ctx, top: bool) -> (Scheme, usize) {
     if top && n >= 64 && best.1 > 64 && full_width > 0 {
         // Sequential bit-packing behind LZ4 finds what no per-value scheme models: a sequence
         // that repeats (hours of the day, a station cycling through its sensors, codes in a
-        // periodic order). It decodes slower than bit-packing, so it must save a fifth
-        // of the best other choice.
-        // A probe of the first values rules out most inputs (which do not repeat) at a
-        // fraction of the cost: it must save at least 30 % before the whole is compressed.
+        // periodic order). It decodes slower than bit-packing, so it must save a fifth of the
+        // best other choice. A probe of the first values rules out most inputs (which do not
+        // repeat) at a fraction of the cost: it must save 30 % before the whole is compressed.
         let probe = &values[..values.len().min(PROBE_VALUES)];
         let packed = bitpack::pack_sequential_bytes(probe, st.min, full_width);
         if lz4_flex::block::compress(&packed).len() * 10 <= packed.len() * 7 {

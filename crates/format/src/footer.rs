@@ -188,7 +188,7 @@ fn put_scalar(o: &mut Out, v: &Option<ScalarValue>) -> Result<()> {
             o.u8(3);
             o.num(*u);
         }
-        Some(ScalarValue::Float(f)) => match decimal_of(*f).filter(|_| o.decimal_floats) {
+        Some(ScalarValue::Float(f)) => match o.decimal_floats.then(|| decimal_of(*f)).flatten() {
             Some(packed) => {
                 o.u8(6);
                 o.varint(packed);
@@ -472,8 +472,8 @@ impl Footer {
         self.encode_version(crate::CURRENT_VERSION)
     }
 
-    /// Serialises the footer in the layout of format `version` (major 1 or 2). Layout 2 does
-    /// not store the columns' segment stats: [`Self::decode_version`] merges the blocks'.
+    /// Serialises the footer in the layout of format `version` (major 1, 2 or 3). Layouts 2 and
+    /// 3 do not store the columns' segment stats: [`Self::decode_version`] merges the blocks'.
     pub fn encode_version(&self, version: FormatVersion) -> Result<Vec<u8>> {
         let mut o = Out::new(Vec::with_capacity(1024), layout_of(version)?);
         encode_prefix(&mut o, self.row_count, self.block_rows, &self.schema)?;
@@ -513,7 +513,7 @@ impl Footer {
         Self::decode_version(buf, base, crate::CURRENT_VERSION)
     }
 
-    /// Parses a footer written by format `version` (major 1 or 2; any other is
+    /// Parses a footer written by format `version` (major 1, 2 or 3; any other is
     /// [`FormatError::UnsupportedVersion`]); `base` is its file offset (for error messages).
     /// Every count is checked against the remaining bytes and the result is validated
     /// structurally (row counts, dictionaries, blocks tiling the data region).

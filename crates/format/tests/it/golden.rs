@@ -99,6 +99,17 @@ fn golden_v3_small_reads_back_exactly_with_either_symbol_presentation() {
     small_reads_back_exactly_with_either_symbol_presentation(V3);
 }
 
+/// Where a segment's data region ends (its footer's file offset): the end of its last block.
+fn data_end(footer: &Footer) -> u64 {
+    footer
+        .columns
+        .iter()
+        .flat_map(|c| &c.blocks)
+        .map(|b| b.offset + u64::from(b.len))
+        .max()
+        .unwrap()
+}
+
 /// Layouts 2 and 3 hold the same footer (layout 3 only adds decimal float statistics), and
 /// layout 3 is smaller wherever floats have statistics.
 #[test]
@@ -106,13 +117,7 @@ fn footer_layouts_2_and_3_hold_the_same_footer() {
     for name in ["all_types.seg", "small.seg"] {
         let seg = Segment::open(&LocalFs, &golden(V3, name)).unwrap();
         let footer = seg.footer();
-        let end = footer
-            .columns
-            .iter()
-            .flat_map(|c| &c.blocks)
-            .map(|b| b.offset + u64::from(b.len))
-            .max()
-            .unwrap();
+        let end = data_end(footer);
         let bytes2 = footer.encode_version(V2).unwrap();
         let bytes3 = footer.encode_version(V3).unwrap();
         assert_eq!(&Footer::decode_version(&bytes2, end, V2).unwrap(), footer);
@@ -153,13 +158,7 @@ fn footer_layouts_1_and_2_hold_the_same_footer() {
         let bytes1 = footer
             .encode_version(FormatVersion { major: 1, minor: 0 })
             .unwrap();
-        let end = footer
-            .columns
-            .iter()
-            .flat_map(|c| &c.blocks)
-            .map(|b| b.offset + u64::from(b.len))
-            .max()
-            .unwrap();
+        let end = data_end(footer);
         let back = Footer::decode_version(&bytes2, end, version2).unwrap();
         assert_eq!(&back, footer, "{name}");
         assert_eq!(
