@@ -2,6 +2,7 @@
 //! dictionary codes and compressed lengths cascade into the integer schemes.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::cascade::{Cascade, Scheme};
 use crate::error::{CodecError, Result, corrupt};
@@ -93,6 +94,63 @@ fn choose(values: &[&[u8]], ctx: Ctx) -> (Scheme, Option<fsst::Compressor>) {
     (scheme, trained.filter(|_| scheme == Scheme::Fsst))
 }
 
+/// An FSST node of `values` under the table `c`; the lengths follow `lengths_hint` when given.
+fn encode_fsst(
+    values: &[&[u8]],
+    child: Ctx,
+    c: Arc<fsst::Compressor>,
+    lengths_hint: Option<&Cascade>,
+    out: &mut Vec<u8>,
+) -> Cascade {
+    let n = values.len();
+    let mut data = Vec::new();
+    let mut clen = Vec::with_capacity(n);
+    for v in values {
+        let compressed = c.compress(v);
+        clen.push(compressed.len() as u64);
+        data.extend_from_slice(&compressed);
+    }
+    out.put_u8(tag::FSST);
+    out.put_len(n);
+    out.put_u8(c.n_symbols() as u8);
+    for (sym, &len) in c.symbol_table().iter().zip(c.symbol_lengths()) {
+        out.put_u8(len);
+        out.put_u64(sym.to_u64());
+    }
+    let lc = match lengths_hint {
+        Some(h) => int::encode_following(&clen, child, h, out),
+        None => int::encode(&clen, child, None, out),
+    };
+    out.put_len(data.len());
+    out.extend_from_slice(&data);
+    let symbols = c.n_symbols();
+    let mut cascade =
+        Cascade::node(Scheme::Fsst, vec![lc]).with_detail(format!("symbols={symbols}"));
+    cascade.fsst = Some(c);
+    cascade
+}
+
+/// Encodes `values` along `hint`, the cascade of an earlier, similar block: an FSST node with
+/// the hint's symbol table (no training), or the hint's top scheme without the search (its
+/// children chosen by sampling); the sampled choice when the hint has neither. Always a valid
+/// encoding of `values`, though not necessarily the smallest.
+pub(crate) fn encode_following(
+    values: &[&[u8]],
+    ctx: Ctx,
+    hint: &Cascade,
+    out: &mut Vec<u8>,
+) -> Result<Cascade> {
+    match (hint.scheme, &hint.fsst) {
+        (Scheme::Fsst, Some(c)) if !values.is_empty() && total_len(values) <= MAX_BYTES => Ok(
+            encode_fsst(values, ctx.child(), c.clone(), hint.children.first(), out),
+        ),
+        (s @ (Scheme::Plain | Scheme::Dictionary | Scheme::Lz4), _) => {
+            encode(values, ctx, Some(s), out)
+        }
+        _ => encode(values, ctx, None, out),
+    }
+}
+
 /// Encodes a byte-string node.
 pub(crate) fn encode(
     values: &[&[u8]],
@@ -125,20 +183,7 @@ pub(crate) fn encode(
         }
         Scheme::Fsst if n > 0 => {
             let c = trained.unwrap_or_else(|| fsst_train(&sample(values)));
-            let compressed: Vec<Vec<u8>> = values.iter().map(|v| c.compress(v)).collect();
-            let clen: Vec<u64> = compressed.iter().map(|v| v.len() as u64).collect();
-            out.put_u8(tag::FSST);
-            out.put_len(n);
-            out.put_u8(c.n_symbols() as u8);
-            for (sym, &len) in c.symbol_table().iter().zip(c.symbol_lengths()) {
-                out.put_u8(len);
-                out.put_u64(sym.to_u64());
-            }
-            let lc = int::encode(&clen, child, None, out);
-            let data = compressed.concat();
-            out.put_len(data.len());
-            out.extend_from_slice(&data);
-            Cascade::node(Scheme::Fsst, vec![lc]).with_detail(format!("symbols={}", c.n_symbols()))
+            encode_fsst(values, child, Arc::new(c), None, out)
         }
         Scheme::Lz4 => {
             let data: Vec<u8> = values.concat();

@@ -1,6 +1,7 @@
 //! Names of the schemes and the description of a chosen cascade.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// One encoding scheme. A cascade is a tree of these: a scheme's outputs (deltas, run lengths,
 /// dictionary codes, ALP digits, string lengths) are themselves encoded by child schemes.
@@ -98,7 +99,7 @@ impl fmt::Display for Scheme {
 /// The cascade an encoder chose: a scheme, its parameters, and the cascades of its children.
 ///
 /// Displays as `delta2(bitpacked[w=3])`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Cascade {
     /// The scheme at this node.
     pub scheme: Scheme,
@@ -106,15 +107,35 @@ pub struct Cascade {
     pub detail: String,
     /// Child cascades, in the order the node stores them.
     pub children: Vec<Cascade>,
+    /// The symbol table an FSST node was encoded with, so that a later block following this
+    /// cascade (`encode_bytes_following`) reuses it instead of training a table again. Not
+    /// part of the cascade's identity: equality and `Debug` ignore it.
+    pub(crate) fsst: Option<Arc<fsst::Compressor>>,
+}
+
+impl PartialEq for Cascade {
+    fn eq(&self, other: &Self) -> bool {
+        self.scheme == other.scheme
+            && self.detail == other.detail
+            && self.children == other.children
+    }
+}
+
+impl Eq for Cascade {}
+
+impl fmt::Debug for Cascade {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cascade")
+            .field("scheme", &self.scheme)
+            .field("detail", &self.detail)
+            .field("children", &self.children)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Cascade {
     pub(crate) fn leaf(scheme: Scheme) -> Self {
-        Self {
-            scheme,
-            detail: String::new(),
-            children: Vec::new(),
-        }
+        Self::node(scheme, Vec::new())
     }
 
     pub(crate) fn node(scheme: Scheme, children: Vec<Cascade>) -> Self {
@@ -122,6 +143,7 @@ impl Cascade {
             scheme,
             detail: String::new(),
             children,
+            fsst: None,
         }
     }
 

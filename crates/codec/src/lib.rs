@@ -396,6 +396,27 @@ pub fn encode_bytes<T: AsRef<[u8]>>(values: &[T], opts: &EncodeOptions) -> Resul
     Ok(Encoded { bytes, cascade })
 }
 
+/// Encodes byte strings along `cascade`, what an earlier, similar block chose
+/// ([`Encoded::cascade`]): an FSST block reuses that block's symbol table instead of training
+/// one (training is most of the cost of writing a string block), other schemes skip the search
+/// at the top. The result is always a valid encoding of `values`, though not necessarily the
+/// smallest; a caller compares its size with the earlier block's (the format's scheme memory
+/// does). A scheme forced by `opts` wins over the cascade.
+pub fn encode_bytes_following<T: AsRef<[u8]>>(
+    values: &[T],
+    opts: &EncodeOptions,
+    cascade: &Cascade,
+) -> Result<Encoded> {
+    if opts.scheme.is_some() {
+        return encode_bytes(values, opts);
+    }
+    check_len(values.len())?;
+    let slices: Vec<&[u8]> = values.iter().map(AsRef::as_ref).collect();
+    let mut bytes = start(Kind::Bytes);
+    let cascade = bytes::encode_following(&slices, opts.ctx(), cascade, &mut bytes)?;
+    Ok(Encoded { bytes, cascade })
+}
+
 fn open(buf: &[u8], kind: Kind) -> Result<Reader<'_>> {
     let mut r = Reader::new(buf);
     let version = r.u8()?;

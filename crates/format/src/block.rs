@@ -673,7 +673,10 @@ pub(crate) fn encode_inner(
                         field.name
                     )));
                 }
-                _ => (strata_codec::encode_bytes(&v, eo), distinct_count(&hashes)),
+                _ => (
+                    encode_bytes_remembering(&v, eo, memory),
+                    distinct_count(&hashes),
+                ),
             };
             let st = stats::bytes_stats(v.iter().copied(), v.len(), rows, d, opts.stats_prefix);
             let enc = enc.map_err(codec)?;
@@ -708,11 +711,12 @@ pub(crate) fn encode_inner(
 }
 
 /// What the previous blocks of one column chose for their values (integers, symbol codes,
-/// doubles), so that the next block can follow the same cascade instead of searching again.
+/// doubles, strings), so that the next block can follow the same cascade instead of searching
+/// again (for strings FSST-coded, with the same symbol table instead of training one).
 ///
 /// A block of at least 256 values follows the remembered cascade when the result costs at most
-/// 3 % (integers; doubles 1 %) more bytes per value than the block where it was chosen and
-/// keeps its top scheme;
+/// 3 % (integers, strings; doubles 1 %) more bytes per value than the block where it was
+/// chosen and keeps its top scheme;
 /// otherwise, and on every 8th block,
 /// the full sampled search runs and the smaller encoding wins. Searching dominates the cost of
 /// writing integer blocks, and consecutive blocks of a column are usually alike.
@@ -730,6 +734,9 @@ const FOLLOW_AT_MOST: u32 = 7;
 const FOLLOW_SLACK_INT: f64 = 1.03;
 /// A float block keeps a followed cascade costing at most this much more per value.
 const FOLLOW_SLACK_FLOAT: f64 = 1.01;
+/// A string block keeps a followed cascade (an FSST block: the earlier block's symbol table)
+/// costing at most this much more per value.
+const FOLLOW_SLACK_BYTES: f64 = 1.03;
 
 /// Smaller blocks are always searched (cheap, and a few bytes matter more there).
 const FOLLOW_MIN_VALUES: usize = 256;
@@ -782,6 +789,22 @@ fn encode_u64_remembering(
             FOLLOW_SLACK_INT,
             || strata_codec::encode_u64(v, eo),
             |c| strata_codec::encode_u64_following(v, eo, c),
+        ),
+    }
+}
+
+fn encode_bytes_remembering(
+    v: &[&[u8]],
+    eo: &EncodeOptions,
+    memory: Option<&mut SchemeMemory>,
+) -> strata_codec::Result<strata_codec::Encoded> {
+    match memory {
+        None => strata_codec::encode_bytes(v, eo),
+        Some(m) => m.encode(
+            v.len(),
+            FOLLOW_SLACK_BYTES,
+            || strata_codec::encode_bytes(v, eo),
+            |c| strata_codec::encode_bytes_following(v, eo, c),
         ),
     }
 }

@@ -14,6 +14,7 @@ mod decode_string_dictionary_expansion_bounded;
 mod decode_truncated_buffer_errors;
 mod packed_lz4_periodic_values_chosen_and_corrupt_fields_return_err;
 mod roundtrip_bytes_every_scheme;
+mod roundtrip_bytes_following_any_cascade;
 mod roundtrip_floats_every_scheme;
 mod roundtrip_floats_following_any_cascade;
 mod roundtrip_ints_ans_against_plain_oracle;
