@@ -375,9 +375,13 @@ pub(crate) fn choose(values: &[u64], ctx: Ctx, top: bool) -> (Scheme, usize) {
         // value to be worth that.
         consider(&mut best, Scheme::Ans, p.bytes + n.div_ceil(80));
     }
+    // Two adjacent values (booleans, validity bitmaps): a dictionary's codes would be as wide
+    // as the values, and deltas take three values where the input has two; runs, patching and
+    // bit-packing are what can win.
+    let two_valued = full_width <= 1;
     if ctx.depth >= 2 {
         let child = ctx.child();
-        if n >= 3 {
+        if n >= 3 && !two_valued {
             let d = deltas(values);
             consider(
                 &mut best,
@@ -399,7 +403,7 @@ pub(crate) fn choose(values: &[u64], ctx: Ctx, top: bool) -> (Scheme, usize) {
                 NODE_HEADER + 4 + choose(&vals, child, false).1 + choose(&lens, child, false).1;
             consider(&mut best, Scheme::Rle, size);
         }
-        if n >= 16 && dictionary_plausible(values) {
+        if n >= 16 && !two_valued && dictionary_plausible(values) {
             let dict = distinct_of(values);
             if dict.len() * 3 <= n {
                 let code_width = width_of(dict.len() as u64 - 1);

@@ -365,7 +365,8 @@ pub fn encode_f64(values: &[f64], opts: &EncodeOptions) -> Result<Encoded> {
 /// Encodes doubles along `cascade`, the cascade of an earlier, similar block (usually the
 /// previous block of the same column): an ALP cascade keeps ALP without comparing it with the
 /// other float schemes on the raw bit patterns (most of the cost of [`encode_f64`]); the ALP
-/// exponents and the digits' cascade are chosen for these values. Always a valid, bit-exact
+/// exponents are searched from the cascade's, and the digits' cascade is chosen for these
+/// values. Always a valid, bit-exact
 /// encoding, though not necessarily the smallest. Other cascades, and values that ALP no longer
 /// fits, are encoded as [`encode_f64`] would.
 pub fn encode_f64_following(

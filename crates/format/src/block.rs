@@ -14,7 +14,7 @@
 //! byte strings, booleans as bools, and symbols as `u32` codes into the segment's dictionary.
 //! The CRC32C covers every byte before it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
@@ -436,13 +436,44 @@ fn codes_of_keys(
     Ok((codes, distinct))
 }
 
-/// Distinct values of a block, counted by their 64-bit xxh64 hashes (the same hashes the bloom
-/// filter takes), so each value is hashed once.
-fn distinct_count(hashes: &[u64]) -> u64 {
-    let mut seen: HashSet<u64, std::hash::BuildHasherDefault<PassThrough>> =
-        HashSet::with_capacity_and_hasher(hashes.len(), Default::default());
-    seen.extend(hashes.iter().copied());
-    seen.len() as u64
+/// Number of distinct keys: exact, by linear probing in a table twice the size of the input
+/// with Fibonacci hashing (a multiply and a shift per key; no hash function over bytes). Keys
+/// are the values themselves for integers and floats and the xxh64 hashes for strings.
+fn distinct_count(keys: &[u64]) -> u64 {
+    // Zero marks an empty slot; the key zero is counted on the side.
+    let bits = (keys.len().max(1) * 2)
+        .next_power_of_two()
+        .trailing_zeros()
+        .max(4);
+    let mask = (1usize << bits) - 1;
+    let mut table = vec![0u64; mask + 1];
+    let mut zero = false;
+    let mut distinct = 0u64;
+    for &k in keys {
+        if k == 0 {
+            zero = true;
+            continue;
+        }
+        let mut i = (k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize;
+        while let Some(slot) = table.get_mut(i & mask) {
+            if *slot == k {
+                break;
+            }
+            if *slot == 0 {
+                *slot = k;
+                distinct += 1;
+                break;
+            }
+            i += 1;
+        }
+    }
+    distinct + u64::from(zero)
+}
+
+/// The key a float is counted distinct by: its bits, `-0.0` folded into `+0.0` (as the bloom
+/// filter hashes it); every NaN bit pattern counts as a value of its own.
+fn float_key(x: f64) -> u64 {
+    if x == 0.0 { 0 } else { x.to_bits() }
 }
 
 /// Bytes a bloom filter for `distinct` values takes at the configured false-positive rate.
@@ -557,8 +588,8 @@ pub(crate) fn encode_inner(
         | DataType::Date32
         | DataType::Timestamp(..) => {
             let v = signed_values(field, a)?;
-            let hashes: Vec<u64> = v.iter().map(|&x| hash_i64(x)).collect();
-            let d = distinct_count(&hashes);
+            let keys: Vec<u64> = v.iter().map(|&x| x as u64).collect();
+            let d = distinct_count(&keys);
             let enc = memory.as_deref_mut().map_or_else(
                 || strata_codec::encode_i64(&v, eo),
                 |m| {
@@ -577,14 +608,14 @@ pub(crate) fn encode_inner(
                 .zip(v.iter().max())
                 .map(|(lo, hi)| (i128::from(*hi) - i128::from(*lo)) as u128);
             if wants_bloom(opts, &field.data_type, d, range, enc.bytes.len()) {
+                let hashes: Vec<u64> = v.iter().map(|&x| hash_i64(x)).collect();
                 bloom = Some(bloom_of(opts, d, &hashes));
             }
             (enc, stats::int_stats(&v, rows, d))
         }
         DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => {
             let v = unsigned_values(field, a)?;
-            let hashes: Vec<u64> = v.iter().map(|&x| hash_u64(x)).collect();
-            let d = distinct_count(&hashes);
+            let d = distinct_count(&v);
             let enc = encode_u64_remembering(&v, eo, memory.as_deref_mut()).map_err(codec)?;
             let range = v
                 .iter()
@@ -592,6 +623,7 @@ pub(crate) fn encode_inner(
                 .zip(v.iter().max())
                 .map(|(lo, hi)| u128::from(hi - lo));
             if wants_bloom(opts, &field.data_type, d, range, enc.bytes.len()) {
+                let hashes: Vec<u64> = v.iter().map(|&x| hash_u64(x)).collect();
                 bloom = Some(bloom_of(opts, d, &hashes));
             }
             (enc, stats::uint_stats(&v, rows, d))
@@ -618,11 +650,7 @@ pub(crate) fn encode_inner(
                 let enc = encode_f64_remembering(&v, eo, memory.as_deref_mut()).map_err(codec)?;
                 (v, enc)
             };
-            // NaNs have no hash; each distinct NaN bit pattern still counts as a value.
-            let keys: Vec<u64> = wide
-                .iter()
-                .map(|&x| hash_f64(x).unwrap_or_else(|| x.to_bits()))
-                .collect();
+            let keys: Vec<u64> = wide.iter().map(|&x| float_key(x)).collect();
             let d = distinct_count(&keys);
             if wants_bloom(opts, &field.data_type, d, None, enc.bytes.len()) {
                 let hashes: Vec<u64> = wide.iter().filter_map(|&x| hash_f64(x)).collect();
@@ -717,7 +745,7 @@ pub(crate) fn encode_inner(
 /// A block of at least 256 values follows the remembered cascade when the result costs at most
 /// 3 % (integers, strings; doubles 1 %) more bytes per value than the block where it was
 /// chosen and keeps its top scheme;
-/// otherwise, and on every 8th block,
+/// otherwise, and on every 16th block,
 /// the full sampled search runs and the smaller encoding wins. Searching dominates the cost of
 /// writing integer blocks, and consecutive blocks of a column are usually alike.
 #[derive(Debug, Clone, Default)]
@@ -728,7 +756,7 @@ pub(crate) struct SchemeMemory {
 }
 
 /// Blocks that may follow a remembered cascade before a full search runs again.
-const FOLLOW_AT_MOST: u32 = 7;
+const FOLLOW_AT_MOST: u32 = 15;
 
 /// An integer block keeps a followed cascade costing at most this much more per value.
 const FOLLOW_SLACK_INT: f64 = 1.03;
@@ -965,6 +993,38 @@ pub fn scalar_at(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn distinct_count_matches_a_set() {
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut cases: Vec<Vec<u64>> = vec![
+            vec![],
+            vec![0],
+            vec![0, 0, 0],
+            vec![u64::MAX, 0, u64::MAX, 1],
+            // Keys that differ only in high bits, or only in low bits, or by multiples of 2^k.
+            (0..5000).map(|i| i << 40).collect(),
+            (0..5000).map(|i| (i % 37) << 58).collect(),
+            (0..4096).map(|i| i * 1024).chain(0..4096).collect(),
+        ];
+        for len in [1, 2, 15, 16, 17, 1000, 1024, 5000] {
+            for range in [1u64, 2, 10, 1000, u64::MAX] {
+                cases.push((0..len).map(|_| next() % range.max(1)).collect());
+            }
+        }
+        for keys in cases {
+            let want = keys.iter().collect::<std::collections::BTreeSet<_>>().len() as u64;
+            assert_eq!(distinct_count(&keys), want, "{} keys", keys.len());
+        }
+        assert_eq!(float_key(-0.0), float_key(0.0));
+        assert_ne!(float_key(f64::NAN), float_key(-f64::NAN));
+    }
 
     #[test]
     fn intern_all_gives_the_codes_of_row_by_row_interning() {

@@ -509,22 +509,24 @@ impl<W: WritableFile> SegmentFileWriter<W> {
             }
             (c, Ok(out))
         };
-        // Largest columns first, dealt round-robin.
+        // Largest columns first; each thread takes the next column when it is done with one
+        // (columns differ in cost per byte: a float column costs several integer columns).
         jobs.sort_by_key(|j| std::cmp::Reverse(j.2.get_array_memory_size()));
-        let mut buckets: Vec<Vec<_>> = (0..threads).map(|_| Vec::new()).collect();
-        for (i, job) in jobs.into_iter().enumerate() {
-            if let Some(b) = buckets.get_mut(i % threads) {
-                b.push(job);
-            }
-        }
+        let queue = std::sync::Mutex::new(jobs.into_iter());
         let mut results: Vec<Option<Result<Vec<EncodedBlock>>>> =
             (0..self.schema.fields.len()).map(|_| None).collect();
         std::thread::scope(|scope| {
-            let encode = &encode;
-            let handles: Vec<_> = buckets
-                .into_iter()
-                .map(|bucket| {
-                    scope.spawn(move || bucket.into_iter().map(encode).collect::<Vec<_>>())
+            let (encode, queue) = (&encode, &queue);
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(move || {
+                        let mut done = Vec::new();
+                        // A poisoned queue (a thread panicked) ends this thread too.
+                        while let Some(job) = queue.lock().ok().and_then(|mut q| q.next()) {
+                            done.push(encode(job));
+                        }
+                        done
+                    })
                 })
                 .collect();
             for h in handles {

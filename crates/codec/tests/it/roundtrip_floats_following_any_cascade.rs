@@ -56,6 +56,38 @@ fn decimals_following_an_alp_cascade_stay_alp() {
     follow_round_trips(&decimals(1), &noise, &opts);
 }
 
+#[test]
+fn followed_alp_finds_the_exponent_a_full_search_finds() {
+    // Decimals with `digits` fraction digits, and integers scaled by ten (a negative scale).
+    let decimals = |digits: u32, seed: u64| -> Vec<f64> {
+        (0..1024u64)
+            .map(|i| ((i * 7919 + seed) % 100_000) as f64 / 10f64.powi(digits as i32))
+            .collect()
+    };
+    let tens: Vec<f64> = (0..1024u64).map(|i| ((i * 13) % 900 * 10) as f64).collect();
+    let opts = EncodeOptions::default();
+    let mut inputs: Vec<Vec<f64>> = (0..=4).map(|d| decimals(d, u64::from(d))).collect();
+    inputs.push(tens);
+    let alp_detail = |values: &[f64]| {
+        let c = encode_f64(values, &opts).unwrap().cascade;
+        (c.scheme == Scheme::Alp).then_some(c.detail)
+    };
+    for from in &inputs {
+        let hint = encode_f64(from, &opts).unwrap().cascade;
+        assert_eq!(hint.scheme, Scheme::Alp, "{hint}");
+        for values in &inputs {
+            let followed = encode_f64_following(values, &opts, &hint).unwrap();
+            assert_eq!(bits(&decode_f64(&followed.bytes).unwrap()), bits(values));
+            // Whether the hint's scale is finer, coarser or the same, the followed block ends
+            // at the scale the full search picks.
+            if let Some(want) = alp_detail(values) {
+                assert_eq!(followed.cascade.scheme, Scheme::Alp, "{}", followed.cascade);
+                assert_eq!(followed.cascade.detail, want, "following {hint}");
+            }
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
     #[test]
