@@ -42,12 +42,13 @@ use csv::{
 };
 
 /// Arguments of `strata ingest`.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct IngestArgs {
     /// The table directory (created when it holds no table).
     table: PathBuf,
     /// Input files: .csv / .tsv / .txt, .json / .jsonl / .ndjson (each plain or .gz), .parquet,
-    /// .arrow / .ipc.
+    /// .arrow / .ipc. A directory stands for the files in it with these extensions, in name
+    /// order (not its subdirectories).
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Column type overrides for CSV, e.g. "ts:timestamp_ms,host:symbol,cpu:f64".
@@ -212,6 +213,11 @@ pub fn run(args: &IngestArgs) -> Result<()> {
 /// from the first file, when it holds none) in one transaction: all of the rows or none.
 pub fn ingest(args: &IngestArgs) -> Result<IngestReport> {
     let started = Instant::now();
+    let expanded = IngestArgs {
+        files: expand_inputs(&args.files)?,
+        ..args.clone()
+    };
+    let args = &expanded;
     let existing = Table::exists(&args.table)
         .with_context(|| format!("checking table {}", args.table.display()))?;
     let is_url = args.table.to_str().is_some_and(|s| s.contains("://"));
@@ -573,6 +579,48 @@ fn csv_options(args: &IngestArgs) -> Result<CsvOptions> {
             None => TextEncoding::Auto,
         },
     })
+}
+
+/// Extensions of the files `ingest` reads from a directory given as input.
+const INPUT_EXTENSIONS: [&str; 11] = [
+    ".csv", ".tsv", ".tab", ".txt", ".json", ".jsonl", ".ndjson", ".parquet", ".arrow", ".ipc",
+    ".feather",
+];
+
+/// The input files: each directory replaced by the files in it whose names end in one of
+/// [`INPUT_EXTENSIONS`] (optionally followed by `.gz`), in name order; hidden files and
+/// subdirectories are left out. A directory without such files is an error naming it.
+fn expand_inputs(files: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::with_capacity(files.len());
+    for f in files {
+        if !f.is_dir() {
+            out.push(f.clone());
+            continue;
+        }
+        let listing = std::fs::read_dir(f).with_context(|| format!("listing {}", f.display()))?;
+        let mut inside = Vec::new();
+        for entry in listing {
+            let entry = entry.with_context(|| format!("listing {}", f.display()))?;
+            let name = entry.file_name().to_string_lossy().to_lowercase();
+            let stem = name.strip_suffix(".gz").unwrap_or(&name);
+            if !name.starts_with('.')
+                && INPUT_EXTENSIONS.iter().any(|e| stem.ends_with(e))
+                && entry.path().is_file()
+            {
+                inside.push(entry.path());
+            }
+        }
+        if inside.is_empty() {
+            bail!(
+                "{}: a directory with no input files in it (.csv, .tsv, .txt, .json, .jsonl, \
+                 .ndjson, plain or .gz; .parquet; .arrow, .ipc)",
+                f.display()
+            );
+        }
+        inside.sort();
+        out.extend(inside);
+    }
+    Ok(out)
 }
 
 /// The dialect of one CSV file: the flags, the rest detected from its start.

@@ -2,7 +2,7 @@
 //! scans in each format, delete, inspect, verify, compact, a locked table, output to a pipe
 //! its reader closes early, the demo, and CSV as people write it ingested with no flags
 //! (semicolons and `NA`, tabs, Latin-1, a column whose first decimal comes late, a string
-//! column with two values).
+//! column with two values), and a directory given as input.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -352,6 +352,47 @@ fn demo_is_deterministic() {
 
 /// Ingests `file` into a new table `dir/name` with no flags; returns the table's path and
 /// the ingest's stderr.
+#[test]
+fn ingest_of_a_directory_reads_its_data_files_in_name_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = dir.path().join("inputs");
+    std::fs::create_dir_all(inputs.join("older")).unwrap();
+    write_csv(&inputs.join("b.csv"), &rows(1000, 500));
+    write_csv(&inputs.join("a.CSV"), &rows(0, 1000));
+    {
+        let f = std::fs::File::create(inputs.join("c.csv.gz")).unwrap();
+        let mut enc = flate2::write::GzEncoder::new(f, flate2::Compression::default());
+        writeln!(enc, "ts,host,cpu,requests").unwrap();
+        for r in rows(1500, 250) {
+            writeln!(enc, "{r}").unwrap();
+        }
+        enc.finish().unwrap();
+    }
+    // Not data: a note, a hidden file, a subdirectory's file.
+    std::fs::write(inputs.join("README.md"), "# not a table\n").unwrap();
+    write_csv(&inputs.join(".partial.csv"), &rows(0, 7));
+    write_csv(&inputs.join("older").join("d.csv"), &rows(0, 9));
+    let (table, _) = ingest_no_flags(dir.path(), "t", &inputs);
+    let lines = scan_csv(&table, &[]);
+    assert_eq!(lines.len(), 1 + 1750, "header and every row of a, b and c");
+    let o = strata(&["verify", &table]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // A directory with nothing to read is an error naming it; nothing is created.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::write(empty.join("notes.txt.bak"), "x").unwrap();
+    let t2 = dir.path().join("t2");
+    let o = strata(&["ingest", t2.to_str().unwrap(), empty.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains(empty.to_str().unwrap()) && err.contains("no input files"),
+        "{err}"
+    );
+    assert!(!t2.exists(), "no table is created for no input");
+}
+
 fn ingest_no_flags(dir: &Path, name: &str, file: &Path) -> (String, String) {
     let table = dir.join(name).to_str().unwrap().to_string();
     let o = strata(&["ingest", &table, "--quiet", file.to_str().unwrap()]);
