@@ -289,6 +289,13 @@ fn runs_of(values: &[u64]) -> (Vec<u64>, Vec<u64>) {
 /// Sorted distinct values. Narrow ranges (codes, small counters) use a bitset instead of a
 /// sort.
 fn distinct_of(values: &[u64]) -> Vec<u64> {
+    distinct_at_most(values, values.len()).unwrap_or_default()
+}
+
+/// Sorted distinct values, or `None` as soon as there are more than `limit` of them. Narrow
+/// ranges (codes, small counters) use a bitset; wide ones are collected by linear probing
+/// (stopping early past `limit`) and only the distinct values are sorted.
+fn distinct_at_most(values: &[u64], limit: usize) -> Option<Vec<u64>> {
     let (min, max) = values
         .iter()
         .fold((u64::MAX, 0), |(lo, hi), &v| (lo.min(v), hi.max(v)));
@@ -300,7 +307,11 @@ fn distinct_of(values: &[u64]) -> Vec<u64> {
                 *w |= 1 << (o & 63);
             }
         }
-        let mut out = Vec::new();
+        let count: usize = bits.iter().map(|w| w.count_ones() as usize).sum();
+        if count > limit {
+            return None;
+        }
+        let mut out = Vec::with_capacity(count);
         for (i, &w) in bits.iter().enumerate() {
             let mut w = w;
             while w != 0 {
@@ -309,12 +320,44 @@ fn distinct_of(values: &[u64]) -> Vec<u64> {
                 w &= w - 1;
             }
         }
-        return out;
+        return Some(out);
     }
-    let mut dict = values.to_vec();
-    dict.sort_unstable();
-    dict.dedup();
-    dict
+    // Slots hold value + 1 (0 marks an empty slot); the value u64::MAX is noted on the side.
+    let bits = (values.len().max(1) * 2)
+        .next_power_of_two()
+        .trailing_zeros()
+        .max(4);
+    let mask = (1usize << bits) - 1;
+    let mut table = vec![0u64; mask + 1];
+    let mut out = Vec::new();
+    let mut has_max = false;
+    for &v in values {
+        if v == u64::MAX {
+            if !has_max {
+                has_max = true;
+                out.push(v);
+            }
+        } else {
+            let key = v + 1;
+            let mut i = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize;
+            while let Some(slot) = table.get_mut(i & mask) {
+                if *slot == key {
+                    break;
+                }
+                if *slot == 0 {
+                    *slot = key;
+                    out.push(v);
+                    break;
+                }
+                i += 1;
+            }
+        }
+        if out.len() > limit {
+            return None;
+        }
+    }
+    out.sort_unstable();
+    Some(out)
 }
 
 /// Sorted distinct values and the code of every value.
@@ -403,14 +446,14 @@ pub(crate) fn choose(values: &[u64], ctx: Ctx, top: bool) -> (Scheme, usize) {
                 NODE_HEADER + 4 + choose(&vals, child, false).1 + choose(&lens, child, false).1;
             consider(&mut best, Scheme::Rle, size);
         }
-        if n >= 16 && !two_valued && dictionary_plausible(values) {
-            let dict = distinct_of(values);
-            if dict.len() * 3 <= n {
-                let code_width = width_of(dict.len() as u64 - 1);
-                let size =
-                    NODE_HEADER + choose(&dict, child, false).1 + bitpacked_size(n, code_width);
-                consider(&mut best, Scheme::Dictionary, size);
-            }
+        if n >= 16
+            && !two_valued
+            && dictionary_plausible(values)
+            && let Some(dict) = distinct_at_most(values, n / 3)
+        {
+            let code_width = width_of(dict.len() as u64 - 1);
+            let size = NODE_HEADER + choose(&dict, child, false).1 + bitpacked_size(n, code_width);
+            consider(&mut best, Scheme::Dictionary, size);
         }
     }
     if top && n >= 64 && best.1 > 64 && full_width > 0 {
@@ -883,6 +926,42 @@ fn read_width(r: &mut Reader<'_>) -> Result<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn distinct_at_most_matches_a_sorted_dedup() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut cases: Vec<Vec<u64>> = vec![
+            vec![],
+            vec![u64::MAX],
+            vec![0, u64::MAX, u64::MAX - 1, 0],
+            (0..3000).map(|i| i << 30).collect(),
+        ];
+        for len in [1usize, 16, 100, 1024, 3000] {
+            for range in [2u64, 300, 70_000, u64::MAX] {
+                cases.push((0..len).map(|_| next() % range).collect());
+            }
+        }
+        for values in cases {
+            let mut want = values.clone();
+            want.sort_unstable();
+            want.dedup();
+            assert_eq!(distinct_of(&values), want);
+            for limit in [0, 1, want.len().saturating_sub(1), want.len(), values.len()] {
+                let got = distinct_at_most(&values, limit);
+                if want.len() <= limit {
+                    assert_eq!(got.as_ref(), Some(&want), "limit {limit}");
+                } else {
+                    assert_eq!(got, None, "limit {limit}, {} distinct", want.len());
+                }
+            }
+        }
+    }
 
     fn naive_common_factor(values: &[u64], min: u64) -> u64 {
         values.iter().fold(0, |g, &v| gcd(g, v.wrapping_sub(min)))
