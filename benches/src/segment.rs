@@ -22,11 +22,9 @@
 //!   directory fsync).
 //! * **Parquet write:** `ArrowWriter` to a file in the same directory, default writer properties
 //!   apart from the compression, then `close` and an fsync of the file.
-//! * **Strata read:** `Segment::open(&LocalFs, path)`, then a streaming `strata_predicate::Scan`
-//!   of every row and column in batches of [`tables::BATCH_ROWS`] rows (as Parquet is read),
-//!   Symbol columns as Arrow dictionaries (the reader's default), decoded on one thread
-//!   (`Scan::threads(1)`); and the same with every core (the scan's default), reported beside
-//!   it.
+//! * **Strata read:** `Segment::open(&LocalFs, path)?.read_columns_threads(all, 1)`: one batch,
+//!   Symbol columns as Arrow dictionaries (the reader's default), decoded on one thread; and the
+//!   same with every core (`read_all`'s default), reported beside it.
 //! * **Parquet read:** `ParquetRecordBatchReaderBuilder` over the file, all row groups, batches of
 //!   [`tables::BATCH_ROWS`] rows (the default of 1024 is slower on these tables).
 //!
@@ -296,20 +294,14 @@ fn write_strata(
 }
 
 /// Strata full read on one thread (the fair comparison with parquet-rs's reader).
-fn read_strata(path: &Path) -> Result<Vec<RecordBatch>> {
+fn read_strata(path: &Path) -> Result<RecordBatch> {
     read_strata_threads(path, 1)
 }
 
-/// A streaming scan of every row and column in batches of [`tables::BATCH_ROWS`] rows (as
-/// parquet-rs is read), decoded on `threads` threads.
-fn read_strata_threads(path: &Path, threads: usize) -> Result<Vec<RecordBatch>> {
-    let seg = Arc::new(Segment::open(&LocalFs, path)?);
-    let scan = strata_predicate::Scan::new(vec![seg])
-        .batch_size(tables::BATCH_ROWS)
-        .threads(threads);
-    Ok(scan
-        .into_iter()
-        .collect::<std::result::Result<Vec<_>, _>>()?)
+fn read_strata_threads(path: &Path, threads: usize) -> Result<RecordBatch> {
+    let seg = Segment::open(&LocalFs, path)?;
+    let all: Vec<usize> = (0..seg.num_columns()).collect();
+    Ok(seg.read_columns_threads(&all, threads)?)
 }
 
 /// Which Parquet compression.
@@ -431,7 +423,7 @@ fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
 
     // Write each once and check every read before anything is timed.
     let meta = write_strata(&dir_path, &schema, opts, &table.batches)?;
-    verify("strata", table, &read_strata(&meta.path)?)?;
+    verify("strata", table, &[read_strata(&meta.path)?])?;
     let zstd_bytes = write_parquet(&zstd_path, table, ParquetCompression::Zstd)?;
     verify("parquet-zstd", table, &read_parquet(&zstd_path)?)?;
     let snappy_bytes = write_parquet(&snappy_path, table, ParquetCompression::Snappy)?;
@@ -445,7 +437,7 @@ fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
     let mut entropy_opts = opts;
     entropy_opts.block.encode.entropy = true;
     let entropy_meta = write_strata(&entropy_dir, &schema, entropy_opts, &table.batches)?;
-    verify("strata-entropy", table, &read_strata(&entropy_meta.path)?)?;
+    verify("strata-entropy", table, &[read_strata(&entropy_meta.path)?])?;
 
     let seg_path = meta.path.clone();
     let entropy_path = entropy_meta.path.clone();
