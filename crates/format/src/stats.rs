@@ -234,20 +234,24 @@ pub(crate) fn bool_stats(values: &[bool], rows: usize) -> ColumnStats {
 
 /// Builds block stats for floats (NaN counted apart).
 pub(crate) fn float_stats(values: &[f64], rows: usize, distinct: u64) -> ColumnStats {
-    let mut min: Option<f64> = None;
-    let mut max: Option<f64> = None;
+    // One branch-light pass: NaNs compare false and are counted aside; which zero wins does not
+    // matter, as zeros are widened below.
+    let mut lo = f64::INFINITY;
+    let mut hi = f64::NEG_INFINITY;
     let mut nans = 0u64;
     for &v in values {
-        if v.is_nan() {
-            nans += 1;
-            continue;
+        nans += u64::from(v.is_nan());
+        if v < lo {
+            lo = v;
         }
-        min = Some(min.map_or(v, |m| if v.total_cmp(&m).is_lt() { v } else { m }));
-        max = Some(max.map_or(v, |m| if v.total_cmp(&m).is_gt() { v } else { m }));
+        if v > hi {
+            hi = v;
+        }
     }
+    let any = (values.len() as u64) > nans;
     // Zeros: min -0.0 and max +0.0 cover both zeros under either ordering.
-    let min = min.map(|m| if m == 0.0 { -0.0 } else { m });
-    let max = max.map(|m| if m == 0.0 { 0.0 } else { m });
+    let min = any.then_some(if lo == 0.0 { -0.0 } else { lo });
+    let max = any.then_some(if hi == 0.0 { 0.0 } else { hi });
     ColumnStats {
         min: min.map(ScalarValue::Float),
         max: max.map(ScalarValue::Float),
