@@ -612,9 +612,10 @@ fn expand_inputs(files: &[PathBuf]) -> Result<Vec<PathBuf>> {
         }
         if inside.is_empty() {
             bail!(
-                "{}: a directory with no input files in it (.csv, .tsv, .txt, .json, .jsonl, \
-                 .ndjson, plain or .gz; .parquet; .arrow, .ipc)",
-                f.display()
+                "{}: a directory with no input files in it (names ending in {}, each optionally \
+                 followed by .gz)",
+                f.display(),
+                INPUT_EXTENSIONS.join(" ")
             );
         }
         inside.sort();

@@ -322,38 +322,14 @@ fn distinct_at_most(values: &[u64], limit: usize) -> Option<Vec<u64>> {
         }
         return Some(out);
     }
-    // Slots hold value + 1 (0 marks an empty slot); the value u64::MAX is noted on the side.
-    let bits = (values.len().max(1) * 2)
-        .next_power_of_two()
-        .trailing_zeros()
-        .max(4);
-    let mask = (1usize << bits) - 1;
-    let mut table = vec![0u64; mask + 1];
+    let mut set = crate::DistinctSet::with_capacity(values.len());
     let mut out = Vec::new();
-    let mut has_max = false;
     for &v in values {
-        if v == u64::MAX {
-            if !has_max {
-                has_max = true;
-                out.push(v);
+        if set.insert(v) {
+            out.push(v);
+            if out.len() > limit {
+                return None;
             }
-        } else {
-            let key = v + 1;
-            let mut i = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize;
-            while let Some(slot) = table.get_mut(i & mask) {
-                if *slot == key {
-                    break;
-                }
-                if *slot == 0 {
-                    *slot = key;
-                    out.push(v);
-                    break;
-                }
-                i += 1;
-            }
-        }
-        if out.len() > limit {
-            return None;
         }
     }
     out.sort_unstable();

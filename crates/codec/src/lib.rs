@@ -87,6 +87,7 @@ mod ans;
 mod bitpack;
 mod bytes;
 mod cascade;
+mod distinct;
 mod error;
 mod float;
 mod int;
@@ -94,6 +95,7 @@ mod io;
 mod sample;
 
 pub use cascade::{Cascade, Scheme};
+pub use distinct::{DistinctSet, count_distinct};
 pub use error::{CodecError, Result};
 
 use int::{Ctx, flip_i64, unflip_i64};

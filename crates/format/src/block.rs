@@ -436,38 +436,11 @@ fn codes_of_keys(
     Ok((codes, distinct))
 }
 
-/// Number of distinct keys: exact, by linear probing in a table twice the size of the input
-/// with Fibonacci hashing (a multiply and a shift per key; no hash function over bytes). Keys
-/// are the values themselves for integers and floats and the xxh64 hashes for strings.
-fn distinct_count(keys: &[u64]) -> u64 {
-    // Zero marks an empty slot; the key zero is counted on the side.
-    let bits = (keys.len().max(1) * 2)
-        .next_power_of_two()
-        .trailing_zeros()
-        .max(4);
-    let mask = (1usize << bits) - 1;
-    let mut table = vec![0u64; mask + 1];
-    let mut zero = false;
-    let mut distinct = 0u64;
-    for &k in keys {
-        if k == 0 {
-            zero = true;
-            continue;
-        }
-        let mut i = (k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize;
-        while let Some(slot) = table.get_mut(i & mask) {
-            if *slot == k {
-                break;
-            }
-            if *slot == 0 {
-                *slot = k;
-                distinct += 1;
-                break;
-            }
-            i += 1;
-        }
-    }
-    distinct + u64::from(zero)
+/// Number of distinct keys among `keys` (exactly `n` of them): exact, by linear probing with
+/// Fibonacci hashing (a multiply and a shift per key; no hash function over bytes). Keys are
+/// the values themselves for integers and floats and the xxh64 hashes for strings.
+fn distinct_count(keys: impl IntoIterator<Item = u64>, n: usize) -> u64 {
+    strata_codec::count_distinct(keys, n)
 }
 
 /// The key a float is counted distinct by: its bits, `-0.0` folded into `+0.0` (as the bloom
@@ -588,8 +561,7 @@ pub(crate) fn encode_inner(
         | DataType::Date32
         | DataType::Timestamp(..) => {
             let v = signed_values(field, a)?;
-            let keys: Vec<u64> = v.iter().map(|&x| x as u64).collect();
-            let d = distinct_count(&keys);
+            let d = distinct_count(v.iter().map(|&x| x as u64), v.len());
             let enc = memory.as_deref_mut().map_or_else(
                 || strata_codec::encode_i64(&v, eo),
                 |m| {
@@ -615,7 +587,7 @@ pub(crate) fn encode_inner(
         }
         DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => {
             let v = unsigned_values(field, a)?;
-            let d = distinct_count(&v);
+            let d = distinct_count(v.iter().copied(), v.len());
             let enc = encode_u64_remembering(&v, eo, memory.as_deref_mut()).map_err(codec)?;
             let range = v
                 .iter()
@@ -650,8 +622,7 @@ pub(crate) fn encode_inner(
                 let enc = encode_f64_remembering(&v, eo, memory.as_deref_mut()).map_err(codec)?;
                 (v, enc)
             };
-            let keys: Vec<u64> = wide.iter().map(|&x| float_key(x)).collect();
-            let d = distinct_count(&keys);
+            let d = distinct_count(wide.iter().map(|&x| float_key(x)), wide.len());
             if wants_bloom(opts, &field.data_type, d, None, enc.bytes.len()) {
                 let hashes: Vec<u64> = wide.iter().filter_map(|&x| hash_f64(x)).collect();
                 bloom = Some(bloom_of(opts, d, &hashes));
@@ -703,7 +674,7 @@ pub(crate) fn encode_inner(
                 }
                 _ => (
                     encode_bytes_remembering(&v, eo, memory),
-                    distinct_count(&hashes),
+                    distinct_count(hashes.iter().copied(), hashes.len()),
                 ),
             };
             let st = stats::bytes_stats(v.iter().copied(), v.len(), rows, d, opts.stats_prefix);
@@ -995,35 +966,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn distinct_count_matches_a_set() {
-        let mut x = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
-        let mut cases: Vec<Vec<u64>> = vec![
-            vec![],
-            vec![0],
-            vec![0, 0, 0],
-            vec![u64::MAX, 0, u64::MAX, 1],
-            // Keys that differ only in high bits, or only in low bits, or by multiples of 2^k.
-            (0..5000).map(|i| i << 40).collect(),
-            (0..5000).map(|i| (i % 37) << 58).collect(),
-            (0..4096).map(|i| i * 1024).chain(0..4096).collect(),
-        ];
-        for len in [1, 2, 15, 16, 17, 1000, 1024, 5000] {
-            for range in [1u64, 2, 10, 1000, u64::MAX] {
-                cases.push((0..len).map(|_| next() % range.max(1)).collect());
-            }
-        }
-        for keys in cases {
-            let want = keys.iter().collect::<std::collections::BTreeSet<_>>().len() as u64;
-            assert_eq!(distinct_count(&keys), want, "{} keys", keys.len());
-        }
+    fn float_keys_fold_zeros_and_keep_nan_patterns() {
         assert_eq!(float_key(-0.0), float_key(0.0));
         assert_ne!(float_key(f64::NAN), float_key(-f64::NAN));
+        let keys = [0.0, -0.0, 1.5, f64::NAN, -f64::NAN, 1.5].map(float_key);
+        assert_eq!(distinct_count(keys, keys.len()), 4);
     }
 
     #[test]
@@ -1039,7 +986,7 @@ mod tests {
         let hashes: Vec<u64> = values.iter().map(|v| hash_bytes(v)).collect();
         assert_eq!(
             intern_all(&mut got_dict, &values, &hashes).unwrap(),
-            (want, distinct_count(&hashes))
+            (want, distinct_count(hashes.iter().copied(), hashes.len()))
         );
         assert_eq!(got_dict.values(), want_dict.values());
 
@@ -1053,7 +1000,7 @@ mod tests {
             .collect();
         assert_eq!(
             intern_all(&mut colliding, &values, &same).unwrap(),
-            (want, distinct_count(&same))
+            (want, distinct_count(same.iter().copied(), same.len()))
         );
         assert_eq!(colliding.values(), fresh.values());
     }

@@ -387,7 +387,9 @@ fn ingest_of_a_directory_reads_its_data_files_in_name_order() {
     assert!(!o.status.success());
     let err = stderr(&o);
     assert!(
-        err.contains(empty.to_str().unwrap()) && err.contains("no input files"),
+        err.contains(empty.to_str().unwrap())
+            && err.contains("no input files")
+            && err.contains(".feather"),
         "{err}"
     );
     assert!(!t2.exists(), "no table is created for no input");
