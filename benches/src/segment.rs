@@ -22,9 +22,10 @@
 //!   directory fsync).
 //! * **Parquet write:** `ArrowWriter` to a file in the same directory, default writer properties
 //!   apart from the compression, then `close` and an fsync of the file.
-//! * **Strata read:** `Segment::open(&LocalFs, path)?.read_columns_threads(all, 1)`: one batch,
+//! * **Strata read:** a streaming `Scan` of the segment (`Segment::open`, then
+//!   `Scan::new(..).batch_size(BATCH_ROWS).threads(1)`), batches collected as Parquet's are,
 //!   Symbol columns as Arrow dictionaries (the reader's default), decoded on one thread; and the
-//!   same with every core (`read_all`'s default), reported beside it.
+//!   same with every core (`threads(available cores)`), reported beside it.
 //! * **Parquet read:** `ParquetRecordBatchReaderBuilder` over the file, all row groups, batches of
 //!   [`tables::BATCH_ROWS`] rows (the default of 1024 is slower on these tables).
 //!
@@ -49,6 +50,7 @@ use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 use serde::Serialize;
 use strata_format::{Footer, LocalFs, Segment};
+use strata_predicate::Scan;
 use strata_writer::{SegmentMeta, SegmentWriter, WriterOptions};
 
 use crate::measure::{Op, interleaved_medians};
@@ -294,14 +296,20 @@ fn write_strata(
 }
 
 /// Strata full read on one thread (the fair comparison with parquet-rs's reader).
-fn read_strata(path: &Path) -> Result<RecordBatch> {
+fn read_strata(path: &Path) -> Result<Vec<RecordBatch>> {
     read_strata_threads(path, 1)
 }
 
-fn read_strata_threads(path: &Path, threads: usize) -> Result<RecordBatch> {
-    let seg = Segment::open(&LocalFs, path)?;
-    let all: Vec<usize> = (0..seg.num_columns()).collect();
-    Ok(seg.read_columns_threads(&all, threads)?)
+/// A streaming [`Scan`] of every row and column in batches of [`tables::BATCH_ROWS`] rows,
+/// collected, exactly as parquet-rs is read ([`read_parquet`]).
+fn read_strata_threads(path: &Path, threads: usize) -> Result<Vec<RecordBatch>> {
+    let seg = Arc::new(Segment::open(&LocalFs, path)?);
+    Scan::new(vec![seg])
+        .batch_size(tables::BATCH_ROWS)
+        .threads(threads)
+        .into_iter()
+        .map(|b| b.map_err(BenchError::from))
+        .collect()
 }
 
 /// Which Parquet compression.
@@ -423,7 +431,7 @@ fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
 
     // Write each once and check every read before anything is timed.
     let meta = write_strata(&dir_path, &schema, opts, &table.batches)?;
-    verify("strata", table, &[read_strata(&meta.path)?])?;
+    verify("strata", table, &read_strata(&meta.path)?)?;
     let zstd_bytes = write_parquet(&zstd_path, table, ParquetCompression::Zstd)?;
     verify("parquet-zstd", table, &read_parquet(&zstd_path)?)?;
     let snappy_bytes = write_parquet(&snappy_path, table, ParquetCompression::Snappy)?;
@@ -437,7 +445,7 @@ fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
     let mut entropy_opts = opts;
     entropy_opts.block.encode.entropy = true;
     let entropy_meta = write_strata(&entropy_dir, &schema, entropy_opts, &table.batches)?;
-    verify("strata-entropy", table, &[read_strata(&entropy_meta.path)?])?;
+    verify("strata-entropy", table, &read_strata(&entropy_meta.path)?)?;
 
     let seg_path = meta.path.clone();
     let entropy_path = entropy_meta.path.clone();

@@ -5,8 +5,8 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use strata_codec::{
-    EncodeOptions, Profile, Scheme, decode_f64, decode_i64, decode_u64, encode_f64, encode_i64,
-    encode_u64,
+    EncodeOptions, Limits, Profile, Scheme, decode_f64, decode_i64, decode_u64, decode_u64_into,
+    encode_f64, encode_i64, encode_u64,
 };
 
 const BLOCK: usize = 1024;
@@ -40,6 +40,17 @@ fn bench_bitunpack(c: &mut Criterion) {
             b.iter(|| {
                 for blk in &blocks {
                     black_box(decode_u64(black_box(blk)).unwrap());
+                }
+            })
+        });
+        // Into one reused buffer, as a reader's output batch is filled: no allocation.
+        let mut out = Vec::with_capacity(BLOCK);
+        g.bench_function(format!("w{w}_into"), |b| {
+            b.iter(|| {
+                for blk in &blocks {
+                    out.clear();
+                    decode_u64_into(black_box(blk), Limits::default(), &mut out).unwrap();
+                    black_box(&out);
                 }
             })
         });

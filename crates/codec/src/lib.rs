@@ -463,6 +463,55 @@ pub fn decode_u64_with(buf: &[u8], limits: Limits) -> Result<Vec<u64>> {
     finish(&r, v)
 }
 
+/// Decodes an [`encode_u64`] buffer, appending its values to `out`; returns how many. On an
+/// error `out` is left as it was.
+pub fn decode_u64_into(buf: &[u8], limits: Limits, out: &mut Vec<u64>) -> Result<usize> {
+    let base = out.len();
+    let r = open(buf, Kind::U64).and_then(|mut r| {
+        int::decode_into(&mut r, limits, 0, None, out)?;
+        finish(&r, ())
+    });
+    undo_on_error(r, out, base)
+}
+
+/// Decodes an [`encode_i64`] buffer, appending each value's two's-complement bit pattern
+/// (`v as u64`) to `out`, so a caller can keep signed and unsigned 64-bit columns in one kind
+/// of buffer; returns how many. On an error `out` is left as it was.
+pub fn decode_i64_bits_into(buf: &[u8], limits: Limits, out: &mut Vec<u64>) -> Result<usize> {
+    let base = out.len();
+    let r = open(buf, Kind::I64).and_then(|mut r| {
+        int::decode_into(&mut r, limits, 0, None, out)?;
+        finish(&r, ())
+    });
+    let n = undo_on_error(r, out, base)?;
+    for v in out.get_mut(base..).unwrap_or_default() {
+        *v = unflip_i64(*v) as u64;
+    }
+    Ok(n)
+}
+
+/// Decodes an [`encode_f64`] buffer, appending its values to `out`; returns how many. On an
+/// error `out` is left as it was.
+pub fn decode_f64_into(buf: &[u8], limits: Limits, out: &mut Vec<f64>) -> Result<usize> {
+    let base = out.len();
+    let r = open(buf, Kind::F64).and_then(|mut r| {
+        float::decode(&mut r, limits, out)?;
+        finish(&r, ())
+    });
+    undo_on_error(r, out, base)
+}
+
+/// The number of values appended since `base`, or the error with `out` cut back to `base`.
+fn undo_on_error<T>(r: Result<()>, out: &mut Vec<T>, base: usize) -> Result<usize> {
+    match r {
+        Ok(()) => Ok(out.len().saturating_sub(base)),
+        Err(e) => {
+            out.truncate(base);
+            Err(e)
+        }
+    }
+}
+
 /// Decodes an [`encode_u64`] buffer.
 pub fn decode_u64(buf: &[u8]) -> Result<Vec<u64>> {
     decode_u64_with(buf, Limits::default())
@@ -495,6 +544,33 @@ pub fn decode_bool_with(buf: &[u8], limits: Limits) -> Result<Vec<bool>> {
     }
     let out: Vec<bool> = v.into_iter().map(|x| x == 1).collect();
     finish(&r, out)
+}
+
+/// Decodes an [`encode_bool`] buffer into a bitmap: value `i` is bit `i % 64` of word
+/// `i / 64` (the layout of an Arrow boolean buffer on a little-endian machine); also returns
+/// the number of values.
+pub fn decode_bool_words_with(buf: &[u8], limits: Limits) -> Result<(Vec<u64>, usize)> {
+    let mut r = open(buf, Kind::Bool)?;
+    let v = int::decode(&mut r, limits, 0, None)?;
+    let mut words = Vec::with_capacity(v.len().div_ceil(64));
+    let mut any_above_one = 0;
+    for chunk in v.chunks(64) {
+        let mut w = 0u64;
+        for (i, &x) in chunk.iter().enumerate() {
+            any_above_one |= x >> 1;
+            w |= (x & 1) << i;
+        }
+        words.push(w);
+    }
+    if any_above_one != 0
+        && let Some(other) = v.iter().find(|&&x| x > 1)
+    {
+        return Err(error::corrupt(
+            "bool",
+            format!("value {other} is not 0 or 1"),
+        ));
+    }
+    finish(&r, (words, v.len()))
 }
 
 /// Decodes an [`encode_bool`] buffer.

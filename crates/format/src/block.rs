@@ -902,7 +902,13 @@ pub(crate) fn decode_at(
     symbol_as: SymbolAs,
     pos: BlockPos,
 ) -> Result<ArrayRef> {
-    let block = DecodedBlock::decode(field, bytes, rows, dict, pos)?;
+    let block = DecodedBlock::decode(
+        field,
+        &bytes::Bytes::copy_from_slice(bytes),
+        rows,
+        dict,
+        pos,
+    )?;
     let mut sink = ColumnSink::new(field, dict, symbol_as, rows);
     sink.append_rows(&block, &Rows::all(rows))?;
     sink.finish()

@@ -15,7 +15,9 @@
 //! column and block), as the per-block path always did.
 
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
@@ -46,14 +48,21 @@ enum Values {
     Bytes(ByteValues),
 }
 
-/// One block after CRC and codec: its validity and non-null values ([`ColumnSink::append`]
-/// turns rows of it into output buffers).
+/// One block after its CRC, flags and validity are checked ([`ColumnSink::append`] turns rows
+/// of it into output buffers). The values are decoded on first use: a block appended whole
+/// to a 64-bit integer or `Float64` column is decoded straight into the output buffer, with
+/// no per-block vector and no copy; any other use decodes the values once into the block.
 #[derive(Debug)]
 pub struct DecodedBlock {
     rows: usize,
     /// `None` when every row is valid.
     valid: Option<BooleanBuffer>,
-    values: Values,
+    /// The codec buffer of the non-null values.
+    encoded: Bytes,
+    /// Non-null rows: the number of values `encoded` must hold.
+    non_null: usize,
+    data_type: DataType,
+    values: OnceLock<Values>,
     /// `f32` values stored as `u32` bit patterns.
     f32_bits: bool,
     pos: BlockPos,
@@ -62,11 +71,11 @@ pub struct DecodedBlock {
 }
 
 impl DecodedBlock {
-    /// Checks and decodes a block (its bytes with the trailing CRC32C) of `rows` rows of
-    /// `field`.
+    /// Checks a block (its bytes with the trailing CRC32C) of `rows` rows of `field`: the CRC,
+    /// the flags and the validity bitmap. The values are decoded when rows are appended.
     pub(crate) fn decode(
         field: &Field,
-        bytes: &[u8],
+        bytes: &Bytes,
         rows: usize,
         dict: Option<&ArrayRef>,
         pos: BlockPos,
@@ -97,37 +106,66 @@ impl DecodedBlock {
             return Err(corrupt(format!("unknown block flags 0x{flags:02x}")));
         }
         let limits = Limits { max_values: rows };
-        let mut rest = &body[1..];
+        let mut start = 1;
         let valid = if flags & HAS_VALIDITY != 0 {
             if !field.nullable {
                 return Err(corrupt("validity bitmap in a non-nullable column".into()));
             }
-            let len_bytes = rest
-                .get(..4)
+            let len_bytes = body
+                .get(1..5)
                 .ok_or_else(|| corrupt("validity length truncated".into()))?;
             let len = u32::from_le_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]])
                 as usize;
-            let vb = rest
-                .get(4..4usize.saturating_add(len))
+            let vb = body
+                .get(5..5usize.saturating_add(len))
                 .ok_or_else(|| corrupt(format!("validity of {len} bytes overruns the block")))?;
-            let v = strata_codec::decode_bool_with(vb, limits).map_err(codec)?;
-            if v.len() != rows {
-                return Err(corrupt(format!(
-                    "validity has {} rows, expected {rows}",
-                    v.len()
-                )));
+            let (words, n) = strata_codec::decode_bool_words_with(vb, limits).map_err(codec)?;
+            if n != rows {
+                return Err(corrupt(format!("validity has {n} rows, expected {rows}")));
             }
-            rest = &rest[4 + len..];
-            Some(BooleanBuffer::collect_bool(rows, |i| v[i]))
+            start = 5 + len;
+            Some(BooleanBuffer::new(Buffer::from_vec(words), 0, rows))
         } else {
             None
         };
         let non_null = valid.as_ref().map_or(rows, BooleanBuffer::count_set_bits);
+        Ok(Self {
+            rows,
+            valid,
+            encoded: bytes.slice(start..body_len),
+            non_null,
+            data_type: field.data_type.clone(),
+            values: OnceLock::new(),
+            f32_bits: flags & F32_BITS != 0,
+            pos,
+            dict: dict.cloned(),
+        })
+    }
+
+    /// Rows in the block.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    fn codec_error(&self, e: strata_codec::CodecError) -> FormatError {
+        FormatError::Codec {
+            column: self.pos.column,
+            block: self.pos.block,
+            source: e,
+        }
+    }
+
+    /// The non-null values, decoded on the first call.
+    fn values(&self) -> Result<&Values> {
+        if let Some(v) = self.values.get() {
+            return Ok(v);
+        }
         let vlimits = Limits {
-            max_values: non_null,
+            max_values: self.non_null,
         };
-        let f32_bits = flags & F32_BITS != 0;
-        let values = match &field.data_type {
+        let rest = &self.encoded[..];
+        let codec = |e| self.codec_error(e);
+        let values = match &self.data_type {
             DataType::Boolean => {
                 Values::Bool(strata_codec::decode_bool_with(rest, vlimits).map_err(codec)?)
             }
@@ -146,7 +184,7 @@ impl DecodedBlock {
             | DataType::Symbol => {
                 Values::U64(strata_codec::decode_u64_with(rest, vlimits).map_err(codec)?)
             }
-            DataType::Float32 if f32_bits => {
+            DataType::Float32 if self.f32_bits => {
                 Values::U64(strata_codec::decode_u64_with(rest, vlimits).map_err(codec)?)
             }
             DataType::Float32 | DataType::Float64 => {
@@ -163,22 +201,80 @@ impl DecodedBlock {
             Values::Bool(v) => v.len(),
             Values::Bytes(v) => v.len(),
         };
-        if n != non_null {
-            return Err(corrupt(format!("{n} values for {non_null} non-null rows")));
-        }
-        Ok(Self {
-            rows,
-            valid,
-            values,
-            f32_bits,
-            pos,
-            dict: dict.cloned(),
-        })
+        self.check_count(n)?;
+        Ok(self.values.get_or_init(|| values))
     }
 
-    /// Rows in the block.
-    pub fn rows(&self) -> usize {
-        self.rows
+    fn check_count(&self, n: usize) -> Result<()> {
+        if n == self.non_null {
+            Ok(())
+        } else {
+            Err(corrupt_at(
+                self.pos,
+                format!("{n} values for {} non-null rows", self.non_null),
+            ))
+        }
+    }
+
+    /// Appends every row of the block to `out` by decoding the values straight into it
+    /// (`decode` appends the non-null values, then they are spread over the valid rows in
+    /// place, nulls getting the default). On an error `out` is left as it was.
+    fn decode_rows_into<T: Copy + Default>(
+        &self,
+        out: &mut Vec<T>,
+        decode: impl FnOnce(&[u8], Limits, &mut Vec<T>) -> strata_codec::Result<usize>,
+    ) -> Result<()> {
+        let base = out.len();
+        let limits = Limits {
+            max_values: self.non_null,
+        };
+        let n = decode(&self.encoded, limits, out).map_err(|e| self.codec_error(e))?;
+        if let Err(e) = self.check_count(n) {
+            out.truncate(base);
+            return Err(e);
+        }
+        if let Some(valid) = &self.valid {
+            spread(out, base, valid);
+        }
+        Ok(())
+    }
+}
+
+/// Moves the values `out[base..]` (one per set bit of `valid`) to the positions of their set
+/// bits in `out[base..base + valid.len()]`, from the last down, so no value is overwritten
+/// before it moves (a value's row is never before its index); null rows get the default.
+/// Works a 64-row word at a time, visiting only set bits and then only unset ones.
+fn spread<T: Copy + Default>(out: &mut Vec<T>, base: usize, valid: &BooleanBuffer) {
+    let n = valid.len();
+    let mut k = out.len() - base;
+    out.resize(base + n, T::default());
+    let dst = out.get_mut(base..).unwrap_or_default();
+    let chunks = valid.bit_chunks();
+    let mut words: Vec<u64> = chunks.iter().collect();
+    if chunks.remainder_len() > 0 {
+        words.push(chunks.remainder_bits());
+    }
+    for (i, &w) in words.iter().enumerate().rev() {
+        let first = i * 64;
+        let in_word = (n - first).min(64);
+        let mut set = w;
+        while set != 0 {
+            let b = 63 - set.leading_zeros() as usize;
+            k = k.saturating_sub(1);
+            if let (Some(&v), true) = (dst.get(k), first + b < dst.len()) {
+                dst[first + b] = v;
+            }
+            set &= !(1u64 << b);
+        }
+        // Every value still to move sits below `k`, which is at most `first`: the null rows of
+        // this word can take the default now.
+        let mut unset = !w & (u64::MAX >> (64 - in_word));
+        while unset != 0 {
+            if let Some(d) = dst.get_mut(first + unset.trailing_zeros() as usize) {
+                *d = T::default();
+            }
+            unset &= unset - 1;
+        }
     }
 }
 
@@ -239,8 +335,9 @@ enum Out {
     I16(Vec<i16>),
     /// `Int32` and `Date32`.
     I32(Vec<i32>),
-    /// `Int64` and timestamps.
-    I64(Vec<i64>),
+    /// `Int64` and timestamps, as their bit patterns (the codec decodes into this buffer,
+    /// which Arrow then takes as `i64`s without a copy).
+    I64(Vec<u64>),
     U8(Vec<u8>),
     U16(Vec<u16>),
     U32(Vec<u32>),
@@ -377,7 +474,39 @@ impl ColumnSink {
             None => sel.range.len(),
             Some(m) => m.slice(0, sel.range.len()).count_set_bits(),
         };
-        // Validity first: it only depends on the block's bitmap.
+        if matches!(self.out, Out::Keys(_)) && self.dict.is_none() {
+            return Err(corrupt_at(pos, "symbol column without dictionary".into()));
+        }
+        // Values first, then validity, so a corrupt block leaves the sink as it was.
+        let whole = sel.mask.is_none() && sel.range == (0..block.rows);
+        if !(whole && block.values.get().is_none() && self.append_decoding(block)?) {
+            self.append_values(block, sel)?;
+        }
+        self.append_validity(block, sel, appended);
+        self.len += appended;
+        Ok(())
+    }
+
+    /// Appends every row of `block` by decoding its values straight into the output buffer,
+    /// where the column's type is the codec's (64-bit integers and timestamps, `Float64`);
+    /// false (nothing appended) for other types.
+    fn append_decoding(&mut self, block: &DecodedBlock) -> Result<bool> {
+        match (&mut self.out, &block.data_type) {
+            (Out::I64(o), DataType::Int64 | DataType::Timestamp(..)) => {
+                block.decode_rows_into(o, strata_codec::decode_i64_bits_into)?;
+            }
+            (Out::U64(o), DataType::UInt64) => {
+                block.decode_rows_into(o, strata_codec::decode_u64_into)?;
+            }
+            (Out::F64(o), DataType::Float64) => {
+                block.decode_rows_into(o, strata_codec::decode_f64_into)?;
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn append_validity(&mut self, block: &DecodedBlock, sel: &Rows<'_>, appended: usize) {
         match (&block.valid, &mut self.nulls) {
             (None, None) => {}
             (None, Some(n)) => n.append_n(appended, true),
@@ -399,12 +528,15 @@ impl ColumnSink {
                 }
             }
         }
-        if matches!(self.out, Out::Keys(_)) && self.dict.is_none() {
-            return Err(corrupt_at(pos, "symbol column without dictionary".into()));
-        }
+    }
+
+    /// Appends the values of the selected rows from the block's decoded values.
+    fn append_values(&mut self, block: &DecodedBlock, sel: &Rows<'_>) -> Result<()> {
+        let pos = block.pos;
+        let values = block.values()?;
         let valid = block.valid.as_ref();
         let dict_len = self.dict.as_ref().map_or(0, |d| d.len());
-        match (&mut self.out, &block.values) {
+        match (&mut self.out, values) {
             (Out::I8(o), Values::I64(v)) => prim(
                 o,
                 v,
@@ -432,7 +564,7 @@ impl ColumnSink {
                 |r| outside_i64(r, i32::MIN.into(), i32::MAX.into()),
                 |x| x as i32,
             )?,
-            (Out::I64(o), Values::I64(v)) => prim(o, v, valid, sel, pos, fits, |x| x)?,
+            (Out::I64(o), Values::I64(v)) => prim(o, v, valid, sel, pos, fits, |x| x as u64)?,
             (Out::U8(o), Values::U64(v)) => prim(
                 o,
                 v,
@@ -540,7 +672,6 @@ impl ColumnSink {
                 ));
             }
         }
-        self.len += appended;
         Ok(())
     }
 
@@ -566,19 +697,19 @@ impl ColumnSink {
             (Out::I32(v), _) => Arc::new(primitive::<Int32Type>(v, nulls)?),
             (Out::I64(v), DataType::Timestamp(unit, tz)) => match unit {
                 TimeUnit::Second => Arc::new(
-                    primitive::<TimestampSecondType>(v, nulls)?.with_timezone_opt(tz.clone()),
+                    from_bits::<TimestampSecondType>(v, nulls)?.with_timezone_opt(tz.clone()),
                 ),
                 TimeUnit::Millisecond => Arc::new(
-                    primitive::<TimestampMillisecondType>(v, nulls)?.with_timezone_opt(tz.clone()),
+                    from_bits::<TimestampMillisecondType>(v, nulls)?.with_timezone_opt(tz.clone()),
                 ),
                 TimeUnit::Microsecond => Arc::new(
-                    primitive::<TimestampMicrosecondType>(v, nulls)?.with_timezone_opt(tz.clone()),
+                    from_bits::<TimestampMicrosecondType>(v, nulls)?.with_timezone_opt(tz.clone()),
                 ),
                 TimeUnit::Nanosecond => Arc::new(
-                    primitive::<TimestampNanosecondType>(v, nulls)?.with_timezone_opt(tz.clone()),
+                    from_bits::<TimestampNanosecondType>(v, nulls)?.with_timezone_opt(tz.clone()),
                 ),
             },
-            (Out::I64(v), _) => Arc::new(primitive::<Int64Type>(v, nulls)?),
+            (Out::I64(v), _) => Arc::new(from_bits::<Int64Type>(v, nulls)?),
             (Out::U8(v), _) => Arc::new(primitive::<UInt8Type>(v, nulls)?),
             (Out::U16(v), _) => Arc::new(primitive::<UInt16Type>(v, nulls)?),
             (Out::U32(v), _) => Arc::new(primitive::<UInt32Type>(v, nulls)?),
@@ -736,6 +867,17 @@ fn primitive<T: ArrowPrimitiveType>(
     Ok(PrimitiveArray::<T>::try_new(ScalarBuffer::from(v), nulls)?)
 }
 
+/// A 64-bit signed array over a buffer of bit patterns, without copying it.
+fn from_bits<T: ArrowPrimitiveType<Native = i64>>(
+    v: Vec<u64>,
+    nulls: Option<NullBuffer>,
+) -> Result<PrimitiveArray<T>> {
+    let len = v.len();
+    // A `Vec<u64>`'s buffer is aligned for `i64`.
+    let values = ScalarBuffer::<i64>::new(Buffer::from_vec(v), 0, len);
+    Ok(PrimitiveArray::<T>::try_new(values, nulls)?)
+}
+
 fn byte_array(
     t: &DataType,
     offsets: Vec<i64>,
@@ -768,5 +910,39 @@ fn byte_array(
         Ok(Arc::new(
             StringArray::try_new(o, values, nulls).map_err(bad)?,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_puts_each_value_on_its_valid_row() {
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for n in [0usize, 1, 5, 63, 64, 65, 130, 1000, 1024] {
+            for density in [0u64, 1, 3, 7, 8] {
+                let valid: Vec<bool> = (0..n).map(|_| next() % 8 < density).collect();
+                let bits = BooleanBuffer::from(valid.clone());
+                let values: Vec<u64> = (1..=valid.iter().filter(|&&v| v).count() as u64).collect();
+                let mut want = vec![7u64; 3];
+                let mut it = values.iter();
+                want.extend(
+                    valid
+                        .iter()
+                        .map(|&v| if v { *it.next().unwrap() } else { 0 }),
+                );
+                let mut got = vec![7u64; 3];
+                got.extend(&values);
+                spread(&mut got, 3, &bits);
+                assert_eq!(got, want, "{n} rows, density {density}/8");
+            }
+        }
     }
 }

@@ -993,7 +993,7 @@ impl Segment {
         sink.finish()
     }
 
-    fn decode_raw(&self, column: usize, block: usize, bytes: &[u8]) -> Result<DecodedBlock> {
+    fn decode_raw(&self, column: usize, block: usize, bytes: &Bytes) -> Result<DecodedBlock> {
         let (field, meta) = self
             .footer
             .schema
