@@ -150,7 +150,9 @@ pub(crate) fn unpack_into(packed: &[u64], n: usize, reference: u64, w: u8, out: 
             unpack_chunk_dyn(w, src, reference, chunk);
         }
     }
-    unpack_sequential(packed_tail, reference, w, dst_tail);
+    // A block's children rarely hold a multiple of 1024 values (a delta has one fewer, a
+    // nullable column's values fewer still), so the tail gets the per-width loop too.
+    unpack_sequential_dyn(packed_tail, reference, w, dst_tail);
 }
 
 /// Bytes of `n` values packed sequentially (LSB first) at `w` bits: `ceil(n·w / 8)`.

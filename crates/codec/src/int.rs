@@ -775,13 +775,14 @@ pub(crate) fn decode_into(
                 return Err(corrupt("delta", "empty delta node"));
             }
             let first = r.u64()?;
-            let d = decode(r, limits, inner, Some(n - 1))?;
-            out.reserve(n);
+            // The deltas are decoded in place, after the first value, and summed there.
+            let start = out.len();
+            out.push(first);
+            decode_into(r, limits, inner, Some(n - 1), out)?;
             let mut acc = first;
-            out.push(acc);
-            for &x in &d {
-                acc = acc.wrapping_add(unflip_i64(x) as u64);
-                out.push(acc);
+            for v in out.get_mut(start + 1..).unwrap_or_default() {
+                acc = acc.wrapping_add(unflip_i64(*v) as u64);
+                *v = acc;
             }
         }
         tag::DELTA_OF_DELTA => {
@@ -790,17 +791,17 @@ pub(crate) fn decode_into(
             }
             let first = r.u64()?;
             let first_delta = unflip_i64(r.u64()?) as u64;
-            let dd = decode(r, limits, inner, Some(n - 2))?;
-            out.reserve(n);
+            let start = out.len();
             let mut acc = first;
             let mut delta = first_delta;
             out.push(acc);
             acc = acc.wrapping_add(delta);
             out.push(acc);
-            for &x in &dd {
-                delta = delta.wrapping_add(unflip_i64(x) as u64);
+            decode_into(r, limits, inner, Some(n - 2), out)?;
+            for v in out.get_mut(start + 2..).unwrap_or_default() {
+                delta = delta.wrapping_add(unflip_i64(*v) as u64);
                 acc = acc.wrapping_add(delta);
-                out.push(acc);
+                *v = acc;
             }
         }
         tag::RLE => {
@@ -824,10 +825,12 @@ pub(crate) fn decode_into(
         }
         tag::DICTIONARY => {
             let dict = decode(r, limits, inner, None)?;
-            let codes = decode(r, limits, inner, Some(n))?;
-            out.reserve(n);
-            for &c in &codes {
-                let v = usize::try_from(c)
+            // The codes are decoded in place and looked up there.
+            let start = out.len();
+            decode_into(r, limits, inner, Some(n), out)?;
+            for v in out.get_mut(start..).unwrap_or_default() {
+                let c = *v;
+                *v = *usize::try_from(c)
                     .ok()
                     .and_then(|c| dict.get(c))
                     .ok_or_else(|| {
@@ -836,7 +839,6 @@ pub(crate) fn decode_into(
                             format!("code {c} outside a dictionary of {}", dict.len()),
                         )
                     })?;
-                out.push(*v);
             }
         }
         tag::ANS => ans::decode_into(r, n, out)?,
