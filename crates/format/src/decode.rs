@@ -1,14 +1,22 @@
 //! Decoding blocks straight into the buffers of one output array.
 //!
 //! A block is decoded in two steps. Reading a [`DecodedBlock`] (`Segment::decode_blocks`)
-//! checks the CRC, the flags and the validity bitmap and runs the codec: it yields the block's
-//! non-null values in the codec's types (`i64`, `u64`, `f64`, booleans, byte strings) and its
-//! validity. [`ColumnSink::append`]
-//! then converts any run of the block's rows (optionally filtered by a mask) into the buffers of
-//! the array being built: a `Vec` of the Arrow native type, one validity bitmap, string offsets
-//! and bytes, dictionary keys. Many blocks, or parts of blocks, end up in one array without an
-//! intermediate array per block and without concatenating afterwards; [`ColumnSink::finish`]
-//! hands the buffers to Arrow without copying them.
+//! checks the CRC, the flags and the validity bitmap (decoded straight into bitmap words).
+//! [`ColumnSink::append`] then puts any run of the block's rows (optionally filtered by a mask)
+//! into the buffers of the array being built: a `Vec` of the Arrow native type (`u64` bit
+//! patterns for `Int64` and timestamps, which Arrow takes as `i64` without a copy), one
+//! validity bitmap, string offsets and bytes, dictionary keys.
+//!
+//! - A block appended whole to a primitive or symbol-key column runs the codec straight into
+//!   the output `Vec` (64-bit types and `Float64`), or into one scratch buffer the sink keeps
+//!   (narrower types, checked and converted in two tight passes); the non-null values are then
+//!   spread over the valid rows in place.
+//! - Any other use (part of a block, a mask, strings, booleans) decodes the block's values
+//!   once, in the codec's types, and keeps them in the block for the next append.
+//!
+//! Many blocks, or parts of blocks, end up in one array without an intermediate array per block
+//! and without concatenating afterwards; [`ColumnSink::finish`] hands the buffers to Arrow
+//! without copying them. A failed append leaves the sink as it was.
 //!
 //! Every narrowing conversion is checked (a value that does not fit the column's type, a symbol
 //! code outside the dictionary, string bytes that are not UTF-8 are corruption errors naming the
@@ -222,13 +230,13 @@ impl DecodedBlock {
     fn decode_rows_into<T: Copy + Default>(
         &self,
         out: &mut Vec<T>,
-        decode: impl FnOnce(&[u8], Limits, &mut Vec<T>) -> strata_codec::Result<usize>,
+        decode: impl FnOnce(&[u8], Limits, &mut Vec<T>) -> Result<usize>,
     ) -> Result<()> {
         let base = out.len();
         let limits = Limits {
             max_values: self.non_null,
         };
-        let n = decode(&self.encoded, limits, out).map_err(|e| self.codec_error(e))?;
+        let n = decode(&self.encoded, limits, out)?;
         if let Err(e) = self.check_count(n) {
             out.truncate(base);
             return Err(e);
@@ -387,6 +395,8 @@ pub struct ColumnSink {
     len: usize,
     /// Rows to make room for when the first rows of an array arrive.
     capacity: usize,
+    /// Values of one block on their way into a narrower output type.
+    scratch: Vec<u64>,
 }
 
 impl ColumnSink {
@@ -430,6 +440,7 @@ impl ColumnSink {
             nulls: None,
             len: 0,
             capacity,
+            scratch: Vec::new(),
         }
     }
 
@@ -491,15 +502,79 @@ impl ColumnSink {
     /// where the column's type is the codec's (64-bit integers and timestamps, `Float64`);
     /// false (nothing appended) for other types.
     fn append_decoding(&mut self, block: &DecodedBlock) -> Result<bool> {
+        let pos = block.pos;
+        let codec = |e| block.codec_error(e);
+        let scratch = &mut self.scratch;
+        // Narrower types are decoded into a buffer the sink keeps, checked in one pass and
+        // converted in another.
+        fn narrow<'a>(
+            scratch: &'a mut Vec<u64>,
+            buf: &[u8],
+            limits: Limits,
+            signed: bool,
+        ) -> strata_codec::Result<&'a [u64]> {
+            scratch.clear();
+            if signed {
+                strata_codec::decode_i64_bits_into(buf, limits, scratch)?;
+            } else {
+                strata_codec::decode_u64_into(buf, limits, scratch)?;
+            }
+            Ok(&scratch[..])
+        }
+        let bad = |x: &dyn std::fmt::Display| corrupt_at(pos, format!("value {x} out of range"));
+        macro_rules! signed {
+            ($o:expr, $t:ty) => {
+                block.decode_rows_into($o, |buf, limits, out| {
+                    let v = narrow(scratch, buf, limits, true).map_err(codec)?;
+                    let lo = i64::from(<$t>::MIN);
+                    let hi = i64::from(<$t>::MAX);
+                    if let Some(x) = outside_bits(v, lo, hi) {
+                        return Err(bad(&x));
+                    }
+                    out.extend(v.iter().map(|&x| x as i64 as $t));
+                    Ok(v.len())
+                })?
+            };
+        }
+        macro_rules! unsigned {
+            ($o:expr, $hi:expr, $cast:expr) => {
+                block.decode_rows_into($o, |buf, limits, out| {
+                    let v = narrow(scratch, buf, limits, false).map_err(codec)?;
+                    if let Some(x) = above_u64(v, $hi) {
+                        return Err(bad(&x));
+                    }
+                    out.extend(v.iter().map(|&x| $cast(x)));
+                    Ok(v.len())
+                })?
+            };
+        }
+        let dict_len = self.dict.as_ref().map_or(0, |d| d.len());
         match (&mut self.out, &block.data_type) {
             (Out::I64(o), DataType::Int64 | DataType::Timestamp(..)) => {
-                block.decode_rows_into(o, strata_codec::decode_i64_bits_into)?;
+                block.decode_rows_into(o, |buf, limits, out| {
+                    strata_codec::decode_i64_bits_into(buf, limits, out).map_err(codec)
+                })?;
             }
             (Out::U64(o), DataType::UInt64) => {
-                block.decode_rows_into(o, strata_codec::decode_u64_into)?;
+                block.decode_rows_into(o, |buf, limits, out| {
+                    strata_codec::decode_u64_into(buf, limits, out).map_err(codec)
+                })?;
             }
             (Out::F64(o), DataType::Float64) => {
-                block.decode_rows_into(o, strata_codec::decode_f64_into)?;
+                block.decode_rows_into(o, |buf, limits, out| {
+                    strata_codec::decode_f64_into(buf, limits, out).map_err(codec)
+                })?;
+            }
+            (Out::I32(o), DataType::Int32 | DataType::Date32) => signed!(o, i32),
+            (Out::I16(o), DataType::Int16) => signed!(o, i16),
+            (Out::I8(o), DataType::Int8) => signed!(o, i8),
+            (Out::U32(o), DataType::UInt32) => unsigned!(o, u32::MAX.into(), |x| x as u32),
+            (Out::U16(o), DataType::UInt16) => unsigned!(o, u16::MAX.into(), |x| x as u16),
+            (Out::U8(o), DataType::UInt8) => unsigned!(o, u8::MAX.into(), |x| x as u8),
+            // Codes index the dictionary, which has fewer than 2^31 values; with an empty one
+            // no code is valid.
+            (Out::Keys(o), DataType::Symbol) if dict_len > 0 => {
+                unsigned!(o, (dict_len as u64 - 1).min(i32::MAX as u64), |x| x as i32)
             }
             _ => return Ok(false),
         }
@@ -813,6 +888,17 @@ fn outside_i64(run: &[i64], lo: i64, hi: i64) -> Option<i64> {
     run.iter().copied().find(|&x| x < lo || x > hi)
 }
 
+/// The first value (bit patterns of `i64`s) outside `lo..=hi`, as [`outside_i64`].
+fn outside_bits(run: &[u64], lo: i64, hi: i64) -> Option<i64> {
+    let (mn, mx) = run.iter().fold((i64::MAX, i64::MIN), |(a, b), &x| {
+        (a.min(x as i64), b.max(x as i64))
+    });
+    if run.is_empty() || (mn >= lo && mx <= hi) {
+        return None;
+    }
+    run.iter().map(|&x| x as i64).find(|&x| x < lo || x > hi)
+}
+
 /// The first value above `hi`, found only when a branch-free pass says there is one.
 fn above_u64(run: &[u64], hi: u64) -> Option<u64> {
     if run.iter().fold(0, |a, &x| a.max(x)) <= hi {
@@ -916,6 +1002,54 @@ fn byte_array(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::block::{BlockOptions, encode_block};
+    use arrow_array::Int64Array;
+
+    /// A block of Int64 values decoded as a narrower column: values that fit come through
+    /// every append path (whole block straight into the output, part of a block, a mask),
+    /// one that does not is a corruption error, and the sink is left as it was.
+    #[test]
+    fn narrowing_is_checked_on_every_append_path() {
+        let wide = Field::new("x", DataType::Int64, true);
+        let values: ArrayRef = Arc::new(Int64Array::from(vec![Some(1), None, Some(-3), Some(120)]));
+        let enc = encode_block(&wide, &values, &BlockOptions::default()).unwrap();
+        let bytes = Bytes::from(enc.bytes);
+        let narrow = Field::new("x", DataType::Int8, true);
+        let block = DecodedBlock::decode(&narrow, &bytes, 4, None, BlockPos::default()).unwrap();
+        let mut sink = ColumnSink::new(&narrow, None, SymbolAs::Dictionary, 4);
+        sink.append(&block, 0..4, None).unwrap();
+        sink.append(&block, 2..4, None).unwrap();
+        let mask = BooleanBuffer::from(vec![true, false, true]);
+        sink.append(&block, 1..4, Some(&mask)).unwrap();
+        let got = sink.finish().unwrap();
+        let want: ArrayRef = Arc::new(arrow_array::Int8Array::from(vec![
+            Some(1),
+            None,
+            Some(-3),
+            Some(120),
+            Some(-3),
+            Some(120),
+            None,
+            Some(120),
+        ]));
+        assert_eq!(&got, &want);
+
+        let big: ArrayRef = Arc::new(Int64Array::from(vec![Some(1), None, Some(300)]));
+        let enc = encode_block(&wide, &big, &BlockOptions::default()).unwrap();
+        let bytes = Bytes::from(enc.bytes);
+        for range in [0..3, 2..3] {
+            let block =
+                DecodedBlock::decode(&narrow, &bytes, 3, None, BlockPos::default()).unwrap();
+            let mut sink = ColumnSink::new(&narrow, None, SymbolAs::Dictionary, 3);
+            let err = sink.append(&block, range.clone(), None).unwrap_err();
+            assert!(
+                err.to_string().contains("300 out of range"),
+                "{range:?}: {err}"
+            );
+            assert!(sink.is_empty());
+            assert_eq!(sink.finish().unwrap().len(), 0);
+        }
+    }
 
     #[test]
     fn spread_puts_each_value_on_its_valid_row() {
