@@ -251,7 +251,8 @@ impl DecodedBlock {
 /// Moves the values `out[base..]` (one per set bit of `valid`) to the positions of their set
 /// bits in `out[base..base + valid.len()]`, from the last down, so no value is overwritten
 /// before it moves (a value's row is never before its index); null rows get the default.
-/// Works a 64-row word at a time, visiting only set bits and then only unset ones.
+/// Works a 64-row word at a time: a word without nulls moves as one run; otherwise only its
+/// set bits, then only its unset ones, are visited.
 fn spread<T: Copy + Default>(out: &mut Vec<T>, base: usize, valid: &BooleanBuffer) {
     let n = valid.len();
     let mut k = out.len() - base;
@@ -265,6 +266,15 @@ fn spread<T: Copy + Default>(out: &mut Vec<T>, base: usize, valid: &BooleanBuffe
     for (i, &w) in words.iter().enumerate().rev() {
         let first = i * 64;
         let in_word = (n - first).min(64);
+        let full = u64::MAX >> (64 - in_word);
+        if w & full == full {
+            // No null in this word: its values move as one run.
+            k = k.saturating_sub(in_word);
+            if k + in_word <= dst.len() && first + in_word <= dst.len() {
+                dst.copy_within(k..k + in_word, first);
+            }
+            continue;
+        }
         let mut set = w;
         while set != 0 {
             let b = 63 - set.leading_zeros() as usize;
@@ -276,7 +286,7 @@ fn spread<T: Copy + Default>(out: &mut Vec<T>, base: usize, valid: &BooleanBuffe
         }
         // Every value still to move sits below `k`, which is at most `first`: the null rows of
         // this word can take the default now.
-        let mut unset = !w & (u64::MAX >> (64 - in_word));
+        let mut unset = !w & full;
         while unset != 0 {
             if let Some(d) = dst.get_mut(first + unset.trailing_zeros() as usize) {
                 *d = T::default();
