@@ -349,6 +349,55 @@ pub struct ScanIter {
     parallel: Option<Parallel>,
 }
 
+/// The first row of every stripe of `seg` (and the row count last), when its columns are cut
+/// at the same rows (as writers cut them); `None` otherwise.
+fn stripe_starts(seg: &Segment) -> Option<Vec<u64>> {
+    let columns = &seg.footer().columns;
+    let first = columns.first()?;
+    let aligned = columns.iter().all(|c| {
+        c.blocks.len() == first.blocks.len()
+            && c.blocks
+                .iter()
+                .zip(&first.blocks)
+                .all(|(a, b)| a.rows == b.rows)
+    });
+    if !aligned {
+        return None;
+    }
+    let mut starts = Vec::with_capacity(first.blocks.len() + 1);
+    let mut at = 0u64;
+    for b in &first.blocks {
+        starts.push(at);
+        at += u64::from(b.rows);
+    }
+    starts.push(at);
+    Some(starts)
+}
+
+/// The number of stripes overlapping `rows` when the predicate rules out every one of them
+/// (from block statistics, blooms and dictionaries); `None` when any may hold a match.
+fn unit_ruled_out(
+    p: &BoundPredicate,
+    seg: &Segment,
+    starts: &[u64],
+    rows: std::ops::Range<u64>,
+) -> Option<u64> {
+    let first = starts
+        .partition_point(|&s| s <= rows.start)
+        .checked_sub(1)?;
+    let mut n = 0;
+    for b in first..starts.len().saturating_sub(1) {
+        if starts.get(b).is_none_or(|&s| s >= rows.end) {
+            break;
+        }
+        if p.prune_block(seg, b).may_be_true() {
+            return None;
+        }
+        n += 1;
+    }
+    Some(n)
+}
+
 /// Rows of one unit of work of a parallel scan: a segment, or this many rows of a larger one.
 pub const PARALLEL_UNIT_ROWS: u64 = 1 << 16;
 
@@ -443,6 +492,9 @@ impl ScanIter {
     /// when there is at most one unit of work.
     fn into_parallel(mut self, threads: usize) -> ScanIter {
         let mut units = Vec::new();
+        // What the units left out would have counted; counted only when the scan goes parallel
+        // (a sequential scan counts everything itself).
+        let mut skipped: Vec<(usize, u64)> = Vec::new();
         for (i, seg) in self.segments.iter().enumerate() {
             let n = seg.num_rows();
             let range = self.rows.get(&i).cloned().unwrap_or(0..n);
@@ -451,20 +503,42 @@ impl ScanIter {
             // consumer re-cuts batches where a unit ends mid-batch).
             let block = u64::from(seg.footer().block_rows.max(1));
             let step = PARALLEL_UNIT_ROWS.div_ceil(block).saturating_mul(block);
+            // Units whose every block the predicate rules out are not handed to a worker (each
+            // unit opens its own cursor): a selective scan runs only the units it reads.
+            let starts = self.predicate.as_ref().and_then(|_| stripe_starts(seg));
             let mut at = start;
             let mut first = true;
             loop {
                 let to = (at / step + 1).saturating_mul(step).min(end);
-                units.push((i, at..to, first));
-                first = false;
+                let ruled_out = match (&self.predicate, &starts) {
+                    (Some(p), Some(starts)) => unit_ruled_out(p, seg, starts, at..to),
+                    _ => None,
+                };
+                match ruled_out {
+                    Some(blocks) => {
+                        skipped.push((BLOCKS_TOTAL, blocks));
+                        skipped.push((BLOCKS_PRUNED, blocks));
+                    }
+                    None => {
+                        units.push((i, at..to, first));
+                        first = false;
+                    }
+                }
                 at = to;
                 if at >= end {
                     break;
                 }
             }
+            if first && self.count_segments {
+                skipped.push((SEGMENTS_TOTAL, 1));
+                skipped.push((SEGMENTS_PRUNED, 1));
+            }
         }
         if units.len() <= 1 {
             return self;
+        }
+        for (counter, n) in skipped {
+            self.stats.add(counter, n);
         }
         let workers = threads.min(units.len());
         let mut receivers = Vec::with_capacity(workers);
@@ -953,14 +1027,25 @@ impl Cursor {
                 block_starts.insert(*index, starts);
             }
         }
-        let mut bounds: Vec<u64> = block_starts.values().flatten().copied().collect();
+        // Columns are usually cut at the same rows: then their starts are the bounds as they
+        // are, and only columns cut differently are merged in (a sort of every block start of
+        // every column cost a wide table more than the blocks a selective scan reads).
+        let mut cuts: Vec<&Vec<u64>> = Vec::new();
+        for starts in block_starts.values() {
+            if !cuts.contains(&starts) {
+                cuts.push(starts);
+            }
+        }
+        let mut bounds: Vec<u64> = cuts.iter().copied().flatten().copied().collect();
         if block_starts.is_empty() {
             let step = u64::from(footer.block_rows.max(1));
             bounds.extend((0..rows).step_by(usize::try_from(step).unwrap_or(1024)));
         }
-        bounds.push(0);
         bounds.push(rows);
-        bounds.sort_unstable();
+        bounds.insert(0, 0);
+        if !bounds.is_sorted() {
+            bounds.sort_unstable();
+        }
         bounds.dedup();
         let mut ranges: Vec<(u64, u64)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
         if let Some(only) = only {

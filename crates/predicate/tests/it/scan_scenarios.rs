@@ -359,16 +359,23 @@ fn parallel_scan_returns_the_batches_of_a_sequential_scan() {
     // A large segment (four units), a small one, another large one.
     let segs = vec![seg(0, n), seg(n, n + 500), seg(n + 500, 2 * n)];
     let deleted: RoaringBitmap = (0..n as u32).filter(|r| r % 11 == 0).collect();
-    let pred = BoundPredicate::parse_and_bind("v > 1000 OR tag = 'b'", &schema()).unwrap();
+    // A predicate that reads every block, and one that only the blocks of rows 60,000..70,100
+    // can satisfy (two units of the first segment, which still go to two workers): the other
+    // units and the two other segments are ruled out before any worker opens them, and still
+    // counted as pruned.
+    let preds = [
+        BoundPredicate::parse_and_bind("v > 1000 OR tag = 'b'", &schema()).unwrap(),
+        BoundPredicate::parse_and_bind("k >= 60000 AND k < 70100", &schema()).unwrap(),
+    ];
     for batch_size in [65_536usize, 10_000, 999] {
-        for with_predicate in [false, true] {
+        for with_predicate in [None, Some(&preds[0]), Some(&preds[1])] {
             let run = |threads: usize| {
                 let mut scan = Scan::new(segs.clone())
                     .threads(threads)
                     .batch_size(batch_size)
                     .deleted(2, deleted.clone());
-                if with_predicate {
-                    scan = scan.predicate(pred.clone());
+                if let Some(p) = with_predicate {
+                    scan = scan.predicate(p.clone());
                 }
                 let stats = scan.stats();
                 let batches: Vec<RecordBatch> =
@@ -380,16 +387,26 @@ fn parallel_scan_returns_the_batches_of_a_sequential_scan() {
             assert_eq!(
                 one.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(),
                 many.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(),
-                "batch sizes, batch size {batch_size}, predicate {with_predicate}"
+                "batch sizes, batch size {batch_size}, predicate {with_predicate:?}"
             );
-            assert!(one.len() > 3);
+            let selective = with_predicate.is_some_and(|p| std::ptr::eq(p, &preds[1]));
+            if selective {
+                assert_eq!(one_stats.rows_matched, 10_100);
+            } else {
+                assert!(one.len() > 3);
+            }
             for (a, b) in one.iter().zip(&many) {
-                assert_eq!(a, b, "batch size {batch_size}, predicate {with_predicate}");
+                assert_eq!(
+                    a, b,
+                    "batch size {batch_size}, predicate {with_predicate:?}"
+                );
             }
             assert_eq!(one_stats.rows_matched, many_stats.rows_matched);
             assert_eq!(one_stats.segments_total, 3);
             assert_eq!(many_stats.segments_total, 3);
+            assert_eq!(one_stats.segments_pruned, many_stats.segments_pruned);
             assert_eq!(one_stats.blocks_total, many_stats.blocks_total);
+            assert_eq!(one_stats.blocks_pruned, many_stats.blocks_pruned);
             assert_eq!(one_stats.blocks_decoded, many_stats.blocks_decoded);
         }
     }
