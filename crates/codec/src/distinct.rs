@@ -101,13 +101,7 @@ mod tests {
 
     #[test]
     fn count_distinct_matches_a_set() {
-        let mut x = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::xorshift(0x2545_F491_4F6C_DD1Du64);
         let mut cases: Vec<Vec<u64>> = vec![
             vec![],
             vec![0],

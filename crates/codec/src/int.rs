@@ -907,13 +907,7 @@ mod tests {
 
     #[test]
     fn distinct_at_most_matches_a_sorted_dedup() {
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::xorshift(0x9E37_79B9_7F4A_7C15u64);
         let mut cases: Vec<Vec<u64>> = vec![
             vec![],
             vec![u64::MAX],

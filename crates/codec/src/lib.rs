@@ -99,6 +99,17 @@ pub use distinct::{DistinctSet, count_distinct};
 pub use error::{CodecError, Result};
 
 use int::{Ctx, flip_i64, unflip_i64};
+
+/// A xorshift64 generator for the unit tests' random inputs.
+#[cfg(test)]
+pub(crate) fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
+}
 use io::Reader;
 
 /// Version byte written at the start of every buffer.
