@@ -380,6 +380,7 @@ fn unit_ruled_out(
     p: &BoundPredicate,
     seg: &Segment,
     starts: &[u64],
+    sources: &[Source],
     rows: std::ops::Range<u64>,
 ) -> Option<u64> {
     let first = starts
@@ -390,7 +391,7 @@ fn unit_ruled_out(
         if starts.get(b).is_none_or(|&s| s >= rows.end) {
             break;
         }
-        if p.prune_block(seg, b).may_be_true() {
+        if p.prune_stripe(seg, sources, b).may_be_true() {
             return None;
         }
         n += 1;
@@ -505,13 +506,18 @@ impl ScanIter {
             let step = PARALLEL_UNIT_ROWS.div_ceil(block).saturating_mul(block);
             // Units whose every block the predicate rules out are not handed to a worker (each
             // unit opens its own cursor): a selective scan runs only the units it reads.
-            let starts = self.predicate.as_ref().and_then(|_| stripe_starts(seg));
+            let starts = self
+                .predicate
+                .as_ref()
+                .and_then(|p| Some((stripe_starts(seg)?, p.sources(seg))));
             let mut at = start;
             let mut first = true;
             loop {
                 let to = (at / step + 1).saturating_mul(step).min(end);
                 let ruled_out = match (&self.predicate, &starts) {
-                    (Some(p), Some(starts)) => unit_ruled_out(p, seg, starts, at..to),
+                    (Some(p), Some((starts, sources))) => {
+                        unit_ruled_out(p, seg, starts, sources, at..to)
+                    }
                     _ => None,
                 };
                 match ruled_out {
@@ -1466,32 +1472,42 @@ impl BoundPredicate {
     /// `block` of every column, as writers align them in stripes), from block statistics, bloom
     /// filters and symbol dictionaries.
     pub fn prune_block(&self, seg: &Segment, block: usize) -> Outcomes {
+        self.prune_stripe(seg, &self.sources(seg), block)
+    }
+
+    /// Where each of the predicate's columns is in `seg`.
+    fn sources(&self, seg: &Segment) -> Vec<Source> {
+        self.columns
+            .iter()
+            .map(|c| resolve(seg, &c.name, &c.data_type))
+            .collect()
+    }
+
+    /// [`Self::prune_block`] with the predicate's columns already resolved (`sources`).
+    fn prune_stripe(&self, seg: &Segment, sources: &[Source], block: usize) -> Outcomes {
         let footer = seg.footer();
         let rows = footer
             .columns
             .first()
             .and_then(|c| c.blocks.get(block))
             .map_or(0, |b| u64::from(b.rows));
-        let facts = |slot: usize| {
-            self.columns.get(slot).map_or(ColumnFacts::Unknown, |c| {
-                match resolve(seg, &c.name, &c.data_type) {
-                    Source::Missing => ColumnFacts::Missing { rows },
-                    Source::Column {
-                        same_type: false, ..
-                    } => ColumnFacts::Unknown,
-                    Source::Column { index, .. } => {
-                        let meta = footer.columns.get(index);
-                        match (meta, meta.and_then(|m| m.blocks.get(block))) {
-                            (Some(m), Some(b)) => ColumnFacts::Known {
-                                stats: &b.stats,
-                                bloom: b.bloom.as_ref(),
-                                dictionary: m.dictionary.as_deref(),
-                            },
-                            _ => ColumnFacts::Unknown,
-                        }
-                    }
+        let facts = |slot: usize| match sources.get(slot) {
+            None => ColumnFacts::Unknown,
+            Some(Source::Missing) => ColumnFacts::Missing { rows },
+            Some(Source::Column {
+                same_type: false, ..
+            }) => ColumnFacts::Unknown,
+            Some(Source::Column { index, .. }) => {
+                let meta = footer.columns.get(*index);
+                match (meta, meta.and_then(|m| m.blocks.get(block))) {
+                    (Some(m), Some(b)) => ColumnFacts::Known {
+                        stats: &b.stats,
+                        bloom: b.bloom.as_ref(),
+                        dictionary: m.dictionary.as_deref(),
+                    },
+                    _ => ColumnFacts::Unknown,
                 }
-            })
+            }
         };
         outcomes(&self.expr, &facts)
     }
