@@ -959,6 +959,8 @@ struct Cursor {
     pred_cols: Vec<usize>,
     /// Segment columns decoded straight into the output (see [`Cursor::materialize`]).
     sink_cols: Vec<usize>,
+    /// Whether every involved column is cut into blocks at the same rows.
+    shared_cuts: bool,
 }
 
 fn resolve(seg: &Segment, name: &str, want: &DataType) -> Source {
@@ -1042,6 +1044,7 @@ impl Cursor {
                 cuts.push(starts);
             }
         }
+        let shared_cuts = cuts.len() == 1;
         let mut bounds: Vec<u64> = cuts.iter().copied().flatten().copied().collect();
         if block_starts.is_empty() {
             let step = u64::from(footer.block_rows.max(1));
@@ -1134,6 +1137,7 @@ impl Cursor {
             raw: BTreeMap::new(),
             pred_cols,
             sink_cols,
+            shared_cuts,
         }))
     }
 
@@ -1347,6 +1351,17 @@ impl Cursor {
 
     fn range_outcomes(&self, p: &BoundPredicate, r0: u64) -> Outcomes {
         let footer = self.seg.footer();
+        // Columns cut at the same rows share the block index: one search per range, not one
+        // per column and comparison.
+        let shared = if self.shared_cuts {
+            self.block_starts
+                .keys()
+                .next()
+                .and_then(|&c| self.block_of(c, r0))
+                .map(|(b, _)| b)
+        } else {
+            None
+        };
         let facts = |slot: usize| match self.pred_src.get(slot) {
             None => ColumnFacts::Unknown,
             Some((Source::Missing, _)) => ColumnFacts::Missing { rows: 1 },
@@ -1358,9 +1373,9 @@ impl Cursor {
             )) => ColumnFacts::Unknown,
             Some((Source::Column { index, .. }, _)) => {
                 let meta = footer.columns.get(*index);
-                let block = self
-                    .block_of(*index, r0)
-                    .and_then(|(b, _)| meta.and_then(|m| m.blocks.get(b)));
+                let block = shared
+                    .or_else(|| self.block_of(*index, r0).map(|(b, _)| b))
+                    .and_then(|b| meta.and_then(|m| m.blocks.get(b)));
                 match (meta, block) {
                     (Some(m), Some(b)) => ColumnFacts::Known {
                         stats: &b.stats,
