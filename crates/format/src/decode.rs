@@ -58,8 +58,9 @@ enum Values {
 
 /// One block after its CRC, flags and validity are checked ([`ColumnSink::append`] turns rows
 /// of it into output buffers). The values are decoded on first use: a block appended whole
-/// to a 64-bit integer or `Float64` column is decoded straight into the output buffer, with
-/// no per-block vector and no copy; any other use decodes the values once into the block.
+/// to an integer, date, timestamp, `Float64` or symbol-key column is decoded into the output
+/// buffer (through the sink's scratch buffer for narrower types), with no per-block vector;
+/// any other use decodes the values once into the block.
 #[derive(Debug)]
 pub struct DecodedBlock {
     rows: usize,
@@ -508,9 +509,9 @@ impl ColumnSink {
         Ok(())
     }
 
-    /// Appends every row of `block` by decoding its values straight into the output buffer,
-    /// where the column's type is the codec's (64-bit integers and timestamps, `Float64`);
-    /// false (nothing appended) for other types.
+    /// Appends every row of `block` by decoding its values straight into the output buffer
+    /// (64-bit integers and timestamps, `Float64`) or through the sink's scratch buffer
+    /// (narrower integers, dates, symbol keys); false (nothing appended) for other types.
     fn append_decoding(&mut self, block: &DecodedBlock) -> Result<bool> {
         let pos = block.pos;
         let codec = |e| block.codec_error(e);
@@ -538,7 +539,7 @@ impl ColumnSink {
                     let v = narrow(scratch, buf, limits, true).map_err(codec)?;
                     let lo = i64::from(<$t>::MIN);
                     let hi = i64::from(<$t>::MAX);
-                    if let Some(x) = outside_bits(v, lo, hi) {
+                    if let Some(x) = outside_i64(v, lo, hi, |x| x as i64) {
                         return Err(bad(&x));
                     }
                     out.extend(v.iter().map(|&x| x as i64 as $t));
@@ -628,7 +629,7 @@ impl ColumnSink {
                 valid,
                 sel,
                 pos,
-                |r| outside_i64(r, i8::MIN.into(), i8::MAX.into()),
+                |r| outside_i64(r, i8::MIN.into(), i8::MAX.into(), |x| x),
                 |x| x as i8,
             )?,
             (Out::I16(o), Values::I64(v)) => prim(
@@ -637,7 +638,7 @@ impl ColumnSink {
                 valid,
                 sel,
                 pos,
-                |r| outside_i64(r, i16::MIN.into(), i16::MAX.into()),
+                |r| outside_i64(r, i16::MIN.into(), i16::MAX.into(), |x| x),
                 |x| x as i16,
             )?,
             (Out::I32(o), Values::I64(v)) => prim(
@@ -646,7 +647,7 @@ impl ColumnSink {
                 valid,
                 sel,
                 pos,
-                |r| outside_i64(r, i32::MIN.into(), i32::MAX.into()),
+                |r| outside_i64(r, i32::MIN.into(), i32::MAX.into(), |x| x),
                 |x| x as i32,
             )?,
             (Out::I64(o), Values::I64(v)) => prim(o, v, valid, sel, pos, fits, |x| x as u64)?,
@@ -887,26 +888,16 @@ fn fits<S>(_: &[S]) -> Option<S> {
     None
 }
 
-/// The first value outside `lo..=hi`, found only when a branch-free pass says there is one.
-fn outside_i64(run: &[i64], lo: i64, hi: i64) -> Option<i64> {
-    let (mn, mx) = run
-        .iter()
-        .fold((i64::MAX, i64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
-    if run.is_empty() || (mn >= lo && mx <= hi) {
-        return None;
-    }
-    run.iter().copied().find(|&x| x < lo || x > hi)
-}
-
-/// The first value (bit patterns of `i64`s) outside `lo..=hi`, as [`outside_i64`].
-fn outside_bits(run: &[u64], lo: i64, hi: i64) -> Option<i64> {
+/// The first value outside `lo..=hi`, found only when a branch-free pass says there is one;
+/// `key` reads a value as an `i64` (the values themselves, or `i64` bit patterns in `u64`s).
+fn outside_i64<T: Copy>(run: &[T], lo: i64, hi: i64, key: impl Fn(T) -> i64) -> Option<i64> {
     let (mn, mx) = run.iter().fold((i64::MAX, i64::MIN), |(a, b), &x| {
-        (a.min(x as i64), b.max(x as i64))
+        (a.min(key(x)), b.max(key(x)))
     });
     if run.is_empty() || (mn >= lo && mx <= hi) {
         return None;
     }
-    run.iter().map(|&x| x as i64).find(|&x| x < lo || x > hi)
+    run.iter().map(|&x| key(x)).find(|&x| x < lo || x > hi)
 }
 
 /// The first value above `hi`, found only when a branch-free pass says there is one.
