@@ -74,6 +74,7 @@ mod expr;
 mod parse;
 mod prune;
 mod scan;
+mod sorted;
 
 pub use bind::{BoundColumn, BoundExpr, BoundPredicate};
 pub use error::{PredicateError, Result};

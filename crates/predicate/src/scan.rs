@@ -2,8 +2,9 @@
 //!
 //! Per segment: prune with the segment's column statistics; cut the rows into *ranges* at every
 //! block boundary of the columns involved (writers align blocks into stripes, so a range is
-//! normally one stripe); prune each range with its blocks' statistics, bloom filters and the
-//! symbol dictionary; decode the predicate columns of the ranges that may match and evaluate the
+//! normally one stripe); drop the ranges outside the rows the predicate allows on a column
+//! whose blocks are in order (two binary searches, see [`crate::sorted`]); prune each remaining
+//! range with its blocks' statistics, bloom filters and the symbol dictionary; decode the predicate columns of the ranges that may match and evaluate the
 //! predicate (skipped when pruning proves every row matches); drop deleted rows; then decode
 //! only those blocks of the projected columns whose range kept a row. One range is decoded at a
 //! time, so memory stays at about one block per column plus one output batch.
@@ -23,6 +24,7 @@ use crate::bind::BoundPredicate;
 use crate::error::{PredicateError, Result};
 use crate::eval::{conform, eval};
 use crate::prune::{ColumnFacts, Outcomes, outcomes};
+use crate::sorted;
 
 /// Rows per output batch unless [`Scan::batch_size`] says otherwise.
 pub const DEFAULT_BATCH_SIZE: usize = 8192;
@@ -374,13 +376,42 @@ fn stripe_starts(seg: &Segment) -> Option<Vec<u64>> {
     Some(starts)
 }
 
+/// The rows of `seg` outside which `p` is never true: the intersection of the spans of the
+/// columns it bounds whose blocks are in order ([`crate::sorted`]); all rows otherwise.
+fn candidate_rows<'a>(
+    p: &BoundPredicate,
+    seg: &Segment,
+    sources: impl IntoIterator<Item = &'a Source>,
+) -> std::ops::Range<u64> {
+    let mut span = 0..seg.num_rows();
+    for (slot, src) in sources.into_iter().enumerate() {
+        let Source::Column {
+            index,
+            same_type: true,
+        } = src
+        else {
+            continue;
+        };
+        let Some(meta) = seg.footer().columns.get(*index) else {
+            continue;
+        };
+        if let Some(s) = sorted::column_span(&meta.blocks, &sorted::interval(&p.expr, slot)) {
+            let start = span.start.max(s.start);
+            span = start..span.end.min(s.end).max(start);
+        }
+    }
+    span
+}
+
 /// The number of stripes overlapping `rows` when the predicate rules out every one of them
-/// (from block statistics, blooms and dictionaries); `None` when any may hold a match.
+/// (outside `span`, the predicate's [`candidate_rows`], or by block statistics, blooms and
+/// dictionaries); `None` when any may hold a match.
 fn unit_ruled_out(
     p: &BoundPredicate,
     seg: &Segment,
     starts: &[u64],
     sources: &[Source],
+    span: &std::ops::Range<u64>,
     rows: std::ops::Range<u64>,
 ) -> Option<u64> {
     let first = starts
@@ -388,10 +419,13 @@ fn unit_ruled_out(
         .checked_sub(1)?;
     let mut n = 0;
     for b in first..starts.len().saturating_sub(1) {
-        if starts.get(b).is_none_or(|&s| s >= rows.end) {
+        let (Some(&s), Some(&e)) = (starts.get(b), starts.get(b + 1)) else {
+            break;
+        };
+        if s >= rows.end {
             break;
         }
-        if p.prune_stripe(seg, sources, b).may_be_true() {
+        if e > span.start && s < span.end && p.prune_stripe(seg, sources, b).may_be_true() {
             return None;
         }
         n += 1;
@@ -506,17 +540,18 @@ impl ScanIter {
             let step = PARALLEL_UNIT_ROWS.div_ceil(block).saturating_mul(block);
             // Units whose every block the predicate rules out are not handed to a worker (each
             // unit opens its own cursor): a selective scan runs only the units it reads.
-            let starts = self
-                .predicate
-                .as_ref()
-                .and_then(|p| Some((stripe_starts(seg)?, p.sources(seg))));
+            let starts = self.predicate.as_ref().and_then(|p| {
+                let sources = p.sources(seg);
+                let span = candidate_rows(p, seg, &sources);
+                Some((stripe_starts(seg)?, sources, span))
+            });
             let mut at = start;
             let mut first = true;
             loop {
                 let to = (at / step + 1).saturating_mul(step).min(end);
                 let ruled_out = match (&self.predicate, &starts) {
-                    (Some(p), Some((starts, sources))) => {
-                        unit_ruled_out(p, seg, starts, sources, at..to)
+                    (Some(p), Some((starts, sources, span))) => {
+                        unit_ruled_out(p, seg, starts, sources, span, at..to)
                     }
                     _ => None,
                 };
@@ -1103,6 +1138,19 @@ impl Cursor {
             }
             stats.add(BLOCKS_PRUNED, ranges.len() as u64);
             return Ok(None);
+        }
+        // Ranges outside the rows the predicate's sorted columns allow are never looked at.
+        if let Some(p) = predicate {
+            let span = candidate_rows(p, &seg, pred_src.iter().map(|(s, _)| s));
+            let before = ranges.len();
+            ranges.retain(|&(s, e)| e > span.start && s < span.end);
+            stats.add(BLOCKS_PRUNED, (before - ranges.len()) as u64);
+            if ranges.is_empty() {
+                if count_segment {
+                    stats.add(SEGMENTS_PRUNED, 1);
+                }
+                return Ok(None);
+            }
         }
         let pred_cols: Vec<usize> = pred_src
             .iter()

@@ -217,16 +217,16 @@ pub fn table(max_rows: usize) -> BoxedStrategy<RecordBatch> {
     (0..=max_rows)
         .prop_flat_map(|n| {
             let cols: Vec<_> = (0..COLUMNS.len()).map(|c| column(c, n)).collect();
-            (cols, any::<bool>())
+            (cols, prop::option::of(0..COLUMNS.len()))
         })
         .prop_map(|(cols, sort)| {
             let arrays: Vec<ArrayRef> = cols.iter().enumerate().map(|(c, v)| array(c, v)).collect();
             let batch =
                 RecordBatch::try_new(Arc::new(schema().to_arrow(SymbolAs::Utf8)), arrays).unwrap();
-            if sort && batch.num_rows() > 0 {
-                // Sorted by i64 so zone maps are narrow and pruning has work to do.
-                let idx = arrow_ord::sort::sort_to_indices(batch.column(0), None, None).unwrap();
-                arrow_select::take::take_record_batch(&batch, &idx).unwrap()
+            if let Some(c) = sort.filter(|_| batch.num_rows() > 0) {
+                // Sorted by one column so zone maps are narrow and in order: pruning, and the
+                // binary search over ordered blocks, have work to do.
+                sorted_by(&batch, c)
             } else {
                 batch
             }
@@ -331,6 +331,23 @@ fn leaf() -> BoxedStrategy<P> {
             prop::strategy::Union::new(choices)
         })
         .boxed()
+}
+
+/// The column of the predicate's first comparison, in reading order.
+pub fn first_column(p: &P) -> Option<usize> {
+    match p {
+        P::Cmp(c, ..) | P::Between(c, ..) | P::In(c, _) | P::IsNull(c, _) | P::Prefix(c, _) => {
+            Some(*c)
+        }
+        P::And(v) | P::Or(v) => v.iter().find_map(first_column),
+        P::Not(p) => first_column(p),
+    }
+}
+
+/// `batch` sorted by column `c` (nulls first, as Arrow sorts).
+pub fn sorted_by(batch: &RecordBatch, c: usize) -> RecordBatch {
+    let idx = arrow_ord::sort::sort_to_indices(batch.column(c), None, None).unwrap();
+    arrow_select::take::take_record_batch(batch, &idx).unwrap()
 }
 
 pub fn predicate() -> BoxedStrategy<P> {

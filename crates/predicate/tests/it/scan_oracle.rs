@@ -25,7 +25,14 @@ proptest! {
         p in predicate(),
         projection in prop::sample::subsequence((0..COLUMNS.len()).collect::<Vec<_>>(), 0..=COLUMNS.len()).prop_shuffle(),
         deleted_seed in prop::collection::vec(0u32..300, 0..40),
+        sort_by_predicate in any::<bool>(),
     ) {
+        // Half the cases sort the rows by a column the predicate reads, so its blocks are in
+        // order and scans take the binary-search path over them.
+        let batch = match first_column(&p) {
+            Some(c) if sort_by_predicate && batch.num_rows() > 0 => sorted_by(&batch, c),
+            _ => batch,
+        };
         let segs = segments(&batch, &cuts, opts);
         let bound = BoundPredicate::bind(&expr(&p), &schema()).unwrap();
 
