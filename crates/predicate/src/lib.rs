@@ -13,6 +13,8 @@
 //! Scan::new(segments).predicate(p).projection(..)            ▼
 //!   per segment:  column stats + dictionary ──> Outcomes ⊆ {TRUE, FALSE, NULL}
 //!                 TRUE impossible → segment skipped
+//!   ordered cols: a column whose block min/max never decrease, bounded by the predicate
+//!                 → stripes outside [lo, hi] found by binary search, never evaluated
 //!   per stripe:   block stats + bloom + dictionary ──> Outcomes
 //!                 TRUE impossible → never read; only TRUE → no row evaluation
 //!                 else decode predicate columns, evaluate with Arrow kernels
