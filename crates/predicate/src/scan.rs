@@ -4,8 +4,9 @@
 //! block boundary of the columns involved (writers align blocks into stripes, so a range is
 //! normally one stripe); drop the ranges outside the rows the predicate allows on a column
 //! whose blocks are in order (two binary searches, see [`crate::sorted`]); prune each remaining
-//! range with its blocks' statistics, bloom filters and the symbol dictionary; decode the predicate columns of the ranges that may match and evaluate the
-//! predicate (skipped when pruning proves every row matches); drop deleted rows; then decode
+//! range with its blocks' statistics, bloom filters and the symbol dictionary; decode the
+//! predicate columns of the ranges that may match and evaluate the predicate (skipped when
+//! pruning proves every row matches); drop deleted rows; then decode
 //! only those blocks of the projected columns whose range kept a row. One range is decoded at a
 //! time, so memory stays at about one block per column plus one output batch.
 
