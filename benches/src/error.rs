@@ -46,6 +46,10 @@ pub enum BenchError {
     /// Strata's predicate layer (parsing, binding, scanning) returned an error.
     #[error("strata predicate: {0}")]
     Predicate(#[from] strata_predicate::PredicateError),
+    /// Vortex returned an error (the segment suite's Vortex peer, feature `vortex`).
+    #[cfg(feature = "vortex")]
+    #[error("vortex: {0}")]
+    Vortex(#[from] vortex::error::VortexError),
     /// pco returned an error.
     #[error("pco: {0}")]
     Pco(String),

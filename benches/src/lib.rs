@@ -1,8 +1,9 @@
 //! strata-benches: end-to-end and peer benchmarks for Strata, run on real data.
 //!
 //! Not a test suite and not criterion: kernels have criterion benches in their own crates. This
-//! crate measures Strata against its peers (pco, Parquet via the `parquet` crate) **on the same
-//! values in the same run** and reports sizes, throughputs and ratios. It sits outside the
+//! crate measures Strata against its peers (pco, Parquet via the `parquet` crate, and Vortex files
+//! in the segment suite with the cargo feature `vortex`, off by default) **on the same values in
+//! the same run** and reports sizes, throughputs and ratios. It sits outside the
 //! stack and may depend on any crate in it.
 //!
 //! The harness is a library of [`Suite`]s plus a small binary:

@@ -34,8 +34,14 @@
 //! timed. Each write starts by removing the previous file. Files are read from the page cache.
 //! The JSON also holds per-column bytes of Strata (`SegmentMeta::column_bytes`) and of
 //! Parquet+zstd (compressed column-chunk sizes), and each Strata column's most common cascade.
+//!
+//! With the cargo feature `vortex` (off by default), Vortex is timed in the same runs as one
+//! more peer: its default write strategy, read on one thread into Arrow (module `vortex_peer`),
+//! in a table of its own in the report.
 
 pub mod tables;
+#[cfg(feature = "vortex")]
+pub mod vortex_peer;
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -221,6 +227,35 @@ pub struct TableResult {
     pub write_vs_parquet_zstd: f64,
     /// Strata's bytes per column, largest first.
     pub column_bytes: Vec<ColumnBreakdown>,
+    /// Vortex, timed in the same runs (only with the cargo feature `vortex`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vortex: Option<VortexComparison>,
+}
+
+/// Vortex on one table, against the Strata segment and Parquet+zstd of the same runs.
+#[derive(Debug, Clone, Serialize)]
+pub struct VortexComparison {
+    /// Version of the `vortex` crate.
+    pub version: String,
+    /// The runtime that drove the write and the read, and its threads.
+    pub runtime: String,
+    /// Its file's bytes, write rows/s and full-read rows/s.
+    pub vortex: FormatFigures,
+    /// Strata segment bytes ÷ Vortex bytes.
+    pub size_strata_vs_vortex: f64,
+    /// Vortex bytes ÷ Parquet+zstd bytes (default properties).
+    pub size_vs_parquet_zstd: f64,
+    /// Strata write rows/s ÷ Vortex write rows/s.
+    pub write_strata_vs_vortex: f64,
+    /// Vortex write rows/s ÷ Parquet+zstd write rows/s.
+    pub write_vs_parquet_zstd: f64,
+    /// Strata one-thread read rows/s ÷ Vortex read rows/s.
+    pub read_strata_vs_vortex: f64,
+    /// Vortex read rows/s ÷ Parquet+zstd read rows/s.
+    pub read_vs_parquet_zstd: f64,
+    /// Columns that Vortex reads back as another Arrow type than they were written in
+    /// (`name: written → read`); the check compares them after a cast to the written type.
+    pub changed_read_types: Vec<String>,
 }
 
 /// One target of the issue, checked.
@@ -446,6 +481,8 @@ fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
     entropy_opts.block.encode.entropy = true;
     let entropy_meta = write_strata(&entropy_dir, &schema, entropy_opts, &table.batches)?;
     verify("strata-entropy", table, &read_strata(&entropy_meta.path)?)?;
+    #[cfg(feature = "vortex")]
+    let vortex = vortex_peer::VortexRun::prepare(&dir_path, table)?;
 
     let seg_path = meta.path.clone();
     let entropy_path = entropy_meta.path.clone();
@@ -461,6 +498,12 @@ fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
         Box::new(|| write_strata(&entropy_dir, &schema, entropy_opts, &table.batches).map(drop)),
         Box::new(|| read_strata(&entropy_path).map(drop)),
     ];
+    #[cfg(feature = "vortex")]
+    let first_vortex_op = {
+        let first = ops.len();
+        ops.extend(vortex.ops(table));
+        first
+    };
     let secs = interleaved_medians(&mut ops, repetitions(ctx), ctx.min_run_secs())?;
     drop(ops);
     let rows = table.rows;
@@ -479,6 +522,16 @@ fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
         read_rows_s: rows_per_s(rows, secs.get(8)),
     };
     let parquet_best_bytes = zstd_bytes.min(tuned_bytes);
+    #[cfg(feature = "vortex")]
+    let vortex = Some(vortex.comparison(
+        rows,
+        secs.get(first_vortex_op),
+        secs.get(first_vortex_op + 1),
+        &strata,
+        &parquet_zstd,
+    ));
+    #[cfg(not(feature = "vortex"))]
+    let vortex = None;
     let strata_size_bytes = if table.is_whole() {
         table.ingested.table_bytes
     } else {
@@ -511,6 +564,7 @@ fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
         strata,
         parquet_zstd,
         parquet_snappy,
+        vortex,
     })
 }
 
@@ -604,6 +658,70 @@ fn krows(x: f64) -> String {
 }
 
 impl SegmentReport {
+    /// The Vortex table, when the run had Vortex (feature `vortex`); empty otherwise.
+    fn vortex_markdown(&self) -> String {
+        let Some(first) = self.tables.iter().find_map(|r| r.vortex.as_ref()) else {
+            return String::new();
+        };
+        let mut s = format!(
+            "\n### Vortex (feature `vortex`)\n\nvortex {}: its default write strategy (BtrBlocks \
+             compressor), the same batches pushed, file fsynced; full read into Arrow by \
+             `into_record_batch_reader`, in the types Vortex chooses; {}. Timed in the same runs \
+             as the single Strata segment above (its write encodes on every core, its read here \
+             is on one thread).\n\n",
+            first.version, first.runtime
+        );
+        let mut t = MdTable::new([
+            "table",
+            "Strata segment bytes",
+            "vortex bytes",
+            "size Strata/vortex",
+            "size vortex/zstd",
+            "write kr/s Strata",
+            "write kr/s vortex",
+            "write Strata/vortex",
+            "write vortex/zstd",
+            "read kr/s Strata",
+            "read kr/s vortex",
+            "read kr/s zstd",
+            "read Strata/vortex",
+            "read vortex/zstd",
+        ]);
+        let mut changed = Vec::new();
+        for r in &self.tables {
+            let Some(v) = &r.vortex else { continue };
+            t.row(vec![
+                r.name.clone(),
+                r.strata.bytes.to_string(),
+                v.vortex.bytes.to_string(),
+                num(v.size_strata_vs_vortex, 2),
+                num(v.size_vs_parquet_zstd, 2),
+                krows(r.strata.write_rows_s),
+                krows(v.vortex.write_rows_s),
+                num(v.write_strata_vs_vortex, 2),
+                num(v.write_vs_parquet_zstd, 2),
+                krows(r.strata.read_rows_s),
+                krows(v.vortex.read_rows_s),
+                krows(r.parquet_zstd.read_rows_s),
+                num(v.read_strata_vs_vortex, 2),
+                num(v.read_vs_parquet_zstd, 2),
+            ]);
+            if !v.changed_read_types.is_empty() {
+                changed.push(format!("{}: {}", r.name, v.changed_read_types.join(", ")));
+            }
+        }
+        s.push_str(&t.to_markdown());
+        if !changed.is_empty() {
+            s.push_str(
+                "\nRead back in other Arrow types (compared after a cast to the written ones):\n\n",
+            );
+            for c in changed {
+                s.push_str(&format!("- {c}\n"));
+            }
+        }
+        s
+    }
+
     /// The report as markdown: the main table, targets, the largest Strata columns per table.
     pub fn to_markdown(&self) -> String {
         let mut s = String::new();
@@ -711,6 +829,7 @@ impl SegmentReport {
             ]);
         }
         s.push_str(&e.to_markdown());
+        s.push_str(&self.vortex_markdown());
         s.push_str("\n### Targets\n\n");
         let met = self.targets.iter().filter(|c| c.met).count();
         s.push_str(&format!("{met} of {} met.\n\n", self.targets.len()));
