@@ -701,7 +701,7 @@ impl ScanIter {
                 let n = head.count();
                 let capacity = self
                     .batch_size
-                    .min(usize::try_from(cursor.seg.num_rows()).unwrap_or(usize::MAX));
+                    .min(usize::try_from(cursor.range_rows).unwrap_or(usize::MAX));
                 cursor.materialize(&head, &self.schema, &mut self.accs, capacity, &self.stats)?;
                 self.pending_rows += n;
                 self.stats.add(ROWS_MATCHED, n as u64);
@@ -997,6 +997,9 @@ struct Cursor {
     sink_cols: Vec<usize>,
     /// Whether every involved column is cut into blocks at the same rows.
     shared_cuts: bool,
+    /// Rows of `ranges` (those not ruled out at open): output buffers are sized to at most
+    /// this, so a selective scan does not allocate (and fault in) a whole batch per column.
+    range_rows: u64,
 }
 
 fn resolve(seg: &Segment, name: &str, want: &DataType) -> Source {
@@ -1174,6 +1177,7 @@ impl Cursor {
                 _ => None,
             })
             .collect();
+        let range_rows = ranges.iter().map(|&(s, e)| e - s).sum();
         Ok(Some(Cursor {
             seg,
             seg_index,
@@ -1187,6 +1191,7 @@ impl Cursor {
             pred_cols,
             sink_cols,
             shared_cuts,
+            range_rows,
         }))
     }
 
