@@ -17,6 +17,10 @@
 //! Time ranges are cut at row quantiles, so a "1 %" query returns 1 % of the rows. Every strategy
 //! must return the same row count, or the suite reports an error. Bytes read are the Strata
 //! blocks read, against the segment file's size.
+//!
+//! The files scanned are kept in `scan-files/` of the output directory (replaced on every run),
+//! so that a query can be profiled on its own, with the `scan_segment` example of
+//! strata-predicate say.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -98,20 +102,24 @@ impl Suite for ScanSuite {
     }
 
     fn run(&self, ctx: &BenchContext) -> Result<SuiteOutput> {
-        let dir = tempfile::tempdir().map_err(|e| BenchError::io(&ctx.out_dir, e))?;
+        let files = ctx.out_dir.join("scan-files");
+        if files.exists() {
+            std::fs::remove_dir_all(&files).map_err(|e| BenchError::io(&files, e))?;
+        }
+        std::fs::create_dir_all(&files).map_err(|e| BenchError::io(&files, e))?;
         let mut notices = Vec::new();
         let mut prepared = Vec::new();
         let flights = ctx.data_dir.join(FLIGHTS_FILE);
         if flights.is_file() {
             eprintln!("scan: preparing bts-flights-3m");
-            prepared.push(prepare_flights(&flights, dir.path())?);
+            prepared.push(prepare_flights(&flights, &files)?);
         } else {
             notices.push(format!("{} not found, flights skipped", flights.display()));
         }
         let beijing = ctx.data_dir.join(BEIJING_DIR);
         if beijing.is_dir() {
             eprintln!("scan: preparing beijing");
-            prepared.push(prepare_beijing(&beijing, dir.path())?);
+            prepared.push(prepare_beijing(&beijing, &files)?);
         } else {
             notices.push(format!("{} not found, Beijing skipped", beijing.display()));
         }

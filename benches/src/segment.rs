@@ -29,6 +29,9 @@
 //! * **Parquet read:** `ParquetRecordBatchReaderBuilder` over the file, all row groups, batches of
 //!   [`tables::BATCH_ROWS`] rows (the default of 1024 is slower on these tables).
 //!
+//! The Strata segment and the Parquet+zstd file of each table are kept in `segment-files/` of the
+//! output directory, for profiling one read or write on its own.
+//!
 //! Both writers get the same sorted batches; each file is read back and compared with the input
 //! (row count, then column by column after casting dictionaries to `Utf8`) before anything is
 //! timed. Each write starts by removing the previous file. Files are read from the page cache.
@@ -456,6 +459,19 @@ fn rows_per_s(rows: usize, secs: Option<&f64>) -> f64 {
     }
 }
 
+/// Copies the files a table was timed on into `segment-files/` of the output directory, named
+/// after the table, so that a read or write can be profiled on its own afterwards.
+fn keep_files(ctx: &BenchContext, table: &Table, files: &[(&Path, &str)]) -> Result<()> {
+    let dir = ctx.out_dir.join("segment-files");
+    std::fs::create_dir_all(&dir).map_err(|e| BenchError::io(&dir, e))?;
+    let stem = table.name.replace('/', "-");
+    for (from, ext) in files {
+        let to = dir.join(format!("{stem}.{ext}"));
+        std::fs::copy(from, &to).map_err(|e| BenchError::io(&to, e))?;
+    }
+    Ok(())
+}
+
 fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
     let dir = tempfile::tempdir().map_err(|e| BenchError::io(&std::env::temp_dir(), e))?;
     let dir_path: PathBuf = dir.path().to_path_buf();
@@ -532,6 +548,11 @@ fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
     ));
     #[cfg(not(feature = "vortex"))]
     let vortex = None;
+    keep_files(
+        ctx,
+        table,
+        &[(&meta.path, "strata"), (&zstd_path, "zstd.parquet")],
+    )?;
     let strata_size_bytes = if table.is_whole() {
         table.ingested.table_bytes
     } else {
