@@ -893,6 +893,87 @@ pub(crate) fn decode_into(
     Ok(())
 }
 
+/// Decodes a top-level integer node whose values are all 0 or 1 straight into a bitmap (value
+/// `i` at bit `i % 64` of word `i / 64`), for the shapes a validity or boolean column usually
+/// takes: constant, and run-length (runs set a word at a time). `Ok(None)`, the reader as it
+/// was, for any other shape: the caller then decodes a value per row. Values other than 0 and
+/// 1 are corrupt, as there.
+pub(crate) fn decode_bits(r: &mut Reader<'_>, limits: Limits) -> Result<Option<(Vec<u64>, usize)>> {
+    let mut look = r.clone();
+    let t = look.u8()?;
+    if !matches!(t, tag::CONSTANT | tag::RLE) {
+        return Ok(None);
+    }
+    let n = look.count(limits.max_values)?;
+    let mut words = vec![0u64; n.div_ceil(64)];
+    let bit = |x: u64| {
+        if x > 1 {
+            Err(corrupt("bool", format!("value {x} is not 0 or 1")))
+        } else {
+            Ok(x)
+        }
+    };
+    match t {
+        tag::CONSTANT => {
+            let v = bit(look.u64()?)?;
+            if v == 1 {
+                set_bits(&mut words, 0, n);
+            }
+        }
+        tag::RLE => {
+            let runs = look.count(n)?;
+            let vals = decode(&mut look, limits, 1, Some(runs))?;
+            let lens = decode(&mut look, limits, 1, Some(runs))?;
+            let mut at = 0usize;
+            for (&v, &l) in vals.iter().zip(&lens) {
+                let end = usize::try_from(l)
+                    .ok()
+                    .and_then(|l| at.checked_add(l))
+                    .filter(|&e| e <= n)
+                    .ok_or_else(|| corrupt("rle", format!("run lengths exceed the node's {n}")))?;
+                if bit(v)? == 1 {
+                    set_bits(&mut words, at, end);
+                }
+                at = end;
+            }
+            if at != n {
+                return Err(corrupt(
+                    "rle",
+                    format!("run lengths sum to {at}, node holds {n}"),
+                ));
+            }
+        }
+        _ => {}
+    }
+    *r = look;
+    Ok(Some((words, n)))
+}
+
+/// Sets bits `start..end` of a bitmap (bit `i` is bit `i % 64` of word `i / 64`).
+fn set_bits(words: &mut [u64], start: usize, end: usize) {
+    if start >= end {
+        return;
+    }
+    let (first, last) = (start / 64, (end - 1) / 64);
+    let lo = u64::MAX << (start % 64);
+    let hi = u64::MAX >> (63 - (end - 1) % 64);
+    if first == last {
+        if let Some(w) = words.get_mut(first) {
+            *w |= lo & hi;
+        }
+        return;
+    }
+    if let Some(w) = words.get_mut(first) {
+        *w |= lo;
+    }
+    for w in words.get_mut(first + 1..last).unwrap_or_default() {
+        *w = u64::MAX;
+    }
+    if let Some(w) = words.get_mut(last) {
+        *w |= hi;
+    }
+}
+
 fn read_width(r: &mut Reader<'_>) -> Result<u8> {
     let w = r.u8()?;
     if w > 64 {

@@ -562,6 +562,10 @@ pub fn decode_bool_with(buf: &[u8], limits: Limits) -> Result<Vec<bool>> {
 /// the number of values.
 pub fn decode_bool_words_with(buf: &[u8], limits: Limits) -> Result<(Vec<u64>, usize)> {
     let mut r = open(buf, Kind::Bool)?;
+    // Constant and run-length nodes fill the bitmap directly; others a value a row.
+    if let Some(bits) = int::decode_bits(&mut r, limits)? {
+        return finish(&r, bits);
+    }
     let v = int::decode(&mut r, limits, 0, None)?;
     let mut words = Vec::with_capacity(v.len().div_ceil(64));
     let mut any_above_one = 0;

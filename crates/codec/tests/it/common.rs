@@ -853,9 +853,27 @@ pub(crate) fn decode_as(kind: Kind, buf: &[u8], limits: Limits) -> strata_codec:
         Kind::I64 => decode_i64_with(buf, limits).map(|v| v.len()),
         Kind::U64 => decode_u64_with(buf, limits).map(|v| v.len()),
         Kind::F64 => decode_f64_with(buf, limits).map(|v| v.len()),
-        Kind::Bool => decode_bool_with(buf, limits).map(|v| v.len()),
+        Kind::Bool => {
+            let values = decode_bool_with(buf, limits);
+            let bitmap = strata_codec::decode_bool_words_with(buf, limits);
+            match (&values, &bitmap) {
+                (Ok(v), Ok(b)) => assert_eq!(bitmap_of(v), *b, "bitmap and values differ"),
+                (Err(_), Err(_)) => {}
+                _ => panic!("bitmap decode {bitmap:?} and value decode {values:?} disagree"),
+            }
+            values.map(|v| v.len())
+        }
         Kind::Bytes => decode_bytes_with(buf, limits).map(|v| v.len()),
     }
+}
+
+/// `values` as a bitmap: value `i` at bit `i % 64` of word `i / 64`, and the count.
+pub(crate) fn bitmap_of(values: &[bool]) -> (Vec<u64>, usize) {
+    let mut words = vec![0u64; values.len().div_ceil(64)];
+    for (i, &v) in values.iter().enumerate() {
+        words[i / 64] |= u64::from(v) << (i % 64);
+    }
+    (words, values.len())
 }
 
 /// Runs every decoder and `value_count` over `buf` with small limits; none may panic. Returns

@@ -1,0 +1,80 @@
+//! Booleans (validity bitmaps) decode to the same bitmap whichever node holds them: constant
+//! and run-length nodes filled a word at a time, every other scheme a value a row. The oracle is the input packed bit by bit.
+
+use proptest::prelude::*;
+use strata_codec::{EncodeOptions, Limits, Scheme, decode_bool_words_with, encode_bool};
+
+use crate::common::bitmap_of;
+
+/// Runs of equal values (validity: long valid stretches, short null gaps), then single flips.
+fn runs_then_flips() -> impl Strategy<Value = Vec<bool>> {
+    (
+        prop::collection::vec((any::<bool>(), 1usize..300), 0..12),
+        prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+    )
+        .prop_map(|(runs, flips)| {
+            let mut v: Vec<bool> = runs
+                .into_iter()
+                .flat_map(|(b, n)| std::iter::repeat_n(b, n))
+                .collect();
+            if !v.is_empty() {
+                for f in flips {
+                    let i = f.index(v.len());
+                    v[i] = !v[i];
+                }
+            }
+            v
+        })
+}
+
+proptest! {
+    #[test]
+    fn bool_bitmaps_equal_the_values_under_every_scheme(
+        values in runs_then_flips(),
+        scheme in prop::sample::select(vec![
+            None,
+            Some(Scheme::Constant),
+            Some(Scheme::Rle),
+            Some(Scheme::Patched),
+            Some(Scheme::BitPacked),
+            Some(Scheme::Dictionary),
+            Some(Scheme::Plain),
+        ]),
+    ) {
+        let opts = EncodeOptions { scheme, ..EncodeOptions::default() };
+        // A scheme that cannot hold these values (constant over two values) is an error.
+        let Ok(enc) = encode_bool(&values, &opts) else {
+            return Ok(());
+        };
+        let got = decode_bool_words_with(&enc.bytes, Limits::default()).unwrap();
+        prop_assert_eq!(got, bitmap_of(&values), "{}", enc.cascade);
+    }
+}
+
+#[test]
+fn run_length_bitmaps_cross_word_boundaries() {
+    // Runs starting and ending on and around word boundaries.
+    for (start, len) in [
+        (0, 64),
+        (63, 2),
+        (64, 64),
+        (1, 126),
+        (5, 700),
+        (127, 1),
+        (0, 1000),
+    ] {
+        let mut values = vec![true; 1000];
+        for v in values.iter_mut().skip(start).take(len) {
+            *v = false;
+        }
+        for scheme in [Scheme::Rle, Scheme::BitPacked] {
+            let opts = EncodeOptions {
+                scheme: Some(scheme),
+                ..EncodeOptions::default()
+            };
+            let enc = encode_bool(&values, &opts).unwrap();
+            let got = decode_bool_words_with(&enc.bytes, Limits::default()).unwrap();
+            assert_eq!(got, bitmap_of(&values), "{start}+{len} {}", enc.cascade);
+        }
+    }
+}
