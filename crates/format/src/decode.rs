@@ -825,9 +825,10 @@ impl ColumnSink {
 
 /// Appends the selected rows of a primitive block. `bad_in` returns a value of a run that does
 /// not fit the column's type (corruption), `cast` converts values that fit; null rows get the
-/// default. Without a mask, a run is checked in one pass and converted in another, both tight
-/// loops the compiler vectorises; nulls are filled in by scattering the run over the valid
-/// rows.
+/// default. The selection is taken a run of consecutive selected rows at a time (the whole
+/// range without a mask; a range scan's mask is one or two such runs): each run's values are
+/// checked in one pass and converted in another, both tight loops the compiler vectorises;
+/// nulls are filled in by scattering the run's values over its valid rows.
 fn prim<S: Copy + std::fmt::Display, T: Copy + Default>(
     out: &mut Vec<T>,
     src: &[S],
@@ -837,50 +838,53 @@ fn prim<S: Copy + std::fmt::Display, T: Copy + Default>(
     bad_in: impl Fn(&[S]) -> Option<S>,
     cast: impl Fn(S) -> T,
 ) -> Result<()> {
-    let bad = |x: S| corrupt_at(pos, format!("value {x} out of range"));
     let short = || corrupt_at(pos, "fewer values than rows".into());
     let Range { start, end } = sel.range.clone();
-    let n = end - start;
-    if sel.mask.is_none() {
-        let (k0, k1) = match valid {
-            None => (start, end),
-            Some(v) => {
-                let k0 = v.slice(0, start).count_set_bits();
-                (k0, k0 + v.slice(start, n).count_set_bits())
-            }
-        };
-        let run = src.get(k0..k1).ok_or_else(short)?;
-        if let Some(x) = bad_in(run) {
-            return Err(bad(x));
+    // Rows `a..b` (block rows), whose first value is value `k`; returns the values it used.
+    let mut run = |a: usize, b: usize, k: usize| -> Result<usize> {
+        let n = b - a;
+        let valid_here = valid.map(|v| v.slice(a, n));
+        let used = valid_here.as_ref().map_or(n, BooleanBuffer::count_set_bits);
+        let vals = src.get(k..k + used).ok_or_else(short)?;
+        if let Some(x) = bad_in(vals) {
+            return Err(corrupt_at(pos, format!("value {x} out of range")));
         }
-        match valid {
-            None => out.extend(run.iter().map(|&x| cast(x))),
-            Some(v) => {
+        match valid_here {
+            Some(v) if used < n => {
                 let base = out.len();
                 out.resize(base + n, T::default());
                 let dst = out.get_mut(base..).unwrap_or_default();
-                for (i, &x) in v.slice(start, n).set_indices().zip(run) {
+                for (i, &x) in v.set_indices().zip(vals) {
                     if let Some(d) = dst.get_mut(i) {
                         *d = cast(x);
                     }
                 }
             }
+            _ => out.extend(vals.iter().map(|&x| cast(x))),
         }
-        return Ok(());
-    }
-    for_each_selected(valid, sel, |k| {
-        out.push(match k {
-            None => T::default(),
-            Some(k) => {
-                let x = *src.get(k).ok_or_else(short)?;
-                if let Some(x) = bad_in(std::slice::from_ref(&x)) {
-                    return Err(bad(x));
-                }
-                cast(x)
+        Ok(used)
+    };
+    let values_before = |row: usize| valid.map_or(row, |v| v.slice(0, row).count_set_bits());
+    match sel.mask {
+        None => {
+            run(start, end, values_before(start))?;
+        }
+        Some(m) => {
+            // The mask is indexed from `start`.
+            if m.len() < end - start {
+                return Err(corrupt_at(pos, "a mask shorter than its rows".into()));
             }
-        });
-        Ok(())
-    })
+            let mut row = start;
+            let mut k = values_before(start);
+            for (a, b) in m.slice(0, end - start).set_slices() {
+                let (a, b) = (start + a, start + b);
+                k += valid.map_or(a - row, |v| v.slice(row, a - row).count_set_bits());
+                k += run(a, b, k)?;
+                row = b;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// No value is out of range.
