@@ -155,6 +155,56 @@ pub(crate) fn unpack_into(packed: &[u64], n: usize, reference: u64, w: u8, out: 
     unpack_sequential_dyn(packed_tail, reference, w, dst_tail);
 }
 
+/// The bitmap (value `i` at bit `i % 64` of word `i / 64`) of `n` values of 0 or 1 packed at
+/// width 1 with reference 0 into `packed` ([`packed_words`]`(n, 1)` words), written into
+/// `words` (`n.div_ceil(64)` words, zeroed).
+///
+/// In a whole chunk, lane `l`'s one word holds rows 0 to 63 (value `row * 16 + l` at bit `row`),
+/// so bitmap word `q` of the chunk gathers rows `4q` to `4q + 3` of the 16 lanes: each lane's
+/// nibble spread to bits `l`, `16 + l`, `32 + l` and `48 + l`. The sequential tail after the
+/// last whole chunk starts on a word boundary and is already a bitmap.
+pub(crate) fn bits_of_width_one(packed: &[u64], n: usize, words: &mut [u64]) {
+    // SPREAD[x]: bit k of the nibble x moved to bit 16·k.
+    const SPREAD: [u64; 16] = {
+        let mut t = [0u64; 16];
+        let mut x = 0;
+        while x < 16 {
+            let mut k = 0;
+            while k < 4 {
+                t[x] |= ((x as u64 >> k) & 1) << (16 * k);
+                k += 1;
+            }
+            x += 1;
+        }
+        t
+    };
+    let full = n / CHUNK;
+    let (chunks, tail) = packed.split_at((full * LANES).min(packed.len()));
+    let (out_chunks, out_tail) = words.split_at_mut((full * (CHUNK / 64)).min(words.len()));
+    for (lanes, out) in chunks
+        .chunks_exact(LANES)
+        .zip(out_chunks.chunks_exact_mut(CHUNK / 64))
+    {
+        for (q, o) in out.iter_mut().enumerate() {
+            let mut w = 0u64;
+            for (l, &lane) in lanes.iter().enumerate() {
+                w |= SPREAD[((lane >> (4 * q)) & 0xF) as usize] << l;
+            }
+            *o = w;
+        }
+    }
+    for (o, &t) in out_tail.iter_mut().zip(tail) {
+        *o = t;
+    }
+    // Bits past `n` in the last word are zero in a valid buffer; clear them regardless, as
+    // the value path would.
+    if !n.is_multiple_of(64)
+        && let Some(last) = words.get_mut(n / 64)
+    {
+        *last &= (1u64 << (n % 64)) - 1;
+    }
+}
+
 /// Bytes of `n` values packed sequentially (LSB first) at `w` bits: `ceil(n·w / 8)`.
 pub(crate) fn sequential_bytes(n: usize, w: u8) -> usize {
     n.saturating_mul(usize::from(w)).div_ceil(8)

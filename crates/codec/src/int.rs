@@ -895,13 +895,14 @@ pub(crate) fn decode_into(
 
 /// Decodes a top-level integer node whose values are all 0 or 1 straight into a bitmap (value
 /// `i` at bit `i % 64` of word `i / 64`), for the shapes a validity or boolean column usually
-/// takes: constant, and run-length (runs set a word at a time). `Ok(None)`, the reader as it
-/// was, for any other shape: the caller then decodes a value per row. Values other than 0 and
-/// 1 are corrupt, as there.
+/// takes: constant, run-length (runs set a word at a time) and bit-packed at width 1 (the packed
+/// words are the bitmap, transposed within whole chunks). `Ok(None)`, the reader as it was, for
+/// any other shape: the caller then decodes a value per row. Values other than 0 and 1 are
+/// corrupt, as there.
 pub(crate) fn decode_bits(r: &mut Reader<'_>, limits: Limits) -> Result<Option<(Vec<u64>, usize)>> {
     let mut look = r.clone();
     let t = look.u8()?;
-    if !matches!(t, tag::CONSTANT | tag::RLE) {
+    if !matches!(t, tag::CONSTANT | tag::RLE | tag::BITPACKED) {
         return Ok(None);
     }
     let n = look.count(limits.max_values)?;
@@ -943,7 +944,24 @@ pub(crate) fn decode_bits(r: &mut Reader<'_>, limits: Limits) -> Result<Option<(
                 ));
             }
         }
-        _ => {}
+        _ => {
+            // Bit-packed at width 1 from 0: the packed words are the bits, transposed in whole
+            // chunks. Other references and widths (corrupt for booleans) take the value path.
+            let reference = look.u64()?;
+            let w = read_width(&mut look)?;
+            match (reference, w) {
+                (0 | 1, 0) => {
+                    if reference == 1 {
+                        set_bits(&mut words, 0, n);
+                    }
+                }
+                (0, 1) => {
+                    let packed = look.u64_words(packed_words(n, 1))?;
+                    bitpack::bits_of_width_one(&packed, n, &mut words);
+                }
+                _ => return Ok(None),
+            }
+        }
     }
     *r = look;
     Ok(Some((words, n)))

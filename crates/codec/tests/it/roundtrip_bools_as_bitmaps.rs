@@ -1,5 +1,6 @@
-//! Booleans (validity bitmaps) decode to the same bitmap whichever node holds them: constant
-//! and run-length nodes filled a word at a time, every other scheme a value a row. The oracle is the input packed bit by bit.
+//! Booleans (validity bitmaps) decode to the same bitmap whichever node holds them: constant,
+//! run-length and width-1 bit-packed nodes straight into words, every other scheme a value a
+//! row. The oracle is the input packed bit by bit.
 
 use proptest::prelude::*;
 use strata_codec::{EncodeOptions, Limits, Scheme, decode_bool_words_with, encode_bool};
@@ -52,8 +53,9 @@ proptest! {
 }
 
 #[test]
-fn run_length_bitmaps_cross_word_boundaries() {
+fn run_length_and_bit_packed_bitmaps_cross_word_and_chunk_boundaries() {
     // Runs starting and ending on and around word boundaries.
+    // 2,100 values: two whole transposed chunks and a sequential tail when bit-packed.
     for (start, len) in [
         (0, 64),
         (63, 2),
@@ -62,8 +64,11 @@ fn run_length_bitmaps_cross_word_boundaries() {
         (5, 700),
         (127, 1),
         (0, 1000),
+        (1000, 100),
+        (2047, 3),
+        (2090, 10),
     ] {
-        let mut values = vec![true; 1000];
+        let mut values = vec![true; 2100];
         for v in values.iter_mut().skip(start).take(len) {
             *v = false;
         }
