@@ -559,10 +559,10 @@ pub fn decode_bool_with(buf: &[u8], limits: Limits) -> Result<Vec<bool>> {
 
 /// Decodes an [`encode_bool`] buffer into a bitmap: value `i` is bit `i % 64` of word
 /// `i / 64` (the layout of an Arrow boolean buffer on a little-endian machine); also returns
-/// the number of values.
+/// the number of values. Constant, run-length and width-1 bit-packed nodes (what validities
+/// are) are decoded straight into the words; other nodes a value a row, then packed.
 pub fn decode_bool_words_with(buf: &[u8], limits: Limits) -> Result<(Vec<u64>, usize)> {
     let mut r = open(buf, Kind::Bool)?;
-    // Constant and run-length nodes fill the bitmap directly; others a value a row.
     if let Some(bits) = int::decode_bits(&mut r, limits)? {
         return finish(&r, bits);
     }
