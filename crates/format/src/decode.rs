@@ -585,7 +585,12 @@ impl ColumnSink {
             // Codes index the dictionary, which has fewer than 2^31 values; with an empty one
             // no code is valid.
             (Out::Keys(o), DataType::Symbol) if dict_len > 0 => {
-                unsigned!(o, (dict_len as u64 - 1).min(i32::MAX as u64), |x| x as i32)
+                let hi = (dict_len as u64 - 1).min(i32::MAX as u64);
+                block.decode_rows_into(o, |buf, limits, out| {
+                    let v = narrow(scratch, buf, limits, false).map_err(codec)?;
+                    keys_into(v, hi, out).map_err(|x| bad(&x))?;
+                    Ok(v.len())
+                })?
             }
             _ => return Ok(false),
         }
@@ -912,6 +917,28 @@ fn above_u64(run: &[u64], hi: u64) -> Option<u64> {
     run.iter().copied().find(|&x| x > hi)
 }
 
+/// Appends `run` to `out` as `i32` dictionary keys, every one at most `hi` (below 2^31); else
+/// returns the first key above `hi`, `out` as it was. Three passes the compiler vectorises (an
+/// OR bounding the run below 2^31, a narrowing copy, a maximum of the copy) stand in for one
+/// over 64-bit values, whose unsigned maximum SSE2 has no instruction for.
+fn keys_into(run: &[u64], hi: u64, out: &mut Vec<i32>) -> std::result::Result<(), u64> {
+    let first_above = || run.iter().copied().find(|&x| x > hi).unwrap_or(hi);
+    if run.iter().fold(0, |a, &x| a | x) > i32::MAX as u64 {
+        return Err(first_above());
+    }
+    let base = out.len();
+    out.resize(base + run.len(), 0);
+    let dst = out.get_mut(base..).unwrap_or_default();
+    for (o, &x) in dst.iter_mut().zip(run) {
+        *o = x as i32;
+    }
+    if dst.iter().fold(0, |a: i32, &x| a.max(x)) as u64 > hi {
+        out.truncate(base);
+        return Err(first_above());
+    }
+    Ok(())
+}
+
 /// Appends the selected rows of a byte-string block.
 fn bytes(
     offsets: &mut Vec<i64>,
@@ -1009,6 +1036,25 @@ mod tests {
     use super::*;
     use crate::block::{BlockOptions, encode_block};
     use arrow_array::Int64Array;
+
+    /// Dictionary keys above the dictionary or above `i32` are the first such key, the output
+    /// untouched; keys in range are appended as they are.
+    #[test]
+    fn keys_are_checked_against_the_dictionary_and_i32() {
+        let mut out = vec![7];
+        assert_eq!(keys_into(&[0, 3, 228, 5], 228, &mut out), Ok(()));
+        assert_eq!(out, [7, 0, 3, 228, 5]);
+        for (run, first) in [
+            (vec![0, 229, 300, 1], 229),
+            (vec![1, 2, 1 << 31, 229], 1 << 31),
+            (vec![u64::MAX, 0], u64::MAX),
+            (vec![(1 << 32) + 1], (1 << 32) + 1),
+        ] {
+            let mut out = vec![7];
+            assert_eq!(keys_into(&run, 228, &mut out), Err(first), "{run:?}");
+            assert_eq!(out, [7]);
+        }
+    }
 
     /// A block of Int64 values decoded as a narrower column: values that fit come through
     /// every append path (whole block straight into the output, part of a block, a mask),
