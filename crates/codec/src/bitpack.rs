@@ -60,34 +60,36 @@ fn pack_chunk<const W: usize>(values: &[u64], reference: u64, out: &mut [u64]) {
     }
 }
 
+/// Appends the 1024 values of one transposed chunk to `out`, a row of 16 at a time (rows are
+/// consecutive values), so the output is written once, with no zero-fill before it.
 #[inline(always)]
-fn unpack_chunk<const W: usize>(packed: &[u64], reference: u64, out: &mut [u64]) {
-    let (out, _) = out.as_chunks_mut::<LANES>();
+fn unpack_chunk<const W: usize>(packed: &[u64], reference: u64, out: &mut Vec<u64>) {
     if W == 0 {
-        for row in out.iter_mut() {
-            *row = [reference; LANES];
-        }
+        out.resize(out.len() + CHUNK, reference);
         return;
     }
     let (packed, _) = packed.as_chunks::<LANES>();
     let m = mask(W);
-    for (r, row) in out.iter_mut().enumerate().take(64) {
+    for r in 0..64 {
         let bit = r * W;
         let word = bit / 64;
         let shift = bit % 64;
-        let Some(lo) = packed.get(word) else { return };
-        if shift + W <= 64 {
-            for l in 0..LANES {
-                row[l] = reference.wrapping_add((lo[l] >> shift) & m);
-            }
-        } else {
-            let Some(hi) = packed.get(word + 1) else {
-                return;
-            };
-            for l in 0..LANES {
-                row[l] = reference.wrapping_add(((lo[l] >> shift) | (hi[l] << (64 - shift))) & m);
+        let mut row = [0u64; LANES];
+        // The caller hands a whole chunk (16·W words); a short one leaves zeros, never a
+        // short output.
+        if let Some(lo) = packed.get(word) {
+            if shift + W <= 64 {
+                for l in 0..LANES {
+                    row[l] = reference.wrapping_add((lo[l] >> shift) & m);
+                }
+            } else if let Some(hi) = packed.get(word + 1) {
+                for l in 0..LANES {
+                    row[l] =
+                        reference.wrapping_add(((lo[l] >> shift) | (hi[l] << (64 - shift))) & m);
+                }
             }
         }
+        out.extend_from_slice(&row);
     }
 }
 
@@ -100,7 +102,7 @@ fn pack_chunk_dyn(w: u8, values: &[u64], reference: u64, out: &mut [u64]) {
     });
 }
 
-fn unpack_chunk_dyn(w: u8, packed: &[u64], reference: u64, out: &mut [u64]) {
+fn unpack_chunk_dyn(w: u8, packed: &[u64], reference: u64, out: &mut Vec<u64>) {
     seq!(W in 0..=64 {
         match w {
             #(W => unpack_chunk::<W>(packed, reference, out),)*
@@ -132,27 +134,31 @@ pub(crate) fn pack(values: &[u64], reference: u64, w: u8) -> Vec<u64> {
 /// Unpacks `n` values of `w` bits from `packed` and adds `reference`. `packed` must hold
 /// [`packed_words`]`(n, w)` words; the caller checks this before calling.
 pub(crate) fn unpack_into(packed: &[u64], n: usize, reference: u64, w: u8, out: &mut Vec<u64>) {
+    out.reserve(n);
     let start = out.len();
-    out.resize(start + n, 0);
-    let dst = &mut out[start..];
     let wu = usize::from(w);
     let full = n / CHUNK;
-    let (dst_full, dst_tail) = dst.split_at_mut(full * CHUNK);
     let split = (full * LANES * wu).min(packed.len());
     let (packed_full, packed_tail) = packed.split_at(split);
     if wu == 0 {
-        dst_full.fill(reference);
+        out.resize(start + full * CHUNK, reference);
     } else {
-        for (chunk, src) in dst_full
-            .chunks_exact_mut(CHUNK)
-            .zip(packed_full.chunks_exact(LANES * wu))
-        {
-            unpack_chunk_dyn(w, src, reference, chunk);
+        for src in packed_full.chunks_exact(LANES * wu) {
+            unpack_chunk_dyn(w, src, reference, out);
         }
+        // Only a short `packed` (which the caller rules out) leaves chunks to fill.
+        out.resize(start + full * CHUNK, reference);
     }
     // A block's children rarely hold a multiple of 1024 values (a delta has one fewer, a
     // nullable column's values fewer still), so the tail gets the per-width loop too.
-    unpack_sequential_dyn(packed_tail, reference, w, dst_tail);
+    let tail = out.len();
+    out.resize(start + n, 0);
+    unpack_sequential_dyn(
+        packed_tail,
+        reference,
+        w,
+        out.get_mut(tail..).unwrap_or_default(),
+    );
 }
 
 /// The bitmap (value `i` at bit `i % 64` of word `i / 64`) of `n` values of 0 or 1 packed at
