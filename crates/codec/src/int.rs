@@ -820,7 +820,7 @@ pub(crate) fn decode_into(
             }
             out.reserve(n);
             for (&v, &l) in vals.iter().zip(&lens) {
-                out.resize(out.len() + l as usize, v);
+                out.extend(std::iter::repeat_n(v, l as usize));
             }
         }
         tag::DICTIONARY => {
