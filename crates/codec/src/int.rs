@@ -133,9 +133,9 @@ const ENTROPY_MIN_BYTES: usize = 48;
 /// Bits a value the entropy-coded leaf must save over the best other candidate, the price of
 /// its decoding (a rANS step and a table lookup a value against a fraction of a cycle for
 /// bit-unpacking). Measured on the segment suite's tables (instructions of a one-thread full
-/// read, entropy on against off; bytes against off): a tenth of a bit kept 0.61–0.83× the
-/// read instructions for 5.3–19.4 % fewer bytes, one bit 0.74–0.91× for 4.8–17.6 %, two bits
-/// 0.90–0.99× for 0.0–9.7 %: only columns where the leaf saves much keep it.
+/// read with entropy off ÷ on, so 1 is no slower; bytes against off): a tenth of a bit gave
+/// 0.61–0.83 for 5.3–19.4 % fewer bytes, one bit 0.74–0.91 for 4.8–17.6 %, two bits 0.90–0.99
+/// for 0.0–9.7 %: only columns where the leaf saves much keep it.
 const ANS_MARGIN_BITS: usize = 2;
 
 /// Summary of a (sampled) vector used by the selection heuristics.

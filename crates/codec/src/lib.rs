@@ -55,10 +55,10 @@
 //! candidate by two bits a value, the price of its slower decoding: rANS decodes a value in
 //! 3.3–3.9 ns (kernels bench), bit-unpacking in 0.5–0.9. Float bit patterns are estimated
 //! without `ans` (ALP digits get it). Measured on the six tables of the segment suite
-//! (docs/benchmarks.md) in instructions of a one-thread full read against entropy off, a
-//! tenth of a bit a value (the earlier margin) saved 5.3–19.4 % of the bytes at 0.61–0.83×
-//! the read instructions; two bits save 0.0–9.7 % (flights 9.7, Beijing 9.1, geonames 3.3,
-//! the rest under 0.3) at 0.90–0.99×. Its decoder runs two passes (bins, then values) over
+//! (docs/benchmarks.md), with one-thread full-read instructions as entropy off ÷ on (1 is no
+//! slower): a tenth of a bit a value (the earlier margin) saved 5.3–19.4 % of the bytes at
+//! 0.61–0.83; two bits save 0.0–9.7 % (flights 9.7, Beijing 9.1, geonames 3.3, the rest under
+//! 0.3) at 0.90–0.99. Its decoder runs two passes (bins, then values) over
 //! per-thread full-size tables; four lanes share one word stream, and the chain from one
 //! chunk's states through the table, the multiply and the words they take bounds it.
 //! [`Profile::TimeSeries`] adds delta-of-delta and Gorilla to the candidates.
