@@ -437,18 +437,21 @@ impl BitWriter {
 
 /// Reads bits LSB-first from a zero-padded copy, so that every read is one unaligned load;
 /// reads past the end yield zeros (callers check the bit count first).
-struct BitReader {
-    bytes: Vec<u8>,
+struct BitReader<'a> {
+    bytes: &'a [u8],
     pos: usize,
 }
 
-impl BitReader {
-    fn new(bytes: &[u8]) -> Self {
-        let mut padded = Vec::with_capacity(bytes.len() + 8);
-        padded.extend_from_slice(bytes);
-        padded.extend_from_slice(&[0; GROUP_SPAN]);
+impl<'a> BitReader<'a> {
+    /// A reader of `bytes`, copied into `scratch` (a buffer reused across nodes) with
+    /// [`GROUP_SPAN`] zero bytes after them.
+    fn padded(bytes: &[u8], scratch: &'a mut Vec<u8>) -> Self {
+        scratch.clear();
+        scratch.reserve(bytes.len() + GROUP_SPAN);
+        scratch.extend_from_slice(bytes);
+        scratch.resize(bytes.len() + GROUP_SPAN, 0);
         Self {
-            bytes: padded,
+            bytes: scratch.as_slice(),
             pos: 0,
         }
     }
@@ -554,22 +557,24 @@ pub(crate) fn encode(values: &[u64], tag: u8, out: &mut Vec<u8>) -> Option<Strin
     Some(format!("bins={},log={}", p.bins.len(), p.table_log))
 }
 
-/// One decode-table slot, packed for a single load: `freq | bias << 32`, where `bias` is
-/// `slot − cum` of the slot's bin.
-fn slot(freq: usize, bias: usize) -> u64 {
-    freq as u64 | (bias as u64) << 32
+/// One decode-table slot, packed for a single load: `freq | bias << 32 | bin << 48`, where
+/// `bias` is `slot − cum` of the slot's bin (both below 2^13 and 2^12, so neither field
+/// overlaps the next). The rANS step reads `freq` and `bias`; the bin index rides along for
+/// the second pass, so the bins' bases and widths need a table of `B` entries, not `2^L`.
+fn slot(freq: usize, bias: usize, bin: usize) -> u64 {
+    freq as u64 | (bias as u64) << 32 | (bin as u64) << 48
 }
 
-/// Decodes the decode-table slot of every value into `slots_of`, lane `i % 4` for value `i`,
-/// from the start `states` and the renormalisation words (`words`: little-endian u16s followed
-/// by at least 8 zero bytes, so reads past the last word yield zeros). Returns the final states
-/// and the number of words read; the caller checks both.
+/// Decodes the bin of every value into `bins_of`, lane `i % 4` for value `i`, from the start
+/// `states` and the renormalisation words (`words`: little-endian u16s followed by at least 8
+/// zero bytes, so reads past the last word yield zeros). Returns the final states and the
+/// number of words read; the caller checks both.
 ///
 /// The four words a chunk of four values may need are one load, and each lane picks its word
 /// by how many lanes before it took one, with a shift: the loads do not wait on the lanes
 /// before. The renormalisation is a forced conditional move (it is taken on one step in
 /// several, at random). What bounds the loop is the chain from one chunk's states through the
-/// number of words they took to the next chunk's load: about 20 cycles per four values.
+/// table load, the multiply and the words they take to the next chunk's states.
 ///
 /// The table log is a constant (one copy of the loop per log, see [`decode_symbols_at`]): the
 /// shift and mask then take no registers, and the loop's state fits in the rest.
@@ -577,16 +582,19 @@ fn decode_symbols<const LOG: u32>(
     states: [u32; LANES],
     slots: &[u64; TABLE_SLOTS],
     words: &[u8],
-    slots_of: &mut [u16],
+    bins_of: &mut [u16],
 ) -> ([u32; LANES], usize) {
     let log = LOG;
     let mask = ((1u32 << LOG) - 1) & (TABLE_SLOTS as u32 - 1);
     let entry = |x: u32| slots[(x & mask) as usize];
+    // `bias` is taken out by a shift and a zero extension beside the multiply, which is what
+    // the chain waits on.
     let next = |e: u64, x: u32| {
         (e as u32)
             .wrapping_mul(x >> log)
-            .wrapping_add((e >> 32) as u32)
+            .wrapping_add(u32::from((e >> 32) as u16))
     };
+    let bin = |e: u64| (e >> 48) as u16;
     let load = |p: usize| {
         words
             .get(2 * p..)
@@ -601,14 +609,14 @@ fn decode_symbols<const LOG: u32>(
         |y: u32, w: u32| std::hint::select_unpredictable(y < STATE_LOW, (y << 16) | w, y);
     let [mut x0, mut x1, mut x2, mut x3] = states;
     let mut p = 0usize;
-    let mut chunks = slots_of.chunks_exact_mut(LANES);
+    let mut chunks = bins_of.chunks_exact_mut(LANES);
     for c in &mut chunks {
         let [s0, s1, s2, s3] = c else { continue };
-        *s0 = (x0 & mask) as u16;
-        *s1 = (x1 & mask) as u16;
-        *s2 = (x2 & mask) as u16;
-        *s3 = (x3 & mask) as u16;
         let (e0, e1, e2, e3) = (entry(x0), entry(x1), entry(x2), entry(x3));
+        *s0 = bin(e0);
+        *s1 = bin(e1);
+        *s2 = bin(e2);
+        *s3 = bin(e3);
         let (y0, y1, y2, y3) = (next(e0, x0), next(e1, x1), next(e2, x2), next(e3, x3));
         let w = load(p);
         let k1 = u32::from(y0 < STATE_LOW);
@@ -624,7 +632,7 @@ fn decode_symbols<const LOG: u32>(
     let mut states = [x0, x1, x2, x3];
     for (s, x) in chunks.into_remainder().iter_mut().zip(&mut states) {
         let e = entry(*x);
-        *s = (*x & mask) as u16;
+        *s = bin(e);
         let y = next(e, *x);
         *x = renormalise(y, word(load(p), 0));
         p += usize::from(y < STATE_LOW);
@@ -638,11 +646,11 @@ fn decode_symbols_at(
     states: [u32; LANES],
     slots: &[u64; TABLE_SLOTS],
     words: &[u8],
-    slots_of: &mut [u16],
+    bins_of: &mut [u16],
 ) -> ([u32; LANES], usize) {
     seq_macro::seq!(L in 0..=12 {
         match log {
-            #(L => decode_symbols::<L>(states, slots, words, slots_of),)*
+            #(L => decode_symbols::<L>(states, slots, words, bins_of),)*
             _ => (states, usize::MAX),
         }
     })
@@ -666,26 +674,24 @@ const GROUP_SPAN: usize = 72;
 const GROUP: usize = 8;
 
 /// Writes each value's bin base plus its offset (read at the bin's width from `reader`, whose
-/// bytes end in at least [`GROUP_SPAN`] zero bytes) into `dst`, the bin found by the value's
-/// slot, and leaves the reader after the last offset. Without `WIDE` no bin is wider than 56
-/// bits. A function of its own so that the bit position stays in a register.
+/// bytes end in at least [`GROUP_SPAN`] zero bytes) into `dst`, the bin given by `bins_of`,
+/// and leaves the reader after the last offset. Without `WIDE` no bin is wider than 56 bits.
+/// A function of its own so that the bit position stays in a register.
 #[inline(never)]
 fn binned_values<const WIDE: bool>(
     dst: &mut [u64],
-    slots_of: &[u16],
-    bins: &[(u64, u8); TABLE_SLOTS],
-    reader: &mut BitReader,
+    bins_of: &[u16],
+    bins: &[(u64, u8); MAX_BINS],
+    reader: &mut BitReader<'_>,
 ) {
-    let bin = |s: u16| bins[usize::from(s) & (TABLE_SLOTS - 1)];
-    let bits = reader.bytes.as_slice();
+    let bin = |s: u16| bins[usize::from(s) & (MAX_BINS - 1)];
+    let bits = reader.bytes;
     let mut pos = reader.pos;
     let mut done = 0usize;
     if !WIDE {
         // Groups of 8: one bounds check for the window of bytes the group can touch, then
         // loads at masked offsets into it, which need none.
-        let groups = dst
-            .chunks_exact_mut(GROUP)
-            .zip(slots_of.chunks_exact(GROUP));
+        let groups = dst.chunks_exact_mut(GROUP).zip(bins_of.chunks_exact(GROUP));
         for (o8, s8) in groups {
             let Some(win) = bits
                 .get(pos >> 3..)
@@ -711,7 +717,7 @@ fn binned_values<const WIDE: bool>(
     // The rest (a tail shorter than a group, wide bins, or a stream that ends early) through
     // the general reader.
     reader.pos = pos;
-    for (o, &s) in dst.iter_mut().zip(slots_of).skip(done) {
+    for (o, &s) in dst.iter_mut().zip(bins_of).skip(done) {
         let (base, width) = bin(s);
         *o = base.wrapping_add(reader.get(width));
     }
@@ -720,19 +726,32 @@ fn binned_values<const WIDE: bool>(
 /// Slots of the largest decode table.
 const TABLE_SLOTS: usize = 1 << MAX_TABLE_LOG;
 
-/// A node's decode tables, indexed by slot: the rANS step of the slot (see [`slot`]) and the
-/// base and offset width of the slot's bin. Full size, so that a masked slot indexes them
-/// without a bounds check; kept per thread and reused, so a node fills only its `2^L` slots.
+/// A node's decode tables and scratch buffers, kept per thread and reused, so that a node
+/// fills only its `2^L` slots and `B` bins and allocates nothing once the buffers have grown.
+/// The tables are full size, so that a masked slot or bin indexes them without a bounds
+/// check.
 struct Tables {
+    /// The rANS step and bin of every slot (see [`slot`]).
     slots: Box<[u64; TABLE_SLOTS]>,
-    bins: Box<[(u64, u8); TABLE_SLOTS]>,
+    /// Base (reference plus lower bound) and offset width of every bin.
+    bins: Box<[(u64, u8); MAX_BINS]>,
+    /// The bin of every value of the node.
+    bins_of: Vec<u16>,
+    /// The bin table, the rANS words and the offsets, each copied with zero padding.
+    table: Vec<u8>,
+    words: Vec<u8>,
+    offsets: Vec<u8>,
 }
 
 impl Tables {
     fn new() -> Self {
         Self {
             slots: Box::new([0; TABLE_SLOTS]),
-            bins: Box::new([(0, 0); TABLE_SLOTS]),
+            bins: Box::new([(0, 0); MAX_BINS]),
+            bins_of: Vec::new(),
+            table: Vec::new(),
+            words: Vec::new(),
+            offsets: Vec::new(),
         }
     }
 }
@@ -767,12 +786,12 @@ fn decode_with(r: &mut Reader<'_>, n: usize, out: &mut Vec<u64>, t: &mut Tables)
         ));
     }
     let table_bytes = (b * usize::from(lw + ww + fw)).div_ceil(8);
-    let mut table = BitReader::new(r.take(table_bytes)?);
+    let mut table = BitReader::padded(r.take(table_bytes)?, &mut t.table);
     let mut wide = false;
     let mut zero_width = true;
     let mut lower: Option<u64> = None;
     let mut cum = 0usize;
-    for _ in 0..b {
+    for (i, base) in t.bins.iter_mut().take(b).enumerate() {
         let gap = table.get(lw);
         let width = table.get(ww) as u8;
         let weight = table.get(fw) as usize + 1;
@@ -785,16 +804,13 @@ fn decode_with(r: &mut Reader<'_>, n: usize, out: &mut Vec<u64>, t: &mut Tables)
         if width > 64 {
             return Err(corrupt("ans", format!("bin width {width} above 64")));
         }
-        let (Some(range), Some(bin_range)) = (
-            t.slots.get_mut(cum..cum + weight),
-            t.bins.get_mut(cum..cum + weight),
-        ) else {
+        let Some(range) = t.slots.get_mut(cum..cum + weight) else {
             return Err(corrupt("ans", format!("weights exceed 2^{log}")));
         };
         for (k, s) in range.iter_mut().enumerate() {
-            *s = slot(weight, k);
+            *s = slot(weight, k, i);
         }
-        bin_range.fill((reference.wrapping_add(l), width));
+        *base = (reference.wrapping_add(l), width);
         wide |= width > 56;
         zero_width &= width == 0;
         cum += weight;
@@ -820,31 +836,32 @@ fn decode_with(r: &mut Reader<'_>, n: usize, out: &mut Vec<u64>, t: &mut Tables)
         offset: r.pos(),
         needed: usize::MAX,
     })?)?;
-    let mut words = Vec::with_capacity(word_bytes.len() + 8);
-    words.extend_from_slice(word_bytes);
-    words.extend_from_slice(&[0; 8]);
+    t.words.clear();
+    t.words.extend_from_slice(word_bytes);
+    t.words.extend_from_slice(&[0; 8]);
     let off_len = r.count(u32::MAX as usize)?;
     let offsets = r.take(off_len)?;
 
-    // Two passes: the table slot of every value from rANS, then its bin's base plus the offset
-    // within the bin. Apart, each loop keeps its state in registers (together, the states and
-    // the bit position were spilled to the stack on every value). Offsets are read without a per-value
-    // bounds check (reads past the end yield zeros); the bits consumed are checked against
-    // the bytes present afterwards.
-    let mut slots_of = vec![0u16; n];
-    let (states, p) = decode_symbols_at(log, states, &t.slots, &words, &mut slots_of);
+    // Two passes: the bin of every value from rANS, then its base plus the offset within the
+    // bin. Apart, each loop keeps its state in registers (together, the states and the bit
+    // position were spilled to the stack on every value). Offsets are read without a
+    // per-value bounds check (reads past the end yield zeros); the bits consumed are checked
+    // against the bytes present afterwards.
+    t.bins_of.clear();
+    t.bins_of.resize(n, 0);
+    let (states, p) = decode_symbols_at(log, states, &t.slots, &t.words, &mut t.bins_of);
     let start = out.len();
     out.resize(start + n, 0);
     let dst = out.get_mut(start..).unwrap_or_default();
-    let mut bits = BitReader::new(offsets);
+    let mut bits = BitReader::padded(offsets, &mut t.offsets);
     if zero_width {
-        for (o, &s) in dst.iter_mut().zip(&slots_of) {
-            *o = t.bins[usize::from(s) & (TABLE_SLOTS - 1)].0;
+        for (o, &s) in dst.iter_mut().zip(&t.bins_of) {
+            *o = t.bins[usize::from(s) & (MAX_BINS - 1)].0;
         }
     } else if wide {
-        binned_values::<true>(dst, &slots_of, &t.bins, &mut bits);
+        binned_values::<true>(dst, &t.bins_of, &t.bins, &mut bits);
     } else {
-        binned_values::<false>(dst, &slots_of, &t.bins, &mut bits);
+        binned_values::<false>(dst, &t.bins_of, &t.bins, &mut bits);
     }
     if p != nwords || states.iter().any(|&s| s != STATE_LOW) {
         return Err(corrupt(

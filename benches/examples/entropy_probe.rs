@@ -1,0 +1,114 @@
+//! The entropy-coded leaf's trade-off on the segment suite's tables, without the rest of the
+//! suite: `write DATA OUT` ingests every table and writes one segment of its rows with the
+//! entropy leaf off (`OUT/<table>/off`) and on (`OUT/<table>/on`), printing their bytes;
+//! `read OUT [REPS]` reads each pair alternately on one thread and prints the medians and
+//! their ratio; `readone SEGMENT [REPS]` reads one segment (for a profiler).
+//! (`cargo run --release -p strata-benches --example entropy_probe -- write DATA OUT`).
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use strata_benches::segment::{strata_schema, tables, writer_options};
+use strata_format::{LocalFs, Segment};
+use strata_writer::SegmentWriter;
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn read(path: &Path) -> Result<usize> {
+    let seg = Arc::new(Segment::open(&LocalFs, path)?);
+    let mut n = 0;
+    for b in strata_predicate::Scan::new(vec![seg])
+        .batch_size(tables::BATCH_ROWS)
+        .threads(1)
+    {
+        n += b?.num_rows();
+    }
+    Ok(n)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let usage = "usage: entropy_probe write DATA OUT | read OUT [REPS] | readone SEGMENT [REPS]";
+    match args.get(1).map(String::as_str) {
+        Some("write") => {
+            let data = Path::new(args.get(2).ok_or(usage)?);
+            let out = Path::new(args.get(3).ok_or(usage)?);
+            let loaded = tables::load_tables(data, None);
+            for t in &loaded.tables {
+                let schema = strata_schema(t)?;
+                let mut sizes = Vec::new();
+                for (label, entropy) in [("off", false), ("on", true)] {
+                    let dir = out.join(t.name.replace('/', "_")).join(label);
+                    std::fs::create_dir_all(&dir)?;
+                    let _ = std::fs::remove_file(dir.join("s.seg"));
+                    let mut opts = writer_options(t);
+                    opts.block.encode.entropy = entropy;
+                    let mut w = SegmentWriter::create(
+                        Arc::new(LocalFs),
+                        &dir,
+                        "s.seg",
+                        schema.clone(),
+                        opts,
+                    )?;
+                    for b in &t.batches {
+                        w.write_batch(b)?;
+                    }
+                    sizes.push(w.finish()?.bytes);
+                }
+                println!(
+                    "{:24} off {:>10} on {:>10} change {:+.1}%",
+                    t.name,
+                    sizes[0],
+                    sizes[1],
+                    (sizes[1] as f64 / sizes[0] as f64 - 1.0) * 100.0
+                );
+            }
+        }
+        Some("read") => {
+            let out = Path::new(args.get(2).ok_or(usage)?);
+            let reps: usize = args.get(3).map_or(Ok(7), |s| s.parse())?;
+            let mut dirs: Vec<_> = std::fs::read_dir(out)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .collect();
+            dirs.sort();
+            for d in dirs {
+                let (off, on) = (d.join("off/s.seg"), d.join("on/s.seg"));
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                read(&off)?;
+                read(&on)?;
+                for _ in 0..reps {
+                    let t = Instant::now();
+                    read(&off)?;
+                    a.push(t.elapsed().as_secs_f64());
+                    let t = Instant::now();
+                    read(&on)?;
+                    b.push(t.elapsed().as_secs_f64());
+                }
+                let (a, b) = (median(a), median(b));
+                println!(
+                    "{:28} off {:8.2} ms on {:8.2} ms read on/off speed {:.3}",
+                    d.file_name().and_then(|s| s.to_str()).unwrap_or("?"),
+                    a * 1e3,
+                    b * 1e3,
+                    a / b
+                );
+            }
+        }
+        Some("readone") => {
+            let path = Path::new(args.get(2).ok_or(usage)?);
+            let reps: usize = args.get(3).map_or(Ok(1), |s| s.parse())?;
+            let mut n = 0;
+            for _ in 0..reps {
+                n += read(path)?;
+            }
+            println!("{n} rows");
+        }
+        _ => return Err(usage.into()),
+    }
+    Ok(())
+}
