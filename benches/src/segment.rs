@@ -11,8 +11,7 @@
 //! throughput (rows/s) of one Strata segment, Parquet+zstd(3) and Parquet+snappy, medians of
 //! [`SEGMENT_REPETITIONS`] runs (1 under `--quick`), interleaved so load from other processes
 //! hits all of them alike. In the same runs, the Strata segment written with the entropy-coded
-//! leaf off (`EncodeOptions::entropy`, on by default): its bytes, write and one-thread read, so
-//! the leaf's trade-off stays visible.
+//! leaf on (`EncodeOptions::entropy`, off by default): its bytes, write and one-thread read.
 //! The size target compares with the smaller of two Parquet+zstd files: default properties, and
 //! tuned (`DELTA_BINARY_PACKED`, no dictionary, for integer, date and timestamp columns; written
 //! once, not timed).
@@ -212,9 +211,9 @@ pub struct TableResult {
     /// The smaller of Parquet+zstd's bytes with its defaults and tuned: what the size target
     /// compares against.
     pub parquet_best_bytes: u64,
-    /// The same segment written with the entropy-coded leaf off
-    /// (`EncodeOptions::entropy`; on by default), timed like `strata`.
-    pub strata_no_entropy: FormatFigures,
+    /// The same segment written with the entropy-coded leaf on
+    /// (`EncodeOptions::entropy`; off by default), timed like `strata`.
+    pub strata_entropy: FormatFigures,
     /// `strata_size_bytes` ÷ the best Parquet+zstd bytes.
     pub size_vs_parquet_zstd: f64,
     /// Strata read rows/s ÷ Parquet+zstd read rows/s.
@@ -492,21 +491,17 @@ fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
     let tuned_bytes = write_parquet(&tuned_path, table, ParquetCompression::ZstdTuned)?;
     verify("parquet-zstd-tuned", table, &read_parquet(&tuned_path)?)?;
     let pq_columns = parquet_column_bytes(&zstd_path)?;
-    let no_entropy_dir = dir_path.join("no-entropy");
-    std::fs::create_dir_all(&no_entropy_dir).map_err(|e| BenchError::io(&no_entropy_dir, e))?;
-    let mut no_entropy_opts = opts;
-    no_entropy_opts.block.encode.entropy = false;
-    let no_entropy_meta = write_strata(&no_entropy_dir, &schema, no_entropy_opts, &table.batches)?;
-    verify(
-        "strata-no-entropy",
-        table,
-        &read_strata(&no_entropy_meta.path)?,
-    )?;
+    let entropy_dir = dir_path.join("entropy");
+    std::fs::create_dir_all(&entropy_dir).map_err(|e| BenchError::io(&entropy_dir, e))?;
+    let mut entropy_opts = opts;
+    entropy_opts.block.encode.entropy = true;
+    let entropy_meta = write_strata(&entropy_dir, &schema, entropy_opts, &table.batches)?;
+    verify("strata-entropy", table, &read_strata(&entropy_meta.path)?)?;
     #[cfg(feature = "vortex")]
     let vortex = vortex_peer::VortexRun::prepare(&dir_path, table)?;
 
     let seg_path = meta.path.clone();
-    let no_entropy_path = no_entropy_meta.path.clone();
+    let entropy_path = entropy_meta.path.clone();
     let cores = strata_format::segment::available_threads();
     let mut ops: Vec<Op<'_>> = vec![
         Box::new(|| write_strata(&dir_path, &schema, opts, &table.batches).map(drop)),
@@ -516,10 +511,8 @@ fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
         Box::new(|| read_parquet(&zstd_path).map(drop)),
         Box::new(|| read_parquet(&snappy_path).map(drop)),
         Box::new(|| read_strata_threads(&seg_path, cores).map(drop)),
-        Box::new(|| {
-            write_strata(&no_entropy_dir, &schema, no_entropy_opts, &table.batches).map(drop)
-        }),
-        Box::new(|| read_strata(&no_entropy_path).map(drop)),
+        Box::new(|| write_strata(&entropy_dir, &schema, entropy_opts, &table.batches).map(drop)),
+        Box::new(|| read_strata(&entropy_path).map(drop)),
     ];
     #[cfg(feature = "vortex")]
     let first_vortex_op = {
@@ -539,8 +532,8 @@ fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
     let strata_all_cores_read_rows_s = rows_per_s(rows, secs.get(6));
     let parquet_zstd = figures(zstd_bytes, 1);
     let parquet_snappy = figures(snappy_bytes, 2);
-    let strata_no_entropy = FormatFigures {
-        bytes: no_entropy_meta.bytes,
+    let strata_entropy = FormatFigures {
+        bytes: entropy_meta.bytes,
         write_rows_s: rows_per_s(rows, secs.get(7)),
         read_rows_s: rows_per_s(rows, secs.get(8)),
     };
@@ -577,7 +570,7 @@ fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
         size_vs_parquet_zstd: strata_size_bytes as f64 / parquet_best_bytes as f64,
         parquet_zstd_tuned_bytes: tuned_bytes,
         parquet_best_bytes,
-        strata_no_entropy,
+        strata_entropy,
         read_vs_parquet_zstd: strata.read_rows_s / parquet_zstd.read_rows_s,
         read_vs_parquet_snappy: strata.read_rows_s / parquet_snappy.read_rows_s,
         write_vs_parquet_zstd: strata.write_rows_s / parquet_zstd.write_rows_s,
@@ -818,42 +811,42 @@ impl SegmentReport {
         s.push_str(
             "\nkr/s = thousands of rows per second. pq-zstd tuned: `DELTA_BINARY_PACKED` and no \
              dictionary for integer, date and timestamp columns.\n\n### The entropy-coded leaf \
-             (`EncodeOptions::entropy`, on by default)\n\nThe same segment written with it off, \
+             (`EncodeOptions::entropy`, off by default)\n\nThe same segment written with it on, \
              timed in the same runs (reads on one thread).\n\n",
         );
         let mut e = MdTable::new([
             "table",
             "segment bytes",
-            "without entropy",
-            "change with entropy",
-            "without entropy / best zstd",
+            "with entropy",
+            "change",
+            "with entropy / best zstd",
             "write kr/s",
-            "write kr/s without entropy",
+            "write kr/s with entropy",
             "read kr/s",
-            "read kr/s without entropy",
+            "read kr/s with entropy",
             "read with / without",
         ]);
         for r in &self.tables {
             e.row(vec![
                 r.name.clone(),
                 r.strata.bytes.to_string(),
-                r.strata_no_entropy.bytes.to_string(),
+                r.strata_entropy.bytes.to_string(),
                 format!(
                     "{}%",
                     num(
-                        (r.strata.bytes as f64 / r.strata_no_entropy.bytes as f64 - 1.0) * 100.0,
+                        (r.strata_entropy.bytes as f64 / r.strata.bytes as f64 - 1.0) * 100.0,
                         1
                     )
                 ),
                 num(
-                    r.strata_no_entropy.bytes as f64 / r.parquet_best_bytes as f64,
+                    r.strata_entropy.bytes as f64 / r.parquet_best_bytes as f64,
                     2,
                 ),
                 krows(r.strata.write_rows_s),
-                krows(r.strata_no_entropy.write_rows_s),
+                krows(r.strata_entropy.write_rows_s),
                 krows(r.strata.read_rows_s),
-                krows(r.strata_no_entropy.read_rows_s),
-                num(r.strata.read_rows_s / r.strata_no_entropy.read_rows_s, 2),
+                krows(r.strata_entropy.read_rows_s),
+                num(r.strata_entropy.read_rows_s / r.strata.read_rows_s, 2),
             ]);
         }
         s.push_str(&e.to_markdown());

@@ -130,14 +130,6 @@ const NODE_HEADER: usize = 5; // tag + count
 /// Nodes the other schemes already store in fewer bytes are not worth planning bins for.
 const ENTROPY_MIN_BYTES: usize = 48;
 
-/// Bits a value the entropy-coded leaf must save over the best other candidate, the price of
-/// its decoding (a rANS step and a table lookup a value against a fraction of a cycle for
-/// bit-unpacking). Measured on the segment suite's tables (instructions of a one-thread full
-/// read with entropy off ÷ on, so 1 is no slower; bytes against off): a tenth of a bit gave
-/// 0.61–0.83 for 5.3–19.4 % fewer bytes, one bit 0.74–0.91 for 4.8–17.6 %, two bits 0.90–0.99
-/// for 0.0–9.7 %: only columns where the leaf saves much keep it.
-const ANS_MARGIN_BITS: usize = 2;
-
 /// Summary of a (sampled) vector used by the selection heuristics.
 #[derive(Debug, Clone, Copy)]
 struct Stats {
@@ -398,13 +390,9 @@ pub(crate) fn choose(values: &[u64], ctx: Ctx, top: bool) -> (Scheme, usize) {
             ans::estimate(values)
         }
     {
-        // It decodes several times slower than bit-packing: it must save
-        // [`ANS_MARGIN_BITS`] a value to be worth that.
-        consider(
-            &mut best,
-            Scheme::Ans,
-            p.bytes + (n * ANS_MARGIN_BITS).div_ceil(8),
-        );
+        // It decodes several times slower than bit-packing: it must save a tenth of a bit a
+        // value to be worth that.
+        consider(&mut best, Scheme::Ans, p.bytes + n.div_ceil(80));
     }
     // Two adjacent values (booleans, validity bitmaps): a dictionary's codes would be as wide
     // as the values, and deltas take three values where the input has two; runs, patching and

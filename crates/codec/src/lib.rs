@@ -43,8 +43,8 @@
 //! (merging at most 32 neighbours; the sampler's estimates of nodes it may not encode use 64
 //! bins and groups of 16); the per-node table (bin gaps, widths, weights) is
 //! bit-packed at the smallest widths that fit.
-//! The sampler considers it with [`EncodeOptions::entropy`] (on by default); every decoder
-//! reads it. Its node layout is in `ans.rs`.
+//! The sampler considers it only with [`EncodeOptions::entropy`] (off by default, so today's
+//! output is unchanged); every decoder reads it. Its node layout is in `ans.rs`.
 //!
 //! # Choice
 //!
@@ -52,15 +52,14 @@
 //! 128 values, or the whole input when it has at most 2048) and keeps the smallest; leaf sizes
 //! are computed, not trial-encoded. The `ans` size comes from the sample's histogram (bins,
 //! quantised weights, table and offset bits; no rANS pass), and `ans` must beat the best other
-//! candidate by two bits a value, the price of its slower decoding: rANS decodes a value in
-//! 3.3–3.9 ns (kernels bench), bit-unpacking in 0.5–0.9. Float bit patterns are estimated
-//! without `ans` (ALP digits get it). Measured on the six tables of the segment suite
-//! (docs/benchmarks.md), with one-thread full-read instructions as entropy off ÷ on (1 is no
-//! slower): a tenth of a bit a value (the earlier margin) saved 5.3–19.4 % of the bytes at
-//! 0.61–0.83; two bits save 0.0–9.7 % (flights 9.7, Beijing 9.1, geonames 3.3, the rest under
-//! 0.3) at 0.90–0.99. Its decoder runs two passes (bins, then values) over
-//! per-thread full-size tables; four lanes share one word stream, and the chain from one
-//! chunk's states through the table, the multiply and the words they take bounds it.
+//! candidate by a tenth of a bit a value, the price of its slower decoding. Float bit patterns
+//! are estimated without `ans` (ALP digits get it). Measured on the six tables of the segment
+//! suite (docs/benchmarks.md), entropy on makes segments 5.5–19.6 % smaller, writes 0.42–0.81×
+//! and full single-threaded reads 0.63–0.80× as fast: rANS decodes a value in 3.3–3.9 ns
+//! (kernels bench), bit-unpacking in 0.5–0.9. Its decoder runs two passes (table slots, then
+//! values) over per-thread full-size tables; four lanes share one word stream, and the chain
+//! from one chunk's states through the words they take to the next chunk's load bounds it.
+//! That is why it is not the default yet.
 //! [`Profile::TimeSeries`] adds delta-of-delta and Gorilla to the candidates.
 //! [`EncodeOptions::scheme`] forces the top-level scheme. The chosen tree is returned as a
 //! [`Cascade`] for `inspect`.
@@ -140,10 +139,9 @@ pub struct EncodeOptions {
     pub scheme: Option<Scheme>,
     /// Cascade levels allowed (1 = no cascading). Clamped to 1..=3.
     pub max_depth: u8,
-    /// Let the sampler consider the entropy-coded leaf ([`Scheme::Ans`]) for integer nodes
-    /// (on by default; it is chosen only where it saves two bits a value). Off, the output is
-    /// what builds before it wrote; every decoder reads the scheme either way, and
-    /// [`EncodeOptions::scheme`] can force it regardless.
+    /// Let the sampler consider the entropy-coded leaf ([`Scheme::Ans`]) for integer nodes.
+    /// Off by default, so that buffers written today stay byte-identical; every decoder reads
+    /// the scheme either way, and [`EncodeOptions::scheme`] can force it regardless.
     pub entropy: bool,
 }
 
@@ -153,7 +151,7 @@ impl Default for EncodeOptions {
             profile: Profile::General,
             scheme: None,
             max_depth: 3,
-            entropy: true,
+            entropy: false,
         }
     }
 }
