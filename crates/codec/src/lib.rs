@@ -56,10 +56,12 @@
 //! are estimated without `ans` (ALP digits get it). Measured on the six tables of the segment
 //! suite (docs/benchmarks.md), entropy on makes segments 5.5–19.6 % smaller, writes 0.42–0.81×
 //! and full single-threaded reads 0.63–0.80× as fast: rANS decodes a value in 3.3–3.9 ns
-//! (kernels bench), bit-unpacking in 0.5–0.9. Its decoder runs two passes (table slots, then
-//! values) over per-thread full-size tables; four lanes share one word stream, and the chain
-//! from one chunk's states through the words they take to the next chunk's load bounds it.
-//! That is why it is not the default yet.
+//! (kernels bench), bit-unpacking in 0.5–0.9. Its decoder runs two passes (each value's bin,
+//! from a per-thread table of 2^L slot entries; then its value, from a table of the node's
+//! bins); four lanes share one word stream, and the chain from one chunk's states through the
+//! words they take to the next chunk's load bounds it. That is why it is not the default yet:
+//! with a two-bit margin it read nearly as fast, but estimating it on every integer node
+//! slowed writes to 0.55–0.80× (docs/benchmarks.md).
 //! [`Profile::TimeSeries`] adds delta-of-delta and Gorilla to the candidates.
 //! [`EncodeOptions::scheme`] forces the top-level scheme. The chosen tree is returned as a
 //! [`Cascade`] for `inspect`.
