@@ -2,7 +2,9 @@
 //! suite: `write DATA OUT` ingests every table and writes one segment of its rows with the
 //! entropy leaf off (`OUT/<table>/off`) and on (`OUT/<table>/on`), printing their bytes;
 //! `read OUT [REPS]` reads each pair alternately on one thread and prints the medians and
-//! their ratio; `readone SEGMENT [REPS]` reads one segment (for a profiler).
+//! their ratio; `readone SEGMENT [REPS]` reads one segment (for a profiler); `writetime DATA OUT
+//! [REPS] [TABLE]` writes each table (or the one named) alternately with the entropy leaf off and
+//! on and prints the medians and their ratio.
 //! (`cargo run --release -p strata-benches --example entropy_probe -- write DATA OUT`).
 use std::path::Path;
 use std::sync::Arc;
@@ -26,6 +28,19 @@ fn read(path: &Path) -> Result<usize> {
     Ok(n)
 }
 
+/// The process's CPU time (user and system, every thread) in seconds, from `/proc/self/stat`
+/// (0 where that is not readable).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = after
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    // Fields 14 and 15 of the file (utime, stime) are the 12th and 13th after the name.
+    (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
@@ -33,7 +48,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: entropy_probe write DATA OUT | read OUT [REPS] | readone SEGMENT [REPS]";
+    let usage = "usage: entropy_probe write DATA OUT | read OUT [REPS] | readone SEGMENT [REPS] \
+                 | writetime DATA OUT [REPS] [TABLE]";
     match args.get(1).map(String::as_str) {
         Some("write") => {
             let data = Path::new(args.get(2).ok_or(usage)?);
@@ -96,6 +112,67 @@ fn main() -> Result<()> {
                     a * 1e3,
                     b * 1e3,
                     a / b
+                );
+            }
+        }
+        Some("writetime") => {
+            let data = Path::new(args.get(2).ok_or(usage)?);
+            let out = Path::new(args.get(3).ok_or(usage)?);
+            let reps: usize = args.get(4).map_or(Ok(5), |s| s.parse())?;
+            let only = args.get(5);
+            // `EP_SIDE=off` or `on` writes only that side (for counting instructions).
+            let side = std::env::var("EP_SIDE").ok();
+            let loaded = tables::load_tables(data, None);
+            for t in &loaded.tables {
+                if only.is_some_and(|o| !t.name.contains(o.as_str())) {
+                    continue;
+                }
+                let schema = strata_schema(t)?;
+                let dir = out.join(t.name.replace('/', "_"));
+                std::fs::create_dir_all(&dir)?;
+                let mut times = [Vec::new(), Vec::new()];
+                let mut cpu = [0.0f64; 2];
+                let mut sizes = [0u64; 2];
+                for _ in 0..reps {
+                    for (i, entropy) in [false, true].into_iter().enumerate() {
+                        if side.as_deref().is_some_and(|s| s != ["off", "on"][i]) {
+                            continue;
+                        }
+                        let _ = std::fs::remove_file(dir.join("w.seg"));
+                        let mut opts = writer_options(t);
+                        opts.block.encode.entropy = entropy;
+                        let start = Instant::now();
+                        let cpu_start = cpu_seconds();
+                        let mut w = SegmentWriter::create(
+                            Arc::new(LocalFs),
+                            &dir,
+                            "w.seg",
+                            schema.clone(),
+                            opts,
+                        )?;
+                        for b in &t.batches {
+                            w.write_batch(b)?;
+                        }
+                        sizes[i] = w.finish()?.bytes;
+                        times[i].push(start.elapsed().as_secs_f64());
+                        cpu[i] += cpu_seconds() - cpu_start;
+                    }
+                }
+                let [off, on] = times.map(median);
+                let [cpu_off, cpu_on] = cpu.map(|c| c / reps as f64);
+                println!(
+                    "{:24} off {:7.1} ms {:7.1} cpu {:>10} B  on {:7.1} ms {:7.1} cpu {:>10} B  \
+                     on/off speed {:.3} cpu {:.3} bytes {:+.1}%",
+                    t.name,
+                    off * 1e3,
+                    cpu_off * 1e3,
+                    sizes[0],
+                    on * 1e3,
+                    cpu_on * 1e3,
+                    sizes[1],
+                    off / on,
+                    cpu_off / cpu_on,
+                    (sizes[1] as f64 / sizes[0] as f64 - 1.0) * 100.0
                 );
             }
         }

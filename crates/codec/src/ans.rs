@@ -77,6 +77,16 @@ impl Bin {
     }
 }
 
+impl Plan {
+    /// The bins' smallest values (not offsets), ascending: what [`plan_following`] takes.
+    pub(crate) fn lowers(&self) -> Vec<u64> {
+        self.bins
+            .iter()
+            .map(|b| b.lower.wrapping_add(self.reference))
+            .collect()
+    }
+}
+
 /// The model of one node: bins, quantised weights and its estimated size.
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
@@ -192,26 +202,37 @@ fn optimize(bins: &[Bin], n: usize, max_group: usize) -> Vec<Bin> {
     for bin in bins {
         cum.push(cum.last().copied().unwrap_or(0) + bin.count);
     }
+    let lowers: Vec<u64> = bins.iter().map(|x| x.lower).collect();
+    let max_group = max_group.clamp(1, MAX_GROUP);
     // best[i]: cheapest cost of the first i bins; from[i]: where the last group starts.
     let mut best = vec![0f32; b + 1];
     let mut from = vec![0usize; b + 1];
-    for i in 0..b {
-        let upper = bins.get(i).map_or(0, |x| x.upper);
+    let mut costs = [f32::MAX; MAX_GROUP];
+    for (i, bin) in bins.iter().enumerate() {
+        let upper = bin.upper;
         let ci = cum.get(i + 1).copied().unwrap_or(0);
-        let mut top = f32::MAX;
-        let mut arg = i;
-        for j in (i.saturating_sub(max_group - 1)..=i).rev() {
-            let (Some(bj), Some(&cj), Some(&prev)) = (bins.get(j), cum.get(j), best.get(j)) else {
-                continue;
-            };
+        let first = i.saturating_sub(max_group - 1);
+        let (Some(ls), Some(cs), Some(ps)) = (
+            lowers.get(first..=i),
+            cum.get(first..=i),
+            best.get(first..=i),
+        ) else {
+            continue;
+        };
+        // Every candidate group's cost first (independent of each other), then the cheapest:
+        // one long chain of compare-and-select per candidate was most of the planner's time.
+        for (((c, &l), &cj), &prev) in costs.iter_mut().zip(ls).zip(cs).zip(ps) {
             let count = ci - cj;
-            let width = f32::from(width_of(upper - bj.lower));
-            let cost = prev + BIN_META_BITS + count as f32 * (log_n - log2_in(logs, count) + width);
-            if cost < top {
-                top = cost;
-                arg = j;
-            }
+            let width = f32::from(width_of(upper - l));
+            *c = prev + BIN_META_BITS + count as f32 * (log_n - log2_in(logs, count) + width);
         }
+        // The latest start wins ties, as a scan from `i` down would choose. Costs are
+        // non-negative, so their bit patterns order as the values do: an integer minimum
+        // and search, which vectorise, where a float compare-and-select chain does not.
+        let window = costs.get(..ls.len()).unwrap_or(&[]);
+        let low = window.iter().map(|c| c.to_bits()).fold(u32::MAX, u32::min);
+        let top = f32::from_bits(low);
+        let arg = first + window.iter().rposition(|c| c.to_bits() == low).unwrap_or(0);
         if let (Some(s), Some(f)) = (best.get_mut(i + 1), from.get_mut(i + 1)) {
             *s = top;
             *f = arg;
@@ -350,26 +371,96 @@ fn field_widths(bins: &[Bin], weights: &[u32]) -> (u8, u8, u8) {
 /// Plans a node for `values`: bins, weights, and the estimated size. `None` when empty or
 /// when there are more bins than the format allows.
 pub(crate) fn plan(values: &[u64]) -> Option<Plan> {
-    plan_at(values, INITIAL_BINS, MAX_GROUP)
+    plan_at(values, INITIAL_BINS, MAX_GROUP, usize::MAX)
+}
+
+/// [`plan`] for the sampler: `None` as well when the node could not come in under `beat`
+/// bytes. That is decided before any bins are planned, from the histogram's entropy: no
+/// binning codes the values in fewer bits than their empirical entropy (a bin's index costs
+/// at least its share of the bin entropy and its offset at least the values' entropy within
+/// the bin), so a node whose entropy alone reaches `beat` is not planned at all.
+pub(crate) fn plan_below(values: &[u64], beat: usize) -> Option<Plan> {
+    plan_at(values, INITIAL_BINS, MAX_GROUP, beat)
 }
 
 /// [`plan`] at a coarser resolution ([`ESTIMATE_BINS`] histogram bins, groups of at most
 /// [`ESTIMATE_GROUP`]): about 16 times less work in the dynamic programme, for the sampler's
 /// estimates of nodes it may never encode. Its size is an upper bound of what [`plan`] finds
 /// but for the coarser bins.
-pub(crate) fn estimate(values: &[u64]) -> Option<Plan> {
-    plan_at(values, ESTIMATE_BINS, ESTIMATE_GROUP)
+pub(crate) fn estimate(values: &[u64], beat: usize) -> Option<Plan> {
+    plan_at(values, ESTIMATE_BINS, ESTIMATE_GROUP, beat)
 }
 
-fn plan_at(values: &[u64], at_most: usize, max_group: usize) -> Option<Plan> {
+/// Bytes below which no node can code `distinct` (a histogram of `n` values): the fixed
+/// bytes plus the empirical entropy, less what the final states carry.
+fn entropy_floor(distinct: &[(u64, u32)], n: usize) -> usize {
+    let logs = log2_table();
+    let log_n = log2_in(logs, n as u32);
+    let bits: f32 = distinct
+        .iter()
+        .map(|&(_, c)| c as f32 * (log_n - log2_in(logs, c)))
+        .sum();
+    // A margin for the f32 sum's rounding keeps the floor below every plan's estimate.
+    let bits = (bits * 0.999 - (8 * LANES) as f32).max(0.0);
+    FIXED_BYTES + (bits / 8.0) as usize
+}
+
+fn plan_at(values: &[u64], at_most: usize, max_group: usize, beat: usize) -> Option<Plan> {
     let n = values.len();
-    if n == 0 || n > u32::MAX as usize {
+    if n == 0 || n > u32::MAX as usize || beat <= FIXED_BYTES {
         return None;
     }
     let reference = values.iter().copied().min()?;
     let distinct = histogram(values, reference);
+    if beat != usize::MAX && entropy_floor(&distinct, n) >= beat {
+        return None;
+    }
     let bins = optimize(&initial_bins(&distinct, n, at_most), n, max_group);
-    if bins.len() > MAX_BINS {
+    finish_plan(reference, bins, n)
+}
+
+/// A plan for `values` along the bins of an earlier node (`lowers`: their smallest values,
+/// ascending, as [`Plan::lowers`] gives them): each value goes to the last bin whose lower
+/// bound it reaches (the first bin when below all), every bin is narrowed to the values it
+/// holds, and empty bins are dropped. Only the weights are fitted anew, so a block that
+/// follows a column's earlier cascade pays neither the histogram nor the dynamic programme.
+pub(crate) fn plan_following(values: &[u64], lowers: &[u64]) -> Option<Plan> {
+    let n = values.len();
+    if n == 0 || n > u32::MAX as usize || lowers.is_empty() || lowers.len() > MAX_BINS {
+        return None;
+    }
+    let reference = values.iter().copied().min()?;
+    let mut bins: Vec<Bin> = vec![
+        Bin {
+            lower: u64::MAX,
+            upper: 0,
+            count: 0,
+        };
+        lowers.len()
+    ];
+    for &v in values {
+        let k = lowers.partition_point(|&l| l <= v).saturating_sub(1);
+        if let Some(b) = bins.get_mut(k) {
+            b.lower = b.lower.min(v);
+            b.upper = b.upper.max(v);
+            b.count += 1;
+        }
+    }
+    let bins = bins
+        .into_iter()
+        .filter(|b| b.count > 0)
+        .map(|b| Bin {
+            lower: b.lower - reference,
+            upper: b.upper - reference,
+            count: b.count,
+        })
+        .collect();
+    finish_plan(reference, bins, n)
+}
+
+/// The weights, field widths and estimated size of a node coding `n` values in `bins`.
+fn finish_plan(reference: u64, bins: Vec<Bin>, n: usize) -> Option<Plan> {
+    if bins.is_empty() || bins.len() > MAX_BINS {
         return None;
     }
     let (table_log, weights, ans_and_weight_bits) = choose_weights(&bins, n);
@@ -485,8 +576,20 @@ impl<'a> BitReader<'a> {
 
 /// Encodes `values` as one entropy-coded node (tag and count included). Returns the detail for
 /// the cascade, or `None` (writing nothing) when there is nothing to code.
+#[cfg(test)]
 pub(crate) fn encode(values: &[u64], tag: u8, out: &mut Vec<u8>) -> Option<String> {
-    let p = plan(values)?;
+    encode_planned(values, &plan(values)?, tag, out)
+}
+
+/// Encodes `values` as one entropy-coded node (tag and count included) under `p`, a plan of
+/// exactly them: the sampler's, or one following an earlier node's bins. Returns the detail
+/// for the cascade.
+pub(crate) fn encode_planned(
+    values: &[u64],
+    p: &Plan,
+    tag: u8,
+    out: &mut Vec<u8>,
+) -> Option<String> {
     let log = u32::from(p.table_log);
     let lowers: Vec<u64> = p.bins.iter().map(|b| b.lower).collect();
     let widths: Vec<u8> = p.bins.iter().map(Bin::width).collect();
@@ -496,20 +599,43 @@ pub(crate) fn encode(values: &[u64], tag: u8, out: &mut Vec<u8>) -> Option<Strin
         cum.push(c);
         c += w;
     }
-    // Bin of every value, and its offset bits.
-    let mut syms = Vec::with_capacity(values.len());
+    // Bin of every value, and its offset bits. Offsets spanning a small range find their bin
+    // in a table; others by binary search over the bins' lower bounds.
+    let span = p.bins.last().map_or(0, |b| b.upper);
+    let mut syms: Vec<u16> = Vec::with_capacity(values.len());
+    if span < COUNTED_SPAN {
+        let mut bin_of = vec![0u16; span as usize + 1];
+        for (s, b) in p.bins.iter().enumerate() {
+            if let Some(slots) = bin_of.get_mut(b.lower as usize..=b.upper as usize) {
+                slots.fill(s as u16);
+            }
+        }
+        syms.extend(values.iter().map(|&v| {
+            let off = v.wrapping_sub(p.reference) as usize;
+            bin_of.get(off).copied().unwrap_or(0)
+        }));
+    } else {
+        syms.extend(values.iter().map(|&v| {
+            let off = v.wrapping_sub(p.reference);
+            lowers.partition_point(|&l| l <= off).saturating_sub(1) as u16
+        }));
+    }
     let mut offsets = BitWriter::default();
-    for &v in values {
-        let off = v.wrapping_sub(p.reference);
-        let s = lowers.partition_point(|&l| l <= off).saturating_sub(1);
-        let lower = lowers.get(s).copied().unwrap_or(0);
-        offsets.put(off - lower, widths.get(s).copied().unwrap_or(0));
-        syms.push(s);
+    if widths.iter().any(|&w| w > 0) {
+        for (&v, &s) in values.iter().zip(&syms) {
+            let s = usize::from(s);
+            let lower = lowers.get(s).copied().unwrap_or(0);
+            offsets.put(
+                v.wrapping_sub(p.reference) - lower,
+                widths.get(s).copied().unwrap_or(0),
+            );
+        }
     }
     // rANS runs backwards so that the decoder reads forwards.
     let mut states = [u64::from(STATE_LOW); LANES];
     let mut words: Vec<u16> = Vec::with_capacity(values.len());
     for (i, &s) in syms.iter().enumerate().rev() {
+        let s = usize::from(s);
         let (Some(x), Some(&f), Some(&start)) =
             (states.get_mut(i % LANES), p.weights.get(s), cum.get(s))
         else {
@@ -960,6 +1086,54 @@ mod tests {
             estimate.abs_diff(size) * 10 < size,
             "estimate {estimate}, actual {size}"
         );
+    }
+
+    fn decodes_to(buf: &[u8], values: &[u64]) {
+        let mut r = Reader::new(buf);
+        assert_eq!(r.u8().unwrap(), 0x0b);
+        let n = r.count(usize::MAX).unwrap();
+        let mut out = Vec::new();
+        decode_into(&mut r, n, &mut out).unwrap();
+        assert_eq!(r.remaining(), 0);
+        assert_eq!(out, values);
+    }
+
+    #[test]
+    fn following_another_nodes_bins_round_trips_and_its_own_gives_the_same_plan() {
+        let skewed = |seed: u64, base: u64, len: usize| -> Vec<u64> {
+            let mut x = seed;
+            (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    base + (x % 5000).min(u64::from(x.trailing_zeros()) * 40 + (x >> 59))
+                })
+                .collect()
+        };
+        let first = skewed(0x2545_f491_4f6c_dd1d, 1000, 1024);
+        let p = plan(&first).unwrap();
+        let lowers = p.lowers();
+        // Its own bins: the same bins, weights and size.
+        let again = plan_following(&first, &lowers).unwrap();
+        assert_eq!(again.weights, p.weights);
+        assert_eq!(again.table_log, p.table_log);
+        assert_eq!(again.bytes, p.bytes);
+        // Values below, between and above the first node's bins, and a constant block.
+        for next in [
+            skewed(7, 0, 1000),
+            skewed(11, 900, 700),
+            skewed(13, 1_000_000, 64),
+            vec![3; 100],
+            vec![u64::MAX, 0, 5],
+        ] {
+            let q = plan_following(&next, &lowers).unwrap();
+            let mut buf = Vec::new();
+            encode_planned(&next, &q, 0x0b, &mut buf).unwrap();
+            decodes_to(&buf, &next);
+        }
+        assert!(plan_following(&[], &lowers).is_none());
+        assert!(plan_following(&first, &[]).is_none());
     }
 
     #[test]

@@ -111,6 +111,9 @@ pub struct Cascade {
     /// cascade (`encode_bytes_following`) reuses it instead of training a table again. Not
     /// part of the cascade's identity: equality and `Debug` ignore it.
     pub(crate) fsst: Option<Arc<fsst::Compressor>>,
+    /// The bins' lower bounds an entropy-coded node was encoded with, so that a later block
+    /// following this cascade fits only its weights to them. Ignored like `fsst`.
+    pub(crate) ans_lowers: Option<Arc<[u64]>>,
 }
 
 impl PartialEq for Cascade {
@@ -144,6 +147,7 @@ impl Cascade {
             detail: String::new(),
             children,
             fsst: None,
+            ans_lowers: None,
         }
     }
 

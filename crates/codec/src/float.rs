@@ -344,13 +344,23 @@ pub(crate) fn encode_following(
             .unwrap_or_else(|| alp_params(values));
         let p = alp_split_with(values, exp);
         if p.positions.len() * 8 <= n {
-            let child = ctx.child();
+            // The entropy-coded leaf is searched for where the hint's digits took it; the
+            // full search of every 16th block (the writer's scheme memory) finds it anew.
+            let child = Ctx {
+                entropy: ctx.entropy && hint.children.first().is_some_and(uses_ans),
+                ..ctx.child()
+            };
             return encode_alp(&p, ctx, out, |digits, out| {
                 int::encode(digits, child, None, out)
             });
         }
     }
     encode(values, ctx, None, out)
+}
+
+/// Whether `c` or any node below it is the entropy-coded leaf.
+fn uses_ans(c: &Cascade) -> bool {
+    c.scheme == Scheme::Ans || c.children.iter().any(uses_ans)
 }
 
 /// The exponents an ALP cascade's detail names (`e=2,f=0`).

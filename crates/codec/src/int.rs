@@ -348,14 +348,21 @@ fn dictionary_of(values: &[u64]) -> (Vec<u64>, Vec<u64>) {
 
 /// Picks the scheme with the smallest estimated size for `values` (already a sample).
 pub(crate) fn choose(values: &[u64], ctx: Ctx, top: bool) -> (Scheme, usize) {
+    let (scheme, size, _) = choose_planned(values, ctx, top);
+    (scheme, size)
+}
+
+/// [`choose`], with the entropy-coded leaf's plan when it is the choice of a `top` node (a
+/// plan of `values`, which [`ans::encode_planned`] can use when they are the whole input).
+fn choose_planned(values: &[u64], ctx: Ctx, top: bool) -> (Scheme, usize, Option<ans::Plan>) {
     let n = values.len();
     let plain = NODE_HEADER + 8 * n;
     if n == 0 {
-        return (Scheme::Plain, plain);
+        return (Scheme::Plain, plain, None);
     }
     let st = Stats::of(values);
     if st.min == st.max {
-        return (Scheme::Constant, NODE_HEADER + 8);
+        return (Scheme::Constant, NODE_HEADER + 8, None);
     }
     let full_width = width_of(st.max - st.min);
     let mut best = (Scheme::Plain, plain);
@@ -377,22 +384,6 @@ pub(crate) fn choose(values: &[u64], ctx: Ctx, top: bool) -> (Scheme, usize) {
     );
     if let Some((_, size)) = patched_choice(values, st.min, full_width) {
         consider(&mut best, Scheme::Patched, size);
-    }
-    // The entropy-coded leaf is estimated from the sample's histogram: its bins, quantised
-    // weights, table and offset bits are planned as the encoder would plan them, but nothing
-    // is rANS-coded. Below 64 values its fixed cost (states, table) cannot pay.
-    if ctx.entropy
-        && n >= 64
-        && best.1 > ENTROPY_MIN_BYTES
-        && let Some(p) = if top {
-            ans::plan(values)
-        } else {
-            ans::estimate(values)
-        }
-    {
-        // It decodes several times slower than bit-packing: it must save a tenth of a bit a
-        // value to be worth that.
-        consider(&mut best, Scheme::Ans, p.bytes + n.div_ceil(80));
     }
     // Two adjacent values (booleans, validity bitmaps): a dictionary's codes would be as wide
     // as the values, and deltas take three values where the input has two; runs, patching and
@@ -432,6 +423,27 @@ pub(crate) fn choose(values: &[u64], ctx: Ctx, top: bool) -> (Scheme, usize) {
             consider(&mut best, Scheme::Dictionary, size);
         }
     }
+    // The entropy-coded leaf is estimated from the sample's histogram: its bins, quantised
+    // weights, table and offset bits are planned as the encoder would plan them, but nothing
+    // is rANS-coded. Below 64 values its fixed cost (states, table) cannot pay. It decodes
+    // several times slower than bit-packing: it must save a tenth of a bit a value to be
+    // worth that. It is estimated after the other schemes, so that a node the best of them
+    // already codes near its entropy is not planned at all (see `ans::plan_below`).
+    let margin = n.div_ceil(80);
+    let mut planned = None;
+    if ctx.entropy
+        && n >= 64
+        && best.1 > ENTROPY_MIN_BYTES
+        && let Some(p) = if top {
+            ans::plan_below(values, best.1.saturating_sub(margin))
+        } else {
+            ans::estimate(values, best.1.saturating_sub(margin))
+        }
+        && p.bytes + margin < best.1
+    {
+        best = (Scheme::Ans, p.bytes + margin);
+        planned = top.then_some(p);
+    }
     if top && n >= 64 && best.1 > 64 && full_width > 0 {
         // Sequential bit-packing behind LZ4 finds what no per-value scheme models: a sequence
         // that repeats (hours of the day, a station cycling through its sensors, codes in a
@@ -454,7 +466,8 @@ pub(crate) fn choose(values: &[u64], ctx: Ctx, top: bool) -> (Scheme, usize) {
             best = (Scheme::Lz4, size);
         }
     }
-    best
+    let planned = planned.filter(|_| best.0 == Scheme::Ans);
+    (best.0, best.1, planned)
 }
 
 /// Encodes `values` as one node, choosing the scheme by sampling unless `forced` names one.
@@ -468,7 +481,21 @@ pub(crate) fn encode(
         Some(s) => s,
         None => {
             let s = sample(values);
-            choose(&s, ctx, true).0
+            let whole = s.len() == values.len();
+            let (scheme, _, plan) = choose_planned(&s, ctx, true);
+            // The sampler's plan is the node's when it saw every value; otherwise its bins
+            // are kept and only the weights are fitted to the whole input.
+            if let Some(p) = plan {
+                let p = if whole {
+                    Some(p)
+                } else {
+                    ans::plan_following(values, &p.lowers())
+                };
+                if let Some(p) = p {
+                    return encode_ans(values, &p, ctx, out);
+                }
+            }
+            scheme
         }
     };
     encode_with(values, ctx, scheme, out)
@@ -509,7 +536,29 @@ pub(crate) fn encode_following(
     if !integer || (compound && ctx.depth < 2) {
         return encode(values, ctx, None, out);
     }
+    if hint.scheme == Scheme::Ans
+        && !values.is_empty()
+        && let Some(p) = hint
+            .ans_lowers
+            .as_deref()
+            .and_then(|lowers| ans::plan_following(values, lowers))
+    {
+        return encode_ans(values, &p, ctx, out);
+    }
     encode_node(values, ctx, hint.scheme, Some(&hint.children), out)
+}
+
+/// Encodes `values` as an entropy-coded node under `p`, a plan of exactly them; the cascade
+/// keeps the plan's bins for blocks that follow it.
+fn encode_ans(values: &[u64], p: &ans::Plan, ctx: Ctx, out: &mut Vec<u8>) -> Cascade {
+    match ans::encode_planned(values, p, tag::ANS, out) {
+        Some(detail) => {
+            let mut c = Cascade::leaf(Scheme::Ans).with_detail(detail);
+            c.ans_lowers = Some(p.lowers().into());
+            c
+        }
+        None => encode_node(values, ctx, Scheme::Plain, None, out),
+    }
 }
 
 /// Encodes a child: along its hint when there is one, else by sampling.
@@ -601,8 +650,8 @@ fn encode_node(
             let b = encode_child(&codes, child, hint(1), out);
             Cascade::node(Scheme::Dictionary, vec![a, b])
         }
-        Scheme::Ans if n > 0 => match ans::encode(values, tag::ANS, out) {
-            Some(detail) => Cascade::leaf(Scheme::Ans).with_detail(detail),
+        Scheme::Ans if n > 0 => match ans::plan(values) {
+            Some(p) => encode_ans(values, &p, ctx, out),
             None => encode_node(values, ctx, Scheme::Plain, None, out),
         },
         Scheme::PackedLz4 if n > 0 => {

@@ -52,8 +52,13 @@
 //! 128 values, or the whole input when it has at most 2048) and keeps the smallest; leaf sizes
 //! are computed, not trial-encoded. The `ans` size comes from the sample's histogram (bins,
 //! quantised weights, table and offset bits; no rANS pass), and `ans` must beat the best other
-//! candidate by a tenth of a bit a value, the price of its slower decoding. Float bit patterns
-//! are estimated without `ans` (ALP digits get it). Measured on the six tables of the segment
+//! candidate by a tenth of a bit a value, the price of its slower decoding. It is estimated
+//! after the other schemes, and a node whose histogram entropy alone (plus the fixed bytes)
+//! cannot come in under the best of them by that margin is not planned at all. Float bit
+//! patterns are estimated without `ans` (ALP digits get it; a block following an ALP cascade
+//! searches its digits for `ans` only where the earlier block's digits took it). A block
+//! following a cascade with an `ans` node keeps that node's bins and fits only their weights
+//! (no histogram, no dynamic programme); the sampler's plan of a whole node is the one encoded. Measured on the six tables of the segment
 //! suite (docs/benchmarks.md), entropy on makes segments 5.5–19.6 % smaller, writes 0.42–0.81×
 //! and full single-threaded reads 0.63–0.80× as fast: rANS decodes a value in 3.3–3.9 ns
 //! (kernels bench), bit-unpacking in 0.5–0.9. Its decoder runs two passes (each value's bin,
