@@ -1011,13 +1011,7 @@ mod tests {
     fn round_trip(values: &[u64]) -> usize {
         let mut buf = Vec::new();
         encode(values, 0x0b, &mut buf).unwrap();
-        let mut r = Reader::new(&buf);
-        assert_eq!(r.u8().unwrap(), 0x0b);
-        let n = r.count(usize::MAX).unwrap();
-        let mut out = Vec::new();
-        decode_into(&mut r, n, &mut out).unwrap();
-        assert_eq!(r.remaining(), 0);
-        assert_eq!(out, values);
+        decodes_to(&buf, values);
         buf.len()
     }
 
