@@ -504,24 +504,27 @@ impl BitWriter {
         }
     }
 
+    /// Appends the low `w` bits of `v`, `w` at most 32. Fewer than 32 bits are pending
+    /// between calls; whole 32-bit words are flushed.
     fn put_small(&mut self, v: u64, w: u8) {
         if w == 0 {
             return;
         }
-        let v = if w >= 64 { v } else { v & ((1u64 << w) - 1) };
+        let v = v & (u64::MAX >> (64 - u32::from(w.min(32))));
         self.acc |= v << self.len;
-        self.len += u32::from(w);
-        while self.len >= 8 {
-            self.bytes.push(self.acc as u8);
-            self.acc >>= 8;
-            self.len -= 8;
+        self.len += u32::from(w.min(32));
+        if self.len >= 32 {
+            self.bytes
+                .extend_from_slice(&(self.acc as u32).to_le_bytes());
+            self.acc >>= 32;
+            self.len -= 32;
         }
     }
 
     fn finish(mut self) -> Vec<u8> {
-        if self.len > 0 {
-            self.bytes.push(self.acc as u8);
-        }
+        let tail = self.len.div_ceil(8) as usize;
+        self.bytes
+            .extend_from_slice(self.acc.to_le_bytes().get(..tail).unwrap_or(&[]));
         self.bytes
     }
 }
@@ -646,7 +649,9 @@ pub(crate) fn encode_planned(
             words.push(*x as u16);
             *x >>= 16;
         }
-        *x = ((*x / f) << log) + (*x % f) + u64::from(start);
+        // A state is below 2^32 here: a 32-bit division, cheaper than a 64-bit one.
+        let (q, r) = ((*x as u32) / (f as u32), (*x as u32) % (f as u32));
+        *x = (u64::from(q) << log) + u64::from(r) + u64::from(start);
     }
     words.reverse();
 
