@@ -59,9 +59,10 @@
 //! searches its digits for `ans` only where the earlier block's digits took it). A block
 //! following a cascade with an `ans` node keeps that node's bins and fits only their weights
 //! (no histogram, no dynamic programme). The sampler's plan of a node it saw whole is the one
-//! encoded; of a sampled node, its bins are kept and their weights fitted to every value. Measured on the six tables of the segment
-//! suite (docs/benchmarks.md), entropy on makes segments 5.5–19.6 % smaller, writes 0.42–0.81×
-//! and full single-threaded reads 0.63–0.80× as fast: rANS decodes a value in 3.3–3.9 ns
+//! encoded; of a sampled node, its bins are kept and their weights fitted to every value.
+//! Measured on the six tables of the segment suite (docs/benchmarks.md, sixth-session
+//! section), entropy on makes segments 5.3–18.8 % smaller, writes 0.56–0.75× and full
+//! single-threaded reads 0.43–0.81× as fast: rANS decodes a value in 3.3–3.9 ns
 //! (kernels bench), bit-unpacking in 0.5–0.9. Its decoder runs two passes (each value's bin,
 //! from a per-thread table of 2^L slot entries; then its value, from a table of the node's
 //! bins); four lanes share one word stream, and the chain from one chunk's states through the
