@@ -19,12 +19,20 @@ type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 fn read(path: &Path) -> Result<usize> {
     let seg = Arc::new(Segment::open(&LocalFs, path)?);
     let mut n = 0;
+    // `EP_COLLECT=1` keeps every batch until the read ends, as the segment suite does.
+    let collect = std::env::var_os("EP_COLLECT").is_some();
+    let mut kept = Vec::new();
     for b in strata_predicate::Scan::new(vec![seg])
         .batch_size(tables::BATCH_ROWS)
         .threads(1)
     {
-        n += b?.num_rows();
+        let b = b?;
+        n += b.num_rows();
+        if collect {
+            kept.push(b);
+        }
     }
+    drop(kept);
     Ok(n)
 }
 

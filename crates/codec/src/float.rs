@@ -6,7 +6,7 @@
 use crate::bitpack::width_of;
 use crate::cascade::{Cascade, Scheme};
 use crate::error::{Result, corrupt};
-use crate::int::{self, Ctx, flip_i64, unflip_i64};
+use crate::int::{self, Ctx, flip_i64};
 use crate::io::{PutLe, Reader};
 use crate::sample::sample;
 use crate::{Limits, Profile};
@@ -468,6 +468,73 @@ fn encode_alp_rd(bits: &[u64], parts: &RdParts, ctx: Ctx, out: &mut Vec<u8>) -> 
     Cascade::node(Scheme::AlpRd, children).with_detail(format!("right={r}"))
 }
 
+/// `unflip_i64(u) as f64`, bit for bit, in operations that vectorise on any x86-64 or
+/// AArch64 (a vector `i64 → f64` conversion needs AVX-512). `u` is a flipped digit
+/// (`d ^ 2^63`), so `u >> 32` is `d`'s high half (signed) plus 2^31 and `u`'s low half is
+/// `d`'s. Each half becomes a double exactly by the 2^52 trick (OR the integer into the
+/// mantissa of 2^52, subtract 2^52), `hi · 2^32` is exact, and the one rounding left, of
+/// `hi · 2^32 + lo`, is the rounding of `d` itself (to nearest, ties to even, as `as` rounds).
+#[inline(always)]
+fn flipped_to_f64(u: u64) -> f64 {
+    const TWO_52: u64 = 0x4330_0000_0000_0000;
+    const TWO_52_F: f64 = 4_503_599_627_370_496.0;
+    let hi = f64::from_bits(TWO_52 | (u >> 32)) - (TWO_52_F + 2_147_483_648.0);
+    let lo = f64::from_bits(TWO_52 | (u & 0xffff_ffff)) - TWO_52_F;
+    hi * 4_294_967_296.0 + lo
+}
+
+/// Appends the value of every flipped ALP digit (see [`AlpExp::value`]) to `out`.
+///
+/// The loop is bound by the division (the values are the same with any vector width: one
+/// IEEE division per value); where the CPU has AVX2 it runs four to a vector instead of
+/// the two of the x86-64 baseline.
+fn alp_values(digits: &[u64], exp: AlpExp, out: &mut Vec<f64>) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        #[expect(unsafe_code, reason = "calls a function compiled for AVX2")]
+        // SAFETY: the CPU has AVX2, checked just above; the function is otherwise safe.
+        unsafe {
+            alp_values_avx2(digits, exp, out);
+        }
+        return;
+    }
+    alp_values_baseline(digits, exp, out);
+}
+
+/// [`alp_values_baseline`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn alp_values_avx2(digits: &[u64], exp: AlpExp, out: &mut Vec<f64>) {
+    alp_values_baseline(digits, exp, out);
+}
+
+#[inline(always)]
+fn alp_values_baseline(digits: &[u64], exp: AlpExp, out: &mut Vec<f64>) {
+    out.reserve(digits.len());
+    if exp.e >= exp.f {
+        let scale = F10[exp.e - exp.f];
+        out.extend(digits.iter().map(|&d| flipped_to_f64(d) / scale));
+    } else {
+        let scale = F10[exp.f - exp.e];
+        out.extend(digits.iter().map(|&d| flipped_to_f64(d) * scale));
+    }
+}
+
+/// Runs `f` with this thread's scratch buffer for a float node's integer child, emptied; a
+/// fresh one when the thread's is already in use.
+fn with_scratch<T>(f: impl FnOnce(&mut Vec<u64>) -> Result<T>) -> Result<T> {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    SCRATCH.with(|s| match s.try_borrow_mut() {
+        Ok(mut v) => {
+            v.clear();
+            f(&mut v)
+        }
+        Err(_) => f(&mut Vec::new()),
+    })
+}
+
 /// Decodes a float node into `out`.
 pub(crate) fn decode(r: &mut Reader<'_>, limits: Limits, out: &mut Vec<f64>) -> Result<()> {
     let t = r.clone().u8()?;
@@ -489,16 +556,12 @@ pub(crate) fn decode(r: &mut Reader<'_>, limits: Limits, out: &mut Vec<f64>) -> 
                     format!("exponent {e} / factor {f} out of range"),
                 ));
             }
-            let digits = int::decode(r, limits, 1, Some(n))?;
             let base = out.len();
-            out.reserve(n);
-            if e >= f {
-                let scale = F10[e - f];
-                out.extend(digits.iter().map(|&d| unflip_i64(d) as f64 / scale));
-            } else {
-                let scale = F10[f - e];
-                out.extend(digits.iter().map(|&d| unflip_i64(d) as f64 * scale));
-            }
+            with_scratch(|digits| {
+                int::decode_into(r, limits, 1, Some(n), digits)?;
+                alp_values(digits, AlpExp { e, f }, out);
+                Ok(())
+            })?;
             let (positions, values) = decode_exceptions(r, limits, n)?;
             patch(&mut out[base..], &positions, &values, "alp")?;
         }
@@ -700,4 +763,49 @@ fn gorilla_decode(bytes: &[u8], n: usize, out: &mut Vec<f64>) -> Result<()> {
         out.push(f64::from_bits(prev));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::int::unflip_i64;
+    use proptest::prelude::*;
+
+    fn same_as_cast(u: u64) {
+        let want = unflip_i64(u) as f64;
+        let got = flipped_to_f64(u);
+        assert_eq!(got.to_bits(), want.to_bits(), "flipped digit {u:#x}");
+    }
+
+    #[test]
+    fn flipped_digits_convert_as_the_cast_does_at_the_edges() {
+        let d: [i64; 14] = [
+            0,
+            1,
+            -1,
+            i64::MIN,
+            i64::MAX,
+            i64::MIN + 1,
+            (1 << 53) + 1,
+            -(1 << 53) - 1,
+            (1 << 53) + 3,
+            (1 << 62) + (1 << 9) + 1,
+            (1 << 62) + (1 << 10),
+            u32::MAX as i64,
+            -(u32::MAX as i64) - 1,
+            1 << 32,
+        ];
+        for x in d {
+            same_as_cast(flip_i64(x));
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn flipped_digits_convert_as_the_cast_does(u in any::<u64>(), shift in 0u32..64) {
+            // Every magnitude, so that values around 2^53 and above (where the cast rounds)
+            // are as likely as small ones.
+            same_as_cast(flip_i64((u as i64) >> shift));
+        }
+    }
 }
