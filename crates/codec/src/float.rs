@@ -6,7 +6,7 @@
 use crate::bitpack::width_of;
 use crate::cascade::{Cascade, Scheme};
 use crate::error::{Result, corrupt};
-use crate::int::{self, Ctx, flip_i64};
+use crate::int::{self, Ctx, flip_i64, unflip_i64};
 use crate::io::{PutLe, Reader};
 use crate::sample::sample;
 use crate::{Limits, Profile};
@@ -86,11 +86,21 @@ fn alp_params(values: &[f64]) -> AlpExp {
     let step = (values.len() / SAMPLES).max(1);
     let probe: Vec<f64> = values.iter().step_by(step).take(SAMPLES).copied().collect();
     let mut best = (AlpExp { e: 0, f: 0 }, usize::MAX);
+    let mut digits = Vec::with_capacity(probe.len());
+    let mut lanes = Vec::with_capacity(probe.len());
     for exp in AlpExp::candidates() {
+        digits.clear();
+        lanes.clear();
+        exact_lanes(&probe, exp, &mut digits, &mut lanes);
         let mut exceptions = 0usize;
         let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-        for &v in &probe {
-            match exp.exact(v) {
+        for ((&v, &lane), &d) in probe.iter().zip(&lanes).zip(&digits) {
+            let exact = match lane {
+                LANE_EXACT => Some(unflip_i64(d)),
+                LANE_UNSURE => exp.exact(v),
+                _ => None,
+            };
+            match exact {
                 Some(d) => {
                     lo = lo.min(d);
                     hi = hi.max(d);
@@ -122,21 +132,95 @@ fn alp_split(values: &[f64]) -> AlpParts {
     alp_split_with(values, alp_params(values))
 }
 
+/// A value's digits round-trip (see [`exact_lanes`]).
+const LANE_EXACT: u8 = 1;
+/// A value's digits are too large for the vector check; [`AlpExp::exact`] decides.
+const LANE_UNSURE: u8 = 2;
+
+/// For every value, its flipped digits under `exp` (meaningful only where they round-trip)
+/// and whether they do: [`AlpExp::exact`] without branches, so that the loop vectorises (its
+/// division is most of a float block's encoding time). Where `|x| < 2^51` (`x` the scaled
+/// value), `(x + MAGIC) - MAGIC` is the integer `exact` rounds to and the bits of `x + MAGIC`
+/// minus those of `MAGIC` are that integer, so the check is `exact`'s, bit for bit. Larger
+/// `|x|` below `2^52` is marked [`LANE_UNSURE`] for the scalar check; above, no lane is exact,
+/// as in `exact`.
+fn exact_lanes(values: &[f64], exp: AlpExp, digits: &mut Vec<u64>, lanes: &mut Vec<u8>) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        #[expect(unsafe_code, reason = "calls a function compiled for AVX2")]
+        // SAFETY: the CPU has AVX2, checked just above; the function is otherwise safe.
+        unsafe {
+            exact_lanes_avx2(values, exp, digits, lanes);
+        }
+        return;
+    }
+    exact_lanes_baseline(values, exp, digits, lanes);
+}
+
+/// [`exact_lanes_baseline`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn exact_lanes_avx2(values: &[f64], exp: AlpExp, digits: &mut Vec<u64>, lanes: &mut Vec<u8>) {
+    exact_lanes_baseline(values, exp, digits, lanes);
+}
+
+#[inline(always)]
+fn exact_lanes_baseline(values: &[f64], exp: AlpExp, digits: &mut Vec<u64>, lanes: &mut Vec<u8>) {
+    const FAST_LIMIT: f64 = ROUND_LIMIT / 2.0;
+    let magic_bits = MAGIC.to_bits();
+    let lane = |v: f64, x: f64, back: f64| {
+        let a = x.abs();
+        u8::from(a < FAST_LIMIT && back.to_bits() == v.to_bits())
+            | (u8::from((FAST_LIMIT..ROUND_LIMIT).contains(&a)) << 1)
+    };
+    let digit = |x: f64| ((x + MAGIC).to_bits().wrapping_sub(magic_bits)) ^ (1 << 63);
+    if exp.e >= exp.f {
+        let s = F10[exp.e - exp.f];
+        digits.extend(values.iter().map(|&v| digit(v * s)));
+        lanes.extend(values.iter().map(|&v| {
+            let x = v * s;
+            lane(v, x, ((x + MAGIC) - MAGIC) / s)
+        }));
+    } else {
+        let s = F10[exp.f - exp.e];
+        digits.extend(values.iter().map(|&v| digit(v / s)));
+        lanes.extend(values.iter().map(|&v| {
+            let x = v / s;
+            lane(v, x, ((x + MAGIC) - MAGIC) * s)
+        }));
+    }
+}
+
 fn alp_split_with(values: &[f64], exp: AlpExp) -> AlpParts {
     let mut digits = Vec::with_capacity(values.len());
+    let mut lanes = Vec::with_capacity(values.len());
+    exact_lanes(values, exp, &mut digits, &mut lanes);
     let mut positions = Vec::new();
     let mut exceptions = Vec::new();
+    // Most blocks have no exception: one branch-free pass says so.
+    if lanes.iter().fold(0, |a, &l| a | (l ^ LANE_EXACT)) == 0 {
+        return AlpParts {
+            exp,
+            digits,
+            positions,
+            exceptions,
+        };
+    }
     let mut fill = None;
-    for (i, &v) in values.iter().enumerate() {
-        match exp.exact(v) {
-            Some(d) => {
-                fill.get_or_insert(d);
-                digits.push(flip_i64(d));
+    for (i, ((&v, &lane), d)) in values.iter().zip(&lanes).zip(&mut digits).enumerate() {
+        let exact = match lane {
+            LANE_EXACT => Some(unflip_i64(*d)),
+            LANE_UNSURE => exp.exact(v),
+            _ => None,
+        };
+        match exact {
+            Some(x) => {
+                fill.get_or_insert(x);
+                *d = flip_i64(x);
             }
             None => {
                 positions.push(i as u64);
                 exceptions.push(v.to_bits());
-                digits.push(u64::MAX); // placeholder, replaced below
             }
         }
     }
@@ -768,7 +852,6 @@ fn gorilla_decode(bytes: &[u8], n: usize, out: &mut Vec<f64>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::int::unflip_i64;
     use proptest::prelude::*;
 
     fn same_as_cast(u: u64) {
@@ -800,7 +883,86 @@ mod tests {
         }
     }
 
+    /// `alp_split_with` as it was written before its vector check: one `exact` a value.
+    fn split_oracle(values: &[f64], exp: AlpExp) -> (Vec<u64>, Vec<u64>, Vec<u64>) {
+        let mut digits = Vec::new();
+        let mut positions = Vec::new();
+        let mut exceptions = Vec::new();
+        let mut fill = None;
+        for (i, &v) in values.iter().enumerate() {
+            match exp.exact(v) {
+                Some(d) => {
+                    fill.get_or_insert(d);
+                    digits.push(flip_i64(d));
+                }
+                None => {
+                    positions.push(i as u64);
+                    exceptions.push(v.to_bits());
+                    digits.push(0);
+                }
+            }
+        }
+        for &p in &positions {
+            digits[p as usize] = flip_i64(fill.unwrap_or(0));
+        }
+        (digits, positions, exceptions)
+    }
+
+    fn split_matches_oracle(values: &[f64]) {
+        for exp in AlpExp::candidates() {
+            let p = alp_split_with(values, exp);
+            let (digits, positions, exceptions) = split_oracle(values, exp);
+            assert_eq!(p.digits, digits, "{exp:?}");
+            assert_eq!(p.positions, positions, "{exp:?}");
+            assert_eq!(p.exceptions, exceptions, "{exp:?}");
+        }
+    }
+
+    #[test]
+    fn split_checks_every_value_as_exact_does_at_the_edges() {
+        let mut v = vec![
+            0.0,
+            -0.0,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MIN_POSITIVE,
+            f64::MAX,
+            1.0e-300,
+            0.1,
+            -2.675,
+            123.456,
+        ];
+        // Scaled values on either side of 2^51 and 2^52, where the vector check hands over.
+        for k in [50, 51, 52, 53] {
+            let b = (1u64 << k) as f64;
+            v.extend([
+                b - 1.0,
+                b,
+                b + 1.0,
+                b + 2.0,
+                -b - 1.0,
+                -b,
+                -b + 1.0,
+                b / 100.0,
+            ]);
+            v.extend([(b - 1.0) / 1000.0, -(b + 3.0) / 10.0, b * 10.0]);
+        }
+        split_matches_oracle(&v);
+    }
+
     proptest! {
+        #[test]
+        fn split_checks_every_value_as_exact_does(
+            bits in proptest::collection::vec(any::<u64>(), 0..64),
+            decimals in proptest::collection::vec(-10_000_000i64..10_000_000, 0..64),
+            scale in 0usize..6,
+        ) {
+            let mut v: Vec<f64> = bits.into_iter().map(f64::from_bits).collect();
+            v.extend(decimals.iter().map(|&d| d as f64 / F10[scale]));
+            split_matches_oracle(&v);
+        }
+
         #[test]
         fn flipped_digits_convert_as_the_cast_does(u in any::<u64>(), shift in 0u32..64) {
             // Every magnitude, so that values around 2^53 and above (where the cast rounds)
