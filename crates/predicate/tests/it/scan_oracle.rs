@@ -87,6 +87,41 @@ proptest! {
             prop_assert!(st.blocks_pruned + st.blocks_all_true <= st.blocks_total);
         }
 
+        // Without a predicate every live row comes back, on one thread or several (a single
+        // segment is then read with its columns split between the threads), with the same
+        // blocks and bytes counted.
+        let all = live.project(&projection).unwrap();
+        let mut counted = None;
+        for (threads, batch_size) in [(1usize, 64usize), (1, 100_000), (3, 1), (3, 64), (3, 100_000)] {
+            let mut scan = Scan::new(segs.clone())
+                .threads(threads)
+                .target_schema(std::sync::Arc::new(schema()))
+                .projection(projection.clone())
+                .symbol_as(SymbolAs::Utf8)
+                .batch_size(batch_size);
+            for (i, bm) in &deleted {
+                scan = scan.deleted(*i, bm.clone());
+            }
+            let stats = scan.stats();
+            let it = scan.execute().unwrap();
+            let out_schema = it.schema();
+            let batches: Vec<RecordBatch> = it.map(Result::unwrap).collect();
+            for (k, b) in batches.iter().enumerate() {
+                prop_assert!(b.num_rows() <= batch_size);
+                if k + 1 < batches.len() {
+                    prop_assert_eq!(b.num_rows(), batch_size);
+                }
+            }
+            let got = concat(&out_schema, &batches);
+            prop_assert_eq!(got.num_rows(), all.num_rows(), "{} threads, batch size {}", threads, batch_size);
+            prop_assert_eq!(got.columns(), all.columns(), "{} threads, batch size {}", threads, batch_size);
+            let st = stats.get();
+            prop_assert_eq!(st.rows_matched, all.num_rows() as u64);
+            prop_assert_eq!(st.segments_total, segs.len() as u64);
+            let read = (st.blocks_total, st.blocks_decoded, st.bytes_read);
+            prop_assert_eq!(*counted.get_or_insert(read), read, "{} threads, batch size {}", threads, batch_size);
+        }
+
         // matching_rows agrees with the oracle, segment by segment.
         let full_mask = true_only(&oracle_mask(&p, &batch));
         let mut base = 0usize;
