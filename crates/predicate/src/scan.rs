@@ -156,8 +156,9 @@ impl Scan {
 
     /// Decodes on up to `n` threads (default: the cores available; 1: on the caller's thread
     /// only, for embedding and for fair single-core comparisons). Segments, and runs of
-    /// [`PARALLEL_UNIT_ROWS`] rows of larger ones, are read on worker threads in turn; batches
-    /// come back in the same order and sizes as with one thread.
+    /// [`PARALLEL_UNIT_ROWS`] rows of larger ones, are read on worker threads in turn; a scan
+    /// without predicate of a single such unit (a small table) splits its columns between the
+    /// threads instead. Batches come back in the same order and sizes as with one thread.
     pub fn threads(mut self, n: usize) -> Self {
         self.threads = n.max(1);
         self
@@ -437,6 +438,10 @@ fn unit_ruled_out(
 /// Rows of one unit of work of a parallel scan: a segment, or this many rows of a larger one.
 pub const PARALLEL_UNIT_ROWS: u64 = 1 << 16;
 
+/// Rows a scan's only unit of work must have for its columns to be split between threads:
+/// below, starting the threads costs about what they save.
+const COLUMN_SPLIT_MIN_ROWS: u64 = 1 << 14;
+
 /// What a worker sends for its current unit.
 enum Msg {
     Batch(Result<RecordBatch>),
@@ -639,7 +644,10 @@ impl ScanIter {
                 skipped.push((SEGMENTS_PRUNED, 1));
             }
         }
-        if units.len() == 1 && self.predicate.is_none() {
+        if units.len() == 1
+            && self.predicate.is_none()
+            && units[0].1.end - units[0].1.start >= COLUMN_SPLIT_MIN_ROWS
+        {
             return self.into_column_parallel(threads, units.swap_remove(0), skipped);
         }
         if units.len() <= 1 {
