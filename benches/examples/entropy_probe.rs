@@ -4,7 +4,9 @@
 //! `read OUT [REPS]` reads each pair alternately on one thread and prints the medians and
 //! their ratio; `readone SEGMENT [REPS]` reads one segment (for a profiler); `writetime DATA OUT
 //! [REPS] [TABLE]` writes each table (or the one named) alternately with the entropy leaf off and
-//! on and prints the medians and their ratio.
+//! on and prints the medians and their ratio. Reads run on one thread and drop each batch;
+//! `EP_THREADS=n` reads on `n` threads, `EP_COLLECT=1` keeps every batch until the read ends
+//! (as the segment suite does).
 //! (`cargo run --release -p strata-benches --example entropy_probe -- write DATA OUT`).
 use std::path::Path;
 use std::sync::Arc;
@@ -21,10 +23,15 @@ fn read(path: &Path) -> Result<usize> {
     let mut n = 0;
     // `EP_COLLECT=1` keeps every batch until the read ends, as the segment suite does.
     let collect = std::env::var_os("EP_COLLECT").is_some();
+    // `EP_THREADS=n` reads on `n` threads (default one).
+    let threads = std::env::var("EP_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(1);
     let mut kept = Vec::new();
     for b in strata_predicate::Scan::new(vec![seg])
         .batch_size(tables::BATCH_ROWS)
-        .threads(1)
+        .threads(threads)
     {
         let b = b?;
         n += b.num_rows();

@@ -156,9 +156,8 @@ impl Scan {
 
     /// Decodes on up to `n` threads (default: the cores available; 1: on the caller's thread
     /// only, for embedding and for fair single-core comparisons). Segments, and runs of
-    /// [`PARALLEL_UNIT_ROWS`] rows of larger ones, are read on worker threads in turn; a scan
-    /// without predicate of a single such unit (a small table) splits its columns between the
-    /// threads instead. Batches come back in the same order and sizes as with one thread.
+    /// [`PARALLEL_UNIT_ROWS`] rows of larger ones, are read on worker threads in turn; batches
+    /// come back in the same order and sizes as with one thread.
     pub fn threads(mut self, n: usize) -> Self {
         self.threads = n.max(1);
         self
@@ -438,10 +437,6 @@ fn unit_ruled_out(
 /// Rows of one unit of work of a parallel scan: a segment, or this many rows of a larger one.
 pub const PARALLEL_UNIT_ROWS: u64 = 1 << 16;
 
-/// Rows a scan's only unit of work must have for its columns to be split between threads:
-/// below, starting the threads costs about what they save.
-const COLUMN_SPLIT_MIN_ROWS: u64 = 1 << 14;
-
 /// What a worker sends for its current unit.
 enum Msg {
     Batch(Result<RecordBatch>),
@@ -458,10 +453,6 @@ struct Parallel {
     /// Batches received but not yet returned (re-cut to the batch size at unit boundaries).
     pending: Vec<RecordBatch>,
     pending_rows: usize,
-    /// Set when the one unit's columns were split between the workers: worker `g` reads the
-    /// output columns `groups[g]` of every row, and each batch is put together from one batch
-    /// of every worker.
-    groups: Option<Vec<Vec<usize>>>,
 }
 
 impl std::fmt::Debug for Parallel {
@@ -533,65 +524,6 @@ impl ScanIter {
         }
     }
 
-    /// [`Self::unit`] reading only the output columns `cols`, counting into `stats`.
-    fn column_unit(
-        &self,
-        i: usize,
-        rows: std::ops::Range<u64>,
-        cols: &[usize],
-        stats: ScanStatsHandle,
-    ) -> ScanIter {
-        let mut u = self.unit(i, rows, false);
-        let fields: Vec<_> = cols.iter().map(|&c| self.schema.field(c).clone()).collect();
-        u.schema = Arc::new(ArrowSchema::new(fields));
-        u.out_types = cols
-            .iter()
-            .filter_map(|&c| self.out_types.get(c).cloned())
-            .collect();
-        u.accs = (0..cols.len()).map(|_| Acc::default()).collect();
-        u.stats = stats;
-        u
-    }
-
-    /// The output columns split into at most `groups` sets of about equal stored bytes in
-    /// segment `i` (largest first, each to the lightest set); `None` when there are fewer than
-    /// two columns.
-    fn column_groups(&self, i: usize, groups: usize) -> Option<Vec<Vec<usize>>> {
-        let seg = self.segments.get(i)?;
-        let n = self.out_types.len();
-        if n < 2 || groups < 2 {
-            return None;
-        }
-        let bytes = |name: &str| -> u64 {
-            seg.schema()
-                .index_of(name)
-                .and_then(|c| seg.footer().columns.get(c))
-                .map_or(0, |m| m.blocks.iter().map(|b| u64::from(b.len)).sum())
-        };
-        let mut by_size: Vec<(u64, usize)> = self
-            .out_types
-            .iter()
-            .enumerate()
-            .map(|(c, (name, _))| (bytes(name), c))
-            .collect();
-        by_size.sort_unstable_by(|a, b| b.cmp(a));
-        let mut sets: Vec<(u64, Vec<usize>)> = vec![(0, Vec::new()); groups.min(n)];
-        for (b, c) in by_size {
-            if let Some(lightest) = sets.iter_mut().min_by_key(|s| s.0) {
-                lightest.0 += b.max(1);
-                lightest.1.push(c);
-            }
-        }
-        Some(
-            sets.into_iter()
-                .map(|(_, mut cols)| {
-                    cols.sort_unstable();
-                    cols
-                })
-                .collect(),
-        )
-    }
-
     /// Hands the scan to `threads` worker threads (see [`Scan::threads`]); stays sequential
     /// when there is at most one unit of work.
     fn into_parallel(mut self, threads: usize) -> ScanIter {
@@ -644,12 +576,6 @@ impl ScanIter {
                 skipped.push((SEGMENTS_PRUNED, 1));
             }
         }
-        if units.len() == 1
-            && self.predicate.is_none()
-            && units[0].1.end - units[0].1.start >= COLUMN_SPLIT_MIN_ROWS
-        {
-            return self.into_column_parallel(threads, units.swap_remove(0), skipped);
-        }
         if units.len() <= 1 {
             return self;
         }
@@ -685,132 +611,12 @@ impl ScanIter {
             next_unit: 0,
             pending: Vec::new(),
             pending_rows: 0,
-            groups: None,
         });
         self
-    }
-
-    /// One unit of work (a small segment, or the part of one that is read) without a
-    /// predicate: its columns are split between the workers instead (each reads every row of
-    /// its columns, in batches of the same rows), so that a small table uses the cores too.
-    /// The first worker counts into the scan's statistics as a sequential scan would; the
-    /// others add only the blocks they decoded and the bytes they read.
-    fn into_column_parallel(
-        mut self,
-        threads: usize,
-        (i, rows, first): (usize, std::ops::Range<u64>, bool),
-        skipped: Vec<(usize, u64)>,
-    ) -> ScanIter {
-        let Some(groups) = self.column_groups(i, threads) else {
-            return self;
-        };
-        for (counter, n) in skipped {
-            self.stats.add(counter, n);
-        }
-        let mut receivers = Vec::with_capacity(groups.len());
-        for (g, cols) in groups.iter().enumerate() {
-            let shared = self.stats.clone();
-            let own = if g == 0 {
-                shared.clone()
-            } else {
-                ScanStatsHandle::default()
-            };
-            let mut unit = self.column_unit(i, rows.clone(), cols, own.clone());
-            unit.count_segments = first && g == 0;
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(2);
-            receivers.push(rx);
-            std::thread::spawn(move || {
-                let mut stopped = false;
-                for b in unit {
-                    let stop = b.is_err();
-                    if tx.send(Msg::Batch(b)).is_err() || stop {
-                        stopped = true;
-                        break;
-                    }
-                }
-                if g > 0 {
-                    let got = own.get();
-                    shared.add(BLOCKS_DECODED, got.blocks_decoded);
-                    shared.add(BYTES_READ, got.bytes_read);
-                }
-                if !stopped {
-                    let _ = tx.send(Msg::End);
-                }
-            });
-        }
-        self.parallel = Some(Parallel {
-            receivers,
-            units: 1,
-            next_unit: 0,
-            pending: Vec::new(),
-            pending_rows: 0,
-            groups: Some(groups),
-        });
-        self
-    }
-
-    /// The next batch of a scan whose columns are split between workers: one batch from each,
-    /// of the same rows, put side by side.
-    fn column_step(&mut self) -> Result<Option<RecordBatch>> {
-        let schema = Arc::clone(&self.schema);
-        let Some(p) = self.parallel.as_mut() else {
-            return Ok(None);
-        };
-        let Some(groups) = p.groups.as_ref() else {
-            return Ok(None);
-        };
-        if p.next_unit >= p.units {
-            return Ok(None);
-        }
-        let stopped = || PredicateError::InvalidArgument("a scan worker thread stopped".into());
-        let mut cols: Vec<Option<ArrayRef>> = vec![None; schema.fields().len()];
-        let mut rows: Option<usize> = None;
-        let mut ended = 0;
-        for (rx, group) in p.receivers.iter().zip(groups) {
-            match rx.recv().map_err(|_| stopped())? {
-                Msg::Batch(b) => {
-                    let b = b?;
-                    if rows.is_some_and(|r| r != b.num_rows()) {
-                        return Err(PredicateError::InvalidArgument(
-                            "the column groups of a parallel scan returned different rows".into(),
-                        ));
-                    }
-                    rows = Some(b.num_rows());
-                    for (k, &c) in group.iter().enumerate() {
-                        if let Some(slot) = cols.get_mut(c) {
-                            *slot = Some(Arc::clone(b.column(k)));
-                        }
-                    }
-                }
-                Msg::End => ended += 1,
-            }
-        }
-        if ended == p.receivers.len() {
-            p.next_unit = p.units;
-            return Ok(None);
-        }
-        let (Some(rows), 0) = (rows, ended) else {
-            return Err(PredicateError::InvalidArgument(
-                "the column groups of a parallel scan ended at different rows".into(),
-            ));
-        };
-        let cols = cols
-            .into_iter()
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| {
-                PredicateError::InvalidArgument("a parallel scan lost a column".into())
-            })?;
-        let opts = RecordBatchOptions::new().with_row_count(Some(rows));
-        Ok(Some(RecordBatch::try_new_with_options(
-            schema, cols, &opts,
-        )?))
     }
 
     /// The next batch of a parallel scan.
     fn parallel_step(&mut self) -> Result<Option<RecordBatch>> {
-        if self.parallel.as_ref().is_some_and(|p| p.groups.is_some()) {
-            return self.column_step();
-        }
         let batch_size = self.batch_size;
         let schema = Arc::clone(&self.schema);
         let Some(p) = self.parallel.as_mut() else {
