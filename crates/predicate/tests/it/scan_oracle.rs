@@ -8,10 +8,47 @@ use arrow_select::filter::filter_record_batch;
 use proptest::prelude::*;
 use roaring::RoaringBitmap;
 use strata_format::SymbolAs;
-use strata_predicate::{BoundPredicate, Scan, matching_rows};
+use strata_predicate::{BoundPredicate, Scan, ScanStats, matching_rows};
 
 fn concat(schema: &arrow_schema::SchemaRef, batches: &[RecordBatch]) -> RecordBatch {
     arrow_select::concat::concat_batches(schema, batches).unwrap()
+}
+
+/// A scan of `segs` as the tests here run it: `projection` of the test schema, symbols as
+/// strings, the rows in `deleted` left out.
+fn scan_of(
+    segs: &[std::sync::Arc<strata_format::Segment>],
+    projection: &[usize],
+    deleted: &[(usize, RoaringBitmap)],
+    threads: usize,
+    batch_size: usize,
+) -> Scan {
+    let mut scan = Scan::new(segs.to_vec())
+        .threads(threads)
+        .target_schema(std::sync::Arc::new(schema()))
+        .projection(projection.to_vec())
+        .symbol_as(SymbolAs::Utf8)
+        .batch_size(batch_size);
+    for (i, bm) in deleted {
+        scan = scan.deleted(*i, bm.clone());
+    }
+    scan
+}
+
+/// Runs `scan` to the end, checking that every batch but the last holds `batch_size` rows;
+/// returns the batches concatenated and the scan's counts.
+fn run(scan: Scan, batch_size: usize) -> (RecordBatch, ScanStats) {
+    let stats = scan.stats();
+    let it = scan.execute().unwrap();
+    let out_schema = it.schema();
+    let batches: Vec<RecordBatch> = it.map(Result::unwrap).collect();
+    for (k, b) in batches.iter().enumerate() {
+        assert!(b.num_rows() <= batch_size, "batch of {} rows", b.num_rows());
+        if k + 1 < batches.len() {
+            assert_eq!(b.num_rows(), batch_size);
+        }
+    }
+    (concat(&out_schema, &batches), stats.get())
 }
 
 proptest! {
@@ -58,30 +95,10 @@ proptest! {
 
         let expected = oracle_filter(&p, &live).project(&projection).unwrap();
         for (threads, batch_size) in [(1usize, 1usize), (1, 7), (1, 64), (1, 100_000), (3, 1), (3, 7), (3, 64), (3, 100_000)] {
-            let mut scan = Scan::new(segs.clone())
-                .threads(threads)
-                .predicate(bound.clone())
-                .target_schema(std::sync::Arc::new(schema()))
-                .projection(projection.clone())
-                .symbol_as(SymbolAs::Utf8)
-                .batch_size(batch_size);
-            for (i, bm) in &deleted {
-                scan = scan.deleted(*i, bm.clone());
-            }
-            let stats = scan.stats();
-            let it = scan.execute().unwrap();
-            let out_schema = it.schema();
-            let batches: Vec<RecordBatch> = it.map(Result::unwrap).collect();
-            for (k, b) in batches.iter().enumerate() {
-                prop_assert!(b.num_rows() <= batch_size);
-                if k + 1 < batches.len() {
-                    prop_assert_eq!(b.num_rows(), batch_size);
-                }
-            }
-            let got = concat(&out_schema, &batches);
+            let scan = scan_of(&segs, &projection, &deleted, threads, batch_size).predicate(bound.clone());
+            let (got, st) = run(scan, batch_size);
             prop_assert_eq!(got.num_rows(), expected.num_rows(), "batch size {}", batch_size);
             prop_assert_eq!(got.columns(), expected.columns(), "batch size {}", batch_size);
-            let st = stats.get();
             prop_assert_eq!(st.rows_matched, expected.num_rows() as u64);
             prop_assert_eq!(st.segments_total, segs.len() as u64);
             prop_assert!(st.blocks_pruned + st.blocks_all_true <= st.blocks_total);
@@ -92,29 +109,9 @@ proptest! {
         let all = live.project(&projection).unwrap();
         let mut counted = None;
         for (threads, batch_size) in [(1usize, 64usize), (1, 100_000), (3, 1), (3, 64), (3, 100_000)] {
-            let mut scan = Scan::new(segs.clone())
-                .threads(threads)
-                .target_schema(std::sync::Arc::new(schema()))
-                .projection(projection.clone())
-                .symbol_as(SymbolAs::Utf8)
-                .batch_size(batch_size);
-            for (i, bm) in &deleted {
-                scan = scan.deleted(*i, bm.clone());
-            }
-            let stats = scan.stats();
-            let it = scan.execute().unwrap();
-            let out_schema = it.schema();
-            let batches: Vec<RecordBatch> = it.map(Result::unwrap).collect();
-            for (k, b) in batches.iter().enumerate() {
-                prop_assert!(b.num_rows() <= batch_size);
-                if k + 1 < batches.len() {
-                    prop_assert_eq!(b.num_rows(), batch_size);
-                }
-            }
-            let got = concat(&out_schema, &batches);
+            let (got, st) = run(scan_of(&segs, &projection, &deleted, threads, batch_size), batch_size);
             prop_assert_eq!(got.num_rows(), all.num_rows(), "{} threads, batch size {}", threads, batch_size);
             prop_assert_eq!(got.columns(), all.columns(), "{} threads, batch size {}", threads, batch_size);
-            let st = stats.get();
             prop_assert_eq!(st.rows_matched, all.num_rows() as u64);
             prop_assert_eq!(st.segments_total, segs.len() as u64);
             let read = (st.blocks_total, st.blocks_decoded, st.bytes_read);
@@ -200,26 +197,12 @@ fn scan_of_one_large_segment_returns_every_live_row_on_any_thread_count() {
         let want = live.project(&projection).unwrap();
         let mut counted = None;
         for (threads, batch_size) in [(1usize, 8192usize), (2, 8192), (3, 7_000), (3, 100_000)] {
-            let scan = Scan::new(segs.clone())
-                .threads(threads)
-                .target_schema(std::sync::Arc::new(schema()))
-                .projection(projection.clone())
-                .symbol_as(SymbolAs::Utf8)
-                .batch_size(batch_size)
-                .deleted(0, deleted.clone());
-            let stats = scan.stats();
-            let it = scan.execute().unwrap();
-            let out_schema = it.schema();
-            let batches: Vec<RecordBatch> = it.map(Result::unwrap).collect();
-            for (k, b) in batches.iter().enumerate() {
-                assert!(b.num_rows() <= batch_size);
-                if k + 1 < batches.len() {
-                    assert_eq!(b.num_rows(), batch_size);
-                }
-            }
-            let got = concat(&out_schema, &batches);
+            let deleted = [(0, deleted.clone())];
+            let (got, st) = run(
+                scan_of(&segs, &projection, &deleted, threads, batch_size),
+                batch_size,
+            );
             assert_eq!(got.columns(), want.columns(), "{threads} threads");
-            let st = stats.get();
             assert_eq!(st.rows_matched, want.num_rows() as u64);
             assert_eq!(st.segments_total, 1);
             let read = (st.blocks_total, st.blocks_decoded, st.bytes_read);
