@@ -95,12 +95,7 @@ fn alp_params(values: &[f64]) -> AlpExp {
         let mut exceptions = 0usize;
         let (mut lo, mut hi) = (i64::MAX, i64::MIN);
         for ((&v, &lane), &d) in probe.iter().zip(&lanes).zip(&digits) {
-            let exact = match lane {
-                LANE_EXACT => Some(unflip_i64(d)),
-                LANE_UNSURE => exp.exact(v),
-                _ => None,
-            };
-            match exact {
+            match lane_digits(lane, d, v, exp) {
                 Some(d) => {
                     lo = lo.min(d);
                     hi = hi.max(d);
@@ -174,20 +169,34 @@ fn exact_lanes_baseline(values: &[f64], exp: AlpExp, digits: &mut Vec<u64>, lane
             | (u8::from((FAST_LIMIT..ROUND_LIMIT).contains(&a)) << 1)
     };
     let digit = |x: f64| ((x + MAGIC).to_bits().wrapping_sub(magic_bits)) ^ (1 << 63);
+    let (d0, l0) = (digits.len(), lanes.len());
+    digits.resize(d0 + values.len(), 0);
+    lanes.resize(l0 + values.len(), 0);
+    let slots = digits[d0..].iter_mut().zip(&mut lanes[l0..]);
+    // One pass, so that the scaling (a division when `f > e`) is done once a value.
     if exp.e >= exp.f {
         let s = F10[exp.e - exp.f];
-        digits.extend(values.iter().map(|&v| digit(v * s)));
-        lanes.extend(values.iter().map(|&v| {
+        for (&v, (d, l)) in values.iter().zip(slots) {
             let x = v * s;
-            lane(v, x, ((x + MAGIC) - MAGIC) / s)
-        }));
+            *d = digit(x);
+            *l = lane(v, x, ((x + MAGIC) - MAGIC) / s);
+        }
     } else {
         let s = F10[exp.f - exp.e];
-        digits.extend(values.iter().map(|&v| digit(v / s)));
-        lanes.extend(values.iter().map(|&v| {
+        for (&v, (d, l)) in values.iter().zip(slots) {
             let x = v / s;
-            lane(v, x, ((x + MAGIC) - MAGIC) * s)
-        }));
+            *d = digit(x);
+            *l = lane(v, x, ((x + MAGIC) - MAGIC) * s);
+        }
+    }
+}
+
+/// The digits of `v` (flipped `d` from [`exact_lanes`]) where they round-trip, by its lane.
+fn lane_digits(lane: u8, d: u64, v: f64, exp: AlpExp) -> Option<i64> {
+    match lane {
+        LANE_EXACT => Some(unflip_i64(d)),
+        LANE_UNSURE => exp.exact(v),
+        _ => None,
     }
 }
 
@@ -208,12 +217,7 @@ fn alp_split_with(values: &[f64], exp: AlpExp) -> AlpParts {
     }
     let mut fill = None;
     for (i, ((&v, &lane), d)) in values.iter().zip(&lanes).zip(&mut digits).enumerate() {
-        let exact = match lane {
-            LANE_EXACT => Some(unflip_i64(*d)),
-            LANE_UNSURE => exp.exact(v),
-            _ => None,
-        };
-        match exact {
+        match lane_digits(lane, *d, v, exp) {
             Some(x) => {
                 fill.get_or_insert(x);
                 *d = flip_i64(x);
