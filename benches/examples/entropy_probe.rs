@@ -28,11 +28,15 @@ fn read(path: &Path) -> Result<usize> {
         .ok()
         .and_then(|t| t.parse().ok())
         .unwrap_or(1);
-    let mut kept = Vec::new();
-    for b in strata_predicate::Scan::new(vec![seg])
+    let mut scan = strata_predicate::Scan::new(vec![seg])
         .batch_size(tables::BATCH_ROWS)
-        .threads(threads)
-    {
+        .threads(threads);
+    // `EP_COL=i` reads only column `i`.
+    if let Some(c) = std::env::var("EP_COL").ok().and_then(|c| c.parse().ok()) {
+        scan = scan.projection(strata_predicate::Projection::Indices(vec![c]));
+    }
+    let mut kept = Vec::new();
+    for b in scan {
         let b = b?;
         n += b.num_rows();
         if collect {
@@ -41,6 +45,104 @@ fn read(path: &Path) -> Result<usize> {
     }
     drop(kept);
     Ok(n)
+}
+
+/// `colcmp DATA TABLE [REPS]`: the table's segment (entropy off) against Parquet+snappy and
+/// Parquet+zstd written by parquet-rs, read on one thread, whole and one column at a time,
+/// interleaved; prints the median milliseconds and Strata's speed over each peer.
+fn colcmp(data: &Path, name: &str, reps: usize) -> Result<()> {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::arrow::{ArrowWriter, ProjectionMask};
+    use parquet::basic::{Compression, ZstdLevel};
+    use parquet::file::properties::WriterProperties;
+    let t = tables::load_table(data, name, None)?.ok_or("no such table")?;
+    let dir = tempfile::tempdir()?;
+    let schema = strata_schema(&t)?;
+    let mut w = SegmentWriter::create(
+        Arc::new(LocalFs),
+        dir.path(),
+        "s.seg",
+        schema,
+        writer_options(&t),
+    )?;
+    for b in &t.batches {
+        w.write_batch(b)?;
+    }
+    let seg_path = w.finish()?.path;
+    let mut pq = Vec::new();
+    for (label, c) in [
+        ("snappy", Compression::SNAPPY),
+        ("zstd", Compression::ZSTD(ZstdLevel::try_new(3)?)),
+    ] {
+        let path = dir.path().join(format!("{label}.parquet"));
+        let props = WriterProperties::builder().set_compression(c).build();
+        let mut w =
+            ArrowWriter::try_new(std::fs::File::create(&path)?, t.schema.clone(), Some(props))?;
+        for b in &t.batches {
+            w.write(b)?;
+        }
+        w.close()?;
+        pq.push(path);
+    }
+    let read_pq = |path: &Path, col: Option<usize>| -> Result<usize> {
+        let b = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path)?)?;
+        let b = match col {
+            Some(c) => {
+                let mask = ProjectionMask::roots(b.parquet_schema(), [c]);
+                b.with_projection(mask)
+            }
+            None => b,
+        };
+        let mut kept = Vec::new();
+        for r in b.with_batch_size(tables::BATCH_ROWS).build()? {
+            kept.push(r?);
+        }
+        Ok(kept.iter().map(|b| b.num_rows()).sum())
+    };
+    let read_strata = |col: Option<usize>| -> Result<usize> {
+        let seg = Arc::new(Segment::open(&LocalFs, &seg_path)?);
+        let mut scan = strata_predicate::Scan::new(vec![seg])
+            .batch_size(tables::BATCH_ROWS)
+            .threads(1);
+        if let Some(c) = col {
+            scan = scan.projection(strata_predicate::Projection::Indices(vec![c]));
+        }
+        let mut kept = Vec::new();
+        for b in scan {
+            kept.push(b?);
+        }
+        Ok(kept.iter().map(|b| b.num_rows()).sum())
+    };
+    let mut cols: Vec<Option<usize>> = vec![None];
+    cols.extend((0..t.schema.fields().len()).map(Some));
+    println!(
+        "{:24} {:>9} {:>9} {:>9} {:>7} {:>7}",
+        "column", "strata ms", "snappy ms", "zstd ms", "/snappy", "/zstd"
+    );
+    for col in cols {
+        let mut times = [Vec::new(), Vec::new(), Vec::new()];
+        for _ in 0..reps {
+            let s = Instant::now();
+            read_strata(col)?;
+            times[0].push(s.elapsed().as_secs_f64());
+            for (i, p) in pq.iter().enumerate() {
+                let s = Instant::now();
+                read_pq(p, col)?;
+                times[i + 1].push(s.elapsed().as_secs_f64());
+            }
+        }
+        let [a, b, c] = times.map(median);
+        let label = col.map_or("(all)".to_string(), |c| t.schema.field(c).name().clone());
+        println!(
+            "{label:24} {:9.3} {:9.3} {:9.3} {:7.2} {:7.2}",
+            a * 1e3,
+            b * 1e3,
+            c * 1e3,
+            b / a,
+            c / a
+        );
+    }
+    Ok(())
 }
 
 /// The process's CPU time (user and system, every thread) in seconds, from `/proc/self/stat`
@@ -64,7 +166,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let usage = "usage: entropy_probe write DATA OUT | read OUT [REPS] | readone SEGMENT [REPS] \
-                 | writetime DATA OUT [REPS] [TABLE]";
+                 | writetime DATA OUT [REPS] [TABLE] | colcmp DATA TABLE [REPS] | open SEGMENT [REPS]";
     match args.get(1).map(String::as_str) {
         Some("write") => {
             let data = Path::new(args.get(2).ok_or(usage)?);
@@ -190,6 +292,23 @@ fn main() -> Result<()> {
                     (sizes[1] as f64 / sizes[0] as f64 - 1.0) * 100.0
                 );
             }
+        }
+        Some("colcmp") => {
+            let data = Path::new(args.get(2).ok_or(usage)?);
+            let name = args.get(3).ok_or(usage)?;
+            let reps: usize = args.get(4).map_or(Ok(31), |s| s.parse())?;
+            colcmp(data, name, reps)?;
+        }
+        Some("open") => {
+            let path = Path::new(args.get(2).ok_or(usage)?);
+            let reps: usize = args.get(3).map_or(Ok(1), |s| s.parse())?;
+            let start = Instant::now();
+            let mut n = 0;
+            for _ in 0..reps {
+                n += Segment::open(&LocalFs, path)?.num_columns();
+            }
+            let each = start.elapsed().as_secs_f64() / reps as f64;
+            println!("{n} columns, {:.1} us an open", each * 1e6);
         }
         Some("readone") => {
             let path = Path::new(args.get(2).ok_or(usage)?);

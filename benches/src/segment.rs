@@ -603,7 +603,7 @@ fn column_breakdown(
         .map(|(((name, bytes), col), field)| {
             let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
             for b in &col.blocks {
-                *counts.entry(b.cascade.as_str()).or_insert(0) += 1;
+                *counts.entry(&*b.cascade).or_insert(0) += 1;
             }
             let (top, n) = counts
                 .iter()

@@ -196,10 +196,10 @@ impl ColumnSummary {
             match self
                 .cascades
                 .iter_mut()
-                .find(|(name, _)| *name == b.cascade)
+                .find(|(name, _)| name.as_str() == &*b.cascade)
             {
                 Some((_, n)) => *n += 1,
-                None => self.cascades.push((b.cascade.clone(), 1)),
+                None => self.cascades.push((b.cascade.to_string(), 1)),
             }
         }
     }

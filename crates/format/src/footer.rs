@@ -26,8 +26,9 @@ pub struct BlockMeta {
     /// Rows.
     pub rows: u32,
     /// The codec cascade of its values, for `inspect`: its shape (schemes without parameters)
-    /// from this build on, the full cascade in older files.
-    pub cascade: String,
+    /// from this build on, the full cascade in older files. Blocks of the same cascade share
+    /// one string.
+    pub cascade: Arc<str>,
     /// Statistics.
     pub stats: ColumnStats,
     /// Bloom filter over its distinct values, if one was built.
@@ -110,6 +111,7 @@ impl Out {
         self.buf.push(v as u8);
     }
     /// A count or number: `u64` in layout 1, a varint in layout 2.
+    #[inline]
     fn num(&mut self, v: u64) {
         if self.compact {
             self.varint(v);
@@ -118,6 +120,7 @@ impl Out {
         }
     }
     /// A 32-bit number: `u32` in layout 1, a varint in layout 2.
+    #[inline]
     fn num32(&mut self, v: u32) {
         if self.compact {
             self.varint(u64::from(v));
@@ -545,6 +548,8 @@ impl Footer {
         let mut columns = Vec::with_capacity(nf);
         // Layout 2: each block's index in the cascade table, resolved once the table is read.
         let mut cascade_ids: Vec<Vec<u64>> = Vec::with_capacity(nf);
+        // Layout 2's blocks are named from the cascade table at the end.
+        let unnamed: Arc<str> = Arc::from("");
         for _ in 0..nf {
             let nb = r.count(if compact { 6 } else { 20 })?;
             let mut blocks = Vec::with_capacity(nb);
@@ -566,9 +571,9 @@ impl Footer {
                         ));
                     };
                     ids.push(r.varint()?);
-                    (offset, len, rows, String::new())
+                    (offset, len, rows, Arc::clone(&unnamed))
                 } else {
-                    (r.u64()?, r.u32()?, r.u32()?, r.string()?)
+                    (r.u64()?, r.u32()?, r.u32()?, Arc::from(r.string()?))
                 };
                 prev_end = offset.saturating_add(u64::from(len));
                 let stats = r.stats(u64::from(rows))?;
@@ -595,11 +600,7 @@ impl Footer {
                 });
             }
             let stats = if compact {
-                let mut merged = ColumnStats::default();
-                for b in &blocks {
-                    merged.merge(&b.stats);
-                }
-                merged
+                ColumnStats::merge_all(blocks.iter().map(|b| &b.stats))
             } else {
                 r.stats(0)?
             };
@@ -646,9 +647,9 @@ impl Footer {
         }
         if compact {
             let nc = r.count(1)?;
-            let mut names = Vec::with_capacity(nc);
+            let mut names: Vec<Arc<str>> = Vec::with_capacity(nc);
             for _ in 0..nc {
-                names.push(r.string()?);
+                names.push(Arc::from(r.string()?));
             }
             for (c, ids) in columns.iter_mut().zip(&cascade_ids) {
                 for (b, &id) in c.blocks.iter_mut().zip(ids) {
@@ -690,7 +691,6 @@ impl Footer {
         if self.block_rows == 0 || self.block_rows as usize > strata_codec::MAX_VALUES {
             return Err(format!("block_rows {} out of range", self.block_rows));
         }
-        let mut ranges = Vec::new();
         for (i, (c, f)) in self.columns.iter().zip(&self.schema.fields).enumerate() {
             let rows: u64 = c.blocks.iter().map(|b| u64::from(b.rows)).sum();
             if rows != self.row_count {
@@ -712,9 +712,17 @@ impl Footer {
                 {
                     return Err(format!("column {i} block {j}: bad size or row count"));
                 }
-                ranges.push((b.offset, b.offset.saturating_add(u64::from(b.len))));
             }
         }
+        if self.tiles_in_stripe_order(data_end) {
+            return Ok(());
+        }
+        let mut ranges: Vec<(u64, u64)> = self
+            .columns
+            .iter()
+            .flat_map(|c| &c.blocks)
+            .map(|b| (b.offset, b.offset.saturating_add(u64::from(b.len))))
+            .collect();
         ranges.sort_unstable();
         let mut at = crate::segment::HEADER_LEN;
         for (s, e) in ranges {
@@ -729,6 +737,28 @@ impl Footer {
             ));
         }
         Ok(())
+    }
+
+    /// Whether the blocks tile `[data_start, data_end)` in the order a writer lays them out:
+    /// stripe by stripe, each stripe's blocks in column order. One pass, no sort; a footer
+    /// laid out any other way is checked by sorting (the answer is the same, only slower).
+    fn tiles_in_stripe_order(&self, data_end: u64) -> bool {
+        let stripes = self
+            .columns
+            .iter()
+            .map(|c| c.blocks.len())
+            .max()
+            .unwrap_or(0);
+        let mut at = crate::segment::HEADER_LEN;
+        for s in 0..stripes {
+            for b in self.columns.iter().filter_map(|c| c.blocks.get(s)) {
+                if b.offset != at {
+                    return false;
+                }
+                at = at.saturating_add(u64::from(b.len));
+            }
+        }
+        at == data_end
     }
 
     /// A readable, stable dump of the footer (for `inspect` and snapshot tests).
@@ -824,27 +854,41 @@ struct In<'a> {
 }
 
 impl<'a> In<'a> {
+    #[cold]
+    #[inline(never)]
     fn err(&self, detail: String) -> FormatError {
         FormatError::corrupt("footer", self.base + self.pos as u64, detail)
     }
+    #[cold]
+    #[inline(never)]
+    fn short(&self, n: usize) -> FormatError {
+        self.err(format!("needs {n} more bytes"))
+    }
+    #[inline]
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len());
-        match end {
-            Some(e) => {
-                let s = &self.buf[self.pos..e];
-                self.pos = e;
+        match self.buf.get(self.pos..).and_then(|rest| rest.get(..n)) {
+            Some(s) => {
+                self.pos += n;
                 Ok(s)
             }
-            None => Err(self.err(format!("needs {n} more bytes"))),
+            None => Err(self.short(n)),
         }
     }
+    #[inline]
     fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
         let mut a = [0u8; N];
         a.copy_from_slice(self.take(N)?);
         Ok(a)
     }
+    #[inline]
     fn u8(&mut self) -> Result<u8> {
-        Ok(self.array::<1>()?[0])
+        match self.buf.get(self.pos) {
+            Some(&b) => {
+                self.pos += 1;
+                Ok(b)
+            }
+            None => Err(self.short(1)),
+        }
     }
     fn u16(&mut self) -> Result<u16> {
         Ok(u16::from_le_bytes(self.array()?))
@@ -855,7 +899,18 @@ impl<'a> In<'a> {
     fn u64(&mut self) -> Result<u64> {
         Ok(u64::from_le_bytes(self.array()?))
     }
+    /// A LEB128 varint; one-byte values (most counts and lengths) take the inlined path.
+    #[inline]
     fn varint(&mut self) -> Result<u64> {
+        match self.buf.get(self.pos) {
+            Some(&b) if b < 0x80 => {
+                self.pos += 1;
+                Ok(u64::from(b))
+            }
+            _ => self.varint_long(),
+        }
+    }
+    fn varint_long(&mut self) -> Result<u64> {
         let at = self.pos;
         let mut v = 0u64;
         for i in 0..10 {
@@ -876,6 +931,7 @@ impl<'a> In<'a> {
         ))
     }
     /// A count or number: `u64` in layout 1, a varint in layout 2.
+    #[inline]
     fn num(&mut self) -> Result<u64> {
         if self.compact {
             self.varint()
@@ -884,6 +940,7 @@ impl<'a> In<'a> {
         }
     }
     /// A 32-bit number: `u32` in layout 1, a varint in layout 2.
+    #[inline]
     fn num32(&mut self) -> Result<u32> {
         if self.compact {
             let at = self.pos;
@@ -1028,6 +1085,71 @@ mod tests {
             layout_of(crate::CURRENT_VERSION).unwrap(),
             crate::segment::FOOTER_LAYOUT
         );
+    }
+
+    /// Two columns of three 10-row blocks, laid out by `order` (`(column, block)` in file
+    /// order), each block `len` bytes.
+    fn laid_out(order: &[(usize, usize)], len: u32) -> (Footer, u64) {
+        let mut columns = vec![ColumnMeta::default(), ColumnMeta::default()];
+        for c in &mut columns {
+            c.blocks = (0..3)
+                .map(|_| BlockMeta {
+                    offset: 0,
+                    len,
+                    rows: 10,
+                    cascade: "".into(),
+                    stats: ColumnStats {
+                        row_count: 10,
+                        ..ColumnStats::default()
+                    },
+                    bloom: None,
+                })
+                .collect();
+        }
+        let mut at = crate::segment::HEADER_LEN;
+        for &(c, b) in order {
+            columns[c].blocks[b].offset = at;
+            at += u64::from(len);
+        }
+        let schema = Schema::new(vec![
+            Field::new("a", DataType::Int64, false),
+            Field::new("b", DataType::Int64, false),
+        ])
+        .unwrap();
+        let footer = Footer {
+            schema,
+            row_count: 30,
+            block_rows: 10,
+            columns,
+            key_range: None,
+            metadata: BTreeMap::new(),
+        };
+        (footer, at)
+    }
+
+    /// Blocks that tile the data region pass in the writer's stripe order (the one-pass
+    /// check) and in any other order (the sorted check); a gap or an overlap fails either way.
+    #[test]
+    fn blocks_must_tile_the_data_region_in_any_order() {
+        let stripes = [(0, 0), (1, 0), (0, 1), (1, 1), (0, 2), (1, 2)];
+        let columns = [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)];
+        for order in [stripes, columns] {
+            let (f, end) = laid_out(&order, 7);
+            assert_eq!(f.tiles_in_stripe_order(end), order == stripes);
+            f.validate(end).unwrap();
+            // A byte past the last block, or one short of it.
+            assert!(f.validate(end + 1).is_err());
+            assert!(f.validate(end - 1).is_err());
+            // A gap between two blocks.
+            let mut gap = f.clone();
+            gap.columns[1].blocks[1].offset += 1;
+            assert!(gap.validate(end).is_err());
+            assert!(gap.validate(end + 1).is_err());
+            // Two blocks on the same bytes.
+            let mut overlap = f.clone();
+            overlap.columns[1].blocks[2].offset = overlap.columns[0].blocks[2].offset;
+            assert!(overlap.validate(end).is_err());
+        }
     }
 
     /// Every double either round-trips bit for bit through the decimal form or is left as a

@@ -294,7 +294,7 @@ impl<W: WritableFile> SegmentFileWriter<W> {
             offset: self.offset,
             len,
             rows,
-            cascade: block.cascade,
+            cascade: Arc::from(block.cascade),
             stats: block.stats,
             bloom: block.bloom,
         };
@@ -1122,7 +1122,11 @@ impl Segment {
     }
 }
 
-/// The cores a read may use by default: `std::thread::available_parallelism`, else 1.
+/// The cores a read may use by default: `std::thread::available_parallelism`, else 1, asked
+/// once per process (on Linux it reads the cgroup's CPU quota from `/proc` and `/sys`, which
+/// cost a small scan more than its decoding).
 pub fn available_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS
+        .get_or_init(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get))
 }

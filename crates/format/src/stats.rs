@@ -95,6 +95,45 @@ impl ColumnStats {
         self.distinct_count = None;
     }
 
+    /// The merge of every statistic of `all`, in order: the same as folding each into a
+    /// default with [`Self::merge`], but each bound is cloned once, not once per improvement.
+    pub fn merge_all<'a>(all: impl IntoIterator<Item = &'a ColumnStats>) -> ColumnStats {
+        fn fold<'a>(
+            best: &mut Option<(&'a ScalarValue, bool)>,
+            theirs: &'a Option<ScalarValue>,
+            theirs_exact: bool,
+            keep: Ordering,
+        ) {
+            let Some(t) = theirs else { return };
+            match best {
+                None => *best = Some((t, theirs_exact)),
+                Some((m, m_exact)) => match t.partial_cmp_same(m) {
+                    Some(o) if o == keep => *best = Some((t, theirs_exact)),
+                    Some(Ordering::Equal) => *m_exact |= theirs_exact,
+                    _ => {}
+                },
+            }
+        }
+        let (mut min, mut max) = (None, None);
+        let mut out = ColumnStats::default();
+        for s in all {
+            fold(&mut min, &s.min, s.min_exact, Ordering::Less);
+            fold(&mut max, &s.max, s.max_exact, Ordering::Greater);
+            out.null_count += s.null_count;
+            out.row_count += s.row_count;
+            out.nan_count += s.nan_count;
+        }
+        if let Some((v, exact)) = min {
+            out.min = Some(v.clone());
+            out.min_exact = exact;
+        }
+        if let Some((v, exact)) = max {
+            out.max = Some(v.clone());
+            out.max_exact = exact;
+        }
+        out
+    }
+
     /// Whether every row is null.
     pub fn all_null(&self) -> bool {
         self.null_count == self.row_count
@@ -305,6 +344,53 @@ pub(crate) fn bytes_stats<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn scalar() -> impl Strategy<Value = Option<ScalarValue>> {
+        prop_oneof![
+            Just(None),
+            (-3i64..3).prop_map(|v| Some(ScalarValue::Int(v))),
+            (0u64..3).prop_map(|v| Some(ScalarValue::UInt(v))),
+            prop::collection::vec(0u8..3, 0..3).prop_map(|v| Some(ScalarValue::Bytes(v))),
+        ]
+    }
+
+    fn stats() -> impl Strategy<Value = ColumnStats> {
+        (
+            scalar(),
+            scalar(),
+            any::<bool>(),
+            any::<bool>(),
+            0u64..5,
+            0u64..5,
+            0u64..5,
+        )
+            .prop_map(
+                |(min, max, min_exact, max_exact, nulls, rows, nans)| ColumnStats {
+                    min,
+                    max,
+                    min_exact,
+                    max_exact,
+                    null_count: nulls,
+                    row_count: rows + nulls,
+                    nan_count: nans,
+                    distinct_count: Some(rows),
+                },
+            )
+    }
+
+    proptest! {
+        /// `merge_all` is the fold of `merge` from the default, bounds of mixed families,
+        /// ties and exactness flags included.
+        #[test]
+        fn merge_all_is_the_fold_of_merge(all in prop::collection::vec(stats(), 0..8)) {
+            let mut folded = ColumnStats::default();
+            for s in &all {
+                folded.merge(s);
+            }
+            prop_assert_eq!(ColumnStats::merge_all(&all), folded);
+        }
+    }
 
     #[test]
     fn max_prefix_is_incremented_so_longer_values_stay_inside() {

@@ -181,7 +181,7 @@ mod tests {
             offset: 0,
             len: 0,
             rows: u32::try_from(values.len() as u64 + nulls).unwrap(),
-            cascade: String::new(),
+            cascade: "".into(),
             stats: ColumnStats {
                 min: values.iter().min().map(|&v| ScalarValue::Int(v)),
                 max: values.iter().max().map(|&v| ScalarValue::Int(v)),

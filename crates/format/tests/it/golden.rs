@@ -85,7 +85,7 @@ fn golden_v3_all_types_reads_back_exactly_and_uses_the_3_0_scheme() {
         .columns
         .iter()
         .flat_map(|c| &c.blocks)
-        .map(|b| b.cascade.as_str())
+        .map(|b| &*b.cascade)
         .filter(|c| c.contains("packedlz4"))
         .collect();
     assert!(
