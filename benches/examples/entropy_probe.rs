@@ -166,7 +166,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let usage = "usage: entropy_probe write DATA OUT | read OUT [REPS] | readone SEGMENT [REPS] \
-                 | writetime DATA OUT [REPS] [TABLE] | colcmp DATA TABLE [REPS] | open SEGMENT [REPS]";
+                 | writetime DATA OUT [REPS] [TABLE] | colcmp DATA TABLE [REPS] | open SEGMENT [REPS] | pruned SEGMENT PREDICATE [REPS]";
     match args.get(1).map(String::as_str) {
         Some("write") => {
             let data = Path::new(args.get(2).ok_or(usage)?);
@@ -298,6 +298,27 @@ fn main() -> Result<()> {
             let name = args.get(3).ok_or(usage)?;
             let reps: usize = args.get(4).map_or(Ok(31), |s| s.parse())?;
             colcmp(data, name, reps)?;
+        }
+        Some("pruned") => {
+            let path = Path::new(args.get(2).ok_or(usage)?);
+            let text = args.get(3).ok_or(usage)?;
+            let reps: usize = args.get(4).map_or(Ok(101), |s| s.parse())?;
+            let seg = Arc::new(Segment::open(&LocalFs, path)?);
+            let p = strata_predicate::BoundPredicate::parse_and_bind(text, seg.schema())?;
+            let mut times = Vec::new();
+            let mut rows = 0;
+            for _ in 0..reps {
+                let start = Instant::now();
+                rows = 0;
+                for b in strata_predicate::Scan::new(vec![Arc::clone(&seg)])
+                    .predicate(p.clone())
+                    .batch_size(8192)
+                {
+                    rows += b?.num_rows();
+                }
+                times.push(start.elapsed().as_secs_f64());
+            }
+            println!("{rows} rows, median {:.3} ms", median(times) * 1e3);
         }
         Some("open") => {
             let path = Path::new(args.get(2).ok_or(usage)?);

@@ -1,4 +1,4 @@
-//! Decode kernels: bit-unpacking, delta, ALP and the rANS leaf, in bytes of decoded output per
+//! Decode kernels: bit-unpacking, delta, dictionary lookups, ALP and the rANS leaf, in bytes of decoded output per
 //! second.
 #![allow(missing_docs, clippy::unwrap_used)]
 
@@ -55,6 +55,33 @@ fn bench_bitunpack(c: &mut Criterion) {
             })
         });
     }
+    g.finish();
+}
+
+/// Dictionary lookups: 40 distinct large values a block, codes bit-packed.
+fn bench_dict(c: &mut Criterion) {
+    let mut g = c.benchmark_group("dict");
+    g.throughput(Throughput::Bytes((BLOCK * BLOCKS * 8) as u64));
+    let mut seed = 13;
+    let distinct: Vec<i64> = (0..40).map(|_| lcg(&mut seed) as i64).collect();
+    let values: Vec<i64> = (0..BLOCK * BLOCKS)
+        .map(|_| distinct[(lcg(&mut seed) % 40) as usize])
+        .collect();
+    let opts = EncodeOptions {
+        scheme: Some(Scheme::Dictionary),
+        ..EncodeOptions::default()
+    };
+    let blocks: Vec<Vec<u8>> = values
+        .chunks(BLOCK)
+        .map(|c| encode_i64(c, &opts).unwrap().bytes)
+        .collect();
+    g.bench_function("decode", |b| {
+        b.iter(|| {
+            for blk in &blocks {
+                black_box(decode_i64(black_box(blk)).unwrap());
+            }
+        })
+    });
     g.finish();
 }
 
@@ -190,6 +217,7 @@ criterion_group!(
     benches,
     bench_bitunpack,
     bench_delta,
+    bench_dict,
     bench_alp,
     bench_ans,
     bench_packed_lz4

@@ -685,6 +685,40 @@ pub struct Segment {
     footer_offset: u64,
     symbol_as: SymbolAs,
     dictionaries: Vec<Option<ArrayRef>>,
+    /// Per column, the first row of each block and then the row count; columns cut at the
+    /// same rows share one list ([`Self::block_starts`]).
+    block_starts: Vec<Arc<[u64]>>,
+}
+
+/// The first row of each block of every column, then the row count; a column cut at the same
+/// rows as the one before it (or as the first) shares that column's list.
+fn block_starts_of(footer: &Footer) -> Vec<Arc<[u64]>> {
+    let mut out: Vec<Arc<[u64]>> = Vec::with_capacity(footer.columns.len());
+    for c in &footer.columns {
+        let same = |s: &Arc<[u64]>| {
+            s.len() == c.blocks.len() + 1
+                && c.blocks
+                    .iter()
+                    .zip(s.windows(2))
+                    .all(|(b, w)| w[1] - w[0] == u64::from(b.rows))
+        };
+        let shared = out
+            .last()
+            .filter(|s| same(s))
+            .or_else(|| out.first().filter(|s| same(s)))
+            .cloned();
+        out.push(shared.unwrap_or_else(|| {
+            let mut at = 0u64;
+            let mut starts = Vec::with_capacity(c.blocks.len() + 1);
+            for b in &c.blocks {
+                starts.push(at);
+                at = at.saturating_add(u64::from(b.rows));
+            }
+            starts.push(at);
+            starts.into()
+        }));
+    }
+    out
 }
 
 fn read_exact(file: &dyn ReadAt, offset: u64, len: u64, what: &str) -> Result<Bytes> {
@@ -790,6 +824,7 @@ impl Segment {
                     .transpose()
             })
             .collect::<Result<Vec<_>>>()?;
+        let block_starts = block_starts_of(&footer);
         Ok(Self {
             file,
             path: None,
@@ -798,6 +833,7 @@ impl Segment {
             footer_offset,
             symbol_as: SymbolAs::Dictionary,
             dictionaries,
+            block_starts,
         })
     }
 
@@ -867,6 +903,24 @@ impl Segment {
             .columns
             .get(column)
             .map_or(0, |c| c.blocks.len())
+    }
+
+    /// The first row of each block of column `column`, then the segment's row count (so block
+    /// `b` holds rows `starts[b]..starts[b + 1]`). Columns cut at the same rows share one list
+    /// (`Arc::ptr_eq`). `None` for an unknown column.
+    pub fn block_starts(&self, column: usize) -> Option<&Arc<[u64]>> {
+        self.block_starts.get(column)
+    }
+
+    /// The block starts shared by every column (see [`Self::block_starts`]) when all are cut
+    /// at the same rows, so that block `b` of every column makes stripe `b`; `None` otherwise
+    /// or without columns.
+    pub fn stripe_starts(&self) -> Option<&[u64]> {
+        let first = self.block_starts.first()?;
+        self.block_starts
+            .iter()
+            .all(|s| Arc::ptr_eq(s, first))
+            .then_some(&first[..])
     }
 
     /// Whether the file prefers few large requests to many small ones (on an object store):
@@ -1129,4 +1183,68 @@ pub fn available_threads() -> usize {
     static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *THREADS
         .get_or_init(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::footer::ColumnMeta;
+
+    fn column(rows: &[u32]) -> ColumnMeta {
+        ColumnMeta {
+            blocks: rows
+                .iter()
+                .map(|&r| BlockMeta {
+                    offset: 0,
+                    len: 5,
+                    rows: r,
+                    cascade: "".into(),
+                    stats: ColumnStats {
+                        row_count: u64::from(r),
+                        ..ColumnStats::default()
+                    },
+                    bloom: None,
+                })
+                .collect(),
+            ..ColumnMeta::default()
+        }
+    }
+
+    fn footer(columns: Vec<ColumnMeta>) -> Footer {
+        let fields = (0..columns.len())
+            .map(|i| crate::schema::Field::new(format!("c{i}"), DataType::Int64, false))
+            .collect();
+        Footer {
+            schema: Schema::new(fields).unwrap(),
+            row_count: 30,
+            block_rows: 10,
+            columns,
+            key_range: None,
+            metadata: BTreeMap::new(),
+        }
+    }
+
+    /// Columns cut at the same rows share one list of block starts; a column cut elsewhere
+    /// gets its own, and the next column cut like the first shares the first's again.
+    #[test]
+    fn columns_cut_alike_share_their_block_starts() {
+        let f = footer(vec![
+            column(&[10, 10, 10]),
+            column(&[10, 10, 10]),
+            column(&[10, 5, 5, 10]),
+            column(&[10, 10, 10]),
+        ]);
+        let s = block_starts_of(&f);
+        assert_eq!(&s[0][..], &[0, 10, 20, 30]);
+        assert!(Arc::ptr_eq(&s[0], &s[1]));
+        assert_eq!(&s[2][..], &[0, 10, 15, 20, 30]);
+        assert!(!Arc::ptr_eq(&s[0], &s[2]));
+        assert!(Arc::ptr_eq(&s[0], &s[3]));
+        // Same bounds but a different cut (one block of 20 rows) is not shared.
+        let g = footer(vec![column(&[10, 10, 10]), column(&[20, 10])]);
+        let t = block_starts_of(&g);
+        assert_eq!(&t[1][..], &[0, 20, 30]);
+        assert!(!Arc::ptr_eq(&t[0], &t[1]));
+    }
 }

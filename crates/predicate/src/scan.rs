@@ -352,31 +352,6 @@ pub struct ScanIter {
     parallel: Option<Parallel>,
 }
 
-/// The first row of every stripe of `seg` (and the row count last), when its columns are cut
-/// at the same rows (as writers cut them); `None` otherwise.
-fn stripe_starts(seg: &Segment) -> Option<Vec<u64>> {
-    let columns = &seg.footer().columns;
-    let first = columns.first()?;
-    let aligned = columns.iter().all(|c| {
-        c.blocks.len() == first.blocks.len()
-            && c.blocks
-                .iter()
-                .zip(&first.blocks)
-                .all(|(a, b)| a.rows == b.rows)
-    });
-    if !aligned {
-        return None;
-    }
-    let mut starts = Vec::with_capacity(first.blocks.len() + 1);
-    let mut at = 0u64;
-    for b in &first.blocks {
-        starts.push(at);
-        at += u64::from(b.rows);
-    }
-    starts.push(at);
-    Some(starts)
-}
-
 /// The rows of `seg` outside which `p` is never true: the intersection of the spans of the
 /// columns it bounds whose blocks are in order ([`crate::sorted`]); all rows otherwise.
 fn candidate_rows<'a>(
@@ -544,7 +519,7 @@ impl ScanIter {
             let starts = self.predicate.as_ref().and_then(|p| {
                 let sources = p.sources(seg);
                 let span = candidate_rows(p, seg, &sources);
-                Some((stripe_starts(seg)?, sources, span))
+                Some((seg.stripe_starts()?, sources, span))
             });
             let mut at = start;
             let mut first = true;
@@ -984,7 +959,7 @@ struct Cursor {
     /// Per output column.
     out_src: Vec<(Source, DataType)>,
     /// Block start rows per segment column (with a final entry = row count), for involved ones.
-    block_starts: BTreeMap<usize, Vec<u64>>,
+    block_starts: BTreeMap<usize, Arc<[u64]>>,
     ranges: Vec<(u64, u64)>,
     next: usize,
     /// Per segment column: the block last decoded for the predicate, as an array.
@@ -1046,51 +1021,36 @@ impl Cursor {
         let mut block_starts = BTreeMap::new();
         for (src, _) in pred_src.iter().chain(&out_src) {
             if let Source::Column { index, .. } = src {
-                let meta = footer.columns.get(*index).ok_or_else(|| {
+                let starts = seg.block_starts(*index).ok_or_else(|| {
                     fmt_err(
                         &seg,
                         seg_index,
                         FormatError::InvalidArgument(format!("no column {index}")),
                     )
                 })?;
-                let mut starts = Vec::with_capacity(meta.blocks.len() + 1);
-                let mut at = 0u64;
-                for b in &meta.blocks {
-                    starts.push(at);
-                    at += u64::from(b.rows);
-                }
-                if at != rows {
-                    return Err(fmt_err(
-                        &seg,
-                        seg_index,
-                        FormatError::corrupt(
-                            "footer",
-                            seg.footer_offset(),
-                            format!("column {index} blocks hold {at} rows, segment {rows}"),
-                        ),
-                    ));
-                }
-                starts.push(rows);
+                let starts = Arc::clone(starts);
                 block_starts.insert(*index, starts);
             }
         }
         // Columns are usually cut at the same rows: then their starts are the bounds as they
         // are, and only columns cut differently are merged in (a sort of every block start of
         // every column cost a wide table more than the blocks a selective scan reads).
-        let mut cuts: Vec<&Vec<u64>> = Vec::new();
+        let mut cuts: Vec<&Arc<[u64]>> = Vec::new();
         for starts in block_starts.values() {
-            if !cuts.contains(&starts) {
+            if !cuts.iter().any(|c| Arc::ptr_eq(c, starts) || c == &starts) {
                 cuts.push(starts);
             }
         }
         let shared_cuts = cuts.len() == 1;
-        let mut bounds: Vec<u64> = cuts.iter().copied().flatten().copied().collect();
+        let mut bounds: Vec<u64> =
+            Vec::with_capacity(cuts.iter().map(|c| c.len()).sum::<usize>() + 2);
+        bounds.push(0);
+        bounds.extend(cuts.iter().flat_map(|c| c.iter()).copied());
         if block_starts.is_empty() {
             let step = u64::from(footer.block_rows.max(1));
             bounds.extend((0..rows).step_by(usize::try_from(step).unwrap_or(1024)));
         }
         bounds.push(rows);
-        bounds.insert(0, 0);
         if !bounds.is_sorted() {
             bounds.sort_unstable();
         }
