@@ -311,6 +311,7 @@ impl Scan {
             done: false,
             count_segments: true,
             index_base: 0,
+            spans: BTreeMap::new(),
             parallel: None,
         };
         Ok(if threads > 1 {
@@ -348,6 +349,9 @@ pub struct ScanIter {
     /// Position in the whole scan's list of `segments[0]` (a unit of a parallel scan reads
     /// one segment of it), for errors to name the segment as the caller knows it.
     index_base: usize,
+    /// The predicate's candidate rows ([`candidate_rows`]) by segment, where they were found
+    /// while the scan was cut into units (a cursor finds them itself otherwise).
+    spans: BTreeMap<usize, std::ops::Range<u64>>,
     /// Set when worker threads do the reading ([`Scan::threads`]).
     parallel: Option<Parallel>,
 }
@@ -469,7 +473,13 @@ impl ScanIter {
     }
 
     /// A sequential scan of the same query over rows `rows` of segment `i` only.
-    fn unit(&self, i: usize, rows: std::ops::Range<u64>, first: bool) -> ScanIter {
+    fn unit(
+        &self,
+        i: usize,
+        rows: std::ops::Range<u64>,
+        first: bool,
+        span: Option<std::ops::Range<u64>>,
+    ) -> ScanIter {
         let seg = Arc::clone(&self.segments[i]);
         let mut deleted = BTreeMap::new();
         if let Some(d) = self.deleted.get(&i) {
@@ -495,6 +505,7 @@ impl ScanIter {
             done: false,
             count_segments: first,
             index_base: i,
+            spans: span.map(|s| (0, s)).into_iter().collect(),
             parallel: None,
         }
     }
@@ -506,6 +517,7 @@ impl ScanIter {
         // What the units left out would have counted; counted only when the scan goes parallel
         // (a sequential scan counts everything itself).
         let mut skipped: Vec<(usize, u64)> = Vec::new();
+        let mut spans = BTreeMap::new();
         for (i, seg) in self.segments.iter().enumerate() {
             let n = seg.num_rows();
             let range = self.rows.get(&i).cloned().unwrap_or(0..n);
@@ -519,6 +531,7 @@ impl ScanIter {
             let starts = self.predicate.as_ref().and_then(|p| {
                 let sources = p.sources(seg);
                 let span = candidate_rows(p, seg, &sources);
+                spans.insert(i, span.clone());
                 Some((seg.stripe_starts()?, sources, span))
             });
             let mut at = start;
@@ -537,7 +550,7 @@ impl ScanIter {
                         skipped.push((BLOCKS_PRUNED, blocks));
                     }
                     None => {
-                        units.push((i, at..to, first));
+                        units.push((i, at..to, first, spans.get(&i).cloned()));
                         first = false;
                     }
                 }
@@ -552,6 +565,7 @@ impl ScanIter {
             }
         }
         if units.len() <= 1 {
+            self.spans = spans;
             return self;
         }
         for (counter, n) in skipped {
@@ -560,8 +574,8 @@ impl ScanIter {
         let workers = threads.min(units.len());
         let mut receivers = Vec::with_capacity(workers);
         let mut plans: Vec<Vec<ScanIter>> = (0..workers).map(|_| Vec::new()).collect();
-        for (u, (i, rows, first)) in units.iter().cloned().enumerate() {
-            plans[u % workers].push(self.unit(i, rows, first));
+        for (u, (i, rows, first, span)) in units.iter().cloned().enumerate() {
+            plans[u % workers].push(self.unit(i, rows, first, span));
         }
         for plan in plans {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(2);
@@ -701,6 +715,7 @@ impl ScanIter {
                     &needed,
                     self.deleted.get(&i),
                     self.rows.get(&i),
+                    self.spans.get(&i).cloned(),
                     self.symbol_as,
                     self.count_segments,
                     &self.stats,
@@ -839,6 +854,7 @@ pub fn matching_rows(
         Some(predicate),
         &[],
         deleted,
+        None,
         None,
         segment.symbol_as(),
         true,
@@ -1000,6 +1016,7 @@ impl Cursor {
         out: &[(String, DataType)],
         deleted: Option<&RoaringBitmap>,
         only: Option<&std::ops::Range<u64>>,
+        span: Option<std::ops::Range<u64>>,
         symbol_as: SymbolAs,
         count_segment: bool,
         stats: &ScanStatsHandle,
@@ -1105,7 +1122,8 @@ impl Cursor {
         }
         // Ranges outside the rows the predicate's sorted columns allow are never looked at.
         if let Some(p) = predicate {
-            let span = candidate_rows(p, &seg, pred_src.iter().map(|(s, _)| s));
+            let span =
+                span.unwrap_or_else(|| candidate_rows(p, &seg, pred_src.iter().map(|(s, _)| s)));
             let before = ranges.len();
             ranges.retain(|&(s, e)| e > span.start && s < span.end);
             stats.add(BLOCKS_PRUNED, (before - ranges.len()) as u64);
