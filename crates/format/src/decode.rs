@@ -610,10 +610,9 @@ impl ColumnSink {
                 match sel.mask {
                     None => n.append_buffer(&v.slice(sel.range.start, sel.range.len())),
                     Some(m) => {
-                        for (i, row) in sel.range.clone().enumerate() {
-                            if m.value(i) {
-                                n.append(v.value(row));
-                            }
+                        let start = sel.range.start;
+                        for i in m.slice(0, sel.range.len()).set_indices() {
+                            n.append(v.value(start + i));
                         }
                     }
                 }
@@ -834,7 +833,7 @@ impl ColumnSink {
 /// range without a mask; a range scan's mask is one or two such runs): each run's values are
 /// checked in one pass and converted in another, both tight loops the compiler vectorises;
 /// nulls are filled in by scattering the run's values over its valid rows.
-fn prim<S: Copy + std::fmt::Display, T: Copy + Default>(
+fn prim<S: Copy + Default + std::fmt::Display, T: Copy + Default>(
     out: &mut Vec<T>,
     src: &[S],
     valid: Option<&BooleanBuffer>,
@@ -879,6 +878,10 @@ fn prim<S: Copy + std::fmt::Display, T: Copy + Default>(
             if m.len() < end - start {
                 return Err(corrupt_at(pos, "a mask shorter than its rows".into()));
             }
+            let m = m.slice(0, end - start);
+            if m.count_set_bits() * SPARSE <= m.len() {
+                return gather(out, src, valid, start, &m, pos, bad_in, cast);
+            }
             let mut row = start;
             let mut k = values_before(start);
             for (a, b) in m.slice(0, end - start).set_slices() {
@@ -888,6 +891,58 @@ fn prim<S: Copy + std::fmt::Display, T: Copy + Default>(
                 row = b;
             }
         }
+    }
+    Ok(())
+}
+
+/// A mask selecting at most one row in this many is taken by [`gather`]: a tag equal to one
+/// of many interleaved values selects rows one by one, and a run of one row cost more than
+/// decoding it.
+const SPARSE: usize = 4;
+
+/// [`prim`] for a sparse mask `m` over rows `start..start + m.len()`: the range's values are
+/// checked in one pass (all of them, selected or not), put on their rows when there are nulls,
+/// and the selected rows gathered.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "prim's arguments, with the mask already cut to its rows"
+)]
+fn gather<S: Copy + Default + std::fmt::Display, T: Copy + Default>(
+    out: &mut Vec<T>,
+    src: &[S],
+    valid: Option<&BooleanBuffer>,
+    start: usize,
+    m: &BooleanBuffer,
+    pos: BlockPos,
+    bad_in: impl Fn(&[S]) -> Option<S>,
+    cast: impl Fn(S) -> T,
+) -> Result<()> {
+    let short = || corrupt_at(pos, "fewer values than rows".into());
+    let n = m.len();
+    let spread_rows;
+    let rows: &[S] = match valid {
+        None => src.get(start..start + n).ok_or_else(short)?,
+        Some(v) => {
+            let k = v.slice(0, start).count_set_bits();
+            let here = v.slice(start, n);
+            let vals = src.get(k..k + here.count_set_bits()).ok_or_else(short)?;
+            if let Some(x) = bad_in(vals) {
+                return Err(corrupt_at(pos, format!("value {x} out of range")));
+            }
+            let mut r = vals.to_vec();
+            spread(&mut r, 0, &here);
+            spread_rows = r;
+            &spread_rows
+        }
+    };
+    if valid.is_none()
+        && let Some(x) = bad_in(rows)
+    {
+        return Err(corrupt_at(pos, format!("value {x} out of range")));
+    }
+    out.reserve(m.count_set_bits());
+    for i in m.set_indices() {
+        out.push(cast(*rows.get(i).ok_or_else(short)?));
     }
     Ok(())
 }
@@ -1100,6 +1155,65 @@ mod tests {
             assert!(sink.is_empty());
             assert_eq!(sink.finish().unwrap().len(), 0);
         }
+    }
+
+    /// Masked appends, sparse (gathered) and dense (taken a run at a time), with and without
+    /// nulls, into a column of the block's type and a narrower one, equal Arrow's filter of
+    /// the whole block; a value that does not fit fails a sparse append too.
+    #[test]
+    fn masked_appends_equal_a_filter_of_the_block() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let wide = Field::new("x", DataType::Int64, true);
+        let narrow = Field::new("x", DataType::Int8, true);
+        for n in [1usize, 7, 64, 100, 1024] {
+            for nulls in [0u64, 2, 8] {
+                let vals: Vec<Option<i64>> = (0..n)
+                    .map(|_| (next() % 8 >= nulls).then(|| (next() % 200) as i64 - 100))
+                    .collect();
+                let array: ArrayRef = Arc::new(Int64Array::from(vals.clone()));
+                let narrowed: ArrayRef = Arc::new(arrow_array::Int8Array::from(
+                    vals.iter().map(|v| v.map(|v| v as i8)).collect::<Vec<_>>(),
+                ));
+                let enc = encode_block(&wide, &array, &BlockOptions::default()).unwrap();
+                let bytes = Bytes::from(enc.bytes);
+                for (field, whole) in [(&wide, &array), (&narrow, &narrowed)] {
+                    for density in [1u64, 4, 8, 16] {
+                        let a = (next() as usize) % n;
+                        let b = a + 1 + (next() as usize) % (n - a);
+                        let mask = BooleanBuffer::from(
+                            (a..b).map(|_| next() % 16 < density).collect::<Vec<_>>(),
+                        );
+                        let block =
+                            DecodedBlock::decode(field, &bytes, n, None, BlockPos::default())
+                                .unwrap();
+                        let mut sink = ColumnSink::new(field, None, SymbolAs::Dictionary, n);
+                        sink.append(&block, a..b, Some(&mask)).unwrap();
+                        let got = sink.finish().unwrap();
+                        let want = arrow_select::filter::filter(
+                            &whole.slice(a, b - a),
+                            &arrow_array::BooleanArray::new(mask.clone(), None),
+                        )
+                        .unwrap();
+                        assert_eq!(&got, &want, "{n} rows, nulls {nulls}/8, {a}..{b}");
+                    }
+                }
+            }
+        }
+        let big: ArrayRef = Arc::new(Int64Array::from(vec![Some(1), None, Some(300), Some(2)]));
+        let enc = encode_block(&wide, &big, &BlockOptions::default()).unwrap();
+        let bytes = Bytes::from(enc.bytes);
+        let block = DecodedBlock::decode(&narrow, &bytes, 4, None, BlockPos::default()).unwrap();
+        let mut sink = ColumnSink::new(&narrow, None, SymbolAs::Dictionary, 4);
+        let sparse = BooleanBuffer::from(vec![false, false, true, false]);
+        let err = sink.append(&block, 0..4, Some(&sparse)).unwrap_err();
+        assert!(err.to_string().contains("300 out of range"), "{err}");
+        assert!(sink.is_empty());
     }
 
     #[test]
