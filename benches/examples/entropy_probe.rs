@@ -310,10 +310,14 @@ fn main() -> Result<()> {
             for _ in 0..reps {
                 let start = Instant::now();
                 rows = 0;
-                for b in strata_predicate::Scan::new(vec![Arc::clone(&seg)])
+                let mut scan = strata_predicate::Scan::new(vec![Arc::clone(&seg)])
                     .predicate(p.clone())
-                    .batch_size(8192)
-                {
+                    .batch_size(8192);
+                // `EP_UTF8=1` presents symbol columns as strings (as tables and SQL do).
+                if std::env::var_os("EP_UTF8").is_some() {
+                    scan = scan.symbol_as(strata_format::SymbolAs::Utf8);
+                }
+                for b in scan {
                     rows += b?.num_rows();
                 }
                 times.push(start.elapsed().as_secs_f64());
