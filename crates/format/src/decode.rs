@@ -891,7 +891,7 @@ fn prim<S: Copy + Default + std::fmt::Display, T: Copy + Default>(
             }
             let mut row = start;
             let mut k = values_before(start);
-            for (a, b) in m.slice(0, end - start).set_slices() {
+            for (a, b) in m.set_slices() {
                 let (a, b) = (start + a, start + b);
                 k += valid.map_or(a - row, |v| v.slice(row, a - row).count_set_bits());
                 k += run(a, b, k)?;
@@ -926,27 +926,26 @@ fn gather<S: Copy + Default + std::fmt::Display, T: Copy + Default>(
 ) -> Result<()> {
     let short = || corrupt_at(pos, "fewer values than rows".into());
     let n = m.len();
+    // Value `k` is the range's first; `here` its rows' validity when there are nulls.
+    let (k, here) = match valid {
+        None => (start, None),
+        Some(v) => (v.slice(0, start).count_set_bits(), Some(v.slice(start, n))),
+    };
+    let used = here.as_ref().map_or(n, BooleanBuffer::count_set_bits);
+    let vals = src.get(k..k + used).ok_or_else(short)?;
+    if let Some(x) = bad_in(vals) {
+        return Err(corrupt_at(pos, format!("value {x} out of range")));
+    }
     let spread_rows;
-    let rows: &[S] = match valid {
-        None => src.get(start..start + n).ok_or_else(short)?,
-        Some(v) => {
-            let k = v.slice(0, start).count_set_bits();
-            let here = v.slice(start, n);
-            let vals = src.get(k..k + here.count_set_bits()).ok_or_else(short)?;
-            if let Some(x) = bad_in(vals) {
-                return Err(corrupt_at(pos, format!("value {x} out of range")));
-            }
+    let rows: &[S] = match &here {
+        None => vals,
+        Some(h) => {
             let mut r = vals.to_vec();
-            spread(&mut r, 0, &here);
+            spread(&mut r, 0, h);
             spread_rows = r;
             &spread_rows
         }
     };
-    if valid.is_none()
-        && let Some(x) = bad_in(rows)
-    {
-        return Err(corrupt_at(pos, format!("value {x} out of range")));
-    }
     out.reserve(m.count_set_bits());
     for i in m.set_indices() {
         out.push(cast(*rows.get(i).ok_or_else(short)?));
