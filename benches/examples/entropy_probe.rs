@@ -181,6 +181,9 @@ fn main() -> Result<()> {
                     let _ = std::fs::remove_file(dir.join("s.seg"));
                     let mut opts = writer_options(t);
                     opts.block.encode.entropy = entropy;
+                    if let Ok(r) = std::env::var("EP_BLOCK_ROWS") {
+                        opts.block.block_rows = r.parse()?;
+                    }
                     let mut w = SegmentWriter::create(
                         Arc::new(LocalFs),
                         &dir,
@@ -292,6 +295,44 @@ fn main() -> Result<()> {
                     (sizes[1] as f64 / sizes[0] as f64 - 1.0) * 100.0
                 );
             }
+        }
+        Some("ctxsize") => {
+            let path = Path::new(args.get(2).ok_or(usage)?);
+            let bytes = bytes::Bytes::from(std::fs::read(path)?);
+            let seg = strata_format::Segment::from_bytes(bytes.clone())?;
+            let mut tot = [0usize; 5];
+            for (c, col) in seg.footer().columns.iter().enumerate() {
+                let blocks: Vec<&[u8]> = col
+                    .blocks
+                    .iter()
+                    .map(|b| &bytes[b.offset as usize..b.offset as usize + b.len as usize])
+                    .collect();
+                let mut sizes = [0usize; 5];
+                sizes[0] = blocks.iter().map(|b| b.len()).sum();
+                for (i, g) in [1usize, 8, 64, usize::MAX].into_iter().enumerate() {
+                    for chunk in blocks.chunks(g.min(blocks.len().max(1))) {
+                        let cat: Vec<u8> = chunk.concat();
+                        sizes[i + 1] += zstd::bulk::compress(&cat, 3)?.len().min(cat.len());
+                    }
+                }
+                for i in 0..5 {
+                    tot[i] += sizes[i];
+                }
+                println!(
+                    "{:3} {:24} blocks {:>9} z1 {:>9} z8 {:>9} z64 {:>9} zall {:>9}",
+                    c,
+                    seg.schema().fields[c].name,
+                    sizes[0],
+                    sizes[1],
+                    sizes[2],
+                    sizes[3],
+                    sizes[4]
+                );
+            }
+            println!(
+                "total blocks {} z1 {} z8 {} z64 {} zall {}",
+                tot[0], tot[1], tot[2], tot[3], tot[4]
+            );
         }
         Some("colcmp") => {
             let data = Path::new(args.get(2).ok_or(usage)?);

@@ -243,6 +243,11 @@ fn offsets_from(lens: &[u64], data_len: usize, encoding: &'static str) -> Result
     Ok(offsets)
 }
 
+#[cold]
+fn fsst_bad_code(c: u8, nsym: usize) -> CodecError {
+    corrupt("fsst", format!("code {c} outside {nsym} symbols"))
+}
+
 /// Decodes a byte-string node.
 pub(crate) fn decode(r: &mut Reader<'_>, limits: Limits, nesting: u8) -> Result<ByteValues> {
     if nesting > int::MAX_NESTING {
@@ -298,38 +303,98 @@ pub(crate) fn decode(r: &mut Reader<'_>, limits: Limits, nesting: u8) -> Result<
             if nsym > 255 {
                 return Err(corrupt("fsst", "more than 255 symbols"));
             }
-            let mut symbols = Vec::with_capacity(nsym);
-            for _ in 0..nsym {
-                let len = usize::from(r.u8()?);
+            // Code `c` expands to `symbols[c][..lens[c]]`; `lens` is 0 for codes past the table
+            // (255 is the escape: the next code byte is a literal).
+            let mut symbols = [[0u8; 8]; 256];
+            let mut lens = [0u8; 256];
+            for i in 0..nsym {
+                let len = r.u8()?;
                 let sym = r.u64()?.to_le_bytes();
                 if !(1..=8).contains(&len) {
                     return Err(corrupt("fsst", format!("symbol length {len}")));
                 }
-                symbols.push((sym, len));
+                symbols[i] = sym;
+                lens[i] = len;
             }
             let clen = int::decode(r, limits, inner, Some(n))?;
             let len = r.count(MAX_BYTES)?;
             let data = r.take(len)?;
             let coffsets = offsets_from(&clen, data.len(), "fsst")?;
-            let mut out = ByteValues::with_capacity(n, data.len() * 3);
-            for w in coffsets.windows(2) {
-                let (a, b) = (w[0] as usize, w[1] as usize);
-                let mut codes = data.get(a..b).unwrap_or_default().iter();
-                while let Some(&c) = codes.next() {
-                    if c == 255 {
-                        let &lit = codes
-                            .next()
-                            .ok_or_else(|| corrupt("fsst", "escape at end of string"))?;
-                        out.data.push(lit);
-                    } else {
-                        let (sym, l) = symbols.get(usize::from(c)).ok_or_else(|| {
-                            corrupt("fsst", format!("code {c} outside {nsym} symbols"))
-                        })?;
-                        out.data.extend_from_slice(&sym[..*l]);
+            // First pass: check every code and escape, and add up the decoded length. Without
+            // escapes (the common case) that is one branch-free sum over the codes.
+            let escapes = data.contains(&255);
+            let mut total = 0usize;
+            if escapes {
+                for w in coffsets.windows(2) {
+                    let codes = data.get(w[0] as usize..w[1] as usize).unwrap_or_default();
+                    let mut i = 0;
+                    while let Some(&c) = codes.get(i) {
+                        if c == 255 {
+                            if i + 1 == codes.len() {
+                                return Err(corrupt("fsst", "escape at end of string"));
+                            }
+                            total += 1;
+                            i += 2;
+                        } else {
+                            let l = lens[usize::from(c)];
+                            if l == 0 {
+                                return Err(fsst_bad_code(c, nsym));
+                            }
+                            total += usize::from(l);
+                            i += 1;
+                        }
                     }
                 }
-                out.offsets.push(out.data.len() as u64);
+            } else {
+                let mut bad = false;
+                for &c in data {
+                    let l = lens[usize::from(c)];
+                    bad |= l == 0;
+                    total += usize::from(l);
+                }
+                if bad {
+                    let c = data.iter().find(|&&c| lens[usize::from(c)] == 0).copied();
+                    return Err(fsst_bad_code(c.unwrap_or_default(), nsym));
+                }
             }
+            // Second pass: every symbol is copied as 8 bytes (the output has 8 bytes of slack)
+            // and the position advances by its length, so no copy has a variable length.
+            let mut out = ByteValues::with_capacity(n, 0);
+            let mut buf = vec![0u8; total + 8];
+            let mut pos = 0usize;
+            for w in coffsets.windows(2) {
+                let codes = data.get(w[0] as usize..w[1] as usize).unwrap_or_default();
+                if escapes {
+                    let mut i = 0;
+                    while let Some(&c) = codes.get(i) {
+                        if c == 255 {
+                            if let (Some(dst), Some(&lit)) = (buf.get_mut(pos), codes.get(i + 1)) {
+                                *dst = lit;
+                            }
+                            pos += 1;
+                            i += 2;
+                        } else {
+                            let c = usize::from(c);
+                            if let Some(dst) = buf.get_mut(pos..pos + 8) {
+                                dst.copy_from_slice(&symbols[c]);
+                            }
+                            pos += usize::from(lens[c]);
+                            i += 1;
+                        }
+                    }
+                } else {
+                    for &c in codes {
+                        let c = usize::from(c);
+                        if let Some(dst) = buf.get_mut(pos..pos + 8) {
+                            dst.copy_from_slice(&symbols[c]);
+                        }
+                        pos += usize::from(lens[c]);
+                    }
+                }
+                out.offsets.push(pos as u64);
+            }
+            buf.truncate(total);
+            out.data = buf;
             Ok(out)
         }
         tag::LZ4 => {

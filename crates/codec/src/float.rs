@@ -8,7 +8,7 @@ use crate::cascade::{Cascade, Scheme};
 use crate::error::{Result, corrupt};
 use crate::int::{self, Ctx, flip_i64, unflip_i64};
 use crate::io::{PutLe, Reader};
-use crate::sample::sample;
+use crate::sample::{sample, spread};
 use crate::{Limits, Profile};
 
 pub(crate) mod tag {
@@ -84,7 +84,10 @@ impl AlpExp {
 fn alp_params(values: &[f64]) -> AlpExp {
     const SAMPLES: usize = 32;
     let step = (values.len() / SAMPLES).max(1);
-    let probe: Vec<f64> = values.iter().step_by(step).take(SAMPLES).copied().collect();
+    let probe: Vec<f64> = spread(values.len(), step)
+        .take(SAMPLES)
+        .map(|i| values[i])
+        .collect();
     let mut best = (AlpExp { e: 0, f: 0 }, usize::MAX);
     let mut digits = Vec::with_capacity(probe.len());
     let mut lanes = Vec::with_capacity(probe.len());
@@ -253,7 +256,7 @@ struct RdParts {
 fn alp_rd_params(bits: &[u64]) -> (RdParts, usize) {
     // The split is judged on a probe of at most 256 values; the cost is scaled to the input.
     let step = (bits.len() / 256).max(1);
-    let probe: Vec<u64> = bits.iter().step_by(step).copied().collect();
+    let probe: Vec<u64> = spread(bits.len(), step).map(|i| bits[i]).collect();
     let scale = bits.len().max(1) as f64 / probe.len().max(1) as f64;
     let n = probe.len().max(1);
     let mut best: Option<(RdParts, usize)> = None;
@@ -476,11 +479,9 @@ fn alp_params_near(values: &[f64], hint: AlpExp) -> Option<AlpExp> {
     const SAMPLES: usize = 32;
     let step = (values.len() / SAMPLES).max(1);
     let exact_on_probe = |exp: AlpExp| {
-        values
-            .iter()
-            .step_by(step)
+        spread(values.len(), step)
             .take(SAMPLES)
-            .all(|&v| exp.exact(v).is_some())
+            .all(|i| exp.exact(values[i]).is_some())
     };
     if !exact_on_probe(hint) {
         return None;

@@ -10,7 +10,7 @@ use crate::bitpack::{self, packed_words, width_of};
 use crate::cascade::{Cascade, Scheme};
 use crate::error::{CodecError, Result, corrupt};
 use crate::io::{PutLe, Reader};
-use crate::sample::sample;
+use crate::sample::{sample, spread};
 use crate::{Limits, Profile};
 
 /// Node tags of the integer schemes. Float and byte schemes use other ranges.
@@ -240,8 +240,8 @@ fn patched_choice(values: &[u64], min: u64, full_width: u8) -> Option<(u8, usize
     // A strided histogram is enough to pick the width; exceptions are found exactly later.
     let step = (n / 256).max(1);
     let mut hist = [0usize; 65];
-    for &v in values.iter().step_by(step) {
-        hist[usize::from(width_of(v.wrapping_sub(min)))] += step;
+    for i in spread(n, step) {
+        hist[usize::from(width_of(values[i].wrapping_sub(min)))] += step;
     }
     let per_exception = (usize::from(width_of(n as u64)) + usize::from(full_width)).div_ceil(8) + 1;
     let mut best: Option<(u8, usize)> = None;

@@ -114,9 +114,12 @@ fn a_cancelled_merge_commits_nothing_and_leaves_no_file() {
 fn stopping_cancels_a_throttled_merge_instead_of_waiting_for_it() {
     let fs = FaultFs::new();
     let reg = create(&fs);
-    // Many output batches, and a device of 4 KiB/s: the whole merge would take minutes.
+    // Many output batches of values that do not compress to nothing, and a device of
+    // 4 KiB/s: the whole merge would take minutes.
     for i in 0..3i64 {
-        let rows: Vec<(i64, i64)> = (0..4_000).map(|r| (r * 3 + i, r)).collect();
+        let rows: Vec<(i64, i64)> = (0..4_000)
+            .map(|r| (r * 3 + i, (r * 2_654_435_761) % 1_000_003))
+            .collect();
         reg.write_segment(&batch(&rows), Default::default())
             .unwrap();
     }

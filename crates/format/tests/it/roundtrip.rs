@@ -17,12 +17,11 @@ use strata_format::{
 #[test]
 fn all_types_round_trip_exactly_across_many_blocks() {
     let (schema, batch) = all_types_batch(3000);
-    let bytes = write_segment_bytes(
-        schema.clone(),
-        std::slice::from_ref(&batch),
-        BlockOptions::default(),
-    )
-    .unwrap();
+    let opts = BlockOptions {
+        block_rows: 1024,
+        ..BlockOptions::default()
+    };
+    let bytes = write_segment_bytes(schema.clone(), std::slice::from_ref(&batch), opts).unwrap();
     let seg = Segment::from_bytes(Bytes::from(bytes)).unwrap();
     assert_eq!(seg.num_rows(), 3000);
     assert_eq!(seg.schema(), &schema);
@@ -251,13 +250,12 @@ fn unknown_major_version_is_refused() {
 #[test]
 fn bloom_filters_contain_every_block_value() {
     let (schema, batch) = all_types_batch(2048);
+    let opts = BlockOptions {
+        block_rows: 1024,
+        ..BlockOptions::default()
+    };
     let seg = Segment::from_bytes(Bytes::from(
-        write_segment_bytes(
-            schema.clone(),
-            std::slice::from_ref(&batch),
-            BlockOptions::default(),
-        )
-        .unwrap(),
+        write_segment_bytes(schema.clone(), std::slice::from_ref(&batch), opts).unwrap(),
     ))
     .unwrap();
     let s = schema.index_of("s").unwrap();
