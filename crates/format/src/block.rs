@@ -38,10 +38,10 @@ use crate::stats::{self, ColumnStats};
 /// 4096 since 2026-12-04 (1024 before). Against 1024, on the six tables of the segment suite
 /// (docs/benchmarks.md, "Block size" section): a block's fixed costs (header, checksum,
 /// cascade header, codec dispatch, sink setup) are paid a quarter as often, so full one-thread
-/// reads run 1.0-1.7x as fast and writes 1.0-1.6x; with the codec estimating such a block
-/// whole, segments are 3-11 % smaller on five tables and 0.9 % larger on one (taxi); a narrow
-/// time-range scan decodes up to a block more at each end (Beijing's 1 % range 0.27 -> 0.55
-/// ms, bts's 0.38 -> 0.47).
+/// reads ran 1.2-2.2x as fast in a probe and writes gained 4-44 % against Parquet in the
+/// suite; with the codec estimating such a block whole, segments are 3-11 % smaller on five
+/// tables and 0.9 % larger on one (taxi). A narrow time-range scan decodes up to a block more
+/// at each end: Beijing's 1 % range 0.27 -> 0.33-0.38 ms.
 pub const DEFAULT_BLOCK_ROWS: usize = 4096;
 
 /// Default byte limit of string min/max statistics.
