@@ -22,7 +22,9 @@ use strata_codec::{Cascade, EncodeOptions};
 
 use crate::{BenchError, Result};
 
-/// Values per Strata block (what the segment format uses).
+/// Values per Strata block in the codec suite (1024, the format's default block until
+/// 2026-12-04; it is 2048 rows since: docs/benchmarks.md, "Block size", has this suite at
+/// 2048 and 4096).
 pub const STRATA_BLOCK: usize = 1024;
 
 /// Zstd level used for the Parquet+zstd peer.

@@ -35,14 +35,14 @@ use crate::stats::{self, ColumnStats};
 /// Default rows per block: the smallest unit a read decodes, and the span of one block's
 /// statistics, bloom filter and codec choice.
 ///
-/// 4096 since 2026-12-04 (1024 before). Against 1024, on the six tables of the segment suite
+/// 2048 since 2026-12-04 (1024 before). Against 1024, on the six tables of the segment suite
 /// (docs/benchmarks.md, "Block size" section): a block's fixed costs (header, checksum,
-/// cascade header, codec dispatch, sink setup) are paid a quarter as often, so full one-thread
-/// reads ran 1.2-2.2x as fast in a probe and writes gained 4-44 % against Parquet in the
-/// suite; with the codec estimating such a block whole, segments are 3-11 % smaller on five
-/// tables and 0.9 % larger on one (taxi). A narrow time-range scan decodes up to a block more
-/// at each end: Beijing's 1 % range 0.27 -> 0.33-0.38 ms.
-pub const DEFAULT_BLOCK_ROWS: usize = 4096;
+/// cascade header, codec dispatch, sink setup) are paid half as often, so full one-thread
+/// reads ran 1.2-2.0x as fast in a probe; segments are 0.0-7.5 % smaller (taxi +0.07 %).
+/// 4096 rows read faster still but cost bursty float series up to 30 % (codec suite: one FOR
+/// width per block follows their changes less closely); a narrow time-range scan decodes up
+/// to a block more at each end.
+pub const DEFAULT_BLOCK_ROWS: usize = 2048;
 
 /// Default byte limit of string min/max statistics.
 pub const DEFAULT_STATS_PREFIX: usize = 32;

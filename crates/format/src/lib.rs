@@ -64,7 +64,7 @@
 //! let host: ArrayRef = Arc::new(StringArray::from_iter((0..3000).map(|i| (i % 7 != 0).then(|| ["a", "b"][i % 2]))));
 //! let batch = RecordBatch::try_new(Arc::new(schema.to_arrow(SymbolAs::Utf8)), vec![ts, host])?;
 //!
-//! let opts = BlockOptions { block_rows: 1024, ..BlockOptions::default() }; // default 4096
+//! let opts = BlockOptions { block_rows: 1024, ..BlockOptions::default() }; // default 2048
 //! let mut w = SegmentFileWriter::new(Vec::new(), schema, opts)?;
 //! w.write_batch(&batch)?; // three stripes of at most 1024 rows
 //! let (bytes, written) = w.finish()?;
