@@ -243,11 +243,6 @@ fn offsets_from(lens: &[u64], data_len: usize, encoding: &'static str) -> Result
     Ok(offsets)
 }
 
-#[cold]
-fn fsst_bad_code(c: u8, nsym: usize) -> CodecError {
-    corrupt("fsst", format!("code {c} outside {nsym} symbols"))
-}
-
 /// Decodes a byte-string node.
 pub(crate) fn decode(r: &mut Reader<'_>, limits: Limits, nesting: u8) -> Result<ByteValues> {
     if nesting > int::MAX_NESTING {
@@ -320,41 +315,29 @@ pub(crate) fn decode(r: &mut Reader<'_>, limits: Limits, nesting: u8) -> Result<
             let len = r.count(MAX_BYTES)?;
             let data = r.take(len)?;
             let coffsets = offsets_from(&clen, data.len(), "fsst")?;
-            // First pass: check every code and escape, and add up the decoded length. Without
-            // escapes (the common case) that is one branch-free sum over the codes.
-            let escapes = data.contains(&255);
+            // First pass: check every code and escape, and add up the decoded length.
             let mut total = 0usize;
-            if escapes {
-                for w in coffsets.windows(2) {
-                    let codes = data.get(w[0] as usize..w[1] as usize).unwrap_or_default();
-                    let mut i = 0;
-                    while let Some(&c) = codes.get(i) {
-                        if c == 255 {
-                            if i + 1 == codes.len() {
-                                return Err(corrupt("fsst", "escape at end of string"));
-                            }
-                            total += 1;
-                            i += 2;
-                        } else {
-                            let l = lens[usize::from(c)];
-                            if l == 0 {
-                                return Err(fsst_bad_code(c, nsym));
-                            }
-                            total += usize::from(l);
-                            i += 1;
+            for w in coffsets.windows(2) {
+                let codes = data.get(w[0] as usize..w[1] as usize).unwrap_or_default();
+                let mut i = 0;
+                while let Some(&c) = codes.get(i) {
+                    if c == 255 {
+                        if i + 1 == codes.len() {
+                            return Err(corrupt("fsst", "escape at end of string"));
                         }
+                        total += 1;
+                        i += 2;
+                    } else {
+                        let l = lens[usize::from(c)];
+                        if l == 0 {
+                            return Err(corrupt(
+                                "fsst",
+                                format!("code {c} outside {nsym} symbols"),
+                            ));
+                        }
+                        total += usize::from(l);
+                        i += 1;
                     }
-                }
-            } else {
-                let mut bad = false;
-                for &c in data {
-                    let l = lens[usize::from(c)];
-                    bad |= l == 0;
-                    total += usize::from(l);
-                }
-                if bad {
-                    let c = data.iter().find(|&&c| lens[usize::from(c)] == 0).copied();
-                    return Err(fsst_bad_code(c.unwrap_or_default(), nsym));
                 }
             }
             // Second pass: every symbol is copied as 8 bytes (the output has 8 bytes of slack)
@@ -364,31 +347,21 @@ pub(crate) fn decode(r: &mut Reader<'_>, limits: Limits, nesting: u8) -> Result<
             let mut pos = 0usize;
             for w in coffsets.windows(2) {
                 let codes = data.get(w[0] as usize..w[1] as usize).unwrap_or_default();
-                if escapes {
-                    let mut i = 0;
-                    while let Some(&c) = codes.get(i) {
-                        if c == 255 {
-                            if let (Some(dst), Some(&lit)) = (buf.get_mut(pos), codes.get(i + 1)) {
-                                *dst = lit;
-                            }
-                            pos += 1;
-                            i += 2;
-                        } else {
-                            let c = usize::from(c);
-                            if let Some(dst) = buf.get_mut(pos..pos + 8) {
-                                dst.copy_from_slice(&symbols[c]);
-                            }
-                            pos += usize::from(lens[c]);
-                            i += 1;
+                let mut i = 0;
+                while let Some(&c) = codes.get(i) {
+                    if c == 255 {
+                        if let (Some(dst), Some(&lit)) = (buf.get_mut(pos), codes.get(i + 1)) {
+                            *dst = lit;
                         }
-                    }
-                } else {
-                    for &c in codes {
+                        pos += 1;
+                        i += 2;
+                    } else {
                         let c = usize::from(c);
                         if let Some(dst) = buf.get_mut(pos..pos + 8) {
                             dst.copy_from_slice(&symbols[c]);
                         }
                         pos += usize::from(lens[c]);
+                        i += 1;
                     }
                 }
                 out.offsets.push(pos as u64);

@@ -87,3 +87,33 @@ proptest! {
         round_trip_bytes(&values, &opts);
     }
 }
+
+/// FSST's decoder checks every code before it expands any: a code past the symbol table and an
+/// escape with no literal after it (the last byte of a node is its last string's last code)
+/// are typed corruption errors naming the encoding.
+#[test]
+fn fsst_bad_codes_are_typed_errors() {
+    use strata_codec::{CodecError, EncodeOptions, Scheme, decode_bytes, encode_bytes};
+    let values: Vec<String> = (0..300).map(|i| format!("zip-{:05}", i * 37)).collect();
+    let opts = EncodeOptions {
+        scheme: Some(Scheme::Fsst),
+        ..EncodeOptions::default()
+    };
+    let enc = encode_bytes(&values, &opts).unwrap();
+    assert_eq!(enc.cascade.scheme, Scheme::Fsst);
+    let last = enc.bytes.len() - 1;
+    for (code, reason) in [(254u8, "outside"), (255u8, "escape at end")] {
+        let mut bad = enc.bytes.clone();
+        bad[last] = code;
+        match decode_bytes(&bad) {
+            Err(CodecError::Corrupt {
+                encoding,
+                reason: r,
+            }) => {
+                assert_eq!(encoding, "fsst");
+                assert!(r.contains(reason), "{r}");
+            }
+            other => panic!("code {code}: {other:?}"),
+        }
+    }
+}
