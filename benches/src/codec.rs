@@ -135,7 +135,7 @@ pub struct InputResult {
     pub n: usize,
     /// Strata profile used.
     pub profile: String,
-    /// Strata in 1024-value blocks.
+    /// Strata in blocks of `peers::strata_block()` values.
     pub strata: CodecFigures,
     /// pco, whole column, default level.
     pub pco: CodecFigures,
@@ -405,12 +405,14 @@ impl CodecReport {
                 .map(|m| format!(" · at most {m} values per input"))
                 .unwrap_or_default(),
         ));
-        md.push_str(
+        md.push_str(&format!(
             "bits = bits/value (all encoded bytes; Parquet: whole file); enc, dec = MB/s of raw \
-             8-byte values on one core, median of runs interleaved across codecs. Strata encodes 1024-value blocks; pco and Parquet the \
-             whole column. pq-zstd = Parquet zstd level 3, pq-snappy = Parquet snappy. \
-             ALP paper = published bits/value on the full data set (reference, not measured).\n\n",
-        );
+             8-byte values on one core, median of runs interleaved across codecs. Strata encodes \
+             {}-value blocks (the format's default block); pco and Parquet the whole column. \
+             pq-zstd = Parquet zstd level 3, pq-snappy = Parquet snappy. ALP paper = published \
+             bits/value on the full data set (reference, not measured).\n\n",
+            crate::peers::strata_block()
+        ));
         let mut header = vec!["input".to_string(), "n".to_string()];
         for c in ["strata", "pco", "pq-zstd", "pq-snappy"] {
             header.extend([format!("{c} bits"), format!("{c} enc"), format!("{c} dec")]);

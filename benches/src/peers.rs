@@ -1,7 +1,7 @@
 //! The codecs under comparison, behind one shape: encode a whole column to an artifact, report
 //! its size, decode it back.
 //!
-//! * Strata: [`strata_codec`] in blocks of [`STRATA_BLOCK`] values, as the segment format uses it.
+//! * Strata: [`strata_codec`] in blocks of [`strata_block`] values, as the segment format uses it.
 //! * pco: `pco::standalone` on the whole column at the default compression level.
 //! * Parquet: the `parquet` crate's `ArrowWriter` writing one non-null column to memory
 //!   (default writer settings apart from the compression), read back with
@@ -22,10 +22,20 @@ use strata_codec::{Cascade, EncodeOptions};
 
 use crate::{BenchError, Result};
 
-/// Values per Strata block in the codec suite (1024, the format's default block until
-/// 2026-12-04; it is 2048 rows since: docs/benchmarks.md, "Block size", has this suite at
-/// 2048 and 4096).
-pub const STRATA_BLOCK: usize = 1024;
+/// Values per Strata block in the codec suite: the format's default block
+/// ([`strata_format::block::DEFAULT_BLOCK_ROWS`]), so the suite measures what a table writes.
+/// `STRATA_BENCH_BLOCK` in the environment overrides it for [`strata_encode`] (a block-size
+/// sweep); the decode kernels keep it.
+pub const STRATA_BLOCK: usize = strata_format::block::DEFAULT_BLOCK_ROWS;
+
+/// Values per block [`strata_encode`] uses: `STRATA_BENCH_BLOCK`, else [`STRATA_BLOCK`].
+pub fn strata_block() -> usize {
+    std::env::var("STRATA_BENCH_BLOCK")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&b: &usize| b > 0)
+        .unwrap_or(STRATA_BLOCK)
+}
 
 /// Zstd level used for the Parquet+zstd peer.
 pub const PARQUET_ZSTD_LEVEL: i32 = 3;
@@ -108,14 +118,15 @@ impl StrataColumn {
     }
 }
 
-/// Encodes `values` with Strata in blocks of [`STRATA_BLOCK`].
+/// Encodes `values` with Strata in blocks of [`strata_block`] values.
 pub fn strata_encode<T: BenchValue>(values: &[T], opts: &EncodeOptions) -> Result<StrataColumn> {
-    let n_blocks = values.len().div_ceil(STRATA_BLOCK);
+    let block = strata_block();
+    let n_blocks = values.len().div_ceil(block);
     let mut col = StrataColumn {
         blocks: Vec::with_capacity(n_blocks),
         cascades: Vec::with_capacity(n_blocks),
     };
-    for block in values.chunks(STRATA_BLOCK) {
+    for block in values.chunks(block) {
         let enc = T::strata_encode(block, opts)?;
         col.blocks.push(enc.bytes);
         col.cascades.push(enc.cascade);
@@ -216,7 +227,7 @@ mod tests {
         let v = floats();
         let opts = EncodeOptions::default();
         let s = strata_encode(&v, &opts).unwrap();
-        assert_eq!(s.blocks.len(), v.len().div_ceil(STRATA_BLOCK));
+        assert_eq!(s.blocks.len(), v.len().div_ceil(strata_block()));
         verify("strata", &v, &strata_decode(&s, v.len()).unwrap()).unwrap();
         verify("pco", &v, &pco_decode(&pco_encode(&v).unwrap()).unwrap()).unwrap();
         for c in [ParquetCodec::Zstd, ParquetCodec::Snappy] {

@@ -6,7 +6,6 @@ use std::hint::black_box;
 use strata_codec::{EncodeOptions, Profile, Scheme};
 
 use crate::measure::median_secs_per_call;
-use crate::peers::STRATA_BLOCK;
 use crate::{BenchContext, Result};
 
 /// Target for bit-unpacking, GB/s of decoded output on one core (issue 2).
@@ -17,6 +16,8 @@ pub const DELTA_TARGET_GB_S: f64 = 2.0;
 pub const BITPACK_WIDTHS: [u32; 3] = [3, 8, 17];
 /// Blocks in each kernel's working set (64 × 1024 values, 512 KiB decoded).
 pub const KERNEL_BLOCKS: usize = 64;
+/// Values per kernel block: one transposed bit-packing chunk, whatever the format's default.
+const STRATA_BLOCK: usize = 1024;
 
 /// One kernel's result.
 #[derive(Debug, Clone, serde::Serialize)]

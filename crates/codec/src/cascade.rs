@@ -12,7 +12,9 @@ pub enum Scheme {
     Constant,
     /// Values stored as they are (8 bytes each, or raw bytes for strings).
     Plain,
-    /// Frame of reference + bit-packing in the 1024-value transposed layout.
+    /// Frame of reference + bit-packing in the 1024-value transposed layout: one frame (minimum
+    /// and width) for the node, or one per 1024-value miniblock where that is smaller (shown as
+    /// `w=lo..hi/1024`).
     BitPacked,
     /// Bit-packing at a width below the maximum, with outliers patched in from exception lists.
     Patched,

@@ -27,7 +27,11 @@ pub(crate) mod tag {
     pub(crate) const BITPACKED_SCALED: u8 = 0x0a;
     pub(crate) const ANS: u8 = 0x0b;
     pub(crate) const PACKED_LZ4: u8 = 0x0c;
+    pub(crate) const BITPACKED_MINI: u8 = 0x0d;
 }
+
+/// Values in one miniblock of a [`tag::BITPACKED_MINI`] node: one transposed chunk.
+const MINI: usize = bitpack::CHUNK;
 
 /// Greatest common divisor of `v - min` over all values (0 when all are equal); stops early at 1.
 ///
@@ -140,28 +144,79 @@ struct Stats {
 
 impl Stats {
     fn of(values: &[u64]) -> Self {
-        // Four independent lanes, so the minimum and maximum are not one long chain of
-        // dependent comparisons.
-        let mut min = [u64::MAX; 4];
-        let mut max = [0u64; 4];
-        let chunks = values.chunks_exact(4);
-        let rest = chunks.remainder();
-        for c in chunks {
-            for ((lo, hi), &v) in min.iter_mut().zip(max.iter_mut()).zip(c) {
-                *lo = (*lo).min(v);
-                *hi = (*hi).max(v);
-            }
-        }
-        let mut min = min.into_iter().fold(u64::MAX, u64::min);
-        let mut max = max.into_iter().fold(0, u64::max);
-        for &v in rest {
-            min = min.min(v);
-            max = max.max(v);
-        }
+        let (min, max) = min_max(values);
         let changes = values.windows(2).filter(|w| w[0] != w[1]).count();
         let runs = usize::from(!values.is_empty()) + changes;
         Self { min, max, runs }
     }
+}
+
+/// Minimum and maximum of `values` (`(u64::MAX, 0)` when empty). Four independent lanes, so
+/// they are not one long chain of dependent comparisons.
+fn min_max(values: &[u64]) -> (u64, u64) {
+    let mut min = [u64::MAX; 4];
+    let mut max = [0u64; 4];
+    let (chunks, rest) = values.as_chunks::<4>();
+    for c in chunks {
+        for ((lo, hi), &v) in min.iter_mut().zip(max.iter_mut()).zip(c) {
+            *lo = (*lo).min(v);
+            *hi = (*hi).max(v);
+        }
+    }
+    let mut min = min.into_iter().fold(u64::MAX, u64::min);
+    let mut max = max.into_iter().fold(0, u64::max);
+    for &v in rest {
+        min = min.min(v);
+        max = max.max(v);
+    }
+    (min, max)
+}
+
+/// A node of more than one miniblock laid out as [`tag::BITPACKED_MINI`]: a frame of reference
+/// and a bit width per 1024 values, so a trending or drifting input (prices, ALP digits of a
+/// slowly moving series, counters) pays each stretch's own range rather than the node's. The
+/// node's common factor (of every value minus the node's minimum) divides every offset too.
+struct Mini {
+    /// The common factor (1 for none).
+    factor: u64,
+    /// Each miniblock's minimum.
+    mins: Vec<u64>,
+    /// Each miniblock's bit width.
+    widths: Vec<u8>,
+    /// Width of the miniblock minimums above the node's minimum, over the factor.
+    offset_width: u8,
+    /// Bytes of the node in this layout.
+    size: usize,
+}
+
+/// The miniblock layout of `values`, whose minimum is `min` and whose offsets from it `factor`
+/// divides; `None` for one miniblock or less.
+fn mini_plan(values: &[u64], min: u64, factor: u64) -> Option<Mini> {
+    if values.len() <= MINI {
+        return None;
+    }
+    let m = values.len().div_ceil(MINI);
+    let mut mins = Vec::with_capacity(m);
+    let mut widths = Vec::with_capacity(m);
+    let mut words = 0;
+    let mut top = 0;
+    for c in values.chunks(MINI) {
+        let (lo, hi) = min_max(c);
+        let w = width_of((hi - lo) / factor);
+        words += packed_words(c.len(), w);
+        top = top.max((lo - min) / factor);
+        mins.push(lo);
+        widths.push(w);
+    }
+    let offset_width = width_of(top);
+    let size = NODE_HEADER + 17 + m + bitpack::sequential_bytes(m, offset_width) + words * 8;
+    Some(Mini {
+        factor,
+        mins,
+        widths,
+        offset_width,
+        size,
+    })
 }
 
 /// Whether a dictionary could pay (at most n/3 distinct values), judged loosely on a 256-value probe
@@ -382,6 +437,9 @@ fn choose_planned(values: &[u64], ctx: Ctx, top: bool) -> (Scheme, usize, Option
         Scheme::BitPacked,
         bitpacked_size(n, packed_width) + 8 * usize::from(factor > 1),
     );
+    if let Some(mini) = mini_plan(values, st.min, factor.max(1)) {
+        consider(&mut best, Scheme::BitPacked, mini.size);
+    }
     if let Some((_, size)) = patched_choice(values, st.min, full_width) {
         consider(&mut best, Scheme::Patched, size);
     }
@@ -601,23 +659,34 @@ fn encode_node(
             };
             match patched {
                 Some((w, _)) => encode_patched(values, min, w, ctx, out),
-                None if common_factor(values, min) > 1 => {
-                    let factor = common_factor(values, min);
-                    let scaled: Vec<u64> = values.iter().map(|&v| (v - min) / factor).collect();
-                    let w = width_of((max - min) / factor);
-                    header(out, tag::BITPACKED_SCALED, n);
-                    out.put_u64(min);
-                    out.put_u64(factor);
-                    out.put_u8(w);
-                    put_words(out, &bitpack::pack(&scaled, 0, w));
-                    Cascade::leaf(Scheme::BitPacked).with_detail(format!("w={w},x{factor}"))
-                }
                 None => {
-                    header(out, tag::BITPACKED, n);
-                    out.put_u64(min);
-                    out.put_u8(full_width);
-                    put_words(out, &bitpack::pack(values, min, full_width));
-                    Cascade::leaf(Scheme::BitPacked).with_detail(format!("w={full_width}"))
+                    let factor = common_factor(values, min);
+                    let single = if factor > 1 {
+                        bitpacked_size(n, width_of((max - min) / factor)) + 8
+                    } else {
+                        bitpacked_size(n, full_width)
+                    };
+                    match mini_plan(values, min, factor.max(1)) {
+                        Some(mini) if mini.size < single => encode_mini(values, min, &mini, out),
+                        _ if factor > 1 => {
+                            let scaled: Vec<u64> =
+                                values.iter().map(|&v| (v - min) / factor).collect();
+                            let w = width_of((max - min) / factor);
+                            header(out, tag::BITPACKED_SCALED, n);
+                            out.put_u64(min);
+                            out.put_u64(factor);
+                            out.put_u8(w);
+                            put_words(out, &bitpack::pack(&scaled, 0, w));
+                            Cascade::leaf(Scheme::BitPacked).with_detail(format!("w={w},x{factor}"))
+                        }
+                        _ => {
+                            header(out, tag::BITPACKED, n);
+                            out.put_u64(min);
+                            out.put_u8(full_width);
+                            put_words(out, &bitpack::pack(values, min, full_width));
+                            Cascade::leaf(Scheme::BitPacked).with_detail(format!("w={full_width}"))
+                        }
+                    }
                 }
             }
         }
@@ -683,6 +752,40 @@ fn encode_node(
             Cascade::leaf(Scheme::Plain)
         }
     }
+}
+
+/// Writes `values` (minimum `min`) in the miniblock layout `mini` planned for them.
+fn encode_mini(values: &[u64], min: u64, mini: &Mini, out: &mut Vec<u8>) -> Cascade {
+    let f = mini.factor;
+    header(out, tag::BITPACKED_MINI, values.len());
+    out.put_u64(min);
+    out.put_u64(f);
+    out.put_u8(mini.offset_width);
+    out.extend_from_slice(&mini.widths);
+    let offsets: Vec<u64> = mini.mins.iter().map(|&lo| (lo - min) / f).collect();
+    out.extend_from_slice(&bitpack::pack_sequential_bytes(
+        &offsets,
+        0,
+        mini.offset_width,
+    ));
+    let mut scaled = Vec::new();
+    for ((c, &lo), &w) in values.chunks(MINI).zip(&mini.mins).zip(&mini.widths) {
+        if f == 1 {
+            put_words(out, &bitpack::pack(c, lo, w));
+        } else {
+            scaled.clear();
+            scaled.extend(c.iter().map(|&v| (v - lo) / f));
+            put_words(out, &bitpack::pack(&scaled, 0, w));
+        }
+    }
+    let lo = mini.widths.iter().copied().min().unwrap_or(0);
+    let hi = mini.widths.iter().copied().max().unwrap_or(0);
+    let x = if f > 1 {
+        format!(",x{f}")
+    } else {
+        String::new()
+    };
+    Cascade::leaf(Scheme::BitPacked).with_detail(format!("w={lo}..{hi}/1024{x}"))
 }
 
 fn encode_patched(values: &[u64], min: u64, w: u8, ctx: Ctx, out: &mut Vec<u8>) -> Cascade {
@@ -787,6 +890,37 @@ pub(crate) fn decode_into(
             let w = read_width(r)?;
             let words = r.u64_words(packed_words(n, w))?;
             bitpack::unpack_into(&words, n, reference, w, out);
+        }
+        tag::BITPACKED_MINI => {
+            let reference = r.u64()?;
+            let factor = r.u64()?;
+            if factor == 0 {
+                return Err(corrupt("bitpacked", "miniblock factor 0"));
+            }
+            let offset_width = read_width(r)?;
+            let m = n.div_ceil(MINI);
+            let widths = r.take(m)?;
+            if let Some(w) = widths.iter().find(|&&w| w > 64) {
+                return Err(corrupt("bitpacked", format!("bit width {w} above 64")));
+            }
+            let offsets = r.take(bitpack::sequential_bytes(m, offset_width))?;
+            let mut mins = Vec::with_capacity(m);
+            bitpack::unpack_sequential_bytes(offsets, m, 0, offset_width, &mut mins);
+            out.reserve(n);
+            for (i, (&off, &w)) in mins.iter().zip(widths).enumerate() {
+                let len = MINI.min(n - i * MINI);
+                let lo = reference.wrapping_add(off.wrapping_mul(factor));
+                let words = r.u64_words(packed_words(len, w))?;
+                if factor == 1 {
+                    bitpack::unpack_into(&words, len, lo, w, out);
+                } else {
+                    let start = out.len();
+                    bitpack::unpack_into(&words, len, 0, w, out);
+                    for v in &mut out[start..] {
+                        *v = lo.wrapping_add(v.wrapping_mul(factor));
+                    }
+                }
+            }
         }
         tag::BITPACKED_SCALED => {
             let reference = r.u64()?;

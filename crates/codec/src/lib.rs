@@ -26,6 +26,12 @@
 //! ALP, ALP-RD and Gorilla. Byte strings: plain, dictionary, FSST, LZ4. Signed integers are
 //! mapped to `u64` with their sign bit flipped, which keeps order.
 //!
+//! Bit-packing keeps one frame of reference and width for the node, or, for a node of more than
+//! 1024 values where it is smaller, one per 1024-value *miniblock* (tag `0x0d`; a width byte and
+//! a bit-packed minimum each, as Parquet's `DELTA_BINARY_PACKED` miniblocks): values that drift
+//! (prices, a slowly moving series' ALP digits, counters) then pay each stretch's range, not
+//! the node's, which lets a block be long without widening every value.
+//!
 //! `packedlz4` (tag `0x0c`) bit-packs the values minus their minimum *sequentially* (LSB first,
 //! not in the transposed layout, whose 16 interleaved lanes break any period) and compresses
 //! those bytes with LZ4: a sequence that repeats with a period (hours of the day, a station

@@ -36,5 +36,12 @@ fn main() {
     w.set_metadata("written-by", format!("golden {name}"));
     let (bytes, _) = w.finish().unwrap();
     write_durably(&LocalFs, &dir, "small.seg", &bytes).unwrap();
+
+    // From 3.1: a block whose integer and float digits use bit-packing per miniblock.
+    if (major, minor) >= (3, 1) {
+        let (schema, batch, options) = common::drifting_batch();
+        let bytes = write_segment_bytes(schema, &[batch], options).unwrap();
+        write_durably(&LocalFs, &dir, "drifting.seg", &bytes).unwrap();
+    }
     println!("wrote {}", dir.display());
 }

@@ -124,5 +124,7 @@ pub struct FormatVersion {
 /// The version this build writes.
 ///
 /// 3.0 writes footer layout 3 (float statistics as exact decimals) and blocks that may use the
-/// integer codec scheme `packedlz4`; this build reads 1.x, 2.x and 3.x.
-pub const CURRENT_VERSION: FormatVersion = FormatVersion { major: 3, minor: 0 };
+/// integer codec scheme `packedlz4`; 3.1 adds blocks that may use bit-packing with a frame of
+/// reference and width per 1024-value miniblock (codec tag `0x0d`). This build reads 1.x, 2.x
+/// and 3.x.
+pub const CURRENT_VERSION: FormatVersion = FormatVersion { major: 3, minor: 1 };

@@ -952,6 +952,20 @@ pub(crate) fn valid_buffers() -> Vec<Sample> {
         encode_u64(&outliers, &patched),
     );
     push("u64 few".into(), Kind::U64, encode_u64(&[7, 7, 7, 9], &ts));
+    // Stretches of 1024 values at their own levels: a frame and width per miniblock.
+    let mut rng = Rng::new(4);
+    let drifting: Vec<u64> = (0..3000u64)
+        .map(|i| ((i / 1024) << 33) + rng.below(1 << 9))
+        .collect();
+    let bitpacked = EncodeOptions {
+        scheme: Some(Scheme::BitPacked),
+        ..ts
+    };
+    push(
+        "u64 drifting forced bitpacked".into(),
+        Kind::U64,
+        encode_u64(&drifting, &bitpacked),
+    );
     // The entropy-coded leaf with wide bins (outliers), and chosen by sampling under delta,
     // dictionary and ALP nodes.
     let ans = EncodeOptions {

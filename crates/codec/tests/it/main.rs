@@ -3,6 +3,7 @@
 
 mod common;
 
+mod bitpacked_miniblocks_chosen_round_trip_and_corrupt_fields_return_err;
 mod cascade_choice_entropy_on;
 mod cascade_choice_snapshots;
 mod cascade_depth_within_max_depth;

@@ -223,6 +223,36 @@ pub fn small_batch() -> (Schema, RecordBatch) {
     (schema, batch)
 }
 
+/// A price-like integer and float column whose level moves every 1024 rows while the values
+/// within a stretch stay close: 3,000 rows in one block of 4,096, the shape format 3.1's
+/// bit-packing per 1024-value miniblock is for.
+pub fn drifting_batch() -> (Schema, RecordBatch, BlockOptions) {
+    let rows = 3000i64;
+    // A noise of nine bits from a multiply-xorshift hash of the row number.
+    let noise = |i: i64| {
+        let x = (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        ((x ^ (x >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9) >> 55) as i64
+    };
+    let ints: Int64Array = (0..rows)
+        .map(|i| (i / 1024) * 1_000_000_007 + noise(i))
+        .collect();
+    let floats: Float64Array = (0..rows)
+        .map(|i| 100.0 + (i / 1024) as f64 * 3750.25 + (noise(i) >> 2) as f64 / 100.0)
+        .collect();
+    let cols: Vec<ArrayRef> = vec![Arc::new(ints), Arc::new(floats)];
+    let arrow_schema = arrow_schema::Schema::new(vec![
+        arrow_schema::Field::new("i", cols[0].data_type().clone(), false),
+        arrow_schema::Field::new("f", cols[1].data_type().clone(), false),
+    ]);
+    let schema = Schema::from_arrow(&arrow_schema).unwrap();
+    let batch = RecordBatch::try_new(Arc::new(arrow_schema), cols).unwrap();
+    let options = BlockOptions {
+        block_rows: 4096,
+        ..BlockOptions::default()
+    };
+    (schema, batch, options)
+}
+
 pub fn small_options() -> BlockOptions {
     BlockOptions {
         block_rows: 4,
