@@ -4,9 +4,9 @@
 //! its decoder reads is checked, returning a typed error, never a panic (`common::valid_buffers`
 //! holds such a node for the random-byte and byte-flip tests).
 
-use strata_codec::{CodecError, EncodeOptions, Scheme, decode_u64, encode_u64};
+use strata_codec::{EncodeOptions, Scheme, decode_u64, encode_u64};
 
-use crate::common::Rng;
+use crate::common::{Rng, expect_err};
 
 /// A random walk with a small noise: each 1024 values span a few bits, the whole far more.
 fn drifting(n: usize, noise: u64, seed: u64) -> Vec<u64> {
@@ -101,14 +101,6 @@ fn forced_miniblocks_round_trip_every_width_and_length() {
                 .collect();
             forced_bitpacked(&values);
         }
-    }
-}
-
-fn expect_err(buf: &[u8], what: &str) {
-    match decode_u64(buf) {
-        Err(CodecError::Corrupt { .. } | CodecError::Truncated { .. }) => {}
-        Err(e) => panic!("{what}: untyped for this node: {e:?}"),
-        Ok(v) => panic!("{what}: decoded {} values instead of an error", v.len()),
     }
 }
 

@@ -894,6 +894,18 @@ pub(crate) struct Sample {
     pub(crate) bytes: Vec<u8>,
 }
 
+/// Decodes `buf` as `u64`s and expects a typed corruption or truncation error (`what` names the
+/// damage in the failure message).
+pub(crate) fn expect_err(buf: &[u8], what: &str) {
+    match strata_codec::decode_u64(buf) {
+        Err(
+            strata_codec::CodecError::Corrupt { .. } | strata_codec::CodecError::Truncated { .. },
+        ) => {}
+        Err(e) => panic!("{what}: untyped for this node: {e:?}"),
+        Ok(v) => panic!("{what}: decoded {} values instead of an error", v.len()),
+    }
+}
+
 /// Valid buffers covering every node type: each scheme forced at the top of a kind it applies
 /// to, plus sampled cascades (delta2, patched, rle, dict, alp, alprd, fsst …).
 pub(crate) fn valid_buffers() -> Vec<Sample> {

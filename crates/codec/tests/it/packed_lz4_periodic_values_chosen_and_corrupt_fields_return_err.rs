@@ -5,9 +5,9 @@
 //! compressed length past the buffer, a payload that decompresses to the wrong length, an
 //! impossible expansion), returning a typed error, never a panic.
 
-use strata_codec::{Cascade, CodecError, EncodeOptions, Scheme, decode_u64, encode_u64};
+use strata_codec::{Cascade, EncodeOptions, Scheme, decode_u64, encode_u64};
 
-use crate::common::Rng;
+use crate::common::{Rng, expect_err};
 
 /// Hours of the day for 1024 hourly rows, with a few hours missing as in real logs.
 fn hours() -> Vec<u64> {
@@ -111,14 +111,6 @@ fn layout(buf: &[u8]) -> Layout {
         width,
         len,
         payload: payload + 1,
-    }
-}
-
-fn expect_err(buf: &[u8], what: &str) {
-    match decode_u64(buf) {
-        Err(CodecError::Corrupt { .. } | CodecError::Truncated { .. }) => {}
-        Err(e) => panic!("{what}: untyped for this node: {e:?}"),
-        Ok(v) => panic!("{what}: decoded {} values instead of an error", v.len()),
     }
 }
 
