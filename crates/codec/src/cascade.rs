@@ -43,6 +43,11 @@ pub enum Scheme {
     /// Frame of reference + sequential (not transposed) bit-packing, LZ4-compressed: for value
     /// sequences that repeat with a period, which bit-packing alone cannot exploit.
     PackedLz4,
+    /// A node of more than 1024 values stored as runs of 1024 (the last may be shorter), each a
+    /// node with its own cascade: a block keeps the per-1024 adaptivity of short blocks (ALP
+    /// exponents, cascades, dictionaries per run) where that is smaller than one cascade for
+    /// the whole node. Written only at the top of a buffer.
+    Parts,
 }
 
 impl Scheme {
@@ -64,11 +69,12 @@ impl Scheme {
             Scheme::Fsst => "fsst",
             Scheme::Ans => "ans",
             Scheme::PackedLz4 => "packedlz4",
+            Scheme::Parts => "parts",
         }
     }
 
     /// Every scheme, in the order it was introduced.
-    pub const ALL: [Scheme; 15] = [
+    pub const ALL: [Scheme; 16] = [
         Scheme::Constant,
         Scheme::Plain,
         Scheme::BitPacked,
@@ -84,6 +90,7 @@ impl Scheme {
         Scheme::Fsst,
         Scheme::Ans,
         Scheme::PackedLz4,
+        Scheme::Parts,
     ];
 
     /// Parses a name produced by [`Scheme::name`].
@@ -116,6 +123,10 @@ pub struct Cascade {
     /// The bins' lower bounds an entropy-coded node was encoded with, so that a later block
     /// following this cascade fits only its weights to them. Ignored like `fsst`.
     pub(crate) ans_lowers: Option<Arc<[u64]>>,
+    /// Of a `parts` node the encoder chose over one cascade for the buffer: that cascade, which
+    /// a later block following this one follows (and tries in parts again), so that blocks
+    /// follow a cascade fitted to a whole block, not each run's. Ignored like `fsst`.
+    pub(crate) whole: Option<Arc<Cascade>>,
 }
 
 impl PartialEq for Cascade {
@@ -150,12 +161,21 @@ impl Cascade {
             children,
             fsst: None,
             ans_lowers: None,
+            whole: None,
         }
     }
 
     pub(crate) fn with_detail(mut self, detail: String) -> Self {
         self.detail = detail;
         self
+    }
+
+    /// The cascade a later block encoded along this one follows (`encode_*_following`): this
+    /// one, or for a `parts` node the encoder chose over one cascade for the whole buffer,
+    /// that cascade (each block is then tried in parts again). A caller comparing a followed
+    /// block's cascade with the one it followed compares these.
+    pub fn followed(&self) -> &Cascade {
+        self.whole.as_deref().unwrap_or(self)
     }
 
     /// Levels in the deepest path of this cascade.
@@ -167,8 +187,25 @@ impl Cascade {
     /// segment footer names for a block. The parameters (bit widths, exponents, run counts)
     /// make nearly every block's full name distinct, and the footer names each distinct
     /// cascade once: on small tables the full names were a quarter to two fifths of the footer.
+    /// A `parts` node names only the distinct top schemes of its parts, in the order they
+    /// first appear (`parts(alp, dict)`), for the same reason: naming each part's shape made
+    /// nearly every block's name distinct again (Beijing's footer grew from 48 to 108 KB).
     pub fn shape(&self) -> String {
         let mut s = String::from(self.scheme.name());
+        if self.scheme == Scheme::Parts {
+            let mut seen: Vec<&str> = Vec::new();
+            for c in &self.children {
+                if !seen.contains(&c.scheme.name()) {
+                    seen.push(c.scheme.name());
+                }
+            }
+            if !seen.is_empty() {
+                s.push('(');
+                s.push_str(&seen.join(", "));
+                s.push(')');
+            }
+            return s;
+        }
         if !self.children.is_empty() {
             s.push('(');
             for (i, c) in self.children.iter().enumerate() {

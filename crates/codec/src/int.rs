@@ -28,6 +28,7 @@ pub(crate) mod tag {
     pub(crate) const ANS: u8 = 0x0b;
     pub(crate) const PACKED_LZ4: u8 = 0x0c;
     pub(crate) const BITPACKED_MINI: u8 = 0x0d;
+    pub(crate) const PARTS: u8 = 0x0e;
 }
 
 /// Values in one miniblock of a [`tag::BITPACKED_MINI`] node: one transposed chunk.
@@ -576,6 +577,14 @@ pub(crate) fn encode_following(
     hint: &Cascade,
     out: &mut Vec<u8>,
 ) -> Cascade {
+    if hint.scheme == Scheme::Parts {
+        return match hint.children.first() {
+            Some(first) if values.len() <= PART && first.scheme != Scheme::Parts => {
+                encode_following(values, ctx, first, out)
+            }
+            _ => encode_parts(values, ctx, Some(&hint.children), out),
+        };
+    }
     let compound = matches!(
         hint.scheme,
         Scheme::Delta | Scheme::DeltaOfDelta | Scheme::Rle | Scheme::Dictionary
@@ -719,6 +728,7 @@ fn encode_node(
             let b = encode_child(&codes, child, hint(1), out);
             Cascade::node(Scheme::Dictionary, vec![a, b])
         }
+        Scheme::Parts => encode_parts(values, ctx, hints, out),
         Scheme::Ans if n > 0 => match ans::plan(values) {
             Some(p) => encode_ans(values, &p, ctx, out),
             None => encode_node(values, ctx, Scheme::Plain, None, out),
@@ -752,6 +762,79 @@ fn encode_node(
             Cascade::leaf(Scheme::Plain)
         }
     }
+}
+
+/// Values in each run of a `parts` node (the last run may be shorter): the decode kernels'
+/// and the miniblocks' 1024.
+pub(crate) const PART: usize = 1024;
+
+/// Which hint a part follows: the one at its index, else the last (a block longer than the
+/// one it follows), never a `parts` node (a part is never one).
+pub(crate) fn part_hint(hints: Option<&[Cascade]>, i: usize) -> Option<&Cascade> {
+    hints
+        .and_then(|h| h.get(i).or(h.last()))
+        .filter(|h| h.scheme != Scheme::Parts)
+}
+
+/// Writes `values` as a `parts` node: runs of [`PART`] values, each a node of its own, chosen
+/// by sampling or along the hint [`part_hint`] gives it.
+pub(crate) fn encode_parts(
+    values: &[u64],
+    ctx: Ctx,
+    hints: Option<&[Cascade]>,
+    out: &mut Vec<u8>,
+) -> Cascade {
+    header(out, tag::PARTS, values.len());
+    out.put_len(PART);
+    let children = values
+        .chunks(PART)
+        .enumerate()
+        .map(|(i, part)| match part_hint(hints, i) {
+            Some(h) => encode_following(part, ctx, h, out),
+            None => encode(part, ctx, None, out),
+        })
+        .collect();
+    Cascade::node(Scheme::Parts, children).with_detail(format!("{PART}"))
+}
+
+/// Reads the run length of a `parts` node of `n` values (after its count) and calls `part`
+/// with the length of each run, checking first that the part's node claims that many values
+/// and is not itself a `parts` node (which bounds the recursion a corrupt buffer could ask
+/// for).
+pub(crate) fn decode_parts(
+    r: &mut Reader<'_>,
+    n: usize,
+    limits: Limits,
+    mut part: impl FnMut(&mut Reader<'_>, usize) -> Result<()>,
+) -> Result<()> {
+    // A run may be longer than the node (a short last block following a parts cascade), so
+    // it is bounded by the format's field, not by the count limit; each part's count is.
+    let run = r.count(u32::MAX as usize)?;
+    if run == 0 && n > 0 {
+        return Err(corrupt("parts", "runs of 0 values"));
+    }
+    let mut left = n;
+    while left > 0 {
+        let len = run.min(left);
+        let at = r.pos();
+        let mut look = r.clone();
+        if look.u8()? == tag::PARTS {
+            return Err(corrupt(
+                "parts",
+                format!("the part at byte {at} is itself a parts node"),
+            ));
+        }
+        let claimed = look.count(limits.max_values)?;
+        if claimed != len {
+            return Err(corrupt(
+                "parts",
+                format!("the part at byte {at} holds {claimed} values, its run {len}"),
+            ));
+        }
+        part(r, len)?;
+        left -= len;
+    }
+    Ok(())
 }
 
 /// Writes `values` (minimum `min`) in the miniblock layout `mini` planned for them.
@@ -1025,6 +1108,9 @@ pub(crate) fn decode_into(
             }
         }
         tag::ANS => ans::decode_into(r, n, out)?,
+        tag::PARTS => decode_parts(r, n, limits, |r, len| {
+            decode_into(r, limits, nesting, Some(len), out)
+        })?,
         tag::PACKED_LZ4 => {
             let reference = r.u64()?;
             let w = read_width(r)?;

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-/// Inputs at most this long (twice the format's default block of 2048 rows) are estimated whole.
+/// Inputs at most this long (the format's default block of 4096 rows) are estimated whole.
 const WHOLE: usize = 4096;
 const RUNS: usize = 8;
 const RUN_LEN: usize = 128;

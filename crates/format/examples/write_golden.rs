@@ -1,6 +1,7 @@
 //! Writes the golden segment files of the format version this build writes under
 //! `tests/golden/v<major>/` (`v<major>.<minor>/` for a minor above 0). Run once per format
-//! version (v1's were written by a version-1 build, v2's by version 2, v3's by version 3);
+//! version (v1's were written by a version-1 build, v2's by version 2, v3's by version 3,
+//! v3.1's by 3.1, v3.2's by 3.2);
 //! tests only ever read them.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -42,6 +43,12 @@ fn main() {
         let (schema, batch, options) = common::drifting_batch();
         let bytes = write_segment_bytes(schema, &[batch], options).unwrap();
         write_durably(&LocalFs, &dir, "drifting.seg", &bytes).unwrap();
+    }
+    // From 3.2: a block of each numeric column stored in parts.
+    if (major, minor) >= (3, 2) {
+        let (schema, batch, options) = common::parts_batch();
+        let bytes = write_segment_bytes(schema, &[batch], options).unwrap();
+        write_durably(&LocalFs, &dir, "parts.seg", &bytes).unwrap();
     }
     println!("wrote {}", dir.display());
 }

@@ -35,14 +35,14 @@ use crate::stats::{self, ColumnStats};
 /// Default rows per block: the smallest unit a read decodes, and the span of one block's
 /// statistics, bloom filter and codec choice.
 ///
-/// 2048 since 2026-12-04 (1024 before). Against 1024, on the six tables of the segment suite
-/// (docs/benchmarks.md, "Block size" section): a block's fixed costs (header, checksum,
-/// cascade header, codec dispatch, sink setup) are paid half as often, so full one-thread
-/// reads ran 1.2-2.0x as fast in a probe; segments are 0.0-7.5 % smaller (taxi +0.07 %).
-/// 4096 rows read faster still but cost bursty float series up to 30 % (codec suite: one FOR
-/// width per block follows their changes less closely); a narrow time-range scan decodes up
-/// to a block more at each end.
-pub const DEFAULT_BLOCK_ROWS: usize = 2048;
+/// 4096 since format 3.2 (2048 from 3.1, 1024 before). A block's fixed costs (header,
+/// checksum, cascade header, codec dispatch, sink setup) are paid less often, so full reads are
+/// faster and segments smaller; what longer blocks cost numeric columns (one cascade and ALP
+/// exponent for values that change every thousand rows: bursty float series were up to 7 %
+/// larger at 4096 than at 2048) the codec's `parts` node takes back, keeping a cascade per
+/// 1024 values where that is smaller (docs/benchmarks.md, "Parts" section). A narrow
+/// time-range scan decodes up to a block more at each end.
+pub const DEFAULT_BLOCK_ROWS: usize = 4096;
 
 /// Default byte limit of string min/max statistics.
 pub const DEFAULT_STATS_PREFIX: usize = 32;
@@ -787,7 +787,7 @@ impl SchemeMemory {
                 e.bytes.len() as f64 <= self.bytes_per_value * n_f * slack
             };
             // A hint that did not apply (patching that no longer pays, say) is a miss too.
-            if enc.cascade.scheme == c.scheme {
+            if enc.cascade.followed().scheme == c.followed().scheme {
                 if fits(&enc) {
                     self.followed += 1;
                     return Ok(enc);

@@ -64,7 +64,7 @@
 //! let host: ArrayRef = Arc::new(StringArray::from_iter((0..3000).map(|i| (i % 7 != 0).then(|| ["a", "b"][i % 2]))));
 //! let batch = RecordBatch::try_new(Arc::new(schema.to_arrow(SymbolAs::Utf8)), vec![ts, host])?;
 //!
-//! let opts = BlockOptions { block_rows: 1024, ..BlockOptions::default() }; // default 2048
+//! let opts = BlockOptions { block_rows: 1024, ..BlockOptions::default() }; // default 4096
 //! let mut w = SegmentFileWriter::new(Vec::new(), schema, opts)?;
 //! w.write_batch(&batch)?; // three stripes of at most 1024 rows
 //! let (bytes, written) = w.finish()?;
@@ -125,6 +125,7 @@ pub struct FormatVersion {
 ///
 /// 3.0 writes footer layout 3 (float statistics as exact decimals) and blocks that may use the
 /// integer codec scheme `packedlz4`; 3.1 adds blocks that may use bit-packing with a frame of
-/// reference and width per 1024-value miniblock (codec tag `0x0d`). This build reads 1.x, 2.x
-/// and 3.x.
-pub const CURRENT_VERSION: FormatVersion = FormatVersion { major: 3, minor: 1 };
+/// reference and width per 1024-value miniblock (codec tag `0x0d`); 3.2 adds integer and float
+/// blocks stored as `parts`, runs of 1024 values each with its own cascade (codec tag `0x0e`).
+/// This build reads 1.x, 2.x and 3.x.
+pub const CURRENT_VERSION: FormatVersion = FormatVersion { major: 3, minor: 2 };

@@ -30,7 +30,7 @@ pub enum Partitioning {
 }
 
 /// Rows a partition should hold, which [`Partitioning::Auto`] aims for: about a million rows
-/// is hundreds of 2048-row blocks per column, enough for the codec's
+/// is hundreds of 4096-row blocks per column, enough for the codec's
 /// per-segment costs (footer, statistics, blooms: a few KiB) to be a small share and for
 /// pruning by partition to skip a worthwhile amount.
 pub const AUTO_TARGET_ROWS: f64 = 1_000_000.0;

@@ -53,7 +53,7 @@
 //!     Arc::new(Float64Array::from_iter((0..10_000).map(|i| (i % 7 != 0).then_some((i % 300) as f64)))),
 //! ];
 //! let batch = RecordBatch::try_new(Arc::new(schema.to_arrow(SymbolAs::Utf8)), cols)?;
-//! let opts = BlockOptions { block_rows: 1024, ..BlockOptions::default() }; // default 2048
+//! let opts = BlockOptions { block_rows: 1024, ..BlockOptions::default() }; // default 4096
 //! let bytes = write_segment_bytes(schema.clone(), &[batch], opts)?;
 //! let segment = Arc::new(Segment::from_bytes(bytes.into())?.with_symbol_as(SymbolAs::Utf8));
 //!

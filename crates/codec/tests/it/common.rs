@@ -13,7 +13,7 @@ pub(crate) const SMALL_LIMITS: Limits = Limits {
 };
 
 /// Top-level choices for integer kinds (i64, u64, bool): sampled, then every integer scheme.
-pub(crate) const INT_SCHEMES: [Option<Scheme>; 12] = [
+pub(crate) const INT_SCHEMES: [Option<Scheme>; 13] = [
     None,
     Some(Scheme::Constant),
     Some(Scheme::Plain),
@@ -26,10 +26,11 @@ pub(crate) const INT_SCHEMES: [Option<Scheme>; 12] = [
     Some(Scheme::Lz4),
     Some(Scheme::Ans),
     Some(Scheme::PackedLz4),
+    Some(Scheme::Parts),
 ];
 
 /// Top-level choices for f64: the integer schemes on the bit patterns plus the float schemes.
-pub(crate) const FLOAT_SCHEMES: [Option<Scheme>; 15] = [
+pub(crate) const FLOAT_SCHEMES: [Option<Scheme>; 16] = [
     None,
     Some(Scheme::Constant),
     Some(Scheme::Plain),
@@ -45,6 +46,7 @@ pub(crate) const FLOAT_SCHEMES: [Option<Scheme>; 15] = [
     Some(Scheme::Gorilla),
     Some(Scheme::Ans),
     Some(Scheme::PackedLz4),
+    Some(Scheme::Parts),
 ];
 
 /// Top-level choices for byte strings.
@@ -113,8 +115,16 @@ fn levels_without_exception_lists(c: &Cascade) -> usize {
 }
 
 /// Asserts the cascade's shape is within what `opts` allows: at most `max_depth + 1` levels, plus
-/// one leaf level under a Patched node; Patched's exception lists are leaves.
+/// one leaf level under a Patched node; Patched's exception lists are leaves. A `parts` node
+/// (the top of a buffer, never below) is held to nothing itself: each part is held to this.
 pub(crate) fn check_cascade(c: &Cascade, opts: &EncodeOptions, what: &str) {
+    if c.scheme == Scheme::Parts {
+        for part in &c.children {
+            assert_ne!(part.scheme, Scheme::Parts, "{what}: a part of {c} is parts");
+            check_cascade(part, opts, what);
+        }
+        return;
+    }
     check_levels(c, opts.max_depth.clamp(1, 3), what);
     check_patched_leaves(c, what);
 }
@@ -661,7 +671,7 @@ pub(crate) fn check_forced_top(
 ) {
     let Some(s) = opts.scheme else { return };
     let exact = match s {
-        Scheme::Plain | Scheme::Lz4 | Scheme::Gorilla => true,
+        Scheme::Plain | Scheme::Lz4 | Scheme::Gorilla | Scheme::Parts => true,
         Scheme::BitPacked
         | Scheme::Rle
         | Scheme::Dictionary
@@ -1031,6 +1041,7 @@ pub(crate) fn valid_buffers() -> Vec<Sample> {
     );
     let decimals = floats(FloatShape::DecimalWithSpecials, n, 5);
     for s in [
+        Scheme::Parts,
         Scheme::Alp,
         Scheme::AlpRd,
         Scheme::Gorilla,

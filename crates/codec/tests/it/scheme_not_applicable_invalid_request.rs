@@ -22,6 +22,7 @@ fn kinds() -> [(&'static str, Encoder, &'static [Scheme]); 5] {
         Scheme::Lz4,
         Scheme::Ans,
         Scheme::PackedLz4,
+        Scheme::Parts,
     ];
     const FLOAT: &[Scheme] = &[
         Scheme::Constant,
@@ -38,6 +39,7 @@ fn kinds() -> [(&'static str, Encoder, &'static [Scheme]); 5] {
         Scheme::Gorilla,
         Scheme::Ans,
         Scheme::PackedLz4,
+        Scheme::Parts,
     ];
     const BYTES: &[Scheme] = &[Scheme::Plain, Scheme::Dictionary, Scheme::Fsst, Scheme::Lz4];
     [
@@ -89,9 +91,9 @@ fn forced_scheme_for_wrong_kind_returns_invalid_request() {
             }
         }
     }
-    // Integers refuse alp, alprd, gorilla, fsst; floats refuse fsst; bytes refuse eleven
+    // Integers refuse alp, alprd, gorilla, fsst; floats refuse fsst; bytes refuse twelve
     // schemes.
-    assert_eq!(refused, 3 * (3 * 4 + 1 + 11));
+    assert_eq!(refused, 3 * (3 * 4 + 1 + 12));
 }
 
 #[test]

@@ -253,6 +253,47 @@ pub fn drifting_batch() -> (Schema, RecordBatch, BlockOptions) {
     (schema, batch, options)
 }
 
+/// An integer and a float column whose 1024-row runs need different cascades (regular
+/// timestamps, three large values, 40-bit noise, a constant; decimals at one, two and four
+/// places and whole numbers): 4,000 rows in one block of 4,096, which format 3.2 stores as a
+/// `parts` node of four runs.
+pub fn parts_batch() -> (Schema, RecordBatch, BlockOptions) {
+    let rows = 4000i64;
+    // A multiply-xorshift hash of the row number.
+    let hash = |i: i64| {
+        let x = (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (x ^ (x >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9)
+    };
+    let ints: Int64Array = (0..rows)
+        .map(|i| match i / 1024 {
+            0 => 1_700_000_000_000 + i * 1000,
+            1 => [1i64 << 50, 3 << 50, 7 << 50][(hash(i) % 3) as usize],
+            2 => (hash(i) >> 24) as i64,
+            _ => 42,
+        })
+        .collect();
+    let floats: Float64Array = (0..rows)
+        .map(|i| match i / 1024 {
+            0 => (200 + hash(i) % 100) as f64 / 10.0,
+            1 => (100_000 + hash(i) % 10_000) as f64 / 100.0,
+            2 => (hash(i) % 10_000) as f64 / 10_000.0,
+            _ => (hash(i) % 50) as f64,
+        })
+        .collect();
+    let cols: Vec<ArrayRef> = vec![Arc::new(ints), Arc::new(floats)];
+    let arrow_schema = arrow_schema::Schema::new(vec![
+        arrow_schema::Field::new("i", cols[0].data_type().clone(), false),
+        arrow_schema::Field::new("f", cols[1].data_type().clone(), false),
+    ]);
+    let schema = Schema::from_arrow(&arrow_schema).unwrap();
+    let batch = RecordBatch::try_new(Arc::new(arrow_schema), cols).unwrap();
+    let options = BlockOptions {
+        block_rows: 4096,
+        ..BlockOptions::default()
+    };
+    (schema, batch, options)
+}
+
 pub fn small_options() -> BlockOptions {
     BlockOptions {
         block_rows: 4,
