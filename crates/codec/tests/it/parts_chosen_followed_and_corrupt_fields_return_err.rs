@@ -98,7 +98,9 @@ fn one_cascade_is_kept_where_it_fits_every_run() {
     let noise: Vec<u64> = (0..4096).map(|_| rng.below(1 << 20)).collect();
     let enc = encode_u64(&noise, &EncodeOptions::default()).unwrap();
     assert_ne!(enc.cascade.scheme, Scheme::Parts, "{}", enc.cascade);
-    let decimals: Vec<f64> = (0..4096).map(|_| rng.below(10_000) as f64 / 100.0).collect();
+    let decimals: Vec<f64> = (0..4096)
+        .map(|_| rng.below(10_000) as f64 / 100.0)
+        .collect();
     let enc = encode_f64(&decimals, &EncodeOptions::default()).unwrap();
     assert_ne!(enc.cascade.scheme, Scheme::Parts, "{}", enc.cascade);
     // Nor below two runs.
@@ -119,11 +121,22 @@ fn blocks_following_parts_follow_the_whole_cascade_and_try_parts_again() {
     for n in [0usize, 1, 925, 1024, 1025, 2047, 2048, 4096, 6000] {
         // Decoded under the limit a segment reader sets: the block's row count.
         let limits = Limits { max_values: n };
-        let ints: Vec<i64> = mixed_ints(n as u64 + 7).into_iter().cycle().take(n).collect();
+        let ints: Vec<i64> = mixed_ints(n as u64 + 7)
+            .into_iter()
+            .cycle()
+            .take(n)
+            .collect();
         let enc = encode_i64_following(&ints, &opts, &hint).unwrap();
         // Fewer than two runs are never in parts; the four runs of the hint's shape are.
         let parted = enc.cascade.scheme == Scheme::Parts;
-        assert!(if n < 2048 { !parted } else { parted || n != 4096 }, "n={n}");
+        assert!(
+            if n < 2048 {
+                !parted
+            } else {
+                parted || n != 4096
+            },
+            "n={n}"
+        );
         // (Where the followed scheme applies at all: not to zero or one value.)
         if n > 1 {
             assert_eq!(
@@ -142,7 +155,14 @@ fn blocks_following_parts_follow_the_whole_cascade_and_try_parts_again() {
             .collect();
         let enc = encode_f64_following(&floats, &opts, &fhint).unwrap();
         let parted = enc.cascade.scheme == Scheme::Parts;
-        assert!(if n < 2048 { !parted } else { parted || n != 4096 }, "n={n}");
+        assert!(
+            if n < 2048 {
+                !parted
+            } else {
+                parted || n != 4096
+            },
+            "n={n}"
+        );
         let back = decode_f64_with(&enc.bytes, limits).unwrap();
         assert_eq!(bits(&back), bits(&floats), "n={n}");
     }
@@ -214,7 +234,9 @@ fn corrupt_fields_return_typed_errors() {
     for cut in 0..ints.len() {
         assert!(decode_i64(&ints[..cut]).is_err(), "cut at {cut}");
     }
-    let floats = encode_f64(&mixed_floats(10)[..3000], &forced).unwrap().bytes;
+    let floats = encode_f64(&mixed_floats(10)[..3000], &forced)
+        .unwrap()
+        .bytes;
     assert_eq!(floats[2], 0x0e);
     for cut in 0..floats.len() {
         assert!(decode_f64(&floats[..cut]).is_err(), "cut at {cut}");
