@@ -108,6 +108,17 @@ fn one_cascade_is_kept_where_it_fits_every_run() {
     assert_ne!(enc.cascade.scheme, Scheme::Parts, "{}", enc.cascade);
 }
 
+/// Fewer than two runs are never in parts; the four runs of the hints' shape are.
+fn expect_parts_where_due(c: &strata_codec::Cascade, n: usize) {
+    let parted = c.scheme == Scheme::Parts;
+    let due = if n < 2048 {
+        !parted
+    } else {
+        parted || n != 4096
+    };
+    assert!(due, "n={n}: {c}");
+}
+
 #[test]
 fn blocks_following_parts_follow_the_whole_cascade_and_try_parts_again() {
     let opts = EncodeOptions::default();
@@ -127,16 +138,7 @@ fn blocks_following_parts_follow_the_whole_cascade_and_try_parts_again() {
             .take(n)
             .collect();
         let enc = encode_i64_following(&ints, &opts, &hint).unwrap();
-        // Fewer than two runs are never in parts; the four runs of the hint's shape are.
-        let parted = enc.cascade.scheme == Scheme::Parts;
-        assert!(
-            if n < 2048 {
-                !parted
-            } else {
-                parted || n != 4096
-            },
-            "n={n}"
-        );
+        expect_parts_where_due(&enc.cascade, n);
         // (Where the followed scheme applies at all: not to zero or one value.)
         if n > 1 {
             assert_eq!(
@@ -154,15 +156,7 @@ fn blocks_following_parts_follow_the_whole_cascade_and_try_parts_again() {
             .take(n)
             .collect();
         let enc = encode_f64_following(&floats, &opts, &fhint).unwrap();
-        let parted = enc.cascade.scheme == Scheme::Parts;
-        assert!(
-            if n < 2048 {
-                !parted
-            } else {
-                parted || n != 4096
-            },
-            "n={n}"
-        );
+        expect_parts_where_due(&enc.cascade, n);
         let back = decode_f64_with(&enc.bytes, limits).unwrap();
         assert_eq!(bits(&back), bits(&floats), "n={n}");
     }

@@ -239,6 +239,15 @@ pub fn drifting_batch() -> (Schema, RecordBatch, BlockOptions) {
     let floats: Float64Array = (0..rows)
         .map(|i| 100.0 + (i / 1024) as f64 * 3750.25 + (noise(i) >> 2) as f64 / 100.0)
         .collect();
+    int_and_float_in_one_block(ints, floats)
+}
+
+/// A batch of an integer column `i` and a float column `f`, and options that put it in one
+/// block of 4,096 rows.
+fn int_and_float_in_one_block(
+    ints: Int64Array,
+    floats: Float64Array,
+) -> (Schema, RecordBatch, BlockOptions) {
     let cols: Vec<ArrayRef> = vec![Arc::new(ints), Arc::new(floats)];
     let arrow_schema = arrow_schema::Schema::new(vec![
         arrow_schema::Field::new("i", cols[0].data_type().clone(), false),
@@ -280,18 +289,7 @@ pub fn parts_batch() -> (Schema, RecordBatch, BlockOptions) {
             _ => (hash(i) % 50) as f64,
         })
         .collect();
-    let cols: Vec<ArrayRef> = vec![Arc::new(ints), Arc::new(floats)];
-    let arrow_schema = arrow_schema::Schema::new(vec![
-        arrow_schema::Field::new("i", cols[0].data_type().clone(), false),
-        arrow_schema::Field::new("f", cols[1].data_type().clone(), false),
-    ]);
-    let schema = Schema::from_arrow(&arrow_schema).unwrap();
-    let batch = RecordBatch::try_new(Arc::new(arrow_schema), cols).unwrap();
-    let options = BlockOptions {
-        block_rows: 4096,
-        ..BlockOptions::default()
-    };
-    (schema, batch, options)
+    int_and_float_in_one_block(ints, floats)
 }
 
 pub fn small_options() -> BlockOptions {
