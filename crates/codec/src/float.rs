@@ -431,13 +431,7 @@ pub(crate) fn encode_following(
 ) -> Cascade {
     let n = values.len();
     if hint.scheme == Scheme::Parts {
-        // A block of one run or less follows the first run's cascade without the parts node.
-        return match hint.children.first() {
-            Some(first) if n <= int::PART && first.scheme != Scheme::Parts => {
-                encode_following(values, ctx, first, out)
-            }
-            _ => encode_parts(values, ctx, Some(&hint.children), false, out),
-        };
+        return encode_parts(values, ctx, Some(&hint.children), false, out);
     }
     if hint.scheme == Scheme::Alp && n > 0 {
         let exp = exp_of(&hint.detail)
@@ -469,19 +463,16 @@ pub(crate) fn encode_parts(
     deep: bool,
     out: &mut Vec<u8>,
 ) -> Cascade {
-    out.put_u8(int::tag::PARTS);
-    out.put_len(values.len());
-    out.put_len(int::PART);
-    let children = values
-        .chunks(int::PART)
-        .enumerate()
-        .map(|(i, part)| match int::part_hint(hints, i) {
+    int::parts_node(
+        values,
+        out,
+        |part, hint, out| match hint {
             Some(h) if deep => follow_run(part, ctx, h, out),
             Some(h) => encode_following(part, ctx, h, out),
             None => encode(part, ctx, None, out),
-        })
-        .collect();
-    Cascade::node(Scheme::Parts, children).with_detail(format!("{}", int::PART))
+        },
+        hints,
+    )
 }
 
 /// Encodes a run of a `parts` node along `hint`, the cascade of the whole block: an ALP hint

@@ -578,12 +578,7 @@ pub(crate) fn encode_following(
     out: &mut Vec<u8>,
 ) -> Cascade {
     if hint.scheme == Scheme::Parts {
-        return match hint.children.first() {
-            Some(first) if values.len() <= PART && first.scheme != Scheme::Parts => {
-                encode_following(values, ctx, first, out)
-            }
-            _ => encode_parts(values, ctx, Some(&hint.children), out),
-        };
+        return encode_parts(values, ctx, Some(&hint.children), out);
     }
     let compound = matches!(
         hint.scheme,
@@ -784,15 +779,31 @@ pub(crate) fn encode_parts(
     hints: Option<&[Cascade]>,
     out: &mut Vec<u8>,
 ) -> Cascade {
+    parts_node(
+        values,
+        out,
+        |part, hint, out| match hint {
+            Some(h) => encode_following(part, ctx, h, out),
+            None => encode(part, ctx, None, out),
+        },
+        hints,
+    )
+}
+
+/// Writes the header of a `parts` node of `values` (integers or floats) and each run through
+/// `run`, with the hint [`part_hint`] gives it.
+pub(crate) fn parts_node<T>(
+    values: &[T],
+    out: &mut Vec<u8>,
+    mut run: impl FnMut(&[T], Option<&Cascade>, &mut Vec<u8>) -> Cascade,
+    hints: Option<&[Cascade]>,
+) -> Cascade {
     header(out, tag::PARTS, values.len());
     out.put_len(PART);
     let children = values
         .chunks(PART)
         .enumerate()
-        .map(|(i, part)| match part_hint(hints, i) {
-            Some(h) => encode_following(part, ctx, h, out),
-            None => encode(part, ctx, None, out),
-        })
+        .map(|(i, part)| run(part, part_hint(hints, i), out))
         .collect();
     Cascade::node(Scheme::Parts, children).with_detail(format!("{PART}"))
 }

@@ -36,11 +36,10 @@
 //! forced is also encoded as a `parts` node (tag `0x0e`): runs of 1024 values, each a node with
 //! its own cascade, the smaller of the two kept. A long block then keeps what short blocks adapt
 //! per 1024 values (ALP exponents, scheme, dictionary) while paying a block's fixed costs once.
-//! After a search, integer runs are searched too, and float runs (of a block whose cascade is
-//! ALP) follow the block's cascade with their own exponents and digits. A block following a
-//! `parts` cascade
-//! ([`encode_f64_following`] and the integer equivalents) follows the cascade the parts were
-//! chosen over ([`Cascade::followed`]) and tries its own runs along it (floats: along an ALP
+//! After a search, integer runs are searched too, and float runs (of a block whose cascade is ALP)
+//! follow the block's cascade with their own exponents and digits. A block following a `parts`
+//! cascade ([`encode_f64_following`] and the integer equivalents) follows the cascade the parts
+//! were chosen over ([`Cascade::followed`]) and tries its own runs along it (floats: along an ALP
 //! cascade only), so runs are refitted block by block rather than followed run by run.
 //!
 //! `packedlz4` (tag `0x0c`) bit-packs the values minus their minimum *sequentially* (LSB first,
@@ -361,12 +360,12 @@ fn tries_parts_following(n: usize, opts: &EncodeOptions, cascade: &Cascade) -> b
     tries_parts(n, opts) && cascade.scheme == Scheme::Parts
 }
 
-/// `whole`, or the buffer in parts that `parted` writes when that is smaller. With `search`,
-/// each run is searched too (`parted` gets no hint); without, runs follow `whole`'s cascade
-/// (the hint), a fraction of the cost. The parts'
-/// cascade keeps `whole`'s, which a block following it follows ([`Cascade::followed`]): runs
-/// are refitted block by block, never followed run by run (a run's cascade fits that run's
-/// phase of the data; following it drifted sizes up by 0.5-2 % on the shared tables).
+/// `whole`, or the buffer in parts that `parted` writes when that is smaller. With `search`, each
+/// run is searched too (`parted` gets no hint); without, runs follow `whole`'s cascade (the hint),
+/// a fraction of the cost. The parts' cascade keeps `whole`'s, which a block following it follows
+/// ([`Cascade::followed`]): runs are refitted block by block, never followed run by run (a run's
+/// cascade fits that run's phase of the data; following it drifted sizes up by 0.5-2 % on the
+/// shared tables).
 fn smaller_in_parts(
     whole: Encoded,
     kind: Kind,
