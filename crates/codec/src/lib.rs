@@ -36,8 +36,10 @@
 //! forced is also encoded as a `parts` node (tag `0x0e`): runs of 1024 values, each a node with
 //! its own cascade, the smaller of the two kept. A long block then keeps what short blocks adapt
 //! per 1024 values (ALP exponents, scheme, dictionary) while paying a block's fixed costs once.
-//! After a search, integer runs are searched too, and float runs (of a block whose cascade is ALP)
-//! follow the block's cascade with their own exponents and digits. A block following a `parts`
+//! Runs follow the block's single cascade with their own parameters (widths, references,
+//! dictionaries; for floats, of a block whose cascade is ALP, their own exponents and digits):
+//! searching each integer run instead was 0.04-0.2 % smaller on the shared tables and cost up to
+//! 30 % of a table's write time (docs/benchmarks.md). A block following a `parts`
 //! cascade ([`encode_f64_following`] and the integer equivalents) follows the cascade the parts
 //! were chosen over ([`Cascade::followed`]) and tries its own runs along it (floats: along an ALP
 //! cascade only), so runs are refitted block by block rather than followed run by run.
@@ -340,8 +342,8 @@ fn encode_ints(values: &[u64], kind: Kind, opts: &EncodeOptions) -> Result<Encod
     if kind == Kind::Bool || !tries_parts(values.len(), opts) {
         return Ok(whole);
     }
-    Ok(smaller_in_parts(whole, kind, true, |hint, out| {
-        int::encode_parts(values, opts.ctx(), hint, out)
+    Ok(smaller_in_parts(whole, kind, |hint, out| {
+        int::encode_parts(values, opts.ctx(), Some(hint), out)
     }))
 }
 
@@ -360,21 +362,19 @@ fn tries_parts_following(n: usize, opts: &EncodeOptions, cascade: &Cascade) -> b
     tries_parts(n, opts) && cascade.scheme == Scheme::Parts
 }
 
-/// `whole`, or the buffer in parts that `parted` writes when that is smaller. With `search`, each
-/// run is searched too (`parted` gets no hint); without, runs follow `whole`'s cascade (the hint),
-/// a fraction of the cost. The parts' cascade keeps `whole`'s, which a block following it follows
+/// `whole`, or the buffer in parts that `parted` writes when that is smaller. Runs follow
+/// `whole`'s cascade (the hint `parted` gets), a fraction of the cost of searching each run.
+/// The parts' cascade keeps `whole`'s, which a block following it follows
 /// ([`Cascade::followed`]): runs are refitted block by block, never followed run by run (a run's
 /// cascade fits that run's phase of the data; following it drifted sizes up by 0.5-2 % on the
 /// shared tables).
 fn smaller_in_parts(
     whole: Encoded,
     kind: Kind,
-    search: bool,
-    parted: impl FnOnce(Option<&[Cascade]>, &mut Vec<u8>) -> Cascade,
+    parted: impl FnOnce(&[Cascade], &mut Vec<u8>) -> Cascade,
 ) -> Encoded {
     let mut bytes = start(kind);
-    let hint = (!search).then_some(std::slice::from_ref(&whole.cascade));
-    let mut cascade = parted(hint, &mut bytes);
+    let mut cascade = parted(std::slice::from_ref(&whole.cascade), &mut bytes);
     if bytes.len() < whole.bytes.len() {
         cascade.whole = Some(std::sync::Arc::new(whole.cascade));
         Encoded { bytes, cascade }
@@ -431,8 +431,8 @@ fn encode_ints_following(
     if kind == Kind::Bool || !tries_parts_following(values.len(), opts, hint) {
         return Ok(whole);
     }
-    Ok(smaller_in_parts(whole, kind, false, |hint, out| {
-        int::encode_parts(values, opts.ctx(), hint, out)
+    Ok(smaller_in_parts(whole, kind, |hint, out| {
+        int::encode_parts(values, opts.ctx(), Some(hint), out)
     }))
 }
 
@@ -460,8 +460,8 @@ pub fn encode_f64(values: &[f64], opts: &EncodeOptions) -> Result<Encoded> {
     if !tries_parts(values.len(), opts) || whole.cascade.scheme != Scheme::Alp {
         return Ok(whole);
     }
-    Ok(smaller_in_parts(whole, Kind::F64, false, |hint, out| {
-        float::encode_parts(values, opts.ctx(), hint, false, out)
+    Ok(smaller_in_parts(whole, Kind::F64, |hint, out| {
+        float::encode_parts(values, opts.ctx(), Some(hint), false, out)
     }))
 }
 
@@ -488,8 +488,8 @@ pub fn encode_f64_following(
     if !tries_parts_following(values.len(), opts, hint) || whole.cascade.scheme != Scheme::Alp {
         return Ok(whole);
     }
-    Ok(smaller_in_parts(whole, Kind::F64, false, |hint, out| {
-        float::encode_parts(values, opts.ctx(), hint, true, out)
+    Ok(smaller_in_parts(whole, Kind::F64, |hint, out| {
+        float::encode_parts(values, opts.ctx(), Some(hint), true, out)
     }))
 }
 

@@ -14,15 +14,17 @@ use strata_codec::{
 
 use crate::common::{Rng, bits, expect_err};
 
-/// Four runs of 1024 that no one cascade fits: regular timestamps, three large distinct
-/// values, 40-bit noise, a constant.
+/// Four runs of 1024, each drawn from 64 large values of its own (a sensor per run, say). One
+/// dictionary for the buffer holds 256 values and spends 8 bits a code, spread over the whole
+/// code range in every run; each run's own dictionary (runs follow the buffer's cascade with
+/// their own dictionaries) spends 6.
 fn mixed_ints(seed: u64) -> Vec<i64> {
     let mut rng = Rng::new(seed);
     let mut v = Vec::with_capacity(4096);
-    v.extend((0..1024).map(|i| 1_700_000_000_000 + i * 1000));
-    v.extend((0..1024).map(|_| [1i64 << 50, 3 << 50, 7 << 50][rng.below(3) as usize]));
-    v.extend((0..1024).map(|_| rng.below(1 << 40) as i64));
-    v.extend(std::iter::repeat_n(42, 1024));
+    for _ in 0..4 {
+        let set: Vec<i64> = (0..64).map(|_| rng.below(1 << 40) as i64).collect();
+        v.extend((0..1024).map(|_| set[rng.below(64) as usize]));
+    }
     v
 }
 
@@ -44,12 +46,12 @@ fn runs_that_need_their_own_cascades_are_stored_in_parts() {
     assert_eq!(enc.cascade.scheme, Scheme::Parts, "{}", enc.cascade);
     assert_eq!(enc.cascade.children.len(), 4);
     assert_eq!(decode_i64(&enc.bytes).unwrap(), ints);
-    // The noise run is 40 bits a value, 5,120 bytes; the other three runs a few hundred.
-    assert!(enc.bytes.len() < 5_120 + 600, "{} bytes", enc.bytes.len());
+    // Each run: 64 dictionary values of 40 bits (320 bytes) and 1024 codes of 6 bits (768).
+    assert!(enc.bytes.len() < 4 * (320 + 768) + 300, "{} bytes", enc.bytes.len());
     let whole = encode_i64(
         &ints,
         &EncodeOptions {
-            scheme: Some(Scheme::Patched),
+            scheme: Some(Scheme::Dictionary),
             ..EncodeOptions::default()
         },
     )
