@@ -1,7 +1,7 @@
 //! Writes the golden segment files of the format version this build writes under
 //! `tests/golden/v<major>/` (`v<major>.<minor>/` for a minor above 0). Run once per format
 //! version (v1's were written by a version-1 build, v2's by version 2, v3's by version 3,
-//! v3.1's by 3.1, v3.2's by 3.2);
+//! v3.1's by 3.1, v3.2's by 3.2, v3.3's by 3.3);
 //! tests only ever read them.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -49,6 +49,12 @@ fn main() {
         let (schema, batch, options) = common::parts_batch();
         let bytes = write_segment_bytes(schema, &[batch], options).unwrap();
         write_durably(&LocalFs, &dir, "parts.seg", &bytes).unwrap();
+    }
+    // From 3.3: blocks whose values are a zstd frame of the codec's buffer.
+    if (major, minor) >= (3, 3) {
+        let (schema, batch, options) = common::zstd_batch();
+        let bytes = write_segment_bytes(schema, &[batch], options).unwrap();
+        write_durably(&LocalFs, &dir, "zstd.seg", &bytes).unwrap();
     }
     println!("wrote {}", dir.display());
 }

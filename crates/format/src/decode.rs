@@ -42,7 +42,7 @@ use arrow_buffer::{
 };
 use strata_codec::{ByteValues, Limits};
 
-use crate::block::{BlockPos, F32_BITS, HAS_VALIDITY, KNOWN_FLAGS};
+use crate::block::{BlockPos, F32_BITS, HAS_VALIDITY, KNOWN_FLAGS, ZSTD_MAX_RATIO, ZSTD_VALUES};
 use crate::error::{FormatError, Result};
 use crate::schema::{DataType, Field, SymbolAs, TimeUnit};
 
@@ -138,10 +138,16 @@ impl DecodedBlock {
             None
         };
         let non_null = valid.as_ref().map_or(rows, BooleanBuffer::count_set_bits);
+        let encoded = if flags & ZSTD_VALUES != 0 {
+            let frame = body.get(start..).unwrap_or_default();
+            bytes::Bytes::from(decompress_values(frame).map_err(corrupt)?)
+        } else {
+            bytes.slice(start..body_len)
+        };
         Ok(Self {
             rows,
             valid,
-            encoded: bytes.slice(start..body_len),
+            encoded,
             non_null,
             data_type: field.data_type.clone(),
             values: OnceLock::new(),
@@ -1089,6 +1095,47 @@ fn byte_array(
         Ok(Arc::new(
             StringArray::try_new(o, values, nulls).map_err(bad)?,
         ))
+    }
+}
+
+thread_local! {
+    /// A zstd decompression context per thread, reused from block to block.
+    static ZSTD_DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The codec buffer of a values buffer stored as `raw length u32 LE | zstd frame` (block flag
+/// `ZSTD_VALUES`): the frame must decompress to exactly the raw length, which may be at most
+/// `ZSTD_MAX_RATIO` times the frame (what is allocated is bounded by the bytes read).
+fn decompress_values(stored: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    let Some((len, frame)) = stored.split_first_chunk::<4>() else {
+        return Err(format!(
+            "compressed values of {} bytes have no length",
+            stored.len()
+        ));
+    };
+    let raw_len = u32::from_le_bytes(*len) as usize;
+    if raw_len > frame.len().saturating_mul(ZSTD_MAX_RATIO) {
+        return Err(format!(
+            "compressed values claim {raw_len} bytes from a frame of {}",
+            frame.len()
+        ));
+    }
+    let out = ZSTD_DECOMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let ctx = match &mut *slot {
+            Some(d) => d,
+            None => slot.insert(zstd::bulk::Decompressor::new()?),
+        };
+        ctx.decompress(frame, raw_len)
+    });
+    match out {
+        Ok(v) if v.len() == raw_len => Ok(v),
+        Ok(v) => Err(format!(
+            "compressed values are {} bytes, the block says {raw_len}",
+            v.len()
+        )),
+        Err(e) => Err(format!("compressed values do not decompress: {e}")),
     }
 }
 

@@ -91,7 +91,8 @@ pub mod segment;
 pub mod stats;
 
 pub use block::{
-    BlockOptions, BloomPolicy, EncodedBlock, SymbolDictionary, decode_block, encode_block,
+    BlockOptions, BloomPolicy, DEFAULT_ZSTD_LEVEL, EncodedBlock, SymbolDictionary, decode_block,
+    encode_block,
 };
 pub use bloom::BloomFilter;
 pub use decode::{ColumnSink, DecodedBlock};
@@ -126,6 +127,7 @@ pub struct FormatVersion {
 /// 3.0 writes footer layout 3 (float statistics as exact decimals) and blocks that may use the
 /// integer codec scheme `packedlz4`; 3.1 adds blocks that may use bit-packing with a frame of
 /// reference and width per 1024-value miniblock (codec tag `0x0d`); 3.2 adds integer and float
-/// blocks stored as `parts`, runs of 1024 values each with its own cascade (codec tag `0x0e`).
-/// This build reads 1.x, 2.x and 3.x.
-pub const CURRENT_VERSION: FormatVersion = FormatVersion { major: 3, minor: 2 };
+/// blocks stored as `parts`, runs of 1024 values each with its own cascade (codec tag `0x0e`);
+/// 3.3 adds blocks whose values buffer is a zstd frame of the codec's buffer (block flag
+/// `0x04`). This build reads 1.x, 2.x and 3.x.
+pub const CURRENT_VERSION: FormatVersion = FormatVersion { major: 3, minor: 3 };

@@ -47,7 +47,11 @@ fn runs_that_need_their_own_cascades_are_stored_in_parts() {
     assert_eq!(enc.cascade.children.len(), 4);
     assert_eq!(decode_i64(&enc.bytes).unwrap(), ints);
     // Each run: 64 dictionary values of 40 bits (320 bytes) and 1024 codes of 6 bits (768).
-    assert!(enc.bytes.len() < 4 * (320 + 768) + 300, "{} bytes", enc.bytes.len());
+    assert!(
+        enc.bytes.len() < 4 * (320 + 768) + 300,
+        "{} bytes",
+        enc.bytes.len()
+    );
     let whole = encode_i64(
         &ints,
         &EncodeOptions {

@@ -292,6 +292,35 @@ pub fn parts_batch() -> (Schema, RecordBatch, BlockOptions) {
     int_and_float_in_one_block(ints, floats)
 }
 
+/// A schedule that repeats (`code`: 1,500 codes below 229, the same sequence every 1,500 rows,
+/// like a day's flights and their airports) and 48-bit noise with nulls (`noise`): 12,000 rows
+/// in blocks of 4,096. From format 3.3 the codes' blocks are zstd frames of their bit-packed
+/// codes (one cascade of a block cannot see the repetition); the noise's do not pay and stay
+/// as the codec wrote them.
+pub fn zstd_batch() -> (Schema, RecordBatch, BlockOptions) {
+    let hash = |i: u64| {
+        let x = i.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (x ^ (x >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9)
+    };
+    let rows = 12_000u64;
+    let code: UInt64Array = (0..rows).map(|i| hash(i % 1500) % 229).collect();
+    let noise: Int64Array = (0..rows)
+        .map(|i| (i % 7 != 3).then_some((hash(i + 1_000_000) >> 16) as i64))
+        .collect();
+    let cols: Vec<ArrayRef> = vec![Arc::new(code), Arc::new(noise)];
+    let arrow_schema = arrow_schema::Schema::new(vec![
+        arrow_schema::Field::new("code", cols[0].data_type().clone(), false),
+        arrow_schema::Field::new("noise", cols[1].data_type().clone(), true),
+    ]);
+    let schema = Schema::from_arrow(&arrow_schema).unwrap();
+    let batch = RecordBatch::try_new(Arc::new(arrow_schema), cols).unwrap();
+    let options = BlockOptions {
+        block_rows: 4096,
+        ..BlockOptions::default()
+    };
+    (schema, batch, options)
+}
+
 pub fn small_options() -> BlockOptions {
     BlockOptions {
         block_rows: 4,

@@ -8,3 +8,4 @@ mod footer_snapshot;
 mod golden;
 mod roundtrip;
 mod stats_conservative;
+mod zstd_stage;
