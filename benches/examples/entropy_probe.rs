@@ -166,7 +166,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let usage = "usage: entropy_probe write DATA OUT | read OUT [REPS] | readone SEGMENT [REPS] \
-                 | writetime DATA OUT [REPS] [TABLE] | colcmp DATA TABLE [REPS] | open SEGMENT [REPS] | pruned SEGMENT PREDICATE [REPS]";
+                 | writetime DATA OUT [REPS] [TABLE] | colcmp DATA TABLE [REPS] | open SEGMENT [REPS] | pruned SEGMENT PREDICATE [REPS] | dumpblocks SEGMENT COLUMN DIR";
     match args.get(1).map(String::as_str) {
         Some("write") => {
             let data = Path::new(args.get(2).ok_or(usage)?);
@@ -333,6 +333,21 @@ fn main() -> Result<()> {
                 "total blocks {} z1 {} z8 {} z64 {} zall {}",
                 tot[0], tot[1], tot[2], tot[3], tot[4]
             );
+        }
+        Some("dumpblocks") => {
+            // `dumpblocks SEGMENT COLUMN DIR`: each block's values buffer (the bytes after its
+            // flags byte, before its CRC; columns without nulls) to `DIR/<block>.bin`, for
+            // trying general-purpose coders on them from outside.
+            let path = Path::new(args.get(2).ok_or(usage)?);
+            let col: usize = args.get(3).ok_or(usage)?.parse()?;
+            let dir = Path::new(args.get(4).ok_or(usage)?);
+            std::fs::create_dir_all(dir)?;
+            let bytes = std::fs::read(path)?;
+            let seg = strata_format::Segment::from_bytes(bytes::Bytes::from(bytes.clone()))?;
+            for (i, b) in seg.footer().columns[col].blocks.iter().enumerate() {
+                let block = &bytes[b.offset as usize..b.offset as usize + b.len as usize];
+                std::fs::write(dir.join(format!("{i:05}.bin")), &block[1..block.len() - 4])?;
+            }
         }
         Some("colcmp") => {
             let data = Path::new(args.get(2).ok_or(usage)?);

@@ -242,17 +242,17 @@ pub fn drifting_batch() -> (Schema, RecordBatch, BlockOptions) {
     int_and_float_in_one_block(ints, floats)
 }
 
-/// A batch of an integer column `i` and a float column `f`, and options that put it in one
-/// block of 4,096 rows.
-fn int_and_float_in_one_block(
-    ints: Int64Array,
-    floats: Float64Array,
-) -> (Schema, RecordBatch, BlockOptions) {
-    let cols: Vec<ArrayRef> = vec![Arc::new(ints), Arc::new(floats)];
-    let arrow_schema = arrow_schema::Schema::new(vec![
-        arrow_schema::Field::new("i", cols[0].data_type().clone(), false),
-        arrow_schema::Field::new("f", cols[1].data_type().clone(), false),
-    ]);
+/// A batch of the named columns (`name, array, nullable`) and options of 4,096-row blocks.
+fn in_blocks_of_4096(columns: Vec<(&str, ArrayRef, bool)>) -> (Schema, RecordBatch, BlockOptions) {
+    let arrow_schema = arrow_schema::Schema::new(
+        columns
+            .iter()
+            .map(|(name, a, nullable)| {
+                arrow_schema::Field::new(*name, a.data_type().clone(), *nullable)
+            })
+            .collect::<Vec<_>>(),
+    );
+    let cols = columns.into_iter().map(|(_, a, _)| a).collect();
     let schema = Schema::from_arrow(&arrow_schema).unwrap();
     let batch = RecordBatch::try_new(Arc::new(arrow_schema), cols).unwrap();
     let options = BlockOptions {
@@ -260,6 +260,18 @@ fn int_and_float_in_one_block(
         ..BlockOptions::default()
     };
     (schema, batch, options)
+}
+
+/// A batch of an integer column `i` and a float column `f`, and options that put it in one
+/// block of 4,096 rows.
+fn int_and_float_in_one_block(
+    ints: Int64Array,
+    floats: Float64Array,
+) -> (Schema, RecordBatch, BlockOptions) {
+    in_blocks_of_4096(vec![
+        ("i", Arc::new(ints), false),
+        ("f", Arc::new(floats), false),
+    ])
 }
 
 /// An integer and a float column whose 1024-row runs need different cascades (regular
@@ -307,18 +319,10 @@ pub fn zstd_batch() -> (Schema, RecordBatch, BlockOptions) {
     let noise: Int64Array = (0..rows)
         .map(|i| (i % 7 != 3).then_some((hash(i + 1_000_000) >> 16) as i64))
         .collect();
-    let cols: Vec<ArrayRef> = vec![Arc::new(code), Arc::new(noise)];
-    let arrow_schema = arrow_schema::Schema::new(vec![
-        arrow_schema::Field::new("code", cols[0].data_type().clone(), false),
-        arrow_schema::Field::new("noise", cols[1].data_type().clone(), true),
-    ]);
-    let schema = Schema::from_arrow(&arrow_schema).unwrap();
-    let batch = RecordBatch::try_new(Arc::new(arrow_schema), cols).unwrap();
-    let options = BlockOptions {
-        block_rows: 4096,
-        ..BlockOptions::default()
-    };
-    (schema, batch, options)
+    in_blocks_of_4096(vec![
+        ("code", Arc::new(code), false),
+        ("noise", Arc::new(noise), true),
+    ])
 }
 
 pub fn small_options() -> BlockOptions {
