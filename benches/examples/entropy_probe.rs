@@ -4,7 +4,8 @@
 //! `read OUT [REPS]` reads each pair alternately on one thread and prints the medians and
 //! their ratio; `readone SEGMENT [REPS]` reads one segment (for a profiler); `writetime DATA OUT
 //! [REPS] [TABLE]` writes each table (or the one named) alternately with the entropy leaf off and
-//! on and prints the medians and their ratio. Reads run on one thread and drop each batch;
+//! on (with `EP_ZSTD_SIDES=1`: the zstd stage off and on) and prints the medians and their ratio.
+//! Reads run on one thread and drop each batch;
 //! `EP_THREADS=n` reads on `n` threads, `EP_COLLECT=1` keeps every batch until the read ends
 //! (as the segment suite does).
 //! (`cargo run --release -p strata-benches --example entropy_probe -- write DATA OUT`).
@@ -261,6 +262,17 @@ fn main() -> Result<()> {
                         let _ = std::fs::remove_file(dir.join("w.seg"));
                         let mut opts = writer_options(t);
                         opts.block.encode.entropy = entropy;
+                        // `EP_ZSTD_SIDES=1` compares the zstd stage off (the `off` side) and on
+                        // (`on`) instead of the entropy leaf.
+                        if std::env::var_os("EP_ZSTD_SIDES").is_some() {
+                            opts.block.encode.entropy = false;
+                            if !entropy {
+                                opts.block.zstd_level = None;
+                            } else if let Ok(l) = std::env::var("EP_ZSTD_LEVEL") {
+                                // `EP_ZSTD_LEVEL=n`: the `on` side at level `n`.
+                                opts.block.zstd_level = Some(l.parse()?);
+                            }
+                        }
                         let start = Instant::now();
                         let cpu_start = cpu_seconds();
                         let mut w = SegmentWriter::create(
