@@ -1305,9 +1305,11 @@ mod tests {
             x ^= x << 17;
             x
         };
-        for n in [0usize, 1, 5, 63, 64, 65, 130, 1000, 1024] {
-            for density in [0u64, 1, 3, 7, 8] {
-                let valid: Vec<bool> = (0..n).map(|_| next() % 8 < density).collect();
+        // Valid rows per 512: none, an eighth, ... all; 509 and 511 leave runs of whole words
+        // without a null between the nulls, and 4,096 rows (a default block) many of them.
+        for n in [0usize, 1, 5, 63, 64, 65, 130, 1000, 1024, 4096] {
+            for density in [0u64, 64, 192, 448, 509, 511, 512] {
+                let valid: Vec<bool> = (0..n).map(|_| next() % 512 < density).collect();
                 let bits = BooleanBuffer::from(valid.clone());
                 let values: Vec<u64> = (1..=valid.iter().filter(|&&v| v).count() as u64).collect();
                 let mut want = vec![7u64; 3];
@@ -1320,7 +1322,7 @@ mod tests {
                 let mut got = vec![7u64; 3];
                 got.extend(&values);
                 spread(&mut got, 3, &bits);
-                assert_eq!(got, want, "{n} rows, density {density}/8");
+                assert_eq!(got, want, "{n} rows, density {density}/512");
             }
         }
     }
