@@ -585,6 +585,8 @@ pub(crate) fn encode_inner(
     let eo = &opts.encode;
     let mut flags = 0u8;
     let mut bloom = None;
+    // The zstd stage's outcome where the encoding was chosen with it (strings): `Some(frame)`.
+    let mut decided: Option<Option<Vec<u8>>> = None;
     let (values, stats) = match &field.data_type {
         DataType::Boolean => {
             let b = a.as_boolean_opt().ok_or_else(|| mismatch(field, a))?;
@@ -713,14 +715,31 @@ pub(crate) fn encode_inner(
                         field.name
                     )));
                 }
-                _ => (
-                    encode_bytes_remembering(&v, eo, memory.as_deref_mut()),
-                    distinct_count(hashes.iter().copied(), hashes.len()),
-                ),
+                _ => {
+                    let enc =
+                        encode_bytes_remembering(&v, eo, memory.as_deref_mut()).map_err(codec)?;
+                    let (enc, frame) = match opts.zstd_level {
+                        Some(level) => {
+                            plain_strings_if_smaller(&v, eo, enc, level, memory.as_deref_mut())?
+                        }
+                        None => (enc, None),
+                    };
+                    decided = frame;
+                    (
+                        Ok(enc),
+                        distinct_count(hashes.iter().copied(), hashes.len()),
+                    )
+                }
             };
             let st = stats::bytes_stats(v.iter().copied(), v.len(), rows, d, opts.stats_prefix);
             let enc = enc.map_err(codec)?;
-            if wants_bloom(opts, &field.data_type, d, None, enc.bytes.len()) {
+            // The bytes the block will store: a filter is weighed against the frame, not the
+            // plain strings it holds.
+            let stored = match &decided {
+                Some(Some(frame)) => frame.len(),
+                _ => enc.bytes.len(),
+            };
+            if wants_bloom(opts, &field.data_type, d, None, stored) {
                 bloom = Some(bloom_of(opts, d, &hashes));
             }
             (enc, st)
@@ -728,6 +747,7 @@ pub(crate) fn encode_inner(
     };
     let try_zstd = memory.as_deref_mut().is_none_or(SchemeMemory::zstd_due);
     let zstd = match opts.zstd_level {
+        _ if decided.is_some() => decided.and_then(|frame| frame),
         Some(level) if try_zstd && values.bytes.len() >= ZSTD_MIN_BYTES => {
             let frame = compress_values(&values.bytes, level)?;
             if let Some(m) = memory {
@@ -771,6 +791,49 @@ pub(crate) fn encode_inner(
         cascade,
         rows,
     })
+}
+
+/// A string block as the codec chose it, or as plain strings where their zstd frame is smaller
+/// than the chosen encoding after the stage: FSST output and dictionary codes compress less
+/// than the strings they came from (geonames' sorted zip codes: FSST and a frame 94,531 B,
+/// plain strings and a frame 71,304), and plain strings decode with a copy. Returns the
+/// encoding and its frame (`None` where the stage does not pay). A plain choice is remembered,
+/// so the column's next blocks follow it without training FSST tables.
+fn plain_strings_if_smaller(
+    v: &[&[u8]],
+    eo: &EncodeOptions,
+    chosen: strata_codec::Encoded,
+    level: i32,
+    memory: Option<&mut SchemeMemory>,
+) -> Result<(strata_codec::Encoded, Option<Option<Vec<u8>>>)> {
+    let compress = |bytes: &[u8]| -> Result<Option<Vec<u8>>> {
+        if bytes.len() < ZSTD_MIN_BYTES {
+            return Ok(None);
+        }
+        compress_values(bytes, level)
+    };
+    if chosen.cascade.scheme == strata_codec::Scheme::Plain {
+        return Ok((chosen, None));
+    }
+    let codec = |e| FormatError::InvalidArgument(format!("plain strings: {e}"));
+    let forced = EncodeOptions {
+        scheme: Some(strata_codec::Scheme::Plain),
+        ..*eo
+    };
+    let plain = strata_codec::encode_bytes(v, &forced).map_err(codec)?;
+    let Some(plain_frame) = compress(&plain.bytes)? else {
+        return Ok((chosen, None));
+    };
+    let chosen_frame = compress(&chosen.bytes)?;
+    let chosen_len = chosen_frame.as_ref().map_or(chosen.bytes.len(), Vec::len);
+    if plain_frame.len() < chosen_len {
+        if let Some(m) = memory {
+            m.remember(&plain, v.len());
+        }
+        Ok((plain, Some(Some(plain_frame))))
+    } else {
+        Ok((chosen, Some(chosen_frame)))
+    }
 }
 
 thread_local! {
@@ -861,6 +924,12 @@ const FOLLOW_MIN_VALUES: usize = 256;
 const ZSTD_MAX_SKIP: u32 = 16;
 
 impl SchemeMemory {
+    /// Makes `enc` (of `n` values) the cascade the column's next blocks follow.
+    fn remember(&mut self, enc: &strata_codec::Encoded, n: usize) {
+        self.bytes_per_value = enc.bytes.len() as f64 / n.max(1) as f64;
+        self.cascade = Some(enc.cascade.clone());
+    }
+
     /// Whether this block tries the zstd stage (counts a skipped block down).
     fn zstd_due(&mut self) -> bool {
         if self.zstd_skip > 0 {

@@ -243,7 +243,9 @@ pub fn drifting_batch() -> (Schema, RecordBatch, BlockOptions) {
 }
 
 /// A batch of the named columns (`name, array, nullable`) and options of 4,096-row blocks.
-fn in_blocks_of_4096(columns: Vec<(&str, ArrayRef, bool)>) -> (Schema, RecordBatch, BlockOptions) {
+pub fn in_blocks_of_4096(
+    columns: Vec<(&str, ArrayRef, bool)>,
+) -> (Schema, RecordBatch, BlockOptions) {
     let arrow_schema = arrow_schema::Schema::new(
         columns
             .iter()

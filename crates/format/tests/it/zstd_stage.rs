@@ -145,3 +145,53 @@ fn bad_lengths_and_frames_of_compressed_values_are_typed_errors() {
     );
     expect_corrupt(with_block(&bytes, block, |b| b[1..].fill(0xff)), "garbage");
 }
+
+/// Sorted five-digit codes (postal codes): FSST finds little in them and its output compresses
+/// less than the strings, so every block is stored as plain strings in a frame; the first
+/// block chooses it and the column's later blocks follow it.
+#[test]
+fn strings_that_compress_better_plain_are_stored_plain_in_a_frame() {
+    let zips: arrow_array::StringArray = (0..12_000u32)
+        .map(|i| Some(format!("{:05}", 501 + i * 7)))
+        .collect();
+    let (schema, batch, options) =
+        crate::common::in_blocks_of_4096(vec![("zip", std::sync::Arc::new(zips), false)]);
+    let bytes = write_segment_bytes(schema.clone(), std::slice::from_ref(&batch), options).unwrap();
+    let seg = Segment::from_bytes(Bytes::from(bytes)).unwrap();
+    assert_batches_identical(&seg.read_all().unwrap(), &batch);
+    let blocks = &seg.footer().columns[0].blocks;
+    assert_eq!(blocks.len(), 3);
+    for b in blocks {
+        assert!(b.cascade.starts_with("zstd(plain"), "{}", b.cascade);
+    }
+    let off = write_segment_bytes(
+        schema,
+        std::slice::from_ref(&batch),
+        BlockOptions {
+            zstd_level: None,
+            ..options
+        },
+    )
+    .unwrap();
+    let plain = Segment::from_bytes(Bytes::from(off)).unwrap();
+    let size = |s: &Segment| -> u64 {
+        s.footer().columns[0]
+            .blocks
+            .iter()
+            .map(|b| u64::from(b.len))
+            .sum()
+    };
+    // Without the stage the codec's own choice (not plain strings) stands, and costs more.
+    assert!(
+        plain.footer().columns[0]
+            .blocks
+            .iter()
+            .all(|b| !b.cascade.starts_with("plain"))
+    );
+    assert!(
+        size(&seg) < size(&plain),
+        "{} against {}",
+        size(&seg),
+        size(&plain)
+    );
+}
