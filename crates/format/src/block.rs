@@ -797,7 +797,8 @@ pub(crate) fn encode_inner(
 /// than the chosen encoding after the stage: FSST output and dictionary codes compress less
 /// than the strings they came from (geonames' sorted zip codes: FSST and a frame 94,531 B,
 /// plain strings and a frame 71,304), and plain strings decode with a copy. Returns the
-/// encoding and its frame (`None` where the stage does not pay). A plain choice is remembered,
+/// encoding and the stage's outcome for it (`Some(None)` where a frame does not pay), so that
+/// the block's bloom filter is weighed against what it stores. A plain choice is remembered,
 /// so the column's next blocks follow it without training FSST tables.
 fn plain_strings_if_smaller(
     v: &[&[u8]],
@@ -813,7 +814,9 @@ fn plain_strings_if_smaller(
         compress_values(bytes, level)
     };
     if chosen.cascade.scheme == strata_codec::Scheme::Plain {
-        return Ok((chosen, None));
+        // Already plain (chosen, or followed from an earlier block): only its frame to make.
+        let frame = compress(&chosen.bytes)?;
+        return Ok((chosen, Some(frame)));
     }
     let codec = |e| FormatError::InvalidArgument(format!("plain strings: {e}"));
     let forced = EncodeOptions {

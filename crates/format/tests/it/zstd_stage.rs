@@ -163,6 +163,13 @@ fn strings_that_compress_better_plain_are_stored_plain_in_a_frame() {
     assert_eq!(blocks.len(), 3);
     for b in blocks {
         assert!(b.cascade.starts_with("zstd(plain"), "{}", b.cascade);
+        // 4,096 distinct codes need a filter of about 4.9 KB: more than a quarter of a frame
+        // (`BloomPolicy::Auto` weighs it against the stored bytes, not the plain strings).
+        assert!(
+            b.bloom.is_none(),
+            "a filter beside a frame of {} bytes",
+            b.len
+        );
     }
     let off = write_segment_bytes(
         schema,
