@@ -12,6 +12,21 @@ use crate::common::{assert_batches_identical, zstd_batch};
 const ZSTD_VALUES: u8 = 0x04;
 const HAS_VALIDITY: u8 = 0x01;
 
+/// Bytes of the blocks of the first column.
+fn first_column_bytes(s: &Segment) -> u64 {
+    s.footer().columns[0]
+        .blocks
+        .iter()
+        .map(|b| u64::from(b.len))
+        .sum()
+}
+
+/// Whether no block of the first column has a cascade starting with `prefix`.
+fn first_column_has_none(s: &Segment, prefix: &str) -> bool {
+    let blocks = &s.footer().columns[0].blocks;
+    blocks.iter().all(|b| !b.cascade.starts_with(prefix))
+}
+
 fn segment(options: BlockOptions) -> Vec<u8> {
     let (schema, batch, _) = zstd_batch();
     write_segment_bytes(schema, &[batch], options).unwrap()
@@ -44,28 +59,12 @@ fn repeated_codes_are_compressed_noise_is_not_and_both_read_back() {
     });
     let plain = Segment::from_bytes(Bytes::from(off.clone())).unwrap();
     assert_batches_identical(&plain.read_all().unwrap(), &batch);
-    let code_bytes = |s: &Segment| -> u64 {
-        s.footer().columns[0]
-            .blocks
-            .iter()
-            .map(|b| u64::from(b.len))
-            .sum()
-    };
-    assert!(
-        plain.footer().columns[0]
-            .blocks
-            .iter()
-            .all(|b| !b.cascade.starts_with("zstd("))
-    );
+    assert!(first_column_has_none(&plain, "zstd("));
     // 229 codes bit-pack at 8 bits: 12,000 bytes. The packing interleaves 16 lanes, so a
     // period of 1,500 codes repeats at a shifted phase of the bytes: zstd's matches find a part
     // of it (8,490 bytes when written).
-    assert!(
-        code_bytes(&seg) * 4 < code_bytes(&plain) * 3,
-        "{} against {}",
-        code_bytes(&seg),
-        code_bytes(&plain)
-    );
+    let (on, off) = (first_column_bytes(&seg), first_column_bytes(&plain));
+    assert!(on * 4 < off * 3, "{on} against {off}");
     // Row ranges and single columns read from compressed blocks too.
     let col = seg.read_column(0).unwrap();
     assert_eq!(col.to_data(), batch.column(0).to_data());
@@ -181,24 +180,8 @@ fn strings_that_compress_better_plain_are_stored_plain_in_a_frame() {
     )
     .unwrap();
     let plain = Segment::from_bytes(Bytes::from(off)).unwrap();
-    let size = |s: &Segment| -> u64 {
-        s.footer().columns[0]
-            .blocks
-            .iter()
-            .map(|b| u64::from(b.len))
-            .sum()
-    };
     // Without the stage the codec's own choice (not plain strings) stands, and costs more.
-    assert!(
-        plain.footer().columns[0]
-            .blocks
-            .iter()
-            .all(|b| !b.cascade.starts_with("plain"))
-    );
-    assert!(
-        size(&seg) < size(&plain),
-        "{} against {}",
-        size(&seg),
-        size(&plain)
-    );
+    assert!(first_column_has_none(&plain, "plain"));
+    let (on, off) = (first_column_bytes(&seg), first_column_bytes(&plain));
+    assert!(on < off, "{on} against {off}");
 }
