@@ -4,8 +4,10 @@
 //! `read OUT [REPS]` reads each pair alternately on one thread and prints the medians and
 //! their ratio; `readone SEGMENT [REPS]` reads one segment (for a profiler); `writetime DATA OUT
 //! [REPS] [TABLE]` writes each table (or the one named) alternately with the entropy leaf off and
-//! on (with `EP_ZSTD_SIDES=1`: the zstd stage off and on) and prints the medians and their ratio.
-//! Reads run on one thread and drop each batch;
+//! on (with `EP_ZSTD_SIDES=1`: the zstd stage off and on) and prints the medians and their ratio;
+//! `planes SEGMENT` prices each integer column's values in byte layouts behind zstd and as codes
+//! of one column-wide dictionary (`EP_GROUP=n` values a group, default 4096); `colcmp` also
+//! prints each reader's minor page faults. Reads run on one thread and drop each batch;
 //! `EP_THREADS=n` reads on `n` threads, `EP_COLLECT=1` keeps every batch until the read ends
 //! (as the segment suite does).
 //! (`cargo run --release -p strata-benches --example entropy_probe -- write DATA OUT`).
@@ -122,15 +124,26 @@ fn colcmp(data: &Path, name: &str, reps: usize) -> Result<()> {
     );
     for col in cols {
         let mut times = [Vec::new(), Vec::new(), Vec::new()];
+        let mut faults = [0.0f64; 3];
         for _ in 0..reps {
-            let s = Instant::now();
+            let (s, f) = (Instant::now(), minor_faults());
             read_strata(col)?;
             times[0].push(s.elapsed().as_secs_f64());
+            faults[0] += minor_faults() - f;
             for (i, p) in pq.iter().enumerate() {
-                let s = Instant::now();
+                let (s, f) = (Instant::now(), minor_faults());
                 read_pq(p, col)?;
                 times[i + 1].push(s.elapsed().as_secs_f64());
+                faults[i + 1] += minor_faults() - f;
             }
+        }
+        if col.is_none() {
+            println!(
+                "minor page faults a read: strata {:.0} snappy {:.0} zstd {:.0}",
+                faults[0] / reps as f64,
+                faults[1] / reps as f64,
+                faults[2] / reps as f64
+            );
         }
         let [a, b, c] = times.map(median);
         let label = col.map_or("(all)".to_string(), |c| t.schema.field(c).name().clone());
@@ -159,15 +172,145 @@ fn cpu_seconds() -> f64 {
     (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
 }
 
+/// Minor page faults of the process so far (field 10 of `/proc/self/stat`).
+fn minor_faults() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    after
+        .split_whitespace()
+        .nth(7)
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(0.0)
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
+/// `planes SEGMENT`: for every integer column, byte layouts of each 4096-value group (values
+/// minus the group minimum) behind zstd(3): little-endian words, byte planes in one frame, byte
+/// planes each in its own frame; against the column's stored bytes.
+fn planes(path: &Path) -> Result<()> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Int64Type;
+    use arrow_array::{Array, ArrayRef};
+    use arrow_schema::DataType;
+    let seg = Arc::new(Segment::open(&LocalFs, path)?);
+    let ncols = seg.schema().fields.len();
+    for c in 0..ncols {
+        let stored: u64 = seg.footer().columns[c]
+            .blocks
+            .iter()
+            .map(|b| u64::from(b.len))
+            .sum();
+        let scan = strata_predicate::Scan::new(vec![seg.clone()])
+            .batch_size(1 << 30)
+            .projection(strata_predicate::Projection::Indices(vec![c]));
+        let mut vals: Vec<i64> = Vec::new();
+        let mut ok = true;
+        for b in scan {
+            let b = b?;
+            let col: ArrayRef = match b.column(0).as_any_dictionary_opt() {
+                Some(d) => d.keys().slice(0, d.len()),
+                None => b.column(0).clone(),
+            };
+            let col = match arrow_cast::cast(&col, &DataType::Int64) {
+                Ok(a) => a,
+                Err(_) => {
+                    ok = false;
+                    break;
+                }
+            };
+            if col.null_count() > 0 {
+                ok = false;
+                break;
+            }
+            vals.extend(col.as_primitive::<Int64Type>().values().iter());
+        }
+        if !ok || vals.is_empty() {
+            continue;
+        }
+        // Dictionary codes: per group against one dictionary for the whole column.
+        let mut global: Vec<i64> = vals.clone();
+        global.sort_unstable();
+        global.dedup();
+        let gw = (usize::BITS - (global.len().max(2) - 1).leading_zeros()) as usize;
+        let vw = |lo: i64, hi: i64| (64 - (hi.wrapping_sub(lo) as u64).leading_zeros()) as usize;
+        let gdict = global.len() * vw(global[0], global.last().copied().unwrap_or(0)) / 8;
+        let (mut packed, mut local, mut shared) = (0usize, 0usize, gdict);
+        for g in vals.chunks(4096) {
+            let mut d = g.to_vec();
+            d.sort_unstable();
+            d.dedup();
+            let w = vw(d[0], d.last().copied().unwrap_or(0));
+            packed += g.len() * w / 8;
+            let cw = (usize::BITS - (d.len().max(2) - 1).leading_zeros()) as usize;
+            local += (d.len() * w + g.len() * cw) / 8;
+            shared += g.len() * gw / 8;
+        }
+        println!(
+            "    {} distinct ({gw} bits): packed {packed} local dict {local} shared dict {shared} ({gdict} of dictionary)",
+            global.len()
+        );
+        let mut sz = [0usize; 4];
+        let mut frames: Vec<(Vec<u8>, usize)> = Vec::new();
+        let group: usize = std::env::var("EP_GROUP")
+            .ok()
+            .and_then(|g| g.parse().ok())
+            .unwrap_or(4096);
+        for g in vals.chunks(group) {
+            let min = g.iter().copied().min().unwrap_or(0);
+            let d: Vec<u64> = g.iter().map(|&v| v.wrapping_sub(min) as u64).collect();
+            let max = d.iter().copied().max().unwrap_or(0);
+            let bytes = (64 - max.leading_zeros() as usize).div_ceil(8).max(1);
+            let words: Vec<u8> = d
+                .iter()
+                .flat_map(|v| v.to_le_bytes()[..bytes].to_vec())
+                .collect();
+            sz[0] += zstd::bulk::compress(&words, 3)?.len();
+            let planes: Vec<Vec<u8>> = (0..bytes)
+                .map(|k| d.iter().map(|v| (v >> (8 * k)) as u8).collect())
+                .collect();
+            sz[1] += zstd::bulk::compress(&planes.concat(), 3)?.len();
+            for p in &planes {
+                let z = zstd::bulk::compress(p, 3)?;
+                if z.len() < p.len() {
+                    sz[2] += z.len();
+                    frames.push((z, p.len()));
+                } else {
+                    sz[2] += p.len();
+                }
+            }
+            sz[3] += bytes * g.len();
+        }
+        let mut dec = zstd::bulk::Decompressor::new()?;
+        let mut buf = vec![0u8; 1 << 20];
+        let t = Instant::now();
+        for _ in 0..5 {
+            for (z, n) in &frames {
+                dec.decompress_to_buffer(z, &mut buf[..*n])?;
+            }
+        }
+        let ns = t.elapsed().as_secs_f64() * 1e9 / 5.0 / vals.len() as f64;
+        println!(
+            "{:3} {:20} stored {:>9} raw {:>9} words+z {:>9} planes+z {:>9} planes/z {:>9} {ns:.2} ns/value",
+            c,
+            seg.schema().fields[c].name,
+            stored,
+            sz[3],
+            sz[0],
+            sz[1],
+            sz[2]
+        );
+    }
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let usage = "usage: entropy_probe write DATA OUT | read OUT [REPS] | readone SEGMENT [REPS] \
-                 | writetime DATA OUT [REPS] [TABLE] | colcmp DATA TABLE [REPS] | open SEGMENT [REPS] | pruned SEGMENT PREDICATE [REPS] | dumpblocks SEGMENT COLUMN DIR";
+                 | writetime DATA OUT [REPS] [TABLE] | colcmp DATA TABLE [REPS] | open SEGMENT [REPS] | pruned SEGMENT PREDICATE [REPS] | dumpblocks SEGMENT COLUMN DIR | planes SEGMENT";
     match args.get(1).map(String::as_str) {
         Some("write") => {
             let data = Path::new(args.get(2).ok_or(usage)?);
@@ -361,6 +504,7 @@ fn main() -> Result<()> {
                 std::fs::write(dir.join(format!("{i:05}.bin")), &block[1..block.len() - 4])?;
             }
         }
+        Some("planes") => planes(Path::new(args.get(2).ok_or(usage)?))?,
         Some("colcmp") => {
             let data = Path::new(args.get(2).ok_or(usage)?);
             let name = args.get(3).ok_or(usage)?;

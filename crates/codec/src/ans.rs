@@ -430,6 +430,7 @@ pub(crate) fn plan_following(values: &[u64], lowers: &[u64]) -> Option<Plan> {
         return None;
     }
     let reference = values.iter().copied().min()?;
+    let span = values.iter().copied().max()? - reference;
     let mut bins: Vec<Bin> = vec![
         Bin {
             lower: u64::MAX,
@@ -438,12 +439,34 @@ pub(crate) fn plan_following(values: &[u64], lowers: &[u64]) -> Option<Plan> {
         };
         lowers.len()
     ];
-    for &v in values {
-        let k = lowers.partition_point(|&l| l <= v).saturating_sub(1);
+    let mut add = |k: usize, v: u64| {
         if let Some(b) = bins.get_mut(k) {
             b.lower = b.lower.min(v);
             b.upper = b.upper.max(v);
             b.count += 1;
+        }
+    };
+    if span < COUNTED_SPAN {
+        // Values spanning a small range find their bin in a table of the range, filled in one
+        // sweep along the bins, instead of by a binary search each.
+        let mut bin_of = vec![0u16; span as usize + 1];
+        let mut k = lowers
+            .partition_point(|&l| l <= reference)
+            .saturating_sub(1);
+        for (o, slot) in bin_of.iter_mut().enumerate() {
+            let v = reference + o as u64;
+            while lowers.get(k + 1).is_some_and(|&l| l <= v) {
+                k += 1;
+            }
+            *slot = k as u16;
+        }
+        for &v in values {
+            let k = bin_of.get((v - reference) as usize).copied().unwrap_or(0);
+            add(usize::from(k), v);
+        }
+    } else {
+        for &v in values {
+            add(lowers.partition_point(|&l| l <= v).saturating_sub(1), v);
         }
     }
     let bins = bins
@@ -596,10 +619,17 @@ pub(crate) fn encode_planned(
     let log = u32::from(p.table_log);
     let lowers: Vec<u64> = p.bins.iter().map(|b| b.lower).collect();
     let widths: Vec<u8> = p.bins.iter().map(Bin::width).collect();
+    // Per bin: its weight, its cumulative weight, and the weight's reciprocal: for a state
+    // below 2^32 and a weight below 2^13, `x * ceil(2^45 / w) >> 45` is `x / w` exactly
+    // (a multiplication in place of a division on every value).
     let mut cum = Vec::with_capacity(p.weights.len());
     let mut c = 0u32;
     for &w in &p.weights {
-        cum.push(c);
+        cum.push((
+            w,
+            c,
+            (1u64 << RECIPROCAL_SHIFT).div_ceil(u64::from(w.max(1))),
+        ));
         c += w;
     }
     // Bin of every value, and its offset bits. Offsets spanning a small range find their bin
@@ -639,8 +669,7 @@ pub(crate) fn encode_planned(
     let mut words: Vec<u16> = Vec::with_capacity(values.len());
     for (i, &s) in syms.iter().enumerate().rev() {
         let s = usize::from(s);
-        let (Some(x), Some(&f), Some(&start)) =
-            (states.get_mut(i % LANES), p.weights.get(s), cum.get(s))
+        let (Some(x), Some(&(f, start, reciprocal))) = (states.get_mut(i % LANES), cum.get(s))
         else {
             continue;
         };
@@ -649,9 +678,10 @@ pub(crate) fn encode_planned(
             words.push(*x as u16);
             *x >>= 16;
         }
-        // A state is below 2^32 here: a 32-bit division, cheaper than a 64-bit one.
-        let (q, r) = ((*x as u32) / (f as u32), (*x as u32) % (f as u32));
-        *x = (u64::from(q) << log) + u64::from(r) + u64::from(start);
+        // A state is below 2^32 here.
+        let q = ((u128::from(*x) * u128::from(reciprocal)) >> RECIPROCAL_SHIFT) as u64;
+        let r = *x - q * f;
+        *x = (q << log) + r + u64::from(start);
     }
     words.reverse();
 
@@ -687,6 +717,10 @@ pub(crate) fn encode_planned(
     out.extend_from_slice(&offsets);
     Some(format!("bins={},log={}", p.bins.len(), p.table_log))
 }
+
+/// Shift of the encoder's reciprocals: 32 bits of state plus 13 of weight, which makes the
+/// multiply-and-shift an exact division (Granlund and Montgomery's round-up method).
+const RECIPROCAL_SHIFT: u32 = 45;
 
 /// One decode-table slot, packed for a single load: `freq | bias << 32 | bin << 48`, where
 /// `bias` is `slot − cum` of the slot's bin (both below 2^13 and 2^12, so neither field
@@ -1133,6 +1167,50 @@ mod tests {
         }
         assert!(plan_following(&[], &lowers).is_none());
         assert!(plan_following(&first, &[]).is_none());
+    }
+
+    #[test]
+    fn following_bins_by_table_match_a_binary_search() {
+        let mut next = crate::xorshift(0x9e37_79b9_7f4a_7c15);
+        let lowers: Vec<u64> = vec![100, 103, 150, 151, 400, 2000];
+        for (base, span) in [
+            (0u64, 300u64),
+            (90, 500),
+            (140, 4000),
+            (390, 20),
+            (2500, 100),
+        ] {
+            let values: Vec<u64> = (0..1000).map(|_| base + next() % span).collect();
+            let p = plan_following(&values, &lowers).unwrap();
+            // The oracle: each value's bin by binary search, empty bins dropped.
+            let mut want = vec![(u64::MAX, 0u64, 0u32); lowers.len()];
+            for &v in &values {
+                let k = lowers.partition_point(|&l| l <= v).saturating_sub(1);
+                let b = &mut want[k];
+                *b = (b.0.min(v), b.1.max(v), b.2 + 1);
+            }
+            let want: Vec<(u64, u64, u32)> = want.into_iter().filter(|b| b.2 > 0).collect();
+            let got: Vec<(u64, u64, u32)> = p
+                .bins
+                .iter()
+                .map(|b| (b.lower + p.reference, b.upper + p.reference, b.count))
+                .collect();
+            assert_eq!(got, want, "base {base} span {span}");
+        }
+    }
+
+    #[test]
+    fn reciprocal_division_is_exact_for_every_weight_and_state() {
+        let mut next = crate::xorshift(0x2545_f491_4f6c_dd1d);
+        for f in 1..=(1u64 << MAX_TABLE_LOG) {
+            let reciprocal = (1u64 << RECIPROCAL_SHIFT).div_ceil(f);
+            let top = (1u64 << 32) - 1;
+            let edges = [0, 1, f - 1, f, f + 1, top, top - top % f, top - top % f - 1];
+            for x in edges.into_iter().chain((0..64).map(|_| next() >> 32)) {
+                let q = ((u128::from(x) * u128::from(reciprocal)) >> RECIPROCAL_SHIFT) as u64;
+                assert_eq!(q, x / f, "x {x} f {f}");
+            }
+        }
     }
 
     #[test]
