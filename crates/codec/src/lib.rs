@@ -78,15 +78,16 @@
 //! following a cascade with an `ans` node keeps that node's bins and fits only their weights
 //! (no histogram, no dynamic programme). The sampler's plan of a node it saw whole is the one
 //! encoded; of a sampled node, its bins are kept and their weights fitted to every value.
-//! Measured on the six tables of the segment suite (docs/benchmarks.md, sixth-session
-//! section), entropy on makes segments 5.3–18.8 % smaller, writes 0.56–0.75× and full
-//! single-threaded reads 0.43–0.81× as fast: rANS decodes a value in 3.3–3.9 ns
-//! (kernels bench), bit-unpacking in 0.5–0.9. Its decoder runs two passes (each value's bin,
-//! from a per-thread table of 2^L slot entries; then its value, from a table of the node's
-//! bins); four lanes share one word stream, and the chain from one chunk's states through the
-//! words they take to the next chunk's load bounds it. That is why it is not the default yet:
-//! with a two-bit margin it read nearly as fast, but estimating it on every integer node
-//! slowed writes to 0.55–0.80× (docs/benchmarks.md).
+//! Measured on the six tables of the segment suite with format 3.3's zstd stage on
+//! (docs/benchmarks.md, thirteenth-session section), entropy on makes segments 5.8–24.6 %
+//! smaller, writes 0.56–0.73× and full single-threaded reads 0.52–0.81× as fast: rANS
+//! decodes a value in 3.3–3.9 ns (kernels bench), bit-unpacking in 0.5–0.9. Its decoder runs
+//! two passes (each value's bin, from a per-thread table of 2^L slot entries; then its value,
+//! from a table of the node's bins); four lanes share one word stream. The first pass retires
+//! about 20 instructions a value and is bound by them, not by the lanes' shared stream (a
+//! layout with one stream per lane read no faster); the second costs about 2 ns a value where
+//! bins have widths. That is why it is not the default: reads cost what the leaf holds in
+//! values, not what it saves in bytes. The encoder divides by a reciprocal multiplication.
 //! [`Profile::TimeSeries`] adds delta-of-delta and Gorilla to the candidates.
 //! [`EncodeOptions::scheme`] forces the top-level scheme. The chosen tree is returned as a
 //! [`Cascade`] for `inspect`.
