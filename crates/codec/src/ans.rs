@@ -430,7 +430,6 @@ pub(crate) fn plan_following(values: &[u64], lowers: &[u64]) -> Option<Plan> {
         return None;
     }
     let reference = values.iter().copied().min()?;
-    let span = values.iter().copied().max()? - reference;
     let mut bins: Vec<Bin> = vec![
         Bin {
             lower: u64::MAX,
@@ -439,34 +438,14 @@ pub(crate) fn plan_following(values: &[u64], lowers: &[u64]) -> Option<Plan> {
         };
         lowers.len()
     ];
-    let mut add = |k: usize, v: u64| {
-        if let Some(b) = bins.get_mut(k) {
+    // Lower bounds relative to the reference (those below it clamp to 0 and, being at most
+    // every value, still lose to a later bin whose bound a value reaches).
+    let relative: Vec<u64> = lowers.iter().map(|l| l.saturating_sub(reference)).collect();
+    for (&v, k) in values.iter().zip(bin_of_each(values, reference, &relative)) {
+        if let Some(b) = bins.get_mut(usize::from(k)) {
             b.lower = b.lower.min(v);
             b.upper = b.upper.max(v);
             b.count += 1;
-        }
-    };
-    if span < COUNTED_SPAN {
-        // Values spanning a small range find their bin in a table of the range, filled in one
-        // sweep along the bins, instead of by a binary search each.
-        let mut bin_of = vec![0u16; span as usize + 1];
-        let mut k = lowers
-            .partition_point(|&l| l <= reference)
-            .saturating_sub(1);
-        for (o, slot) in bin_of.iter_mut().enumerate() {
-            let v = reference + o as u64;
-            while lowers.get(k + 1).is_some_and(|&l| l <= v) {
-                k += 1;
-            }
-            *slot = k as u16;
-        }
-        for &v in values {
-            let k = bin_of.get((v - reference) as usize).copied().unwrap_or(0);
-            add(usize::from(k), v);
-        }
-    } else {
-        for &v in values {
-            add(lowers.partition_point(|&l| l <= v).saturating_sub(1), v);
         }
     }
     let bins = bins
@@ -607,6 +586,31 @@ pub(crate) fn encode(values: &[u64], tag: u8, out: &mut Vec<u8>) -> Option<Strin
     encode_planned(values, &plan(values)?, tag, out)
 }
 
+/// The bin of each value: the last of `lowers` (ascending bounds relative to `reference`, the
+/// values' minimum) that `value - reference` reaches, the first when it reaches none. Values
+/// spanning fewer than [`COUNTED_SPAN`] find it in a table of the span, filled in one sweep
+/// along the bounds; others by a binary search each.
+fn bin_of_each(values: &[u64], reference: u64, lowers: &[u64]) -> Vec<u16> {
+    let offset = |v: u64| v.wrapping_sub(reference);
+    let search = |o: u64| lowers.partition_point(|&l| l <= o).saturating_sub(1) as u16;
+    let span = values.iter().map(|&v| offset(v)).max().unwrap_or(0);
+    if span >= COUNTED_SPAN {
+        return values.iter().map(|&v| search(offset(v))).collect();
+    }
+    let mut table = vec![0u16; span as usize + 1];
+    let mut k = usize::from(search(0));
+    for (o, slot) in table.iter_mut().enumerate() {
+        while lowers.get(k + 1).is_some_and(|&l| l <= o as u64) {
+            k += 1;
+        }
+        *slot = k as u16;
+    }
+    values
+        .iter()
+        .map(|&v| table.get(offset(v) as usize).copied().unwrap_or(0))
+        .collect()
+}
+
 /// Encodes `values` as one entropy-coded node (tag and count included) under `p`, a plan of
 /// exactly them: the sampler's, or one following an earlier node's bins. Returns the detail
 /// for the cascade.
@@ -632,27 +636,8 @@ pub(crate) fn encode_planned(
         ));
         c += w;
     }
-    // Bin of every value, and its offset bits. Offsets spanning a small range find their bin
-    // in a table; others by binary search over the bins' lower bounds.
-    let span = p.bins.last().map_or(0, |b| b.upper);
-    let mut syms: Vec<u16> = Vec::with_capacity(values.len());
-    if span < COUNTED_SPAN {
-        let mut bin_of = vec![0u16; span as usize + 1];
-        for (s, b) in p.bins.iter().enumerate() {
-            if let Some(slots) = bin_of.get_mut(b.lower as usize..=b.upper as usize) {
-                slots.fill(s as u16);
-            }
-        }
-        syms.extend(values.iter().map(|&v| {
-            let off = v.wrapping_sub(p.reference) as usize;
-            bin_of.get(off).copied().unwrap_or(0)
-        }));
-    } else {
-        syms.extend(values.iter().map(|&v| {
-            let off = v.wrapping_sub(p.reference);
-            lowers.partition_point(|&l| l <= off).saturating_sub(1) as u16
-        }));
-    }
+    // Bin of every value, then its offset bits.
+    let syms = bin_of_each(values, p.reference, &lowers);
     let mut offsets = BitWriter::default();
     if widths.iter().any(|&w| w > 0) {
         for (&v, &s) in values.iter().zip(&syms) {
