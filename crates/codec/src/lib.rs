@@ -101,7 +101,9 @@
 //! The only `unsafe` code calls two of ALP's loops (the digits' conversion to doubles on
 //! decode, the round-trip check on encode) in copies compiled for AVX2 where the CPU has it
 //! (detected at run time): one IEEE division a value, four to a vector instead of two, with
-//! the same results bit for bit as the baseline copies.
+//! the same results bit for bit as the baseline copies; and [`spread`], which moves a
+//! nullable block's packed values onto their valid rows with AVX-512's expanding loads where
+//! the CPU has them (the counts checked first).
 //!
 //! ```
 //! use strata_codec::{EncodeOptions, Profile, decode_i64, encode_i64};
@@ -126,10 +128,12 @@ mod float;
 mod int;
 mod io;
 mod sample;
+mod spread;
 
 pub use cascade::{Cascade, Scheme};
 pub use distinct::{DistinctSet, count_distinct};
 pub use error::{CodecError, Result};
+pub use spread::{Lane, spread};
 
 use int::{Ctx, flip_i64, unflip_i64};
 

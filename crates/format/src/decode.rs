@@ -234,7 +234,7 @@ impl DecodedBlock {
     /// Appends every row of the block to `out` by decoding the values straight into it
     /// (`decode` appends the non-null values, then they are spread over the valid rows in
     /// place, nulls getting the default). On an error `out` is left as it was.
-    fn decode_rows_into<T: Copy + Default>(
+    fn decode_rows_into<T: strata_codec::Lane>(
         &self,
         out: &mut Vec<T>,
         decode: impl FnOnce(&[u8], Limits, &mut Vec<T>) -> Result<usize>,
@@ -255,52 +255,37 @@ impl DecodedBlock {
     }
 }
 
+/// The dictionary array of `keys` into `dict`. Every key, null rows' included (the decoder
+/// gives those zero), is checked against the dictionary's length in one branch-free pass; only
+/// when one is out (or the dictionary is empty) does Arrow's own row-by-row check run, to
+/// name it.
+fn dictionary(keys: PrimitiveArray<Int32Type>, dict: ArrayRef) -> Result<ArrayRef> {
+    // A negative key is at least 2^31 as a `u32`, past any dictionary's length.
+    let top = keys.values().iter().fold(0u32, |m, &k| m.max(k as u32));
+    if (top as usize) < dict.len() {
+        #[expect(
+            unsafe_code,
+            reason = "skips Arrow's row-by-row key check, done just above"
+        )]
+        // SAFETY: every key (null rows' too) is in `0..dict.len()`, checked just above.
+        let d = unsafe { DictionaryArray::<Int32Type>::new_unchecked(keys, dict) };
+        return Ok(Arc::new(d));
+    }
+    Ok(Arc::new(DictionaryArray::<Int32Type>::try_new(keys, dict)?))
+}
+
 /// Moves the values `out[base..]` (one per set bit of `valid`) to the positions of their set
-/// bits in `out[base..base + valid.len()]`, from the last down, so no value is overwritten
-/// before it moves (a value's row is never before its index); null rows get the default.
-/// Works a 64-row word at a time: a word without nulls moves as one run; otherwise only its
-/// set bits, then only its unset ones, are visited.
-fn spread<T: Copy + Default>(out: &mut Vec<T>, base: usize, valid: &BooleanBuffer) {
+/// bits in `out[base..base + valid.len()]` (see [`strata_codec::spread`]); null rows get zero.
+fn spread<T: strata_codec::Lane>(out: &mut Vec<T>, base: usize, valid: &BooleanBuffer) {
     let n = valid.len();
-    let mut k = out.len() - base;
+    let values = out.len() - base;
     out.resize(base + n, T::default());
-    let dst = out.get_mut(base..).unwrap_or_default();
     let chunks = valid.bit_chunks();
     let mut words: Vec<u64> = chunks.iter().collect();
     if chunks.remainder_len() > 0 {
         words.push(chunks.remainder_bits());
     }
-    for (i, &w) in words.iter().enumerate().rev() {
-        let first = i * 64;
-        let in_word = (n - first).min(64);
-        let full = u64::MAX >> (64 - in_word);
-        if w & full == full {
-            // No null in this word: its values move as one run.
-            k = k.saturating_sub(in_word);
-            if k + in_word <= dst.len() && first + in_word <= dst.len() {
-                dst.copy_within(k..k + in_word, first);
-            }
-            continue;
-        }
-        let mut set = w;
-        while set != 0 {
-            let b = 63 - set.leading_zeros() as usize;
-            k = k.saturating_sub(1);
-            if let (Some(&v), true) = (dst.get(k), first + b < dst.len()) {
-                dst[first + b] = v;
-            }
-            set &= !(1u64 << b);
-        }
-        // Every value still to move sits below `k`, which is at most `first`: the null rows of
-        // this word can take the default now.
-        let mut unset = !w & full;
-        while unset != 0 {
-            if let Some(d) = dst.get_mut(first + unset.trailing_zeros() as usize) {
-                *d = T::default();
-            }
-            unset &= unset - 1;
-        }
-    }
+    strata_codec::spread(out.get_mut(base..).unwrap_or_default(), values, &words);
 }
 
 fn what(pos: BlockPos) -> String {
@@ -825,7 +810,7 @@ impl ColumnSink {
                     FormatError::InvalidArgument("symbol column without dictionary".into())
                 })?;
                 let keys = primitive::<Int32Type>(k, nulls)?;
-                Arc::new(DictionaryArray::<Int32Type>::try_new(keys, dict)?)
+                dictionary(keys, dict)?
             }
             (Out::Bytes { offsets, data }, t) => byte_array(t, offsets, data, nulls)?,
         };
@@ -846,7 +831,7 @@ impl ColumnSink {
 /// range without a mask; a range scan's mask is one or two such runs): each run's values are
 /// checked in one pass and converted in another, both tight loops the compiler vectorises;
 /// nulls are filled in by scattering the run's values over its valid rows.
-fn prim<S: Copy + Default + std::fmt::Display, T: Copy + Default>(
+fn prim<S: strata_codec::Lane + std::fmt::Display, T: Copy + Default>(
     out: &mut Vec<T>,
     src: &[S],
     valid: Option<&BooleanBuffer>,
@@ -920,7 +905,7 @@ const SPARSE: usize = 4;
     clippy::too_many_arguments,
     reason = "prim's arguments, with the mask already cut to its rows"
 )]
-fn gather<S: Copy + Default + std::fmt::Display, T: Copy + Default>(
+fn gather<S: strata_codec::Lane + std::fmt::Display, T: Copy + Default>(
     out: &mut Vec<T>,
     src: &[S],
     valid: Option<&BooleanBuffer>,
