@@ -224,17 +224,17 @@ impl Ctx {
 
 /// Turns decoded lengths into offsets, checking they add up to the data length.
 fn offsets_from(lens: &[u64], data_len: usize, encoding: &'static str) -> Result<Vec<u64>> {
+    // The running sums are kept in 128 bits, where they cannot overflow, and need no check of
+    // their own: the last one equal to the data's length puts every one within the data
+    // (they never decrease), so each fits its 64-bit offset.
     let mut offsets = Vec::with_capacity(lens.len() + 1);
-    let mut acc: u64 = 0;
+    let mut acc: u128 = 0;
     offsets.push(0);
-    for &l in lens {
-        acc = acc
-            .checked_add(l)
-            .filter(|&a| a <= data_len as u64)
-            .ok_or_else(|| corrupt(encoding, "string lengths exceed the data"))?;
-        offsets.push(acc);
-    }
-    if acc != data_len as u64 {
+    offsets.extend(lens.iter().map(|&l| {
+        acc += u128::from(l);
+        acc as u64
+    }));
+    if acc != data_len as u128 {
         return Err(corrupt(
             encoding,
             "string lengths do not add up to the data length",

@@ -34,8 +34,8 @@ use arrow_array::types::{
     TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 use arrow_array::{
-    Array, ArrayRef, BinaryArray, BooleanArray, DictionaryArray, LargeStringArray, PrimitiveArray,
-    StringArray,
+    Array, ArrayRef, BinaryArray, BooleanArray, DictionaryArray, GenericStringArray,
+    OffsetSizeTrait, PrimitiveArray,
 };
 use arrow_buffer::{
     BooleanBuffer, BooleanBufferBuilder, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer,
@@ -1011,12 +1011,13 @@ fn bytes(
             .zip(usize::try_from(last).ok())
             .and_then(|(a, b)| v.data.get(a..b))
             .ok_or_else(short)?;
-        data.extend_from_slice(run);
-        offsets.reserve(end - start);
-        for &x in &o[1..] {
-            let d = x.checked_sub(first).and_then(|d| i64::try_from(d).ok());
-            offsets.push(at + d.ok_or_else(|| corrupt_at(pos, "string offsets go back".into()))?);
+        // Offsets that never go back (checked in one branch-free pass) lie within
+        // `first..=last`, whose bytes exist: each is `first` plus at most the run's length.
+        if !o.windows(2).fold(true, |ok, w| ok & (w[0] <= w[1])) {
+            return Err(corrupt_at(pos, "string offsets go back".into()));
         }
+        data.extend_from_slice(run);
+        offsets.extend(o[1..].iter().map(|&x| at + (x - first) as i64));
         return Ok(());
     }
     for_each_selected(valid, sel, |k| {
@@ -1055,32 +1056,54 @@ fn byte_array(
     nulls: Option<NullBuffer>,
 ) -> Result<ArrayRef> {
     let values = Buffer::from_vec(data);
-    let bad = |e: arrow_schema::ArrowError| FormatError::corrupt("string values", 0, e.to_string());
     if *t == DataType::LargeUtf8 {
         let o = OffsetBuffer::new(ScalarBuffer::from(offsets));
-        return Ok(Arc::new(
-            LargeStringArray::try_new(o, values, nulls).map_err(bad)?,
+        return Ok(Arc::new(string_array(o, values, nulls)?));
+    }
+    // The offsets run from zero upwards (the decoder sums lengths): below 2^31 at the end, below
+    // it everywhere.
+    if offsets.last().is_some_and(|&o| o > i64::from(i32::MAX)) {
+        return Err(FormatError::InvalidArgument(
+            "more than 2 GiB of string values in one array; read fewer rows at a time".into(),
         ));
     }
-    let o = offsets
-        .into_iter()
-        .map(i32::try_from)
-        .collect::<std::result::Result<Vec<i32>, _>>()
-        .map_err(|_| {
-            FormatError::InvalidArgument(
-                "more than 2 GiB of string values in one array; read fewer rows at a time".into(),
-            )
-        })?;
+    let o: Vec<i32> = offsets.iter().map(|&o| o as i32).collect();
     let o = OffsetBuffer::new(ScalarBuffer::from(o));
     if *t == DataType::Binary {
         Ok(Arc::new(
-            BinaryArray::try_new(o, values, nulls).map_err(bad)?,
+            BinaryArray::try_new(o, values, nulls).map_err(bad_strings)?,
         ))
     } else {
-        Ok(Arc::new(
-            StringArray::try_new(o, values, nulls).map_err(bad)?,
-        ))
+        Ok(Arc::new(string_array(o, values, nulls)?))
     }
+}
+
+fn bad_strings(e: arrow_schema::ArrowError) -> FormatError {
+    FormatError::corrupt("string values", 0, e.to_string())
+}
+
+/// The string array of `offsets` into `values`. Where the values are ASCII (one branch-free
+/// pass), every offset is a character boundary and the bytes are UTF-8, so only what else
+/// Arrow's row-by-row check covers is checked (the last offset within the values, one null bit
+/// a row); otherwise Arrow checks it all, naming what is wrong.
+fn string_array<O: OffsetSizeTrait>(
+    offsets: OffsetBuffer<O>,
+    values: Buffer,
+    nulls: Option<NullBuffer>,
+) -> Result<GenericStringArray<O>> {
+    let rows = offsets.len() - 1;
+    if values.is_ascii()
+        && offsets.last().is_some_and(|o| o.as_usize() <= values.len())
+        && nulls.as_ref().is_none_or(|n| n.len() == rows)
+    {
+        #[expect(unsafe_code, reason = "skips Arrow's UTF-8 check for ASCII values")]
+        // SAFETY: ASCII bytes are UTF-8 and every byte offset into them is a character
+        // boundary; the offsets do not decrease (`OffsetBuffer`) and end within the values;
+        // the null buffer has one bit per string: all that `try_new` checks.
+        let a = unsafe { GenericStringArray::new_unchecked(offsets, values, nulls) };
+        return Ok(a);
+    }
+    GenericStringArray::try_new(offsets, values, nulls).map_err(bad_strings)
 }
 
 thread_local! {
@@ -1129,6 +1152,33 @@ mod tests {
     use super::*;
     use crate::block::{BlockOptions, encode_block};
     use arrow_array::Int64Array;
+
+    #[test]
+    fn string_arrays_are_checked_ascii_or_not() {
+        let build = |offsets: Vec<i64>, data: &[u8], nulls: Option<NullBuffer>| {
+            byte_array(&DataType::Utf8, offsets, data.to_vec(), nulls)
+        };
+        // ASCII, with and without nulls; multi-byte UTF-8.
+        let a = build(vec![0, 2, 2, 5], b"abcde", None).unwrap();
+        assert_eq!(
+            a.as_string::<i32>().iter().collect::<Vec<_>>(),
+            [Some("ab"), Some(""), Some("cde")]
+        );
+        let nulls = NullBuffer::from(vec![true, false, true]);
+        let a = build(vec![0, 2, 2, 5], b"abcde", Some(nulls)).unwrap();
+        assert_eq!(a.null_count(), 1);
+        let a = build(vec![0, 2, 4], "\u{e9}\u{e8}".as_bytes(), None).unwrap();
+        assert_eq!(a.as_string::<i32>().value(1), "\u{e8}");
+        // Not UTF-8, an offset inside a character, past the data, a short null buffer: typed
+        // errors, no panic.
+        assert!(build(vec![0, 1, 2], &[b'a', 0xff], None).is_err());
+        assert!(build(vec![0, 1, 4], "\u{e9}ab".as_bytes(), None).is_err());
+        assert!(build(vec![0, 2, 9], b"abcde", None).is_err());
+        let short = NullBuffer::from(vec![true]);
+        assert!(build(vec![0, 2, 5], b"abcde", Some(short)).is_err());
+        let large = byte_array(&DataType::LargeUtf8, vec![0, 3], b"xyz".to_vec(), None).unwrap();
+        assert_eq!(large.as_string::<i64>().value(0), "xyz");
+    }
 
     /// Dictionary keys above the dictionary or above `i32` are the first such key, the output
     /// untouched; keys in range are appended as they are.
