@@ -547,6 +547,35 @@ fn main() -> Result<()> {
             let each = start.elapsed().as_secs_f64() / reps as f64;
             println!("{n} columns, {:.1} us an open", each * 1e6);
         }
+        Some("table") => {
+            // The suite's own measurement of one table (interleaved writes and reads).
+            let data = Path::new(args.get(2).ok_or(usage)?);
+            let name = args.get(3).ok_or(usage)?;
+            // `all`: every table, loaded together first, as the suite loads them.
+            let all = if name == "all" {
+                tables::load_tables(data, None).tables
+            } else {
+                vec![tables::load_table(data, name, None)?.ok_or("no such table")?]
+            };
+            let out = tempfile::tempdir()?;
+            let ctx = strata_benches::BenchContext {
+                data_dir: data.to_path_buf(),
+                out_dir: out.path().to_path_buf(),
+                quick: false,
+                store: None,
+            };
+            for t in &all {
+                let r = strata_benches::segment::run_table(&ctx, t)?;
+                println!(
+                    "{}: read/snappy {:.2} read/zstd {:.2} write/zstd {:.2} size {:.3}",
+                    t.name,
+                    r.read_vs_parquet_snappy,
+                    r.read_vs_parquet_zstd,
+                    r.write_vs_parquet_zstd,
+                    r.size_vs_parquet_zstd
+                );
+            }
+        }
         Some("readone") => {
             let path = Path::new(args.get(2).ok_or(usage)?);
             let reps: usize = args.get(3).map_or(Ok(1), |s| s.parse())?;

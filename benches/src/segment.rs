@@ -472,7 +472,9 @@ fn keep_files(ctx: &BenchContext, table: &Table, files: &[(&Path, &str)]) -> Res
     Ok(())
 }
 
-fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
+/// Measures one table as the suite does (public so that one table can be re-measured on its
+/// own, as `entropy_probe table` does).
+pub fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
     let dir = tempfile::tempdir().map_err(|e| BenchError::io(&std::env::temp_dir(), e))?;
     let dir_path: PathBuf = dir.path().to_path_buf();
     let schema = strata_schema(table)?;
