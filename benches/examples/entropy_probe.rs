@@ -9,7 +9,9 @@
 //! of one column-wide dictionary (`EP_GROUP=n` values a group, default 4096); `colcmp` also
 //! prints each reader's minor page faults. Reads run on one thread and drop each batch;
 //! `EP_THREADS=n` reads on `n` threads, `EP_COLLECT=1` keeps every batch until the read ends
-//! (as the segment suite does).
+//! (as the segment suite does). `table DATA NAME` (or `all`) runs the segment suite's own
+//! measurement; to match the suite's binary, which fixes glibc's malloc thresholds, run it with
+//! `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456`.
 //! (`cargo run --release -p strata-benches --example entropy_probe -- write DATA OUT`).
 use std::path::Path;
 use std::sync::Arc;

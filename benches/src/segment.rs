@@ -35,6 +35,8 @@
 //! Both writers get the same sorted batches; each file is read back and compared with the input
 //! (row count, then column by column after casting dictionaries to `Utf8`) before anything is
 //! timed. Each write starts by removing the previous file. Files are read from the page cache.
+//! The `strata-benches` binary fixes glibc's malloc thresholds for the run, so that a reader's
+//! page faults do not depend on what ran before it (see its `fix_malloc_thresholds`).
 //! The JSON also holds per-column bytes of Strata (`SegmentMeta::column_bytes`) and of
 //! Parquet+zstd (compressed column-chunk sizes), and each Strata column's most common cascade.
 //!
@@ -70,7 +72,7 @@ use crate::{BenchContext, BenchError, Result, Suite, SuiteOutput};
 use tables::{StringColumn, Table};
 
 /// Runs per measurement in a full run (the median is reported).
-pub const SEGMENT_REPETITIONS: usize = 3;
+pub const SEGMENT_REPETITIONS: usize = 5;
 
 /// Strata file size at most this fraction of Parquet+zstd's (issue 3).
 pub const SIZE_VS_PARQUET_ZSTD_MAX: f64 = 0.8;
