@@ -27,7 +27,9 @@
 //!   Symbol columns as Arrow dictionaries (the reader's default), decoded on one thread; and the
 //!   same with every core (`threads(available cores)`), reported beside it.
 //! * **Parquet read:** `ParquetRecordBatchReaderBuilder` over the file, all row groups, batches of
-//!   [`tables::BATCH_ROWS`] rows (the default of 1024 is slower on these tables).
+//!   [`tables::BATCH_ROWS`] rows (the default of 1024 is slower on these tables); and
+//!   Parquet+zstd on every core (the multi-threaded peer): the file's columns dealt out to one
+//!   such reader a core, their batches joined (`read_parquet_threads`).
 //!
 //! The Strata segment and the Parquet+zstd file of each table are kept in `segment-files/` of the
 //! output directory, for profiling one read or write on its own.
@@ -54,8 +56,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::{Array, ArrayRef, RecordBatch};
-use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
@@ -224,7 +226,10 @@ pub struct TableResult {
     pub read_vs_parquet_snappy: f64,
     /// Strata full-read rows/s with every core decoding (`strata.read_rows_s` is one thread).
     pub strata_all_cores_read_rows_s: f64,
-    /// The cores of that read.
+    /// Parquet+zstd read by parquet-rs on every core, its columns dealt out to one reader a
+    /// core (the multi-threaded peer; `parquet_zstd.read_rows_s` is one thread).
+    pub parquet_zstd_all_cores_read_rows_s: f64,
+    /// The cores of those reads.
     pub cores: usize,
     /// Strata all-cores read rows/s ÷ Parquet+zstd read rows/s (one thread).
     pub read_all_cores_vs_parquet_zstd: f64,
@@ -402,6 +407,88 @@ fn read_parquet(path: &Path) -> Result<Vec<RecordBatch>> {
     Ok(reader.collect::<std::result::Result<Vec<_>, _>>()?)
 }
 
+/// parquet-rs on every core: parquet-rs decodes one column chunk at a time on the caller's
+/// thread, so the file's top-level columns are dealt out to `threads` readers (balanced by
+/// compressed bytes, largest first), each a [`ParquetRecordBatchReaderBuilder`] with its
+/// projection on a thread of its own, and their batches joined column by column in file order.
+/// The tables' Parquet files hold one row group (bts three), so splitting by row group would
+/// leave a core idle.
+fn read_parquet_threads(path: &Path, threads: usize) -> Result<Vec<RecordBatch>> {
+    let open = || -> Result<ParquetRecordBatchReaderBuilder<File>> {
+        let file = File::open(path).map_err(|e| BenchError::io(path, e))?;
+        Ok(ParquetRecordBatchReaderBuilder::try_new(file)?)
+    };
+    let builder = open()?;
+    let schema = Arc::clone(builder.schema());
+    let meta = builder.metadata();
+    let descr = builder.parquet_schema();
+    // Compressed bytes of each top-level column (its leaves, over every row group).
+    let mut bytes = vec![0i64; schema.fields().len()];
+    for rg in meta.row_groups() {
+        for (leaf, c) in rg.columns().iter().enumerate() {
+            if let Some(b) = bytes.get_mut(descr.get_column_root_idx(leaf)) {
+                *b += c.compressed_size();
+            }
+        }
+    }
+    let mut order: Vec<usize> = (0..bytes.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(bytes[i]));
+    let threads = threads.clamp(1, order.len().max(1));
+    let mut groups = vec![(0i64, Vec::new()); threads];
+    for i in order {
+        if let Some(g) = groups.iter_mut().min_by_key(|g| g.0) {
+            g.0 += bytes[i];
+            g.1.push(i);
+        }
+    }
+    let parts: Vec<(Vec<usize>, Vec<RecordBatch>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = groups
+            .into_iter()
+            .map(|(_, mut cols)| {
+                cols.sort_unstable();
+                s.spawn(move || -> Result<(Vec<usize>, Vec<RecordBatch>)> {
+                    let b = open()?;
+                    let mask = ProjectionMask::roots(b.parquet_schema(), cols.iter().copied());
+                    let reader = b
+                        .with_projection(mask)
+                        .with_batch_size(tables::BATCH_ROWS)
+                        .build()?;
+                    let batches = reader.collect::<std::result::Result<Vec<_>, _>>()?;
+                    Ok((cols, batches))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(BenchError::Usage("a Parquet reader panicked".into())))
+            })
+            .collect::<Result<Vec<_>>>()
+    })?;
+    let batches = parts.first().map_or(0, |(_, b)| b.len());
+    let mut out = Vec::with_capacity(batches);
+    for k in 0..batches {
+        let mut columns: Vec<Option<ArrayRef>> = vec![None; schema.fields().len()];
+        for (cols, b) in &parts {
+            let batch = b.get(k).ok_or_else(|| {
+                BenchError::Usage("Parquet readers returned uneven batches".into())
+            })?;
+            for (&c, a) in cols.iter().zip(batch.columns()) {
+                if let Some(slot) = columns.get_mut(c) {
+                    *slot = Some(Arc::clone(a));
+                }
+            }
+        }
+        let columns = columns
+            .into_iter()
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| BenchError::Usage("a Parquet column was not read".into()))?;
+        out.push(RecordBatch::try_new(Arc::clone(&schema), columns)?);
+    }
+    Ok(out)
+}
+
 /// Compressed bytes per column of a Parquet file, summed over row groups.
 fn parquet_column_bytes(path: &Path) -> Result<BTreeMap<String, u64>> {
     let file = File::open(path).map_err(|e| BenchError::io(path, e))?;
@@ -489,6 +576,11 @@ pub fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
     verify("strata", table, &read_strata(&meta.path)?)?;
     let zstd_bytes = write_parquet(&zstd_path, table, ParquetCompression::Zstd)?;
     verify("parquet-zstd", table, &read_parquet(&zstd_path)?)?;
+    verify(
+        "parquet-zstd-all-cores",
+        table,
+        &read_parquet_threads(&zstd_path, strata_format::segment::available_threads())?,
+    )?;
     let snappy_bytes = write_parquet(&snappy_path, table, ParquetCompression::Snappy)?;
     verify("parquet-snappy", table, &read_parquet(&snappy_path)?)?;
     let tuned_path = dir_path.join("table.tuned.parquet");
@@ -517,6 +609,7 @@ pub fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
         Box::new(|| read_strata_threads(&seg_path, cores).map(drop)),
         Box::new(|| write_strata(&entropy_dir, &schema, entropy_opts, &table.batches).map(drop)),
         Box::new(|| read_strata(&entropy_path).map(drop)),
+        Box::new(|| read_parquet_threads(&zstd_path, cores).map(drop)),
     ];
     #[cfg(feature = "vortex")]
     let first_vortex_op = {
@@ -541,6 +634,7 @@ pub fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
         write_rows_s: rows_per_s(rows, secs.get(7)),
         read_rows_s: rows_per_s(rows, secs.get(8)),
     };
+    let parquet_zstd_all_cores_read_rows_s = rows_per_s(rows, secs.get(9));
     let parquet_best_bytes = zstd_bytes.min(tuned_bytes);
     #[cfg(feature = "vortex")]
     let vortex = Some(vortex.comparison(
@@ -585,6 +679,7 @@ pub fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
         ),
         read_all_cores_vs_parquet_zstd: strata_all_cores_read_rows_s / parquet_zstd.read_rows_s,
         strata_all_cores_read_rows_s,
+        parquet_zstd_all_cores_read_rows_s,
         cores,
         strata,
         parquet_zstd,
@@ -780,6 +875,7 @@ impl SegmentReport {
             "read kr/s Strata (1 thread)",
             "read kr/s Strata (all cores)",
             "read kr/s zstd",
+            "read kr/s zstd (all cores)",
             "read kr/s snappy",
             "read Strata/zstd",
             "write Strata/zstd",
@@ -806,6 +902,11 @@ impl SegmentReport {
                 krows(r.strata.read_rows_s),
                 format!("{} ({})", krows(r.strata_all_cores_read_rows_s), r.cores),
                 krows(r.parquet_zstd.read_rows_s),
+                format!(
+                    "{} ({})",
+                    krows(r.parquet_zstd_all_cores_read_rows_s),
+                    r.cores
+                ),
                 krows(r.parquet_snappy.read_rows_s),
                 num(r.read_vs_parquet_zstd, 2),
                 num(r.write_vs_parquet_zstd, 2),
@@ -813,7 +914,8 @@ impl SegmentReport {
         }
         s.push_str(&t.to_markdown());
         s.push_str(
-            "\nkr/s = thousands of rows per second. pq-zstd tuned: `DELTA_BINARY_PACKED` and no \
+            "\nkr/s = thousands of rows per second. zstd (all cores): parquet-rs with the file's \
+             columns dealt out to one reader a core. pq-zstd tuned: `DELTA_BINARY_PACKED` and no \
              dictionary for integer, date and timestamp columns.\n\n### The entropy-coded leaf \
              (`EncodeOptions::entropy`, off by default)\n\nThe same segment written with it on, \
              timed in the same runs (reads on one thread).\n\n",
@@ -930,5 +1032,57 @@ impl SegmentReport {
         }
         s.push('\n');
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{Float64Array, Int64Array, RecordBatch, StringArray};
+    use arrow_schema::{DataType, Field, Schema};
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::properties::WriterProperties;
+
+    use super::{read_parquet, read_parquet_threads, tables};
+
+    /// The column-parallel Parquet read returns exactly what one reader does, whatever the
+    /// number of threads (more threads than columns too), over several batches and row groups.
+    #[test]
+    fn parquet_read_on_every_core_matches_one_reader() {
+        let rows = tables::BATCH_ROWS * 2 + 777;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("a", DataType::Int64, false),
+            Field::new("b", DataType::Utf8, true),
+            Field::new("c", DataType::Float64, true),
+        ]));
+        let a = Int64Array::from_iter_values((0..rows as i64).map(|i| i * 7 % 1000));
+        let b: StringArray = (0..rows)
+            .map(|i| (i % 5 != 0).then(|| format!("s{}", i % 37)))
+            .collect();
+        let c: Float64Array = (0..rows)
+            .map(|i| (i % 3 != 0).then_some(i as f64 / 8.0))
+            .collect();
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![Arc::new(a), Arc::new(b), Arc::new(c)],
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let props = WriterProperties::builder()
+            .set_max_row_group_size(50_000)
+            .build();
+        let mut w =
+            ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, Some(props))
+                .unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let one = read_parquet(&path).unwrap();
+        assert_eq!(one.iter().map(RecordBatch::num_rows).sum::<usize>(), rows);
+        for threads in [1, 2, 3, 8] {
+            let many = read_parquet_threads(&path, threads).unwrap();
+            assert_eq!(many, one, "{threads} threads");
+        }
     }
 }
