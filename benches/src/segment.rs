@@ -1071,7 +1071,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.parquet");
         let props = WriterProperties::builder()
-            .set_max_row_group_size(50_000)
+            .set_max_row_group_row_count(Some(50_000))
             .build();
         let mut w =
             ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, Some(props))
