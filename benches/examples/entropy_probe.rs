@@ -569,10 +569,11 @@ fn main() -> Result<()> {
             for t in &all {
                 let r = strata_benches::segment::run_table(&ctx, t)?;
                 println!(
-                    "{}: read/snappy {:.2} read/zstd {:.2} write/zstd {:.2} size {:.3}",
+                    "{}: read/snappy {:.2} read/zstd {:.2} all cores/zstd {:.2} write/zstd {:.2} size {:.3}",
                     t.name,
                     r.read_vs_parquet_snappy,
                     r.read_vs_parquet_zstd,
+                    r.read_all_cores_vs_parquet_zstd,
                     r.write_vs_parquet_zstd,
                     r.size_vs_parquet_zstd
                 );
