@@ -9,7 +9,9 @@
 //! of one column-wide dictionary (`EP_GROUP=n` values a group, default 4096); `colcmp` also
 //! prints each reader's minor page faults. Reads run on one thread and drop each batch;
 //! `EP_THREADS=n` reads on `n` threads, `EP_COLLECT=1` keeps every batch until the read ends
-//! (as the segment suite does). `table DATA NAME` (or `all`) runs the segment suite's own
+//! (as the segment suite does). `segments DATA TABLE [K] [REPS]` writes the table as K segments
+//! of consecutive rows and as one, and prints bytes and one-thread read times of both.
+//! `table DATA NAME` (or `all`) runs the segment suite's own
 //! measurement; to match the suite's binary, which fixes glibc's malloc thresholds, run it with
 //! `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456`.
 //! (`cargo run --release -p strata-benches --example entropy_probe -- write DATA OUT`).
@@ -578,6 +580,62 @@ fn main() -> Result<()> {
                     r.size_vs_parquet_zstd
                 );
             }
+        }
+        Some("segments") => {
+            // The table as `k` segments of consecutive rows (a partitioned table) against one
+            // segment: bytes, and a one-thread full read of all of them, interleaved.
+            let data = Path::new(args.get(2).ok_or(usage)?);
+            let name = args.get(3).ok_or(usage)?;
+            let k: usize = args.get(4).map_or(Ok(72), |s| s.parse())?;
+            let reps: usize = args.get(5).map_or(Ok(21), |s| s.parse())?;
+            let t = tables::load_table(data, name, None)?.ok_or("no such table")?;
+            let all = arrow_select::concat::concat_batches(&t.schema, &t.batches)?;
+            let dir = tempfile::tempdir()?;
+            let write = |parts: usize, tag: &str| -> Result<(u64, Vec<Arc<Segment>>)> {
+                let (mut bytes, mut segs) = (0, Vec::new());
+                let per = all.num_rows().div_ceil(parts);
+                for (i, at) in (0..all.num_rows()).step_by(per).enumerate() {
+                    let mut w = SegmentWriter::create(
+                        Arc::new(LocalFs),
+                        dir.path(),
+                        &format!("{tag}{i}.seg"),
+                        strata_schema(&t)?,
+                        writer_options(&t),
+                    )?;
+                    w.write_batch(&all.slice(at, per.min(all.num_rows() - at)))?;
+                    let m = w.finish()?;
+                    bytes += m.bytes;
+                    segs.push(Arc::new(Segment::open(&LocalFs, &m.path)?));
+                }
+                Ok((bytes, segs))
+            };
+            let (one_bytes, one) = write(1, "one")?;
+            let (many_bytes, many) = write(k, "many")?;
+            let read = |segs: &[Arc<Segment>]| -> Result<f64> {
+                let start = Instant::now();
+                let scan = strata_predicate::Scan::new(segs.to_vec())
+                    .batch_size(tables::BATCH_ROWS)
+                    .threads(1);
+                let mut kept = Vec::new();
+                for b in scan {
+                    kept.push(b?);
+                }
+                Ok(start.elapsed().as_secs_f64())
+            };
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            for _ in 0..reps {
+                a.push(read(&one)?);
+                b.push(read(&many)?);
+            }
+            let (a, b) = (median(a), median(b));
+            println!(
+                "{name}: 1 segment {one_bytes} B {:.2} ms; {} segments {many_bytes} B ({:.3}x) {:.2} ms ({:.3}x)",
+                a * 1e3,
+                many.len(),
+                many_bytes as f64 / one_bytes as f64,
+                b * 1e3,
+                b / a
+            );
         }
         Some("readone") => {
             let path = Path::new(args.get(2).ok_or(usage)?);
