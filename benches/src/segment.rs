@@ -414,6 +414,10 @@ fn read_parquet(path: &Path) -> Result<Vec<RecordBatch>> {
 /// The tables' Parquet files hold one row group (bts three), so splitting by row group would
 /// leave a core idle.
 fn read_parquet_threads(path: &Path, threads: usize) -> Result<Vec<RecordBatch>> {
+    let failed = |detail: &str| BenchError::Mismatch {
+        codec: "parquet-rs on every core".into(),
+        detail: detail.into(),
+    };
     let open = || -> Result<ParquetRecordBatchReaderBuilder<File>> {
         let file = File::open(path).map_err(|e| BenchError::io(path, e))?;
         Ok(ParquetRecordBatchReaderBuilder::try_new(file)?)
@@ -462,7 +466,7 @@ fn read_parquet_threads(path: &Path, threads: usize) -> Result<Vec<RecordBatch>>
             .into_iter()
             .map(|h| {
                 h.join()
-                    .unwrap_or_else(|_| Err(BenchError::Usage("a Parquet reader panicked".into())))
+                    .unwrap_or_else(|_| Err(failed("a reader thread panicked")))
             })
             .collect::<Result<Vec<_>>>()
     })?;
@@ -471,9 +475,9 @@ fn read_parquet_threads(path: &Path, threads: usize) -> Result<Vec<RecordBatch>>
     for k in 0..batches {
         let mut columns: Vec<Option<ArrayRef>> = vec![None; schema.fields().len()];
         for (cols, b) in &parts {
-            let batch = b.get(k).ok_or_else(|| {
-                BenchError::Usage("Parquet readers returned uneven batches".into())
-            })?;
+            let batch = b
+                .get(k)
+                .ok_or_else(|| failed("the readers returned uneven batches"))?;
             for (&c, a) in cols.iter().zip(batch.columns()) {
                 if let Some(slot) = columns.get_mut(c) {
                     *slot = Some(Arc::clone(a));
@@ -483,7 +487,7 @@ fn read_parquet_threads(path: &Path, threads: usize) -> Result<Vec<RecordBatch>>
         let columns = columns
             .into_iter()
             .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| BenchError::Usage("a Parquet column was not read".into()))?;
+            .ok_or_else(|| failed("a column was not read"))?;
         out.push(RecordBatch::try_new(Arc::clone(&schema), columns)?);
     }
     Ok(out)
