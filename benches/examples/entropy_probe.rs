@@ -593,7 +593,11 @@ fn main() -> Result<()> {
             let dir = tempfile::tempdir()?;
             let write = |parts: usize, tag: &str| -> Result<(u64, Vec<Arc<Segment>>)> {
                 let (mut bytes, mut segs) = (0, Vec::new());
-                let per = all.num_rows().div_ceil(parts);
+                // EP_PER=n: segments of n rows each instead of K equal parts.
+                let per = match std::env::var("EP_PER").ok().and_then(|s| s.parse().ok()) {
+                    Some(n) if parts > 1 => n,
+                    _ => all.num_rows().div_ceil(parts),
+                };
                 for (i, at) in (0..all.num_rows()).step_by(per).enumerate() {
                     let mut w = SegmentWriter::create(
                         Arc::new(LocalFs),
@@ -611,11 +615,13 @@ fn main() -> Result<()> {
             };
             let (one_bytes, one) = write(1, "one")?;
             let (many_bytes, many) = write(k, "many")?;
+            // EP_THREADS=n reads on n threads (1 by default).
+            let threads: usize = std::env::var("EP_THREADS").map_or(Ok(1), |s| s.parse())?;
             let read = |segs: &[Arc<Segment>]| -> Result<f64> {
                 let start = Instant::now();
                 let scan = strata_predicate::Scan::new(segs.to_vec())
                     .batch_size(tables::BATCH_ROWS)
-                    .threads(1);
+                    .threads(threads);
                 let mut kept = Vec::new();
                 for b in scan {
                     kept.push(b?);
@@ -623,9 +629,16 @@ fn main() -> Result<()> {
                 Ok(start.elapsed().as_secs_f64())
             };
             let (mut a, mut b) = (Vec::new(), Vec::new());
+            // EP_ONLY_MANY=1 reads only the K segments (for a profile of that read).
+            let only_many = std::env::var_os("EP_ONLY_MANY").is_some();
             for _ in 0..reps {
-                a.push(read(&one)?);
+                if !only_many {
+                    a.push(read(&one)?);
+                }
                 b.push(read(&many)?);
+            }
+            if only_many {
+                a.push(f64::NAN);
             }
             let (a, b) = (median(a), median(b));
             println!(

@@ -22,6 +22,7 @@
 //! code outside the dictionary, string bytes that are not UTF-8 are corruption errors naming the
 //! column and block), as the per-block path always did.
 
+use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
@@ -35,7 +36,7 @@ use arrow_array::types::{
 };
 use arrow_array::{
     Array, ArrayRef, BinaryArray, BooleanArray, DictionaryArray, GenericStringArray,
-    OffsetSizeTrait, PrimitiveArray,
+    OffsetSizeTrait, PrimitiveArray, StringArray,
 };
 use arrow_buffer::{
     BooleanBuffer, BooleanBufferBuilder, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer,
@@ -406,6 +407,127 @@ pub struct ColumnSink {
     capacity: usize,
     /// Values of one block on their way into a narrower output type.
     scratch: Vec<u64>,
+    /// Symbol keys from more than one dictionary (rows of several segments): the dictionary
+    /// the keys now point into; `None` while every key points into `dict`.
+    merge: Option<DictMerge>,
+}
+
+/// One dictionary for the keys of several segments' dictionaries: the values of the first
+/// dictionary in order (its keys stay as they are), then every other value the first time a
+/// key of another dictionary points at it.
+#[derive(Debug, Default)]
+struct DictMerge {
+    offsets: Vec<i32>,
+    data: Vec<u8>,
+    /// Value -> its key in the merged dictionary.
+    index: HashMap<Box<[u8]>, i32, xxhash_rust::xxh64::Xxh64Builder>,
+    /// Key in the current dictionary (`ColumnSink::dict`) -> key in the merged one; -1 for a
+    /// value not interned yet.
+    remap: Vec<i32>,
+    /// Every entry of `remap` is resolved.
+    resolved: bool,
+    /// `remap[i] == i` for every key: keys are appended as they are.
+    identity: bool,
+}
+
+/// Dictionaries up to this many values are merged whole when their first key arrives (the
+/// keys are then mapped in one tight pass); larger ones value by value, as keys point at them.
+const EAGER_MERGE_VALUES: usize = 4096;
+
+impl DictMerge {
+    /// The merge of `first`'s values, in order (keys into `first` stay valid).
+    fn new(first: &StringArray) -> Result<Self> {
+        let mut m = Self {
+            offsets: vec![0],
+            ..Self::default()
+        };
+        for v in first.iter() {
+            m.push(v.unwrap_or_default().as_bytes())?;
+        }
+        Ok(m)
+    }
+
+    /// Appends `v` as a new value; its key.
+    fn push(&mut self, v: &[u8]) -> Result<i32> {
+        let key = i32::try_from(self.offsets.len() - 1).ok();
+        self.data.extend_from_slice(v);
+        let end = i32::try_from(self.data.len()).ok();
+        let (Some(key), Some(end)) = (key, end) else {
+            return Err(FormatError::InvalidArgument(
+                "symbol dictionaries merged for one batch pass 2 GiB".into(),
+            ));
+        };
+        self.offsets.push(end);
+        self.index.entry(v.into()).or_insert(key);
+        Ok(key)
+    }
+
+    /// Makes `dict` the dictionary keys are mapped from; a small one is merged whole now.
+    fn start(&mut self, dict: &StringArray) -> Result<()> {
+        self.remap.clear();
+        self.remap.resize(dict.len(), -1);
+        self.resolved = false;
+        self.identity = false;
+        if dict.len() <= EAGER_MERGE_VALUES {
+            let mut identity = true;
+            for i in 0..dict.len() {
+                let v = dict.value(i).as_bytes();
+                let m = match self.index.get(v) {
+                    Some(&m) => m,
+                    None => self.push(v)?,
+                };
+                identity &= usize::try_from(m) == Ok(i);
+                if let Some(r) = self.remap.get_mut(i) {
+                    *r = m;
+                }
+            }
+            self.resolved = true;
+            self.identity = identity;
+        }
+        Ok(())
+    }
+
+    /// Points `keys` (into `dict`, the current dictionary) into the merged dictionary. Keys
+    /// past `dict` (null rows of an empty dictionary) become 0.
+    fn remap(&mut self, dict: &StringArray, keys: &mut [i32]) -> Result<()> {
+        if self.identity {
+            return Ok(());
+        }
+        if self.resolved {
+            let remap = &self.remap[..];
+            for k in keys {
+                *k = remap.get(*k as u32 as usize).copied().unwrap_or(0);
+            }
+            return Ok(());
+        }
+        for k in keys {
+            let i = usize::try_from(*k).unwrap_or(usize::MAX);
+            *k = match self.remap.get(i).copied() {
+                None => 0,
+                Some(m) if m >= 0 => m,
+                Some(_) => {
+                    let v = dict.value(i).as_bytes();
+                    let m = match self.index.get(v) {
+                        Some(&m) => m,
+                        None => self.push(v)?,
+                    };
+                    if let Some(r) = self.remap.get_mut(i) {
+                        *r = m;
+                    }
+                    m
+                }
+            };
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<ArrayRef> {
+        Ok(Arc::new(StringArray::try_new(
+            OffsetBuffer::new(self.offsets.into()),
+            self.data.into(),
+            None,
+        )?))
+    }
 }
 
 impl ColumnSink {
@@ -450,6 +572,7 @@ impl ColumnSink {
             len: 0,
             capacity,
             scratch: Vec::new(),
+            merge: None,
         }
     }
 
@@ -458,14 +581,38 @@ impl ColumnSink {
         self.len
     }
 
-    /// Whether rows of `block` can join this array: always, except that the keys of a symbol
-    /// column presented as dictionaries must point into one dictionary (one segment's).
+    /// Whether rows of `block` can join this array: a block of the same column type (blocks of
+    /// a symbol column come with their segment's dictionary; keys of another segment's
+    /// dictionary are mapped into one dictionary for the array).
     pub fn accepts(&self, block: &DecodedBlock) -> bool {
-        match (&self.dict, &block.dict) {
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-            (None, None) => true,
-            _ => false,
+        self.dict.is_some() == block.dict.is_some()
+    }
+
+    /// Makes `block`'s dictionary the one its keys are read against; from the first block of
+    /// another dictionary on, symbol keys are mapped into a merged dictionary.
+    fn use_dict_of(&mut self, block: &DecodedBlock) -> Result<()> {
+        let (Some(cur), Some(new)) = (&self.dict, &block.dict) else {
+            return Ok(());
+        };
+        if Arc::ptr_eq(cur, new) {
+            return Ok(());
         }
+        if matches!(self.out, Out::Keys(_)) {
+            let as_str = |d: &ArrayRef| {
+                d.as_string_opt::<i32>()
+                    .cloned()
+                    .ok_or_else(|| corrupt_at(block.pos, "symbol dictionary is not Utf8".into()))
+            };
+            let new_values = as_str(new)?;
+            if self.merge.is_none() {
+                self.merge = Some(DictMerge::new(&as_str(cur)?)?);
+            }
+            if let Some(m) = self.merge.as_mut() {
+                m.start(&new_values)?;
+            }
+        }
+        self.dict = Some(Arc::clone(new));
+        Ok(())
     }
 
     /// Appends rows `range` of `block`, only those `mask` (indexed from `range.start`) sets when
@@ -497,10 +644,25 @@ impl ColumnSink {
         if matches!(self.out, Out::Keys(_)) && self.dict.is_none() {
             return Err(corrupt_at(pos, "symbol column without dictionary".into()));
         }
+        self.use_dict_of(block)?;
+        let keys_before = match &self.out {
+            Out::Keys(k) => k.len(),
+            _ => 0,
+        };
         // Values first, then validity, so a corrupt block leaves the sink as it was.
         let whole = sel.mask.is_none() && sel.range == (0..block.rows);
         if !(whole && block.values.get().is_none() && self.append_decoding(block)?) {
             self.append_values(block, sel)?;
+        }
+        if let (Out::Keys(k), Some(m), Some(d)) = (&mut self.out, &mut self.merge, &self.dict) {
+            let d = d
+                .as_string_opt::<i32>()
+                .ok_or_else(|| corrupt_at(pos, "symbol dictionary is not Utf8".into()))?;
+            let new = k.get_mut(keys_before..).unwrap_or_default();
+            if let Err(e) = m.remap(d, new) {
+                k.truncate(keys_before);
+                return Err(e);
+            }
         }
         self.append_validity(block, sel, appended);
         self.len += appended;
@@ -806,9 +968,12 @@ impl ColumnSink {
             (Out::F64(v), _) => Arc::new(primitive::<Float64Type>(v, nulls)?),
             (Out::Bool(mut b), _) => Arc::new(BooleanArray::new(b.finish(), nulls)),
             (Out::Keys(k), _) => {
-                let dict = self.dict.clone().ok_or_else(|| {
-                    FormatError::InvalidArgument("symbol column without dictionary".into())
-                })?;
+                let dict = match self.merge.take() {
+                    Some(m) => m.finish()?,
+                    None => self.dict.clone().ok_or_else(|| {
+                        FormatError::InvalidArgument("symbol column without dictionary".into())
+                    })?,
+                };
                 let keys = primitive::<Int32Type>(k, nulls)?;
                 dictionary(keys, dict)?
             }

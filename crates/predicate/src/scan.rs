@@ -281,10 +281,12 @@ impl Scan {
             let f = table
                 .field(i)
                 .ok_or_else(|| PredicateError::InvalidArgument(format!("no column {i}")))?;
-            let missing_somewhere = self
-                .segments
-                .iter()
-                .any(|s| s.schema().index_of(&f.name).is_none());
+            // Field `i` of the table is usually field `i` of every segment: checked first.
+            let missing_somewhere = self.segments.iter().any(|s| {
+                let schema = s.schema();
+                schema.field(i).is_none_or(|g| g.name != f.name)
+                    && schema.index_of(&f.name).is_none()
+            });
             out_fields.push(ArrowField::new(
                 &f.name,
                 f.data_type.to_arrow(symbol_as),
@@ -293,6 +295,7 @@ impl Scan {
             out_types.push((f.name.clone(), f.data_type.clone()));
         }
         let threads = self.threads;
+        let later_rows = later_rows(&self.segments, &self.rows);
         let iter = ScanIter {
             schema: Arc::new(ArrowSchema::new(out_fields)),
             out_types,
@@ -313,6 +316,7 @@ impl Scan {
             index_base: 0,
             spans: BTreeMap::new(),
             parallel: None,
+            later_rows,
         };
         Ok(if threads > 1 {
             iter.into_parallel(threads)
@@ -354,6 +358,22 @@ pub struct ScanIter {
     spans: BTreeMap<usize, std::ops::Range<u64>>,
     /// Set when worker threads do the reading ([`Scan::threads`]).
     parallel: Option<Parallel>,
+    /// `later_rows[i]`: rows the scan may still read in `segments[i..]` (an upper bound: the
+    /// rows asked for, before pruning), to size a new batch's buffers once, so that a batch
+    /// gathered from many small segments is never copied as it grows.
+    later_rows: Vec<u64>,
+}
+
+/// Suffix sums of the rows of each segment the scan reads (`rows` where it narrows one).
+fn later_rows(segments: &[Arc<Segment>], rows: &BTreeMap<usize, std::ops::Range<u64>>) -> Vec<u64> {
+    let mut out = vec![0u64; segments.len() + 1];
+    for (i, seg) in segments.iter().enumerate().rev() {
+        let n = rows
+            .get(&i)
+            .map_or(seg.num_rows(), |r| r.end.saturating_sub(r.start));
+        out[i] = out[i + 1].saturating_add(n);
+    }
+    out
 }
 
 /// The rows of `seg` outside which `p` is never true: the intersection of the spans of the
@@ -487,10 +507,12 @@ impl ScanIter {
         }
         let mut only = BTreeMap::new();
         only.insert(0, rows);
+        let segments = vec![seg];
+        let later_rows = later_rows(&segments, &only);
         ScanIter {
             schema: Arc::clone(&self.schema),
             out_types: self.out_types.clone(),
-            segments: vec![seg],
+            segments,
             predicate: self.predicate.clone(),
             deleted,
             rows: only,
@@ -507,6 +529,7 @@ impl ScanIter {
             index_base: i,
             spans: span.map(|s| (0, s)).into_iter().collect(),
             parallel: None,
+            later_rows,
         }
     }
 
@@ -688,9 +711,12 @@ impl ScanIter {
                 let room = self.batch_size - self.pending_rows;
                 let (head, tail) = sel.split(room);
                 let n = head.count();
-                let capacity = self
-                    .batch_size
-                    .min(usize::try_from(cursor.range_rows).unwrap_or(usize::MAX));
+                // Room for the rest of the batch, as far as the scan can fill it: a sink made
+                // now takes every segment's rows up to the batch's end without growing.
+                let later = self.later_rows.get(self.next_segment).copied().unwrap_or(0);
+                let capacity = room.min(
+                    usize::try_from(cursor.range_rows.saturating_add(later)).unwrap_or(usize::MAX),
+                );
                 cursor.materialize(&head, &self.schema, &mut self.accs, capacity, &self.stats)?;
                 self.pending_rows += n;
                 self.stats.add(ROWS_MATCHED, n as u64);
@@ -994,7 +1020,17 @@ struct Cursor {
 }
 
 fn resolve(seg: &Segment, name: &str, want: &DataType) -> Source {
-    match seg.schema().index_of(name) {
+    resolve_near(seg, name, want, None)
+}
+
+/// [`resolve`], trying field `hint` first (an output column usually sits at the same position
+/// in every segment: a wide table opened as many small segments then costs one name
+/// comparison per column, not a search of the schema).
+fn resolve_near(seg: &Segment, name: &str, want: &DataType, hint: Option<usize>) -> Source {
+    let at = hint
+        .filter(|&i| seg.schema().field(i).is_some_and(|f| f.name == name))
+        .or_else(|| seg.schema().index_of(name));
+    match at {
         None => Source::Missing,
         Some(index) => Source::Column {
             index,
@@ -1031,7 +1067,8 @@ impl Cursor {
             .unwrap_or_default();
         let out_src: Vec<(Source, DataType)> = out
             .iter()
-            .map(|(n, t)| (resolve(&seg, n, t), t.clone()))
+            .enumerate()
+            .map(|(i, (n, t))| (resolve_near(&seg, n, t, Some(i)), t.clone()))
             .collect();
         let footer = seg.footer();
         let rows = footer.row_count;

@@ -411,3 +411,99 @@ fn parallel_scan_returns_the_batches_of_a_sequential_scan() {
         }
     }
 }
+
+/// Symbol columns read from several segments, each with its own dictionary (overlapping
+/// values, another first-seen order, nulls, a segment of nulls only, one with more distinct
+/// values than are merged eagerly): every batch holds the rows of the concatenated input, as
+/// one dictionary array or as strings, whatever the batch size, deletes or predicate.
+#[test]
+fn symbols_of_many_segments_join_one_dictionary_per_batch() {
+    let words = |k: i64, seg: i64| -> Option<String> {
+        match seg {
+            0 => Some(["a", "b", "c"][(k % 3) as usize].to_string()),
+            1 => (k % 4 != 0).then(|| ["c", "d", "a"][(k % 3) as usize].to_string()),
+            2 => None,
+            3 => Some(format!("w{}", k % 5000)),
+            _ => Some(["b", "e"][(k % 2) as usize].to_string()),
+        }
+    };
+    let sizes = [700i64, 1300, 90, 9000, 2500];
+    let mut segs = Vec::new();
+    let mut expect_tags: Vec<Option<String>> = Vec::new();
+    let mut from = 0i64;
+    for (s, &len) in sizes.iter().enumerate() {
+        let ks = from..from + len;
+        let tags: Vec<Option<String>> = ks.clone().map(|k| words(k, s as i64)).collect();
+        expect_tags.extend(tags.iter().cloned());
+        let batch = RecordBatch::try_new(
+            Arc::new(schema().to_arrow(SymbolAs::Utf8)),
+            vec![
+                Arc::new(Int64Array::from_iter_values(ks.clone())),
+                Arc::new(Int64Array::from_iter(ks.clone().map(Some))),
+                Arc::new(StringArray::from(tags)),
+                Arc::new(TimestampSecondArray::from_iter_values(
+                    ks.map(|k| 1_362_096_000 + k),
+                )),
+            ],
+        )
+        .unwrap();
+        let opts = BlockOptions {
+            block_rows: 1000,
+            ..Default::default()
+        };
+        let bytes = write_segment_bytes(schema(), &[batch], opts).unwrap();
+        segs.push(Arc::new(Segment::from_bytes(bytes.into()).unwrap()));
+        from += len;
+    }
+    let deleted: RoaringBitmap = (0..1300u32).filter(|r| r % 9 == 0).collect();
+    let pred = BoundPredicate::parse_and_bind("k < 1500 OR tag = 'c' OR tag = 'w7'", &schema());
+    let preds = [None, Some(pred.unwrap())];
+    for symbol_as in [SymbolAs::Dictionary, SymbolAs::Utf8] {
+        for batch_size in [65_536usize, 777, 5_000] {
+            for p in &preds {
+                let mut scan = Scan::new(segs.clone())
+                    .batch_size(batch_size)
+                    .threads(1)
+                    .symbol_as(symbol_as)
+                    .deleted(1, deleted.clone());
+                if let Some(p) = p {
+                    scan = scan.predicate(p.clone());
+                }
+                let mut got_k = Vec::new();
+                let mut got_tag: Vec<Option<String>> = Vec::new();
+                for b in scan.execute().unwrap() {
+                    let b = b.unwrap();
+                    assert!(b.num_rows() <= batch_size);
+                    let tag = b.column(2);
+                    if symbol_as == SymbolAs::Dictionary && p.is_none() {
+                        let d = tag.as_any_dictionary();
+                        // Each value once in the batch's dictionary (rows decoded straight
+                        // into the batch; a predicate column's arrays are joined by Arrow,
+                        // which may repeat values).
+                        let values = d.values().as_string::<i32>();
+                        let distinct: std::collections::BTreeSet<_> = values.iter().collect();
+                        assert_eq!(distinct.len(), values.len(), "batch size {batch_size}");
+                    }
+                    let tag = arrow_cast::cast(tag, &arrow_schema::DataType::Utf8).unwrap();
+                    got_tag.extend(tag.as_string::<i32>().iter().map(|t| t.map(String::from)));
+                    got_k.extend(ks(&b, 0));
+                }
+                let first_of_1 = sizes[0];
+                let want: Vec<(i64, Option<String>)> = expect_tags
+                    .iter()
+                    .enumerate()
+                    .map(|(k, t)| (k as i64, t.clone()))
+                    .filter(|(k, _)| {
+                        let in_1 = (first_of_1..first_of_1 + sizes[1]).contains(k);
+                        !(in_1 && (k - first_of_1) % 9 == 0)
+                    })
+                    .filter(|(k, t)| {
+                        p.is_none() || *k < 1500 || matches!(t.as_deref(), Some("c" | "w7"))
+                    })
+                    .collect();
+                let got: Vec<(i64, Option<String>)> = got_k.into_iter().zip(got_tag).collect();
+                assert_eq!(got, want, "{symbol_as:?}, batch size {batch_size}, {p:?}");
+            }
+        }
+    }
+}
