@@ -22,9 +22,11 @@
 //!                 into the output batch's buffers → RecordBatch of exactly the batch size
 //! ```
 //!
-//! [`Scan::threads`] (default: the cores available) reads segments, and 65,536-row units of
-//! larger ones, on worker threads; batches come back in the same order and sizes as on one
-//! thread.
+//! [`Scan::threads`] (default: the cores available) reads 65,536-row units of large segments,
+//! and runs of consecutive small segments cut at the batch boundaries of a sequential scan, on
+//! worker threads; batches come back in the same order and sizes as on one thread. Rows of
+//! several segments in one batch share one symbol dictionary (each segment's keys are mapped
+//! into it), and the batch's buffers are sized once.
 //!
 //! Semantics are the Arrow kernels': `arrow_ord::cmp` comparisons (floats in IEEE total order,
 //! so NaN equals NaN and sorts above every number, and -0.0 < +0.0), NULL operands give NULL,

@@ -156,7 +156,8 @@ impl Scan {
 
     /// Decodes on up to `n` threads (default: the cores available; 1: on the caller's thread
     /// only, for embedding and for fair single-core comparisons). Segments, and runs of
-    /// [`PARALLEL_UNIT_ROWS`] rows of larger ones, are read on worker threads in turn; batches
+    /// [`PARALLEL_UNIT_ROWS`] rows of larger ones (runs of small segments read together), are
+    /// read on worker threads in turn; batches
     /// come back in the same order and sizes as with one thread.
     pub fn threads(mut self, n: usize) -> Self {
         self.threads = n.max(1);
@@ -312,7 +313,7 @@ impl Scan {
             pending_rows: 0,
             stats: self.stats,
             done: false,
-            count_segments: true,
+            counted: Vec::new(),
             index_base: 0,
             spans: BTreeMap::new(),
             parallel: None,
@@ -325,6 +326,15 @@ impl Scan {
         })
     }
 }
+
+/// Rows of one segment a worker reads: `(segment, rows, first run of that segment, the
+/// predicate's candidate rows in it)`.
+type UnitPart = (
+    usize,
+    std::ops::Range<u64>,
+    bool,
+    Option<std::ops::Range<u64>>,
+);
 
 /// The batches of a [`Scan`]; errors end the iteration.
 #[derive(Debug)]
@@ -347,9 +357,9 @@ pub struct ScanIter {
     pending_rows: usize,
     stats: ScanStatsHandle,
     done: bool,
-    /// Whether opening a segment counts it in the statistics (not for the second and later
-    /// runs of a segment split between worker threads).
-    count_segments: bool,
+    /// Whether opening segment `i` counts it in the statistics (not for the second and later
+    /// runs of a segment split between worker threads); `true` past the end.
+    counted: Vec<bool>,
     /// Position in the whole scan's list of `segments[0]` (a unit of a parallel scan reads
     /// one segment of it), for errors to name the segment as the caller knows it.
     index_base: usize,
@@ -433,7 +443,8 @@ fn unit_ruled_out(
     Some(n)
 }
 
-/// Rows of one unit of work of a parallel scan: a segment, or this many rows of a larger one.
+/// Rows of one unit of work of a parallel scan: this many rows of a larger segment, or about as
+/// many rows of consecutive smaller ones.
 pub const PARALLEL_UNIT_ROWS: u64 = 1 << 16;
 
 /// What a worker sends for its current unit.
@@ -492,22 +503,23 @@ impl ScanIter {
         self.stats.get()
     }
 
-    /// A sequential scan of the same query over rows `rows` of segment `i` only.
-    fn unit(
-        &self,
-        i: usize,
-        rows: std::ops::Range<u64>,
-        first: bool,
-        span: Option<std::ops::Range<u64>>,
-    ) -> ScanIter {
-        let seg = Arc::clone(&self.segments[i]);
-        let mut deleted = BTreeMap::new();
-        if let Some(d) = self.deleted.get(&i) {
-            deleted.insert(0, d.clone());
+    /// A sequential scan of the same query over `parts`: rows of consecutive segments, each
+    /// `(segment, rows, first run of it, predicate's candidate rows)`.
+    fn unit(&self, parts: &[UnitPart]) -> ScanIter {
+        let base = parts.first().map_or(0, |p| p.0);
+        let mut segments = Vec::with_capacity(parts.len());
+        let (mut deleted, mut only, mut spans) =
+            (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+        for (local, (i, rows, _, span)) in parts.iter().enumerate() {
+            segments.push(Arc::clone(&self.segments[*i]));
+            if let Some(d) = self.deleted.get(i) {
+                deleted.insert(local, d.clone());
+            }
+            only.insert(local, rows.clone());
+            if let Some(s) = span {
+                spans.insert(local, s.clone());
+            }
         }
-        let mut only = BTreeMap::new();
-        only.insert(0, rows);
-        let segments = vec![seg];
         let later_rows = later_rows(&segments, &only);
         ScanIter {
             schema: Arc::clone(&self.schema),
@@ -525,9 +537,9 @@ impl ScanIter {
             pending_rows: 0,
             stats: self.stats.clone(),
             done: false,
-            count_segments: first,
-            index_base: i,
-            spans: span.map(|s| (0, s)).into_iter().collect(),
+            counted: parts.iter().map(|p| p.2).collect(),
+            index_base: base,
+            spans,
             parallel: None,
             later_rows,
         }
@@ -545,8 +557,8 @@ impl ScanIter {
             let n = seg.num_rows();
             let range = self.rows.get(&i).cloned().unwrap_or(0..n);
             let (start, end) = (range.start.min(n), range.end.min(n));
-            // Units end on block boundaries, so no block is decoded by two threads (the
-            // consumer re-cuts batches where a unit ends mid-batch).
+            // Units of a large segment end on block boundaries, so no block is decoded by two
+            // threads (the consumer re-cuts batches where a unit ends mid-batch).
             let block = u64::from(seg.footer().block_rows.max(1));
             let step = PARALLEL_UNIT_ROWS.div_ceil(block).saturating_mul(block);
             // Units whose every block the predicate rules out are not handed to a worker (each
@@ -582,11 +594,61 @@ impl ScanIter {
                     break;
                 }
             }
-            if first && self.count_segments {
+            if first && self.counted.get(i).copied().unwrap_or(true) {
                 skipped.push((SEGMENTS_TOTAL, 1));
                 skipped.push((SEGMENTS_PRUNED, 1));
             }
         }
+        if units.len() <= 1 {
+            self.spans = spans;
+            return self;
+        }
+        // Whole segments smaller than a unit, one after another, are read in units of their
+        // rows cut where the batches of a sequential scan end (multiples of the batch size
+        // from the scan's first row, about `PARALLEL_UNIT_ROWS` rows a unit): a worker builds
+        // whole batches from several segments and the caller passes them on as they come,
+        // rather than joining one short batch per segment (a block at a cut is decoded by the
+        // two units that share it).
+        let per = (self.batch_size as u64)
+            .saturating_mul((PARALLEL_UNIT_ROWS / self.batch_size.max(1) as u64).max(1));
+        let small = |p: &UnitPart| p.2 && self.segments[p.0].num_rows() == p.1.end - p.1.start;
+        let mut grouped: Vec<Vec<UnitPart>> = Vec::with_capacity(units.len());
+        let mut pos = 0u64;
+        let mut open = false;
+        for u in units {
+            let n = u.1.end - u.1.start;
+            let follows = open
+                && grouped
+                    .last()
+                    .and_then(|g| g.last())
+                    .is_some_and(|p| p.0 + 1 == u.0);
+            if !(small(&u) && n < per) {
+                grouped.push(vec![u]);
+                open = false;
+                pos += n;
+                continue;
+            }
+            if !follows {
+                grouped.push(Vec::new());
+            }
+            open = true;
+            let (i, rows, _, span) = u;
+            let mut at = rows.start;
+            while at < rows.end {
+                let cut = (pos / per + 1).saturating_mul(per);
+                let take = (rows.end - at).min(cut - pos);
+                if let Some(g) = grouped.last_mut() {
+                    g.push((i, at..at + take, at == rows.start, span.clone()));
+                }
+                at += take;
+                pos += take;
+                if pos == cut {
+                    grouped.push(Vec::new());
+                }
+            }
+        }
+        grouped.retain(|g| !g.is_empty());
+        let units = grouped;
         if units.len() <= 1 {
             self.spans = spans;
             return self;
@@ -597,8 +659,8 @@ impl ScanIter {
         let workers = threads.min(units.len());
         let mut receivers = Vec::with_capacity(workers);
         let mut plans: Vec<Vec<ScanIter>> = (0..workers).map(|_| Vec::new()).collect();
-        for (u, (i, rows, first, span)) in units.iter().cloned().enumerate() {
-            plans[u % workers].push(self.unit(i, rows, first, span));
+        for (u, parts) in units.iter().enumerate() {
+            plans[u % workers].push(self.unit(parts));
         }
         for plan in plans {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(2);
@@ -743,7 +805,7 @@ impl ScanIter {
                     self.rows.get(&i),
                     self.spans.get(&i).cloned(),
                     self.symbol_as,
-                    self.count_segments,
+                    self.counted.get(i).copied().unwrap_or(true),
                     &self.stats,
                 )?;
                 continue;

@@ -415,7 +415,8 @@ fn parallel_scan_returns_the_batches_of_a_sequential_scan() {
 /// Symbol columns read from several segments, each with its own dictionary (overlapping
 /// values, another first-seen order, nulls, a segment of nulls only, one with more distinct
 /// values than are merged eagerly): every batch holds the rows of the concatenated input, as
-/// one dictionary array or as strings, whatever the batch size, deletes or predicate.
+/// one dictionary array or as strings, whatever the batch size, deletes or predicate, on one
+/// thread or on several (the small segments then cut into units mid-segment).
 #[test]
 fn symbols_of_many_segments_join_one_dictionary_per_batch() {
     let words = |k: i64, seg: i64| -> Option<String> {
@@ -427,7 +428,7 @@ fn symbols_of_many_segments_join_one_dictionary_per_batch() {
             _ => Some(["b", "e"][(k % 2) as usize].to_string()),
         }
     };
-    let sizes = [700i64, 1300, 90, 9000, 2500];
+    let sizes = [700i64, 1300, 90, 9000, 2500, 30_000, 40_000];
     let mut segs = Vec::new();
     let mut expect_tags: Vec<Option<String>> = Vec::new();
     let mut from = 0i64;
@@ -458,12 +459,16 @@ fn symbols_of_many_segments_join_one_dictionary_per_batch() {
     let deleted: RoaringBitmap = (0..1300u32).filter(|r| r % 9 == 0).collect();
     let pred = BoundPredicate::parse_and_bind("k < 1500 OR tag = 'c' OR tag = 'w7'", &schema());
     let preds = [None, Some(pred.unwrap())];
-    for symbol_as in [SymbolAs::Dictionary, SymbolAs::Utf8] {
+    for (symbol_as, threads) in [
+        (SymbolAs::Dictionary, 1),
+        (SymbolAs::Utf8, 1),
+        (SymbolAs::Dictionary, 3),
+    ] {
         for batch_size in [65_536usize, 777, 5_000] {
             for p in &preds {
                 let mut scan = Scan::new(segs.clone())
                     .batch_size(batch_size)
-                    .threads(1)
+                    .threads(threads)
                     .symbol_as(symbol_as)
                     .deleted(1, deleted.clone());
                 if let Some(p) = p {
@@ -471,18 +476,29 @@ fn symbols_of_many_segments_join_one_dictionary_per_batch() {
                 }
                 let mut got_k = Vec::new();
                 let mut got_tag: Vec<Option<String>> = Vec::new();
-                for b in scan.execute().unwrap() {
-                    let b = b.unwrap();
-                    assert!(b.num_rows() <= batch_size);
+                let batches: Vec<RecordBatch> =
+                    scan.execute().unwrap().map(Result::unwrap).collect();
+                let lens: Vec<usize> = batches.iter().map(RecordBatch::num_rows).collect();
+                if let Some((_, full)) = lens.split_last() {
+                    assert!(
+                        full.iter().all(|&n| n == batch_size),
+                        "batch sizes {lens:?}"
+                    );
+                }
+                for b in batches {
                     let tag = b.column(2);
-                    if symbol_as == SymbolAs::Dictionary && p.is_none() {
+                    if symbol_as == SymbolAs::Dictionary && p.is_none() && threads == 1 {
                         let d = tag.as_any_dictionary();
                         // Each value once in the batch's dictionary (rows decoded straight
-                        // into the batch; a predicate column's arrays are joined by Arrow,
-                        // which may repeat values).
+                        // into the batch; a predicate column's arrays, and the batches of
+                        // two workers' units, are joined by Arrow, which may repeat values).
                         let values = d.values().as_string::<i32>();
                         let distinct: std::collections::BTreeSet<_> = values.iter().collect();
-                        assert_eq!(distinct.len(), values.len(), "batch size {batch_size}");
+                        assert_eq!(
+                            distinct.len(),
+                            values.len(),
+                            "{threads} threads, batch size {batch_size}"
+                        );
                     }
                     let tag = arrow_cast::cast(tag, &arrow_schema::DataType::Utf8).unwrap();
                     got_tag.extend(tag.as_string::<i32>().iter().map(|t| t.map(String::from)));
@@ -502,7 +518,10 @@ fn symbols_of_many_segments_join_one_dictionary_per_batch() {
                     })
                     .collect();
                 let got: Vec<(i64, Option<String>)> = got_k.into_iter().zip(got_tag).collect();
-                assert_eq!(got, want, "{symbol_as:?}, batch size {batch_size}, {p:?}");
+                assert_eq!(
+                    got, want,
+                    "{symbol_as:?} on {threads} threads, batch size {batch_size}"
+                );
             }
         }
     }
