@@ -593,6 +593,10 @@ fn main() -> Result<()> {
             let dir = tempfile::tempdir()?;
             let write = |parts: usize, tag: &str| -> Result<(u64, Vec<Arc<Segment>>)> {
                 let (mut bytes, mut segs) = (0, Vec::new());
+                // Each segment's writer starts from what the one before learnt (as a table's
+                // flush does); EP_NO_CARRY=1 starts every segment afresh.
+                let carry = std::env::var_os("EP_NO_CARRY").is_none();
+                let mut memory = None;
                 // EP_PER=n: segments of n rows each instead of K equal parts.
                 let per = match std::env::var("EP_PER").ok().and_then(|s| s.parse().ok()) {
                     Some(n) if parts > 1 => n,
@@ -606,8 +610,12 @@ fn main() -> Result<()> {
                         strata_schema(&t)?,
                         writer_options(&t),
                     )?;
+                    if let (true, Some(mem)) = (carry, &memory) {
+                        w.remember(mem);
+                    }
                     w.write_batch(&all.slice(at, per.min(all.num_rows() - at)))?;
-                    let m = w.finish()?;
+                    let (m, learnt) = w.finish_remembering()?;
+                    memory = Some(learnt);
                     bytes += m.bytes;
                     segs.push(Arc::new(Segment::open(&LocalFs, &m.path)?));
                 }

@@ -897,7 +897,7 @@ pub(crate) struct SchemeMemory {
     bytes_per_value: f64,
     followed: u32,
     /// Full searches run (for tests).
-    searches: u64,
+    pub(crate) searches: u64,
     /// Blocks to skip before the zstd stage is tried again on this column.
     zstd_skip: u32,
     /// Consecutive blocks whose zstd frame did not pay.

@@ -113,7 +113,7 @@ pub use record::{
 };
 pub use schema::{DataType, Field, PhysicalKind, Schema, SymbolAs, TimeUnit};
 pub use segment::{
-    SEGMENT_OPEN_SUFFIX, Segment, SegmentFileWriter, WrittenColumn, WrittenSegment,
+    EncodingMemory, SEGMENT_OPEN_SUFFIX, Segment, SegmentFileWriter, WrittenColumn, WrittenSegment,
     write_segment_bytes,
 };
 pub use stats::{ColumnStats, ScalarValue};

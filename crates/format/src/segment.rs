@@ -65,6 +65,17 @@ pub struct SegmentFileWriter<W: WritableFile> {
     cascades: footer::CascadeTable,
 }
 
+/// What a finished segment's writer learnt about encoding each column (the cascade its blocks
+/// followed, how long since the last full search, whether zstd paid), for the next segment of
+/// the same table to start from ([`SegmentFileWriter::remember`]): a table written as many small
+/// segments (a partitioned table) then encodes each column as one long segment would, instead
+/// of searching every scheme afresh on each segment's first block. Opaque; the bytes are always
+/// a valid encoding whatever it holds.
+#[derive(Debug, Clone, Default)]
+pub struct EncodingMemory {
+    columns: Vec<(String, DataType, block::SchemeMemory)>,
+}
+
 /// The block index of one column while it is written.
 #[derive(Debug, Default)]
 struct ColumnIndex {
@@ -188,6 +199,38 @@ impl<W: WritableFile> SegmentFileWriter<W> {
             threads: available_threads(),
             cascades: footer::CascadeTable::default(),
         })
+    }
+
+    /// Starts each column's encoding from what an earlier segment's writer learnt
+    /// ([`Self::encoding_memory`]), for the columns of the same name and type; call before the
+    /// first batch (later, it is ignored for columns that already wrote a block).
+    pub fn remember(&mut self, memory: &EncodingMemory) {
+        for (field, col) in self.schema.fields.iter().zip(&mut self.columns) {
+            if col.blocks > 0 {
+                continue;
+            }
+            if let Some((_, _, m)) = memory
+                .columns
+                .iter()
+                .find(|(name, t, _)| *name == field.name && *t == field.data_type)
+            {
+                col.schemes = m.clone();
+                col.schemes.searches = 0;
+            }
+        }
+    }
+
+    /// What this writer learnt about encoding each column so far (see [`EncodingMemory`]).
+    pub fn encoding_memory(&self) -> EncodingMemory {
+        EncodingMemory {
+            columns: self
+                .schema
+                .fields
+                .iter()
+                .zip(&self.columns)
+                .map(|(f, c)| (f.name.clone(), f.data_type.clone(), c.schemes.clone()))
+                .collect(),
+        }
     }
 
     /// Encodes the columns of a [`Self::write_batch`] on up to `n` threads (default: the cores
@@ -1223,6 +1266,76 @@ mod tests {
             key_range: None,
             metadata: BTreeMap::new(),
         }
+    }
+
+    /// A writer that remembers an earlier segment's encoding memory follows its cascades from
+    /// the first block (no full search) for the columns of the same name and type, searches
+    /// afresh for the others, and the segment reads back as written.
+    #[test]
+    fn remembered_encodings_are_followed_from_the_first_block() {
+        use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+        let schema = |v: DataType| {
+            Schema::new(vec![
+                crate::schema::Field::new("k", DataType::Int64, false),
+                crate::schema::Field::new("v", v, true),
+                crate::schema::Field::new("s", DataType::Utf8, true),
+            ])
+            .unwrap()
+        };
+        let batch = |from: i64, n: i64, float: bool| {
+            let v: ArrayRef = if float {
+                Arc::new(Float64Array::from_iter(
+                    (from..from + n).map(|k| (k % 13 != 0).then_some((k % 97) as f64 * 0.25)),
+                ))
+            } else {
+                Arc::new(Int64Array::from_iter(
+                    (from..from + n).map(|k| (k % 13 != 0).then_some(k * 7 % 1000)),
+                ))
+            };
+            let t = if float {
+                DataType::Float64
+            } else {
+                DataType::Int64
+            };
+            RecordBatch::try_new(
+                Arc::new(schema(t).to_arrow(SymbolAs::Utf8)),
+                vec![
+                    Arc::new(Int64Array::from_iter_values(from..from + n)),
+                    v,
+                    Arc::new(StringArray::from_iter_values(
+                        (from..from + n).map(|k| format!("host-{}", k % 37)),
+                    )),
+                ],
+            )
+            .unwrap()
+        };
+        let opts = BlockOptions {
+            block_rows: 1000,
+            ..BlockOptions::default()
+        };
+        let mut first = SegmentFileWriter::new(Vec::new(), schema(DataType::Int64), opts).unwrap();
+        first.write_batch(&batch(0, 3000, false)).unwrap();
+        let memory = first.encoding_memory();
+        assert!(first.columns.iter().all(|c| c.schemes.searches >= 1));
+        let searches = |t: DataType, float: bool, remember: bool| {
+            let mut w = SegmentFileWriter::new(Vec::new(), schema(t), opts).unwrap();
+            if remember {
+                w.remember(&memory);
+            }
+            let b = batch(3000, 1000, float);
+            w.write_batch(&b).unwrap();
+            let n: Vec<u64> = w.columns.iter().map(|c| c.schemes.searches).collect();
+            let (bytes, _) = w.finish().unwrap();
+            let seg = Segment::from_bytes(bytes.into())
+                .unwrap()
+                .with_symbol_as(SymbolAs::Utf8);
+            assert_eq!(seg.read_all().unwrap(), b);
+            n
+        };
+        assert_eq!(searches(DataType::Int64, false, true), [0, 0, 0]);
+        assert_eq!(searches(DataType::Int64, false, false), [1, 1, 1]);
+        // "v" is another type now: its memory does not apply.
+        assert_eq!(searches(DataType::Float64, true, true), [0, 1, 0]);
     }
 
     /// Columns cut at the same rows share one list of block starts; a column cut elsewhere

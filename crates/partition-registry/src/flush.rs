@@ -171,6 +171,9 @@ impl Registry {
         };
         let mut staged = Vec::with_capacity(groups.len());
         let result = (|| -> Result<()> {
+            // Each partition's segment starts from what the one before learnt about encoding
+            // its columns (one long series cut by time encodes as it would uncut).
+            let mut memory = None;
             for (interval, rows) in groups {
                 let part = if rows.len() == batch.num_rows() {
                     batch.clone()
@@ -191,8 +194,12 @@ impl Registry {
                     target.schema.clone(),
                     opts,
                 )?;
+                if let Some(m) = &memory {
+                    w.remember(m);
+                }
                 w.write_batch(&part)?;
-                let meta = w.finish()?;
+                let (meta, learnt) = w.finish_remembering()?;
+                memory = Some(learnt);
                 staged.push(StagedSegment {
                     entry: self.entry_for(&target, &meta),
                     partition: interval,

@@ -107,7 +107,7 @@ pub enum WriterError {
     InvalidName(String),
 }
 
-pub use strata_format::WrittenColumn;
+pub use strata_format::{EncodingMemory, WrittenColumn};
 
 /// Result alias of this crate.
 pub type Result<T, E = WriterError> = std::result::Result<T, E>;
@@ -187,6 +187,8 @@ pub struct SegmentWriter {
     schema: Schema,
     /// Set once `<name>.tmp` became `<name>`.
     renamed: bool,
+    /// What the segment's encoders learnt, taken when it is finished.
+    learnt: EncodingMemory,
 }
 
 #[derive(Debug)]
@@ -283,6 +285,7 @@ impl SegmentWriter {
             name: name.to_string(),
             tmp,
             inner: Some(inner),
+            learnt: EncodingMemory::default(),
             pending: vec![Vec::new(); n],
             pending_rows: 0,
             block_rows: opts.block.block_rows,
@@ -491,7 +494,23 @@ impl SegmentWriter {
     }
 
     /// Writes the footer, fsyncs, renames into place and fsyncs the directory.
-    pub fn finish(mut self) -> Result<SegmentMeta> {
+    pub fn finish(self) -> Result<SegmentMeta> {
+        self.finish_remembering().map(|(meta, _)| meta)
+    }
+
+    /// Starts each column's encoding from what the writer of an earlier segment of the same
+    /// table learnt ([`Self::finish_remembering`]); call before the first batch. Many small
+    /// segments (a partitioned table) then choose the encodings one long segment would, and
+    /// each segment's first block does not search every scheme afresh.
+    pub fn remember(&mut self, memory: &EncodingMemory) {
+        if let Some(inner) = self.inner.as_mut() {
+            inner.remember(memory);
+        }
+    }
+
+    /// [`Self::finish`], also returning what the encoders learnt, for the next segment's
+    /// writer ([`Self::remember`]).
+    pub fn finish_remembering(mut self) -> Result<(SegmentMeta, EncodingMemory)> {
         let result = self.finish_inner();
         if result.is_err() {
             self.remove_tmp();
@@ -502,7 +521,7 @@ impl SegmentWriter {
                 let _ = self.fs.remove_file(&path);
             }
         }
-        result
+        result.map(|meta| (meta, std::mem::take(&mut self.learnt)))
     }
 
     fn finish_inner(&mut self) -> Result<SegmentMeta> {
@@ -512,6 +531,7 @@ impl SegmentWriter {
                 "writer already finished".into(),
             ))
         })?;
+        self.learnt = inner.encoding_memory();
         let (mut file, written) = inner.finish().map_err(|e| self.format_err(e))?;
         file.sync().map_err(|e| self.format_err(e))?;
         drop(file);
