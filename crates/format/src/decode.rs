@@ -462,6 +462,14 @@ impl DictMerge {
         Ok(key)
     }
 
+    /// The merged key of `v`, appended when it is new.
+    fn intern(&mut self, v: &[u8]) -> Result<i32> {
+        match self.index.get(v) {
+            Some(&m) => Ok(m),
+            None => self.push(v),
+        }
+    }
+
     /// Makes `dict` the dictionary keys are mapped from; a small one is merged whole now.
     fn start(&mut self, dict: &StringArray) -> Result<()> {
         self.remap.clear();
@@ -471,11 +479,7 @@ impl DictMerge {
         if dict.len() <= EAGER_MERGE_VALUES {
             let mut identity = true;
             for i in 0..dict.len() {
-                let v = dict.value(i).as_bytes();
-                let m = match self.index.get(v) {
-                    Some(&m) => m,
-                    None => self.push(v)?,
-                };
+                let m = self.intern(dict.value(i).as_bytes())?;
                 identity &= usize::try_from(m) == Ok(i);
                 if let Some(r) = self.remap.get_mut(i) {
                     *r = m;
@@ -506,11 +510,7 @@ impl DictMerge {
                 None => 0,
                 Some(m) if m >= 0 => m,
                 Some(_) => {
-                    let v = dict.value(i).as_bytes();
-                    let m = match self.index.get(v) {
-                        Some(&m) => m,
-                        None => self.push(v)?,
-                    };
+                    let m = self.intern(dict.value(i).as_bytes())?;
                     if let Some(r) = self.remap.get_mut(i) {
                         *r = m;
                     }

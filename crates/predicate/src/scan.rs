@@ -282,12 +282,10 @@ impl Scan {
             let f = table
                 .field(i)
                 .ok_or_else(|| PredicateError::InvalidArgument(format!("no column {i}")))?;
-            // Field `i` of the table is usually field `i` of every segment: checked first.
-            let missing_somewhere = self.segments.iter().any(|s| {
-                let schema = s.schema();
-                schema.field(i).is_none_or(|g| g.name != f.name)
-                    && schema.index_of(&f.name).is_none()
-            });
+            let missing_somewhere = self
+                .segments
+                .iter()
+                .any(|s| s.schema().index_of_near(&f.name, i).is_none());
             out_fields.push(ArrowField::new(
                 &f.name,
                 f.data_type.to_arrow(symbol_as),
@@ -1085,13 +1083,12 @@ fn resolve(seg: &Segment, name: &str, want: &DataType) -> Source {
     resolve_near(seg, name, want, None)
 }
 
-/// [`resolve`], trying field `hint` first (an output column usually sits at the same position
-/// in every segment: a wide table opened as many small segments then costs one name
-/// comparison per column, not a search of the schema).
+/// [`resolve`], trying field `hint` first ([`strata_format::Schema::index_of_near`]).
 fn resolve_near(seg: &Segment, name: &str, want: &DataType, hint: Option<usize>) -> Source {
-    let at = hint
-        .filter(|&i| seg.schema().field(i).is_some_and(|f| f.name == name))
-        .or_else(|| seg.schema().index_of(name));
+    let at = match hint {
+        Some(i) => seg.schema().index_of_near(name, i),
+        None => seg.schema().index_of(name),
+    };
     match at {
         None => Source::Missing,
         Some(index) => Source::Column {
