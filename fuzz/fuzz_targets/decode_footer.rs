@@ -1,8 +1,9 @@
 //! Arbitrary bytes as a segment footer: `Footer::decode`, then `Segment::from_bytes` on a file
 //! built around them, then a read of every block. None of it may panic or over-allocate.
 //!
-//! Input: `n u16 LE | n bytes of data region | footer`; the top bit of `n` picks the footer
-//! layout (set: version 1's, clear: version 2's). The harness writes a valid header and
+//! Input: `n u16 LE | n bytes of data region | footer`; the top two bits of `n` pick the
+//! footer layout (`1x`: version 1's, `01`: version 2's, `00`: the version this build writes,
+//! whose symbol dictionaries may be zstd frames). The harness writes a valid header and
 //! tail (with the footer CRC) around them, so the fuzzer reaches the footer parser the way a
 //! reader does instead of stopping at the CRC; once a footer parses, it also fixes each block's
 //! CRC so the block decoders see the fuzzed block bytes.
@@ -57,11 +58,12 @@ fuzz_target!(|data: &[u8]| {
         [a, b, rest @ ..] => (usize::from(u16::from_le_bytes([*a, *b])), rest),
         _ => (0, data),
     };
-    let version = FormatVersion {
-        major: if n & 0x8000 != 0 { 1 } else { 2 },
-        minor: 0,
+    let version = match n >> 14 {
+        2 | 3 => FormatVersion { major: 1, minor: 0 },
+        1 => FormatVersion { major: 2, minor: 0 },
+        _ => strata_format::CURRENT_VERSION,
     };
-    let n = n & 0x7fff;
+    let n = n & 0x3fff;
     let (data_region, footer_bytes) = rest.split_at(n.min(rest.len()));
 
     // The raw input as a whole file exercises the tail checks.

@@ -1,7 +1,7 @@
 //! Writes the golden segment files of the format version this build writes under
 //! `tests/golden/v<major>/` (`v<major>.<minor>/` for a minor above 0). Run once per format
 //! version (v1's were written by a version-1 build, v2's by version 2, v3's by version 3,
-//! v3.1's by 3.1, v3.2's by 3.2, v3.3's by 3.3);
+//! v3.1's by 3.1, v3.2's by 3.2, v3.3's by 3.3, v3.4's by 3.4);
 //! tests only ever read them.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -55,6 +55,12 @@ fn main() {
         let (schema, batch, options) = common::zstd_batch();
         let bytes = write_segment_bytes(schema, &[batch], options).unwrap();
         write_durably(&LocalFs, &dir, "zstd.seg", &bytes).unwrap();
+    }
+    // From 3.4: a symbol dictionary stored as a zstd frame in the footer.
+    if (major, minor) >= (3, 4) {
+        let (schema, batch, options) = common::dictionary_batch();
+        let bytes = write_segment_bytes(schema, &[batch], options).unwrap();
+        write_durably(&LocalFs, &dir, "dictionary.seg", &bytes).unwrap();
     }
     println!("wrote {}", dir.display());
 }

@@ -61,7 +61,7 @@ pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
 
 /// Values buffers shorter than this are never compressed: a frame's header and the decoder's
 /// set-up cost more than such a buffer can save.
-const ZSTD_MIN_BYTES: usize = 256;
+pub(crate) const ZSTD_MIN_BYTES: usize = 256;
 
 /// A compressed values buffer is kept only when it is at most this fraction (in sixteenths) of
 /// the codec's buffer: decompressing costs 1-2 ns a byte on a read, which a few per cent fewer
@@ -847,7 +847,7 @@ thread_local! {
 
 /// `raw length u32 LE | zstd frame` of a codec buffer at `level`, when that is at most
 /// [`ZSTD_KEEP_SIXTEENTHS`] of it (and within [`ZSTD_MAX_RATIO`]); `None` otherwise.
-fn compress_values(raw: &[u8], level: i32) -> Result<Option<Vec<u8>>> {
+pub(crate) fn compress_values(raw: &[u8], level: i32) -> Result<Option<Vec<u8>>> {
     let zstd_err = |e: std::io::Error| FormatError::InvalidArgument(format!("zstd: {e}"));
     let Ok(raw_len) = u32::try_from(raw.len()) else {
         return Ok(None);

@@ -1280,7 +1280,7 @@ thread_local! {
 /// The codec buffer of a values buffer stored as `raw length u32 LE | zstd frame` (block flag
 /// `ZSTD_VALUES`): the frame must decompress to exactly the raw length, which may be at most
 /// `ZSTD_MAX_RATIO` times the frame (what is allocated is bounded by the bytes read).
-fn decompress_values(stored: &[u8]) -> std::result::Result<Vec<u8>, String> {
+pub(crate) fn decompress_values(stored: &[u8]) -> std::result::Result<Vec<u8>, String> {
     let Some((len, frame)) = stored.split_first_chunk::<4>() else {
         return Err(format!(
             "compressed values of {} bytes have no length",

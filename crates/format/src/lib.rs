@@ -26,8 +26,9 @@
 //! |   dictionary; key range; metadata; cascade table; extensions |
 //! |   (versions 2 and 3's compact layout: varints, offsets as    |
 //! |   gaps, cascades by number, segment stats merged by the      |
-//! |   reader; 3 adds decimal float stats; version 1's            |
-//! |   fixed-width layout is read forever)                        |
+//! |   reader; 3 adds decimal float stats, 3.4 dictionaries as    |
+//! |   zstd frames; version 1's fixed-width layout is read        |
+//! |   forever)                                                   |
 //! +--------------------------------------------------------------+
 //! | tail (24 B): footer len u64 | major u16 | minor u16 |        |
 //! |   crc32c(footer ++ previous 12 tail bytes) u32 | "STRATEND"  |
@@ -134,5 +135,6 @@ pub struct FormatVersion {
 /// reference and width per 1024-value miniblock (codec tag `0x0d`); 3.2 adds integer and float
 /// blocks stored as `parts`, runs of 1024 values each with its own cascade (codec tag `0x0e`);
 /// 3.3 adds blocks whose values buffer is a zstd frame of the codec's buffer (block flag
-/// `0x04`). This build reads 1.x, 2.x and 3.x.
-pub const CURRENT_VERSION: FormatVersion = FormatVersion { major: 3, minor: 3 };
+/// `0x04`); 3.4 adds symbol dictionaries stored as zstd frames in the footer (dictionary flag
+/// 2). This build reads 1.x, 2.x and 3.x.
+pub const CURRENT_VERSION: FormatVersion = FormatVersion { major: 3, minor: 4 };

@@ -29,6 +29,7 @@ pub const TAIL_LEN: u64 = 24;
 pub(crate) const FOOTER_LAYOUT: footer::Layout = footer::Layout {
     compact: true,
     decimal_floats: true,
+    zstd_dictionaries: true,
 };
 
 fn header_bytes(v: FormatVersion) -> [u8; HEADER_LEN as usize] {

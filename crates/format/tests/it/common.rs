@@ -327,6 +327,29 @@ pub fn zstd_batch() -> (Schema, RecordBatch, BlockOptions) {
     ])
 }
 
+/// A symbol column of 1,200 distinct tail-number-like strings over 5,000 rows (every 97th
+/// null) beside an integer column: from format 3.4 its segment dictionary (about 8 KB of
+/// values) is stored in the footer as a zstd frame (dictionary flag 2).
+pub fn dictionary_batch() -> (Schema, RecordBatch, BlockOptions) {
+    let rows = 5000usize;
+    let tail = |k: usize| {
+        format!(
+            "N{:04}{}",
+            (k * 7919) % 10_000,
+            ["AA", "DL", "UA", "B6"][k % 4]
+        )
+    };
+    let values: Vec<Option<String>> = (0..rows)
+        .map(|i| (i % 97 != 96).then(|| tail((i * 7) % 1200)))
+        .collect();
+    let tails: DictionaryArray<Int32Type> = values.iter().map(Option::as_deref).collect();
+    let n: Int64Array = (0..rows as i64).map(|i| i * 3 % 1001).collect();
+    in_blocks_of_4096(vec![
+        ("tail", Arc::new(tails), true),
+        ("n", Arc::new(n), false),
+    ])
+}
+
 pub fn small_options() -> BlockOptions {
     BlockOptions {
         block_rows: 4,
