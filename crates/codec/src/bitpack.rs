@@ -151,14 +151,8 @@ pub(crate) fn unpack_into(packed: &[u64], n: usize, reference: u64, w: u8, out: 
     }
     // A block's children rarely hold a multiple of 1024 values (a delta has one fewer, a
     // nullable column's values fewer still), so the tail gets the per-width loop too.
-    let tail = out.len();
-    out.resize(start + n, 0);
-    unpack_sequential_dyn(
-        packed_tail,
-        reference,
-        w,
-        out.get_mut(tail..).unwrap_or_default(),
-    );
+    let tail = (start + n).saturating_sub(out.len());
+    extend_sequential_dyn(packed_tail, tail, reference, w, out);
 }
 
 /// The bitmap (value `i` at bit `i % 64` of word `i / 64`) of `n` values of 0 or 1 packed at
@@ -245,41 +239,56 @@ pub(crate) fn unpack_sequential_bytes(
         last[..tail.len()].copy_from_slice(tail);
         packed.push(u64::from_le_bytes(last));
     }
-    let start = out.len();
-    out.resize(start + n, 0);
-    unpack_sequential_dyn(&packed, reference, w, &mut out[start..]);
+    extend_sequential_dyn(&packed, n, reference, w, out);
 }
 
+/// Appends `n` values packed sequentially at `w` bits in `packed`, plus `reference`, to `out`:
 /// [`unpack_sequential`] with the width a constant, so each width gets its own loop with the
-/// mask and the word-crossing test known to the compiler.
-fn unpack_sequential_dyn(packed: &[u64], reference: u64, w: u8, out: &mut [u64]) {
+/// mask and the word-crossing test known to the compiler. Values are appended a group at a
+/// time, not written over zeros (a `resize` first cost a pass of its own: blocks of fewer than
+/// 1024 values are all tail).
+fn extend_sequential_dyn(packed: &[u64], n: usize, reference: u64, w: u8, out: &mut Vec<u64>) {
+    out.reserve(n);
     seq!(W in 1..=64 {
         match w {
-            #(W => unpack_sequential_const::<W>(packed, reference, out),)*
-            _ => unpack_sequential(packed, reference, w, out),
+            #(W => extend_sequential_const::<W>(packed, n, reference, out),)*
+            _ => {
+                let start = out.len();
+                out.resize(start + n, 0);
+                unpack_sequential(packed, reference, w, out.get_mut(start..).unwrap_or_default());
+            }
         }
     });
 }
 
 #[inline(always)]
-fn unpack_sequential_const<const W: usize>(packed: &[u64], reference: u64, out: &mut [u64]) {
+fn extend_sequential_const<const W: usize>(
+    packed: &[u64],
+    n: usize,
+    reference: u64,
+    out: &mut Vec<u64>,
+) {
     // Groups of 64 values span exactly W words: the shifts inside a group repeat, so the group
     // is written out value by value (`I` constant too), every word index, shift and
     // word-crossing test known at compile time; as a loop it was not unrolled, and computing
     // them cost about three times the unpacking.
-    let (groups, rest) = out.as_chunks_mut::<64>();
     let (words, _) = packed.as_chunks::<W>();
-    for (g, src) in groups.iter_mut().zip(words) {
+    let mut done = 0;
+    for src in words.iter().take(n / 64) {
+        let mut g = [0u64; 64];
         seq!(I in 0..64 {
             g[I] = sequential_value::<W, I>(src, reference);
         });
+        out.extend_from_slice(&g);
+        done += 64;
     }
-    let done = groups.len() * W;
+    let start = out.len();
+    out.resize(start + (n - done), 0);
     unpack_sequential(
-        packed.get(done..).unwrap_or_default(),
+        packed.get(done / 64 * W..).unwrap_or_default(),
         reference,
         W as u8,
-        rest,
+        out.get_mut(start..).unwrap_or_default(),
     );
 }
 
@@ -347,7 +356,7 @@ mod tests {
     #[test]
     fn round_trip_every_width_and_tail() {
         for w in 0..=64u8 {
-            for n in [0usize, 1, 5, 1023, 1024, 1025, 3000] {
+            for n in [0usize, 1, 5, 64, 640, 700, 1023, 1024, 1025, 3000] {
                 let m = mask(usize::from(w));
                 let reference = 12345u64;
                 let values: Vec<u64> = (0..n as u64)
@@ -355,9 +364,17 @@ mod tests {
                     .collect();
                 let packed = pack(&values, reference, w);
                 assert_eq!(packed.len(), packed_words(n, w));
-                let mut out = Vec::new();
+                // Appended after what the buffer already holds.
+                let mut out = vec![7, 7, 7];
                 unpack_into(&packed, n, reference, w, &mut out);
-                assert_eq!(out, values, "w={w} n={n}");
+                assert_eq!(out[..3], [7, 7, 7], "w={w} n={n}");
+                assert_eq!(out[3..], values, "w={w} n={n}");
+                let bytes = pack_sequential_bytes(&values, reference, w);
+                assert_eq!(bytes.len(), sequential_bytes(n, w));
+                let mut out = vec![9];
+                unpack_sequential_bytes(&bytes, n, reference, w, &mut out);
+                assert_eq!(out[..1], [9], "w={w} n={n}");
+                assert_eq!(out[1..], values, "sequential w={w} n={n}");
             }
         }
     }

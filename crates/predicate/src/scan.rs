@@ -984,7 +984,7 @@ fn fmt_err(segment: &Segment, index: usize, source: FormatError) -> PredicateErr
 }
 
 /// Where a needed column comes from in one segment.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 enum Source {
     /// Absent: nulls of the wanted type.
     Missing,
@@ -1061,13 +1061,13 @@ struct Cursor {
     /// Per output column.
     out_src: Vec<(Source, DataType)>,
     /// Block start rows per segment column (with a final entry = row count), for involved ones.
-    block_starts: BTreeMap<usize, Arc<[u64]>>,
+    block_starts: ColMap<Arc<[u64]>>,
     ranges: Vec<(u64, u64)>,
     next: usize,
     /// Per segment column: the block last decoded for the predicate, as an array.
-    cache: BTreeMap<usize, (usize, ArrayRef)>,
+    cache: ColMap<(usize, ArrayRef)>,
     /// Per segment column: the block last read and checked.
-    raw: BTreeMap<usize, (usize, Arc<DecodedBlock>)>,
+    raw: ColMap<(usize, Arc<DecodedBlock>)>,
     /// Segment columns the predicate reads.
     pred_cols: Vec<usize>,
     /// Segment columns decoded straight into the output (see [`Cursor::materialize`]).
@@ -1077,6 +1077,38 @@ struct Cursor {
     /// Rows of `ranges` (those not ruled out at open): output buffers are sized to at most
     /// this, so a selective scan does not allocate (and fault in) a whole batch per column.
     range_rows: u64,
+}
+
+/// A value per segment column, for the few columns a scan involves: a vector indexed by column
+/// (a map's search and node allocations were a per-segment cost in scans of many small
+/// segments), iterated in column order.
+#[derive(Debug)]
+struct ColMap<T>(Vec<Option<T>>);
+
+impl<T> ColMap<T> {
+    fn new() -> Self {
+        Self(Vec::new())
+    }
+    fn get(&self, col: usize) -> Option<&T> {
+        self.0.get(col).and_then(Option::as_ref)
+    }
+    fn insert(&mut self, col: usize, v: T) {
+        if self.0.len() <= col {
+            self.0.resize_with(col + 1, || None);
+        }
+        if let Some(slot) = self.0.get_mut(col) {
+            *slot = Some(v);
+        }
+    }
+    fn iter(&self) -> impl Iterator<Item = (usize, &T)> {
+        self.0
+            .iter()
+            .enumerate()
+            .filter_map(|(c, v)| v.as_ref().map(|v| (c, v)))
+    }
+    fn is_empty(&self) -> bool {
+        self.0.iter().all(Option::is_none)
+    }
 }
 
 fn resolve(seg: &Segment, name: &str, want: &DataType) -> Source {
@@ -1131,7 +1163,7 @@ impl Cursor {
             .collect();
         let footer = seg.footer();
         let rows = footer.row_count;
-        let mut block_starts = BTreeMap::new();
+        let mut block_starts = ColMap::new();
         for (src, _) in pred_src.iter().chain(&out_src) {
             if let Source::Column { index, .. } = src {
                 let starts = seg.block_starts(*index).ok_or_else(|| {
@@ -1149,7 +1181,7 @@ impl Cursor {
         // are, and only columns cut differently are merged in (a sort of every block start of
         // every column cost a wide table more than the blocks a selective scan reads).
         let mut cuts: Vec<&Arc<[u64]>> = Vec::new();
-        for starts in block_starts.values() {
+        for (_, starts) in block_starts.iter() {
             if !cuts.iter().any(|c| Arc::ptr_eq(c, starts) || c == &starts) {
                 cuts.push(starts);
             }
@@ -1260,8 +1292,8 @@ impl Cursor {
             block_starts,
             ranges,
             next: 0,
-            cache: BTreeMap::new(),
-            raw: BTreeMap::new(),
+            cache: ColMap::new(),
+            raw: ColMap::new(),
             pred_cols,
             sink_cols,
             shared_cuts,
@@ -1271,7 +1303,7 @@ impl Cursor {
 
     /// Block index of segment column `col` holding row `row`, and that block's first row.
     fn block_of(&self, col: usize, row: u64) -> Option<(usize, u64)> {
-        let starts = self.block_starts.get(&col)?;
+        let starts = self.block_starts.get(col)?;
         let i = starts.partition_point(|&s| s <= row).checked_sub(1)?;
         Some((i, *starts.get(i)?))
     }
@@ -1286,37 +1318,39 @@ impl Cursor {
         group: Group,
         stats: &ScanStatsHandle,
     ) -> Result<Arc<DecodedBlock>> {
-        if let Some((cb, d)) = self.raw.get(&col)
+        if let Some((cb, d)) = self.raw.get(col)
             && *cb == b
         {
             return Ok(Arc::clone(d));
         }
         let first = self
             .block_starts
-            .get(&col)
+            .get(col)
             .and_then(|s| s.get(b))
             .copied()
             .unwrap_or(0);
         let mut batch = vec![(col, b)];
-        let others: Vec<usize> = if self.seg.prefers_few_requests() {
-            self.block_starts.keys().copied().collect()
-        } else {
-            match group {
-                Group::Predicate => self.pred_cols.clone(),
-                Group::Output => self.sink_cols.clone(),
-            }
-        };
-        for c in others {
+        // The same stripe's block of column `c`, unless it is the one asked for or cached.
+        let mut bring = |c: usize| {
             if c == col || batch.iter().any(|&(x, _)| x == c) {
-                continue;
+                return;
             }
-            if let Some(starts) = self.block_starts.get(&c)
+            if let Some(starts) = self.block_starts.get(c)
                 && let Ok(i) = starts.binary_search(&first)
                 && i + 1 < starts.len()
-                && self.raw.get(&c).map(|(cb, _)| *cb) != Some(i)
+                && self.raw.get(c).map(|(cb, _)| *cb) != Some(i)
             {
                 batch.push((c, i));
             }
+        };
+        if self.seg.prefers_few_requests() {
+            self.block_starts.iter().for_each(|(c, _)| bring(c));
+        } else {
+            let group = match group {
+                Group::Predicate => &self.pred_cols,
+                Group::Output => &self.sink_cols,
+            };
+            group.iter().for_each(|&c| bring(c));
         }
         let decoded = self
             .seg
@@ -1355,7 +1389,7 @@ impl Cursor {
         let (b, first) = self.block_of(col, start).ok_or_else(|| {
             PredicateError::InvalidArgument(format!("no block of column {col} at row {start}"))
         })?;
-        let array = match self.cache.get(&col) {
+        let array = match self.cache.get(col) {
             Some((cb, a)) if *cb == b => Arc::clone(a),
             _ => {
                 let d = self.raw_block(col, b, Group::Predicate, stats)?;
@@ -1483,9 +1517,9 @@ impl Cursor {
         // per column and comparison.
         let shared = if self.shared_cuts {
             self.block_starts
-                .keys()
+                .iter()
                 .next()
-                .and_then(|&c| self.block_of(c, r0))
+                .and_then(|(c, _)| self.block_of(c, r0))
                 .map(|(b, _)| b)
         } else {
             None
@@ -1533,17 +1567,16 @@ impl Cursor {
             Keep::All => None,
             Keep::Mask(m) => Some(m.values().clone()),
         };
-        for (i, (src, _)) in self.out_src.clone().into_iter().enumerate() {
-            let want = schema
-                .fields()
-                .get(i)
-                .map(|f| f.data_type().clone())
-                .ok_or_else(|| PredicateError::InvalidArgument(format!("no output column {i}")))?;
-            let acc = accs
-                .get_mut(i)
-                .ok_or_else(|| PredicateError::InvalidArgument(format!("no output column {i}")))?;
+        for i in 0..self.out_src.len() {
+            let src = self.out_src.get(i).map(|(s, _)| *s);
+            let want = schema.fields().get(i).map(|f| f.data_type());
+            let (Some(src), Some(want), Some(acc)) = (src, want, accs.get_mut(i)) else {
+                return Err(PredicateError::InvalidArgument(format!(
+                    "no output column {i}"
+                )));
+            };
             match src {
-                Source::Missing => acc.push(new_null_array(&want, n))?,
+                Source::Missing => acc.push(new_null_array(want, n))?,
                 Source::Column { index, .. } if self.sink_cols.contains(&index) => {
                     let (b, first) = self.block_of(index, sel.start).ok_or_else(|| {
                         PredicateError::InvalidArgument(format!(
@@ -1564,10 +1597,10 @@ impl Cursor {
                         Keep::All => a,
                         Keep::Mask(m) => filter(a.as_ref(), m)?,
                     };
-                    let a = if a.data_type() == &want {
+                    let a = if a.data_type() == want {
                         a
                     } else {
-                        arrow_cast::cast(&a, &want)?
+                        arrow_cast::cast(&a, want)?
                     };
                     acc.push(a)?;
                 }
