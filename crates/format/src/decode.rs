@@ -141,7 +141,7 @@ impl DecodedBlock {
         let non_null = valid.as_ref().map_or(rows, BooleanBuffer::count_set_bits);
         let encoded = if flags & ZSTD_VALUES != 0 {
             let frame = body.get(start..).unwrap_or_default();
-            bytes::Bytes::from(decompress_values(frame).map_err(corrupt)?)
+            bytes::Bytes::from(decompress_values(frame, "values").map_err(corrupt)?)
         } else {
             bytes.slice(start..body_len)
         };
@@ -1278,19 +1278,20 @@ thread_local! {
 }
 
 /// The codec buffer of a values buffer stored as `raw length u32 LE | zstd frame` (block flag
-/// `ZSTD_VALUES`): the frame must decompress to exactly the raw length, which may be at most
+/// `ZSTD_VALUES`; from format 3.4 also a footer's compressed symbol dictionary, `what` names
+/// which): the frame must decompress to exactly the raw length, which may be at most
 /// `ZSTD_MAX_RATIO` times the frame (what is allocated is bounded by the bytes read).
-pub(crate) fn decompress_values(stored: &[u8]) -> std::result::Result<Vec<u8>, String> {
+pub(crate) fn decompress_values(stored: &[u8], what: &str) -> std::result::Result<Vec<u8>, String> {
     let Some((len, frame)) = stored.split_first_chunk::<4>() else {
         return Err(format!(
-            "compressed values of {} bytes have no length",
+            "compressed {what} of {} bytes have no length",
             stored.len()
         ));
     };
     let raw_len = u32::from_le_bytes(*len) as usize;
     if raw_len > frame.len().saturating_mul(ZSTD_MAX_RATIO) {
         return Err(format!(
-            "compressed values claim {raw_len} bytes from a frame of {}",
+            "compressed {what} claim {raw_len} bytes from a frame of {}",
             frame.len()
         ));
     }
@@ -1305,10 +1306,10 @@ pub(crate) fn decompress_values(stored: &[u8]) -> std::result::Result<Vec<u8>, S
     match out {
         Ok(v) if v.len() == raw_len => Ok(v),
         Ok(v) => Err(format!(
-            "compressed values are {} bytes, the block says {raw_len}",
+            "compressed {what} are {} bytes, their length field says {raw_len}",
             v.len()
         )),
-        Err(e) => Err(format!("compressed values do not decompress: {e}")),
+        Err(e) => Err(format!("compressed {what} do not decompress: {e}")),
     }
 }
 

@@ -328,6 +328,7 @@ pub(crate) fn encode_column_tail(
     o: &mut Out,
     stats: &ColumnStats,
     dictionary: Option<&[Vec<u8>]>,
+    zstd_level: Option<i32>,
 ) -> Result<()> {
     if !o.compact {
         put_stats(o, stats)?;
@@ -350,10 +351,12 @@ pub(crate) fn encode_column_tail(
     // Format 3.4: a zstd frame of those bytes where it saves an eighth (a small segment of a
     // table with many distinct strings, one day of flights' tail numbers, spent most of its
     // footer on them).
-    let frame = if o.zstd_dictionaries && plain.buf.len() >= crate::block::ZSTD_MIN_BYTES {
-        crate::block::compress_values(&plain.buf, crate::block::DEFAULT_ZSTD_LEVEL)?
-    } else {
-        None
+    let frame = match zstd_level {
+        Some(level) if o.zstd_dictionaries && plain.buf.len() >= crate::block::ZSTD_MIN_BYTES => {
+            crate::block::compress_values(&plain.buf, level)?
+                .filter(|f| plain.buf.len() <= (f.len() - 4).saturating_mul(DICTIONARY_MAX_RATIO))
+        }
+        _ => None,
     };
     match frame {
         Some(f) => {
@@ -424,6 +427,12 @@ impl CascadeTable {
         Ok(id)
     }
 }
+
+/// Largest raw length a compressed symbol dictionary (format 3.4) may claim, in multiples of its
+/// frame: a reader allocates at most this much per byte read (and about 44 bytes more per
+/// value it builds); the writer keeps values that compress further plain. Real dictionaries
+/// compress 2-6 times (a day's tail numbers 2.5, sorted postal codes about 6).
+pub(crate) const DICTIONARY_MAX_RATIO: usize = 16;
 
 /// A footer layout: 1 (fixed-width numbers), 2 (varints, gaps, a cascade table) or 3 (layout
 /// 2 with float statistics as decimals where that is exact).
@@ -530,7 +539,12 @@ impl Footer {
                 encode_block(&mut o, b, cx)?;
                 prev_end = b.offset.saturating_add(u64::from(b.len));
             }
-            encode_column_tail(&mut o, &c.stats, c.dictionary.as_deref())?;
+            encode_column_tail(
+                &mut o,
+                &c.stats,
+                c.dictionary.as_deref(),
+                Some(crate::block::DEFAULT_ZSTD_LEVEL),
+            )?;
         }
         encode_suffix(
             &mut o,
@@ -640,27 +654,14 @@ impl Footer {
                 1 => Some(r.dictionary_values()?),
                 2 if r.zstd_dictionaries => {
                     let at = r.pos;
-                    let stored = r.bytes()?;
-                    let raw = crate::decode::decompress_values(stored)
-                        .map_err(|e| r.err_at(at, format!("symbol dictionary: {e}")))?;
-                    let mut inner = In {
-                        buf: &raw,
-                        pos: 0,
-                        base: r.base.saturating_add(at as u64),
-                        compact: r.compact,
-                        decimal_floats: r.decimal_floats,
-                        zstd_dictionaries: r.zstd_dictionaries,
-                    };
-                    let d = inner.dictionary_values()?;
-                    if inner.pos != raw.len() {
-                        return Err(r.err_at(
-                            at,
-                            format!(
-                                "symbol dictionary frame holds {} bytes past its values",
-                                raw.len() - inner.pos
-                            ),
-                        ));
-                    }
+                    let rows: u64 = blocks.iter().map(|b| u64::from(b.rows)).sum();
+                    let d = r.compressed_dictionary(rows).map_err(|e| {
+                        let detail = match e {
+                            FormatError::Corrupt { detail, .. } => detail,
+                            e => e.to_string(),
+                        };
+                        r.err_at(at, format!("symbol dictionary: {detail}"))
+                    })?;
                     Some(d)
                 }
                 t => return Err(r.err(format!("bad dictionary flag {t}"))),
@@ -911,6 +912,49 @@ impl<'a> In<'a> {
         let mut d = Vec::with_capacity(n);
         for _ in 0..n {
             d.push(self.bytes()?.to_vec());
+        }
+        Ok(d)
+    }
+
+    /// A symbol dictionary stored as a zstd frame (format 3.4, flag 2) of a column of `rows`
+    /// rows: `bytes` holding `raw length u32 LE | frame`, the frame decompressing to exactly
+    /// what flag 1 stores. What it may allocate is bounded by the bytes read: the raw length
+    /// at most [`DICTIONARY_MAX_RATIO`] times the frame, at most `rows` values (a writer adds
+    /// only values its rows hold), nothing after them.
+    fn compressed_dictionary(&mut self, rows: u64) -> Result<Vec<Vec<u8>>> {
+        let stored = self.bytes()?;
+        let frame_len = stored.len().saturating_sub(4);
+        if let Some(len) = stored.first_chunk::<4>()
+            && u32::from_le_bytes(*len) as usize > frame_len.saturating_mul(DICTIONARY_MAX_RATIO)
+        {
+            return Err(self.err(format!(
+                "frame of {frame_len} bytes claims {} (at most {DICTIONARY_MAX_RATIO} times)",
+                u32::from_le_bytes(*len)
+            )));
+        }
+        let raw = crate::decode::decompress_values(stored, "symbol dictionary")
+            .map_err(|e| self.err(e))?;
+        let mut inner = In {
+            buf: &raw,
+            pos: 0,
+            base: self.base,
+            compact: self.compact,
+            decimal_floats: self.decimal_floats,
+            zstd_dictionaries: self.zstd_dictionaries,
+        };
+        let n = inner.count(1)?;
+        if n as u64 > rows {
+            return Err(self.err(format!("{n} values for a column of {rows} rows")));
+        }
+        let mut d = Vec::with_capacity(n);
+        for _ in 0..n {
+            d.push(inner.bytes()?.to_vec());
+        }
+        if inner.pos != raw.len() {
+            return Err(self.err(format!(
+                "{} bytes past its {n} values",
+                raw.len() - inner.pos
+            )));
         }
         Ok(d)
     }

@@ -664,7 +664,7 @@ impl<W: WritableFile> SegmentFileWriter<W> {
             sink.put(&c.pending)?;
             c.pending = Vec::new();
             let values = d.map(SymbolDictionary::into_values);
-            footer::encode_column_tail(&mut o, &c.stats, values.as_deref())?;
+            footer::encode_column_tail(&mut o, &c.stats, values.as_deref(), self.opts.zstd_level)?;
             columns.push(WrittenColumn {
                 blocks: c.blocks,
                 bytes: c.bytes,

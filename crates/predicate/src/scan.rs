@@ -1083,31 +1083,44 @@ struct Cursor {
 /// (a map's search and node allocations were a per-segment cost in scans of many small
 /// segments), iterated in column order.
 #[derive(Debug)]
-struct ColMap<T>(Vec<Option<T>>);
+struct ColMap<T> {
+    slots: Vec<Option<T>>,
+    /// The smallest column holding a value.
+    first: Option<usize>,
+}
 
 impl<T> ColMap<T> {
     fn new() -> Self {
-        Self(Vec::new())
+        Self {
+            slots: Vec::new(),
+            first: None,
+        }
     }
     fn get(&self, col: usize) -> Option<&T> {
-        self.0.get(col).and_then(Option::as_ref)
+        self.slots.get(col).and_then(Option::as_ref)
     }
     fn insert(&mut self, col: usize, v: T) {
-        if self.0.len() <= col {
-            self.0.resize_with(col + 1, || None);
+        if self.slots.len() <= col {
+            self.slots.resize_with(col + 1, || None);
         }
-        if let Some(slot) = self.0.get_mut(col) {
+        if let Some(slot) = self.slots.get_mut(col) {
             *slot = Some(v);
+            self.first = Some(self.first.map_or(col, |f| f.min(col)));
         }
     }
     fn iter(&self) -> impl Iterator<Item = (usize, &T)> {
-        self.0
+        let from = self.first.unwrap_or(self.slots.len());
+        self.slots
             .iter()
             .enumerate()
+            .skip(from)
             .filter_map(|(c, v)| v.as_ref().map(|v| (c, v)))
     }
+    fn first(&self) -> Option<usize> {
+        self.first
+    }
     fn is_empty(&self) -> bool {
-        self.0.iter().all(Option::is_none)
+        self.first.is_none()
     }
 }
 
@@ -1517,9 +1530,8 @@ impl Cursor {
         // per column and comparison.
         let shared = if self.shared_cuts {
             self.block_starts
-                .iter()
-                .next()
-                .and_then(|(c, _)| self.block_of(c, r0))
+                .first()
+                .and_then(|c| self.block_of(c, r0))
                 .map(|(b, _)| b)
         } else {
             None

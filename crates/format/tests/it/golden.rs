@@ -218,6 +218,22 @@ fn golden_v3_4_small_reads_back_exactly_with_either_symbol_presentation() {
     small_reads_back_exactly_with_either_symbol_presentation(V3_4);
 }
 
+/// 3.4's files of the earlier versions' shapes (miniblocks, parts, zstd frames) read back
+/// exactly.
+#[test]
+fn golden_v3_4_drifting_parts_and_zstd_read_back_exactly() {
+    for (name, (schema, batch, _)) in [
+        ("drifting.seg", common::drifting_batch()),
+        ("parts.seg", common::parts_batch()),
+        ("zstd.seg", common::zstd_batch()),
+    ] {
+        let seg = Segment::open(&LocalFs, &golden(V3_4, name)).unwrap();
+        assert_eq!(seg.version(), V3_4, "{name}");
+        assert_eq!(seg.schema(), &schema, "{name}");
+        assert_batches_identical(&seg.read_all().unwrap(), &batch);
+    }
+}
+
 /// 3.4's dictionary file holds a symbol column of 1,200 distinct strings whose segment
 /// dictionary the footer stores as a zstd frame (the dictionary flag 3.4 added): it reads back
 /// exactly, and the same footer with the dictionary's values stored plain (as 3.3 stores them)
@@ -236,6 +252,12 @@ fn golden_v3_4_dictionary_reads_back_exactly_and_is_stored_compressed() {
         common::symbols_as_strings(batch.column(0)).to_data()
     );
     let footer = &footer;
+    // The file's own footer is the compressed one: its length is that of this build's 3.4
+    // encoding, far below the plain one's.
+    let file = std::fs::read(golden(V3_4, "dictionary.seg")).unwrap();
+    let n = file.len();
+    let stored_len = u64::from_le_bytes(file[n - 24..n - 16].try_into().unwrap()) as usize;
+    assert_eq!(stored_len, footer.encode_version(V3_4).unwrap().len());
     let dictionary = footer.columns[0].dictionary.as_ref().unwrap();
     assert_eq!(dictionary.len(), 1200);
     let plain_bytes: usize = dictionary.iter().map(|v| v.len() + 1).sum();
