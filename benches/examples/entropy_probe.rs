@@ -603,17 +603,24 @@ fn main() -> Result<()> {
                     _ => all.num_rows().div_ceil(parts),
                 };
                 for (i, at) in (0..all.num_rows()).step_by(per).enumerate() {
+                    let rows = per.min(all.num_rows() - at);
+                    // Blocks as a flush cuts them for a segment of `rows` rows (EP_FIXED_BLOCKS=1:
+                    // the table's block size as it is, a short last block included).
+                    let mut opts = writer_options(&t);
+                    if std::env::var_os("EP_FIXED_BLOCKS").is_none() {
+                        opts.block.block_rows = opts.block.block_rows_for(rows as u64);
+                    }
                     let mut w = SegmentWriter::create(
                         Arc::new(LocalFs),
                         dir.path(),
                         &format!("{tag}{i}.seg"),
                         strata_schema(&t)?,
-                        writer_options(&t),
+                        opts,
                     )?;
                     if let (true, Some(mem)) = (carry, &memory) {
                         w.remember(mem);
                     }
-                    w.write_batch(&all.slice(at, per.min(all.num_rows() - at)))?;
+                    w.write_batch(&all.slice(at, rows))?;
                     let (m, learnt) = w.finish_remembering()?;
                     memory = Some(learnt);
                     bytes += m.bytes;

@@ -126,6 +126,26 @@ impl Default for BlockOptions {
     }
 }
 
+impl BlockOptions {
+    /// Rows per block for a segment of `rows` rows: [`Self::block_rows`], or all of them in one
+    /// block where they are at most half as many again (5,844 rows: one block instead of
+    /// 4,096 and 1,748). A short last block pays a block's fixed costs (header, cascade,
+    /// frame, footer entry, decoder set-up) for few rows: Beijing as 72 segments of 5,844 rows
+    /// read in 15.1 ms with a short block each, 14.8 ms without. Longer segments keep
+    /// `block_rows`: equal blocks that are not multiples of 1,024 rows (the codec's runs,
+    /// chunks and miniblocks) read slower and were larger (one Beijing segment in blocks of
+    /// 4,126 rows: +1.2 % bytes, about 6 % slower). Blocks are never made smaller, so a writer
+    /// that knows its row count (a flush, a merge) can take this without changing what else
+    /// it writes.
+    pub fn block_rows_for(&self, rows: u64) -> usize {
+        let b = self.block_rows.max(1);
+        match usize::try_from(rows) {
+            Ok(rows) if rows > b && rows <= b + b / 2 && rows <= strata_codec::MAX_VALUES => rows,
+            _ => b,
+        }
+    }
+}
+
 /// A block ready to be appended to a segment.
 #[derive(Debug, Clone)]
 pub struct EncodedBlock {
@@ -1214,6 +1234,28 @@ pub fn scalar_at(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A segment of at most half a block more than `block_rows` rows is one block; every other
+    /// keeps `block_rows`.
+    #[test]
+    fn block_rows_for_spares_a_short_last_block() {
+        let o = BlockOptions::default();
+        let b = o.block_rows;
+        assert_eq!(b, 4096);
+        for (rows, want) in [
+            (0, b),
+            (1, b),
+            (4096, b),
+            (4097, 4097),
+            (5844, 5844),
+            (6144, 6144),
+            (6145, b),
+            (8760, b),
+            (3_000_000, b),
+        ] {
+            assert_eq!(o.block_rows_for(rows), want, "{rows} rows");
+        }
+    }
 
     /// A column whose frames do not pay skips the zstd stage for 1, 3, 7, 15, then 16 blocks
     /// after each miss in a row; a frame that pays ends the back-off.

@@ -187,12 +187,16 @@ impl Registry {
                     RecordBatch::try_new(batch.schema(), cols)?
                 };
                 let target = self.allocate_segment(interval)?;
+                // The partition's rows are known: up to 1.5 blocks' worth are one block, not a
+                // block and a short one.
+                let mut part_opts = opts;
+                part_opts.block.block_rows = opts.block.block_rows_for(part.num_rows() as u64);
                 let mut w = SegmentWriter::create(
                     Arc::clone(self.fs()),
                     &target.dir,
                     &target.name,
                     target.schema.clone(),
-                    opts,
+                    part_opts,
                 )?;
                 if let Some(m) = &memory {
                     w.remember(m);
