@@ -36,6 +36,51 @@ fn every_flipped_byte_is_detected_with_a_typed_error() {
     }
 }
 
+/// The dictionary segment's footer: its bytes as this build writes them (a compressed
+/// dictionary), the end of its data region, and where the dictionary lies in those bytes
+/// (where they differ from the same footer in 3.3's layout, which stores it plain), with the
+/// length of the plain footer.
+struct DictionaryFooter {
+    footer: strata_format::Footer,
+    end: u64,
+    bytes: Vec<u8>,
+    dictionary: std::ops::Range<usize>,
+    plain_len: usize,
+}
+
+fn dictionary_footer() -> DictionaryFooter {
+    let (schema, batch, options) = crate::common::dictionary_batch();
+    let good = write_segment_bytes(schema, &[batch], options).unwrap();
+    let seg = Segment::from_bytes(Bytes::from(good)).unwrap();
+    let footer = seg.footer().clone();
+    let end = footer
+        .columns
+        .iter()
+        .flat_map(|c| &c.blocks)
+        .map(|b| b.offset + u64::from(b.len))
+        .max()
+        .unwrap();
+    let bytes = footer.encode().unwrap();
+    let plain = footer
+        .encode_version(strata_format::FormatVersion { major: 3, minor: 3 })
+        .unwrap();
+    let prefix = bytes.iter().zip(&plain).take_while(|(a, b)| a == b).count();
+    let suffix = bytes
+        .iter()
+        .rev()
+        .zip(plain.iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    assert_eq!(bytes[prefix], 2, "the dictionary flag");
+    DictionaryFooter {
+        dictionary: prefix..bytes.len() - suffix,
+        plain_len: plain.len() - prefix - suffix,
+        footer,
+        end,
+        bytes,
+    }
+}
+
 /// A segment whose symbol dictionary the footer stores as a zstd frame (format 3.4): every
 /// flipped byte is still caught, and the footer's own decoder, given the frame's bytes flipped
 /// past the CRC, refuses them with a typed corruption error or reads a footer, never panics.
@@ -52,29 +97,14 @@ fn a_compressed_dictionary_is_checked_like_the_rest_of_the_footer() {
             Err(e) => assert!(e.is_corruption(), "flip at {pos}: {e}"),
         }
     }
-    let seg = Segment::from_bytes(Bytes::from(good.clone())).unwrap();
-    let footer = seg.footer();
-    let end = footer
-        .columns
-        .iter()
-        .flat_map(|c| &c.blocks)
-        .map(|b| b.offset + u64::from(b.len))
-        .max()
-        .unwrap();
-    let bytes = footer.encode().unwrap();
-    // The dictionary's bytes: where the footer differs from the same footer in 3.3's layout.
-    let plain = footer
-        .encode_version(strata_format::FormatVersion { major: 3, minor: 3 })
-        .unwrap();
-    let prefix = bytes.iter().zip(&plain).take_while(|(a, b)| a == b).count();
-    let suffix = bytes
-        .iter()
-        .rev()
-        .zip(plain.iter().rev())
-        .take_while(|(a, b)| a == b)
-        .count();
-    let frame = prefix..bytes.len() - suffix;
-    assert!(frame.len() > 100 && frame.len() + 1000 < plain.len() - prefix - suffix);
+    let DictionaryFooter {
+        end,
+        bytes,
+        dictionary: frame,
+        plain_len,
+        ..
+    } = dictionary_footer();
+    assert!(frame.len() > 100 && frame.len() + 1000 < plain_len);
     let (mut refused, mut read) = (0, 0);
     for pos in frame.clone() {
         for mask in [0x01u8, 0x80] {
@@ -100,29 +130,13 @@ fn a_compressed_dictionary_is_checked_like_the_rest_of_the_footer() {
 /// Footer bytes of the dictionary segment with its compressed dictionary replaced by a frame
 /// of `raw` whose length field says `claimed`, and the range of the footer it occupies.
 fn with_dictionary_frame(raw: &[u8], claimed: u32) -> (Vec<u8>, u64) {
-    let (schema, batch, options) = crate::common::dictionary_batch();
-    let good = write_segment_bytes(schema, &[batch], options).unwrap();
-    let seg = Segment::from_bytes(Bytes::from(good)).unwrap();
-    let footer = seg.footer();
-    let end = footer
-        .columns
-        .iter()
-        .flat_map(|c| &c.blocks)
-        .map(|b| b.offset + u64::from(b.len))
-        .max()
-        .unwrap();
-    let bytes = footer.encode().unwrap();
-    let plain = footer
-        .encode_version(strata_format::FormatVersion { major: 3, minor: 3 })
-        .unwrap();
-    let prefix = bytes.iter().zip(&plain).take_while(|(a, b)| a == b).count();
-    let suffix = bytes
-        .iter()
-        .rev()
-        .zip(plain.iter().rev())
-        .take_while(|(a, b)| a == b)
-        .count();
-    assert_eq!(bytes[prefix], 2, "the dictionary flag");
+    let DictionaryFooter {
+        end,
+        bytes,
+        dictionary,
+        ..
+    } = dictionary_footer();
+    let (prefix, suffix) = (dictionary.start, bytes.len() - dictionary.end);
     let frame = zstd::bulk::compress(raw, 3).unwrap();
     let mut stored = claimed.to_le_bytes().to_vec();
     stored.extend_from_slice(&frame);
