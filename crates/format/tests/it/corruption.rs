@@ -36,12 +36,10 @@ fn every_flipped_byte_is_detected_with_a_typed_error() {
     }
 }
 
-/// The dictionary segment's footer: its bytes as this build writes them (a compressed
-/// dictionary), the end of its data region, and where the dictionary lies in those bytes
-/// (where they differ from the same footer in 3.3's layout, which stores it plain), with the
-/// length of the plain footer.
+/// The dictionary segment's footer as this build writes it (a compressed dictionary), the end
+/// of its data region, and where the dictionary lies in those bytes (where they differ from
+/// the same footer in 3.3's layout, which stores it plain), with the length of the plain one.
 struct DictionaryFooter {
-    footer: strata_format::Footer,
     end: u64,
     bytes: Vec<u8>,
     dictionary: std::ops::Range<usize>,
@@ -52,7 +50,7 @@ fn dictionary_footer() -> DictionaryFooter {
     let (schema, batch, options) = crate::common::dictionary_batch();
     let good = write_segment_bytes(schema, &[batch], options).unwrap();
     let seg = Segment::from_bytes(Bytes::from(good)).unwrap();
-    let footer = seg.footer().clone();
+    let footer = seg.footer();
     let end = footer
         .columns
         .iter()
@@ -75,7 +73,6 @@ fn dictionary_footer() -> DictionaryFooter {
     DictionaryFooter {
         dictionary: prefix..bytes.len() - suffix,
         plain_len: plain.len() - prefix - suffix,
-        footer,
         end,
         bytes,
     }
