@@ -908,7 +908,15 @@ struct In<'a> {
 impl<'a> In<'a> {
     /// A symbol dictionary's values (`n`, then each value with its length).
     fn dictionary_values(&mut self) -> Result<Vec<Vec<u8>>> {
+        self.dictionary_values_at_most(u64::MAX)
+    }
+
+    /// [`Self::dictionary_values`], refusing more than `most` values before reading any.
+    fn dictionary_values_at_most(&mut self, most: u64) -> Result<Vec<Vec<u8>>> {
         let n = self.count(1)?;
+        if n as u64 > most {
+            return Err(self.err(format!("{n} values for a column of {most} rows")));
+        }
         let mut d = Vec::with_capacity(n);
         for _ in 0..n {
             d.push(self.bytes()?.to_vec());
@@ -942,18 +950,12 @@ impl<'a> In<'a> {
             decimal_floats: self.decimal_floats,
             zstd_dictionaries: self.zstd_dictionaries,
         };
-        let n = inner.count(1)?;
-        if n as u64 > rows {
-            return Err(self.err(format!("{n} values for a column of {rows} rows")));
-        }
-        let mut d = Vec::with_capacity(n);
-        for _ in 0..n {
-            d.push(inner.bytes()?.to_vec());
-        }
+        let d = inner.dictionary_values_at_most(rows)?;
         if inner.pos != raw.len() {
             return Err(self.err(format!(
-                "{} bytes past its {n} values",
-                raw.len() - inner.pos
+                "{} bytes past its {} values",
+                raw.len() - inner.pos,
+                d.len()
             )));
         }
         Ok(d)
