@@ -1175,14 +1175,19 @@ pub(crate) fn decode_into(
 
 /// Decodes a top-level integer node whose values are all 0 or 1 straight into a bitmap (value
 /// `i` at bit `i % 64` of word `i / 64`), for the shapes a validity or boolean column usually
-/// takes: constant, run-length (runs set a word at a time) and bit-packed at width 1 (the packed
-/// words are the bitmap, transposed within whole chunks). `Ok(None)`, the reader as it was, for
-/// any other shape: the caller then decodes a value per row. Values other than 0 and 1 are
-/// corrupt, as there.
+/// takes: constant, run-length (runs set a word at a time), bit-packed at width 1 (the packed
+/// words are the bitmap, transposed within whole chunks), miniblocks each constant or at width 1
+/// from 0 (a long block's validity with nulls in some stretches), and sequential bit-packing at
+/// width 1 from 0 behind LZ4 (the decompressed bytes are the bitmap). `Ok(None)`, the reader as
+/// it was, for any other shape: the caller then decodes a value per row. Values other than 0
+/// and 1 are corrupt, as there.
 pub(crate) fn decode_bits(r: &mut Reader<'_>, limits: Limits) -> Result<Option<(Vec<u64>, usize)>> {
     let mut look = r.clone();
     let t = look.u8()?;
-    if !matches!(t, tag::CONSTANT | tag::RLE | tag::BITPACKED) {
+    if !matches!(
+        t,
+        tag::CONSTANT | tag::RLE | tag::BITPACKED | tag::BITPACKED_MINI | tag::PACKED_LZ4
+    ) {
         return Ok(None);
     }
     let n = look.count(limits.max_values)?;
@@ -1224,7 +1229,7 @@ pub(crate) fn decode_bits(r: &mut Reader<'_>, limits: Limits) -> Result<Option<(
                 ));
             }
         }
-        _ => {
+        tag::BITPACKED => {
             // Bit-packed at width 1 from 0: the packed words are the bits, transposed in whole
             // chunks. Other references and widths (corrupt for booleans) take the value path.
             let reference = look.u64()?;
@@ -1242,6 +1247,69 @@ pub(crate) fn decode_bits(r: &mut Reader<'_>, limits: Limits) -> Result<Option<(
                 _ => return Ok(None),
             }
         }
+        tag::BITPACKED_MINI => {
+            // Each 1024-value miniblock starts on a word of the bitmap (1024 = 16 · 64).
+            let reference = look.u64()?;
+            let factor = look.u64()?;
+            let offset_width = read_width(&mut look)?;
+            if factor == 0 {
+                return Ok(None);
+            }
+            let m = n.div_ceil(MINI);
+            let widths = look.take(m)?;
+            let offsets = look.take(bitpack::sequential_bytes(m, offset_width))?;
+            let mut mins = Vec::with_capacity(m);
+            bitpack::unpack_sequential_bytes(offsets, m, 0, offset_width, &mut mins);
+            for (i, (&off, &w)) in mins.iter().zip(widths).enumerate() {
+                let len = MINI.min(n - i * MINI);
+                let lo = reference.wrapping_add(off.wrapping_mul(factor));
+                let at = i * (MINI / 64);
+                let Some(dst) = words.get_mut(at..) else {
+                    return Ok(None);
+                };
+                match (lo, w) {
+                    (0, 0) => {}
+                    (1, 0) => set_bits(dst, 0, len),
+                    (0, 1) if factor == 1 => {
+                        let packed = look.u64_words(packed_words(len, 1))?;
+                        bitpack::bits_of_width_one(&packed, len, dst);
+                    }
+                    // A zero factor, other minimums and widths: the value path says what is
+                    // wrong (or decodes what is not).
+                    _ => return Ok(None),
+                }
+            }
+        }
+        tag::PACKED_LZ4 => {
+            let reference = look.u64()?;
+            let w = read_width(&mut look)?;
+            if (reference, w) != (0, 1) {
+                return Ok(None);
+            }
+            let len = look.count(usize::MAX)?;
+            let compressed = look.take(len)?;
+            let raw = bitpack::sequential_bytes(n, 1);
+            if raw > len.saturating_mul(255).saturating_add(16) {
+                return Ok(None);
+            }
+            // The bytes, LSB first, are the bitmap's words in little-endian order.
+            let mut bytes = vec![0u8; raw];
+            match lz4_flex::block::decompress_into(compressed, &mut bytes) {
+                Ok(got) if got == raw => {}
+                _ => return Ok(None),
+            }
+            for (w, b) in words.iter_mut().zip(bytes.chunks(8)) {
+                let mut a = [0u8; 8];
+                a.get_mut(..b.len()).unwrap_or_default().copy_from_slice(b);
+                *w = u64::from_le_bytes(a);
+            }
+            if !n.is_multiple_of(64)
+                && let Some(last) = words.get_mut(n / 64)
+            {
+                *last &= (1u64 << (n % 64)) - 1;
+            }
+        }
+        _ => return Ok(None),
     }
     *r = look;
     Ok(Some((words, n)))

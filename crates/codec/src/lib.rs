@@ -664,8 +664,9 @@ pub fn decode_bool_with(buf: &[u8], limits: Limits) -> Result<Vec<bool>> {
 
 /// Decodes an [`encode_bool`] buffer into a bitmap: value `i` is bit `i % 64` of word
 /// `i / 64` (the layout of an Arrow boolean buffer on a little-endian machine); also returns
-/// the number of values. Constant, run-length and width-1 bit-packed nodes (what validities
-/// are) are decoded straight into the words; other nodes a value a row, then packed.
+/// the number of values. Constant, run-length, width-1 bit-packed, miniblock (each 1024 values
+/// constant or at width 1) and width-1 `packedlz4` nodes (what validities are) are decoded
+/// straight into the words; other nodes a value a row, then packed.
 pub fn decode_bool_words_with(buf: &[u8], limits: Limits) -> Result<(Vec<u64>, usize)> {
     let mut r = open(buf, Kind::Bool)?;
     if let Some(bits) = int::decode_bits(&mut r, limits)? {
