@@ -297,7 +297,7 @@ impl Scan {
         let later_rows = later_rows(&self.segments, &self.rows);
         let iter = ScanIter {
             schema: Arc::new(ArrowSchema::new(out_fields)),
-            out_types,
+            out_types: out_types.into(),
             segments: self.segments,
             predicate: self.predicate,
             deleted: self.deleted,
@@ -338,7 +338,8 @@ type UnitPart = (
 #[derive(Debug)]
 pub struct ScanIter {
     schema: SchemaRef,
-    out_types: Vec<(String, DataType)>,
+    /// Shared with every unit of a parallel scan and every segment's cursor, not copied.
+    out_types: Arc<[(String, DataType)]>,
     segments: Vec<Arc<Segment>>,
     predicate: Option<BoundPredicate>,
     deleted: BTreeMap<usize, RoaringBitmap>,
@@ -521,7 +522,7 @@ impl ScanIter {
         let later_rows = later_rows(&segments, &only);
         ScanIter {
             schema: Arc::clone(&self.schema),
-            out_types: self.out_types.clone(),
+            out_types: Arc::clone(&self.out_types),
             segments,
             predicate: self.predicate.clone(),
             deleted,
@@ -793,7 +794,7 @@ impl ScanIter {
                 let i = self.next_segment;
                 self.next_segment += 1;
                 let seg = Arc::clone(&self.segments[i]);
-                let needed: Vec<(String, DataType)> = self.out_types.clone();
+                let needed = Arc::clone(&self.out_types);
                 self.cursor = Cursor::open(
                     seg,
                     i + self.index_base,
