@@ -948,6 +948,26 @@ pub(crate) fn decode_into(
     expected: Option<usize>,
     out: &mut Vec<u64>,
 ) -> Result<()> {
+    decode_biased(r, limits, nesting, expected, out, 0)
+}
+
+/// [`decode_into`], adding `bias` (wrapping) to every value appended. The leaves that add a
+/// reference anyway (constant, bit-packed, patched, a delta's first value, a dictionary's or
+/// a run's values, each part) take it into their reference; other nodes pay one pass over
+/// their values at the end. A signed node decodes with a bias of 2^63, which is its sign
+/// bit flipped back ([`unflip_i64`]: adding 2^63 and flipping the top bit are one operation
+/// modulo 2^64) without a pass of its own over the output.
+pub(crate) fn decode_biased(
+    r: &mut Reader<'_>,
+    limits: Limits,
+    nesting: u8,
+    expected: Option<usize>,
+    out: &mut Vec<u64>,
+    bias: u64,
+) -> Result<()> {
+    let base = out.len();
+    // Whether the node's decoding took the bias in; else it is added at the end.
+    let mut biased = true;
     if nesting > MAX_NESTING {
         return Err(corrupt("cascade", "nesting deeper than any encoder writes"));
     }
@@ -966,9 +986,10 @@ pub(crate) fn decode_into(
     match t {
         tag::CONSTANT => {
             let v = r.u64()?;
-            out.resize(out.len() + n, v);
+            out.resize(out.len() + n, v.wrapping_add(bias));
         }
         tag::PLAIN => {
+            biased = false;
             let bytes = r.take(n.checked_mul(8).ok_or(CodecError::TooManyValues {
                 count: n as u64,
                 limit: limits.max_values,
@@ -983,7 +1004,7 @@ pub(crate) fn decode_into(
             let reference = r.u64()?;
             let w = read_width(r)?;
             let words = r.u64_words(packed_words(n, w))?;
-            bitpack::unpack_into(&words, n, reference, w, out);
+            bitpack::unpack_into(&words, n, reference.wrapping_add(bias), w, out);
         }
         tag::BITPACKED_MINI => {
             let reference = r.u64()?;
@@ -1003,7 +1024,9 @@ pub(crate) fn decode_into(
             out.reserve(n);
             for (i, (&off, &w)) in mins.iter().zip(widths).enumerate() {
                 let len = MINI.min(n - i * MINI);
-                let lo = reference.wrapping_add(off.wrapping_mul(factor));
+                let lo = reference
+                    .wrapping_add(off.wrapping_mul(factor))
+                    .wrapping_add(bias);
                 let words = r.u64_words(packed_words(len, w))?;
                 if factor == 1 {
                     bitpack::unpack_into(&words, len, lo, w, out);
@@ -1017,7 +1040,7 @@ pub(crate) fn decode_into(
             }
         }
         tag::BITPACKED_SCALED => {
-            let reference = r.u64()?;
+            let reference = r.u64()?.wrapping_add(bias);
             let factor = r.u64()?;
             let w = read_width(r)?;
             let words = r.u64_words(packed_words(n, w))?;
@@ -1028,7 +1051,7 @@ pub(crate) fn decode_into(
             }
         }
         tag::PATCHED => {
-            let reference = r.u64()?;
+            let reference = r.u64()?.wrapping_add(bias);
             let w = read_width(r)?;
             let words = r.u64_words(packed_words(n, w))?;
             let start = out.len();
@@ -1051,7 +1074,7 @@ pub(crate) fn decode_into(
             if n == 0 {
                 return Err(corrupt("delta", "empty delta node"));
             }
-            let first = r.u64()?;
+            let first = r.u64()?.wrapping_add(bias);
             // The deltas are decoded in place, after the first value, and summed there.
             let start = out.len();
             out.push(first);
@@ -1066,7 +1089,7 @@ pub(crate) fn decode_into(
             if n < 2 {
                 return Err(corrupt("delta-of-delta", "node shorter than two values"));
             }
-            let first = r.u64()?;
+            let first = r.u64()?.wrapping_add(bias);
             let first_delta = unflip_i64(r.u64()?) as u64;
             let start = out.len();
             let mut acc = first;
@@ -1083,7 +1106,8 @@ pub(crate) fn decode_into(
         }
         tag::RLE => {
             let runs = r.count(n)?;
-            let vals = decode(r, limits, inner, Some(runs))?;
+            let mut vals = Vec::new();
+            decode_biased(r, limits, inner, Some(runs), &mut vals, bias)?;
             let lens = decode(r, limits, inner, Some(runs))?;
             let mut total: u64 = 0;
             for &l in &lens {
@@ -1101,7 +1125,8 @@ pub(crate) fn decode_into(
             }
         }
         tag::DICTIONARY => {
-            let dict = decode(r, limits, inner, None)?;
+            let mut dict = Vec::new();
+            decode_biased(r, limits, inner, None, &mut dict, bias)?;
             // The codes are decoded in place and looked up there.
             let start = out.len();
             decode_into(r, limits, inner, Some(n), out)?;
@@ -1118,12 +1143,15 @@ pub(crate) fn decode_into(
                     })?;
             }
         }
-        tag::ANS => ans::decode_into(r, n, out)?,
+        tag::ANS => {
+            biased = false;
+            ans::decode_into(r, n, out)?;
+        }
         tag::PARTS => decode_parts(r, n, limits, |r, len| {
-            decode_into(r, limits, nesting, Some(len), out)
+            decode_biased(r, limits, nesting, Some(len), out, bias)
         })?,
         tag::PACKED_LZ4 => {
-            let reference = r.u64()?;
+            let reference = r.u64()?.wrapping_add(bias);
             let w = read_width(r)?;
             let len = r.count(usize::MAX)?;
             let compressed = r.take(len)?;
@@ -1147,6 +1175,7 @@ pub(crate) fn decode_into(
             bitpack::unpack_sequential_bytes(&bytes, n, reference, w, out);
         }
         tag::LZ4 => {
+            biased = false;
             let len = r.count(usize::MAX)?;
             let compressed = r.take(len)?;
             let bytes = lz4_flex::block::decompress(compressed, n * 8)
@@ -1168,6 +1197,11 @@ pub(crate) fn decode_into(
                 tag: other,
                 offset: tag_pos,
             });
+        }
+    }
+    if !biased && bias != 0 {
+        for v in out.get_mut(base..).unwrap_or_default() {
+            *v = v.wrapping_add(bias);
         }
     }
     Ok(())

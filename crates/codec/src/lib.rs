@@ -595,16 +595,16 @@ pub fn decode_u64_into(buf: &[u8], limits: Limits, out: &mut Vec<u64>) -> Result
 /// of buffer; returns how many. On an error `out` is left as it was.
 pub fn decode_i64_bits_into(buf: &[u8], limits: Limits, out: &mut Vec<u64>) -> Result<usize> {
     let base = out.len();
+    // Decoded with a bias of 2^63, which flips each value's sign bit back as it is written.
     let r = open(buf, Kind::I64).and_then(|mut r| {
-        int::decode_into(&mut r, limits, 0, None, out)?;
+        int::decode_biased(&mut r, limits, 0, None, out, SIGN_BIAS)?;
         finish(&r, ())
     });
-    let n = undo_on_error(r, out, base)?;
-    for v in out.get_mut(base..).unwrap_or_default() {
-        *v = unflip_i64(*v) as u64;
-    }
-    Ok(n)
+    undo_on_error(r, out, base)
 }
+
+/// What [`unflip_i64`] adds to a value's bits (modulo 2^64, flipping the top bit is adding it).
+const SIGN_BIAS: u64 = 1 << 63;
 
 /// Decodes an [`encode_f64`] buffer, appending its values to `out`; returns how many. On an
 /// error `out` is left as it was.

@@ -725,6 +725,23 @@ pub(crate) fn round_trip_ints(values: &[i64], opts: &EncodeOptions) {
         "{what}: i64 round trip through {} differs",
         enc.cascade
     );
+    // The same bits appended after earlier values (the sign flipped back as each node writes
+    // them, not in a pass of its own): the earlier values untouched.
+    let mut bits = vec![7u64, u64::MAX];
+    let got =
+        strata_codec::decode_i64_bits_into(&enc.bytes, strata_codec::Limits::default(), &mut bits)
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{what}: decode_i64_bits_into of {} failed: {e}",
+                    enc.cascade
+                )
+            });
+    assert_eq!(got, n, "{what}: decode_i64_bits_into count");
+    assert!(
+        bits[..2] == [7, u64::MAX] && bits[2..].iter().zip(values).all(|(&b, &v)| b == v as u64),
+        "{what}: i64 bits through {} differ",
+        enc.cascade
+    );
 
     let unsigned: Vec<u64> = values.iter().map(|&v| v as u64).collect();
     let enc =
@@ -860,7 +877,24 @@ pub(crate) fn decode_as(kind: Kind, buf: &[u8], limits: Limits) -> strata_codec:
         decode_bool_with, decode_bytes_with, decode_f64_with, decode_i64_with, decode_u64_with,
     };
     match kind {
-        Kind::I64 => decode_i64_with(buf, limits).map(|v| v.len()),
+        Kind::I64 => {
+            let values = decode_i64_with(buf, limits);
+            let mut bits = vec![1u64];
+            let appended = strata_codec::decode_i64_bits_into(buf, limits, &mut bits);
+            match (&values, &appended) {
+                (Ok(v), Ok(n)) => {
+                    assert_eq!(*n, v.len(), "bits and values count differ");
+                    assert!(
+                        bits[0] == 1 && bits[1..].iter().zip(v).all(|(&b, &x)| b == x as u64),
+                        "bits and values differ"
+                    );
+                }
+                // On an error nothing is left appended.
+                (Err(_), Err(_)) => assert_eq!(bits, [1], "a failed decode left values behind"),
+                _ => panic!("bits decode {appended:?} and value decode {values:?} disagree"),
+            }
+            values.map(|v| v.len())
+        }
         Kind::U64 => decode_u64_with(buf, limits).map(|v| v.len()),
         Kind::F64 => decode_f64_with(buf, limits).map(|v| v.len()),
         Kind::Bool => {
