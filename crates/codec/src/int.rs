@@ -951,10 +951,10 @@ pub(crate) fn decode_into(
     decode_biased(r, limits, nesting, expected, out, 0)
 }
 
-/// [`decode_into`], adding `bias` (wrapping) to every value appended. The leaves that add a
-/// reference anyway (constant, bit-packed, patched, a delta's first value, a dictionary's or
-/// a run's values, each part) take it into their reference; other nodes pay one pass over
-/// their values at the end. A signed node decodes with a bias of 2^63, which is its sign
+/// [`decode_into`], adding `bias` (wrapping) to every value appended. The nodes that add a
+/// reference anyway take it into that reference (constant, bit-packed, miniblocks, scaled,
+/// patched, `packedlz4`, a delta's or delta-of-delta's first value, a dictionary's or a run's
+/// values, each part); plain, LZ4 and `ans` nodes pay one pass over their values at the end. A signed node decodes with a bias of 2^63, which is its sign
 /// bit flipped back ([`unflip_i64`]: adding 2^63 and flipping the top bit are one operation
 /// modulo 2^64) without a pass of its own over the output.
 pub(crate) fn decode_biased(
