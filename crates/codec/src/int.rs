@@ -929,6 +929,66 @@ fn put_words(out: &mut Vec<u8>, words: &[u64]) {
 /// Maximum nesting of nodes a decoder follows; deeper input is corrupt by construction.
 pub(crate) const MAX_NESTING: u8 = 8;
 
+/// A miniblock node's fields after its count, checked: the reference, the factor (not 0), and
+/// each 1024-value miniblock's width (at most 64) and minimum (in steps of the factor).
+struct MiniHeader<'a> {
+    reference: u64,
+    factor: u64,
+    widths: &'a [u8],
+    mins: Vec<u64>,
+}
+
+impl<'a> MiniHeader<'a> {
+    fn read(r: &mut Reader<'a>, n: usize) -> Result<Self> {
+        let reference = r.u64()?;
+        let factor = r.u64()?;
+        if factor == 0 {
+            return Err(corrupt("bitpacked", "miniblock factor 0"));
+        }
+        let offset_width = read_width(r)?;
+        let m = n.div_ceil(MINI);
+        let widths = r.take(m)?;
+        if let Some(w) = widths.iter().find(|&&w| w > 64) {
+            return Err(corrupt("bitpacked", format!("bit width {w} above 64")));
+        }
+        let offsets = r.take(bitpack::sequential_bytes(m, offset_width))?;
+        let mut mins = Vec::with_capacity(m);
+        bitpack::unpack_sequential_bytes(offsets, m, 0, offset_width, &mut mins);
+        Ok(Self {
+            reference,
+            factor,
+            widths,
+            mins,
+        })
+    }
+}
+
+/// The sequentially packed bytes of a `packedlz4` node of `n` values at width `w`: its
+/// compressed length and LZ4 block read from `r`, decompressed to exactly
+/// [`bitpack::sequential_bytes`]`(n, w)` bytes.
+fn packed_lz4_bytes(r: &mut Reader<'_>, n: usize, w: u8) -> Result<Vec<u8>> {
+    let len = r.count(usize::MAX)?;
+    let compressed = r.take(len)?;
+    let raw = bitpack::sequential_bytes(n, w);
+    // LZ4 cannot expand more than 255x; a larger claim is corrupt, not an allocation.
+    if raw > len.saturating_mul(255).saturating_add(16) {
+        return Err(corrupt(
+            "packed lz4",
+            format!("{len} compressed bytes cannot hold {raw}"),
+        ));
+    }
+    let mut bytes = vec![0u8; raw];
+    let got = lz4_flex::block::decompress_into(compressed, &mut bytes)
+        .map_err(|e| corrupt("packed lz4", e.to_string()))?;
+    if got != raw {
+        return Err(corrupt(
+            "packed lz4",
+            format!("decompressed {got} bytes, the count and width need {raw}"),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// Decodes one integer node. `expected` is the count the parent requires, if it knows one.
 pub(crate) fn decode(
     r: &mut Reader<'_>,
@@ -954,9 +1014,10 @@ pub(crate) fn decode_into(
 /// [`decode_into`], adding `bias` (wrapping) to every value appended. The nodes that add a
 /// reference anyway take it into that reference (constant, bit-packed, miniblocks, scaled,
 /// patched, `packedlz4`, a delta's or delta-of-delta's first value, a dictionary's or a run's
-/// values, each part); plain, LZ4 and `ans` nodes pay one pass over their values at the end. A signed node decodes with a bias of 2^63, which is its sign
-/// bit flipped back ([`unflip_i64`]: adding 2^63 and flipping the top bit are one operation
-/// modulo 2^64) without a pass of its own over the output.
+/// values, each part); plain, LZ4 and `ans` nodes pay one pass over their values at the end.
+/// A signed node decodes with a bias of 2^63, which is its sign bit flipped back
+/// ([`unflip_i64`]: adding 2^63 and flipping the top bit are one operation modulo 2^64)
+/// without a pass of its own over the output.
 pub(crate) fn decode_biased(
     r: &mut Reader<'_>,
     limits: Limits,
@@ -1007,20 +1068,12 @@ pub(crate) fn decode_biased(
             bitpack::unpack_into(&words, n, reference.wrapping_add(bias), w, out);
         }
         tag::BITPACKED_MINI => {
-            let reference = r.u64()?;
-            let factor = r.u64()?;
-            if factor == 0 {
-                return Err(corrupt("bitpacked", "miniblock factor 0"));
-            }
-            let offset_width = read_width(r)?;
-            let m = n.div_ceil(MINI);
-            let widths = r.take(m)?;
-            if let Some(w) = widths.iter().find(|&&w| w > 64) {
-                return Err(corrupt("bitpacked", format!("bit width {w} above 64")));
-            }
-            let offsets = r.take(bitpack::sequential_bytes(m, offset_width))?;
-            let mut mins = Vec::with_capacity(m);
-            bitpack::unpack_sequential_bytes(offsets, m, 0, offset_width, &mut mins);
+            let MiniHeader {
+                reference,
+                factor,
+                widths,
+                mins,
+            } = MiniHeader::read(r, n)?;
             out.reserve(n);
             for (i, (&off, &w)) in mins.iter().zip(widths).enumerate() {
                 let len = MINI.min(n - i * MINI);
@@ -1153,25 +1206,7 @@ pub(crate) fn decode_biased(
         tag::PACKED_LZ4 => {
             let reference = r.u64()?.wrapping_add(bias);
             let w = read_width(r)?;
-            let len = r.count(usize::MAX)?;
-            let compressed = r.take(len)?;
-            let raw = bitpack::sequential_bytes(n, w);
-            // LZ4 cannot expand more than 255x; a larger claim is corrupt, not an allocation.
-            if raw > len.saturating_mul(255).saturating_add(16) {
-                return Err(corrupt(
-                    "packed lz4",
-                    format!("{len} compressed bytes cannot hold {raw}"),
-                ));
-            }
-            let mut bytes = vec![0u8; raw];
-            let got = lz4_flex::block::decompress_into(compressed, &mut bytes)
-                .map_err(|e| corrupt("packed lz4", e.to_string()))?;
-            if got != raw {
-                return Err(corrupt(
-                    "packed lz4",
-                    format!("decompressed {got} bytes, the count and width need {raw}"),
-                ));
-            }
+            let bytes = packed_lz4_bytes(r, n, w)?;
             bitpack::unpack_sequential_bytes(&bytes, n, reference, w, out);
         }
         tag::LZ4 => {
@@ -1214,7 +1249,9 @@ pub(crate) fn decode_biased(
 /// from 0 (a long block's validity with nulls in some stretches), and sequential bit-packing at
 /// width 1 from 0 behind LZ4 (the decompressed bytes are the bitmap). `Ok(None)`, the reader as
 /// it was, for any other shape: the caller then decodes a value per row. Values other than 0
-/// and 1 are corrupt, as there.
+/// and 1 are corrupt, as there; a corrupt node header is the same error the value path gives
+/// (both read miniblock and `packedlz4` fields through [`MiniHeader::read`] and
+/// [`packed_lz4_bytes`]).
 pub(crate) fn decode_bits(r: &mut Reader<'_>, limits: Limits) -> Result<Option<(Vec<u64>, usize)>> {
     let mut look = r.clone();
     let t = look.u8()?;
@@ -1283,17 +1320,12 @@ pub(crate) fn decode_bits(r: &mut Reader<'_>, limits: Limits) -> Result<Option<(
         }
         tag::BITPACKED_MINI => {
             // Each 1024-value miniblock starts on a word of the bitmap (1024 = 16 · 64).
-            let reference = look.u64()?;
-            let factor = look.u64()?;
-            let offset_width = read_width(&mut look)?;
-            if factor == 0 {
-                return Ok(None);
-            }
-            let m = n.div_ceil(MINI);
-            let widths = look.take(m)?;
-            let offsets = look.take(bitpack::sequential_bytes(m, offset_width))?;
-            let mut mins = Vec::with_capacity(m);
-            bitpack::unpack_sequential_bytes(offsets, m, 0, offset_width, &mut mins);
+            let MiniHeader {
+                reference,
+                factor,
+                widths,
+                mins,
+            } = MiniHeader::read(&mut look, n)?;
             for (i, (&off, &w)) in mins.iter().zip(widths).enumerate() {
                 let len = MINI.min(n - i * MINI);
                 let lo = reference.wrapping_add(off.wrapping_mul(factor));
@@ -1308,8 +1340,8 @@ pub(crate) fn decode_bits(r: &mut Reader<'_>, limits: Limits) -> Result<Option<(
                         let packed = look.u64_words(packed_words(len, 1))?;
                         bitpack::bits_of_width_one(&packed, len, dst);
                     }
-                    // A zero factor, other minimums and widths: the value path says what is
-                    // wrong (or decodes what is not).
+                    // Other minimums and widths: the value path says what is wrong (or decodes
+                    // what is not).
                     _ => return Ok(None),
                 }
             }
@@ -1320,18 +1352,8 @@ pub(crate) fn decode_bits(r: &mut Reader<'_>, limits: Limits) -> Result<Option<(
             if (reference, w) != (0, 1) {
                 return Ok(None);
             }
-            let len = look.count(usize::MAX)?;
-            let compressed = look.take(len)?;
-            let raw = bitpack::sequential_bytes(n, 1);
-            if raw > len.saturating_mul(255).saturating_add(16) {
-                return Ok(None);
-            }
             // The bytes, LSB first, are the bitmap's words in little-endian order.
-            let mut bytes = vec![0u8; raw];
-            match lz4_flex::block::decompress_into(compressed, &mut bytes) {
-                Ok(got) if got == raw => {}
-                _ => return Ok(None),
-            }
+            let bytes = packed_lz4_bytes(&mut look, n, 1)?;
             for (w, b) in words.iter_mut().zip(bytes.chunks(8)) {
                 let mut a = [0u8; 8];
                 a.get_mut(..b.len()).unwrap_or_default().copy_from_slice(b);
