@@ -282,11 +282,27 @@ fn spread<T: strata_codec::Lane>(out: &mut Vec<T>, base: usize, valid: &BooleanB
     let values = out.len() - base;
     out.resize(base + n, T::default());
     let chunks = valid.bit_chunks();
-    let mut words: Vec<u64> = chunks.iter().collect();
-    if chunks.remainder_len() > 0 {
-        words.push(chunks.remainder_bits());
+    // The bitmap's words, on the stack for a block of up to 8,192 rows (a default block is
+    // 4,096): an allocation per block was a tenth of a small segment's validity cost.
+    let mut stack = [0u64; 128];
+    let mut heap = Vec::new();
+    let need = n.div_ceil(64);
+    let words: &mut [u64] = match stack.get_mut(..need) {
+        Some(w) => w,
+        None => {
+            heap.resize(need, 0);
+            &mut heap
+        }
+    };
+    for (w, c) in words.iter_mut().zip(chunks.iter()) {
+        *w = c;
     }
-    strata_codec::spread(out.get_mut(base..).unwrap_or_default(), values, &words);
+    if chunks.remainder_len() > 0
+        && let Some(last) = words.last_mut()
+    {
+        *last = chunks.remainder_bits();
+    }
+    strata_codec::spread(out.get_mut(base..).unwrap_or_default(), values, words);
 }
 
 fn what(pos: BlockPos) -> String {

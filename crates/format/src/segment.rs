@@ -1044,11 +1044,11 @@ impl Segment {
     /// [`Self::sink`].
     pub fn decode_blocks(&self, wanted: &[(usize, usize)]) -> Result<Vec<DecodedBlock>> {
         let bytes = self.read_block_bytes(wanted)?;
-        wanted
-            .iter()
-            .zip(bytes)
-            .map(|(&(column, block), b)| self.decode_raw(column, block, &b))
-            .collect()
+        let mut out = Vec::with_capacity(wanted.len());
+        for (&(column, block), b) in wanted.iter().zip(bytes) {
+            out.push(self.decode_raw(column, block, &b)?);
+        }
+        Ok(out)
     }
 
     /// An empty array builder for column `column`, with room for `capacity` rows: append
