@@ -10,6 +10,13 @@
 //! | `geonames-us-zipcodes` | one gzipped CSV |
 //! | `nyc-green-taxi-2022-01` | one Parquet file |
 //!
+//! Every other data set in the data directory is measured too ([`discover`]): each CSV, JSON
+//! lines, Parquet or Arrow IPC file (plain or gzipped) at the top or one folder down, the files
+//! of one folder that begin with the same header ingested together as one table; folders the
+//! other suites use (`parquet-testing`, `float-series`, `tpch-queries`) are not tables, and a
+//! table of fewer than [`MIN_DISCOVERED_ROWS`] rows is not timed. So `--data DIR` measures a
+//! user's own files with no list to edit.
+//!
 //! The ingest decides everything a user would not be asked for: the CSV dialect, the column
 //! types, which string columns are symbols, the time column, the sort key (the time column,
 //! else none: file order) and the partitioning (`auto`), and merges a new table to one segment
@@ -119,6 +126,21 @@ pub struct LoadedTables {
     pub errors: Vec<String>,
 }
 
+/// Folders of the data directory that other suites and tests use and that are not tables:
+/// Apache's Parquet cross-implementation files (some encrypted, most a few rows), the codec
+/// suite's one-number-a-line series and the SQL suite's query texts.
+const NOT_TABLES: &[&str] = &["parquet-testing", "float-series", "tpch-queries"];
+
+/// A table found under the data directory that no [`SPECS`] entry names: fewer rows than this
+/// (a dimension table: airlines, zones) is not timed, its figures would be noise.
+pub const MIN_DISCOVERED_ROWS: usize = 10_000;
+
+/// What the ingest takes as input (each optionally followed by `.gz`), as in `strata ingest`.
+const DATA_EXTENSIONS: &[&str] = &[
+    ".csv", ".tsv", ".tab", ".txt", ".json", ".jsonl", ".ndjson", ".parquet", ".arrow", ".ipc",
+    ".feather",
+];
+
 struct Spec {
     name: &'static str,
     /// File or folder that must exist, relative to the data directory.
@@ -184,6 +206,10 @@ const SPECS: &[Spec] = &[
 
 /// Ingests and reads back every table found under `data_dir`; at most `max_rows` rows of each
 /// (the first ones in stored order) go to the peers when given.
+///
+/// The tables of [`SPECS`] come first; then every other data set in the directory
+/// ([`discover`]), so the suite measures a user's own files given with `--data DIR` too. A
+/// discovered table of fewer than [`MIN_DISCOVERED_ROWS`] rows is left out with a notice.
 pub fn load_tables(data_dir: &Path, max_rows: Option<usize>) -> LoadedTables {
     let mut out = LoadedTables::default();
     for spec in SPECS {
@@ -197,34 +223,225 @@ pub fn load_tables(data_dir: &Path, max_rows: Option<usize>) -> LoadedTables {
             continue;
         }
         eprintln!("segment: ingesting {}", spec.name);
-        match load(spec, &path, max_rows) {
+        match (spec.files)(&path).and_then(|files| load(spec.name, &files, &path, max_rows)) {
             Ok(t) => out.tables.push(t),
             Err(e) => out.errors.push(format!("{}: {e}", spec.name)),
+        }
+    }
+    let found = match discover(data_dir) {
+        Ok(found) => found,
+        Err(e) => {
+            out.errors.push(format!("looking for other tables: {e}"));
+            Vec::new()
+        }
+    };
+    for d in found {
+        eprintln!(
+            "segment: ingesting {} (found in the data directory)",
+            d.name
+        );
+        let first = d
+            .files
+            .first()
+            .cloned()
+            .unwrap_or_else(|| data_dir.to_path_buf());
+        match load(&d.name, &d.files, &first, max_rows) {
+            Ok(t) if t.ingested.rows < MIN_DISCOVERED_ROWS => out.notices.push(format!(
+                "{}: {} rows, fewer than {MIN_DISCOVERED_ROWS}: not timed",
+                d.name, t.ingested.rows
+            )),
+            Ok(t) => out.tables.push(t),
+            Err(e) => out.errors.push(format!("{}: {e}", d.name)),
         }
     }
     out
 }
 
-/// Ingests and reads back the one table called `name` (as in the table above); `Ok(None)`
-/// when its file is absent or no table has that name.
+/// A data set found under the data directory: its name (its path relative to the directory,
+/// without the data extension) and the files one ingest takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Discovered {
+    /// Table name, e.g. `quandl-wiki-stocks/stocks`.
+    pub name: String,
+    /// Input files, in name order.
+    pub files: Vec<PathBuf>,
+}
+
+/// Every data set under `data_dir` that [`SPECS`] does not name: each data file at the top or
+/// one folder down (names ending in a [`DATA_EXTENSIONS`] entry, optionally `.gz`), except the
+/// files and folders of [`SPECS`] and the folders of [`NOT_TABLES`]. The files of one folder
+/// that begin the same way (the same header line for text files, the same column names for
+/// Parquet) are one table, ingested together, as the Beijing stations are; any other file is
+/// a table of its own. Hidden files and deeper folders are left out.
+pub fn discover(data_dir: &Path) -> Result<Vec<Discovered>> {
+    let claimed: Vec<PathBuf> = SPECS.iter().map(|s| data_dir.join(s.path)).collect();
+    let mut out = Vec::new();
+    let mut top_files = Vec::new();
+    for entry in sorted_entries(data_dir)? {
+        let name = file_name(&entry);
+        if name.starts_with('.') || claimed.contains(&entry) {
+            continue;
+        }
+        if entry.is_dir() {
+            if NOT_TABLES.contains(&name.as_str()) {
+                continue;
+            }
+            let files: Vec<PathBuf> = sorted_entries(&entry)?
+                .into_iter()
+                .filter(|p| p.is_file() && is_data_file(p) && !claimed.contains(p))
+                .collect();
+            out.extend(group(data_dir, files)?);
+        } else if entry.is_file() && is_data_file(&entry) {
+            top_files.push(entry);
+        }
+    }
+    out.extend(group(data_dir, top_files)?);
+    Ok(out)
+}
+
+fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut v = std::fs::read_dir(dir)
+        .map_err(|e| BenchError::io(dir, e))?
+        .map(|e| e.map(|e| e.path()).map_err(|e| BenchError::io(dir, e)))
+        .collect::<Result<Vec<_>>>()?;
+    v.sort();
+    Ok(v)
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn is_data_file(p: &Path) -> bool {
+    let name = file_name(p).to_lowercase();
+    let stem = name.strip_suffix(".gz").unwrap_or(&name);
+    !name.starts_with('.') && DATA_EXTENSIONS.iter().any(|e| stem.ends_with(e))
+}
+
+/// Groups `files` (of one folder, in name order) by how they begin; each group is a table named
+/// after its first file's path relative to `data_dir`, without the data extension (a group of
+/// several: the folder's name, plus the first file's when the folder holds other tables too).
+fn group(data_dir: &Path, files: Vec<PathBuf>) -> Result<Vec<Discovered>> {
+    let mut groups: Vec<(Option<String>, Vec<PathBuf>)> = Vec::new();
+    for f in files {
+        let head = first_line(&f)?;
+        match groups
+            .iter_mut()
+            .find(|(h, _)| head.is_some() && h == &head)
+        {
+            Some((_, members)) => members.push(f),
+            None => groups.push((head, vec![f])),
+        }
+    }
+    let several_tables = groups.len() > 1;
+    Ok(groups
+        .into_iter()
+        .map(|(_, files)| {
+            let first = files.first().cloned().unwrap_or_default();
+            let rel = first.strip_prefix(data_dir).unwrap_or(&first);
+            let folder = rel.parent().filter(|p| !p.as_os_str().is_empty());
+            let name = match folder {
+                Some(folder) if files.len() > 1 && !several_tables => {
+                    folder.to_string_lossy().into_owned()
+                }
+                _ => without_data_extension(&rel.to_string_lossy()),
+            };
+            Discovered { name, files }
+        })
+        .collect())
+}
+
+fn without_data_extension(name: &str) -> String {
+    let stem = name.strip_suffix(".gz").unwrap_or(name);
+    let lower = stem.to_lowercase();
+    DATA_EXTENSIONS
+        .iter()
+        .find(|e| lower.ends_with(*e))
+        .map_or(stem, |e| &stem[..stem.len() - e.len()])
+        .to_string()
+}
+
+/// How a data file begins: its first line (text), its column names (Parquet); `None` when
+/// that cannot be told (Arrow IPC, an unreadable file), so the file is a table of its own.
+fn first_line(path: &Path) -> Result<Option<String>> {
+    use std::io::BufRead;
+    let name = file_name(path).to_lowercase();
+    if name.ends_with(".parquet") {
+        let file = std::fs::File::open(path).map_err(|e| BenchError::io(path, e))?;
+        return Ok(
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                .ok()
+                .map(|b| {
+                    let names: Vec<&str> = b
+                        .schema()
+                        .fields()
+                        .iter()
+                        .map(|f| f.name().as_str())
+                        .collect();
+                    format!("parquet:{}", names.join(","))
+                }),
+        );
+    }
+    let stem = name.strip_suffix(".gz").unwrap_or(&name);
+    if [".arrow", ".ipc", ".feather"]
+        .iter()
+        .any(|e| stem.ends_with(e))
+    {
+        return Ok(None);
+    }
+    let file = std::fs::File::open(path).map_err(|e| BenchError::io(path, e))?;
+    let reader: Box<dyn std::io::Read> = if name.ends_with(".gz") {
+        Box::new(flate2::read::MultiGzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
+    let mut line = Vec::new();
+    let read =
+        std::io::BufReader::new(std::io::Read::take(reader, 1 << 20)).read_until(b'\n', &mut line);
+    Ok(match read {
+        Ok(n) if n > 0 => {
+            let text = String::from_utf8_lossy(&line);
+            let text = text.trim_start_matches('\u{feff}').trim_end();
+            // JSON lines begin with a record, not a header: each file is its own table unless
+            // its first record has the same keys, which is not told apart here.
+            (!stem.ends_with(".json") && !stem.ends_with(".jsonl") && !stem.ends_with(".ndjson"))
+                .then(|| format!("text:{text}"))
+        }
+        _ => None,
+    })
+}
+
+/// Ingests and reads back the one table called `name` (as in the table above, or as
+/// [`discover`] names it); `Ok(None)` when its file is absent or no table has that name.
 pub fn load_table(data_dir: &Path, name: &str, max_rows: Option<usize>) -> Result<Option<Table>> {
     let Some(spec) = SPECS.iter().find(|s| s.name == name) else {
-        return Ok(None);
+        let Some(d) = discover(data_dir)?.into_iter().find(|d| d.name == name) else {
+            return Ok(None);
+        };
+        let first = d
+            .files
+            .first()
+            .cloned()
+            .unwrap_or_else(|| data_dir.to_path_buf());
+        return load(&d.name, &d.files, &first, max_rows).map(Some);
     };
     let path = data_dir.join(spec.path);
     if !path.exists() {
         return Ok(None);
     }
-    load(spec, &path, max_rows).map(Some)
+    let files = (spec.files)(&path)?;
+    load(spec.name, &files, &path, max_rows).map(Some)
 }
 
-fn load(spec: &Spec, path: &Path, max_rows: Option<usize>) -> Result<Table> {
-    let files = (spec.files)(path)?;
+/// Ingests `files` as the table `name` (`path`: what errors name) and reads it back.
+fn load(name: &str, files: &[PathBuf], path: &Path, max_rows: Option<usize>) -> Result<Table> {
     let dir = tempfile::tempdir().map_err(|e| BenchError::io(&std::env::temp_dir(), e))?;
     let table_dir = dir.path().join("table");
     let failed = |e: anyhow::Error| BenchError::data(path, format!("ingest: {e:#}"));
     let started = Instant::now();
-    let args = strata_cli::ingest::IngestArgs::defaults(&table_dir, &files).map_err(failed)?;
+    let args = strata_cli::ingest::IngestArgs::defaults(&table_dir, files).map_err(failed)?;
     let report = strata_cli::ingest::ingest(&args).map_err(failed)?;
     let seconds = started.elapsed().as_secs_f64();
     let opened = strata::Table::open_read_only(&table_dir, strata::TableOptions::default());
@@ -293,7 +510,7 @@ fn load(spec: &Spec, path: &Path, max_rows: Option<usize>) -> Result<Table> {
         .map(|start| all.slice(start, BATCH_ROWS.min(rows - start)))
         .collect();
     Ok(Table {
-        name: spec.name.to_string(),
+        name: name.to_string(),
         schema,
         sort_key: strata_schema.sort_key.clone(),
         strata_schema,
@@ -355,6 +572,7 @@ fn normalise(schema: &SchemaRef, batch: &RecordBatch) -> Result<RecordBatch> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     #[test]
     fn normalise_casts_dictionaries_and_drops_metadata() {
@@ -383,12 +601,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let csv = dir.path().join("t.csv");
         std::fs::write(&csv, "host,v\nb,1\na,2\nb,3\n").unwrap();
-        let spec = Spec {
-            name: "t",
-            path: "t.csv",
-            files: one_file,
-        };
-        let t = load(&spec, &csv, None).unwrap();
+        let t = load("t", std::slice::from_ref(&csv), &csv, None).unwrap();
         assert_eq!(t.rows, 3);
         assert!(t.is_whole());
         assert!(t.sort_key.is_empty());
@@ -398,8 +611,92 @@ mod tests {
             (host.value(0), host.value(1), host.value(2)),
             ("b", "a", "b")
         );
-        let capped = load(&spec, &csv, Some(2)).unwrap();
+        let capped = load("t", std::slice::from_ref(&csv), &csv, Some(2)).unwrap();
         assert_eq!(capped.rows, 2);
         assert!(!capped.is_whole());
+    }
+
+    fn write(path: &Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        if file_name(path).ends_with(".gz") {
+            let f = std::fs::File::create(path).unwrap();
+            let mut gz = flate2::write::GzEncoder::new(f, flate2::Compression::fast());
+            gz.write_all(text.as_bytes()).unwrap();
+            gz.finish().unwrap();
+        } else {
+            std::fs::write(path, text).unwrap();
+        }
+    }
+
+    /// Files of one folder with one header are one table; other files are tables of their own;
+    /// the suite's own tables, the other suites' folders, hidden files, deeper folders and
+    /// files the ingest does not read are left out.
+    #[test]
+    fn discover_groups_a_folder_by_header_and_skips_what_is_not_a_table() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        write(&root.join("stations/a.csv.gz"), "\u{feff}ts,v\r\n1,2\r\n");
+        write(&root.join("stations/b.csv"), "ts,v\n3,4\n");
+        write(&root.join("mixed/one.csv"), "x,y\n1,2\n");
+        write(&root.join("mixed/two.tsv"), "p\tq\n1\t2\n");
+        write(&root.join("mixed/README.md"), "not data");
+        write(&root.join("mixed/.hidden.csv"), "x,y\n");
+        write(&root.join("mixed/deeper/three.csv"), "x,y\n1,2\n");
+        write(&root.join("top.jsonl"), "{\"a\": 1}\n");
+        write(&root.join("parquet-testing/t.csv"), "a\n1\n");
+        write(&root.join("float-series/s.csv"), "a\n1\n");
+        write(&root.join(NYCFLIGHTS_WEATHER_FILE), "a\n1\n");
+        write(
+            &root.join("nycflights13/airlines.csv"),
+            "carrier,name\n9E,x\n",
+        );
+        write(&root.join(BEIJING_DIR).join("PRSA_Data_A.csv"), "No\n1\n");
+        let found = discover(root).unwrap();
+        let got: Vec<(String, Vec<String>)> = found
+            .iter()
+            .map(|t| {
+                let files = t.files.iter().map(|f| file_name(f)).collect();
+                (t.name.clone(), files)
+            })
+            .collect();
+        let want: Vec<(String, Vec<String>)> = [
+            ("mixed/one", vec!["one.csv"]),
+            ("mixed/two", vec!["two.tsv"]),
+            ("nycflights13/airlines", vec!["airlines.csv"]),
+            ("stations", vec!["a.csv.gz", "b.csv"]),
+            ("top", vec!["top.jsonl"]),
+        ]
+        .into_iter()
+        .map(|(n, f)| (n.to_string(), f.into_iter().map(String::from).collect()))
+        .collect();
+        assert_eq!(got, want);
+    }
+
+    /// A discovered table is ingested with no flags, measured like the others, and a small one
+    /// is reported, not timed.
+    #[test]
+    fn load_tables_takes_a_discovered_table_and_notes_a_small_one() {
+        let d = tempfile::tempdir().unwrap();
+        let mut big = String::from("ts,host,value\n");
+        for i in 0..MIN_DISCOVERED_ROWS + 5 {
+            big.push_str(&format!(
+                "{},h{},{}.5\n",
+                1_700_000_000 + i * 60,
+                i % 3,
+                i % 97
+            ));
+        }
+        write(&d.path().join("metrics/m.csv"), &big);
+        write(&d.path().join("tiny.csv"), "a,b\n1,2\n3,4\n");
+        let loaded = load_tables(d.path(), None);
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        let names: Vec<&str> = loaded.tables.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["metrics/m"]);
+        assert_eq!(loaded.tables[0].rows, MIN_DISCOVERED_ROWS + 5);
+        assert!(
+            loaded.notices.iter().any(|n| n.starts_with("tiny: 2 rows")),
+            "{:?}",
+            loaded.notices
+        );
     }
 }
