@@ -390,8 +390,17 @@ fn main() -> Result<()> {
             let only = args.get(5);
             // `EP_SIDE=off` or `on` writes only that side (for counting instructions).
             let side = std::env::var("EP_SIDE").ok();
-            let loaded = tables::load_tables(data, None);
-            for t in &loaded.tables {
+            // A table named exactly is loaded alone; otherwise every table is (and `only` picks
+            // by substring).
+            let one = match only {
+                Some(o) => tables::load_table(data, o, None)?,
+                None => None,
+            };
+            let all = match one {
+                Some(t) => vec![t],
+                None => tables::load_tables(data, None).tables,
+            };
+            for t in &all {
                 if only.is_some_and(|o| !t.name.contains(o.as_str())) {
                     continue;
                 }

@@ -103,7 +103,9 @@
 //! (detected at run time): one IEEE division a value, four to a vector instead of two, with
 //! the same results bit for bit as the baseline copies; and [`spread`], which moves a
 //! nullable block's packed values onto their valid rows with AVX-512's expanding loads where
-//! the CPU has them (the counts checked first).
+//! the CPU has them (the counts checked first); and the sampler's minimum and maximum of a
+//! node's values, in a copy compiled for AVX-512 (unsigned 64-bit vector minima) where the
+//! CPU has it.
 //!
 //! ```
 //! use strata_codec::{EncodeOptions, Profile, decode_i64, encode_i64};
