@@ -404,8 +404,7 @@ fn first_line(path: &Path) -> Result<Option<String>> {
         Ok(n) if n > 0 => {
             let text = String::from_utf8_lossy(&line);
             let text = text.trim_start_matches('\u{feff}').trim_end();
-            // JSON lines begin with a record, not a header: each file is its own table unless
-            // its first record has the same keys, which is not told apart here.
+            // JSON lines begin with a record, not a header: each file is a table of its own.
             (!stem.ends_with(".json") && !stem.ends_with(".jsonl") && !stem.ends_with(".ndjson"))
                 .then(|| format!("text:{text}"))
         }

@@ -1524,7 +1524,10 @@ mod tests {
         };
         // Valid rows per 512: none, an eighth, ... all; 509 and 511 leave runs of whole words
         // without a null between the nulls, and 4,096 rows (a default block) many of them.
-        for n in [0usize, 1, 5, 63, 64, 65, 130, 1000, 1024, 4096] {
+        // Past 8,192 rows the bitmap's words no longer fit the stack buffer.
+        for n in [
+            0usize, 1, 5, 63, 64, 65, 130, 1000, 1024, 4096, 8191, 8192, 8193, 12_345,
+        ] {
             for density in [0u64, 64, 192, 448, 509, 511, 512] {
                 let valid: Vec<bool> = (0..n).map(|_| next() % 512 < density).collect();
                 let bits = BooleanBuffer::from(valid.clone());
