@@ -131,7 +131,7 @@ pub struct LoadedTables {
 /// suite's one-number-a-line series and the SQL suite's query texts.
 const NOT_TABLES: &[&str] = &["parquet-testing", "float-series", "tpch-queries"];
 
-/// A table found under the data directory that no [`SPECS`] entry names: fewer rows than this
+/// A table found under the data directory that the suite does not name: fewer rows than this
 /// (a dimension table: airlines, zones) is not timed, its figures would be noise.
 pub const MIN_DISCOVERED_ROWS: usize = 10_000;
 
@@ -207,7 +207,7 @@ const SPECS: &[Spec] = &[
 /// Ingests and reads back every table found under `data_dir`; at most `max_rows` rows of each
 /// (the first ones in stored order) go to the peers when given.
 ///
-/// The tables of [`SPECS`] come first; then every other data set in the directory
+/// The named tables (above) come first; then every other data set in the directory
 /// ([`discover`]), so the suite measures a user's own files given with `--data DIR` too. A
 /// discovered table of fewer than [`MIN_DISCOVERED_ROWS`] rows is left out with a notice.
 pub fn load_tables(data_dir: &Path, max_rows: Option<usize>) -> LoadedTables {
@@ -267,9 +267,10 @@ pub struct Discovered {
     pub files: Vec<PathBuf>,
 }
 
-/// Every data set under `data_dir` that [`SPECS`] does not name: each data file at the top or
-/// one folder down (names ending in a [`DATA_EXTENSIONS`] entry, optionally `.gz`), except the
-/// files and folders of [`SPECS`] and the folders of [`NOT_TABLES`]. The files of one folder
+/// Every data set under `data_dir` that the suite does not name: each data file at the top or
+/// one folder down (names ending in an extension `strata ingest` reads, optionally `.gz`),
+/// except the named tables' files and folders and the folders other suites use
+/// (`parquet-testing`, `float-series`, `tpch-queries`). The files of one folder
 /// that begin the same way (the same header line for text files, the same column names for
 /// Parquet) are one table, ingested together, as the Beijing stations are; any other file is
 /// a table of its own. Hidden files and deeper folders are left out.
