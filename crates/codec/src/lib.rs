@@ -105,7 +105,9 @@
 //! nullable block's packed values onto their valid rows with AVX-512's expanding loads where
 //! the CPU has them (the counts checked first); and the sampler's minimum and maximum of a
 //! node's values, in a copy compiled for AVX-512 (unsigned 64-bit vector minima) where the
-//! CPU has it.
+//! CPU has it; and sequentially packed values (a block's tail past its last 1,024-value
+//! chunk, every value of a shorter block), unpacked eight at a time by a byte permutation
+//! where the CPU has AVX-512 VBMI (masked loads, so no byte past the packed words is read).
 //!
 //! ```
 //! use strata_codec::{EncodeOptions, Profile, decode_i64, encode_i64};
