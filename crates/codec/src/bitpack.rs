@@ -252,12 +252,12 @@ fn extend_sequential_dyn(packed: &[u64], n: usize, reference: u64, w: u8, out: &
     #[cfg(target_arch = "x86_64")]
     if (1..=VBMI_MAX_WIDTH).contains(&w)
         && n >= 16
-        && std::arch::is_x86_feature_detected!("avx512vbmi")
+        && std::arch::is_x86_feature_detected!("avx512f")
         && std::arch::is_x86_feature_detected!("avx512bw")
+        && std::arch::is_x86_feature_detected!("avx512vbmi")
     {
         #[expect(unsafe_code, reason = "calls the AVX-512 VBMI unpacking")]
-        // SAFETY: the CPU has AVX-512 F, BW and VBMI (BW and VBMI checked just above; every
-        // CPU with VBMI has F); `w` is in 1..=56.
+        // SAFETY: the CPU has AVX-512 F, BW and VBMI, checked just above; `w` is in 1..=56.
         let done = unsafe { extend_sequential_vbmi(packed, n, reference, w, out) };
         let start = out.len();
         out.resize(start + (n - done), 0);
