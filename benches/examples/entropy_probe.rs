@@ -1,10 +1,13 @@
 //! The entropy-coded leaf's trade-off on the segment suite's tables, without the rest of the
 //! suite: `write DATA OUT` ingests every table and writes one segment of its rows with the
 //! entropy leaf off (`OUT/<table>/off`) and on (`OUT/<table>/on`), printing their bytes;
+//! (`EP_SIDE=derive`: derived columns off and on, entropy off);
 //! `read OUT [REPS]` reads each pair alternately on one thread and prints the medians and
 //! their ratio; `readone SEGMENT [REPS]` reads one segment (for a profiler); `writetime DATA OUT
 //! [REPS] [TABLE]` writes each table (or the one named) alternately with the entropy leaf off and
-//! on (with `EP_ZSTD_SIDES=1`: the zstd stage off and on) and prints the medians and their ratio;
+//! on (with `EP_ZSTD_SIDES=1`: the zstd stage off and on; `EP_DERIVE_SIDES=1`: derived
+//! columns off and on) and prints the medians and their ratio;
+//! `columns SEGMENT` prints each column's bytes, main cascade and derivation table;
 //! `planes SEGMENT` prices each integer column's values in byte layouts behind zstd and as codes
 //! of one column-wide dictionary (`EP_GROUP=n` values a group, default 4096); `colcmp` also
 //! prints each reader's minor page faults. Reads run on one thread and drop each batch;
@@ -329,6 +332,11 @@ fn main() -> Result<()> {
                     let _ = std::fs::remove_file(dir.join("s.seg"));
                     let mut opts = writer_options(t);
                     opts.block.encode.entropy = entropy;
+                    // `EP_SIDE=derive`: derived columns off and on instead (entropy off).
+                    if std::env::var("EP_SIDE").as_deref() == Ok("derive") {
+                        opts.block.encode.entropy = false;
+                        opts.block.derive = entropy;
+                    }
                     if let Ok(r) = std::env::var("EP_BLOCK_ROWS") {
                         opts.block.block_rows = r.parse()?;
                     }
@@ -429,6 +437,11 @@ fn main() -> Result<()> {
                                 opts.block.zstd_level = Some(l.parse()?);
                             }
                         }
+                        // `EP_DERIVE_SIDES=1`: derived columns off and on (entropy off).
+                        if std::env::var_os("EP_DERIVE_SIDES").is_some() {
+                            opts.block.encode.entropy = false;
+                            opts.block.derive = entropy;
+                        }
                         let start = Instant::now();
                         let cpu_start = cpu_seconds();
                         let mut w = SegmentWriter::create(
@@ -515,6 +528,40 @@ fn main() -> Result<()> {
             for (i, b) in seg.footer().columns[col].blocks.iter().enumerate() {
                 let block = &bytes[b.offset as usize..b.offset as usize + b.len as usize];
                 std::fs::write(dir.join(format!("{i:05}.bin")), &block[1..block.len() - 4])?;
+            }
+        }
+        Some("columns") => {
+            // `columns SEGMENT`: each column's bytes, its most used cascade and, for a derived
+            // column (format 3.5), its keys and table entries.
+            let seg = Segment::open(&LocalFs, Path::new(args.get(2).ok_or(usage)?))?;
+            let footer = seg.footer();
+            for (c, (f, m)) in footer.schema.fields.iter().zip(&footer.columns).enumerate() {
+                let bytes: u64 = m.blocks.iter().map(|b| u64::from(b.len)).sum();
+                let mut names: Vec<(usize, &str)> = Vec::new();
+                for b in &m.blocks {
+                    match names.iter_mut().find(|(_, n)| *n == &*b.cascade) {
+                        Some((k, _)) => *k += 1,
+                        None => names.push((1, &b.cascade)),
+                    }
+                }
+                names.sort_by_key(|n| std::cmp::Reverse(n.0));
+                let derived = footer.derived.iter().find(|d| d.column == c).map(|d| {
+                    let keys: Vec<&str> = d
+                        .keys
+                        .iter()
+                        .map(|&k| footer.schema.fields[k].name.as_str())
+                        .collect();
+                    format!(" derived from {keys:?}, {} entries", d.values.len())
+                });
+                println!(
+                    "{:<20} {:>10} B  {} ({}/{}){}",
+                    f.name,
+                    bytes,
+                    names.first().map_or("", |n| n.1),
+                    names.first().map_or(0, |n| n.0),
+                    m.blocks.len(),
+                    derived.unwrap_or_default()
+                );
             }
         }
         Some("planes") => planes(Path::new(args.get(2).ok_or(usage)?))?,

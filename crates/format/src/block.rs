@@ -30,6 +30,7 @@ use strata_codec::EncodeOptions;
 
 use crate::bloom::{BloomFilter, hash_bytes, hash_f64, hash_i64, hash_u64};
 use crate::decode::{ColumnSink, DecodedBlock, Rows};
+use crate::derive::{self, Deriver};
 use crate::error::{FormatError, Result};
 use crate::schema::{DataType, Field, SymbolAs, TimeUnit};
 use crate::stats::{self, ColumnStats};
@@ -53,7 +54,10 @@ pub(crate) const HAS_VALIDITY: u8 = 0x01;
 pub(crate) const F32_BITS: u8 = 0x02;
 /// The values buffer is `raw length u32 LE | a zstd frame` of the codec buffer (format 3.3).
 pub(crate) const ZSTD_VALUES: u8 = 0x04;
-pub(crate) const KNOWN_FLAGS: u8 = HAS_VALIDITY | F32_BITS | ZSTD_VALUES;
+/// The values bytes are the exceptions to the column's derivation table (format 3.5; see
+/// `derive.rs`).
+pub(crate) const DERIVED: u8 = 0x08;
+pub(crate) const KNOWN_FLAGS: u8 = HAS_VALIDITY | F32_BITS | ZSTD_VALUES | DERIVED;
 
 /// Default zstd level of the general-purpose stage over a block's values
 /// ([`BlockOptions::zstd_level`]).
@@ -110,6 +114,15 @@ pub struct BlockOptions {
     /// light-weight schemes of one block cannot model: skewed byte distributions of codes and
     /// repeated sequences (a daily schedule of airports).
     pub zstd_level: Option<i32>,
+    /// Store an integer, date or timestamp column that one or two symbol columns determine
+    /// as its exceptions to a per-segment table (format 3.5; found on a segment's first
+    /// stripe, see `derive.rs`). Only [`SegmentFileWriter::write_stripe`] and
+    /// [`SegmentFileWriter::write_batch`] derive; [`SegmentFileWriter::write_block`] never does.
+    ///
+    /// [`SegmentFileWriter::write_stripe`]: crate::SegmentFileWriter::write_stripe
+    /// [`SegmentFileWriter::write_batch`]: crate::SegmentFileWriter::write_batch
+    /// [`SegmentFileWriter::write_block`]: crate::SegmentFileWriter::write_block
+    pub derive: bool,
 }
 
 impl Default for BlockOptions {
@@ -122,6 +135,7 @@ impl Default for BlockOptions {
             bloom_fpp: 0.01,
             bloom_min_distinct: 3,
             zstd_level: Some(DEFAULT_ZSTD_LEVEL),
+            derive: true,
         }
     }
 }
@@ -356,6 +370,23 @@ fn byte_values<'a>(field: &Field, a: &'a dyn Array) -> Result<Vec<&'a [u8]>> {
 }
 
 /// Null count of the array as seen by a reader (a dictionary's null keys are its nulls).
+/// A derivable (integer, date, timestamp) column's non-null values as `u64` bits, and its
+/// validity when it has nulls: what derivation detection looks at.
+pub(crate) fn derivable_values(
+    field: &Field,
+    a: &dyn Array,
+) -> Result<(Vec<u64>, Option<Vec<bool>>)> {
+    let bits = if derive::signed(&field.data_type) {
+        signed_values(field, a)?
+            .into_iter()
+            .map(|x| x as u64)
+            .collect()
+    } else {
+        unsigned_values(field, a)?
+    };
+    Ok((bits, validity(field, a)?))
+}
+
 fn validity(field: &Field, a: &dyn Array) -> Result<Option<Vec<bool>>> {
     let nulls = a.logical_nulls();
     match nulls {
@@ -585,8 +616,52 @@ pub(crate) fn encode_inner(
     a: &dyn Array,
     opts: &BlockOptions,
     dict: Option<&mut SymbolDictionary>,
-    mut memory: Option<&mut SchemeMemory>,
+    memory: Option<&mut SchemeMemory>,
 ) -> Result<EncodedBlock> {
+    encode_with(field, a, opts, dict, memory, Extras::default())
+}
+
+/// What a segment writer asks of a block's encoding besides the block (format 3.5's derived
+/// columns): a symbol column's row codes, or a derivation to try.
+#[derive(Default)]
+pub(crate) struct Extras<'a> {
+    /// Receives each row's symbol code plus one (0 for a null) of a symbol column.
+    pub(crate) codes: Option<&'a mut Vec<u32>>,
+    /// The column's derivation table and every row's key.
+    pub(crate) derive: Option<(&'a mut Deriver, &'a [u64])>,
+}
+
+/// Each row's code plus one, 0 for a null row (`codes`: the non-null rows' codes).
+fn row_codes_into(out: &mut Vec<u32>, codes: &[u64], valid: Option<&[bool]>) {
+    out.clear();
+    match valid {
+        None => out.extend(codes.iter().map(|&c| c as u32 + 1)),
+        Some(valid) => {
+            let mut it = codes.iter();
+            out.extend(valid.iter().map(|&v| {
+                if v {
+                    it.next().map_or(0, |&c| c as u32 + 1)
+                } else {
+                    0
+                }
+            }));
+        }
+    }
+}
+
+/// The block with [`Extras`].
+pub(crate) fn encode_with(
+    field: &Field,
+    a: &dyn Array,
+    opts: &BlockOptions,
+    dict: Option<&mut SymbolDictionary>,
+    mut memory: Option<&mut SchemeMemory>,
+    extras: Extras<'_>,
+) -> Result<EncodedBlock> {
+    let Extras {
+        codes: mut codes_out,
+        derive,
+    } = extras;
     let rows = a.len();
     if rows == 0 {
         return Err(FormatError::InvalidArgument(
@@ -603,6 +678,11 @@ pub(crate) fn encode_inner(
     }
     let valid = validity(field, a)?;
     let eo = &opts.encode;
+    if let Some((deriver, keys)) = derive
+        && let Some(block) = encode_derived(field, a, opts, valid.as_deref(), deriver, keys)?
+    {
+        return Ok(block);
+    }
     let mut flags = 0u8;
     let mut bloom = None;
     // The zstd stage's outcome where the encoding was chosen with it (strings): `Some(frame)`.
@@ -701,6 +781,9 @@ pub(crate) fn encode_inner(
                 return Err(mismatch(field, a));
             };
             let (codes, distinct) = codes_of_keys(field, dict, d)?;
+            if let Some(out) = codes_out.as_deref_mut() {
+                row_codes_into(out, &codes, valid.as_deref());
+            }
             let enc = encode_u64_remembering(&codes, eo, memory.as_deref_mut()).map_err(codec)?;
             let values: Vec<&[u8]> = distinct
                 .iter()
@@ -727,6 +810,9 @@ pub(crate) fn encode_inner(
                 (DataType::Symbol, Some(dict)) => {
                     // Interning counts the distinct hashes on the way.
                     let (codes, d) = intern_all(dict, &v, &hashes)?;
+                    if let Some(out) = codes_out {
+                        row_codes_into(out, &codes, valid.as_deref());
+                    }
                     (encode_u64_remembering(&codes, eo, memory.as_deref_mut()), d)
                 }
                 (DataType::Symbol, None) => {
@@ -780,8 +866,28 @@ pub(crate) fn encode_inner(
     if zstd.is_some() {
         flags |= ZSTD_VALUES;
     }
-    let mut bytes = Vec::with_capacity(values.bytes.len() + 16);
-    if let Some(valid) = &valid {
+    let (payload, cascade) = match zstd {
+        Some(frame) => (frame, format!("zstd({})", values.cascade.shape())),
+        None => (values.bytes, values.cascade.shape()),
+    };
+    Ok(EncodedBlock {
+        bytes: assemble(flags, valid.as_deref(), &payload, eo)?,
+        stats,
+        bloom,
+        cascade,
+        rows,
+    })
+}
+
+/// A block's bytes: `flags | [validity len u32 | validity] | payload | crc32c`.
+fn assemble(
+    mut flags: u8,
+    valid: Option<&[bool]>,
+    payload: &[u8],
+    eo: &EncodeOptions,
+) -> Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(payload.len() + 16);
+    if let Some(valid) = valid {
         flags |= HAS_VALIDITY;
         let vb = strata_codec::encode_bool(valid, eo).map_err(codec)?;
         bytes.push(flags);
@@ -792,25 +898,79 @@ pub(crate) fn encode_inner(
     } else {
         bytes.push(flags);
     }
-    let cascade = match &zstd {
-        Some(frame) => {
-            bytes.extend_from_slice(frame);
-            format!("zstd({})", values.cascade.shape())
-        }
-        None => {
-            bytes.extend_from_slice(&values.bytes);
-            values.cascade.shape()
-        }
-    };
+    bytes.extend_from_slice(payload);
     let crc = crc32c::crc32c(&bytes);
     bytes.extend_from_slice(&crc.to_le_bytes());
-    Ok(EncodedBlock {
-        bytes,
+    Ok(bytes)
+}
+
+/// An integer, date or timestamp block stored against its column's derivation table (flag
+/// [`DERIVED`]), with the statistics and bloom filter of its values as any block has; `None`
+/// when the table does not pay for this block (see [`Deriver::try_block`]).
+fn encode_derived(
+    field: &Field,
+    a: &dyn Array,
+    opts: &BlockOptions,
+    valid: Option<&[bool]>,
+    deriver: &mut Deriver,
+    keys: &[u64],
+) -> Result<Option<EncodedBlock>> {
+    let rows = a.len();
+    if keys.len() != rows {
+        return Err(FormatError::InvalidArgument(format!(
+            "{} keys for a block of {rows} rows",
+            keys.len()
+        )));
+    }
+    let (bits, signed_v) = if derive::signed(&field.data_type) {
+        let v = signed_values(field, a)?;
+        (v.iter().map(|&x| x as u64).collect::<Vec<u64>>(), Some(v))
+    } else {
+        (unsigned_values(field, a)?, None)
+    };
+    let Some(derived) = deriver.try_block(&bits, keys, valid, &opts.encode)? else {
+        return Ok(None);
+    };
+    let d = distinct_count(bits.iter().copied(), bits.len());
+    let stored = derived.bytes.len();
+    let (stats, bloom) = match &signed_v {
+        Some(v) => {
+            let range = v
+                .iter()
+                .min()
+                .zip(v.iter().max())
+                .map(|(lo, hi)| (i128::from(*hi) - i128::from(*lo)) as u128);
+            let bloom = wants_bloom(opts, &field.data_type, d, range, stored).then(|| {
+                let hashes: Vec<u64> = v.iter().map(|&x| hash_i64(x)).collect();
+                bloom_of(opts, d, &hashes)
+            });
+            (stats::int_stats(v, rows, d), bloom)
+        }
+        None => {
+            let range = bits
+                .iter()
+                .min()
+                .zip(bits.iter().max())
+                .map(|(lo, hi)| u128::from(hi - lo));
+            let bloom = wants_bloom(opts, &field.data_type, d, range, stored).then(|| {
+                let hashes: Vec<u64> = bits.iter().map(|&x| hash_u64(x)).collect();
+                bloom_of(opts, d, &hashes)
+            });
+            (stats::uint_stats(&bits, rows, d), bloom)
+        }
+    };
+    let cascade = if derived.exceptions == 0 {
+        "derived".to_string()
+    } else {
+        "derived(exceptions)".to_string()
+    };
+    Ok(Some(EncodedBlock {
+        bytes: assemble(DERIVED, valid, &derived.bytes, &opts.encode)?,
         stats,
         bloom,
         cascade,
         rows,
-    })
+    }))
 }
 
 /// A string block as the codec chose it, or as plain strings where their zstd frame is smaller

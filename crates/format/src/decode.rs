@@ -42,7 +42,10 @@ use arrow_buffer::{
 };
 use strata_codec::{ByteValues, Limits};
 
-use crate::block::{BlockPos, F32_BITS, HAS_VALIDITY, KNOWN_FLAGS, ZSTD_MAX_RATIO, ZSTD_VALUES};
+use crate::block::{
+    BlockPos, DERIVED, F32_BITS, HAS_VALIDITY, KNOWN_FLAGS, ZSTD_MAX_RATIO, ZSTD_VALUES,
+};
+use crate::derive::{self, Lookup};
 use crate::error::{FormatError, Result};
 use crate::schema::{DataType, Field, SymbolAs, TimeUnit};
 
@@ -77,6 +80,9 @@ pub struct DecodedBlock {
     pos: BlockPos,
     /// The segment's dictionary, for a symbol column.
     dict: Option<ArrayRef>,
+    /// Stored against its column's derivation table (flag `DERIVED`): `encoded` holds the
+    /// exceptions, and the values are set by [`Self::derive_from`].
+    derived: bool,
 }
 
 impl DecodedBlock {
@@ -111,6 +117,7 @@ impl DecodedBlock {
         let flags = body[0];
         if flags & !KNOWN_FLAGS != 0
             || (flags & F32_BITS != 0 && field.data_type != DataType::Float32)
+            || (flags & DERIVED != 0 && !derive::derivable(&field.data_type))
         {
             return Err(corrupt(format!("unknown block flags 0x{flags:02x}")));
         }
@@ -154,7 +161,73 @@ impl DecodedBlock {
             f32_bits: flags & F32_BITS != 0,
             pos,
             dict: dict.cloned(),
+            derived: flags & DERIVED != 0,
         })
+    }
+
+    /// Where the block is.
+    pub(crate) fn pos(&self) -> BlockPos {
+        self.pos
+    }
+
+    /// Whether the block is stored against its column's derivation table (its values need
+    /// [`Self::derive_from`] before they can be appended).
+    pub(crate) fn is_derived(&self) -> bool {
+        self.derived
+    }
+
+    /// Sets a derived block's values from its column's `lookup` and the same stripe's blocks
+    /// of its key columns (`keys`, in the lookup's key order): each non-null row takes its
+    /// exception or the table's entry for its keys. A row with neither, key blocks of another
+    /// length, or exceptions that do not parse are `Corrupt`.
+    pub(crate) fn derive_from(&self, lookup: &Lookup, keys: &[&DecodedBlock]) -> Result<()> {
+        if !self.derived || self.values.get().is_some() {
+            return Ok(());
+        }
+        let corrupt = |d: String| corrupt_at(self.pos, d);
+        let mut codes = Vec::with_capacity(keys.len());
+        for k in keys {
+            let Values::U64(c) = k.values()? else {
+                return Err(corrupt("a key column is not a symbol column".into()));
+            };
+            if k.rows != self.rows {
+                return Err(corrupt(format!(
+                    "key block of {} rows for a block of {}",
+                    k.rows, self.rows
+                )));
+            }
+            codes.push(derive::KeyCodes {
+                codes: c,
+                valid: k.valid.as_ref(),
+            });
+        }
+        let signed = derive::signed(&self.data_type);
+        let (positions, exceptions) =
+            derive::decode_exceptions(&self.encoded, self.non_null, signed).map_err(corrupt)?;
+        let out = lookup
+            .values_of(
+                &codes,
+                self.rows,
+                self.valid.as_ref(),
+                &positions,
+                &exceptions,
+            )
+            .map_err(corrupt)?;
+        if out.len() != self.non_null {
+            return Err(corrupt(format!(
+                "{} values for {} non-null rows",
+                out.len(),
+                self.non_null
+            )));
+        }
+        let values = if signed {
+            Values::I64(out.into_iter().map(|x| x as i64).collect())
+        } else {
+            Values::U64(out)
+        };
+        // Set once: a concurrent caller would have set the same values.
+        let _ = self.values.set(values);
+        Ok(())
     }
 
     /// Rows in the block.
@@ -174,6 +247,12 @@ impl DecodedBlock {
     fn values(&self) -> Result<&Values> {
         if let Some(v) = self.values.get() {
             return Ok(v);
+        }
+        if self.derived {
+            return Err(FormatError::InvalidArgument(format!(
+                "{} is derived from other columns: read it through its segment",
+                what(self.pos)
+            )));
         }
         let vlimits = Limits {
             max_values: self.non_null,
@@ -727,7 +806,7 @@ impl ColumnSink {
         };
         // Values first, then validity, so a corrupt block leaves the sink as it was.
         let whole = sel.mask.is_none() && sel.range == (0..block.rows);
-        if !(whole && block.values.get().is_none() && self.append_decoding(block)?) {
+        if !(whole && self.append_decoding(block)?) {
             self.append_values(block, sel)?;
         }
         if let (Out::Keys(k), Some(m), Some(d)) = (&mut self.out, &mut self.merge, &self.dict) {
@@ -749,6 +828,12 @@ impl ColumnSink {
     /// (64-bit integers and timestamps, `Float64`) or through the sink's scratch buffer
     /// (narrower integers, dates, symbol keys); false (nothing appended) for other types.
     fn append_decoding(&mut self, block: &DecodedBlock) -> Result<bool> {
+        if let Some(values) = block.values.get() {
+            return self.append_decoded(block, values);
+        }
+        if block.derived {
+            return Ok(false);
+        }
         let pos = block.pos;
         let codec = |e| block.codec_error(e);
         let scratch = &mut self.scratch;
@@ -827,6 +912,38 @@ impl ColumnSink {
                     keys_into(v, hi, out).map_err(|x| bad(&x))?;
                     Ok(v.len())
                 })?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// [`Self::append_decoding`] of a block whose values are decoded already (a derived
+    /// block, or a key block of one): 64-bit integers, timestamps and symbol keys are copied
+    /// into the output buffer; false (nothing appended) for other types.
+    fn append_decoded(&mut self, block: &DecodedBlock, values: &Values) -> Result<bool> {
+        let pos = block.pos;
+        let dict_len = self.dict.as_ref().map_or(0, |d| d.len());
+        match (&mut self.out, &block.data_type, values) {
+            (Out::I64(o), DataType::Int64 | DataType::Timestamp(..), Values::I64(v)) => {
+                block.decode_rows_into(o, |_, _, out| {
+                    out.extend(v.iter().map(|&x| x as u64));
+                    Ok(v.len())
+                })?;
+            }
+            (Out::U64(o), DataType::UInt64, Values::U64(v)) => {
+                block.decode_rows_into(o, |_, _, out| {
+                    out.extend_from_slice(v);
+                    Ok(v.len())
+                })?;
+            }
+            (Out::Keys(o), DataType::Symbol, Values::U64(v)) if dict_len > 0 => {
+                let hi = (dict_len as u64 - 1).min(i32::MAX as u64);
+                block.decode_rows_into(o, |_, _, out| {
+                    keys_into(v, hi, out)
+                        .map_err(|x| corrupt_at(pos, format!("value {x} out of range")))?;
+                    Ok(v.len())
+                })?;
             }
             _ => return Ok(false),
         }

@@ -71,6 +71,8 @@ pub struct Footer {
     pub key_range: Option<KeyRange>,
     /// Free-form metadata of the layers above.
     pub metadata: BTreeMap<String, String>,
+    /// The derivation tables of derived columns (format 3.5; empty before it).
+    pub derived: Vec<crate::derive::Derivation>,
 }
 
 // ---------------------------------------------------------------- encoding
@@ -372,12 +374,13 @@ pub(crate) fn encode_column_tail(
 }
 
 /// Footer fields after the columns: key range, metadata, (layout 2) the cascade table, and the
-/// (empty) extension list.
+/// extension list (the derivation tables, when there are any).
 pub(crate) fn encode_suffix(
     o: &mut Out,
     key_range: Option<&KeyRange>,
     metadata: &BTreeMap<String, String>,
     cascades: &[String],
+    derived: &[crate::derive::Derivation],
 ) -> Result<()> {
     match key_range {
         None => o.u8(0),
@@ -402,8 +405,15 @@ pub(crate) fn encode_suffix(
             o.str(c)?;
         }
     }
-    // Extensions: none yet.
-    o.num32(0);
+    // Extensions: the derivation tables (3.5), when a column has one.
+    if derived.is_empty() {
+        o.num32(0);
+    } else {
+        o.num32(1);
+        o.buf
+            .extend_from_slice(&crate::derive::EXTENSION_TAG.to_le_bytes());
+        o.bytes(&crate::derive::encode_extension(derived)?)?;
+    }
     Ok(())
 }
 
@@ -546,11 +556,13 @@ impl Footer {
                 Some(crate::block::DEFAULT_ZSTD_LEVEL),
             )?;
         }
+        let compact = o.compact;
         encode_suffix(
             &mut o,
             self.key_range.as_ref(),
             &self.metadata,
             &cascades.names,
+            if compact { &self.derived } else { &[] },
         )?;
         Ok(o.buf)
     }
@@ -711,11 +723,25 @@ impl Footer {
                 }
             }
         }
-        // Extensions added by later minor versions: skipped.
+        // Extensions: the derivation tables (3.5); tags added by later minor versions are
+        // skipped.
         let ne = r.count(3)?;
+        let mut derived = Vec::new();
         for _ in 0..ne {
-            let _tag = r.u16()?;
-            let _ = r.bytes()?;
+            let tag = r.u16()?;
+            let at = r.pos;
+            let payload = r.bytes()?;
+            if tag == crate::derive::EXTENSION_TAG && compact {
+                if !derived.is_empty() {
+                    return Err(r.err_at(at, "derivation tables listed twice".into()));
+                }
+                let dict_len: Vec<Option<usize>> = columns
+                    .iter()
+                    .map(|c| c.dictionary.as_ref().map(Vec::len))
+                    .collect();
+                derived = crate::derive::decode_extension(payload, &schema, &dict_len, row_count)
+                    .map_err(|d| r.err_at(at, format!("derivation tables: {d}")))?;
+            }
         }
         if r.pos != buf.len() {
             return Err(r.err(format!("{} trailing bytes", buf.len() - r.pos)));
@@ -727,6 +753,7 @@ impl Footer {
             columns,
             key_range,
             metadata,
+            derived,
         };
         footer
             .validate(base)
@@ -1233,6 +1260,7 @@ mod tests {
             columns,
             key_range: None,
             metadata: BTreeMap::new(),
+            derived: Vec::new(),
         };
         (footer, at)
     }

@@ -27,8 +27,8 @@
 //! |   (versions 2 and 3's compact layout: varints, offsets as    |
 //! |   gaps, cascades by number, segment stats merged by the      |
 //! |   reader; 3 adds decimal float stats, 3.4 dictionaries as    |
-//! |   zstd frames; version 1's fixed-width layout is read        |
-//! |   forever)                                                   |
+//! |   zstd frames, 3.5 derivation tables; version 1's            |
+//! |   fixed-width layout is read forever)                        |
 //! +--------------------------------------------------------------+
 //! | tail (24 B): footer len u64 | major u16 | minor u16 |        |
 //! |   crc32c(footer ++ previous 12 tail bytes) u32 | "STRATEND"  |
@@ -87,6 +87,7 @@
 pub mod block;
 pub mod bloom;
 pub mod decode;
+pub mod derive;
 pub mod error;
 pub mod fault;
 pub mod footer;
@@ -102,6 +103,7 @@ pub use block::{
 };
 pub use bloom::BloomFilter;
 pub use decode::{ColumnSink, DecodedBlock};
+pub use derive::Derivation;
 pub use error::{FormatError, Result};
 pub use fault::FaultFs;
 pub use footer::{BlockMeta, ColumnMeta, Footer, KeyRange};
@@ -136,5 +138,6 @@ pub struct FormatVersion {
 /// blocks stored as `parts`, runs of 1024 values each with its own cascade (codec tag `0x0e`);
 /// 3.3 adds blocks whose values buffer is a zstd frame of the codec's buffer (block flag
 /// `0x04`); 3.4 adds symbol dictionaries stored as zstd frames in the footer (dictionary flag
-/// 2). This build reads 1.x, 2.x and 3.x.
-pub const CURRENT_VERSION: FormatVersion = FormatVersion { major: 3, minor: 4 };
+/// 2); 3.5 adds columns derived from symbol columns (block flag `0x08`, footer extension tag
+/// 1: a per-segment table from key codes to values). This build reads 1.x, 2.x and 3.x.
+pub const CURRENT_VERSION: FormatVersion = FormatVersion { major: 3, minor: 5 };

@@ -8,8 +8,10 @@ use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow_schema::SchemaRef;
 use bytes::Bytes;
 
+use crate::block::Extras;
 use crate::block::{self, BlockOptions, BlockPos, EncodedBlock, SymbolDictionary};
 use crate::decode::{ColumnSink, DecodedBlock};
+use crate::derive::{self, Deriver, Lookup};
 use crate::error::{FormatError, Result};
 use crate::footer::{self, BlockMeta, Footer, KeyRange, Out};
 use crate::fs::{FileSystem, ReadAt, WritableFile};
@@ -64,6 +66,10 @@ pub struct SegmentFileWriter<W: WritableFile> {
     threads: usize,
     /// The cascades the blocks' index entries refer to by number.
     cascades: footer::CascadeTable,
+    /// The columns stored against derivation tables (format 3.5, see `derive.rs`).
+    derivers: Vec<Deriver>,
+    /// Detection ran (on the first stripe).
+    derive_decided: bool,
 }
 
 /// What a finished segment's writer learnt about encoding each column (the cascade its blocks
@@ -94,6 +100,13 @@ struct ColumnIndex {
     /// gap after it.
     end: u64,
 }
+
+/// A column's encoded blocks of a batch's stripes, with a symbol column's row codes per stripe
+/// where derivation asked for them.
+type ColumnBlocks = (Vec<EncodedBlock>, Vec<Vec<u32>>);
+
+/// A derivable column's non-null values as `u64` bits and its validity (detection's input).
+type DerivableValues = (Vec<u64>, Option<Vec<bool>>);
 
 /// Bytes of spilled block index read back at a time by `finish`.
 const SPILL_READ: usize = 8 * 1024;
@@ -199,6 +212,8 @@ impl<W: WritableFile> SegmentFileWriter<W> {
             spill: None,
             threads: available_threads(),
             cascades: footer::CascadeTable::default(),
+            derivers: Vec::new(),
+            derive_decided: false,
         })
     }
 
@@ -403,10 +418,32 @@ impl<W: WritableFile> SegmentFileWriter<W> {
         if rows == 0 {
             return Ok(());
         }
-        for (i, a) in columns.iter().enumerate() {
-            self.write_block(i, a)?;
+        if self.derives() {
+            let encoded = self.encode_columns(columns, &[(0, rows)], 1)?;
+            for (c, mut blocks) in encoded.into_iter().enumerate() {
+                let block = blocks.pop().ok_or_else(|| {
+                    FormatError::InvalidArgument(format!("column {c} encoded no block"))
+                })?;
+                self.append_encoded(c, block)?;
+            }
+        } else {
+            for (i, a) in columns.iter().enumerate() {
+                self.write_block(i, a)?;
+            }
         }
         self.note_key_range(columns)
+    }
+
+    /// Whether stripes go through derivation (a symbol column, the option on, and detection
+    /// still to run or having found a column).
+    fn derives(&self) -> bool {
+        self.opts.derive
+            && (!self.derive_decided || !self.derivers.is_empty())
+            && self
+                .schema
+                .fields
+                .iter()
+                .any(|f| f.data_type == DataType::Symbol)
     }
 
     /// Widens the sort-key range to a stripe's first and last rows (stripes arrive in order).
@@ -455,7 +492,7 @@ impl<W: WritableFile> SegmentFileWriter<W> {
             .map(|s| (s, step.min(n - s)))
             .collect();
         let threads = self.threads.min(batch.num_columns());
-        if threads <= 1 || stripes.len() < 2 {
+        if (threads <= 1 || stripes.len() < 2) && !self.derives() {
             for &(start, len) in &stripes {
                 let cols: Vec<ArrayRef> = batch
                     .columns()
@@ -473,7 +510,10 @@ impl<W: WritableFile> SegmentFileWriter<W> {
                 self.schema.fields.len()
             )));
         }
-        let encoded = self.encode_columns(batch, &stripes, threads)?;
+        if stripes.is_empty() {
+            return Ok(());
+        }
+        let encoded = self.encode_columns(batch.columns(), &stripes, threads.max(1))?;
         let mut per_column: Vec<std::vec::IntoIter<EncodedBlock>> =
             encoded.into_iter().map(Vec::into_iter).collect();
         for &(start, len) in &stripes {
@@ -493,47 +533,191 @@ impl<W: WritableFile> SegmentFileWriter<W> {
         Ok(())
     }
 
-    /// Every column's blocks of `stripes` of `batch`, encoded on `threads` threads.
+    /// Every column's blocks of `stripes` of `columns`, encoded on `threads` threads (each
+    /// column's blocks in order on one thread, as its scheme memory and symbol dictionary
+    /// need). With derivation on ([`Self::derives`]) the symbol columns go first, keeping
+    /// their row codes; detection runs on the first stripe if it has not yet; then the other
+    /// columns, each derived one against its table with its keys' codes.
     fn encode_columns(
         &mut self,
-        batch: &RecordBatch,
+        columns: &[ArrayRef],
         stripes: &[(usize, usize)],
         threads: usize,
     ) -> Result<Vec<Vec<EncodedBlock>>> {
+        let n = self.schema.fields.len();
+        let deriving = self.derives();
+        let symbol: Vec<bool> = self
+            .schema
+            .fields
+            .iter()
+            .map(|f| f.data_type == DataType::Symbol)
+            .collect();
+        let mut results: Vec<Option<Result<Vec<EncodedBlock>>>> = (0..n).map(|_| None).collect();
+        // Row codes of the symbol columns, per stripe (derivation only).
+        let mut codes: Vec<Option<Vec<Vec<u32>>>> = (0..n).map(|_| None).collect();
+        let first_phase: Vec<usize> = (0..n).filter(|&c| deriving && symbol[c]).collect();
+        if !first_phase.is_empty() {
+            let done = self.encode_jobs(columns, stripes, threads, &first_phase, &[], &mut [])?;
+            for (c, r) in done {
+                match r {
+                    Ok((blocks, rc)) => {
+                        results[c] = Some(Ok(blocks));
+                        codes[c] = Some(rc);
+                    }
+                    Err(e) => results[c] = Some(Err(e)),
+                }
+            }
+        }
+        if deriving && !self.derive_decided && results.iter().flatten().all(Result::is_ok) {
+            self.derive_decided = true;
+            self.derivers = self.detect(columns, stripes, &codes);
+        }
+        let rest: Vec<usize> = (0..n).filter(|&c| results[c].is_none()).collect();
+        let mut derivers = std::mem::take(&mut self.derivers);
+        let done = self.encode_jobs(columns, stripes, threads, &rest, &codes, &mut derivers);
+        self.derivers = derivers;
+        for (c, r) in done? {
+            results[c] = Some(r.map(|(blocks, _)| blocks));
+        }
+        results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(FormatError::InvalidArgument(
+                        "an encoding thread panicked".into(),
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// The derivable columns of the first stripe that its symbol columns determine.
+    fn detect(
+        &self,
+        columns: &[ArrayRef],
+        stripes: &[(usize, usize)],
+        codes: &[Option<Vec<Vec<u32>>>],
+    ) -> Vec<Deriver> {
+        let Some(&(start, len)) = stripes.first() else {
+            return Vec::new();
+        };
+        let values: Vec<(usize, bool, DerivableValues)> = self
+            .schema
+            .fields
+            .iter()
+            .zip(columns)
+            .enumerate()
+            .filter(|(_, (f, _))| derive::derivable(&f.data_type))
+            .filter_map(|(c, (f, a))| {
+                let piece = a.slice(start, len);
+                let v = block::derivable_values(f, piece.as_ref()).ok()?;
+                Some((c, derive::signed(&f.data_type), v))
+            })
+            .collect();
+        let candidates: Vec<derive::Candidate<'_>> = values
+            .iter()
+            .map(|(c, signed, (v, valid))| derive::Candidate {
+                column: *c,
+                values: v,
+                valid: valid.as_deref(),
+                signed: *signed,
+            })
+            .collect();
+        let keys: Vec<(usize, &[u32])> = codes
+            .iter()
+            .enumerate()
+            .filter_map(|(c, rc)| Some((c, rc.as_ref()?.first()?.as_slice())))
+            .collect();
+        derive::detect(&candidates, &keys, len)
+    }
+
+    /// Encodes the blocks of `stripes` of the columns `which`, on up to `threads` threads;
+    /// a symbol column's row codes are kept per stripe where `codes` is empty (the first
+    /// phase), a column of `derivers` is derived against its table with its keys' `codes`.
+    fn encode_jobs(
+        &mut self,
+        columns: &[ArrayRef],
+        stripes: &[(usize, usize)],
+        threads: usize,
+        which: &[usize],
+        codes: &[Option<Vec<Vec<u32>>>],
+        derivers: &mut [Deriver],
+    ) -> Result<Vec<(usize, Result<ColumnBlocks>)>> {
+        if columns.len() != self.schema.fields.len() {
+            return Err(FormatError::SchemaMismatch(format!(
+                "{} arrays for {} columns",
+                columns.len(),
+                self.schema.fields.len()
+            )));
+        }
         let opts = self.opts;
+        let keep_codes = codes.is_empty();
         let first_block: Vec<usize> = self
             .columns
             .iter()
             .map(|c| usize::try_from(c.blocks).unwrap_or(usize::MAX))
             .collect();
-        // One job per column: its field, array, scheme memory and dictionary.
+        let mut derivers: Vec<Option<&mut Deriver>> = {
+            let mut by_column: Vec<Option<&mut Deriver>> =
+                (0..self.schema.fields.len()).map(|_| None).collect();
+            for d in derivers.iter_mut() {
+                let c = d.column;
+                if let Some(slot) = by_column.get_mut(c) {
+                    *slot = Some(d);
+                }
+            }
+            by_column
+        };
+        // One job per column: its field, array, scheme memory, dictionary and deriver.
         let mut jobs: Vec<_> = self
             .schema
             .fields
             .iter()
-            .zip(batch.columns())
+            .zip(columns)
             .zip(self.columns.iter_mut().map(|c| &mut c.schemes))
             .zip(self.dictionaries.iter_mut().map(Option::as_mut))
+            .zip(derivers.iter_mut().map(Option::take))
             .enumerate()
-            .map(|(c, (((field, array), memory), dict))| (c, field, array, memory, dict))
+            .filter(|(c, _)| which.contains(c))
+            .map(|(c, ((((field, array), memory), dict), deriver))| {
+                (c, field, array, memory, dict, deriver)
+            })
             .collect();
-        let encode = |(c, field, array, memory, mut dict): (
+        let encode = |(c, field, array, memory, mut dict, mut deriver): (
             usize,
             &crate::schema::Field,
             &ArrayRef,
             &mut block::SchemeMemory,
             Option<&mut SymbolDictionary>,
+            Option<&mut Deriver>,
         )|
-         -> (usize, Result<Vec<EncodedBlock>>) {
+         -> (usize, Result<ColumnBlocks>) {
             let mut out = Vec::with_capacity(stripes.len());
+            let mut kept = Vec::new();
+            let want_codes = keep_codes && field.data_type == DataType::Symbol;
             for (k, &(start, len)) in stripes.iter().enumerate() {
                 let piece = array.slice(start, len);
-                let r = block::encode_inner(
+                let mut rc = Vec::new();
+                let keys: Option<Vec<u64>> =
+                    deriver.as_deref().filter(|d| d.live()).and_then(|d| {
+                        let per_key: Option<Vec<&[u32]>> = d
+                            .keys
+                            .iter()
+                            .map(|&key| Some(codes.get(key)?.as_ref()?.get(k)?.as_slice()))
+                            .collect();
+                        Some(derive::row_keys(&per_key?, len))
+                    });
+                let extras = Extras {
+                    codes: want_codes.then_some(&mut rc),
+                    derive: deriver.as_deref_mut().zip(keys.as_deref()),
+                };
+                let r = block::encode_with(
                     field,
                     piece.as_ref(),
                     &opts,
                     dict.as_deref_mut(),
                     Some(&mut *memory),
+                    extras,
                 );
                 match r {
                     Ok(b) => out.push(b),
@@ -550,18 +734,23 @@ impl<W: WritableFile> SegmentFileWriter<W> {
                     }
                     Err(e) => return (c, Err(e)),
                 }
+                if want_codes {
+                    kept.push(rc);
+                }
             }
-            (c, Ok(out))
+            (c, Ok((out, kept)))
         };
+        if threads <= 1 || jobs.len() < 2 {
+            return Ok(jobs.into_iter().map(encode).collect());
+        }
         // Largest columns first; each thread takes the next column when it is done with one
         // (columns differ in cost per byte: a float column costs several integer columns).
         jobs.sort_by_key(|j| std::cmp::Reverse(j.2.get_array_memory_size()));
         let queue = std::sync::Mutex::new(jobs.into_iter());
-        let mut results: Vec<Option<Result<Vec<EncodedBlock>>>> =
-            (0..self.schema.fields.len()).map(|_| None).collect();
+        let mut results = Vec::new();
         std::thread::scope(|scope| {
             let (encode, queue) = (&encode, &queue);
-            let handles: Vec<_> = (0..threads)
+            let handles: Vec<_> = (0..threads.min(which.len()))
                 .map(|_| {
                     scope.spawn(move || {
                         let mut done = Vec::new();
@@ -574,26 +763,13 @@ impl<W: WritableFile> SegmentFileWriter<W> {
                 })
                 .collect();
             for h in handles {
-                // A thread that panicked leaves its columns `None`: reported below.
+                // A thread that panicked leaves its columns out: reported by the caller.
                 if let Ok(done) = h.join() {
-                    for (c, r) in done {
-                        if let Some(slot) = results.get_mut(c) {
-                            *slot = Some(r);
-                        }
-                    }
+                    results.extend(done);
                 }
             }
         });
-        results
-            .into_iter()
-            .map(|r| {
-                r.unwrap_or_else(|| {
-                    Err(FormatError::InvalidArgument(
-                        "an encoding thread panicked".into(),
-                    ))
-                })
-            })
-            .collect()
+        Ok(results)
     }
 
     /// Records the sort-key range explicitly (overrides the one derived from stripes).
@@ -671,11 +847,16 @@ impl<W: WritableFile> SegmentFileWriter<W> {
                 stats: std::mem::take(&mut c.stats),
             });
         }
+        let derived: Vec<derive::Derivation> = std::mem::take(&mut self.derivers)
+            .into_iter()
+            .filter_map(Deriver::finish)
+            .collect();
         footer::encode_suffix(
             &mut o,
             key_range.as_ref(),
             &self.metadata,
             &self.cascades.names,
+            &derived,
         )?;
         sink.put(&o.buf)?;
         let (crc, footer_len) = (sink.crc, sink.len);
@@ -732,6 +913,8 @@ pub struct Segment {
     /// Per column, the first row of each block and then the row count; columns cut at the
     /// same rows share one list ([`Self::block_starts`]).
     block_starts: Vec<Arc<[u64]>>,
+    /// Per column, the lookup of its derivation table (format 3.5), if it has one.
+    lookups: Vec<Option<Arc<Lookup>>>,
 }
 
 /// The first row of each block of every column, then the row count; a column cut at the same
@@ -869,6 +1052,40 @@ impl Segment {
             })
             .collect::<Result<Vec<_>>>()?;
         let block_starts = block_starts_of(&footer);
+        let mut lookups: Vec<Option<Arc<Lookup>>> = vec![None; footer.columns.len()];
+        if !footer.derived.is_empty() {
+            let dict_len: Vec<Option<usize>> = footer
+                .columns
+                .iter()
+                .map(|c| c.dictionary.as_ref().map(Vec::len))
+                .collect();
+            for d in &footer.derived {
+                let l = Lookup::new(d, &dict_len).map_err(|e| {
+                    FormatError::corrupt(
+                        "footer",
+                        footer_offset,
+                        format!("derivation table of column {}: {e}", d.column),
+                    )
+                })?;
+                // The key columns must be cut where the derived column is.
+                if d.keys
+                    .iter()
+                    .any(|&k| block_starts.get(k) != block_starts.get(d.column))
+                {
+                    return Err(FormatError::corrupt(
+                        "footer",
+                        footer_offset,
+                        format!(
+                            "derived column {} is not cut into blocks as its keys are",
+                            d.column
+                        ),
+                    ));
+                }
+                if let Some(slot) = lookups.get_mut(d.column) {
+                    *slot = Some(Arc::new(l));
+                }
+            }
+        }
         Ok(Self {
             file,
             path: None,
@@ -878,6 +1095,7 @@ impl Segment {
             symbol_as: SymbolAs::Dictionary,
             dictionaries,
             block_starts,
+            lookups,
         })
     }
 
@@ -1043,12 +1261,82 @@ impl Segment {
     /// ([`Self::read_blocks`]), without building arrays: append their rows to a
     /// [`Self::sink`].
     pub fn decode_blocks(&self, wanted: &[(usize, usize)]) -> Result<Vec<DecodedBlock>> {
-        let bytes = self.read_block_bytes(wanted)?;
-        let mut out = Vec::with_capacity(wanted.len());
-        for (&(column, block), b) in wanted.iter().zip(bytes) {
+        // A derived column's block needs the same stripe's blocks of its keys: read along.
+        let mut all = wanted.to_vec();
+        for &(column, block) in wanted {
+            if let Some(l) = self.lookups.get(column).and_then(Option::as_ref) {
+                for &k in &l.keys {
+                    if !all.contains(&(k, block)) {
+                        all.push((k, block));
+                    }
+                }
+            }
+        }
+        let bytes = self.read_block_bytes(&all)?;
+        let mut out = Vec::with_capacity(all.len());
+        for (&(column, block), b) in all.iter().zip(bytes) {
             out.push(self.decode_raw(column, block, &b)?);
         }
+        for (i, &(column, block)) in wanted.iter().enumerate() {
+            if out[i].is_derived() {
+                let keys = self.key_blocks(column, block, |k| {
+                    all.iter()
+                        .position(|&x| x == (k, block))
+                        .and_then(|j| out.get(j))
+                })?;
+                self.derive_block(column, &out[i], &keys)?;
+            }
+        }
+        out.truncate(wanted.len());
         Ok(out)
+    }
+
+    /// The key blocks of derived block `block` of `column`, in its lookup's key order
+    /// (`key_block` finds a key column's decoded block of the same stripe).
+    fn key_blocks<'a>(
+        &self,
+        column: usize,
+        block: usize,
+        key_block: impl Fn(usize) -> Option<&'a DecodedBlock>,
+    ) -> Result<Vec<&'a DecodedBlock>> {
+        let lookup = self.lookup_of(column, block)?;
+        lookup
+            .keys
+            .iter()
+            .map(|&k| {
+                key_block(k).ok_or_else(|| {
+                    FormatError::InvalidArgument(format!(
+                        "block {block} of key column {k} of column {column} not read"
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// The lookup of a column a derived block belongs to; `Corrupt` when it has none.
+    fn lookup_of(&self, column: usize, block: usize) -> Result<&Lookup> {
+        self.lookups
+            .get(column)
+            .and_then(Option::as_deref)
+            .ok_or_else(|| {
+                let offset = self
+                    .footer
+                    .columns
+                    .get(column)
+                    .and_then(|c| c.blocks.get(block))
+                    .map_or(0, |b| b.offset);
+                FormatError::corrupt(
+                    format!("column {column} block {block}"),
+                    offset,
+                    "derived block in a column without a derivation table",
+                )
+            })
+    }
+
+    /// Sets derived block `d`'s values from its keys' blocks.
+    fn derive_block(&self, column: usize, d: &DecodedBlock, keys: &[&DecodedBlock]) -> Result<()> {
+        let block = d.pos().block;
+        d.derive_from(self.lookup_of(column, block)?, keys)
     }
 
     /// An empty array builder for column `column`, with room for `capacity` rows: append
@@ -1082,6 +1370,11 @@ impl Segment {
 
     /// Reads and decodes one block: one positional read plus the CRC check.
     pub fn read_block(&self, column: usize, block: usize) -> Result<ArrayRef> {
+        if self.lookups.get(column).is_some_and(Option::is_some) {
+            return self.read_blocks(&[(column, block)])?.pop().ok_or_else(|| {
+                FormatError::InvalidArgument(format!("column {column} has no block {block}"))
+            });
+        }
         let r = self.block_range(column, block)?;
         let what = format!("column {column} block {block}");
         let bytes = read_exact(self.file.as_ref(), r.start, r.end - r.start, &what)?;
@@ -1144,10 +1437,22 @@ impl Segment {
             }
             wanted.extend((0..self.num_blocks(c)).map(|b| (c, b)));
         }
+        // Key columns of derived columns that are not read themselves come along.
+        let mut read: Vec<usize> = columns.to_vec();
+        for &c in columns {
+            if let Some(l) = self.lookups.get(c).and_then(Option::as_ref) {
+                for &k in &l.keys {
+                    if !read.contains(&k) {
+                        read.push(k);
+                        wanted.extend((0..self.num_blocks(k)).map(|b| (k, b)));
+                    }
+                }
+            }
+        }
         let bytes = self.read_block_bytes(&wanted)?;
-        let mut per_column: Vec<Vec<(usize, Bytes)>> = vec![Vec::new(); columns.len()];
+        let mut per_column: Vec<Vec<(usize, Bytes)>> = vec![Vec::new(); read.len()];
         let mut it = wanted.iter().zip(bytes);
-        for (slot, &c) in per_column.iter_mut().zip(columns) {
+        for (slot, &c) in per_column.iter_mut().zip(&read) {
             for _ in 0..self.num_blocks(c) {
                 if let Some((&(_, b), bytes)) = it.next() {
                     slot.push((b, bytes));
@@ -1160,15 +1465,46 @@ impl Segment {
             let mut sink = self.sink(c, rows)?;
             for (b, bytes) in blocks {
                 let d = self.decode_raw(c, *b, bytes)?;
+                if d.is_derived() {
+                    let key_blocks = self
+                        .lookup_of(c, *b)?
+                        .keys
+                        .iter()
+                        .map(|&k| {
+                            let bytes = read
+                                .iter()
+                                .position(|&x| x == k)
+                                .and_then(|i| per_column.get(i)?.get(*b))
+                                .filter(|(kb, _)| kb == b)
+                                .map(|(_, bytes)| bytes)
+                                .ok_or_else(|| {
+                                    FormatError::InvalidArgument(format!(
+                                        "block {b} of key column {k} not read"
+                                    ))
+                                })?;
+                            self.decode_raw(k, *b, bytes)
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    let keys = self.key_blocks(c, *b, |k| {
+                        self.lookup_of(c, *b)
+                            .ok()?
+                            .keys
+                            .iter()
+                            .position(|&x| x == k)
+                            .and_then(|i| key_blocks.get(i))
+                    })?;
+                    self.derive_block(c, &d, &keys)?;
+                }
                 sink.append(&d, 0..d.rows(), None)?;
             }
             sink.finish()
         };
+        let per_column = &per_column[..columns.len()];
         let threads = threads.clamp(1, columns.len().max(1));
         if threads == 1 {
             return columns
                 .iter()
-                .zip(&per_column)
+                .zip(per_column)
                 .map(|(&c, blocks)| decode_column(c, blocks))
                 .collect();
         }
@@ -1266,6 +1602,7 @@ mod tests {
             columns,
             key_range: None,
             metadata: BTreeMap::new(),
+            derived: Vec::new(),
         }
     }
 

@@ -390,3 +390,72 @@ pub fn symbols_as_strings(a: &ArrayRef) -> ArrayRef {
         }
     }
 }
+
+/// A flights-like table: `origin` and `dest` symbols (some null), `distance` a function of the
+/// pair but on `noise` rows, `gate` (unsigned, nullable) a function of `origin` alone, `delay`
+/// of nothing.
+pub fn derived_table(rows: usize, airports: u32, seed: u64, noise: u32) -> (Schema, RecordBatch) {
+    let mut x = seed | 1;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut origin = Vec::with_capacity(rows);
+    let mut dest = Vec::with_capacity(rows);
+    let mut distance = Vec::with_capacity(rows);
+    let mut gate = Vec::with_capacity(rows);
+    let mut delay = Vec::with_capacity(rows);
+    for _ in 0..rows {
+        let o = (next() % u64::from(airports)) as u32;
+        let d = (next() % u64::from(airports)) as u32;
+        let o_null = next() % 97 == 0;
+        let d_null = next() % 89 == 0;
+        origin.push((!o_null).then(|| format!("A{o}")));
+        dest.push((!d_null).then(|| format!("B{d}")));
+        let key = if o_null { 7_777 } else { o } * 1_000 + if d_null { 999 } else { d };
+        let mut v = i64::from(key * 13 % 4_999) - 2_000;
+        if noise > 0 && next() % u64::from(noise) == 0 {
+            v = (next() % 100_000) as i64 - 50_000;
+        }
+        distance.push(v);
+        gate.push((next() % 50 != 0).then_some((if o_null { 5 } else { o * 3 + 1 }) as u16));
+        delay.push((next() % 300) as i64 - 20);
+    }
+    let schema = Schema::new(vec![
+        strata_format::Field::new("origin", strata_format::DataType::Symbol, true),
+        strata_format::Field::new("dest", strata_format::DataType::Symbol, true),
+        strata_format::Field::new("distance", strata_format::DataType::Int64, false),
+        strata_format::Field::new("gate", strata_format::DataType::UInt16, true),
+        strata_format::Field::new("delay", strata_format::DataType::Int64, false),
+    ])
+    .unwrap();
+    let dict = |v: Vec<Option<String>>| -> ArrayRef {
+        let a: DictionaryArray<Int32Type> = v.iter().map(|s| s.as_deref()).collect();
+        Arc::new(a)
+    };
+    let batch = RecordBatch::try_new(
+        Arc::new(schema.to_arrow(SymbolAs::Dictionary)),
+        vec![
+            dict(origin),
+            dict(dest),
+            Arc::new(Int64Array::from(distance)),
+            Arc::new(UInt16Array::from(gate)),
+            Arc::new(Int64Array::from(delay)),
+        ],
+    )
+    .unwrap();
+    (schema, batch)
+}
+
+/// The derived file of the golden set (3.5): [`derived_table`] in blocks of 2,048 rows, whose
+/// `distance` and `gate` are stored against derivation tables.
+pub fn derived_batch() -> (Schema, RecordBatch, BlockOptions) {
+    let (schema, batch) = derived_table(6_000, 12, 5, 100);
+    let options = BlockOptions {
+        block_rows: 2048,
+        ..BlockOptions::default()
+    };
+    (schema, batch, options)
+}

@@ -3,7 +3,7 @@
 //! write_golden` wrote each version's with a build of that version: `tests/golden/v1/` by
 //! version 1, `tests/golden/v2/` by version 2, `tests/golden/v3/` by version 3,
 //! `tests/golden/v3.1/` by version 3.1, `tests/golden/v3.2/` by version 3.2, `tests/golden/v3.3/`
-//! by version 3.3, `tests/golden/v3.4/` by version 3.4).
+//! by version 3.3, `tests/golden/v3.4/` by version 3.4, `tests/golden/v3.5/` by version 3.5).
 
 use crate::common;
 use std::path::PathBuf;
@@ -33,6 +33,7 @@ const V3_1: FormatVersion = FormatVersion { major: 3, minor: 1 };
 const V3_2: FormatVersion = FormatVersion { major: 3, minor: 2 };
 const V3_3: FormatVersion = FormatVersion { major: 3, minor: 3 };
 const V3_4: FormatVersion = FormatVersion { major: 3, minor: 4 };
+const V3_5: FormatVersion = FormatVersion { major: 3, minor: 5 };
 
 fn all_types_reads_back_exactly(v: FormatVersion) -> Segment {
     let seg = Segment::open(&LocalFs, &golden(v, "all_types.seg")).unwrap();
@@ -279,6 +280,63 @@ fn golden_v3_4_dictionary_reads_back_exactly_and_is_stored_compressed() {
     assert!(e.to_string().contains("dictionary flag 2"), "{e}");
 }
 
+#[test]
+fn golden_v3_5_all_types_reads_back_exactly() {
+    all_types_reads_back_exactly(V3_5);
+}
+
+#[test]
+fn golden_v3_5_small_reads_back_exactly_with_either_symbol_presentation() {
+    small_reads_back_exactly_with_either_symbol_presentation(V3_5);
+}
+
+/// 3.5's files of the earlier versions' shapes read back exactly.
+#[test]
+fn golden_v3_5_earlier_shapes_read_back_exactly() {
+    for (name, (schema, batch, _)) in [
+        ("drifting.seg", common::drifting_batch()),
+        ("parts.seg", common::parts_batch()),
+        ("zstd.seg", common::zstd_batch()),
+        ("dictionary.seg", common::dictionary_batch()),
+    ] {
+        let seg = Segment::open(&LocalFs, &golden(V3_5, name)).unwrap();
+        assert_eq!(seg.version(), V3_5, "{name}");
+        assert_eq!(seg.schema(), &schema, "{name}");
+        assert_batches_identical(&seg.read_all().unwrap(), &batch);
+    }
+}
+
+/// 3.5's derived file stores `distance` (decided by `origin` and `dest`) and `gate` (by
+/// `origin`) against derivation tables: it reads back exactly, whole and column by column,
+/// and its footer holds both tables.
+#[test]
+fn golden_v3_5_derived_reads_back_exactly_and_uses_the_3_5_tables() {
+    let seg = Segment::open(&LocalFs, &golden(V3_5, "derived.seg")).unwrap();
+    assert_eq!(seg.version(), V3_5);
+    let (schema, batch, _) = common::derived_batch();
+    assert_eq!(seg.schema(), &schema);
+    assert_batches_identical(&seg.read_all().unwrap(), &batch);
+    for c in [2, 3] {
+        assert_eq!(
+            seg.read_column(c).unwrap().to_data(),
+            batch.column(c).to_data()
+        );
+    }
+    let derived: Vec<(usize, Vec<usize>)> = seg
+        .footer()
+        .derived
+        .iter()
+        .map(|d| (d.column, d.keys.clone()))
+        .collect();
+    assert_eq!(derived, vec![(2, vec![0, 1]), (3, vec![0])]);
+    assert!(
+        seg.footer().columns[2]
+            .blocks
+            .iter()
+            .any(|b| b.cascade.starts_with("derived"))
+    );
+}
+
 /// Where a segment's data region ends (its footer's file offset): the end of its last block.
 fn data_end(footer: &Footer) -> u64 {
     footer
@@ -369,5 +427,5 @@ fn footer_layouts_1_and_2_hold_the_same_footer() {
             Footer::decode_version(&bytes2, end, FormatVersion { major: 4, minor: 0 }).unwrap_err();
         assert!(e.to_string().contains("4.0"), "{e}");
     }
-    assert_eq!(CURRENT_VERSION, V3_4);
+    assert_eq!(CURRENT_VERSION, V3_5);
 }

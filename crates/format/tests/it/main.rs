@@ -4,6 +4,7 @@
 mod common;
 
 mod corruption;
+mod derived;
 mod footer_snapshot;
 mod golden;
 mod roundtrip;

@@ -1,0 +1,339 @@
+//! Columns derived from symbol columns (format 3.5): an integer column that one or two symbol
+//! columns determine is stored as its exceptions to a per-segment table. Random tables (keys
+//! with nulls, functions with exceptions, nullable targets, columns that depend on nothing)
+//! read back exactly through every read path, whatever the projection; the writer finds the
+//! dependency (the footer says so) and leaves other columns alone; damaged tables and blocks
+//! are typed errors.
+
+use std::sync::Arc;
+
+use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray};
+use bytes::Bytes;
+use proptest::prelude::*;
+use strata_format::{
+    BlockOptions, DataType, Field, FormatError, Schema, Segment, SegmentFileWriter,
+    write_segment_bytes,
+};
+
+use crate::common::{assert_batches_identical, derived_table as table};
+
+fn options(block_rows: usize) -> BlockOptions {
+    BlockOptions {
+        block_rows,
+        ..BlockOptions::default()
+    }
+}
+
+/// Writes with `write_batch` on `threads` threads, or stripe by stripe.
+fn write(schema: &Schema, batch: &RecordBatch, opts: BlockOptions, threads: usize) -> Vec<u8> {
+    let mut w = SegmentFileWriter::new(Vec::new(), schema.clone(), opts).unwrap();
+    w.set_threads(threads);
+    if threads == 0 {
+        let mut start = 0;
+        while start < batch.num_rows() {
+            let len = opts.block_rows.min(batch.num_rows() - start);
+            let cols: Vec<ArrayRef> = batch
+                .columns()
+                .iter()
+                .map(|c| c.slice(start, len))
+                .collect();
+            w.write_stripe(&cols).unwrap();
+            start += len;
+        }
+    } else {
+        w.write_batch(batch).unwrap();
+    }
+    w.finish().unwrap().0
+}
+
+/// Every read path against the batch written: the whole segment, each column alone (a
+/// derived column without its keys), each block alone, blocks asked for in one request.
+fn check_reads(seg: &Segment, batch: &RecordBatch) {
+    assert_batches_identical(&seg.read_all().unwrap(), batch);
+    assert_batches_identical(
+        &seg.read_columns_threads(&[0, 1, 2, 3, 4], 1).unwrap(),
+        batch,
+    );
+    for c in 0..batch.num_columns() {
+        let got = seg.read_column(c).unwrap();
+        let want = batch.column(c);
+        let (got, want) = (
+            crate::common::symbols_as_strings(&got),
+            crate::common::symbols_as_strings(want),
+        );
+        assert_eq!(got.to_data(), want.to_data(), "column {c} read alone");
+    }
+    let starts = seg.block_starts(2).unwrap().clone();
+    for b in 0..seg.footer().columns[2].blocks.len() {
+        let (s, e) = (starts[b] as usize, starts[b + 1] as usize);
+        for c in [2, 3] {
+            let got = seg.read_block(c, b).unwrap();
+            assert_eq!(
+                got.to_data(),
+                batch.column(c).slice(s, e - s).to_data(),
+                "column {c} block {b}"
+            );
+        }
+        // A derived block asked for with one key column, with and without the other.
+        for wanted in [vec![(2, b), (0, b)], vec![(2, b), (1, b), (4, b)]] {
+            let arrays = seg.read_blocks(&wanted).unwrap();
+            assert_eq!(
+                arrays[0].to_data(),
+                batch.column(2).slice(s, e - s).to_data()
+            );
+        }
+    }
+}
+
+fn derived_columns(seg: &Segment) -> Vec<(usize, Vec<usize>)> {
+    seg.footer()
+        .derived
+        .iter()
+        .map(|d| (d.column, d.keys.clone()))
+        .collect()
+}
+
+#[test]
+fn a_column_decided_by_two_symbols_is_stored_as_its_exceptions() {
+    let (schema, batch) = table(20_000, 30, 7, 200);
+    for threads in [0, 1, 2] {
+        let bytes = write(&schema, &batch, options(4096), threads);
+        let seg = Segment::from_bytes(Bytes::from(bytes.clone())).unwrap();
+        assert_eq!(
+            derived_columns(&seg),
+            vec![(2, vec![0, 1]), (3, vec![0])],
+            "threads {threads}"
+        );
+        let blocks = &seg.footer().columns[2].blocks;
+        assert!(blocks.iter().all(|b| b.cascade.starts_with("derived")));
+        check_reads(&seg, &batch);
+        // Against the same segment without derivation: the derived column is a fraction of
+        // its bytes (900 keys' table and about one row in 200 as exceptions).
+        let plain = write_segment_bytes(
+            schema.clone(),
+            std::slice::from_ref(&batch),
+            BlockOptions {
+                derive: false,
+                ..options(4096)
+            },
+        )
+        .unwrap();
+        let plain = Segment::from_bytes(Bytes::from(plain)).unwrap();
+        assert!(plain.footer().derived.is_empty());
+        let col = |s: &Segment| -> u64 {
+            s.footer().columns[2]
+                .blocks
+                .iter()
+                .map(|b| u64::from(b.len))
+                .sum()
+        };
+        assert!(
+            col(&seg) * 3 < col(&plain),
+            "derived {} against {}",
+            col(&seg),
+            col(&plain)
+        );
+        // Statistics are those of the values.
+        let stats = &seg.footer().columns[2].stats;
+        let plain_stats = &plain.footer().columns[2].stats;
+        assert_eq!(stats.min, plain_stats.min);
+        assert_eq!(stats.max, plain_stats.max);
+    }
+}
+
+#[test]
+fn columns_no_symbol_decides_are_left_alone() {
+    // Every row its own route: nothing repeats, nothing to derive.
+    let (schema, batch) = table(3_000, 100_000, 3, 0);
+    let bytes = write(&schema, &batch, options(1024), 1);
+    let seg = Segment::from_bytes(Bytes::from(bytes)).unwrap();
+    assert!(
+        !derived_columns(&seg)
+            .iter()
+            .any(|(c, _)| *c == 2 || *c == 4)
+    );
+    assert_batches_identical(&seg.read_all().unwrap(), &batch);
+    // Without symbol columns the writer takes its usual path.
+    let only_ints = batch.project(&[2, 4]).unwrap();
+    let s2 = Schema::new(vec![
+        Field::new("distance", DataType::Int64, false),
+        Field::new("delay", DataType::Int64, false),
+    ])
+    .unwrap();
+    let bytes = write_segment_bytes(s2, std::slice::from_ref(&only_ints), options(1024)).unwrap();
+    let seg = Segment::from_bytes(Bytes::from(bytes)).unwrap();
+    assert!(seg.footer().derived.is_empty());
+    assert_batches_identical(&seg.read_all().unwrap(), &only_ints);
+}
+
+/// A key that changes what it decides later in the segment (a new timetable): the rows that
+/// differ are exceptions, or their blocks are encoded as usual; either way they read back.
+#[test]
+fn a_dependency_that_breaks_halfway_reads_back_exactly() {
+    let (schema, a) = table(8_192, 20, 11, 0);
+    let (_, b) = table(8_192, 20, 11, 0);
+    // Same keys, other values in the second half.
+    let distance: Int64Array = b
+        .column(2)
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap()
+        .iter()
+        .map(|v| v.map(|v| v * 3 + 1))
+        .collect();
+    let mut cols = b.columns().to_vec();
+    cols[2] = Arc::new(distance);
+    let b = RecordBatch::try_new(b.schema(), cols).unwrap();
+    let batch = arrow_select::concat::concat_batches(&a.schema(), [&a, &b]).unwrap();
+    let bytes = write(&schema, &batch, options(2048), 1);
+    let seg = Segment::from_bytes(Bytes::from(bytes)).unwrap();
+    assert!(derived_columns(&seg).contains(&(2, vec![0, 1])));
+    check_reads(&seg, &batch);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_tables_read_back_exactly(
+        rows in 1usize..6_000,
+        airports in 1u32..60,
+        seed in any::<u64>(),
+        noise in prop_oneof![Just(0u32), 2u32..400],
+        block_rows in prop_oneof![Just(64usize), Just(1000), Just(4096)],
+        threads in 0usize..3,
+    ) {
+        let (schema, batch) = table(rows, airports, seed, noise);
+        let bytes = write(&schema, &batch, options(block_rows), threads);
+        let seg = Segment::from_bytes(Bytes::from(bytes)).unwrap();
+        check_reads(&seg, &batch);
+    }
+}
+
+/// The segment of the first test, the offset and length of its derivation extension's
+/// payload in the footer, and the footer's offset.
+fn with_extension() -> (Vec<u8>, Segment) {
+    let (schema, batch) = table(6_000, 12, 5, 100);
+    let bytes = write(&schema, &batch, options(2048), 1);
+    let seg = Segment::from_bytes(Bytes::from(bytes.clone())).unwrap();
+    assert!(!seg.footer().derived.is_empty());
+    (bytes, seg)
+}
+
+/// Rewrites the tail's CRC so that a footer change is parsed, not caught by the checksum.
+fn fix_footer_crc(bytes: &mut [u8]) {
+    let n = bytes.len();
+    let footer_len = u64::from_le_bytes(bytes[n - 24..n - 16].try_into().unwrap()) as usize;
+    let start = n - 24 - footer_len;
+    let crc = crc32c::crc32c_append(
+        crc32c::crc32c(&bytes[start..n - 24]),
+        &bytes[n - 24..n - 12],
+    );
+    bytes[n - 12..n - 8].copy_from_slice(&crc.to_le_bytes());
+}
+
+#[test]
+fn damaged_derivation_tables_are_typed_errors() {
+    let (good, seg) = with_extension();
+    let n = good.len();
+    let footer_len = u64::from_le_bytes(good[n - 24..n - 16].try_into().unwrap()) as usize;
+    let footer_start = n - 24 - footer_len;
+    // The extension is the footer's last field: flip each of its last bytes with the CRC
+    // made to match. A flip that leaves a valid table (another value in an entry) cannot be
+    // seen by any reader and reads other rows; every other one is a typed error, never a
+    // panic.
+    let _ = seg;
+    let mut errors = 0;
+    for back in 1..=footer_len.min(400) {
+        for mask in [0x01u8, 0x40, 0xff] {
+            let mut bad = good.clone();
+            bad[footer_start + footer_len - back] ^= mask;
+            fix_footer_crc(&mut bad);
+            match Segment::from_bytes(Bytes::from(bad)).and_then(|s| s.read_all()) {
+                Ok(b) => assert_eq!(b.num_rows(), 6_000),
+                Err(e) => {
+                    assert!(e.is_corruption(), "flip {back} from the end: {e}");
+                    errors += 1;
+                }
+            }
+        }
+    }
+    assert!(errors > 100, "only {errors} damaged footers were refused");
+}
+
+#[test]
+fn a_derived_block_without_its_table_or_keys_is_refused() {
+    let (good, seg) = with_extension();
+    assert!(
+        !derived_columns(&seg).iter().any(|(c, _)| *c == 4),
+        "{:?}",
+        derived_columns(&seg)
+    );
+    let (k, b) = seg.footer().columns[2]
+        .blocks
+        .iter()
+        .enumerate()
+        .find(|(_, b)| b.cascade.starts_with("derived"))
+        .unwrap();
+    let (at, len) = (b.offset as usize, b.len as usize);
+    // The block read alone, outside its segment: a typed error, not a guess.
+    let field = Field::new("distance", DataType::Int64, false);
+    let e = strata_format::decode_block(&field, &good[at..at + len], b.rows as usize).unwrap_err();
+    assert!(matches!(e, FormatError::InvalidArgument(_)), "{e}");
+    assert!(e.to_string().contains("derived"), "{e}");
+    // The derived flag on a column without a table (the non-derived `delay`): corrupt.
+    let d = &seg.footer().columns[4].blocks[0];
+    let (at, len) = (d.offset as usize, d.len as usize);
+    let mut bad = good.clone();
+    bad[at] |= 0x08;
+    let crc = crc32c::crc32c(&bad[at..at + len - 4]);
+    bad[at + len - 4..at + len].copy_from_slice(&crc.to_le_bytes());
+    let s = Segment::from_bytes(Bytes::from(bad)).unwrap();
+    let e = s.read_column(4).unwrap_err();
+    assert!(e.is_corruption(), "{e}");
+    // Exceptions that claim more rows than the block has: corrupt, naming the block.
+    let mut bad = good.clone();
+    let (at, len) = (b.offset as usize, b.len as usize);
+    bad[at + 1] = 0x7f;
+    let crc = crc32c::crc32c(&bad[at..at + len - 4]);
+    bad[at + len - 4..at + len].copy_from_slice(&crc.to_le_bytes());
+    let s = Segment::from_bytes(Bytes::from(bad)).unwrap();
+    let e = s.read_column(2).unwrap_err();
+    assert!(e.is_corruption(), "{e}");
+    assert!(
+        e.to_string().contains(&format!("column 2 block {k}")),
+        "{e}"
+    );
+}
+
+#[test]
+fn string_keys_from_plain_arrays_derive_too() {
+    // Symbol columns given as plain strings (not Arrow dictionaries) intern row by row.
+    let (schema, batch) = table(5_000, 25, 9, 0);
+    let plain: Vec<ArrayRef> = batch
+        .columns()
+        .iter()
+        .map(|c| {
+            let s = crate::common::symbols_as_strings(c);
+            if s.as_any().downcast_ref::<StringArray>().is_some() {
+                s
+            } else {
+                Arc::clone(c)
+            }
+        })
+        .collect();
+    let mut w = SegmentFileWriter::new(Vec::new(), schema, options(1024)).unwrap();
+    let mut start = 0;
+    while start < 5_000 {
+        let cols: Vec<ArrayRef> = plain
+            .iter()
+            .map(|c| c.slice(start, 1024.min(5_000 - start)))
+            .collect();
+        w.write_stripe(&cols).unwrap();
+        start += 1024;
+    }
+    let bytes = w.finish().unwrap().0;
+    let seg = Segment::from_bytes(Bytes::from(bytes)).unwrap();
+    assert!(derived_columns(&seg).contains(&(2, vec![0, 1])));
+    assert_batches_identical(&seg.read_all().unwrap(), &batch);
+}
