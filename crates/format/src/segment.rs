@@ -434,16 +434,14 @@ impl<W: WritableFile> SegmentFileWriter<W> {
         self.note_key_range(columns)
     }
 
-    /// Whether stripes go through derivation (a symbol column, the option on, and detection
-    /// still to run or having found a column).
+    /// Whether stripes go through derivation (the option on, a symbol column and a derivable
+    /// one, and detection still to run or having found a column).
     fn derives(&self) -> bool {
+        let fields = &self.schema.fields;
         self.opts.derive
             && (!self.derive_decided || !self.derivers.is_empty())
-            && self
-                .schema
-                .fields
-                .iter()
-                .any(|f| f.data_type == DataType::Symbol)
+            && fields.iter().any(|f| f.data_type == DataType::Symbol)
+            && fields.iter().any(|f| derive::derivable(&f.data_type))
     }
 
     /// Widens the sort-key range to a stripe's first and last rows (stripes arrive in order).
@@ -535,9 +533,10 @@ impl<W: WritableFile> SegmentFileWriter<W> {
 
     /// Every column's blocks of `stripes` of `columns`, encoded on `threads` threads (each
     /// column's blocks in order on one thread, as its scheme memory and symbol dictionary
-    /// need). With derivation on ([`Self::derives`]) the symbol columns go first, keeping
-    /// their row codes; detection runs on the first stripe if it has not yet; then the other
-    /// columns, each derived one against its table with its keys' codes.
+    /// need). With derivation on ([`Self::derives`]) the symbol columns (keeping their row
+    /// codes) and the columns that cannot be derived go first; detection runs on the first
+    /// stripe if it has not yet; then the derivable columns, each derived one against its
+    /// table with its keys' codes.
     fn encode_columns(
         &mut self,
         columns: &[ArrayRef],
@@ -555,7 +554,17 @@ impl<W: WritableFile> SegmentFileWriter<W> {
         let mut results: Vec<Option<Result<Vec<EncodedBlock>>>> = (0..n).map(|_| None).collect();
         // Row codes of the symbol columns, per stripe (derivation only).
         let mut codes: Vec<Option<Vec<Vec<u32>>>> = (0..n).map(|_| None).collect();
-        let first_phase: Vec<usize> = (0..n).filter(|&c| deriving && symbol[c]).collect();
+        // Symbol columns (the keys) and every column that cannot be derived go first, so the
+        // second phase holds only the derivable ones.
+        let derivable: Vec<bool> = self
+            .schema
+            .fields
+            .iter()
+            .map(|f| derive::derivable(&f.data_type))
+            .collect();
+        let first_phase: Vec<usize> = (0..n)
+            .filter(|&c| deriving && (symbol[c] || !derivable[c]))
+            .collect();
         if !first_phase.is_empty() {
             let done = self.encode_jobs(columns, stripes, threads, &first_phase, &[], &mut [])?;
             for (c, r) in done {
