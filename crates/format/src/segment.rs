@@ -434,11 +434,21 @@ impl<W: WritableFile> SegmentFileWriter<W> {
         self.note_key_range(columns)
     }
 
-    /// Whether stripes go through derivation (the option on, a symbol column and a derivable
-    /// one, and detection still to run or having found a column).
+    /// Whether stripes go through derivation (the option on, the columns cut alike so far, a
+    /// symbol column and a derivable one, and detection still to run or having found a
+    /// column).
     fn derives(&self) -> bool {
         let fields = &self.schema.fields;
+        // A derived block reads the key blocks of the same index, which must hold the same
+        // rows: only while every column has as many blocks and rows (no `write_block` of
+        // one column has cut them apart) is the next stripe aligned.
+        let aligned = self.columns.first().is_none_or(|f| {
+            self.columns
+                .iter()
+                .all(|c| (c.blocks, c.rows) == (f.blocks, f.rows))
+        });
         self.opts.derive
+            && aligned
             && (!self.derive_decided || !self.derivers.is_empty())
             && fields.iter().any(|f| f.data_type == DataType::Symbol)
             && fields.iter().any(|f| derive::derivable(&f.data_type))
@@ -1076,20 +1086,6 @@ impl Segment {
                         format!("derivation table of column {}: {e}", d.column),
                     )
                 })?;
-                // The key columns must be cut where the derived column is.
-                if d.keys
-                    .iter()
-                    .any(|&k| block_starts.get(k) != block_starts.get(d.column))
-                {
-                    return Err(FormatError::corrupt(
-                        "footer",
-                        footer_offset,
-                        format!(
-                            "derived column {} is not cut into blocks as its keys are",
-                            d.column
-                        ),
-                    ));
-                }
                 if let Some(slot) = lookups.get_mut(d.column) {
                     *slot = Some(Arc::new(l));
                 }
@@ -1342,10 +1338,20 @@ impl Segment {
             })
     }
 
-    /// Sets derived block `d`'s values from its keys' blocks.
+    /// Sets derived block `d`'s values from its keys' blocks, which must hold the same rows
+    /// (blocks of the same index starting at the same row).
     fn derive_block(&self, column: usize, d: &DecodedBlock, keys: &[&DecodedBlock]) -> Result<()> {
-        let block = d.pos().block;
-        d.derive_from(self.lookup_of(column, block)?, keys)
+        let pos = d.pos();
+        let lookup = self.lookup_of(column, pos.block)?;
+        let start = |c: usize| self.block_starts.get(c).and_then(|s| s.get(pos.block));
+        if lookup.keys.iter().any(|&k| start(k) != start(column)) {
+            return Err(FormatError::corrupt(
+                format!("column {column} block {}", pos.block),
+                pos.offset,
+                "derived block not cut where its key columns' blocks are",
+            ));
+        }
+        d.derive_from(lookup, keys)
     }
 
     /// An empty array builder for column `column`, with room for `capacity` rows: append

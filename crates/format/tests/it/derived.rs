@@ -337,3 +337,56 @@ fn string_keys_from_plain_arrays_derive_too() {
     assert!(derived_columns(&seg).contains(&(2, vec![0, 1])));
     assert_batches_identical(&seg.read_all().unwrap(), &batch);
 }
+
+/// Stripes that `write_block` cuts apart (one column's blocks split where the others' are
+/// not) end derivation for the rest of the segment; the blocks derived before read back, and
+/// the segment opens.
+#[test]
+fn blocks_written_one_column_at_a_time_end_derivation_safely() {
+    let (schema, batch) = table(8_000, 15, 21, 0);
+    let mut w = SegmentFileWriter::new(Vec::new(), schema, options(2048)).unwrap();
+    let stripe = |start: usize, len: usize| -> Vec<ArrayRef> {
+        batch
+            .columns()
+            .iter()
+            .map(|c| c.slice(start, len))
+            .collect()
+    };
+    w.write_stripe(&stripe(0, 2048)).unwrap();
+    w.write_stripe(&stripe(2048, 2048)).unwrap();
+    // Column 0 in two blocks of 1,000 rows, the others in one of 2,000.
+    for c in 0..batch.num_columns() {
+        if c == 0 {
+            w.write_block(0, &batch.column(0).slice(4096, 1000))
+                .unwrap();
+            w.write_block(0, &batch.column(0).slice(5096, 1000))
+                .unwrap();
+        } else {
+            w.write_block(c, &batch.column(c).slice(4096, 2000))
+                .unwrap();
+        }
+    }
+    // Not aligned any more: a stripe is written without deriving.
+    w.write_stripe(&stripe(6096, 1904)).unwrap();
+    let bytes = w.finish().unwrap().0;
+    let seg = Segment::from_bytes(Bytes::from(bytes)).unwrap();
+    assert!(derived_columns(&seg).contains(&(2, vec![0, 1])));
+    let blocks = &seg.footer().columns[2].blocks;
+    assert!(
+        blocks[1].cascade.starts_with("derived"),
+        "{}",
+        blocks[1].cascade
+    );
+    assert!(
+        !blocks[3].cascade.starts_with("derived"),
+        "{}",
+        blocks[3].cascade
+    );
+    assert_batches_identical(&seg.read_all().unwrap(), &batch);
+    for c in 0..batch.num_columns() {
+        assert_eq!(
+            crate::common::symbols_as_strings(&seg.read_column(c).unwrap()).to_data(),
+            crate::common::symbols_as_strings(batch.column(c)).to_data()
+        );
+    }
+}
