@@ -959,10 +959,10 @@ fn encode_derived(
             (stats::uint_stats(&bits, rows, d), bloom)
         }
     };
-    let cascade = if derived.exceptions == 0 {
-        "derived".to_string()
-    } else {
-        "derived(exceptions)".to_string()
+    // `inspect` shows what the column is derived from, and whether the block has exceptions.
+    let cascade = match derived.exceptions {
+        0 => format!("derived({})", deriver.label),
+        _ => format!("derived({}; exceptions)", deriver.label),
     };
     Ok(Some(EncodedBlock {
         bytes: assemble(DERIVED, valid, &derived.bytes, &opts.encode)?,

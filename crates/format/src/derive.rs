@@ -111,6 +111,8 @@ pub(crate) struct Deriver {
     misses: u32,
     /// Still trying (see [`MAX_MISSES`]).
     live: bool,
+    /// The key columns' names, for the blocks' cascade names (`derived(origin, dest)`).
+    pub(crate) label: String,
 }
 
 /// The values of a block derived from a table: what differs from it.
@@ -182,6 +184,7 @@ impl Deriver {
             used: false,
             misses: 0,
             live: true,
+            label: String::new(),
         }
     }
 

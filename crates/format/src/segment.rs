@@ -647,7 +647,16 @@ impl<W: WritableFile> SegmentFileWriter<W> {
             .enumerate()
             .filter_map(|(c, rc)| Some((c, rc.as_ref()?.first()?.as_slice())))
             .collect();
-        derive::detect(&candidates, &keys, len)
+        let mut found = derive::detect(&candidates, &keys, len);
+        for d in &mut found {
+            let names: Vec<&str> = d
+                .keys
+                .iter()
+                .filter_map(|&k| self.schema.fields.get(k).map(|f| f.name.as_str()))
+                .collect();
+            d.label = names.join(", ");
+        }
+        found
     }
 
     /// Encodes the blocks of `stripes` of the columns `which`, on up to `threads` threads;
