@@ -13,7 +13,7 @@
 //!   spread over the valid rows in place.
 //! - Any other use (part of a block, a mask, strings, booleans) decodes the block's values
 //!   once, in the codec's types, and keeps them in the block for the next append.
-//! - A derived block (format 3.5, see [`crate::derive`]) gets its values from its column's
+//! - A derived block (format 3.5, see [`derive`](mod@crate::derive)) gets its values from its column's
 //!   table and the same stripe's key blocks (`Segment` sets them before the block is handed
 //!   out); values decoded already (those, or a key block's codes) are copied, not decoded
 //!   again, into 64-bit and symbol-key outputs.

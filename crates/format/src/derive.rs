@@ -9,13 +9,14 @@
 //!
 //! The writer looks for such a column on a segment's first stripe (an integer, date or
 //! timestamp column that one or two symbol columns determine on all but 1/16 of its rows, the
-//! first value of a key taken as its entry; the fewest distinct keys win) and from then on keeps a table from the key columns' codes to the
-//! column's value, filled as keys first appear. A block whose rows the table covers cheaply is
+//! first value of a key taken as its entry; the fewest distinct keys win) and from then on
+//! keeps a table from the key columns' codes to the column's value, filled as keys first
+//! appear. A block whose rows the table covers cheaply is
 //! stored as the rows that differ from it (block flag `DERIVED`): on a functional column, none.
 //! Its statistics, bloom filter and validity are those of its values, as for any block. The
-//! table goes to the footer (extension tag [`EXTENSION_TAG`]) when at least one block used it.
+//! table goes to the footer (extension tag 1) when at least one block used it.
 //! A block that would not pay (many new keys, many exceptions) is encoded as usual; after
-//! [`MAX_MISSES`] such blocks in a row with none derived, the column stops trying.
+//! 8 such blocks in a row with none derived, the column stops trying.
 //!
 //! Reading a derived block needs the same stripe's blocks of its key columns (the segment
 //! reads them along, also when they are not projected): each row's value is the table's entry

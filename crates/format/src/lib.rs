@@ -47,7 +47,7 @@
 //! [`Segment`], [`DecodedBlock`] / [`ColumnSink`] (blocks decoded straight into the buffers of
 //! an output array, see [`decode`]), [`Footer`] / [`ColumnMeta`] / [`BlockMeta`],
 //! [`Derivation`] (a column stored against a table of one or two symbol columns' codes, see
-//! [`derive`]),
+//! [`derive`](mod@derive)),
 //! [`ColumnStats`] / [`ScalarValue`],
 //! [`BloomFilter`], [`FileSystem`] / [`LocalFs`] / [`MemFs`] / [`FaultFs`], [`FormatError`];
 //! [`record`]: the checksummed record framing and damage rule that the manifest log and the
