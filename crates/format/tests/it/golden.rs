@@ -223,13 +223,31 @@ fn golden_v3_4_small_reads_back_exactly_with_either_symbol_presentation() {
 /// exactly.
 #[test]
 fn golden_v3_4_drifting_parts_and_zstd_read_back_exactly() {
-    for (name, (schema, batch, _)) in [
-        ("drifting.seg", common::drifting_batch()),
-        ("parts.seg", common::parts_batch()),
-        ("zstd.seg", common::zstd_batch()),
-    ] {
-        let seg = Segment::open(&LocalFs, &golden(V3_4, name)).unwrap();
-        assert_eq!(seg.version(), V3_4, "{name}");
+    files_read_back_exactly(
+        V3_4,
+        [
+            ("drifting.seg", common::drifting_batch()),
+            ("parts.seg", common::parts_batch()),
+            ("zstd.seg", common::zstd_batch()),
+        ],
+    );
+}
+
+/// Each named golden file of version `v` holds its batch, under its schema.
+fn files_read_back_exactly<const N: usize>(
+    v: FormatVersion,
+    files: [(
+        &str,
+        (
+            strata_format::Schema,
+            arrow_array::RecordBatch,
+            strata_format::BlockOptions,
+        ),
+    ); N],
+) {
+    for (name, (schema, batch, _)) in files {
+        let seg = Segment::open(&LocalFs, &golden(v, name)).unwrap();
+        assert_eq!(seg.version(), v, "{name}");
         assert_eq!(seg.schema(), &schema, "{name}");
         assert_batches_identical(&seg.read_all().unwrap(), &batch);
     }
@@ -293,17 +311,15 @@ fn golden_v3_5_small_reads_back_exactly_with_either_symbol_presentation() {
 /// 3.5's files of the earlier versions' shapes read back exactly.
 #[test]
 fn golden_v3_5_earlier_shapes_read_back_exactly() {
-    for (name, (schema, batch, _)) in [
-        ("drifting.seg", common::drifting_batch()),
-        ("parts.seg", common::parts_batch()),
-        ("zstd.seg", common::zstd_batch()),
-        ("dictionary.seg", common::dictionary_batch()),
-    ] {
-        let seg = Segment::open(&LocalFs, &golden(V3_5, name)).unwrap();
-        assert_eq!(seg.version(), V3_5, "{name}");
-        assert_eq!(seg.schema(), &schema, "{name}");
-        assert_batches_identical(&seg.read_all().unwrap(), &batch);
-    }
+    files_read_back_exactly(
+        V3_5,
+        [
+            ("drifting.seg", common::drifting_batch()),
+            ("parts.seg", common::parts_batch()),
+            ("zstd.seg", common::zstd_batch()),
+            ("dictionary.seg", common::dictionary_batch()),
+        ],
+    );
 }
 
 /// 3.5's derived file stores `distance` (decided by `origin` and `dest`) and `gate` (by
