@@ -369,7 +369,6 @@ fn byte_values<'a>(field: &Field, a: &'a dyn Array) -> Result<Vec<&'a [u8]>> {
     Err(mismatch(field, a))
 }
 
-/// Null count of the array as seen by a reader (a dictionary's null keys are its nulls).
 /// A derivable (integer, date, timestamp) column's non-null values as `u64` bits, and its
 /// validity when it has nulls: what derivation detection looks at.
 pub(crate) fn derivable_values(
@@ -387,6 +386,7 @@ pub(crate) fn derivable_values(
     Ok((bits, validity(field, a)?))
 }
 
+/// Null count of the array as seen by a reader (a dictionary's null keys are its nulls).
 fn validity(field: &Field, a: &dyn Array) -> Result<Option<Vec<bool>>> {
     let nulls = a.logical_nulls();
     match nulls {
@@ -717,31 +717,17 @@ pub(crate) fn encode_with(
                 },
             );
             let enc = enc.map_err(codec)?;
-            let range = v
-                .iter()
-                .min()
-                .zip(v.iter().max())
-                .map(|(lo, hi)| (i128::from(*hi) - i128::from(*lo)) as u128);
-            if wants_bloom(opts, &field.data_type, d, range, enc.bytes.len()) {
-                let hashes: Vec<u64> = v.iter().map(|&x| hash_i64(x)).collect();
-                bloom = Some(bloom_of(opts, d, &hashes));
-            }
-            (enc, stats::int_stats(&v, rows, d))
+            let (st, b) = signed_stats(opts, field, &v, rows, d, enc.bytes.len());
+            bloom = b;
+            (enc, st)
         }
         DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => {
             let v = unsigned_values(field, a)?;
             let d = distinct_count(v.iter().copied(), v.len());
             let enc = encode_u64_remembering(&v, eo, memory.as_deref_mut()).map_err(codec)?;
-            let range = v
-                .iter()
-                .min()
-                .zip(v.iter().max())
-                .map(|(lo, hi)| u128::from(hi - lo));
-            if wants_bloom(opts, &field.data_type, d, range, enc.bytes.len()) {
-                let hashes: Vec<u64> = v.iter().map(|&x| hash_u64(x)).collect();
-                bloom = Some(bloom_of(opts, d, &hashes));
-            }
-            (enc, stats::uint_stats(&v, rows, d))
+            let (st, b) = unsigned_stats(opts, field, &v, rows, d, enc.bytes.len());
+            bloom = b;
+            (enc, st)
         }
         DataType::Float32 | DataType::Float64 => {
             let (wide, enc) = if field.data_type == DataType::Float32 {
@@ -879,6 +865,49 @@ pub(crate) fn encode_with(
     })
 }
 
+/// Statistics of a signed block's values (`d` distinct) and its bloom filter, where one pays
+/// against the `stored` bytes.
+fn signed_stats(
+    opts: &BlockOptions,
+    field: &Field,
+    v: &[i64],
+    rows: usize,
+    d: u64,
+    stored: usize,
+) -> (ColumnStats, Option<BloomFilter>) {
+    let range = v
+        .iter()
+        .min()
+        .zip(v.iter().max())
+        .map(|(lo, hi)| (i128::from(*hi) - i128::from(*lo)) as u128);
+    let bloom = wants_bloom(opts, &field.data_type, d, range, stored).then(|| {
+        let hashes: Vec<u64> = v.iter().map(|&x| hash_i64(x)).collect();
+        bloom_of(opts, d, &hashes)
+    });
+    (stats::int_stats(v, rows, d), bloom)
+}
+
+/// [`signed_stats`] of an unsigned block.
+fn unsigned_stats(
+    opts: &BlockOptions,
+    field: &Field,
+    v: &[u64],
+    rows: usize,
+    d: u64,
+    stored: usize,
+) -> (ColumnStats, Option<BloomFilter>) {
+    let range = v
+        .iter()
+        .min()
+        .zip(v.iter().max())
+        .map(|(lo, hi)| u128::from(hi - lo));
+    let bloom = wants_bloom(opts, &field.data_type, d, range, stored).then(|| {
+        let hashes: Vec<u64> = v.iter().map(|&x| hash_u64(x)).collect();
+        bloom_of(opts, d, &hashes)
+    });
+    (stats::uint_stats(v, rows, d), bloom)
+}
+
 /// A block's bytes: `flags | [validity len u32 | validity] | payload | crc32c`.
 fn assemble(
     mut flags: u8,
@@ -934,30 +963,8 @@ fn encode_derived(
     let d = distinct_count(bits.iter().copied(), bits.len());
     let stored = derived.bytes.len();
     let (stats, bloom) = match &signed_v {
-        Some(v) => {
-            let range = v
-                .iter()
-                .min()
-                .zip(v.iter().max())
-                .map(|(lo, hi)| (i128::from(*hi) - i128::from(*lo)) as u128);
-            let bloom = wants_bloom(opts, &field.data_type, d, range, stored).then(|| {
-                let hashes: Vec<u64> = v.iter().map(|&x| hash_i64(x)).collect();
-                bloom_of(opts, d, &hashes)
-            });
-            (stats::int_stats(v, rows, d), bloom)
-        }
-        None => {
-            let range = bits
-                .iter()
-                .min()
-                .zip(bits.iter().max())
-                .map(|(lo, hi)| u128::from(hi - lo));
-            let bloom = wants_bloom(opts, &field.data_type, d, range, stored).then(|| {
-                let hashes: Vec<u64> = bits.iter().map(|&x| hash_u64(x)).collect();
-                bloom_of(opts, d, &hashes)
-            });
-            (stats::uint_stats(&bits, rows, d), bloom)
-        }
+        Some(v) => signed_stats(opts, field, v, rows, d, stored),
+        None => unsigned_stats(opts, field, &bits, rows, d, stored),
     };
     // `inspect` shows what the column is derived from, and whether the block has exceptions.
     let cascade = match derived.exceptions {

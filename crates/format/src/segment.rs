@@ -1509,14 +1509,7 @@ impl Segment {
                             self.decode_raw(k, *b, bytes)
                         })
                         .collect::<Result<Vec<_>>>()?;
-                    let keys = self.key_blocks(c, *b, |k| {
-                        self.lookup_of(c, *b)
-                            .ok()?
-                            .keys
-                            .iter()
-                            .position(|&x| x == k)
-                            .and_then(|i| key_blocks.get(i))
-                    })?;
+                    let keys: Vec<&DecodedBlock> = key_blocks.iter().collect();
                     self.derive_block(c, &d, &keys)?;
                 }
                 sink.append(&d, 0..d.rows(), None)?;
