@@ -1,6 +1,7 @@
 //! Writing and reading whole segment files.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -543,9 +544,11 @@ impl<W: WritableFile> SegmentFileWriter<W> {
 
     /// Every column's blocks of `stripes` of `columns`, encoded on `threads` threads (each
     /// column's blocks in order on one thread, as its scheme memory and symbol dictionary
-    /// need). With derivation on ([`Self::derives`]) the symbol columns (keeping their row
-    /// codes) and the columns that cannot be derived go first; detection runs on the first
-    /// stripe if it has not yet; then the derivable columns, each derived one against its
+    /// need). With derivation on ([`Self::derives`]) and detection still to run, the symbol
+    /// columns' first stripe goes first (keeping its row codes) and detection runs on it.
+    /// When it found nothing, every column's remaining stripes are encoded in one pass; when
+    /// a table derives, the symbol columns (keeping their row codes) and the columns that
+    /// cannot be derived go first, then the derivable columns, each derived one against its
     /// table with its keys' codes.
     fn encode_columns(
         &mut self,
@@ -561,53 +564,105 @@ impl<W: WritableFile> SegmentFileWriter<W> {
             .iter()
             .map(|f| f.data_type == DataType::Symbol)
             .collect();
-        let mut results: Vec<Option<Result<Vec<EncodedBlock>>>> = (0..n).map(|_| None).collect();
-        // Row codes of the symbol columns, per stripe (derivation only).
-        let mut codes: Vec<Option<Vec<Vec<u32>>>> = (0..n).map(|_| None).collect();
-        // Symbol columns (the keys) and every column that cannot be derived go first, so the
-        // second phase holds only the derivable ones.
         let derivable: Vec<bool> = self
             .schema
             .fields
             .iter()
             .map(|f| derive::derivable(&f.data_type))
             .collect();
-        let first_phase: Vec<usize> = (0..n)
-            .filter(|&c| deriving && (symbol[c] || !derivable[c]))
-            .collect();
-        if !first_phase.is_empty() {
-            let done = self.encode_jobs(columns, stripes, threads, &first_phase, &[], &mut [])?;
+        // Per column: the blocks encoded so far (or the first error), the row codes kept per
+        // stripe (symbol columns while deriving) and the first stripe still to encode.
+        let mut acc: Vec<Result<Vec<EncodedBlock>>> = (0..n).map(|_| Ok(Vec::new())).collect();
+        let mut codes: Vec<Option<Vec<Vec<u32>>>> = (0..n).map(|_| None).collect();
+        let mut next = vec![0usize; n];
+        let merge = |done: Vec<(usize, Result<ColumnBlocks>)>,
+                     which: &[(usize, Range<usize>)],
+                     acc: &mut Vec<Result<Vec<EncodedBlock>>>,
+                     codes: &mut Vec<Option<Vec<Vec<u32>>>>| {
+            let mut seen = vec![false; n];
             for (c, r) in done {
-                match r {
-                    Ok((blocks, rc)) => {
-                        results[c] = Some(Ok(blocks));
-                        codes[c] = Some(rc);
+                seen[c] = true;
+                match (r, &mut acc[c]) {
+                    (Ok((blocks, kept)), Ok(so_far)) => {
+                        so_far.extend(blocks);
+                        if !kept.is_empty() {
+                            codes[c].get_or_insert_with(Vec::new).extend(kept);
+                        }
                     }
-                    Err(e) => results[c] = Some(Err(e)),
+                    (Err(e), slot @ Ok(_)) => *slot = Err(e),
+                    (_, Err(_)) => {}
                 }
             }
-        }
-        if deriving && !self.derive_decided && results.iter().flatten().all(Result::is_ok) {
+            // A thread that panicked leaves its columns out.
+            for (c, _) in which {
+                if !seen[*c] && acc[*c].is_ok() {
+                    acc[*c] = Err(FormatError::InvalidArgument(
+                        "an encoding thread panicked".into(),
+                    ));
+                }
+            }
+        };
+        let ok = |acc: &[Result<Vec<EncodedBlock>>]| acc.iter().all(Result::is_ok);
+        if deriving && !self.derive_decided {
+            let which: Vec<(usize, Range<usize>)> =
+                (0..n).filter(|&c| symbol[c]).map(|c| (c, 0..1)).collect();
+            let done = self.encode_jobs(columns, stripes, threads, &which, (true, &[]), &mut [])?;
+            merge(done, &which, &mut acc, &mut codes);
+            for (c, _) in &which {
+                next[*c] = 1;
+            }
+            if !ok(&acc) {
+                return acc.into_iter().collect();
+            }
             self.derive_decided = true;
             self.derivers = self.detect(columns, stripes, &codes);
         }
-        let rest: Vec<usize> = (0..n).filter(|&c| results[c].is_none()).collect();
         let mut derivers = std::mem::take(&mut self.derivers);
-        let done = self.encode_jobs(columns, stripes, threads, &rest, &codes, &mut derivers);
-        self.derivers = derivers;
-        for (c, r) in done? {
-            results[c] = Some(r.map(|(blocks, _)| blocks));
+        let remaining = |c: usize, next: &[usize]| (c, next[c]..stripes.len());
+        if deriving && !derivers.is_empty() {
+            // Keys (and the columns no table can derive) first, keeping the keys' codes.
+            let which: Vec<(usize, Range<usize>)> = (0..n)
+                .filter(|&c| symbol[c] || !derivable[c])
+                .map(|c| remaining(c, &next))
+                .collect();
+            let done = self.encode_jobs(columns, stripes, threads, &which, (true, &[]), &mut []);
+            let done = match done {
+                Ok(d) => d,
+                Err(e) => {
+                    self.derivers = derivers;
+                    return Err(e);
+                }
+            };
+            merge(done, &which, &mut acc, &mut codes);
+            for (c, _) in &which {
+                next[*c] = stripes.len();
+            }
+            if !ok(&acc) {
+                self.derivers = derivers;
+                return acc.into_iter().collect();
+            }
         }
-        results
-            .into_iter()
-            .map(|r| {
-                r.unwrap_or_else(|| {
-                    Err(FormatError::InvalidArgument(
-                        "an encoding thread panicked".into(),
-                    ))
-                })
-            })
-            .collect()
+        let which: Vec<(usize, Range<usize>)> = (0..n)
+            .filter(|&c| next[c] < stripes.len())
+            .map(|c| remaining(c, &next))
+            .collect();
+        // Codes are read, not kept, in this pass: its symbol columns are complete already
+        // when a table derives, and no table reads them otherwise.
+        let done = if deriving && !derivers.is_empty() {
+            self.encode_jobs(
+                columns,
+                stripes,
+                threads,
+                &which,
+                (false, &codes),
+                &mut derivers,
+            )
+        } else {
+            self.encode_jobs(columns, stripes, threads, &which, (false, &[]), &mut [])
+        };
+        self.derivers = derivers;
+        merge(done?, &which, &mut acc, &mut codes);
+        acc.into_iter().collect()
     }
 
     /// The derivable columns of the first stripe that its symbol columns determine.
@@ -659,16 +714,17 @@ impl<W: WritableFile> SegmentFileWriter<W> {
         found
     }
 
-    /// Encodes the blocks of `stripes` of the columns `which`, on up to `threads` threads;
-    /// a symbol column's row codes are kept per stripe where `codes` is empty (the first
-    /// phase), a column of `derivers` is derived against its table with its keys' `codes`.
+    /// Encodes the blocks of the columns `which`, each over its range of `stripes`, on up to
+    /// `threads` threads; a symbol column's row codes are kept per stripe where `keep` is set,
+    /// a column of `derivers` is derived against its table with its keys' `codes` (indexed by
+    /// stripe).
     fn encode_jobs(
         &mut self,
         columns: &[ArrayRef],
         stripes: &[(usize, usize)],
         threads: usize,
-        which: &[usize],
-        codes: &[Option<Vec<Vec<u32>>>],
+        which: &[(usize, Range<usize>)],
+        (keep_codes, codes): (bool, &[Option<Vec<Vec<u32>>>]),
         derivers: &mut [Deriver],
     ) -> Result<Vec<(usize, Result<ColumnBlocks>)>> {
         if columns.len() != self.schema.fields.len() {
@@ -679,7 +735,6 @@ impl<W: WritableFile> SegmentFileWriter<W> {
             )));
         }
         let opts = self.opts;
-        let keep_codes = codes.is_empty();
         let first_block: Vec<usize> = self
             .columns
             .iter()
@@ -706,13 +761,14 @@ impl<W: WritableFile> SegmentFileWriter<W> {
             .zip(self.dictionaries.iter_mut().map(Option::as_mut))
             .zip(derivers.iter_mut().map(Option::take))
             .enumerate()
-            .filter(|(c, _)| which.contains(c))
-            .map(|(c, ((((field, array), memory), dict), deriver))| {
-                (c, field, array, memory, dict, deriver)
+            .filter_map(|(c, ((((field, array), memory), dict), deriver))| {
+                let (_, range) = which.iter().find(|(w, _)| *w == c)?;
+                Some((c, range.clone(), field, array, memory, dict, deriver))
             })
             .collect();
-        let encode = |(c, field, array, memory, mut dict, mut deriver): (
+        let encode = |(c, range, field, array, memory, mut dict, mut deriver): (
             usize,
+            Range<usize>,
             &crate::schema::Field,
             &ArrayRef,
             &mut block::SchemeMemory,
@@ -720,10 +776,10 @@ impl<W: WritableFile> SegmentFileWriter<W> {
             Option<&mut Deriver>,
         )|
          -> (usize, Result<ColumnBlocks>) {
-            let mut out = Vec::with_capacity(stripes.len());
+            let mut out = Vec::with_capacity(range.len());
             let mut kept = Vec::new();
             let want_codes = keep_codes && field.data_type == DataType::Symbol;
-            for (k, &(start, len)) in stripes.iter().enumerate() {
+            for (k, &(start, len)) in stripes.iter().enumerate().take(range.end).skip(range.start) {
                 let piece = array.slice(start, len);
                 let mut rc = Vec::new();
                 let keys: Option<Vec<u64>> =
@@ -773,7 +829,9 @@ impl<W: WritableFile> SegmentFileWriter<W> {
         }
         // Largest columns first; each thread takes the next column when it is done with one
         // (columns differ in cost per byte: a float column costs several integer columns).
-        jobs.sort_by_key(|j| std::cmp::Reverse(j.2.get_array_memory_size()));
+        jobs.sort_by_key(|j| {
+            std::cmp::Reverse(j.3.get_array_memory_size() / stripes.len().max(1) * j.1.len())
+        });
         let queue = std::sync::Mutex::new(jobs.into_iter());
         let mut results = Vec::new();
         std::thread::scope(|scope| {

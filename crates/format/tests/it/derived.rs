@@ -205,6 +205,10 @@ proptest! {
     ) {
         let (schema, batch) = table(rows, airports, seed, noise);
         let bytes = write(&schema, &batch, options(block_rows), threads);
+        // Whole batches on threads write the same bytes as stripe after stripe.
+        if threads > 0 {
+            prop_assert!(bytes == write(&schema, &batch, options(block_rows), 0));
+        }
         let seg = Segment::from_bytes(Bytes::from(bytes)).unwrap();
         check_reads(&seg, &batch);
     }
