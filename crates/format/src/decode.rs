@@ -1557,9 +1557,14 @@ mod tests {
             first.iter().map(|v| v.unwrap().to_string()).collect();
         for round in 0..6 {
             let values: Vec<String> = (0..(700 + round * 900))
-                .map(|i| match i % 7 {
+                .map(|i| match i % 11 {
                     0 => String::new(),
                     1 => "a".to_string(),
+                    // Values of more than eight bytes, sharing their first eight.
+                    2 | 3 => format!("longvalue{}", (i * 7 + round) % 900),
+                    // Values differing from "a" only in length or by a trailing zero byte.
+                    4 => format!("v{:07}", i % 500),
+                    5 => "a\0".to_string(),
                     _ => format!("v{}", (i * 31 + round * 17) % 3000),
                 })
                 .collect();
