@@ -66,7 +66,9 @@ pub fn run(args: &SqlArgs) -> Result<()> {
 }
 
 /// Subdirectories of the current directory holding a table (other than the `given` ones),
-/// read-only, by directory name.
+/// read-only, by directory name. A subdirectory that looks like a table but does not open (a
+/// folder of someone else's with a `data/` folder in it, a table being created) is left out
+/// with a one-line notice on stderr: it must not stop a query on the tables that do open.
 fn register_current_dir(
     ctx: &SessionContext,
     given: &[PathBuf],
@@ -88,8 +90,16 @@ fn register_current_dir(
         if ctx.table_exist(name.as_str()).unwrap_or(true) {
             continue;
         }
-        let (table, _) = inspect::open_read_only(&dir)?;
-        let table = Arc::new(table);
+        let table = match inspect::open_read_only(&dir) {
+            Ok((table, _)) => Arc::new(table),
+            Err(e) => {
+                eprintln!(
+                    "note: {} is not registered as table {name:?}: {e:#}",
+                    dir.display()
+                );
+                continue;
+            }
+        };
         ctx.register_table(
             name.as_str(),
             Arc::new(StrataTable::new(Arc::clone(&table))),

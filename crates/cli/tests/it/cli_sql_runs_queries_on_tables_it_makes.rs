@@ -107,6 +107,27 @@ fn sql_queries_inserts_and_errors() {
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     insta::assert_snapshot!("sql_date_bin", r.stdout);
 
+    // A folder of the current directory that looks like a table and is not one (a `data/`
+    // folder of something else) is a notice on stderr; the queries still run.
+    std::fs::create_dir_all(tmp.join("photos/data")).unwrap();
+    std::fs::write(tmp.join("photos/data/holiday.jpg"), b"not a manifest").unwrap();
+    for args in [
+        &["sql", "SELECT count(*) AS n FROM metrics"][..],
+        &["sql", "--table", "m=metrics", "SELECT count(*) AS n FROM m"][..],
+    ] {
+        let r = strata(tmp, args, None);
+        assert_eq!(r.code, Some(0), "{args:?}: {}", r.stderr);
+        assert!(r.stdout.contains("| 48 |"), "{args:?}: {}", r.stdout);
+        assert_eq!(r.stderr.lines().count(), 1, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr
+                .starts_with("note: ./photos is not registered as table \"photos\""),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    std::fs::remove_dir_all(tmp.join("photos")).unwrap();
+
     // Statements from stdin: load a CSV that needs reshaping, then read it back.
     std::fs::write(
         tmp.join("raw.csv"),
