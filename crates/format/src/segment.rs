@@ -617,28 +617,19 @@ impl<W: WritableFile> SegmentFileWriter<W> {
             self.derive_decided = true;
             self.derivers = self.detect(columns, stripes, &codes);
         }
-        let mut derivers = std::mem::take(&mut self.derivers);
         let remaining = |c: usize, next: &[usize]| (c, next[c]..stripes.len());
-        if deriving && !derivers.is_empty() {
+        if deriving && !self.derivers.is_empty() {
             // Keys (and the columns no table can derive) first, keeping the keys' codes.
             let which: Vec<(usize, Range<usize>)> = (0..n)
                 .filter(|&c| symbol[c] || !derivable[c])
                 .map(|c| remaining(c, &next))
                 .collect();
-            let done = self.encode_jobs(columns, stripes, threads, &which, (true, &[]), &mut []);
-            let done = match done {
-                Ok(d) => d,
-                Err(e) => {
-                    self.derivers = derivers;
-                    return Err(e);
-                }
-            };
+            let done = self.encode_jobs(columns, stripes, threads, &which, (true, &[]), &mut [])?;
             merge(done, &which, &mut acc, &mut codes);
             for (c, _) in &which {
                 next[*c] = stripes.len();
             }
             if !ok(&acc) {
-                self.derivers = derivers;
                 return acc.into_iter().collect();
             }
         }
@@ -647,19 +638,16 @@ impl<W: WritableFile> SegmentFileWriter<W> {
             .map(|c| remaining(c, &next))
             .collect();
         // Codes are read, not kept, in this pass: its symbol columns are complete already
-        // when a table derives, and no table reads them otherwise.
-        let done = if deriving && !derivers.is_empty() {
-            self.encode_jobs(
-                columns,
-                stripes,
-                threads,
-                &which,
-                (false, &codes),
-                &mut derivers,
-            )
-        } else {
-            self.encode_jobs(columns, stripes, threads, &which, (false, &[]), &mut [])
-        };
+        // when a table derives, and a deriver without its keys' codes leaves a block alone.
+        let mut derivers = std::mem::take(&mut self.derivers);
+        let done = self.encode_jobs(
+            columns,
+            stripes,
+            threads,
+            &which,
+            (false, &codes),
+            &mut derivers,
+        );
         self.derivers = derivers;
         merge(done?, &which, &mut acc, &mut codes);
         acc.into_iter().collect()
