@@ -1,7 +1,8 @@
 //! Writes the golden segment files of the format version this build writes under
 //! `tests/golden/v<major>/` (`v<major>.<minor>/` for a minor above 0). Run once per format
 //! version (v1's were written by a version-1 build, v2's by version 2, v3's by version 3,
-//! v3.1's by 3.1, v3.2's by 3.2, v3.3's by 3.3, v3.4's by 3.4, v3.5's by 3.5);
+//! v3.1's by 3.1, v3.2's by 3.2, v3.3's by 3.3, v3.4's by 3.4, v3.5's by 3.5, v3.6's by
+//! 3.6);
 //! tests only ever read them.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -67,6 +68,12 @@ fn main() {
         let (schema, batch, options) = common::derived_batch();
         let bytes = write_segment_bytes(schema, &[batch], options).unwrap();
         write_durably(&LocalFs, &dir, "derived.seg", &bytes).unwrap();
+    }
+    // From 3.6: integer columns stored against tables keyed by another column's values.
+    if (major, minor) >= (3, 6) {
+        let (schema, batch, options) = common::value_keyed_batch();
+        let bytes = write_segment_bytes(schema, &[batch], options).unwrap();
+        write_durably(&LocalFs, &dir, "value_keyed.seg", &bytes).unwrap();
     }
     println!("wrote {}", dir.display());
 }

@@ -114,9 +114,9 @@ pub struct BlockOptions {
     /// light-weight schemes of one block cannot model: skewed byte distributions of codes and
     /// repeated sequences (a daily schedule of airports).
     pub zstd_level: Option<i32>,
-    /// Store an integer, date or timestamp column that one or two symbol columns determine
-    /// as its exceptions to a per-segment table (format 3.5; found on a segment's first
-    /// stripe, see `derive.rs`). Only [`SegmentFileWriter::write_stripe`] and
+    /// Store an integer, date or timestamp column that one or two symbol columns, or one
+    /// integer, date or timestamp column, determine as its exceptions to a per-segment table
+    /// (formats 3.5 and 3.6; found on a segment's first stripe, see `derive.rs`). Only [`SegmentFileWriter::write_stripe`] and
     /// [`SegmentFileWriter::write_batch`] derive; [`SegmentFileWriter::write_block`] never does.
     ///
     /// [`SegmentFileWriter::write_stripe`]: crate::SegmentFileWriter::write_stripe
@@ -628,7 +628,7 @@ pub(crate) struct Extras<'a> {
     /// Receives each row's symbol code plus one (0 for a null) of a symbol column.
     pub(crate) codes: Option<&'a mut Vec<u32>>,
     /// The column's derivation table and every row's key.
-    pub(crate) derive: Option<(&'a mut Deriver, &'a [u64])>,
+    pub(crate) derive: Option<(&'a mut Deriver, derive::RowKeys<'a>)>,
 }
 
 /// Each row's code plus one, 0 for a null row (`codes`: the non-null rows' codes).
@@ -655,11 +655,11 @@ pub(crate) fn encode_with(
     a: &dyn Array,
     opts: &BlockOptions,
     dict: Option<&mut SymbolDictionary>,
-    mut memory: Option<&mut SchemeMemory>,
+    memory: Option<&mut SchemeMemory>,
     extras: Extras<'_>,
 ) -> Result<EncodedBlock> {
     let Extras {
-        codes: mut codes_out,
+        codes: codes_out,
         derive,
     } = extras;
     let rows = a.len();
@@ -677,12 +677,46 @@ pub(crate) fn encode_with(
         )));
     }
     let valid = validity(field, a)?;
-    let eo = &opts.encode;
-    if let Some((deriver, keys)) = derive
-        && let Some(block) = encode_derived(field, a, opts, valid.as_deref(), deriver, keys)?
-    {
-        return Ok(block);
+    if let Some((deriver, keys)) = derive {
+        // Stored against the table only where that is smaller than the block's own encoding
+        // (a column in runs, such as a weekday beside a station, may be cheaper as it is). A
+        // block the table covers whole, with no new entry, is a zero count: no encoding is
+        // smaller, and the block's own is not tried.
+        let derived = encode_derived(field, a, opts, valid.as_deref(), deriver, keys)?;
+        if let Some((block, d)) = &derived
+            && d.exceptions == 0
+            && d.table_bytes == 0
+        {
+            deriver.accept();
+            return Ok(block.clone());
+        }
+        let own = encode_own(field, a, opts, dict, memory, codes_out, valid.as_deref())?;
+        let Some((block, d)) = derived else {
+            return Ok(own);
+        };
+        if block.bytes.len() + d.table_bytes < own.bytes.len() {
+            deriver.accept();
+            return Ok(block);
+        }
+        deriver.decline();
+        return Ok(own);
     }
+    encode_own(field, a, opts, dict, memory, codes_out, valid.as_deref())
+}
+
+/// The block encoded by its codec cascades (`valid`: its validity, `None` when every row is
+/// valid).
+fn encode_own(
+    field: &Field,
+    a: &dyn Array,
+    opts: &BlockOptions,
+    dict: Option<&mut SymbolDictionary>,
+    mut memory: Option<&mut SchemeMemory>,
+    mut codes_out: Option<&mut Vec<u32>>,
+    valid: Option<&[bool]>,
+) -> Result<EncodedBlock> {
+    let rows = a.len();
+    let eo = &opts.encode;
     let mut flags = 0u8;
     let mut bloom = None;
     // The zstd stage's outcome where the encoding was chosen with it (strings): `Some(frame)`.
@@ -768,7 +802,7 @@ pub(crate) fn encode_with(
             };
             let (codes, distinct) = codes_of_keys(field, dict, d)?;
             if let Some(out) = codes_out.as_deref_mut() {
-                row_codes_into(out, &codes, valid.as_deref());
+                row_codes_into(out, &codes, valid);
             }
             let enc = encode_u64_remembering(&codes, eo, memory.as_deref_mut()).map_err(codec)?;
             let values: Vec<&[u8]> = distinct
@@ -797,7 +831,7 @@ pub(crate) fn encode_with(
                     // Interning counts the distinct hashes on the way.
                     let (codes, d) = intern_all(dict, &v, &hashes)?;
                     if let Some(out) = codes_out {
-                        row_codes_into(out, &codes, valid.as_deref());
+                        row_codes_into(out, &codes, valid);
                     }
                     (encode_u64_remembering(&codes, eo, memory.as_deref_mut()), d)
                 }
@@ -857,7 +891,7 @@ pub(crate) fn encode_with(
         None => (values.bytes, values.cascade.shape()),
     };
     Ok(EncodedBlock {
-        bytes: assemble(flags, valid.as_deref(), &payload, eo)?,
+        bytes: assemble(flags, valid, &payload, eo)?,
         stats,
         bloom,
         cascade,
@@ -942,13 +976,13 @@ fn encode_derived(
     opts: &BlockOptions,
     valid: Option<&[bool]>,
     deriver: &mut Deriver,
-    keys: &[u64],
-) -> Result<Option<EncodedBlock>> {
+    keys: derive::RowKeys<'_>,
+) -> Result<Option<(EncodedBlock, derive::DerivedValues)>> {
     let rows = a.len();
-    if keys.len() != rows {
+    if keys.keys.len() != rows || keys.valid.is_some_and(|v| v.len() != rows) {
         return Err(FormatError::InvalidArgument(format!(
             "{} keys for a block of {rows} rows",
-            keys.len()
+            keys.keys.len()
         )));
     }
     let (bits, signed_v) = if derive::signed(&field.data_type) {
@@ -971,13 +1005,14 @@ fn encode_derived(
         0 => format!("derived({})", deriver.label),
         _ => format!("derived({}; exceptions)", deriver.label),
     };
-    Ok(Some(EncodedBlock {
+    let block = EncodedBlock {
         bytes: assemble(DERIVED, valid, &derived.bytes, &opts.encode)?,
         stats,
         bloom,
         cascade,
         rows,
-    }))
+    };
+    Ok(Some((block, derived)))
 }
 
 /// A string block as the codec chose it, or as plain strings where their zstd frame is smaller

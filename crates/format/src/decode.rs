@@ -13,7 +13,7 @@
 //!   spread over the valid rows in place.
 //! - Any other use (part of a block, a mask, strings, booleans) decodes the block's values
 //!   once, in the codec's types, and keeps them in the block for the next append.
-//! - A derived block (format 3.5, see [`derive`](mod@crate::derive)) gets its values from its column's
+//! - A derived block (formats 3.5 and 3.6, see [`derive`](mod@crate::derive)) gets its values from its column's
 //!   table and the same stripe's key blocks (`Segment` sets them before the block is handed
 //!   out); values decoded already (those, or a key block's codes) are copied, not decoded
 //!   again, into 64-bit and symbol-key outputs.
@@ -189,10 +189,66 @@ impl DecodedBlock {
             return Ok(());
         }
         let corrupt = |d: String| corrupt_at(self.pos, d);
+        let signed = derive::signed(&self.data_type);
+        let (positions, exceptions) =
+            derive::decode_exceptions(&self.encoded, self.non_null, signed).map_err(corrupt)?;
+        // A value key without nulls or exceptions: one gather a row, straight into the
+        // block's values.
+        if let ([k], true, None) = (keys, lookup.value_key(), &self.valid)
+            && k.valid.is_none()
+            && positions.is_empty()
+            && k.rows == self.rows
+        {
+            let values = match (k.values()?, signed) {
+                (Values::I64(v), true) => {
+                    let mut out = Vec::new();
+                    lookup
+                        .gather_values(v, |x| x as u64, |x| x as i64, &mut out)
+                        .then_some(Values::I64(out))
+                }
+                (Values::I64(v), false) => {
+                    let mut out = Vec::new();
+                    lookup
+                        .gather_values(v, |x| x as u64, |x| x, &mut out)
+                        .then_some(Values::U64(out))
+                }
+                (Values::U64(v), true) => {
+                    let mut out = Vec::new();
+                    lookup
+                        .gather_values(v, |x| x, |x| x as i64, &mut out)
+                        .then_some(Values::I64(out))
+                }
+                (Values::U64(v), false) => {
+                    let mut out = Vec::new();
+                    lookup
+                        .gather_values(v, |x| x, |x| x, &mut out)
+                        .then_some(Values::U64(out))
+                }
+                _ => None,
+            };
+            if let Some(values) = values.filter(|_| k.non_null == self.non_null) {
+                let _ = self.values.set(values);
+                return Ok(());
+            }
+        }
+        // A signed value key's values as `u64` bits, as its table holds them.
+        let mut bits: Vec<Vec<u64>> = Vec::new();
+        for k in keys {
+            if let Values::I64(v) = k.values()? {
+                bits.push(v.iter().map(|&x| x as u64).collect());
+            }
+        }
+        let mut bits = bits.iter();
         let mut codes = Vec::with_capacity(keys.len());
         for k in keys {
-            let Values::U64(c) = k.values()? else {
-                return Err(corrupt("a key column is not a symbol column".into()));
+            let c = match k.values()? {
+                Values::U64(c) => c.as_slice(),
+                Values::I64(_) => bits.next().map_or(&[][..], Vec::as_slice),
+                _ => {
+                    return Err(corrupt(
+                        "a key column is not an integer or symbol column".into(),
+                    ));
+                }
             };
             if k.rows != self.rows {
                 return Err(corrupt(format!(
@@ -205,9 +261,6 @@ impl DecodedBlock {
                 valid: k.valid.as_ref(),
             });
         }
-        let signed = derive::signed(&self.data_type);
-        let (positions, exceptions) =
-            derive::decode_exceptions(&self.encoded, self.non_null, signed).map_err(corrupt)?;
         let out = lookup
             .values_of(
                 &codes,

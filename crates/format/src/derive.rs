@@ -1,26 +1,27 @@
-//! Columns derived from symbol columns (format 3.5).
+//! Derived columns (formats 3.5 and 3.6): columns that other columns decide.
 //!
-//! In an analytics table one column is often a function of one or two symbol columns: a
-//! flight's distance of its origin and destination, a price band of a product code, a region
-//! number of a station. Block by block such a column looks like any other (a route's distance
-//! is a 12-bit number in no particular order), so its cascades pay its full width on every row;
-//! Parquet's dictionary and zstd do little better. Across a segment it holds a few thousand
-//! distinct facts.
+//! In an analytics table one column is often a function of one or two symbol columns (a
+//! flight's distance of its origin and destination, a price band of a product code) or of
+//! another integer column (a departure time `hhmm` decides its hour and minute). Block by
+//! block such a column looks like any other (a route's distance is a 12-bit number in no
+//! particular order), so its cascades pay its full width on every row; Parquet's dictionary
+//! and zstd do little better. Across a segment it holds a few thousand distinct facts.
 //!
 //! The writer looks for such a column on a segment's first stripe (an integer, date or
-//! timestamp column that one or two symbol columns determine on all but 1/16 of its rows, the
-//! first value of a key taken as its entry; the fewest distinct keys win) and from then on
-//! keeps a table from the key columns' codes to the column's value, filled as keys first
-//! appear. A block whose rows the table covers cheaply is
-//! stored as the rows that differ from it (block flag `DERIVED`): on a functional column, none.
-//! Its statistics, bloom filter and validity are those of its values, as for any block. The
-//! table goes to the footer (extension tag 1) when at least one block used it.
-//! A block that would not pay (many new keys, many exceptions) is encoded as usual; after
-//! 8 such blocks in a row with none derived, the column stops trying.
+//! timestamp column that one or two symbol columns, or one integer, date or timestamp column
+//! (a *value key*, 3.6), determine on all but 1/16 of its rows, the first value of a key taken
+//! as its entry; the key set whose table is estimated to cost least wins) and from then on
+//! keeps a table from the keys (symbol codes, or a value key's values) to the column's value,
+//! filled as keys first appear. A block whose rows the table covers cheaply, and more cheaply
+//! than the block's own encoding, is stored as the rows that differ from it (block flag
+//! `DERIVED`): on a functional column, none. Its statistics, bloom filter and validity are
+//! those of its values, as for any block. The table goes to the footer (extension tag 1) when
+//! at least one block used it. A column derived is never a value key of another. After 8
+//! blocks in a row that declined the table with none derived, the column stops trying.
 //!
 //! Reading a derived block needs the same stripe's blocks of its key columns (the segment
 //! reads them along, also when they are not projected): each row's value is the table's entry
-//! for its key codes, or its exception. See `docs/format.md` for the bytes.
+//! for its key, or its exception. See `docs/format.md` for the bytes.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -104,6 +105,9 @@ pub(crate) fn row_keys(codes: &[&[u32]], rows: usize) -> Vec<u64> {
 pub(crate) struct Deriver {
     pub(crate) column: usize,
     pub(crate) keys: Vec<usize>,
+    /// The one key is an integer, date or timestamp column: the table is keyed by its values
+    /// (as `u64` bits), not by symbol codes (format 3.6).
+    pub(crate) value_key: bool,
     signed: bool,
     table: Map,
     /// Some block was stored against the table.
@@ -123,7 +127,24 @@ pub(crate) struct DerivedValues {
     pub(crate) bytes: Vec<u8>,
     /// Rows that differ from the table.
     pub(crate) exceptions: usize,
+    /// What the entries the block added to the table are estimated to cost in the footer,
+    /// in bytes.
+    pub(crate) table_bytes: usize,
 }
+
+/// Every row's key of a stripe as the writer sees it: symbol keys combined (see [`combine`];
+/// a null code is a key like any other), or the values of a value key with their validity
+/// (a row whose key is null has no entry and is an exception).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RowKeys<'a> {
+    pub(crate) keys: &'a [u64],
+    pub(crate) valid: Option<&'a [bool]>,
+}
+
+/// Bits an entry's key is estimated to cost in the footer: a symbol key's code, or a value
+/// key's step from the entry before (the table is stored in key order).
+const SYMBOL_KEY_BITS: usize = 8;
+const VALUE_KEY_BITS: usize = 12;
 
 fn varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
@@ -176,10 +197,11 @@ fn range_width(values: &[u64], signed: bool) -> u32 {
 }
 
 impl Deriver {
-    fn new(column: usize, keys: Vec<usize>, signed: bool) -> Self {
+    fn new(column: usize, keys: Vec<usize>, value_key: bool, signed: bool) -> Self {
         Self {
             column,
             keys,
+            value_key,
             signed,
             table: new_map(1024),
             used: false,
@@ -196,12 +218,15 @@ impl Deriver {
 
     /// The block's values against the table (`values` the non-null values as `u64` bits,
     /// `keys` every row's key, `valid` the rows' validity), new keys added to it; `None` when
-    /// the block should be encoded as usual: the table's new entries and the exceptions would
-    /// cost more than three quarters of the values bit-packed at their range's width.
+    /// it cannot pay: its new entries and exceptions would cost more than three quarters of
+    /// the values bit-packed at their range's width. The caller then [`Self::accept`]s or
+    /// [`Self::decline`]s the block. Keys stay in the table either way: a segment's first
+    /// blocks bring most of its keys, and the blocks after them find their entries (a
+    /// table nothing was stored against is not written).
     pub(crate) fn try_block(
         &mut self,
         values: &[u64],
-        keys: &[u64],
+        keys: RowKeys<'_>,
         valid: Option<&[bool]>,
         eo: &EncodeOptions,
     ) -> Result<Option<DerivedValues>> {
@@ -212,7 +237,7 @@ impl Deriver {
         let mut exceptions: Vec<u64> = Vec::new();
         let mut added = 0usize;
         let mut j = 0usize;
-        for (r, &k) in keys.iter().enumerate() {
+        for (r, &k) in keys.keys.iter().enumerate() {
             if valid.is_some_and(|v| !v.get(r).copied().unwrap_or(false)) {
                 continue;
             }
@@ -221,17 +246,21 @@ impl Deriver {
                     "fewer values than valid rows".into(),
                 ));
             };
-            match self.table.get(&k) {
-                Some(&t) if t == v => {}
-                Some(_) => {
-                    positions.push(j as u64);
-                    exceptions.push(v);
-                }
-                None if self.table.len() < MAX_ENTRIES => {
+            let key_null = keys
+                .valid
+                .is_some_and(|kv| !kv.get(r).copied().unwrap_or(false));
+            let entry = if key_null {
+                None
+            } else {
+                self.table.get(&k).copied()
+            };
+            match entry {
+                Some(t) if t == v => {}
+                None if !key_null && self.table.len() < MAX_ENTRIES => {
                     self.table.insert(k, v);
                     added += 1;
                 }
-                None => {
+                _ => {
                     positions.push(j as u64);
                     exceptions.push(v);
                 }
@@ -245,18 +274,17 @@ impl Deriver {
         }
         let width = range_width(values, self.signed).max(1) as usize;
         let plain = values.len() * width / 8;
-        let key_bits = 8 * self.keys.len();
-        let cost = (added * (width + key_bits) + exceptions.len() * (width + 12)) / 8 + 8;
+        let key_bits = if self.value_key {
+            VALUE_KEY_BITS
+        } else {
+            SYMBOL_KEY_BITS * self.keys.len()
+        };
+        let table_bytes = added * (width + key_bits) / 8;
+        let cost = table_bytes + exceptions.len() * (width + 12) / 8 + 8;
         if cost * 4 > plain * 3 {
-            self.misses += 1;
-            if !self.used && self.misses >= MAX_MISSES {
-                self.live = false;
-                self.table = new_map(0);
-            }
+            self.decline();
             return Ok(None);
         }
-        self.used = true;
-        self.misses = 0;
         let mut bytes = Vec::with_capacity(16 + exceptions.len() * 3);
         varint(&mut bytes, positions.len() as u64);
         if !positions.is_empty() {
@@ -274,7 +302,24 @@ impl Deriver {
         Ok(Some(DerivedValues {
             bytes,
             exceptions: positions.len(),
+            table_bytes,
         }))
+    }
+
+    /// A block was stored against the table.
+    pub(crate) fn accept(&mut self) {
+        self.used = true;
+        self.misses = 0;
+    }
+
+    /// A block was stored without the table; after [`MAX_MISSES`] in a row with none
+    /// derived, the column stops trying.
+    pub(crate) fn decline(&mut self) {
+        self.misses += 1;
+        if !self.used && self.misses >= MAX_MISSES {
+            self.live = false;
+            self.table = new_map(0);
+        }
     }
 
     /// The table for the footer, entries in key order; `None` when no block used it.
@@ -284,17 +329,22 @@ impl Deriver {
         }
         let mut entries: Vec<(u64, u64)> = self.table.into_iter().collect();
         entries.sort_unstable_by_key(|&(k, _)| k);
-        let key_codes = (0..self.keys.len())
-            .map(|i| {
-                entries
-                    .iter()
-                    .map(|&(k, _)| (k >> (32 * i)) & 0xffff_ffff)
-                    .collect()
-            })
-            .collect();
+        let key_codes = if self.value_key {
+            vec![entries.iter().map(|&(k, _)| k).collect()]
+        } else {
+            (0..self.keys.len())
+                .map(|i| {
+                    entries
+                        .iter()
+                        .map(|&(k, _)| (k >> (32 * i)) & 0xffff_ffff)
+                        .collect()
+                })
+                .collect()
+        };
         Some(Derivation {
             column: self.column,
             keys: self.keys,
+            value_key: self.value_key,
             key_codes,
             values: entries.into_iter().map(|(_, v)| v).collect(),
         })
@@ -310,33 +360,121 @@ pub(crate) struct Candidate<'a> {
     pub(crate) signed: bool,
 }
 
-/// The columns of a segment's first stripe that one or two symbol columns determine (`codes`:
-/// the symbol columns' row codes, see [`combine`]): a column not constant on the stripe, on
-/// all but 1/16 of whose non-null rows the same key has the value of its first row, with fewer distinct keys than 7/8 of its rows. Of
-/// the key sets that do, the one with the fewest distinct keys (a single column before a pair
-/// on a tie).
+/// Most integer, date or timestamp columns considered as value keys.
+const MAX_VALUE_KEYS: usize = 16;
+
+/// One candidate key set of the detection: its key columns, whether it is a value key, and
+/// every row's key.
+struct KeySet {
+    columns: Vec<usize>,
+    value_key: bool,
+    keys: Vec<u64>,
+    /// A value key's validity (a null key decides nothing).
+    valid: Option<Vec<bool>>,
+    /// Distinct keys on the stripe (value keys only; 0 when not counted).
+    distinct: usize,
+}
+
+/// Every row's value of a column of `rows` rows (`values` its non-null values as `u64` bits;
+/// 0 for a null row), and its validity.
+pub(crate) fn values_per_row(
+    values: &[u64],
+    valid: Option<Vec<bool>>,
+    rows: usize,
+) -> (Vec<u64>, Option<Vec<bool>>) {
+    match valid {
+        None => (values.to_vec(), None),
+        Some(valid) => {
+            let mut it = values.iter();
+            let keys = (0..rows)
+                .map(|r| {
+                    if valid.get(r).copied().unwrap_or(false) {
+                        it.next().copied().unwrap_or(0)
+                    } else {
+                        0
+                    }
+                })
+                .collect();
+            (keys, Some(valid))
+        }
+    }
+}
+
+fn distinct_of(values: &[u64], seen: &mut Map) -> usize {
+    seen.clear();
+    for &v in values {
+        seen.insert(v, 0);
+    }
+    seen.len()
+}
+
+/// The columns of a segment's first stripe that other columns determine: one or two symbol
+/// columns (`codes`: their row codes, see [`combine`]), or one integer, date or timestamp
+/// column (a value key, one of `candidates`). A column is determined when it is not constant
+/// on the stripe and all but 1/16 of its non-null rows have the value of the first row with
+/// the same key, with fewer distinct keys than 7/8 of its rows. Of the key sets that
+/// determine a column, the one whose table and exceptions are estimated to cost the least
+/// against the column's values bit-packed is taken; (column, key set) pairs are taken in that
+/// order, and a column is never both derived and a value key of another (a reader derives
+/// from key blocks as they are stored).
 pub(crate) fn detect(
     candidates: &[Candidate<'_>],
     codes: &[(usize, &[u32])],
     rows: usize,
 ) -> Vec<Deriver> {
     let symbols = &codes[..codes.len().min(MAX_KEY_COLUMNS)];
-    let mut key_sets: Vec<Vec<usize>> = (0..symbols.len()).map(|i| vec![i]).collect();
+    let mut sets: Vec<KeySet> = Vec::new();
+    let symbol_set = |ix: &[usize]| {
+        let c: Vec<&[u32]> = ix.iter().map(|&i| symbols[i].1).collect();
+        KeySet {
+            columns: ix.iter().map(|&i| symbols[i].0).collect(),
+            value_key: false,
+            keys: row_keys(&c, rows),
+            valid: None,
+            distinct: 0,
+        }
+    };
+    for i in 0..symbols.len() {
+        sets.push(symbol_set(&[i]));
+    }
+    let singles = sets.len();
     for i in 0..symbols.len() {
         for j in i + 1..symbols.len() {
-            key_sets.push(vec![i, j]);
+            sets.push(symbol_set(&[i, j]));
         }
     }
-    let keys_of: Vec<Vec<u64>> = key_sets
-        .iter()
-        .map(|set| {
-            let c: Vec<&[u32]> = set.iter().map(|&i| symbols[i].1).collect();
-            row_keys(&c, rows)
-        })
-        .collect();
-    let mut out = Vec::new();
     let mut seen = new_map(rows);
-    for cand in candidates {
+    // Distinct values of each candidate: a value key needs fewer than 7/8 of the rows, and
+    // as many as the column it would determine, less the exceptions allowed.
+    let distinct: Vec<usize> = candidates
+        .iter()
+        .map(|c| distinct_of(c.values, &mut seen))
+        .collect();
+    for (c, &d) in candidates.iter().zip(&distinct) {
+        if sets.iter().filter(|s| s.value_key).count() >= MAX_VALUE_KEYS {
+            break;
+        }
+        // A sorted column (a time) brings new values with every block: a table keyed by
+        // it never serves a later block, and what it decides is in runs beside it.
+        let sorted =
+            c.values.windows(2).all(|w| w[0] <= w[1]) || c.values.windows(2).all(|w| w[0] >= w[1]);
+        // A value key repeats on average at least twice on the stripe: a column of nearly
+        // unique values (a drop-off time) decides any other trivially, through a table as
+        // long as the column.
+        if d > 1 && d * 2 <= c.values.len() && c.values.len() >= 16 && !sorted {
+            let (keys, valid) = values_per_row(c.values, c.valid.map(<[bool]>::to_vec), rows);
+            sets.push(KeySet {
+                columns: vec![c.column],
+                value_key: true,
+                keys,
+                valid,
+                distinct: d,
+            });
+        }
+    }
+    // (saving in bits, candidate, key set)
+    let mut found: Vec<(i64, usize, usize)> = Vec::new();
+    for (ci, cand) in candidates.iter().enumerate() {
         let n = cand.values.len();
         // A column constant on the stripe is "decided" by any key and codes itself in a few
         // bytes a block.
@@ -344,16 +482,26 @@ pub(crate) fn detect(
             continue;
         }
         let limit = n / 16;
-        let mut best: Option<(usize, usize)> = None;
-        for (s, keys) in keys_of.iter().enumerate() {
+        let width = range_width(cand.values, cand.signed).max(1) as i64;
+        let plain = n as i64 * width;
+        let mut single_decides = false;
+        for (s, set) in sets.iter().enumerate() {
             // A pair holding a column that decides alone adds nothing.
-            if key_sets[s].len() > 1 && best.is_some_and(|(b, _)| key_sets[b].len() == 1) {
+            if s >= singles && !set.value_key && set.columns.len() > 1 && single_decides {
+                continue;
+            }
+            // A value key needs at least as many distinct values as the column, less the
+            // exceptions.
+            if set.value_key
+                && (set.columns[0] == cand.column || set.distinct + limit < distinct[ci])
+            {
                 continue;
             }
             seen.clear();
             let mut exceptions = 0usize;
+            let mut failed = false;
             let mut j = 0usize;
-            for (r, &k) in keys.iter().enumerate() {
+            for (r, &k) in set.keys.iter().enumerate() {
                 if cand
                     .valid
                     .is_some_and(|v| !v.get(r).copied().unwrap_or(false))
@@ -362,31 +510,81 @@ pub(crate) fn detect(
                 }
                 let Some(&v) = cand.values.get(j) else { break };
                 j += 1;
-                match seen.entry(k) {
-                    Entry::Occupied(e) => {
-                        if *e.get() != v {
-                            exceptions += 1;
-                            if exceptions > limit {
-                                break;
+                let key_null = set
+                    .valid
+                    .as_ref()
+                    .is_some_and(|kv| !kv.get(r).copied().unwrap_or(false));
+                if key_null {
+                    exceptions += 1;
+                } else {
+                    match seen.entry(k) {
+                        Entry::Occupied(e) => {
+                            if *e.get() != v {
+                                exceptions += 1;
                             }
                         }
-                    }
-                    Entry::Vacant(e) => {
-                        e.insert(v);
+                        Entry::Vacant(e) => {
+                            e.insert(v);
+                        }
                     }
                 }
+                // A key set that does not decide the column is dropped after a few hundred
+                // rows (twice the allowed rate, with slack), not at the stripe's limit.
+                if exceptions > limit || exceptions > j / 8 + 32 {
+                    failed = true;
+                    break;
+                }
             }
-            let distinct = seen.len();
-            if exceptions <= limit && distinct * 8 < n * 7 && best.is_none_or(|(_, d)| distinct < d)
-            {
-                best = Some((s, distinct));
+            let keys = seen.len();
+            if failed || keys * 8 >= n * 7 {
+                continue;
             }
-        }
-        if let Some((s, _)) = best {
-            let keys = key_sets[s].iter().map(|&i| symbols[i].0).collect();
-            out.push(Deriver::new(cand.column, keys, cand.signed));
+            if s < singles {
+                single_decides = true;
+            }
+            let key_bits = if set.value_key {
+                VALUE_KEY_BITS
+            } else {
+                SYMBOL_KEY_BITS * set.columns.len()
+            } as i64;
+            // On one stripe the table's entries are not yet shared by later blocks: the
+            // estimate ranks key sets, and each block is stored against the table only where
+            // that is smaller than its own encoding.
+            let cost = keys as i64 * (key_bits + width) + exceptions as i64 * (width + 12);
+            found.push((plain - cost, ci, s));
         }
     }
+    // Largest savings first; a value key never derived, a derived column never a value key.
+    found.sort_by_key(|&(saving, ci, s)| (std::cmp::Reverse(saving), ci, s));
+    let mut derived = vec![false; candidates.len()];
+    let mut is_key: Vec<usize> = Vec::new();
+    let mut out = Vec::new();
+    for (_, ci, s) in found {
+        let cand = &candidates[ci];
+        let set = &sets[s];
+        if derived[ci] || is_key.contains(&cand.column) {
+            continue;
+        }
+        if set.value_key {
+            let k = set.columns[0];
+            if candidates
+                .iter()
+                .zip(&derived)
+                .any(|(c, &d)| d && c.column == k)
+            {
+                continue;
+            }
+            is_key.push(k);
+        }
+        derived[ci] = true;
+        out.push(Deriver::new(
+            cand.column,
+            set.columns.clone(),
+            set.value_key,
+            cand.signed,
+        ));
+    }
+    out.sort_by_key(|d| d.column);
     out
 }
 
@@ -395,9 +593,13 @@ pub(crate) fn detect(
 pub struct Derivation {
     /// The derived column.
     pub column: usize,
-    /// Its key columns (one or two symbol columns).
+    /// Its key columns: one or two symbol columns, or one integer, date or timestamp column
+    /// (a value key, format 3.6).
     pub keys: Vec<usize>,
-    /// Per key column, each entry's code plus one (0 for a null key).
+    /// The key is a value key: entries are keyed by its values.
+    pub value_key: bool,
+    /// Per key column, each entry's code plus one (0 for a null key); for a value key, each
+    /// entry's key value as `u64` bits of the key column's codec kind.
     pub key_codes: Vec<Vec<u64>>,
     /// Each entry's value, as `u64` bits of the column's codec kind (`i64` or `u64`).
     pub values: Vec<u64>,
@@ -478,17 +680,26 @@ pub(crate) fn decode_extension(
             return Err(format!("{nk} key columns (1 or 2)"));
         }
         let mut keys = Vec::with_capacity(nk as usize);
+        let mut value_key = false;
         for _ in 0..nk {
             let k = read_varint(buf, &mut pos)?;
-            let ok = usize::try_from(k).ok().filter(|&k| {
-                k != column
-                    && !keys.contains(&k)
-                    && schema
-                        .fields
-                        .get(k)
-                        .is_some_and(|f| f.data_type == DataType::Symbol)
-            });
-            keys.push(ok.ok_or_else(|| format!("key column {k} is not another symbol column"))?);
+            let key_type = usize::try_from(k)
+                .ok()
+                .filter(|&k| k != column && !keys.contains(&k))
+                .and_then(|k| schema.fields.get(k))
+                .map(|f| &f.data_type);
+            match key_type {
+                Some(DataType::Symbol) => {}
+                // A value key (3.6) is the derivation's only key.
+                Some(t) if derivable(t) && nk == 1 => value_key = true,
+                _ => {
+                    return Err(format!(
+                        "key column {k} is neither another symbol column nor a sole integer, \
+                         date or timestamp column"
+                    ));
+                }
+            }
+            keys.push(k as usize);
         }
         let entries = read_varint(buf, &mut pos)?;
         if entries > rows || entries as usize > MAX_ENTRIES {
@@ -501,11 +712,11 @@ pub(crate) fn decode_extension(
         for &k in &keys {
             let codes = strata_codec::decode_u64_with(slice(&mut pos)?, limits)
                 .map_err(|e| format!("key codes: {e}"))?;
-            let most = dict_len.get(k).copied().flatten().unwrap_or(0) as u64;
             if codes.len() as u64 != entries {
                 return Err(format!("{} key codes for {entries} entries", codes.len()));
             }
-            if let Some(c) = codes.iter().find(|&&c| c > most) {
+            let most = dict_len.get(k).copied().flatten().unwrap_or(0) as u64;
+            if let (false, Some(c)) = (value_key, codes.iter().find(|&&c| c > most)) {
                 return Err(format!("key code {c} past a dictionary of {most}"));
             }
             key_codes.push(codes);
@@ -518,12 +729,20 @@ pub(crate) fn decode_extension(
         out.push(Derivation {
             column,
             keys,
+            value_key,
             key_codes,
             values,
         });
     }
     if pos != buf.len() {
         return Err(format!("{} trailing bytes", buf.len() - pos));
+    }
+    // A reader derives a block from its keys' blocks as they are stored.
+    if let Some(d) = out
+        .iter()
+        .find(|d| d.keys.iter().any(|k| out.iter().any(|e| e.column == *k)))
+    {
+        return Err(format!("column {} derived from a derived column", d.column));
     }
     Ok(out)
 }
@@ -540,9 +759,15 @@ pub(crate) struct KeyCodes<'a> {
 #[derive(Debug)]
 pub(crate) struct Lookup {
     pub(crate) keys: Vec<usize>,
-    /// Each key's largest code plus one (the dictionary's length).
+    /// Each key's largest code plus one (the dictionary's length); unused for a value key.
     most: Vec<u64>,
-    /// Entry of each key (`ABSENT` for none), indexed by the keys' codes plus one.
+    /// A value key's smallest value, subtracted for the dense index; `u64::MAX` for symbol
+    /// keys, whose codes are indexed plus one (`x - u64::MAX` wraps to `x + 1`).
+    base: u64,
+    /// The key is a value key (see [`Derivation::value_key`]).
+    value_key: bool,
+    /// Entry of each key (`ABSENT` for none), indexed by the keys' codes plus one (a value
+    /// key's value less `base`).
     dense: Option<Vec<u16>>,
     map: Map,
     values: Vec<u64>,
@@ -557,14 +782,28 @@ impl Lookup {
         d: &Derivation,
         dict_len: &[Option<usize>],
     ) -> std::result::Result<Self, String> {
-        let most: Vec<u64> = d
-            .keys
-            .iter()
-            .map(|&k| dict_len.get(k).copied().flatten().unwrap_or(0) as u64)
-            .collect();
-        let size = most.iter().try_fold(1u64, |acc, &m| acc.checked_mul(m + 1));
         let n = d.values.len();
+        let (most, base, size): (Vec<u64>, u64, Option<u64>) = if d.value_key {
+            let k = d.key_codes.first().map_or(&[][..], Vec::as_slice);
+            if k.len() != n || d.keys.len() != 1 {
+                return Err(format!("{} key values for {n} entries", k.len()));
+            }
+            let lo = k.iter().copied().min().unwrap_or(0);
+            let hi = k.iter().copied().max().unwrap_or(0);
+            (Vec::new(), lo, (hi - lo).checked_add(1))
+        } else {
+            let most: Vec<u64> = d
+                .keys
+                .iter()
+                .map(|&k| dict_len.get(k).copied().flatten().unwrap_or(0) as u64)
+                .collect();
+            let size = most.iter().try_fold(1u64, |acc, &m| acc.checked_mul(m + 1));
+            (most, u64::MAX, size)
+        };
         let index = |e: usize| -> u64 {
+            if d.value_key {
+                return d.key_codes[0][e].wrapping_sub(base);
+            }
             let mut idx = 0u64;
             for (codes, &m) in d.key_codes.iter().zip(&most) {
                 idx = idx * (m + 1) + codes.get(e).copied().unwrap_or(0);
@@ -575,6 +814,8 @@ impl Lookup {
         let mut lookup = Self {
             keys: d.keys.clone(),
             most: most.clone(),
+            base,
+            value_key: d.value_key,
             dense: None,
             map: new_map(0),
             values: d.values.clone(),
@@ -636,8 +877,9 @@ impl Lookup {
             match keys {
                 [a] if a.codes.len() == rows => {
                     out.resize(rows, 0);
+                    let base = self.base;
                     for (o, &x) in out.iter_mut().zip(a.codes) {
-                        let slot = usize::try_from(x).map_or(usize::MAX, |x| x.wrapping_add(1));
+                        let slot = usize::try_from(x.wrapping_sub(base)).unwrap_or(usize::MAX);
                         let (e, miss) = at(dense.get(slot).copied().unwrap_or(ABSENT));
                         bad |= miss;
                         *o = self.values.get(e).copied().unwrap_or(0);
@@ -671,6 +913,33 @@ impl Lookup {
         }
         let mut next = positions.iter().zip(exceptions).peekable();
         let mut taken = vec![0usize; keys.len()];
+        if self.value_key {
+            let [k] = keys else {
+                return Err("a value key is a derivation's only key".into());
+            };
+            for r in 0..rows {
+                let key = if k.valid.is_some_and(|v| r >= v.len() || !v.value(r)) {
+                    None
+                } else {
+                    let x = k.codes.get(taken[0]).copied().ok_or_else(|| missing(r))?;
+                    taken[0] += 1;
+                    Some(x)
+                };
+                if valid.is_some_and(|v| r >= v.len() || !v.value(r)) {
+                    continue;
+                }
+                let j = out.len() as u64;
+                if let Some((_, &v)) = next.next_if(|&(&p, _)| p == j) {
+                    out.push(v);
+                    continue;
+                }
+                let v = key
+                    .and_then(|x| self.value_of(x))
+                    .ok_or_else(|| missing(r))?;
+                out.push(v);
+            }
+            return Ok(out);
+        }
         let mut row_key = [0u32; 2];
         for r in 0..rows {
             // Each key column's code for this row (plus one; 0 for a null).
@@ -694,6 +963,51 @@ impl Lookup {
             out.push(self.get(&row_key[..keys.len()]).ok_or_else(|| missing(r))?);
         }
         Ok(out)
+    }
+
+    /// A value key's fast path: every row's value from the dense table, for key values
+    /// `keys` (every row valid, no exception), each value turned into `O` by `value`.
+    /// `false` (and `out` unusable) when the table is not dense or a key has no entry: the
+    /// general path then finds the row for the error.
+    pub(crate) fn gather_values<K: Copy, O>(
+        &self,
+        keys: &[K],
+        key_bits: impl Fn(K) -> u64,
+        value: impl Fn(u64) -> O,
+        out: &mut Vec<O>,
+    ) -> bool {
+        let (true, Some(dense)) = (self.value_key, &self.dense) else {
+            return false;
+        };
+        let (base, absent) = (self.base, self.values.len());
+        let mut bad = false;
+        out.clear();
+        out.reserve(keys.len());
+        for &k in keys {
+            let slot = usize::try_from(key_bits(k).wrapping_sub(base)).unwrap_or(usize::MAX);
+            let e = dense.get(slot).copied().unwrap_or(ABSENT);
+            let e = if e == ABSENT { absent } else { usize::from(e) };
+            bad |= e >= absent;
+            out.push(value(self.values.get(e).copied().unwrap_or(0)));
+        }
+        !bad
+    }
+
+    /// Whether the key is a value key.
+    pub(crate) fn value_key(&self) -> bool {
+        self.value_key
+    }
+
+    /// The value for a value key's value `x`, if the table has one.
+    pub(crate) fn value_of(&self, x: u64) -> Option<u64> {
+        let idx = x.wrapping_sub(self.base);
+        let e = match &self.dense {
+            Some(d) => *d
+                .get(usize::try_from(idx).ok()?)
+                .filter(|&&e| e != ABSENT)? as usize,
+            None => *self.map.get(&idx)? as usize,
+        };
+        self.values.get(e).copied()
     }
 
     /// The value for `codes` (each key's code plus one, 0 for null), if the table has one.
@@ -790,6 +1104,7 @@ mod tests {
             let d = Derivation {
                 column: 1,
                 keys: vec![0, 2],
+                value_key: false,
                 key_codes: vec![
                     keep.iter().map(|&i| k0[i]).collect(),
                     keep.iter().map(|&i| k1[i]).collect(),
@@ -813,14 +1128,18 @@ mod tests {
     #[test]
     fn exceptions_round_trip_and_are_checked() {
         let eo = EncodeOptions::default();
-        let mut d = Deriver::new(0, vec![1], true);
+        let mut d = Deriver::new(0, vec![1], false, true);
         // Keys 1..=8 repeating; values a function of the key but for rows 50 and 90 (the
         // first row of a key sets its entry).
         let keys: Vec<u64> = (0..128u64).map(|r| 1 + r % 8).collect();
         let mut values: Vec<u64> = keys.iter().map(|&k| (k * 300) as i64 as u64).collect();
         values[50] = (-7i64) as u64;
         values[90] = 12;
-        let got = d.try_block(&values, &keys, None, &eo).unwrap().unwrap();
+        let row_keys = RowKeys {
+            keys: &keys,
+            valid: None,
+        };
+        let got = d.try_block(&values, row_keys, None, &eo).unwrap().unwrap();
         assert_eq!(got.exceptions, 2);
         let (p, v) = decode_exceptions(&got.bytes, 128, true).unwrap();
         assert_eq!(p, vec![50, 90]);
@@ -830,9 +1149,65 @@ mod tests {
         let mut extra = got.bytes.clone();
         extra.push(0);
         assert!(decode_exceptions(&extra, 128, true).is_err());
+        // Not accepted: no table goes to the footer.
+        assert_eq!(d.table.len(), 8);
+        let mut unused = Deriver::new(0, vec![1], false, true);
+        unused
+            .try_block(&values, row_keys, None, &eo)
+            .unwrap()
+            .unwrap();
+        assert!(unused.finish().is_none());
+        d.accept();
         let t = d.finish().unwrap();
         assert_eq!(t.values.len(), 8);
         assert_eq!(t.key_codes, vec![(1..=8).collect::<Vec<u64>>()]);
+    }
+
+    #[test]
+    fn a_key_that_is_itself_derived_is_refused() {
+        use crate::schema::Field;
+        let schema = Schema::new(vec![
+            Field::new("sched", DataType::Int64, false),
+            Field::new("minute", DataType::Int64, false),
+            Field::new("code", DataType::Symbol, false),
+        ])
+        .unwrap();
+        let by_value = Derivation {
+            column: 1,
+            keys: vec![0],
+            value_key: true,
+            key_codes: vec![vec![5, 1_230, 1_645]],
+            values: vec![5, 30, 45],
+        };
+        let dict_len = [None, None, Some(3)];
+        let ok = encode_extension(std::slice::from_ref(&by_value)).unwrap();
+        let back = decode_extension(&ok, &schema, &dict_len, 100).unwrap();
+        assert_eq!(back, vec![by_value.clone()]);
+        let l = Lookup::new(&back[0], &dict_len).unwrap();
+        assert_eq!(l.value_of(1_230), Some(30));
+        assert_eq!(l.value_of(1_231), None);
+        assert_eq!(l.value_of(4), None);
+        // `sched` derived from `code` while it is `minute`'s key.
+        let chained = [
+            by_value,
+            Derivation {
+                column: 0,
+                keys: vec![2],
+                value_key: false,
+                key_codes: vec![vec![1, 2]],
+                values: vec![5, 1_230],
+            },
+        ];
+        let bad = encode_extension(&chained).unwrap();
+        let e = decode_extension(&bad, &schema, &dict_len, 100).unwrap_err();
+        assert!(e.contains("derived from a derived column"), "{e}");
+        // A value key beside another key, and a float key, are refused.
+        let mut pair = chained[0].clone();
+        pair.keys = vec![0, 2];
+        pair.key_codes = vec![vec![5, 1_230, 1_645], vec![1, 2, 3]];
+        let e = decode_extension(&encode_extension(&[pair]).unwrap(), &schema, &dict_len, 100)
+            .unwrap_err();
+        assert!(e.contains("key column 0"), "{e}");
     }
 
     #[test]

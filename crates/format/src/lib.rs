@@ -27,7 +27,7 @@
 //! |   (versions 2 and 3's compact layout: varints, offsets as    |
 //! |   gaps, cascades by number, segment stats merged by the      |
 //! |   reader; 3 adds decimal float stats, 3.4 dictionaries as    |
-//! |   zstd frames, 3.5 derivation tables; version 1's            |
+//! |   zstd frames, 3.5-3.6 derivation tables; version 1's        |
 //! |   fixed-width layout is read forever)                        |
 //! +--------------------------------------------------------------+
 //! | tail (24 B): footer len u64 | major u16 | minor u16 |        |
@@ -141,5 +141,7 @@ pub struct FormatVersion {
 /// 3.3 adds blocks whose values buffer is a zstd frame of the codec's buffer (block flag
 /// `0x04`); 3.4 adds symbol dictionaries stored as zstd frames in the footer (dictionary flag
 /// 2); 3.5 adds columns derived from symbol columns (block flag `0x08`, footer extension tag
-/// 1: a per-segment table from key codes to values). This build reads 1.x, 2.x and 3.x.
-pub const CURRENT_VERSION: FormatVersion = FormatVersion { major: 3, minor: 5 };
+/// 1: a per-segment table from key codes to values); 3.6 lets a derivation's one key be an
+/// integer, date or timestamp column (a value key: the table maps its values). This build
+/// reads 1.x, 2.x and 3.x.
+pub const CURRENT_VERSION: FormatVersion = FormatVersion { major: 3, minor: 6 };

@@ -436,8 +436,8 @@ impl<W: WritableFile> SegmentFileWriter<W> {
     }
 
     /// Whether stripes go through derivation (the option on, the columns cut alike so far, a
-    /// symbol column and a derivable one, and detection still to run or having found a
-    /// column).
+    /// derivable column and another symbol or derivable one to be its key, and detection
+    /// still to run or having found a column).
     fn derives(&self) -> bool {
         let fields = &self.schema.fields;
         // A derived block reads the key blocks of the same index, which must hold the same
@@ -451,8 +451,12 @@ impl<W: WritableFile> SegmentFileWriter<W> {
         self.opts.derive
             && aligned
             && (!self.derive_decided || !self.derivers.is_empty())
-            && fields.iter().any(|f| f.data_type == DataType::Symbol)
             && fields.iter().any(|f| derive::derivable(&f.data_type))
+            && fields
+                .iter()
+                .filter(|f| f.data_type == DataType::Symbol || derive::derivable(&f.data_type))
+                .count()
+                >= 2
     }
 
     /// Widens the sort-key range to a stripe's first and last rows (stripes arrive in order).
@@ -618,8 +622,9 @@ impl<W: WritableFile> SegmentFileWriter<W> {
             self.derivers = self.detect(columns, stripes, &codes);
         }
         let remaining = |c: usize, next: &[usize]| (c, next[c]..stripes.len());
-        if deriving && !self.derivers.is_empty() {
-            // Keys (and the columns no table can derive) first, keeping the keys' codes.
+        if deriving && self.derivers.iter().any(|d| !d.value_key) {
+            // Symbol keys (and the columns no table can derive) first, keeping the keys'
+            // codes (a value key's values come from the batch).
             let which: Vec<(usize, Range<usize>)> = (0..n)
                 .filter(|&c| symbol[c] || !derivable[c])
                 .map(|c| remaining(c, &next))
@@ -723,6 +728,7 @@ impl<W: WritableFile> SegmentFileWriter<W> {
             )));
         }
         let opts = self.opts;
+        let fields = &self.schema.fields;
         let first_block: Vec<usize> = self
             .columns
             .iter()
@@ -770,18 +776,34 @@ impl<W: WritableFile> SegmentFileWriter<W> {
             for (k, &(start, len)) in stripes.iter().enumerate().take(range.end).skip(range.start) {
                 let piece = array.slice(start, len);
                 let mut rc = Vec::new();
-                let keys: Option<Vec<u64>> =
+                // Every row's key: symbol keys from their columns' codes, a value key from
+                // its column's values in the caller's batch.
+                let keys: Option<(Vec<u64>, Option<Vec<bool>>)> =
                     deriver.as_deref().filter(|d| d.live()).and_then(|d| {
+                        if d.value_key {
+                            let key = *d.keys.first()?;
+                            let f = fields.get(key)?;
+                            let (v, valid) = block::derivable_values(
+                                f,
+                                columns.get(key)?.slice(start, len).as_ref(),
+                            )
+                            .ok()?;
+                            return Some(derive::values_per_row(&v, valid, len));
+                        }
                         let per_key: Option<Vec<&[u32]>> = d
                             .keys
                             .iter()
                             .map(|&key| Some(codes.get(key)?.as_ref()?.get(k)?.as_slice()))
                             .collect();
-                        Some(derive::row_keys(&per_key?, len))
+                        Some((derive::row_keys(&per_key?, len), None))
                     });
+                let row_keys = keys.as_ref().map(|(k, v)| derive::RowKeys {
+                    keys: k,
+                    valid: v.as_deref(),
+                });
                 let extras = Extras {
                     codes: want_codes.then_some(&mut rc),
-                    derive: deriver.as_deref_mut().zip(keys.as_deref()),
+                    derive: deriver.as_deref_mut().zip(row_keys),
                 };
                 let r = block::encode_with(
                     field,

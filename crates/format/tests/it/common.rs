@@ -459,3 +459,73 @@ pub fn derived_batch() -> (Schema, RecordBatch, BlockOptions) {
     };
     (schema, batch, options)
 }
+
+/// A table whose integer columns decide others (format 3.6's value keys): `sched` (`Int64`,
+/// a departure time `hhmm` from a timetable of `times` values, one row in 101 null) decides
+/// `minute` (`Int32`, `sched % 100`; a random minute where `sched` is null) and `hour`
+/// (`UInt8`, nullable, `sched / 100`); `code` (a symbol of 10 values) decides `zone`
+/// (`UInt16`); `delay` depends on nothing. One row in `noise` (0: none) of `minute` is off
+/// its timetable.
+pub fn value_keyed_table(rows: usize, times: u32, seed: u64, noise: u32) -> (Schema, RecordBatch) {
+    let mut x = seed | 1;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let timetable: Vec<i64> = (0..times.max(1))
+        .map(|i| i64::from(500 + (i * 7_919) % 1_800) / 60 * 100 + i64::from(i * 31 % 60))
+        .collect();
+    let (mut sched, mut code, mut minute, mut hour, mut zone, mut delay) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for _ in 0..rows {
+        let s = (next() % 101 != 0).then(|| timetable[(next() % timetable.len() as u64) as usize]);
+        let mut m = s.map_or((next() % 60) as i32, |s| (s % 100) as i32);
+        if noise > 0 && next() % u64::from(noise) == 0 {
+            m = (next() % 60) as i32;
+        }
+        let c = (next() % 10) as u32;
+        sched.push(s);
+        minute.push(m);
+        hour.push(s.map(|s| (s / 100) as u8));
+        code.push(Some(format!("C{c}")));
+        zone.push((next() % 40 != 0).then_some((c * 17 + 3) as u16));
+        delay.push((next() % 500) as i64 - 60);
+    }
+    let schema = Schema::new(vec![
+        strata_format::Field::new("sched", strata_format::DataType::Int64, true),
+        strata_format::Field::new("code", strata_format::DataType::Symbol, true),
+        strata_format::Field::new("minute", strata_format::DataType::Int32, false),
+        strata_format::Field::new("hour", strata_format::DataType::UInt8, true),
+        strata_format::Field::new("zone", strata_format::DataType::UInt16, true),
+        strata_format::Field::new("delay", strata_format::DataType::Int64, false),
+    ])
+    .unwrap();
+    let codes: DictionaryArray<Int32Type> = code.iter().map(|s| s.as_deref()).collect();
+    let batch = RecordBatch::try_new(
+        Arc::new(schema.to_arrow(SymbolAs::Dictionary)),
+        vec![
+            Arc::new(Int64Array::from(sched)),
+            Arc::new(codes),
+            Arc::new(Int32Array::from(minute)),
+            Arc::new(UInt8Array::from(hour)),
+            Arc::new(UInt16Array::from(zone)),
+            Arc::new(Int64Array::from(delay)),
+        ],
+    )
+    .unwrap();
+    (schema, batch)
+}
+
+/// The value-keyed file of the golden set (3.6): [`value_keyed_table`] in blocks of 2,048
+/// rows, whose `minute` and `hour` are stored against tables keyed by `sched`'s values and
+/// `zone` against one keyed by `code`.
+pub fn value_keyed_batch() -> (Schema, RecordBatch, BlockOptions) {
+    let (schema, batch) = value_keyed_table(6_000, 300, 13, 150);
+    let options = BlockOptions {
+        block_rows: 2048,
+        ..BlockOptions::default()
+    };
+    (schema, batch, options)
+}
