@@ -684,8 +684,7 @@ pub(crate) fn encode_with(
         // smaller, and the block's own is not tried.
         let derived = encode_derived(field, a, opts, valid.as_deref(), deriver, keys)?;
         if let Some((block, d)) = &derived
-            && d.exceptions == 0
-            && d.table_bytes == 0
+            && d.covered
         {
             deriver.accept();
             return Ok(block.clone());
@@ -991,8 +990,24 @@ fn encode_derived(
     } else {
         (unsigned_values(field, a)?, None)
     };
-    let Some(derived) = deriver.try_block(&bits, keys, valid, &opts.encode)? else {
-        return Ok(None);
+    // A sum's residuals go through the zstd stage as a codec buffer does (their skew, a
+    // run of zeros and a few carries, is what it finds).
+    let mut flags = DERIVED;
+    let derived = if deriver.sum.is_some() {
+        let mut d = deriver.sum_block(&bits, keys.keys, valid, &opts.encode)?;
+        if let Some(level) = opts.zstd_level
+            && d.bytes.len() >= ZSTD_MIN_BYTES
+            && let Some(frame) = compress_values(&d.bytes, level)?
+        {
+            d.bytes = frame;
+            flags |= ZSTD_VALUES;
+        }
+        d
+    } else {
+        let Some(d) = deriver.try_block(&bits, keys, valid, &opts.encode)? else {
+            return Ok(None);
+        };
+        d
     };
     let d = distinct_count(bits.iter().copied(), bits.len());
     let stored = derived.bytes.len();
@@ -1001,12 +1016,13 @@ fn encode_derived(
         None => unsigned_stats(opts, field, &bits, rows, d, stored),
     };
     // `inspect` shows what the column is derived from, and whether the block has exceptions.
-    let cascade = match derived.exceptions {
-        0 => format!("derived({})", deriver.label),
+    let cascade = match (derived.exceptions, flags & ZSTD_VALUES != 0) {
+        (_, true) => format!("zstd(derived({}))", deriver.label),
+        (0, false) => format!("derived({})", deriver.label),
         _ => format!("derived({}; exceptions)", deriver.label),
     };
     let block = EncodedBlock {
-        bytes: assemble(DERIVED, valid, &derived.bytes, &opts.encode)?,
+        bytes: assemble(flags, valid, &derived.bytes, &opts.encode)?,
         stats,
         bloom,
         cascade,

@@ -190,60 +190,26 @@ impl DecodedBlock {
         }
         let corrupt = |d: String| corrupt_at(self.pos, d);
         let signed = derive::signed(&self.data_type);
-        let (positions, exceptions) =
-            derive::decode_exceptions(&self.encoded, self.non_null, signed).map_err(corrupt)?;
-        // A value key without nulls or exceptions: one gather a row, straight into the
-        // block's values.
-        if let ([k], true, None) = (keys, lookup.value_key(), &self.valid)
-            && k.valid.is_none()
-            && positions.is_empty()
-            && k.rows == self.rows
-        {
-            let values = match (k.values()?, signed) {
-                (Values::I64(v), true) => {
-                    let mut out = Vec::new();
-                    lookup
-                        .gather_values(v, |x| x as u64, |x| x as i64, &mut out)
-                        .then_some(Values::I64(out))
-                }
-                (Values::I64(v), false) => {
-                    let mut out = Vec::new();
-                    lookup
-                        .gather_values(v, |x| x as u64, |x| x, &mut out)
-                        .then_some(Values::U64(out))
-                }
-                (Values::U64(v), true) => {
-                    let mut out = Vec::new();
-                    lookup
-                        .gather_values(v, |x| x, |x| x as i64, &mut out)
-                        .then_some(Values::I64(out))
-                }
-                (Values::U64(v), false) => {
-                    let mut out = Vec::new();
-                    lookup
-                        .gather_values(v, |x| x, |x| x, &mut out)
-                        .then_some(Values::U64(out))
-                }
-                _ => None,
+        // A sum's block holds a residual a value; a table's, the exceptions.
+        let (residuals, (positions, exceptions)) = if lookup.is_sum() {
+            let limits = Limits {
+                max_values: self.non_null,
             };
-            if let Some(values) = values.filter(|_| k.non_null == self.non_null) {
-                let _ = self.values.set(values);
-                return Ok(());
-            }
-        }
-        // A signed value key's values as `u64` bits, as its table holds them.
-        let mut bits: Vec<Vec<u64>> = Vec::new();
-        for k in keys {
-            if let Values::I64(v) = k.values()? {
-                bits.push(v.iter().map(|&x| x as u64).collect());
-            }
-        }
-        let mut bits = bits.iter();
+            let r = strata_codec::decode_i64_with(&self.encoded, limits)
+                .map_err(|e| self.codec_error(e))?;
+            (Some(r), (Vec::new(), Vec::new()))
+        } else {
+            let e =
+                derive::decode_exceptions(&self.encoded, self.non_null, signed).map_err(corrupt)?;
+            (None, e)
+        };
+        // Each key's values as `u64` bits, as its table holds them (an `i64` block's seen
+        // through, not copied).
         let mut codes = Vec::with_capacity(keys.len());
         for k in keys {
-            let c = match k.values()? {
-                Values::U64(c) => c.as_slice(),
-                Values::I64(_) => bits.next().map_or(&[][..], Vec::as_slice),
+            let c: &[u64] = match k.values()? {
+                Values::U64(c) => c,
+                Values::I64(v) => bytemuck::cast_slice(v),
                 _ => {
                     return Err(corrupt(
                         "a key column is not an integer or symbol column".into(),
@@ -261,15 +227,40 @@ impl DecodedBlock {
                 valid: k.valid.as_ref(),
             });
         }
-        let out = lookup
-            .values_of(
+        // A value key without nulls or exceptions: one gather a row, straight into the
+        // block's values.
+        if let ([k], true, None, None) = (&codes[..], lookup.value_key(), &self.valid, &residuals)
+            && k.valid.is_none()
+            && positions.is_empty()
+            && k.codes.len() == self.non_null
+        {
+            let values = if signed {
+                let mut out = Vec::new();
+                lookup
+                    .gather_values(k.codes, |x| x, |x| x as i64, &mut out)
+                    .then_some(Values::I64(out))
+            } else {
+                let mut out = Vec::new();
+                lookup
+                    .gather_values(k.codes, |x| x, |x| x, &mut out)
+                    .then_some(Values::U64(out))
+            };
+            if let Some(values) = values {
+                let _ = self.values.set(values);
+                return Ok(());
+            }
+        }
+        let out = match &residuals {
+            Some(r) => lookup.sum_values(&codes, self.rows, self.valid.as_ref(), r),
+            None => lookup.values_of(
                 &codes,
                 self.rows,
                 self.valid.as_ref(),
                 &positions,
                 &exceptions,
-            )
-            .map_err(corrupt)?;
+            ),
+        }
+        .map_err(corrupt)?;
         if out.len() != self.non_null {
             return Err(corrupt(format!(
                 "{} values for {} non-null rows",

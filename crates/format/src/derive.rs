@@ -108,6 +108,9 @@ pub(crate) struct Deriver {
     /// The one key is an integer, date or timestamp column: the table is keyed by its values
     /// (as `u64` bits), not by symbol codes (format 3.6).
     pub(crate) value_key: bool,
+    /// A sum (3.6): the column is the sum of its keys' values, each subtracted where its
+    /// sign is `true`, plus a residual each block stores; no table.
+    pub(crate) sum: Option<Vec<bool>>,
     signed: bool,
     table: Map,
     /// Some block was stored against the table.
@@ -130,6 +133,8 @@ pub(crate) struct DerivedValues {
     /// What the entries the block added to the table are estimated to cost in the footer,
     /// in bytes.
     pub(crate) table_bytes: usize,
+    /// The table covers every row: the block stores a zero count, which no encoding beats.
+    pub(crate) covered: bool,
 }
 
 /// Every row's key of a stripe as the writer sees it: symbol keys combined (see [`combine`];
@@ -202,6 +207,7 @@ impl Deriver {
             column,
             keys,
             value_key,
+            sum: None,
             signed,
             table: new_map(1024),
             used: false,
@@ -303,7 +309,44 @@ impl Deriver {
             bytes,
             exceptions: positions.len(),
             table_bytes,
+            covered: positions.is_empty() && added == 0,
         }))
+    }
+
+    /// A sum's block: each non-null value less its row's sum of the keys (`base`, wrapping
+    /// `u64` arithmetic), as an `i64` codec buffer.
+    pub(crate) fn sum_block(
+        &self,
+        values: &[u64],
+        base: &[u64],
+        valid: Option<&[bool]>,
+        eo: &EncodeOptions,
+    ) -> Result<DerivedValues> {
+        let mut residuals = Vec::with_capacity(values.len());
+        let mut it = values.iter();
+        for (r, &b) in base.iter().enumerate() {
+            if valid.is_some_and(|v| !v.get(r).copied().unwrap_or(false)) {
+                continue;
+            }
+            let v = it.next().ok_or_else(|| {
+                FormatError::InvalidArgument("fewer values than valid rows".into())
+            })?;
+            residuals.push(v.wrapping_sub(b) as i64);
+        }
+        if it.next().is_some() {
+            return Err(FormatError::InvalidArgument(
+                "more values than valid rows".into(),
+            ));
+        }
+        let bytes = strata_codec::encode_i64(&residuals, eo)
+            .map_err(codec)?
+            .bytes;
+        Ok(DerivedValues {
+            bytes,
+            exceptions: 0,
+            table_bytes: 0,
+            covered: false,
+        })
     }
 
     /// A block was stored against the table.
@@ -327,6 +370,16 @@ impl Deriver {
         if !self.used {
             return None;
         }
+        if let Some(sum) = self.sum {
+            return Some(Derivation {
+                column: self.column,
+                keys: self.keys,
+                value_key: false,
+                key_codes: Vec::new(),
+                values: Vec::new(),
+                sum: Some(sum),
+            });
+        }
         let mut entries: Vec<(u64, u64)> = self.table.into_iter().collect();
         entries.sort_unstable_by_key(|&(k, _)| k);
         let key_codes = if self.value_key {
@@ -347,6 +400,7 @@ impl Deriver {
             value_key: self.value_key,
             key_codes,
             values: entries.into_iter().map(|(_, v)| v).collect(),
+            sum: None,
         })
     }
 }
@@ -368,6 +422,8 @@ const MAX_VALUE_KEYS: usize = 16;
 struct KeySet {
     columns: Vec<usize>,
     value_key: bool,
+    /// A sum's signs (its `keys` are empty: each row's sum depends on the column).
+    sum: Option<Vec<bool>>,
     keys: Vec<u64>,
     /// A value key's validity (a null key decides nothing).
     valid: Option<Vec<bool>>,
@@ -429,6 +485,7 @@ pub(crate) fn detect(
         KeySet {
             columns: ix.iter().map(|&i| symbols[i].0).collect(),
             value_key: false,
+            sum: None,
             keys: row_keys(&c, rows),
             valid: None,
             distinct: 0,
@@ -466,6 +523,7 @@ pub(crate) fn detect(
             sets.push(KeySet {
                 columns: vec![c.column],
                 value_key: true,
+                sum: None,
                 keys,
                 valid,
                 distinct: d,
@@ -554,8 +612,12 @@ pub(crate) fn detect(
             found.push((plain - cost, ci, s));
         }
     }
-    // Largest savings first; a value key never derived, a derived column never a value key.
-    found.sort_by_key(|&(saving, ci, s)| (std::cmp::Reverse(saving), ci, s));
+    detect_sums(candidates, rows, &mut sets, &mut found, &mut seen);
+    // Tables first (a column they decide costs next to nothing, and reads with one
+    // gather), then sums; largest savings first within each. A column a value key or summed
+    // is never derived, a derived column never one: a time that decides its minute stays
+    // stored, and the sum it is part of derives another of its columns.
+    found.sort_by_key(|&(saving, ci, s)| (sets[s].sum.is_some(), std::cmp::Reverse(saving), ci, s));
     let mut derived = vec![false; candidates.len()];
     let mut is_key: Vec<usize> = Vec::new();
     let mut out = Vec::new();
@@ -565,27 +627,157 @@ pub(crate) fn detect(
         if derived[ci] || is_key.contains(&cand.column) {
             continue;
         }
-        if set.value_key {
-            let k = set.columns[0];
-            if candidates
-                .iter()
-                .zip(&derived)
-                .any(|(c, &d)| d && c.column == k)
-            {
+        if set.value_key || set.sum.is_some() {
+            let keys_derived = set.columns.iter().any(|&k| {
+                candidates
+                    .iter()
+                    .zip(&derived)
+                    .any(|(c, &d)| d && c.column == k)
+            });
+            if keys_derived {
                 continue;
             }
-            is_key.push(k);
+            is_key.extend(&set.columns);
         }
         derived[ci] = true;
-        out.push(Deriver::new(
-            cand.column,
-            set.columns.clone(),
-            set.value_key,
-            cand.signed,
-        ));
+        let mut d = Deriver::new(cand.column, set.columns.clone(), set.value_key, cand.signed);
+        d.sum.clone_from(&set.sum);
+        out.push(d);
     }
     out.sort_by_key(|d| d.column);
     out
+}
+
+/// Rows of a stripe a sum is first tried on.
+const SUM_SAMPLE: usize = 64;
+
+/// `n · H` of `values`' histogram, in bits: what an entropy coder would need for them.
+fn entropy_bits(values: impl Iterator<Item = u64>, seen: &mut Map) -> f64 {
+    seen.clear();
+    let mut n = 0u64;
+    for v in values {
+        *seen.entry(v).or_insert(0) += 1;
+        n += 1;
+    }
+    let total = n as f64;
+    seen.values()
+        .map(|&c| {
+            let c = c as f64;
+            -c * (c / total).log2()
+        })
+        .sum()
+}
+
+/// Sums (3.6): a column that is one or two other integer, date or timestamp columns added
+/// or subtracted, plus a residual of few distinct values (an arrival time is its scheduled
+/// time plus its delay, but for the hour's carries). Each column with many distinct values
+/// on a sample of the stripe is tried against every single column and pair with signs
+/// `+`, `+ +`, `+ -`, `- +`; a sum whose residuals on the sample take a quarter as many
+/// values as the column is measured on the whole stripe by its residuals' histogram
+/// entropy, and joins `found` with what it saves against the values bit-packed.
+fn detect_sums(
+    candidates: &[Candidate<'_>],
+    rows: usize,
+    sets: &mut Vec<KeySet>,
+    found: &mut Vec<(i64, usize, usize)>,
+    seen: &mut Map,
+) {
+    if candidates.len() < 2 || rows < SUM_SAMPLE {
+        return;
+    }
+    let per_row: Vec<(Vec<u64>, Option<Vec<bool>>)> = candidates
+        .iter()
+        .map(|c| values_per_row(c.values, c.valid.map(<[bool]>::to_vec), rows))
+        .collect();
+    let valid_at = |ci: usize, r: usize| -> bool {
+        per_row[ci]
+            .1
+            .as_ref()
+            .is_none_or(|v| v.get(r).copied().unwrap_or(false))
+    };
+    let step = rows / SUM_SAMPLE;
+    let sample: Vec<usize> = (0..SUM_SAMPLE).map(|i| i * step).collect();
+    let distinct_in = |v: &mut Vec<u64>| {
+        v.sort_unstable();
+        v.dedup();
+        v.len()
+    };
+    // Term sets: (columns as candidate indexes, signs).
+    let m = candidates.len();
+    let mut term_sets: Vec<(Vec<usize>, Vec<bool>)> =
+        (0..m).map(|a| (vec![a], vec![false])).collect();
+    for a in 0..m {
+        for b in a + 1..m {
+            for signs in [[false, false], [false, true], [true, false]] {
+                term_sets.push((vec![a, b], signs.to_vec()));
+            }
+        }
+    }
+    let mut residuals = Vec::with_capacity(SUM_SAMPLE);
+    for (ci, cand) in candidates.iter().enumerate() {
+        let n = cand.values.len();
+        if n < SUM_SAMPLE {
+            continue;
+        }
+        let cv = &per_row[ci].0;
+        let mut own: Vec<u64> = sample
+            .iter()
+            .filter(|&&r| valid_at(ci, r))
+            .map(|&r| cv[r])
+            .collect();
+        let own_distinct = distinct_in(&mut own);
+        // A column of few values is cheap as it is.
+        if own_distinct < SUM_SAMPLE / 3 {
+            continue;
+        }
+        let base_at = |terms: &[usize], signs: &[bool], r: usize| -> u64 {
+            terms.iter().zip(signs).fold(0u64, |b, (&t, &minus)| {
+                let x = if valid_at(t, r) { per_row[t].0[r] } else { 0 };
+                if minus {
+                    b.wrapping_sub(x)
+                } else {
+                    b.wrapping_add(x)
+                }
+            })
+        };
+        let width = range_width(cand.values, cand.signed).max(1) as f64;
+        let plain = n as f64 * width;
+        for (terms, signs) in &term_sets {
+            if terms.contains(&ci) {
+                continue;
+            }
+            residuals.clear();
+            residuals.extend(
+                sample
+                    .iter()
+                    .filter(|&&r| valid_at(ci, r))
+                    .map(|&r| cv[r].wrapping_sub(base_at(terms, signs, r))),
+            );
+            if distinct_in(&mut residuals) * 4 > own_distinct {
+                continue;
+            }
+            let bits = entropy_bits(
+                (0..rows)
+                    .filter(|&r| valid_at(ci, r))
+                    .map(|r| cv[r].wrapping_sub(base_at(terms, signs, r))),
+                seen,
+            );
+            // The residuals' codec and zstd stage come near their entropy, with a floor of
+            // a tenth of a bit a value.
+            let cost = bits.max(n as f64 / 10.0) + 64.0;
+            if cost < plain {
+                sets.push(KeySet {
+                    columns: terms.iter().map(|&t| candidates[t].column).collect(),
+                    value_key: false,
+                    sum: Some(signs.clone()),
+                    keys: Vec::new(),
+                    valid: None,
+                    distinct: 0,
+                });
+                found.push(((plain - cost) as i64, ci, sets.len() - 1));
+            }
+        }
+    }
 }
 
 /// A column's derivation table, as the footer stores it.
@@ -603,7 +795,14 @@ pub struct Derivation {
     pub key_codes: Vec<Vec<u64>>,
     /// Each entry's value, as `u64` bits of the column's codec kind (`i64` or `u64`).
     pub values: Vec<u64>,
+    /// A sum (3.6): per key, whether it is subtracted. The column's value is the sum of its
+    /// keys' values (a null key counts 0; wrapping `u64` arithmetic on the codec kinds' bits)
+    /// plus a residual its blocks store; no table (`key_codes` and `values` are empty).
+    pub sum: Option<Vec<bool>>,
 }
+
+/// The entry's `n_keys` field marks a sum (3.6) with this bit; the key count is below it.
+const SUM_FLAG: u64 = 0x80;
 
 /// The footer extension's payload for `derivations`.
 pub(crate) fn encode_extension(derivations: &[Derivation]) -> Result<Vec<u8>> {
@@ -612,6 +811,14 @@ pub(crate) fn encode_extension(derivations: &[Derivation]) -> Result<Vec<u8>> {
     varint(&mut out, derivations.len() as u64);
     for d in derivations {
         varint(&mut out, d.column as u64);
+        if let Some(signs) = &d.sum {
+            varint(&mut out, SUM_FLAG | d.keys.len() as u64);
+            for (&k, &minus) in d.keys.iter().zip(signs) {
+                varint(&mut out, k as u64);
+                out.push(u8::from(minus));
+            }
+            continue;
+        }
         varint(&mut out, d.keys.len() as u64);
         for &k in &d.keys {
             varint(&mut out, k as u64);
@@ -676,6 +883,45 @@ pub(crate) fn decode_extension(
             return Err(format!("column {:?} derived twice", field.name));
         }
         let nk = read_varint(buf, &mut pos)?;
+        if nk & SUM_FLAG != 0 {
+            let terms = nk & !SUM_FLAG;
+            if !(1..=2).contains(&terms) {
+                return Err(format!("a sum of {terms} columns (1 or 2)"));
+            }
+            let mut keys = Vec::with_capacity(terms as usize);
+            let mut signs = Vec::with_capacity(terms as usize);
+            for _ in 0..terms {
+                let k = read_varint(buf, &mut pos)?;
+                let ok = usize::try_from(k).ok().filter(|&k| {
+                    k != column
+                        && !keys.contains(&k)
+                        && schema
+                            .fields
+                            .get(k)
+                            .is_some_and(|f| derivable(&f.data_type))
+                });
+                keys.push(ok.ok_or_else(|| {
+                    format!("summed column {k} is not another integer, date or timestamp column")
+                })?);
+                let sign = *buf
+                    .get(pos)
+                    .ok_or_else(|| "a sum's sign runs past the end".to_string())?;
+                pos += 1;
+                if sign > 1 {
+                    return Err(format!("sign {sign} (0 or 1)"));
+                }
+                signs.push(sign == 1);
+            }
+            out.push(Derivation {
+                column,
+                keys,
+                value_key: false,
+                key_codes: Vec::new(),
+                values: Vec::new(),
+                sum: Some(signs),
+            });
+            continue;
+        }
         if !(1..=2).contains(&nk) {
             return Err(format!("{nk} key columns (1 or 2)"));
         }
@@ -732,6 +978,7 @@ pub(crate) fn decode_extension(
             value_key,
             key_codes,
             values,
+            sum: None,
         });
     }
     if pos != buf.len() {
@@ -766,6 +1013,8 @@ pub(crate) struct Lookup {
     base: u64,
     /// The key is a value key (see [`Derivation::value_key`]).
     value_key: bool,
+    /// A sum's signs (see [`Derivation::sum`]); no table.
+    sum: Option<Vec<bool>>,
     /// Entry of each key (`ABSENT` for none), indexed by the keys' codes plus one (a value
     /// key's value less `base`).
     dense: Option<Vec<u16>>,
@@ -783,6 +1032,21 @@ impl Lookup {
         dict_len: &[Option<usize>],
     ) -> std::result::Result<Self, String> {
         let n = d.values.len();
+        if let Some(signs) = &d.sum {
+            if signs.len() != d.keys.len() {
+                return Err(format!("{} signs for {} keys", signs.len(), d.keys.len()));
+            }
+            return Ok(Self {
+                keys: d.keys.clone(),
+                most: Vec::new(),
+                base: 0,
+                value_key: false,
+                sum: Some(signs.clone()),
+                dense: None,
+                map: new_map(0),
+                values: Vec::new(),
+            });
+        }
         let (most, base, size): (Vec<u64>, u64, Option<u64>) = if d.value_key {
             let k = d.key_codes.first().map_or(&[][..], Vec::as_slice);
             if k.len() != n || d.keys.len() != 1 {
@@ -816,6 +1080,7 @@ impl Lookup {
             most: most.clone(),
             base,
             value_key: d.value_key,
+            sum: None,
             dense: None,
             map: new_map(0),
             values: d.values.clone(),
@@ -998,6 +1263,109 @@ impl Lookup {
         self.value_key
     }
 
+    /// Whether this is a sum.
+    pub(crate) fn is_sum(&self) -> bool {
+        self.sum.is_some()
+    }
+
+    /// A sum's values of a block of `rows` rows: each non-null row's residual plus its keys'
+    /// values (a null key counts 0), wrapping. The error is a detail for `Corrupt`.
+    pub(crate) fn sum_values(
+        &self,
+        keys: &[KeyCodes<'_>],
+        rows: usize,
+        valid: Option<&BooleanBuffer>,
+        residuals: &[i64],
+    ) -> std::result::Result<Vec<u64>, String> {
+        let signs = self.sum.as_deref().unwrap_or_default();
+        if keys.len() != signs.len() {
+            return Err("summed columns' blocks do not cover the block's rows".into());
+        }
+        // Each row's sum of the keys, then the residuals added at the non-null rows.
+        let mut base = vec![0u64; rows];
+        for (k, &minus) in keys.iter().zip(signs) {
+            let x = k.codes;
+            match k.valid {
+                None if x.len() == rows => {
+                    if minus {
+                        base.iter_mut()
+                            .zip(x)
+                            .for_each(|(b, &x)| *b = b.wrapping_sub(x));
+                    } else {
+                        base.iter_mut()
+                            .zip(x)
+                            .for_each(|(b, &x)| *b = b.wrapping_add(x));
+                    }
+                }
+                Some(v) if v.len() == rows && v.count_set_bits() == x.len() => {
+                    // 64 rows at a time: a run of valid rows adds its values as a slice; in
+                    // a word with nulls, a null row adds its next value masked to zero and
+                    // steps past it only where the row is valid (no branch a row).
+                    let sign = if minus { u64::MAX } else { 1 };
+                    let last = x.len().saturating_sub(1);
+                    let mut j = 0usize;
+                    for (word, chunk) in v.bit_chunks().iter_padded().zip(base.chunks_mut(64)) {
+                        if word == u64::MAX
+                            && let Some(xs) = x.get(j..j + chunk.len())
+                        {
+                            for (b, &xv) in chunk.iter_mut().zip(xs) {
+                                *b = b.wrapping_add(xv.wrapping_mul(sign));
+                            }
+                            j += chunk.len();
+                            continue;
+                        }
+                        for (i, b) in chunk.iter_mut().enumerate() {
+                            let bit = (word >> i) & 1;
+                            let xv = x.get(j.min(last)).copied().unwrap_or(0);
+                            *b = b.wrapping_add((xv & 0u64.wrapping_sub(bit)).wrapping_mul(sign));
+                            j += bit as usize;
+                        }
+                    }
+                }
+                _ => return Err("a summed column's block has other rows".into()),
+            }
+        }
+        let mut out = Vec::with_capacity(residuals.len());
+        match valid {
+            None if residuals.len() == rows => out.extend(
+                base.iter()
+                    .zip(residuals)
+                    .map(|(&b, &x)| b.wrapping_add(x as u64)),
+            ),
+            Some(v) if v.len() == rows && v.count_set_bits() == residuals.len() => {
+                // As above: whole words of valid rows as slices; elsewhere every row writes at
+                // the next output slot, which only a valid row keeps.
+                out.resize(residuals.len() + 1, 0);
+                let last = residuals.len().saturating_sub(1);
+                let mut j = 0usize;
+                for (word, chunk) in v.bit_chunks().iter_padded().zip(base.chunks(64)) {
+                    if word == u64::MAX
+                        && let (Some(rs), Some(os)) = (
+                            residuals.get(j..j + chunk.len()),
+                            out.get_mut(j..j + chunk.len()),
+                        )
+                    {
+                        for ((o, &b), &x) in os.iter_mut().zip(chunk).zip(rs) {
+                            *o = b.wrapping_add(x as u64);
+                        }
+                        j += chunk.len();
+                        continue;
+                    }
+                    for (i, &b) in chunk.iter().enumerate() {
+                        let x = residuals.get(j.min(last)).copied().unwrap_or(0);
+                        if let Some(o) = out.get_mut(j) {
+                            *o = b.wrapping_add(x as u64);
+                        }
+                        j += ((word >> i) & 1) as usize;
+                    }
+                }
+                out.truncate(residuals.len());
+            }
+            _ => return Err("residuals do not match the block's non-null rows".into()),
+        }
+        Ok(out)
+    }
+
     /// The value for a value key's value `x`, if the table has one.
     pub(crate) fn value_of(&self, x: u64) -> Option<u64> {
         let idx = x.wrapping_sub(self.base);
@@ -1110,6 +1478,7 @@ mod tests {
                     keep.iter().map(|&i| k1[i]).collect(),
                 ],
                 values: keep.iter().map(|&i| values[i]).collect(),
+                sum: None,
             };
             let l = Lookup::new(&d, &dict_len).unwrap();
             for &i in &keep {
@@ -1178,6 +1547,7 @@ mod tests {
             value_key: true,
             key_codes: vec![vec![5, 1_230, 1_645]],
             values: vec![5, 30, 45],
+            sum: None,
         };
         let dict_len = [None, None, Some(3)];
         let ok = encode_extension(std::slice::from_ref(&by_value)).unwrap();
@@ -1196,6 +1566,7 @@ mod tests {
                 value_key: false,
                 key_codes: vec![vec![1, 2]],
                 values: vec![5, 1_230],
+                sum: None,
             },
         ];
         let bad = encode_extension(&chained).unwrap();
@@ -1208,6 +1579,74 @@ mod tests {
         let e = decode_extension(&encode_extension(&[pair]).unwrap(), &schema, &dict_len, 100)
             .unwrap_err();
         assert!(e.contains("key column 0"), "{e}");
+    }
+
+    #[test]
+    fn sums_round_trip_and_bad_ones_are_refused() {
+        use crate::schema::Field;
+        let schema = Schema::new(vec![
+            Field::new("planned", DataType::Int32, false),
+            Field::new("late", DataType::Int64, true),
+            Field::new("arrival", DataType::Int64, true),
+            Field::new("gate", DataType::Float64, false),
+        ])
+        .unwrap();
+        let sum = Derivation {
+            column: 2,
+            keys: vec![0, 1],
+            value_key: false,
+            key_codes: Vec::new(),
+            values: Vec::new(),
+            sum: Some(vec![false, true]),
+        };
+        let dict_len = [None, None, None, None];
+        let bytes = encode_extension(std::slice::from_ref(&sum)).unwrap();
+        let back = decode_extension(&bytes, &schema, &dict_len, 100).unwrap();
+        assert_eq!(back, vec![sum.clone()]);
+        // 5 - 7 + residual 2 = 0; a null key counts 0: 5 + 1 = 6.
+        let l = Lookup::new(&back[0], &dict_len).unwrap();
+        let (a, b) = ([5u64, 5], [7u64]);
+        let valid_b = BooleanBuffer::from(vec![true, false]);
+        let keys = [
+            KeyCodes {
+                codes: &a,
+                valid: None,
+            },
+            KeyCodes {
+                codes: &b,
+                valid: Some(&valid_b),
+            },
+        ];
+        assert_eq!(l.sum_values(&keys, 2, None, &[2, 1]).unwrap(), vec![0, 6]);
+        assert!(l.sum_values(&keys, 2, None, &[2]).is_err());
+        assert!(l.sum_values(&keys, 2, None, &[2, 1, 0]).is_err());
+        // A float term, a sign other than 0 or 1, a sum of three are refused.
+        let mut float = sum.clone();
+        float.keys = vec![0, 3];
+        let e = decode_extension(
+            &encode_extension(&[float]).unwrap(),
+            &schema,
+            &dict_len,
+            100,
+        )
+        .unwrap_err();
+        assert!(e.contains("summed column 3"), "{e}");
+        let mut bad_sign = bytes.clone();
+        let at = bad_sign.len() - 1;
+        bad_sign[at] = 2;
+        assert!(decode_extension(&bad_sign, &schema, &dict_len, 100).is_err());
+        let mut three = sum;
+        three.keys = vec![0, 1, 3];
+        three.sum = Some(vec![false; 3]);
+        assert!(
+            decode_extension(
+                &encode_extension(&[three]).unwrap(),
+                &schema,
+                &dict_len,
+                100
+            )
+            .is_err()
+        );
     }
 
     #[test]

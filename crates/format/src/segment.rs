@@ -622,7 +622,12 @@ impl<W: WritableFile> SegmentFileWriter<W> {
             self.derivers = self.detect(columns, stripes, &codes);
         }
         let remaining = |c: usize, next: &[usize]| (c, next[c]..stripes.len());
-        if deriving && self.derivers.iter().any(|d| !d.value_key) {
+        if deriving
+            && self
+                .derivers
+                .iter()
+                .any(|d| !d.value_key && d.sum.is_none())
+        {
             // Symbol keys (and the columns no table can derive) first, keeping the keys'
             // codes (a value key's values come from the batch).
             let which: Vec<(usize, Range<usize>)> = (0..n)
@@ -702,7 +707,20 @@ impl<W: WritableFile> SegmentFileWriter<W> {
                 .iter()
                 .filter_map(|&k| self.schema.fields.get(k).map(|f| f.name.as_str()))
                 .collect();
-            d.label = names.join(", ");
+            d.label = match &d.sum {
+                // `derived(sched_arr_time + arr_delay)`
+                Some(signs) => names.iter().zip(signs).enumerate().fold(
+                    String::new(),
+                    |mut l, (i, (n, &minus))| {
+                        if i > 0 || minus {
+                            l.push_str(if minus { " - " } else { " + " });
+                        }
+                        l.push_str(n);
+                        l
+                    },
+                ),
+                None => names.join(", "),
+            };
         }
         found
     }
@@ -780,6 +798,24 @@ impl<W: WritableFile> SegmentFileWriter<W> {
                 // its column's values in the caller's batch.
                 let keys: Option<(Vec<u64>, Option<Vec<bool>>)> =
                     deriver.as_deref().filter(|d| d.live()).and_then(|d| {
+                        if let Some(signs) = &d.sum {
+                            // A sum: every row's sum of its keys' values (null counts 0).
+                            let mut base = vec![0u64; len];
+                            for (&key, &minus) in d.keys.iter().zip(signs) {
+                                let f = fields.get(key)?;
+                                let piece = columns.get(key)?.slice(start, len);
+                                let (v, valid) = block::derivable_values(f, piece.as_ref()).ok()?;
+                                let (v, _) = derive::values_per_row(&v, valid, len);
+                                for (b, x) in base.iter_mut().zip(v) {
+                                    *b = if minus {
+                                        b.wrapping_sub(x)
+                                    } else {
+                                        b.wrapping_add(x)
+                                    };
+                                }
+                            }
+                            return Some((base, None));
+                        }
                         if d.value_key {
                             let key = *d.keys.first()?;
                             let f = fields.get(key)?;

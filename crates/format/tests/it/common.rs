@@ -465,7 +465,9 @@ pub fn derived_batch() -> (Schema, RecordBatch, BlockOptions) {
 /// `minute` (`Int32`, `sched % 100`; a random minute where `sched` is null) and `hour`
 /// (`UInt8`, nullable, `sched / 100`); `code` (a symbol of 10 values) decides `zone`
 /// (`UInt16`); `delay` depends on nothing. One row in `noise` (0: none) of `minute` is off
-/// its timetable.
+/// its timetable. `arrival` (`Int64`, nullable) is `planned` (`Int32`, a random `hhmm`) plus
+/// `late` minutes (`Int64`, nullable), in clock arithmetic (a sum with carries, 3.6); where
+/// `late` is null so is `arrival`, and one row in `noise` of it is off.
 pub fn value_keyed_table(rows: usize, times: u32, seed: u64, noise: u32) -> (Schema, RecordBatch) {
     let mut x = seed | 1;
     let mut next = move || {
@@ -479,6 +481,7 @@ pub fn value_keyed_table(rows: usize, times: u32, seed: u64, noise: u32) -> (Sch
         .collect();
     let (mut sched, mut code, mut minute, mut hour, mut zone, mut delay) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut planned, mut late, mut arrival) = (vec![], vec![], vec![]);
     for _ in 0..rows {
         let s = (next() % 101 != 0).then(|| timetable[(next() % timetable.len() as u64) as usize]);
         let mut m = s.map_or((next() % 60) as i32, |s| (s % 100) as i32);
@@ -492,6 +495,18 @@ pub fn value_keyed_table(rows: usize, times: u32, seed: u64, noise: u32) -> (Sch
         code.push(Some(format!("C{c}")));
         zone.push((next() % 40 != 0).then_some((c * 17 + 3) as u16));
         delay.push((next() % 500) as i64 - 60);
+        let p = (next() % 24) as i32 * 100 + (next() % 60) as i32;
+        let l = (next() % 37 != 0).then(|| (next() % 180) as i64 - 30);
+        let mut at = l.map(|l| {
+            let m = (i64::from(p / 100) * 60 + i64::from(p % 100) + l).rem_euclid(1440);
+            m / 60 * 100 + m % 60
+        });
+        if noise > 0 && next() % u64::from(noise) == 0 {
+            at = Some((next() % 2400) as i64);
+        }
+        planned.push(p);
+        late.push(l);
+        arrival.push(at);
     }
     let schema = Schema::new(vec![
         strata_format::Field::new("sched", strata_format::DataType::Int64, true),
@@ -500,6 +515,9 @@ pub fn value_keyed_table(rows: usize, times: u32, seed: u64, noise: u32) -> (Sch
         strata_format::Field::new("hour", strata_format::DataType::UInt8, true),
         strata_format::Field::new("zone", strata_format::DataType::UInt16, true),
         strata_format::Field::new("delay", strata_format::DataType::Int64, false),
+        strata_format::Field::new("planned", strata_format::DataType::Int32, false),
+        strata_format::Field::new("late", strata_format::DataType::Int64, true),
+        strata_format::Field::new("arrival", strata_format::DataType::Int64, true),
     ])
     .unwrap();
     let codes: DictionaryArray<Int32Type> = code.iter().map(|s| s.as_deref()).collect();
@@ -512,6 +530,9 @@ pub fn value_keyed_table(rows: usize, times: u32, seed: u64, noise: u32) -> (Sch
             Arc::new(UInt8Array::from(hour)),
             Arc::new(UInt16Array::from(zone)),
             Arc::new(Int64Array::from(delay)),
+            Arc::new(Int32Array::from(planned)),
+            Arc::new(Int64Array::from(late)),
+            Arc::new(Int64Array::from(arrival)),
         ],
     )
     .unwrap();
@@ -519,8 +540,9 @@ pub fn value_keyed_table(rows: usize, times: u32, seed: u64, noise: u32) -> (Sch
 }
 
 /// The value-keyed file of the golden set (3.6): [`value_keyed_table`] in blocks of 2,048
-/// rows, whose `minute` and `hour` are stored against tables keyed by `sched`'s values and
-/// `zone` against one keyed by `code`.
+/// rows, whose `minute` and `hour` are stored against tables keyed by `sched`'s values,
+/// `zone` against one keyed by `code`, and one of `planned`, `late` and `arrival` as a sum of
+/// the other two.
 pub fn value_keyed_batch() -> (Schema, RecordBatch, BlockOptions) {
     let (schema, batch) = value_keyed_table(6_000, 300, 13, 150);
     let options = BlockOptions {

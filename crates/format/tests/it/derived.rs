@@ -443,6 +443,13 @@ fn columns_decided_by_an_integer_column_are_stored_against_its_values() {
         for want in [(2, vec![0], true), (3, vec![0], true), (4, vec![1], false)] {
             assert!(found.contains(&want), "{want:?} not in {found:?}");
         }
+        // One of arrival, planned and late is the sum of the other two.
+        let sum = seg.footer().derived.iter().find(|d| d.sum.is_some());
+        let sum = sum.unwrap_or_else(|| panic!("no sum in {found:?}"));
+        let mut cols: Vec<usize> = sum.keys.clone();
+        cols.push(sum.column);
+        cols.sort_unstable();
+        assert_eq!(cols, vec![6, 7, 8], "{found:?}");
         check_reads_all(&seg, &batch);
         let plain = write_segment_bytes(
             schema.clone(),

@@ -381,9 +381,9 @@ fn golden_v3_6_earlier_shapes_read_back_exactly() {
 }
 
 /// 3.6's value-keyed file stores `minute` and `hour` against tables keyed by the values of
-/// `sched` (an integer column, with nulls) and `zone` against one keyed by the symbol `code`:
-/// it reads back exactly, whole and column by column (a derived column read alone reads its
-/// key along).
+/// `sched` (an integer column, with nulls), `zone` against one keyed by the symbol `code`,
+/// and `arrival` as the sum of `planned` and `late` plus residuals: it reads back exactly,
+/// whole and column by column (a derived column read alone reads its keys along).
 #[test]
 fn golden_v3_6_value_keyed_reads_back_exactly_and_uses_the_3_6_tables() {
     let seg = Segment::open(&LocalFs, &golden(V3_6, "value_keyed.seg")).unwrap();
@@ -398,15 +398,21 @@ fn golden_v3_6_value_keyed_reads_back_exactly_and_uses_the_3_6_tables() {
             "column {c}"
         );
     }
-    let derived: Vec<(usize, Vec<usize>, bool)> = seg
+    type Shape = (usize, Vec<usize>, bool, Option<Vec<bool>>);
+    let derived: Vec<Shape> = seg
         .footer()
         .derived
         .iter()
-        .map(|d| (d.column, d.keys.clone(), d.value_key))
+        .map(|d| (d.column, d.keys.clone(), d.value_key, d.sum.clone()))
         .collect();
     assert_eq!(
         derived,
-        vec![(2, vec![0], true), (3, vec![0], true), (4, vec![1], false)]
+        vec![
+            (2, vec![0], true, None),
+            (3, vec![0], true, None),
+            (4, vec![1], false, None),
+            (8, vec![6, 7], false, Some(vec![false, false])),
+        ]
     );
     for c in [2, 3] {
         assert!(
