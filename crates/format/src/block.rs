@@ -115,8 +115,9 @@ pub struct BlockOptions {
     /// repeated sequences (a daily schedule of airports).
     pub zstd_level: Option<i32>,
     /// Store an integer, date or timestamp column that one or two symbol columns, or one
-    /// integer, date or timestamp column, determine as its exceptions to a per-segment table
-    /// (formats 3.5 and 3.6; found on a segment's first stripe, see `derive.rs`). Only [`SegmentFileWriter::write_stripe`] and
+    /// integer, date or timestamp column, determine as its exceptions to a per-segment table,
+    /// or one that is the sum of one or two other such columns as its residuals (formats 3.5
+    /// and 3.6; found on a segment's first stripe, see `derive.rs`). Only [`SegmentFileWriter::write_stripe`] and
     /// [`SegmentFileWriter::write_batch`] derive; [`SegmentFileWriter::write_block`] never does.
     ///
     /// [`SegmentFileWriter::write_stripe`]: crate::SegmentFileWriter::write_stripe

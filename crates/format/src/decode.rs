@@ -975,7 +975,7 @@ impl ColumnSink {
         match (&mut self.out, &block.data_type, values) {
             (Out::I64(o), DataType::Int64 | DataType::Timestamp(..), Values::I64(v)) => {
                 block.decode_rows_into(o, |_, _, out| {
-                    out.extend(v.iter().map(|&x| x as u64));
+                    out.extend_from_slice(bytemuck::cast_slice(v));
                     Ok(v.len())
                 })?;
             }

@@ -142,6 +142,7 @@ pub struct FormatVersion {
 /// `0x04`); 3.4 adds symbol dictionaries stored as zstd frames in the footer (dictionary flag
 /// 2); 3.5 adds columns derived from symbol columns (block flag `0x08`, footer extension tag
 /// 1: a per-segment table from key codes to values); 3.6 lets a derivation's one key be an
-/// integer, date or timestamp column (a value key: the table maps its values). This build
-/// reads 1.x, 2.x and 3.x.
+/// integer, date or timestamp column (a value key: the table maps its values) and adds sums
+/// (a column stored as one or two other integer columns added or subtracted, plus a
+/// residual a value). This build reads 1.x, 2.x and 3.x.
 pub const CURRENT_VERSION: FormatVersion = FormatVersion { major: 3, minor: 6 };
