@@ -248,7 +248,19 @@ fn fix_footer_crc(bytes: &mut [u8]) {
 
 #[test]
 fn damaged_derivation_tables_are_typed_errors() {
-    let (good, seg) = with_extension();
+    let (schema, batch) = value_keyed_table(6_000, 300, 5, 100);
+    let value_keyed = write(&schema, &batch, options(2048), 1);
+    for good in [with_extension().0, value_keyed] {
+        damaged_footers_are_typed_errors(good);
+    }
+}
+
+/// Flips each of the footer's last bytes (the derivation extension) with the CRC made to
+/// match: a flip that leaves valid tables reads other rows; every other one is a typed error,
+/// never a panic.
+fn damaged_footers_are_typed_errors(good: Vec<u8>) {
+    let seg = Segment::from_bytes(Bytes::from(good.clone())).unwrap();
+    assert!(!seg.footer().derived.is_empty());
     let n = good.len();
     let footer_len = u64::from_le_bytes(good[n - 24..n - 16].try_into().unwrap()) as usize;
     let footer_start = n - 24 - footer_len;
@@ -256,7 +268,7 @@ fn damaged_derivation_tables_are_typed_errors() {
     // made to match. A flip that leaves a valid table (another value in an entry) cannot be
     // seen by any reader and reads other rows; every other one is a typed error, never a
     // panic.
-    let _ = seg;
+    let rows = seg.footer().row_count as usize;
     let mut errors = 0;
     for back in 1..=footer_len.min(400) {
         for mask in [0x01u8, 0x40, 0xff] {
@@ -264,7 +276,7 @@ fn damaged_derivation_tables_are_typed_errors() {
             bad[footer_start + footer_len - back] ^= mask;
             fix_footer_crc(&mut bad);
             match Segment::from_bytes(Bytes::from(bad)).and_then(|s| s.read_all()) {
-                Ok(b) => assert_eq!(b.num_rows(), 6_000),
+                Ok(b) => assert_eq!(b.num_rows(), rows),
                 Err(e) => {
                     assert!(e.is_corruption(), "flip {back} from the end: {e}");
                     errors += 1;
@@ -273,6 +285,39 @@ fn damaged_derivation_tables_are_typed_errors() {
         }
     }
     assert!(errors > 100, "only {errors} damaged footers were refused");
+}
+
+/// A sum's blocks with any byte flipped (the block's CRC made to match) read other values or
+/// fail with a typed error, never a panic.
+#[test]
+fn damaged_sum_blocks_are_typed_errors_or_other_values() {
+    let (schema, batch) = value_keyed_table(6_000, 300, 5, 100);
+    let good = write(&schema, &batch, options(2048), 1);
+    let seg = Segment::from_bytes(Bytes::from(good.clone())).unwrap();
+    let sum = seg
+        .footer()
+        .derived
+        .iter()
+        .find(|d| d.sum.is_some())
+        .unwrap();
+    let mut errors = 0;
+    for b in &seg.footer().columns[sum.column].blocks {
+        let (at, len) = (b.offset as usize, b.len as usize);
+        for pos in at..at + len - 4 {
+            let mut bad = good.clone();
+            bad[pos] ^= 0x5a;
+            let crc = crc32c::crc32c(&bad[at..at + len - 4]);
+            bad[at + len - 4..at + len].copy_from_slice(&crc.to_le_bytes());
+            match Segment::from_bytes(Bytes::from(bad)).and_then(|s| s.read_all()) {
+                Ok(r) => assert_eq!(r.num_rows(), 6_000),
+                Err(e) => {
+                    assert!(e.is_corruption(), "flip at {pos}: {e}");
+                    errors += 1;
+                }
+            }
+        }
+    }
+    assert!(errors > 0, "no damaged sum block was refused");
 }
 
 #[test]
