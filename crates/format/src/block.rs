@@ -117,8 +117,8 @@ pub struct BlockOptions {
     /// Store an integer, date or timestamp column that one or two symbol columns, or one
     /// integer, date or timestamp column, determine as its exceptions to a per-segment table,
     /// or one that is the sum of one or two other such columns as its residuals (formats 3.5
-    /// and 3.6; found on a segment's first stripe, see `derive.rs`). Only [`SegmentFileWriter::write_stripe`] and
-    /// [`SegmentFileWriter::write_batch`] derive; [`SegmentFileWriter::write_block`] never does.
+    /// and 3.6; found on a segment's first stripe, see `derive.rs`). Only
+    /// [`SegmentFileWriter::write_stripe`] and [`SegmentFileWriter::write_batch`] derive; [`SegmentFileWriter::write_block`] never does.
     ///
     /// [`SegmentFileWriter::write_stripe`]: crate::SegmentFileWriter::write_stripe
     /// [`SegmentFileWriter::write_batch`]: crate::SegmentFileWriter::write_batch
@@ -683,13 +683,13 @@ pub(crate) fn encode_with(
         // (a column in runs, such as a weekday beside a station, may be cheaper as it is). A
         // block the table covers whole, with no new entry, is a zero count: no encoding is
         // smaller, and the block's own is not tried.
-        let derived = encode_derived(field, a, opts, valid.as_deref(), deriver, keys)?;
-        if let Some((block, d)) = &derived
-            && d.covered
-        {
-            deriver.accept();
-            return Ok(block.clone());
-        }
+        let derived = match encode_derived(field, a, opts, valid.as_deref(), deriver, keys)? {
+            Some((block, d)) if d.covered => {
+                deriver.accept();
+                return Ok(block);
+            }
+            other => other,
+        };
         let own = encode_own(field, a, opts, dict, memory, codes_out, valid.as_deref())?;
         let Some((block, d)) = derived else {
             return Ok(own);

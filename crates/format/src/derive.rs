@@ -1368,7 +1368,7 @@ impl Lookup {
 
 /// Adds each row's keys' values to `buf` (a row each; a null key counts 0), subtracted where
 /// the key's sign is `true`, in wrapping arithmetic. The error is a detail for `Corrupt`.
-fn add_keys(
+pub(crate) fn add_keys(
     buf: &mut [u64],
     keys: &[KeyCodes<'_>],
     signs: &[bool],

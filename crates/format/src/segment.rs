@@ -799,21 +799,24 @@ impl<W: WritableFile> SegmentFileWriter<W> {
                 let keys: Option<(Vec<u64>, Option<Vec<bool>>)> =
                     deriver.as_deref().filter(|d| d.live()).and_then(|d| {
                         if let Some(signs) = &d.sum {
-                            // A sum: every row's sum of its keys' values (null counts 0).
-                            let mut base = vec![0u64; len];
-                            for (&key, &minus) in d.keys.iter().zip(signs) {
+                            // A sum: every row's sum of its keys' values, as a reader adds
+                            // them (a null counts 0).
+                            let mut key_values = Vec::with_capacity(d.keys.len());
+                            for &key in &d.keys {
                                 let f = fields.get(key)?;
                                 let piece = columns.get(key)?.slice(start, len);
                                 let (v, valid) = block::derivable_values(f, piece.as_ref()).ok()?;
-                                let (v, _) = derive::values_per_row(&v, valid, len);
-                                for (b, x) in base.iter_mut().zip(v) {
-                                    *b = if minus {
-                                        b.wrapping_sub(x)
-                                    } else {
-                                        b.wrapping_add(x)
-                                    };
-                                }
+                                key_values.push((v, valid.map(arrow_buffer::BooleanBuffer::from)));
                             }
+                            let codes: Vec<derive::KeyCodes<'_>> = key_values
+                                .iter()
+                                .map(|(v, valid)| derive::KeyCodes {
+                                    codes: v,
+                                    valid: valid.as_ref(),
+                                })
+                                .collect();
+                            let mut base = vec![0u64; len];
+                            derive::add_keys(&mut base, &codes, signs).ok()?;
                             return Some((base, None));
                         }
                         if d.value_key {
