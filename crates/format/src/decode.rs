@@ -13,10 +13,14 @@
 //!   spread over the valid rows in place.
 //! - Any other use (part of a block, a mask, strings, booleans) decodes the block's values
 //!   once, in the codec's types, and keeps them in the block for the next append.
-//! - A derived block (formats 3.5 and 3.6, see [`derive`](mod@crate::derive)) gets its values from its column's
-//!   table and the same stripe's key blocks (`Segment` sets them before the block is handed
-//!   out); values decoded already (those, or a key block's codes) are copied, not decoded
-//!   again, into 64-bit and symbol-key outputs.
+//! - A derived block (formats 3.5 and 3.6, see [`derive`](mod@crate::derive)) gets its values
+//!   from its column's table and the same stripe's key blocks, which `Segment` hands it with
+//!   the block. Appended whole to a 64-bit output, it makes them straight into the output
+//!   buffer (a sum's residuals decoded there, its terms added in place; a table's entries
+//!   gathered there, exceptions written over them); any other use makes them once into the
+//!   block. Values decoded already (those, or a key block's codes, decoded once for every
+//!   block derived from them) are copied, not decoded again, into 64-bit and symbol-key
+//!   outputs.
 //!
 //! Many blocks, or parts of blocks, end up in one array without an intermediate array per block
 //! and without concatenating afterwards; [`ColumnSink::finish`] hands the buffers to Arrow
@@ -85,8 +89,19 @@ pub struct DecodedBlock {
     /// The segment's dictionary, for a symbol column.
     dict: Option<ArrayRef>,
     /// Stored against its column's derivation table (flag `DERIVED`): `encoded` holds the
-    /// exceptions, and the values are set by [`Self::derive_from`].
+    /// exceptions (a sum's, the residuals), and the values are set by [`Self::derive_from`]
+    /// or made from [`Self::inputs`].
     derived: bool,
+    /// A derived block's inputs, kept to make its values when first used.
+    inputs: Option<Box<DeriveInputs>>,
+}
+
+/// What a derived block's values are made from: its column's lookup and the same stripe's
+/// blocks of the lookup's key columns, in its key order.
+#[derive(Debug)]
+struct DeriveInputs {
+    lookup: Arc<Lookup>,
+    keys: Vec<Arc<DecodedBlock>>,
 }
 
 impl DecodedBlock {
@@ -166,6 +181,7 @@ impl DecodedBlock {
             pos,
             dict: dict.cloned(),
             derived: flags & DERIVED != 0,
+            inputs: None,
         })
     }
 
@@ -181,28 +197,66 @@ impl DecodedBlock {
     }
 
     /// Sets a derived block's values from its column's `lookup` and the same stripe's blocks
-    /// of its key columns (`keys`, in the lookup's key order): each non-null row takes its
-    /// exception or the table's entry for its keys. A row with neither, key blocks of another
-    /// length, or exceptions that do not parse are `Corrupt`.
+    /// of its key columns (`keys`, in the lookup's key order), as [`Self::derive_into`] makes
+    /// them.
     pub(crate) fn derive_from(&self, lookup: &Lookup, keys: &[&DecodedBlock]) -> Result<()> {
         if !self.derived || self.values.get().is_some() {
             return Ok(());
         }
-        let corrupt = |d: String| corrupt_at(self.pos, d);
-        let signed = derive::signed(&self.data_type);
-        // A sum's block holds a residual a value; a table's, the exceptions.
-        let (residuals, (positions, exceptions)) = if lookup.is_sum() {
-            let limits = Limits {
-                max_values: self.non_null,
-            };
-            let r = strata_codec::decode_i64_with(&self.encoded, limits)
-                .map_err(|e| self.codec_error(e))?;
-            (Some(r), (Vec::new(), Vec::new()))
+        let mut out = Vec::with_capacity(self.non_null);
+        self.derive_into(lookup, keys, &mut out)?;
+        let values = if derive::signed(&self.data_type) {
+            Values::I64(out.into_iter().map(|x| x as i64).collect())
         } else {
-            let e =
-                derive::decode_exceptions(&self.encoded, self.non_null, signed).map_err(corrupt)?;
-            (None, e)
+            Values::U64(out)
         };
+        // Set once: a concurrent caller would have set the same values.
+        let _ = self.values.set(values);
+        Ok(())
+    }
+
+    /// Keeps a derived block's inputs (its column's lookup, the same stripe's key blocks),
+    /// so that its values are made when first used: straight into an output buffer when the
+    /// block is appended whole ([`ColumnSink::append`]). The key blocks' values are decoded
+    /// now, so that their own columns copy them rather than decode them twice.
+    pub(crate) fn defer_derivation(
+        &mut self,
+        lookup: Arc<Lookup>,
+        keys: Vec<Arc<DecodedBlock>>,
+    ) -> Result<()> {
+        for k in &keys {
+            k.values()?;
+        }
+        self.inputs = Some(Box::new(DeriveInputs { lookup, keys }));
+        Ok(())
+    }
+
+    /// Appends a derived block's non-null values (`u64` bits, an `i64` column's as two's
+    /// complement) to `out`: each non-null row's exception or the table's entry for its keys,
+    /// or for a sum its residual plus its terms. A row with neither, key blocks of another
+    /// length, or exceptions that do not parse are `Corrupt`, and `out` is left as it was.
+    fn derive_into(
+        &self,
+        lookup: &Lookup,
+        keys: &[&DecodedBlock],
+        out: &mut Vec<u64>,
+    ) -> Result<()> {
+        let start = out.len();
+        let r = self.derive_values(lookup, keys, out);
+        let r = r.and_then(|()| self.check_count(out.len() - start));
+        if r.is_err() {
+            out.truncate(start);
+        }
+        r
+    }
+
+    fn derive_values(
+        &self,
+        lookup: &Lookup,
+        keys: &[&DecodedBlock],
+        out: &mut Vec<u64>,
+    ) -> Result<()> {
+        let corrupt = |d: String| corrupt_at(self.pos, d);
         // Each key's values as `u64` bits, as its table holds them (an `i64` block's seen
         // through, not copied).
         let mut codes = Vec::with_capacity(keys.len());
@@ -227,55 +281,42 @@ impl DecodedBlock {
                 valid: k.valid.as_ref(),
             });
         }
-        // A value key without nulls or exceptions: one gather a row, straight into the
-        // block's values.
-        if let ([k], true, None, None) = (&codes[..], lookup.value_key(), &self.valid, &residuals)
-            && k.valid.is_none()
-            && positions.is_empty()
-            && k.codes.len() == self.non_null
-        {
-            let values = if signed {
-                let mut out = Vec::new();
-                lookup
-                    .gather_values(k.codes, |x| x, |x| x as i64, &mut out)
-                    .then_some(Values::I64(out))
-            } else {
-                let mut out = Vec::new();
-                lookup
-                    .gather_values(k.codes, |x| x, |x| x, &mut out)
-                    .then_some(Values::U64(out))
+        if lookup.is_sum() {
+            // A sum's block holds a residual a value: decoded where the sums go, then the
+            // terms added in place.
+            let limits = Limits {
+                max_values: self.non_null,
             };
-            if let Some(values) = values {
-                let _ = self.values.set(values);
-                return Ok(());
-            }
+            let start = out.len();
+            strata_codec::decode_i64_bits_into(&self.encoded, limits, out)
+                .map_err(|e| self.codec_error(e))?;
+            let sums = out.get_mut(start..).unwrap_or_default();
+            return lookup
+                .sum_values(&codes, self.rows, self.valid.as_ref(), sums)
+                .map_err(corrupt);
         }
-        let out = match &residuals {
-            Some(r) => lookup.sum_values(&codes, self.rows, self.valid.as_ref(), r),
-            None => lookup.values_of(
+        // A table's block holds the exceptions.
+        let signed = derive::signed(&self.data_type);
+        let (positions, exceptions) =
+            derive::decode_exceptions(&self.encoded, self.non_null, signed).map_err(corrupt)?;
+        lookup
+            .values_of(
                 &codes,
                 self.rows,
                 self.valid.as_ref(),
                 &positions,
                 &exceptions,
-            ),
-        }
-        .map_err(corrupt)?;
-        if out.len() != self.non_null {
-            return Err(corrupt(format!(
-                "{} values for {} non-null rows",
-                out.len(),
-                self.non_null
-            )));
-        }
-        let values = if signed {
-            Values::I64(out.into_iter().map(|x| x as i64).collect())
-        } else {
-            Values::U64(out)
-        };
-        // Set once: a concurrent caller would have set the same values.
-        let _ = self.values.set(values);
-        Ok(())
+                out,
+            )
+            .map_err(corrupt)
+    }
+
+    /// A derived block whose inputs were kept ([`Self::defer_derivation`]): its values
+    /// appended to `out` (see [`Self::derive_into`]); `None` for any other block.
+    fn derive_deferred(&self, out: &mut Vec<u64>) -> Option<Result<()>> {
+        let inputs = self.inputs.as_deref()?;
+        let keys: Vec<&DecodedBlock> = inputs.keys.iter().map(Arc::as_ref).collect();
+        Some(self.derive_into(&inputs.lookup, &keys, out))
     }
 
     /// Rows in the block.
@@ -297,6 +338,13 @@ impl DecodedBlock {
             return Ok(v);
         }
         if self.derived {
+            if let Some(inputs) = self.inputs.as_deref() {
+                let keys: Vec<&DecodedBlock> = inputs.keys.iter().map(Arc::as_ref).collect();
+                self.derive_from(&inputs.lookup, &keys)?;
+                if let Some(v) = self.values.get() {
+                    return Ok(v);
+                }
+            }
             return Err(FormatError::InvalidArgument(format!(
                 "{} is derived from other columns: read it through its segment",
                 what(self.pos)
@@ -880,7 +928,18 @@ impl ColumnSink {
             return self.append_decoded(block, values);
         }
         if block.derived {
-            return Ok(false);
+            // Made straight into a 64-bit output; any other type goes through the values.
+            let o = match (&mut self.out, &block.data_type, &block.inputs) {
+                (Out::I64(o), DataType::Int64 | DataType::Timestamp(..), Some(_))
+                | (Out::U64(o), DataType::UInt64, Some(_)) => o,
+                _ => return Ok(false),
+            };
+            block.decode_rows_into(o, |_, _, out| {
+                let base = out.len();
+                block.derive_deferred(out).unwrap_or(Ok(()))?;
+                Ok(out.len() - base)
+            })?;
+            return Ok(true);
         }
         let pos = block.pos;
         let codec = |e| block.codec_error(e);

@@ -1117,10 +1117,11 @@ impl Lookup {
         Ok(lookup)
     }
 
-    /// Every non-null row's value of a derived block of `rows` rows: its exception where
-    /// `positions` (indexes into the non-null values, ascending) names it, else the table's
-    /// entry for its key (`keys`: the key columns' codes of the same rows). The error is a
-    /// detail for `Corrupt`.
+    /// Appends to `out` every non-null row's value of a derived block of `rows` rows: its
+    /// exception where `positions` (indexes into the non-null values, ascending) names it,
+    /// else the table's entry for its key (`keys`: the key columns' codes of the same rows).
+    /// The error is a detail for `Corrupt`; on one, what was appended is unspecified (the
+    /// caller truncates).
     pub(crate) fn values_of(
         &self,
         keys: &[KeyCodes<'_>],
@@ -1128,60 +1129,100 @@ impl Lookup {
         valid: Option<&BooleanBuffer>,
         positions: &[u64],
         exceptions: &[u64],
-    ) -> std::result::Result<Vec<u64>, String> {
+        out: &mut Vec<u64>,
+    ) -> std::result::Result<(), String> {
         if keys.len() != self.keys.len() {
             return Err("key columns' blocks do not cover the block's rows".into());
         }
         let missing = |r: usize| format!("row {r} has no entry in the derivation table");
-        let mut out = Vec::with_capacity(rows);
-        // Keys and values without nulls, no exception, a dense table: one gather a row.
+        let start = out.len();
+        out.reserve(rows);
+        // Keys and values without nulls, a dense table: one gather a row, then the
+        // exceptions written over their rows.
         let all_valid = valid.is_none() && keys.iter().all(|k| k.valid.is_none());
-        if let (true, true, Some(dense)) = (all_valid, positions.is_empty(), &self.dense) {
-            // Absent slots point one past the values, at a zero; whether any row met one (or
-            // a code past its dictionary) is gathered as it goes and reported after.
+        let ascending = positions.windows(2).all(|w| w[0] < w[1])
+            && positions.last().is_none_or(|&p| p < rows as u64);
+        if let (true, true, Some(dense)) = (all_valid, ascending, &self.dense) {
+            // Absent slots point one past the values, at a zero; how many rows met one (or
+            // a code past its dictionary) is counted as it goes: those must all be
+            // exceptions, else the general path below finds the row for the error.
             let absent = self.values.len();
             let at = |e: u16| -> (usize, bool) {
                 let e = if e == ABSENT { absent } else { e as usize };
                 (e, e >= absent)
             };
-            // A plain loop keeps `bad` in a register (through a closure it went to memory, a
-            // store and a load on every row's chain).
-            let mut bad = false;
-            match keys {
-                [a] if a.codes.len() == rows => {
-                    out.resize(rows, 0);
-                    let base = self.base;
-                    for (o, &x) in out.iter_mut().zip(a.codes) {
+            let (m1, base) = (self.most.get(1).copied().unwrap_or(0), self.base);
+            let stride = usize::try_from(m1 + 1).unwrap_or(usize::MAX);
+            // Row `r`'s entry and whether it has none.
+            let entry = |r: usize| -> (usize, bool) {
+                match keys {
+                    [a] => {
+                        let x = a.codes.get(r).copied().unwrap_or(u64::MAX);
                         let slot = usize::try_from(x.wrapping_sub(base)).unwrap_or(usize::MAX);
-                        let (e, miss) = at(dense.get(slot).copied().unwrap_or(ABSENT));
-                        bad |= miss;
-                        *o = self.values.get(e).copied().unwrap_or(0);
+                        at(dense.get(slot).copied().unwrap_or(ABSENT))
                     }
-                }
-                [a, b] if a.codes.len() == rows && b.codes.len() == rows => {
-                    // The first key is the major index: rows of one origin (often
-                    // together) find their entries near each other.
-                    let m1 = self.most[1];
-                    let stride = usize::try_from(m1 + 1).unwrap_or(usize::MAX);
-                    out.resize(rows, 0);
-                    for (o, (&x, &y)) in out.iter_mut().zip(a.codes.iter().zip(b.codes)) {
+                    [a, b] => {
+                        let x = a.codes.get(r).copied().unwrap_or(u64::MAX);
+                        let y = b.codes.get(r).copied().unwrap_or(u64::MAX);
                         let slot = (x as usize)
                             .wrapping_add(1)
                             .wrapping_mul(stride)
                             .wrapping_add((y as usize).wrapping_add(1));
                         let (e, miss) = at(dense.get(slot).copied().unwrap_or(ABSENT));
-                        bad |= miss | (y >= m1) | (x > u64::from(u32::MAX));
+                        (e, miss | (y >= m1) | (x > u64::from(u32::MAX)))
+                    }
+                    _ => (absent, true),
+                }
+            };
+            // Plain loops keep the count in a register (through a closure it went to
+            // memory, a store and a load on every row's chain).
+            let mut misses = 0usize;
+            let mut done = false;
+            match keys {
+                [a] if a.codes.len() == rows => {
+                    out.resize(start + rows, 0);
+                    let slots = out.get_mut(start..).unwrap_or_default();
+                    for (o, &x) in slots.iter_mut().zip(a.codes) {
+                        let slot = usize::try_from(x.wrapping_sub(base)).unwrap_or(usize::MAX);
+                        let (e, miss) = at(dense.get(slot).copied().unwrap_or(ABSENT));
+                        misses += usize::from(miss);
                         *o = self.values.get(e).copied().unwrap_or(0);
                     }
+                    done = true;
+                }
+                [a, b] if a.codes.len() == rows && b.codes.len() == rows => {
+                    // The first key is the major index: rows of one origin (often
+                    // together) find their entries near each other.
+                    out.resize(start + rows, 0);
+                    let slots = out.get_mut(start..).unwrap_or_default();
+                    for (o, (&x, &y)) in slots.iter_mut().zip(a.codes.iter().zip(b.codes)) {
+                        let slot = (x as usize)
+                            .wrapping_add(1)
+                            .wrapping_mul(stride)
+                            .wrapping_add((y as usize).wrapping_add(1));
+                        let (e, miss) = at(dense.get(slot).copied().unwrap_or(ABSENT));
+                        misses += usize::from(miss | (y >= m1) | (x > u64::from(u32::MAX)));
+                        *o = self.values.get(e).copied().unwrap_or(0);
+                    }
+                    done = true;
                 }
                 _ => {}
             }
-            if out.len() == rows {
-                if !bad {
-                    return Ok(out);
+            if done {
+                let slots = out.get_mut(start..).unwrap_or_default();
+                for (&p, &v) in positions.iter().zip(exceptions) {
+                    if let Some(o) = slots.get_mut(p as usize) {
+                        *o = v;
+                    }
+                    if misses > 0 && entry(p as usize).1 {
+                        misses -= 1;
+                    }
+                }
+                if misses == 0 && positions.len() == exceptions.len() {
+                    return Ok(());
                 }
                 // Find the row for the error below.
-                out.clear();
+                out.truncate(start);
             }
         }
         let mut next = positions.iter().zip(exceptions).peekable();
@@ -1201,7 +1242,7 @@ impl Lookup {
                 if valid.is_some_and(|v| r >= v.len() || !v.value(r)) {
                     continue;
                 }
-                let j = out.len() as u64;
+                let j = (out.len() - start) as u64;
                 if let Some((_, &v)) = next.next_if(|&(&p, _)| p == j) {
                     out.push(v);
                     continue;
@@ -1211,7 +1252,7 @@ impl Lookup {
                     .ok_or_else(|| missing(r))?;
                 out.push(v);
             }
-            return Ok(out);
+            return Ok(());
         }
         let mut row_key = [0u32; 2];
         for r in 0..rows {
@@ -1228,47 +1269,14 @@ impl Lookup {
             if valid.is_some_and(|v| r >= v.len() || !v.value(r)) {
                 continue;
             }
-            let j = out.len() as u64;
+            let j = (out.len() - start) as u64;
             if let Some((_, &v)) = next.next_if(|&(&p, _)| p == j) {
                 out.push(v);
                 continue;
             }
             out.push(self.get(&row_key[..keys.len()]).ok_or_else(|| missing(r))?);
         }
-        Ok(out)
-    }
-
-    /// A value key's fast path: every row's value from the dense table, for key values
-    /// `keys` (every row valid, no exception), each value turned into `O` by `value`.
-    /// `false` (and `out` unusable) when the table is not dense or a key has no entry: the
-    /// general path then finds the row for the error.
-    pub(crate) fn gather_values<K: Copy, O>(
-        &self,
-        keys: &[K],
-        key_bits: impl Fn(K) -> u64,
-        value: impl Fn(u64) -> O,
-        out: &mut Vec<O>,
-    ) -> bool {
-        let (true, Some(dense)) = (self.value_key, &self.dense) else {
-            return false;
-        };
-        let (base, absent) = (self.base, self.values.len());
-        let mut bad = false;
-        out.clear();
-        out.reserve(keys.len());
-        for &k in keys {
-            let slot = usize::try_from(key_bits(k).wrapping_sub(base)).unwrap_or(usize::MAX);
-            let e = dense.get(slot).copied().unwrap_or(ABSENT);
-            let e = if e == ABSENT { absent } else { usize::from(e) };
-            bad |= e >= absent;
-            out.push(value(self.values.get(e).copied().unwrap_or(0)));
-        }
-        !bad
-    }
-
-    /// Whether the key is a value key.
-    pub(crate) fn value_key(&self) -> bool {
-        self.value_key
+        Ok(())
     }
 
     /// Whether this is a sum.
@@ -1276,65 +1284,57 @@ impl Lookup {
         self.sum.is_some()
     }
 
-    /// A sum's values of a block of `rows` rows: each non-null row's residual plus its keys'
-    /// values (a null key counts 0), wrapping. The error is a detail for `Corrupt`.
+    /// A sum's values of a block of `rows` rows, made in place: `out[start..]` holds each
+    /// non-null row's residual (as `u64` bits) and becomes that plus the row's keys' values
+    /// (a null key counts 0), wrapping. The error is a detail for `Corrupt`.
     pub(crate) fn sum_values(
         &self,
         keys: &[KeyCodes<'_>],
         rows: usize,
         valid: Option<&BooleanBuffer>,
-        residuals: &[i64],
-    ) -> std::result::Result<Vec<u64>, String> {
+        out: &mut [u64],
+    ) -> std::result::Result<(), String> {
         let signs = self.sum.as_deref().unwrap_or_default();
         if keys.len() != signs.len() {
             return Err("summed columns' blocks do not cover the block's rows".into());
         }
         // Without nulls in the block, the residuals are the start of the sums; else each
-        // row's sum of the keys first, then the residuals added at the non-null rows.
-        if valid.is_none() {
-            if residuals.len() != rows {
+        // row's sum of the keys first, then added to the residuals of the non-null rows.
+        let Some(v) = valid else {
+            if out.len() != rows {
                 return Err("residuals do not match the block's rows".into());
             }
-            let mut out: Vec<u64> = bytemuck::cast_slice(residuals).to_vec();
-            add_keys(&mut out, keys, signs)?;
-            return Ok(out);
+            return add_keys(out, keys, signs);
+        };
+        if v.len() != rows || v.count_set_bits() != out.len() {
+            return Err("residuals do not match the block's non-null rows".into());
         }
         let mut base = vec![0u64; rows];
         add_keys(&mut base, keys, signs)?;
-        let mut out = Vec::with_capacity(residuals.len());
-        match valid {
-            Some(v) if v.len() == rows && v.count_set_bits() == residuals.len() => {
-                // As in `add_keys`: whole words of valid rows as slices; elsewhere every row
-                // writes at the next output slot, which only a valid row keeps.
-                out.resize(residuals.len() + 1, 0);
-                let last = residuals.len().saturating_sub(1);
-                let mut j = 0usize;
-                for (word, chunk) in v.bit_chunks().iter_padded().zip(base.chunks(64)) {
-                    if word == u64::MAX
-                        && let (Some(rs), Some(os)) = (
-                            residuals.get(j..j + chunk.len()),
-                            out.get_mut(j..j + chunk.len()),
-                        )
-                    {
-                        for ((o, &b), &x) in os.iter_mut().zip(chunk).zip(rs) {
-                            *o = b.wrapping_add(x as u64);
-                        }
-                        j += chunk.len();
-                        continue;
-                    }
-                    for (i, &b) in chunk.iter().enumerate() {
-                        let x = residuals.get(j.min(last)).copied().unwrap_or(0);
-                        if let Some(o) = out.get_mut(j) {
-                            *o = b.wrapping_add(x as u64);
-                        }
-                        j += ((word >> i) & 1) as usize;
-                    }
+        // As in `add_keys`: whole words of valid rows as slices; elsewhere every row adds
+        // its sum at the next output slot (masked to zero at a null row), which only a
+        // valid row steps past.
+        let last = out.len().saturating_sub(1);
+        let mut j = 0usize;
+        for (word, chunk) in v.bit_chunks().iter_padded().zip(base.chunks(64)) {
+            if word == u64::MAX
+                && let Some(os) = out.get_mut(j..j + chunk.len())
+            {
+                for (o, &b) in os.iter_mut().zip(chunk) {
+                    *o = o.wrapping_add(b);
                 }
-                out.truncate(residuals.len());
+                j += chunk.len();
+                continue;
             }
-            _ => return Err("residuals do not match the block's non-null rows".into()),
+            for (i, &b) in chunk.iter().enumerate() {
+                let bit = (word >> i) & 1;
+                if let Some(o) = out.get_mut(j.min(last)) {
+                    *o = o.wrapping_add(b & 0u64.wrapping_sub(bit));
+                }
+                j += bit as usize;
+            }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// The value for a value key's value `x`, if the table has one.
@@ -1518,6 +1518,83 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// A block's values from a dense table (one symbol key, two, or a value key), with
+        /// exceptions at rows that have an entry and rows that do not, equal a row-by-row
+        /// lookup; a row with neither is an error.
+        #[test]
+        fn values_of_equal_a_lookup_a_row(
+            kind in 0usize..3,
+            entries in proptest::collection::vec((0u64..12, 0u64..6, 0u64..1000), 1..40),
+            rows in proptest::collection::vec((0u64..13, 0u64..7), 1..300),
+            excepted in proptest::collection::vec(proptest::bool::ANY, 300),
+        ) {
+            let mut seen = std::collections::HashSet::new();
+            let entries: Vec<(u64, u64, u64)> = entries
+                .into_iter()
+                .filter(|&(a, b, _)| seen.insert(if kind == 1 { (a, b) } else { (a, 0) }))
+                .collect();
+            let (keys, value_key) = match kind {
+                0 => (vec![0], false),
+                1 => (vec![0, 2], false),
+                _ => (vec![3], true),
+            };
+            let d = Derivation {
+                column: 1,
+                keys: keys.clone(),
+                value_key,
+                key_codes: if kind == 1 {
+                    vec![entries.iter().map(|e| e.0).collect(), entries.iter().map(|e| e.1).collect()]
+                } else {
+                    vec![entries.iter().map(|e| e.0).collect()]
+                },
+                values: entries.iter().map(|e| e.2).collect(),
+                sum: None,
+            };
+            // Dictionaries of 12 and 6 codes: a row's code 12 (or 6) is past them.
+            let dict_len = [Some(12), None, Some(6), None];
+            let l = Lookup::new(&d, &dict_len).unwrap();
+            let table = |a: u64, b: u64| {
+                entries
+                    .iter()
+                    .find(|e| e.0 == a && (kind != 1 || e.1 == b))
+                    .map(|e| e.2)
+            };
+            let (a, b): (Vec<u64>, Vec<u64>) = rows.iter().copied().unzip();
+            let mut positions = Vec::new();
+            let mut exceptions = Vec::new();
+            let mut want = Some(Vec::new());
+            for (r, &(x, y)) in rows.iter().enumerate() {
+                let v = if excepted[r] {
+                    positions.push(r as u64);
+                    exceptions.push(5000 + r as u64);
+                    Some(5000 + r as u64)
+                } else {
+                    table(x, y)
+                };
+                want = want.zip(v).map(|(mut w, v)| {
+                    w.push(v);
+                    w
+                });
+            }
+            let key_codes: Vec<KeyCodes<'_>> = if kind == 1 {
+                vec![KeyCodes { codes: &a, valid: None }, KeyCodes { codes: &b, valid: None }]
+            } else {
+                vec![KeyCodes { codes: &a, valid: None }]
+            };
+            let mut out = vec![7u64];
+            let got = l.values_of(&key_codes, rows.len(), None, &positions, &exceptions, &mut out);
+            match want {
+                Some(w) => {
+                    proptest::prop_assert!(got.is_ok(), "{got:?}");
+                    proptest::prop_assert_eq!(out[0], 7);
+                    proptest::prop_assert_eq!(&out[1..], &w[..]);
+                }
+                None => proptest::prop_assert!(got.is_err()),
+            }
+        }
+    }
+
     #[test]
     fn exceptions_round_trip_and_are_checked() {
         let eo = EncodeOptions::default();
@@ -1641,9 +1718,11 @@ mod tests {
                 valid: Some(&valid_b),
             },
         ];
-        assert_eq!(l.sum_values(&keys, 2, None, &[2, 1]).unwrap(), vec![0, 6]);
-        assert!(l.sum_values(&keys, 2, None, &[2]).is_err());
-        assert!(l.sum_values(&keys, 2, None, &[2, 1, 0]).is_err());
+        let mut residuals = [2u64, 1];
+        l.sum_values(&keys, 2, None, &mut residuals).unwrap();
+        assert_eq!(residuals, [0, 6]);
+        assert!(l.sum_values(&keys, 2, None, &mut [2]).is_err());
+        assert!(l.sum_values(&keys, 2, None, &mut [2, 1, 0]).is_err());
         // A float term, a sign other than 0 or 1, a sum of three are refused.
         let mut float = sum.clone();
         float.keys = vec![0, 3];

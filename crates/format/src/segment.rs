@@ -1380,8 +1380,9 @@ impl Segment {
 
     /// Reads and checks several blocks (`(column, block)` pairs) in one request
     /// ([`Self::read_blocks`]), without building arrays: append their rows to a
-    /// [`Self::sink`].
-    pub fn decode_blocks(&self, wanted: &[(usize, usize)]) -> Result<Vec<DecodedBlock>> {
+    /// [`Self::sink`]. A derived block keeps the same stripe's key blocks (read along when
+    /// not asked for) and makes its values when first appended.
+    pub fn decode_blocks(&self, wanted: &[(usize, usize)]) -> Result<Vec<Arc<DecodedBlock>>> {
         // A derived column's block needs the same stripe's blocks of its keys: read along.
         let mut all = wanted.to_vec();
         for &(column, block) in wanted {
@@ -1396,49 +1397,48 @@ impl Segment {
         let bytes = self.read_block_bytes(&all)?;
         let mut out = Vec::with_capacity(all.len());
         for (&(column, block), b) in all.iter().zip(bytes) {
-            out.push(self.decode_raw(column, block, &b)?);
+            out.push(Arc::new(self.decode_raw(column, block, &b)?));
         }
         for (i, &(column, block)) in wanted.iter().enumerate() {
-            if out[i].is_derived() {
-                let keys = self.key_blocks(column, block, |k| {
+            if !out[i].is_derived() {
+                continue;
+            }
+            let lookup = self.lookup_of(column, block)?;
+            let keys = lookup
+                .keys
+                .iter()
+                .map(|&k| {
                     all.iter()
                         .position(|&x| x == (k, block))
                         .and_then(|j| out.get(j))
-                })?;
-                self.derive_block(column, &out[i], &keys)?;
+                        .map(Arc::clone)
+                        .ok_or_else(|| {
+                            FormatError::InvalidArgument(format!(
+                                "block {block} of key column {k} of column {column} not read"
+                            ))
+                        })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            self.check_derived_cut(column, &out[i])?;
+            let lookup = Arc::clone(lookup);
+            // A derived block is never a key, so no other handle to it exists yet.
+            match Arc::get_mut(&mut out[i]) {
+                Some(d) => d.defer_derivation(lookup, keys)?,
+                None => {
+                    let keys: Vec<&DecodedBlock> = keys.iter().map(Arc::as_ref).collect();
+                    out[i].derive_from(&lookup, &keys)?;
+                }
             }
         }
         out.truncate(wanted.len());
         Ok(out)
     }
 
-    /// The key blocks of derived block `block` of `column`, in its lookup's key order
-    /// (`key_block` finds a key column's decoded block of the same stripe).
-    fn key_blocks<'a>(
-        &self,
-        column: usize,
-        block: usize,
-        key_block: impl Fn(usize) -> Option<&'a DecodedBlock>,
-    ) -> Result<Vec<&'a DecodedBlock>> {
-        let lookup = self.lookup_of(column, block)?;
-        lookup
-            .keys
-            .iter()
-            .map(|&k| {
-                key_block(k).ok_or_else(|| {
-                    FormatError::InvalidArgument(format!(
-                        "block {block} of key column {k} of column {column} not read"
-                    ))
-                })
-            })
-            .collect()
-    }
-
     /// The lookup of a column a derived block belongs to; `Corrupt` when it has none.
-    fn lookup_of(&self, column: usize, block: usize) -> Result<&Lookup> {
+    fn lookup_of(&self, column: usize, block: usize) -> Result<&Arc<Lookup>> {
         self.lookups
             .get(column)
-            .and_then(Option::as_deref)
+            .and_then(Option::as_ref)
             .ok_or_else(|| {
                 let offset = self
                     .footer
@@ -1457,6 +1457,13 @@ impl Segment {
     /// Sets derived block `d`'s values from its keys' blocks, which must hold the same rows
     /// (blocks of the same index starting at the same row).
     fn derive_block(&self, column: usize, d: &DecodedBlock, keys: &[&DecodedBlock]) -> Result<()> {
+        self.check_derived_cut(column, d)?;
+        d.derive_from(self.lookup_of(column, d.pos().block)?, keys)
+    }
+
+    /// `Corrupt` unless derived block `d` of `column` starts where the same-index blocks of
+    /// its key columns do.
+    fn check_derived_cut(&self, column: usize, d: &DecodedBlock) -> Result<()> {
         let pos = d.pos();
         let lookup = self.lookup_of(column, pos.block)?;
         let start = |c: usize| self.block_starts.get(c).and_then(|s| s.get(pos.block));
@@ -1467,7 +1474,7 @@ impl Segment {
                 "derived block not cut where its key columns' blocks are",
             ));
         }
-        d.derive_from(lookup, keys)
+        Ok(())
     }
 
     /// An empty array builder for column `column`, with room for `capacity` rows: append

@@ -1381,7 +1381,6 @@ impl Cursor {
                 .and_then(|m| m.blocks.get(blk))
                 .map_or(0, |m| u64::from(m.len));
             stats.add(BYTES_READ, len);
-            let d = Arc::new(d);
             if c == col {
                 wanted = Some(Arc::clone(&d));
             }

@@ -74,6 +74,7 @@ fn check_reads(seg: &Segment, batch: &RecordBatch) {
                 "column {c} block {b}"
             );
         }
+        check_appends(seg, batch, 2, b, s..e);
         // A derived block asked for with one key column, with and without the other.
         for wanted in [vec![(2, b), (0, b)], vec![(2, b), (1, b), (4, b)]] {
             let arrays = seg.read_blocks(&wanted).unwrap();
@@ -459,6 +460,50 @@ fn derivations(seg: &Segment) -> Vec<(usize, Vec<usize>, bool)> {
         .collect()
 }
 
+/// A decoded derived block (block `b` of column `c`, rows `rows` of `batch`) makes its values
+/// when first appended: part of it first (through its values), then whole; whole first
+/// (straight into the output), then a masked part.
+fn check_appends(
+    seg: &Segment,
+    batch: &RecordBatch,
+    c: usize,
+    b: usize,
+    rows: std::ops::Range<usize>,
+) {
+    let s = rows.start;
+    let rows = rows.len();
+    let half = rows / 2;
+    let every_third = arrow_buffer::BooleanBuffer::from_iter((0..rows).map(|i| i % 3 == 0));
+    let masked = arrow_select::filter::filter(
+        &batch.column(c).slice(s, rows),
+        &arrow_array::BooleanArray::new(every_third.clone(), None),
+    )
+    .unwrap();
+    for part_first in [true, false] {
+        let decoded = seg.decode_blocks(&[(c, b)]).unwrap();
+        let mut sink = seg.sink(c, 2 * rows).unwrap();
+        if part_first {
+            sink.append(&decoded[0], half..rows, None).unwrap();
+            sink.append(&decoded[0], 0..rows, None).unwrap();
+            let got = sink.finish().unwrap();
+            let both = arrow_select::concat::concat(&[
+                &batch.column(c).slice(s + half, rows - half),
+                &batch.column(c).slice(s, rows),
+            ])
+            .unwrap();
+            assert_eq!(got.to_data(), both.to_data(), "{c}/{b} part, whole");
+        } else {
+            sink.append(&decoded[0], 0..rows, None).unwrap();
+            sink.append(&decoded[0], 0..rows, Some(&every_third))
+                .unwrap();
+            let got = sink.finish().unwrap();
+            let both =
+                arrow_select::concat::concat(&[&batch.column(c).slice(s, rows), &masked]).unwrap();
+            assert_eq!(got.to_data(), both.to_data(), "{c}/{b} whole, masked");
+        }
+    }
+}
+
 /// Every read path of a table with derived columns: the whole segment, each column alone,
 /// each derived block alone and asked for with and without its keys.
 fn check_reads_all(seg: &Segment, batch: &RecordBatch) {
@@ -481,6 +526,7 @@ fn check_reads_all(seg: &Segment, batch: &RecordBatch) {
                 let arrays = seg.read_blocks(&wanted).unwrap();
                 assert_eq!(arrays[0].to_data(), want, "{c}/{b} in {wanted:?}");
             }
+            check_appends(seg, batch, c, b, s..e);
         }
     }
 }
