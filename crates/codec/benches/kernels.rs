@@ -1,12 +1,14 @@
-//! Decode kernels: bit-unpacking, delta, dictionary lookups, ALP and the rANS leaf, in bytes of decoded output per
-//! second.
+//! Decode kernels: bit-unpacking, delta, dictionary lookups, ALP, ALP-RD and the rANS leaf, in
+//! bytes of decoded output per second.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
+use std::io::Read;
+use std::path::PathBuf;
 use strata_codec::{
-    EncodeOptions, Limits, Profile, Scheme, decode_f64, decode_i64, decode_u64, decode_u64_into,
-    encode_f64, encode_i64, encode_u64,
+    EncodeOptions, Limits, Profile, Scheme, decode_f64, decode_f64_into, decode_i64, decode_u64,
+    decode_u64_into, encode_f64, encode_i64, encode_u64,
 };
 
 const BLOCK: usize = 1024;
@@ -146,6 +148,96 @@ fn bench_alp(c: &mut Criterion) {
     g.finish();
 }
 
+/// Values per block in [`bench_alp_rd`]: the format's default block.
+const FORMAT_BLOCK: usize = 4096;
+
+/// The values of `float-series/<name>.csv.gz` under `$STRATA_DATA_DIR` (else `../shared/data`
+/// next to the workspace root), lines holding `""` left out as the codec suite leaves them;
+/// `None`, with a notice, when the file is absent.
+fn float_series(name: &str) -> Option<Vec<f64>> {
+    let dir = std::env::var_os("STRATA_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
+    let path = dir.join("float-series").join(format!("{name}.csv.gz"));
+    let Ok(file) = std::fs::File::open(&path) else {
+        eprintln!("alprd: {} absent, its case skipped", path.display());
+        return None;
+    };
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(file)
+        .read_to_string(&mut text)
+        .unwrap();
+    Some(
+        text.lines()
+            .filter(|l| !l.trim().is_empty() && l.trim() != "\"\"")
+            .map(|l| l.trim().parse().unwrap())
+            .collect(),
+    )
+}
+
+/// ALP-RD decoding on 4096-value blocks encoded as the codec suite encodes the float series
+/// (profile TimeSeries, scheme sampled): random latitudes in radians with every mantissa bit
+/// set, as POI-lat's are (no short decimal, so the sampler picks ALP-RD), and POI-lat and
+/// POI-lon themselves where the shared data is present. Each block both into a fresh `Vec` (as
+/// the suite decodes) and into one reused buffer.
+fn bench_alp_rd(c: &mut Criterion) {
+    let mut g = c.benchmark_group("alprd");
+    let mut seed = 17;
+    let synthetic: Vec<f64> = (0..FORMAT_BLOCK * 16)
+        .map(|_| (lcg(&mut seed) as f64 / (1u64 << 53) as f64 - 0.5) * 2.8)
+        .collect();
+    let mut inputs = vec![("latitudes", synthetic)];
+    for name in ["POI-lat", "POI-lon"] {
+        inputs.extend(float_series(name).map(|v| (name, v)));
+    }
+    let opts = EncodeOptions {
+        profile: Profile::TimeSeries,
+        ..EncodeOptions::default()
+    };
+    for (name, values) in &inputs {
+        let encoded: Vec<_> = values
+            .chunks(FORMAT_BLOCK)
+            .map(|c| encode_f64(c, &opts).unwrap())
+            .collect();
+        let rd = encoded
+            .iter()
+            .filter(|e| e.cascade.scheme == Scheme::AlpRd)
+            .count();
+        // A bench of ALP-RD decoding must decode ALP-RD.
+        assert!(
+            rd * 10 >= encoded.len() * 9,
+            "{name}: {rd} of {} blocks ALP-RD, first {}",
+            encoded.len(),
+            encoded[0].cascade
+        );
+        eprintln!(
+            "alprd/{name}: {rd} of {} blocks ALP-RD, first {}",
+            encoded.len(),
+            encoded[0].cascade
+        );
+        let blocks: Vec<Vec<u8>> = encoded.into_iter().map(|e| e.bytes).collect();
+        g.throughput(Throughput::Bytes((values.len() * 8) as u64));
+        g.bench_function(format!("{name}_decode"), |b| {
+            b.iter(|| {
+                for blk in &blocks {
+                    black_box(decode_f64(black_box(blk)).unwrap());
+                }
+            })
+        });
+        let mut out = Vec::with_capacity(FORMAT_BLOCK);
+        g.bench_function(format!("{name}_decode_into"), |b| {
+            b.iter(|| {
+                for blk in &blocks {
+                    out.clear();
+                    decode_f64_into(black_box(blk), Limits::default(), &mut out).unwrap();
+                    black_box(&out);
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
 /// The rANS leaf on skewed integers, beside bit-unpacking the same values: a small alphabet
 /// (every bin one value, no offset bits) and a wide one (bins with offset bits).
 fn bench_ans(c: &mut Criterion) {
@@ -219,6 +311,7 @@ criterion_group!(
     bench_delta,
     bench_dict,
     bench_alp,
+    bench_alp_rd,
     bench_ans,
     bench_packed_lz4
 );

@@ -708,53 +708,7 @@ pub(crate) fn decode(r: &mut Reader<'_>, limits: Limits, out: &mut Vec<f64>) -> 
             let (positions, values) = decode_exceptions(r, limits, n)?;
             patch(&mut out[base..], &positions, &values, "alp")?;
         }
-        tag::ALP_RD => {
-            let n = r.count(limits.max_values)?;
-            let right_bits = r.u8()?;
-            if right_bits == 0 || right_bits >= 64 {
-                return Err(corrupt(
-                    "alp-rd",
-                    format!("right width {right_bits} out of range"),
-                ));
-            }
-            let dict_len = usize::from(r.u8()?);
-            let mut dict = Vec::with_capacity(dict_len);
-            for _ in 0..dict_len {
-                dict.push(u64::from(r.u16()?));
-            }
-            let codes = int::decode(r, limits, 1, Some(n))?;
-            let right = int::decode(r, limits, 1, Some(n))?;
-            let (positions, lefts) = decode_exceptions(r, limits, n)?;
-            let base = out.len();
-            out.reserve(n);
-            // Codes index a table padded to 256 entries (an exception's placeholder code finds a
-            // zero there and is patched below); widths are validated once, after the loop.
-            let mut table = [0u64; 256];
-            for (t, &d) in table.iter_mut().zip(&dict) {
-                *t = d << right_bits;
-            }
-            let mut bad = 0u64;
-            for (&c, &rt) in codes.iter().zip(&right) {
-                bad |= (rt >> right_bits) | (c >> 8);
-                out.push(f64::from_bits(table[(c & 0xff) as usize] | rt));
-            }
-            if bad != 0 || codes.iter().any(|&c| c as usize >= dict.len().max(1)) {
-                return Err(corrupt("alp-rd", "code or right part out of range"));
-            }
-            let dst = &mut out[base..];
-            for (&p, &l) in positions.iter().zip(&lefts) {
-                let slot = usize::try_from(p)
-                    .ok()
-                    .and_then(|p| dst.get_mut(p))
-                    .ok_or_else(|| corrupt("alp-rd", "exception position out of range"))?;
-                if l >> (64 - right_bits) != 0 {
-                    return Err(corrupt("alp-rd", "exception left part too wide"));
-                }
-                *slot = f64::from_bits(
-                    (l << right_bits) | (slot.to_bits() & ((1u64 << right_bits) - 1)),
-                );
-            }
-        }
+        tag::ALP_RD => decode_alp_rd(r, limits, out)?,
         tag::GORILLA => {
             let n = r.count(limits.max_values)?;
             let len = r.count(usize::MAX)?;
@@ -762,6 +716,194 @@ pub(crate) fn decode(r: &mut Reader<'_>, limits: Limits, out: &mut Vec<f64>) -> 
             gorilla_decode(bytes, n, out)?;
         }
         _ => {}
+    }
+    Ok(())
+}
+
+/// The buffers an ALP-RD node's children decode into, kept per thread so that a warm decoder
+/// allocates nothing for a block.
+#[derive(Default)]
+struct RdScratch {
+    codes: Vec<u64>,
+    right: Vec<u64>,
+    positions: Vec<u64>,
+    lefts: Vec<u64>,
+}
+
+/// Runs `f` with this thread's [`RdScratch`], emptied; fresh buffers when the thread's are
+/// already in use.
+fn with_rd_scratch<T>(f: impl FnOnce(&mut RdScratch) -> Result<T>) -> Result<T> {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<RdScratch> = std::cell::RefCell::default();
+    }
+    SCRATCH.with(|s| match s.try_borrow_mut() {
+        Ok(mut s) => {
+            s.codes.clear();
+            s.right.clear();
+            s.positions.clear();
+            s.lefts.clear();
+            f(&mut s)
+        }
+        Err(_) => f(&mut RdScratch::default()),
+    })
+}
+
+/// Decodes an ALP-RD node (its tag read) into `out`: its children (codes, right parts,
+/// exception positions and left parts) into this thread's buffers, then one pass that appends
+/// `dict[code] << right_bits | right` for every value ([`rd_combine`]) and one that checks
+/// every code and right part, then the exceptions' left parts over their values. Nothing is
+/// allocated for a block once the thread's buffers have grown to it.
+fn decode_alp_rd(r: &mut Reader<'_>, limits: Limits, out: &mut Vec<f64>) -> Result<()> {
+    let n = r.count(limits.max_values)?;
+    let right_bits = r.u8()?;
+    if right_bits == 0 || right_bits >= 64 {
+        return Err(corrupt(
+            "alp-rd",
+            format!("right width {right_bits} out of range"),
+        ));
+    }
+    let dict_len = usize::from(r.u8()?);
+    let mut dict = [0u64; 256];
+    for d in dict.iter_mut().take(dict_len) {
+        *d = u64::from(r.u16()?);
+    }
+    let dict = dict.get(..dict_len).unwrap_or_default();
+    with_rd_scratch(|s| {
+        int::decode_into(r, limits, 1, Some(n), &mut s.codes)?;
+        int::decode_into(r, limits, 1, Some(n), &mut s.right)?;
+        let count = r.count(n)?;
+        if count > 0 {
+            int::decode_into(r, limits, 1, Some(count), &mut s.positions)?;
+            int::decode_into(r, limits, 1, Some(count), &mut s.lefts)?;
+        }
+        let base = out.len();
+        if !rd_combine(&s.codes, &s.right, dict, right_bits, out) {
+            return Err(corrupt("alp-rd", "code or right part out of range"));
+        }
+        rd_patch(
+            out.get_mut(base..).unwrap_or_default(),
+            &s.positions,
+            &s.lefts,
+            right_bits,
+        )
+    })
+}
+
+/// Appends `dict[code] << right_bits | right` for every code and right part to `out`; false
+/// when a code is outside the dictionary (code 0 is allowed in an empty one, as a placeholder
+/// whose value an exception replaces) or a right part is wider than `right_bits` (then what
+/// was appended is meaningless). `codes` and `right` are equally long.
+fn rd_combine(
+    codes: &[u64],
+    right: &[u64],
+    dict: &[u64],
+    right_bits: u8,
+    out: &mut Vec<f64>,
+) -> bool {
+    if dict.len() > RD_WORD_ENTRIES * 2 {
+        return rd_combine_table(codes, right, dict, right_bits, out);
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        #[expect(unsafe_code, reason = "calls a function compiled for AVX2")]
+        // SAFETY: the CPU has AVX2, checked just above; the function is otherwise safe.
+        return unsafe { rd_combine_small_avx2(codes, right, dict, right_bits, out) };
+    }
+    rd_combine_small(codes, right, dict, right_bits, out)
+}
+
+/// Dictionary entries (16 bits each) held in one word by [`rd_combine_small`].
+const RD_WORD_ENTRIES: usize = 4;
+
+/// [`rd_combine_small`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn rd_combine_small_avx2(
+    codes: &[u64],
+    right: &[u64],
+    dict: &[u64],
+    right_bits: u8,
+    out: &mut Vec<f64>,
+) -> bool {
+    rd_combine_small(codes, right, dict, right_bits, out)
+}
+
+/// [`rd_combine`] for a dictionary of at most eight entries, the most the encoder writes.
+/// The entries sit in two words, four 16-bit entries to a word, so that a code's entry is a
+/// choice of word and a shift, not a load: the loop has no gather and vectorises (a variable
+/// shift per lane, where the CPU has AVX2).
+#[inline(always)]
+fn rd_combine_small(
+    codes: &[u64],
+    right: &[u64],
+    dict: &[u64],
+    right_bits: u8,
+    out: &mut Vec<f64>,
+) -> bool {
+    let mut words = [0u64; 2];
+    for (i, &d) in dict.iter().enumerate() {
+        if let Some(w) = words.get_mut(i / RD_WORD_ENTRIES) {
+            *w |= (d & 0xffff) << (16 * (i % RD_WORD_ENTRIES));
+        }
+    }
+    let [low, high] = words;
+    let shift = u32::from(right_bits);
+    out.extend(codes.iter().zip(right).map(|(&c, &rt)| {
+        // `high` for codes 4 to 7, by a mask rather than a branch or an indexed load.
+        let word = low ^ ((low ^ high) & 0u64.wrapping_sub((c >> 2) & 1));
+        let left = (word >> ((c & 3) * 16)) & 0xffff;
+        f64::from_bits((left << shift) | rt)
+    }));
+    rd_in_range(codes, right, dict.len(), shift)
+}
+
+/// Whether every code is inside a dictionary of `dict_len` entries (code 0 in an empty one)
+/// and every right part inside `right_bits`: a pass of its own, a reduction with nothing
+/// else in its loop, so that it vectorises.
+#[inline(always)]
+fn rd_in_range(codes: &[u64], right: &[u64], dict_len: usize, right_bits: u32) -> bool {
+    let limit = dict_len.max(1) as u64;
+    let bad = codes.iter().zip(right).fold(0u64, |bad, (&c, &rt)| {
+        bad | u64::from(c >= limit) | (rt >> right_bits)
+    });
+    bad == 0
+}
+
+/// [`rd_combine`] for any dictionary a node can hold (at most 255 entries), through a table
+/// padded to 256 entries; no encoder writes more than eight.
+fn rd_combine_table(
+    codes: &[u64],
+    right: &[u64],
+    dict: &[u64],
+    right_bits: u8,
+    out: &mut Vec<f64>,
+) -> bool {
+    let mut table = [0u64; 256];
+    for (t, &d) in table.iter_mut().zip(dict) {
+        *t = d << right_bits;
+    }
+    out.extend(
+        codes
+            .iter()
+            .zip(right)
+            .map(|(&c, &rt)| f64::from_bits(table[(c & 0xff) as usize] | rt)),
+    );
+    rd_in_range(codes, right, dict.len(), u32::from(right_bits))
+}
+
+/// Gives the values at `positions` in `dst` the left parts `lefts` (an ALP-RD node's
+/// exceptions, whose left parts the dictionary does not hold), keeping their right parts.
+fn rd_patch(dst: &mut [f64], positions: &[u64], lefts: &[u64], right_bits: u8) -> Result<()> {
+    let right_mask = (1u64 << right_bits) - 1;
+    for (&p, &l) in positions.iter().zip(lefts) {
+        let slot = usize::try_from(p)
+            .ok()
+            .and_then(|p| dst.get_mut(p))
+            .ok_or_else(|| corrupt("alp-rd", "exception position out of range"))?;
+        if l >> (64 - right_bits) != 0 {
+            return Err(corrupt("alp-rd", "exception left part too wide"));
+        }
+        *slot = f64::from_bits((l << right_bits) | (slot.to_bits() & right_mask));
     }
     Ok(())
 }
@@ -1010,7 +1152,67 @@ mod tests {
         split_matches_oracle(&v);
     }
 
+    /// [`rd_combine`] value by value: the entry of each code (0 outside the dictionary) above
+    /// its right part, and whether every code and right part is in range.
+    fn rd_combine_oracle(
+        codes: &[u64],
+        right: &[u64],
+        dict: &[u64],
+        right_bits: u8,
+    ) -> (Vec<u64>, bool) {
+        let values = codes
+            .iter()
+            .zip(right)
+            .map(|(&c, &rt)| {
+                let d = usize::try_from(c).ok().and_then(|c| dict.get(c)).copied();
+                (d.unwrap_or(0) << right_bits) | rt
+            })
+            .collect();
+        let ok = codes
+            .iter()
+            .zip(right)
+            .all(|(&c, &rt)| c < dict.len().max(1) as u64 && rt >> right_bits == 0);
+        (values, ok)
+    }
+
     proptest! {
+        #[test]
+        fn rd_combine_matches_a_lookup_per_value(
+            dict in proptest::collection::vec(any::<u16>(), 0..12),
+            pairs in proptest::collection::vec((0u64..10, any::<u64>()), 0..300),
+            right_bits in 1u8..64,
+            wide in proptest::option::of((0usize..300, any::<u64>(), any::<u64>())),
+        ) {
+            let dict: Vec<u64> = dict.into_iter().map(u64::from).collect();
+            let mask = (1u64 << right_bits) - 1;
+            let mut codes: Vec<u64> = pairs.iter().map(|&(c, _)| c % dict.len().max(1) as u64).collect();
+            let mut right: Vec<u64> = pairs.iter().map(|&(_, r)| r & mask).collect();
+            // Now and then a code or right part out of range.
+            if let Some((i, c, r)) = wide && i < codes.len() {
+                codes[i] = c >> (c % 64);
+                right[i] = r;
+            }
+            let (want, want_ok) = rd_combine_oracle(&codes, &right, &dict, right_bits);
+            let mut out = vec![0.5];
+            let ok = rd_combine(&codes, &right, &dict, right_bits, &mut out);
+            prop_assert_eq!(ok, want_ok);
+            prop_assert_eq!(out.len(), codes.len() + 1);
+            if ok {
+                let got: Vec<u64> = out[1..].iter().map(|v| v.to_bits()).collect();
+                prop_assert_eq!(got, want);
+            }
+            let mut out = Vec::new();
+            prop_assert_eq!(rd_combine_table(&codes, &right, &dict, right_bits, &mut out), want_ok);
+            if want_ok && dict.len() <= 8 {
+                let mut small = Vec::new();
+                prop_assert!(rd_combine_small(&codes, &right, &dict, right_bits, &mut small));
+                prop_assert_eq!(
+                    small.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    out.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+                );
+            }
+        }
+
         #[test]
         fn split_checks_every_value_as_exact_does(
             bits in proptest::collection::vec(any::<u64>(), 0..64),

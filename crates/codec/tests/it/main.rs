@@ -3,6 +3,7 @@
 
 mod common;
 
+mod alp_rd_chosen_round_trip_and_corrupt_fields_return_err;
 mod bitpacked_miniblocks_chosen_round_trip_and_corrupt_fields_return_err;
 mod cascade_choice_entropy_on;
 mod cascade_choice_snapshots;
