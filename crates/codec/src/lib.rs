@@ -103,9 +103,8 @@
 //! (detected at run time): one IEEE division a value, four to a vector instead of two, with
 //! the same results bit for bit as the baseline copies; and ALP-RD's decoding loop (a
 //! dictionary entry by a shift per lane, above each right part), in a copy compiled for AVX2
-//! the same way; and [`spread`], which moves a
-//! nullable block's packed values onto their valid rows with AVX-512's expanding loads where
-//! the CPU has them (the counts checked first); and the sampler's minimum and maximum of a
+//! the same way; and [`spread`], which moves a nullable block's packed values onto their
+//! valid rows with AVX-512's expanding loads where the CPU has them (the counts checked first); and the sampler's minimum and maximum of a
 //! node's values, in a copy compiled for AVX-512 (unsigned 64-bit vector minima) where the
 //! CPU has it; and sequentially packed values (a block's tail past its last 1,024-value
 //! chunk, every value of a shorter block), unpacked eight at a time by a byte permutation
