@@ -225,7 +225,7 @@ impl DecodedBlock {
         keys: Vec<Arc<DecodedBlock>>,
     ) -> Result<()> {
         for k in &keys {
-            k.values()?;
+            k.keep_values()?;
         }
         self.inputs = Some(Box::new(DeriveInputs { lookup, keys }));
         Ok(())
@@ -330,6 +330,12 @@ impl DecodedBlock {
             block: self.pos.block,
             source: e,
         }
+    }
+
+    /// Decodes the values now and keeps them in the block (a key block, which its own column
+    /// and the blocks derived from it read).
+    pub(crate) fn keep_values(&self) -> Result<()> {
+        self.values().map(|_| ())
     }
 
     /// The non-null values, decoded on the first call.

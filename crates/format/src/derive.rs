@@ -1554,10 +1554,13 @@ mod tests {
             // Dictionaries of 12 and 6 codes: a row's code 12 (or 6) is past them.
             let dict_len = [Some(12), None, Some(6), None];
             let l = Lookup::new(&d, &dict_len).unwrap();
+            // A symbol key's entries hold its codes plus one (0: a null key); a value key's,
+            // its values.
+            let plus = u64::from(kind != 2);
             let table = |a: u64, b: u64| {
                 entries
                     .iter()
-                    .find(|e| e.0 == a && (kind != 1 || e.1 == b))
+                    .find(|e| e.0 == a + plus && (kind != 1 || e.1 == b + plus))
                     .map(|e| e.2)
             };
             let (a, b): (Vec<u64>, Vec<u64>) = rows.iter().copied().unzip();

@@ -1454,13 +1454,6 @@ impl Segment {
             })
     }
 
-    /// Sets derived block `d`'s values from its keys' blocks, which must hold the same rows
-    /// (blocks of the same index starting at the same row).
-    fn derive_block(&self, column: usize, d: &DecodedBlock, keys: &[&DecodedBlock]) -> Result<()> {
-        self.check_derived_cut(column, d)?;
-        d.derive_from(self.lookup_of(column, d.pos().block)?, keys)
-    }
-
     /// `Corrupt` unless derived block `d` of `column` starts where the same-index blocks of
     /// its key columns do.
     fn check_derived_cut(&self, column: usize, d: &DecodedBlock) -> Result<()> {
@@ -1599,45 +1592,81 @@ impl Segment {
         }
         let rows = usize::try_from(self.footer.row_count)
             .map_err(|_| FormatError::InvalidArgument("segment too large for memory".into()))?;
-        let decode_column = |c: usize, blocks: &[(usize, Bytes)]| -> Result<ArrayRef> {
+        // A key column's blocks are decoded once, whichever column (its own, or one derived
+        // from it, on any thread) needs them first, and kept with their values for the rest.
+        let is_key: Vec<bool> = read
+            .iter()
+            .map(|k| {
+                columns.iter().any(|&c| {
+                    self.lookups
+                        .get(c)
+                        .and_then(Option::as_ref)
+                        .is_some_and(|l| l.keys.contains(k))
+                })
+            })
+            .collect();
+        let kept: Vec<Vec<std::sync::OnceLock<Arc<DecodedBlock>>>> = per_column
+            .iter()
+            .zip(&is_key)
+            .map(|(blocks, &key)| {
+                let n = if key { blocks.len() } else { 0 };
+                (0..n).map(|_| std::sync::OnceLock::new()).collect()
+            })
+            .collect();
+        // Block `j` of the `i`th column read.
+        let block = |i: usize, j: usize| -> Result<Arc<DecodedBlock>> {
+            let (b, bytes) = per_column.get(i).and_then(|p| p.get(j)).ok_or_else(|| {
+                FormatError::InvalidArgument(format!("block {j} of column {i} not read"))
+            })?;
+            let c = read.get(i).copied().unwrap_or(usize::MAX);
+            let Some(slot) = kept.get(i).and_then(|k| k.get(j)) else {
+                return Ok(Arc::new(self.decode_raw(c, *b, bytes)?));
+            };
+            if let Some(d) = slot.get() {
+                return Ok(Arc::clone(d));
+            }
+            let d = self.decode_raw(c, *b, bytes)?;
+            d.keep_values()?;
+            Ok(Arc::clone(slot.get_or_init(|| Arc::new(d))))
+        };
+        let decode_column = |i: usize| -> Result<ArrayRef> {
+            let c = read.get(i).copied().unwrap_or(usize::MAX);
             let mut sink = self.sink(c, rows)?;
-            for (b, bytes) in blocks {
-                let d = self.decode_raw(c, *b, bytes)?;
+            for j in 0..per_column.get(i).map_or(0, Vec::len) {
+                let mut d = block(i, j)?;
                 if d.is_derived() {
-                    let key_blocks = self
-                        .lookup_of(c, *b)?
+                    let b = d.pos().block;
+                    let lookup = self.lookup_of(c, b)?;
+                    let keys = lookup
                         .keys
                         .iter()
                         .map(|&k| {
-                            let bytes = read
-                                .iter()
-                                .position(|&x| x == k)
-                                .and_then(|i| per_column.get(i)?.get(*b))
-                                .filter(|(kb, _)| kb == b)
-                                .map(|(_, bytes)| bytes)
-                                .ok_or_else(|| {
-                                    FormatError::InvalidArgument(format!(
-                                        "block {b} of key column {k} not read"
-                                    ))
-                                })?;
-                            self.decode_raw(k, *b, bytes)
+                            let at = read.iter().position(|&x| x == k);
+                            let kb = at.map(|ki| block(ki, j)).transpose()?;
+                            kb.filter(|kb| kb.pos().block == b).ok_or_else(|| {
+                                FormatError::InvalidArgument(format!(
+                                    "block {b} of key column {k} not read"
+                                ))
+                            })
                         })
                         .collect::<Result<Vec<_>>>()?;
-                    let keys: Vec<&DecodedBlock> = key_blocks.iter().collect();
-                    self.derive_block(c, &d, &keys)?;
+                    self.check_derived_cut(c, &d)?;
+                    // A derived block is never a key, so never kept: this is its only handle.
+                    match Arc::get_mut(&mut d) {
+                        Some(m) => m.defer_derivation(Arc::clone(lookup), keys)?,
+                        None => {
+                            let keys: Vec<&DecodedBlock> = keys.iter().map(Arc::as_ref).collect();
+                            d.derive_from(lookup, &keys)?;
+                        }
+                    }
                 }
                 sink.append(&d, 0..d.rows(), None)?;
             }
             sink.finish()
         };
-        let per_column = &per_column[..columns.len()];
         let threads = threads.clamp(1, columns.len().max(1));
         if threads == 1 {
-            return columns
-                .iter()
-                .zip(per_column)
-                .map(|(&c, blocks)| decode_column(c, blocks))
-                .collect();
+            return (0..columns.len()).map(decode_column).collect();
         }
         // Columns go to threads round-robin from the largest down, so each gets a fair share
         // of the bytes; results come back in the caller's order.
@@ -1649,11 +1678,10 @@ impl Segment {
             let handles: Vec<_> = (0..threads)
                 .map(|t| {
                     let mine: Vec<usize> = order.iter().copied().skip(t).step_by(threads).collect();
-                    let per_column = &per_column;
                     let decode_column = &decode_column;
                     scope.spawn(move || {
                         mine.into_iter()
-                            .map(|i| (i, decode_column(columns[i], &per_column[i])))
+                            .map(|i| (i, decode_column(i)))
                             .collect::<Vec<_>>()
                     })
                 })
