@@ -684,17 +684,26 @@ pub(crate) fn encode_with(
         // block the table covers whole, with no new entry, is a zero count: no encoding is
         // smaller, and the block's own is not tried.
         let derived = match encode_derived(field, a, opts, valid.as_deref(), deriver, keys)? {
-            Some((block, d)) if d.covered => {
+            Some((mut block, d, values)) if d.covered => {
+                (block.stats, block.bloom) = values.stats(opts, field, d.bytes.len());
                 deriver.accept();
                 return Ok(block);
             }
             other => other,
         };
         let own = encode_own(field, a, opts, dict, memory, codes_out, valid.as_deref())?;
-        let Some((block, d)) = derived else {
+        let Some((mut block, d, _)) = derived else {
             return Ok(own);
         };
         if block.bytes.len() + d.table_bytes < own.bytes.len() {
+            // The same values' statistics, as the block's own encoding found them; its
+            // bloom filter where it pays for the derived values' bytes too (as
+            // `wants_bloom` decides: the shorter bytes the only condition that changes).
+            let distinct = own.stats.distinct_count.unwrap_or(0);
+            let keep_bloom = matches!(opts.bloom, BloomPolicy::Always)
+                || bloom_bytes(opts, distinct) * 4 <= d.bytes.len();
+            block.bloom = own.bloom.filter(|_| keep_bloom);
+            block.stats = own.stats;
             deriver.accept();
             return Ok(block);
         }
@@ -977,7 +986,7 @@ fn encode_derived(
     valid: Option<&[bool]>,
     deriver: &mut Deriver,
     keys: derive::RowKeys<'_>,
-) -> Result<Option<(EncodedBlock, derive::DerivedValues)>> {
+) -> Result<Option<(EncodedBlock, derive::DerivedValues, BlockValues)>> {
     let rows = a.len();
     if keys.keys.len() != rows || keys.valid.is_some_and(|v| v.len() != rows) {
         return Err(FormatError::InvalidArgument(format!(
@@ -1010,12 +1019,6 @@ fn encode_derived(
         };
         d
     };
-    let d = distinct_count(bits.iter().copied(), bits.len());
-    let stored = derived.bytes.len();
-    let (stats, bloom) = match &signed_v {
-        Some(v) => signed_stats(opts, field, v, rows, d, stored),
-        None => unsigned_stats(opts, field, &bits, rows, d, stored),
-    };
     // `inspect` shows what the column is derived from, and whether the block has exceptions.
     let cascade = match (derived.exceptions, flags & ZSTD_VALUES != 0) {
         (_, true) => format!("zstd(derived({}))", deriver.label),
@@ -1024,12 +1027,42 @@ fn encode_derived(
     };
     let block = EncodedBlock {
         bytes: assemble(flags, valid, &derived.bytes, &opts.encode)?,
-        stats,
-        bloom,
+        stats: ColumnStats::default(),
+        bloom: None,
         cascade,
         rows,
     };
-    Ok(Some((block, derived)))
+    let values = BlockValues {
+        bits,
+        signed: signed_v,
+        rows,
+    };
+    Ok(Some((block, derived, values)))
+}
+
+/// A derived block's values, for its statistics where its own encoding did not find them.
+struct BlockValues {
+    /// As `u64` bits.
+    bits: Vec<u64>,
+    /// An `i64` column's values.
+    signed: Option<Vec<i64>>,
+    rows: usize,
+}
+
+impl BlockValues {
+    /// The statistics and bloom filter of a block of these values stored in `stored` bytes.
+    fn stats(
+        &self,
+        opts: &BlockOptions,
+        field: &Field,
+        stored: usize,
+    ) -> (ColumnStats, Option<BloomFilter>) {
+        let d = distinct_count(self.bits.iter().copied(), self.bits.len());
+        match &self.signed {
+            Some(v) => signed_stats(opts, field, v, self.rows, d, stored),
+            None => unsigned_stats(opts, field, &self.bits, self.rows, d, stored),
+        }
+    }
 }
 
 /// A string block as the codec chose it, or as plain strings where their zstd frame is smaller

@@ -662,3 +662,45 @@ fn columns_in_runs_beside_their_key_do_not_grow() {
         check_reads_all(&on, &batch);
     }
 }
+
+/// A derived block keeps the statistics of its values (taken from its own encoding where
+/// that was tried): the footer's block statistics, and with blooms always on the blooms,
+/// equal those written without derivation.
+#[test]
+fn derived_blocks_keep_the_statistics_and_blooms_of_their_values() {
+    let tables = [
+        table(20_000, 30, 7, 200),
+        value_keyed_table(20_000, 300, 7, 150),
+    ];
+    for (schema, batch) in &tables {
+        for bloom in [
+            strata_format::BloomPolicy::Always,
+            strata_format::BloomPolicy::Auto,
+        ] {
+            let opts = BlockOptions {
+                bloom,
+                ..options(4096)
+            };
+            let on = Segment::from_bytes(Bytes::from(write(schema, batch, opts, 1))).unwrap();
+            let off_opts = BlockOptions {
+                derive: false,
+                ..opts
+            };
+            let off = Segment::from_bytes(Bytes::from(write(schema, batch, off_opts, 1))).unwrap();
+            assert!(!on.footer().derived.is_empty());
+            for d in &on.footer().derived {
+                let (a, b) = (
+                    &on.footer().columns[d.column],
+                    &off.footer().columns[d.column],
+                );
+                assert_eq!(a.blocks.len(), b.blocks.len());
+                for (x, y) in a.blocks.iter().zip(&b.blocks) {
+                    assert_eq!(x.stats, y.stats, "column {}", d.column);
+                    if matches!(bloom, strata_format::BloomPolicy::Always) {
+                        assert_eq!(x.bloom, y.bloom, "column {}", d.column);
+                    }
+                }
+            }
+        }
+    }
+}
