@@ -1,5 +1,6 @@
 //! Arbitrary bytes as a segment footer: `Footer::decode`, then `Segment::from_bytes` on a file
-//! built around them, then a read of every block. None of it may panic or over-allocate.
+//! built around them, then a read of every block, whole and stripe by stripe through column
+//! sinks. None of it may panic or over-allocate.
 //!
 //! Input: `n u16 LE | n bytes of data region | footer`; the top two bits of `n` pick the
 //! footer layout (`1x`: version 1's, `01`: version 2's, `00`: the version this build writes,
@@ -77,5 +78,24 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(segment) = Segment::from_bytes(file.into()) {
         let _ = segment.read_all();
+        // As a scan reads: each stripe's blocks decoded together, each appended whole (a
+        // derived block makes its values straight into the output), then its second half
+        // (through values made in the block).
+        for b in 0..segment.num_blocks(0).min(64) {
+            let wanted: Vec<(usize, usize)> = (0..segment.num_columns())
+                .filter(|&c| b < segment.num_blocks(c))
+                .map(|c| (c, b))
+                .collect();
+            let Ok(blocks) = segment.decode_blocks(&wanted) else {
+                continue;
+            };
+            for (&(c, _), d) in wanted.iter().zip(&blocks) {
+                if let Ok(mut sink) = segment.sink(c, d.rows()) {
+                    let _ = sink.append(d, 0..d.rows(), None);
+                    let _ = sink.append(d, d.rows() / 2..d.rows(), None);
+                    let _ = sink.finish();
+                }
+            }
+        }
     }
 });
