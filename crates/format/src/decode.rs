@@ -250,6 +250,7 @@ impl DecodedBlock {
         r
     }
 
+    /// [`Self::derive_into`] without its count check and undo.
     fn derive_values(
         &self,
         lookup: &Lookup,
