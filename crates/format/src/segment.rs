@@ -1403,35 +1403,60 @@ impl Segment {
             if !out[i].is_derived() {
                 continue;
             }
-            let lookup = self.lookup_of(column, block)?;
-            let keys = lookup
-                .keys
-                .iter()
-                .map(|&k| {
-                    all.iter()
-                        .position(|&x| x == (k, block))
-                        .and_then(|j| out.get(j))
-                        .map(Arc::clone)
-                        .ok_or_else(|| {
-                            FormatError::InvalidArgument(format!(
-                                "block {block} of key column {k} of column {column} not read"
-                            ))
-                        })
-                })
-                .collect::<Result<Vec<_>>>()?;
-            self.check_derived_cut(column, &out[i])?;
-            let lookup = Arc::clone(lookup);
-            // A derived block is never a key, so no other handle to it exists yet.
-            match Arc::get_mut(&mut out[i]) {
-                Some(d) => d.defer_derivation(lookup, keys)?,
-                None => {
-                    let keys: Vec<&DecodedBlock> = keys.iter().map(Arc::as_ref).collect();
-                    out[i].derive_from(&lookup, &keys)?;
-                }
-            }
+            let keys = self.key_blocks(column, block, |k| {
+                Ok(all
+                    .iter()
+                    .position(|&x| x == (k, block))
+                    .and_then(|j| out.get(j))
+                    .map(Arc::clone))
+            })?;
+            self.defer_derived(column, &mut out[i], keys)?;
         }
         out.truncate(wanted.len());
         Ok(out)
+    }
+
+    /// The key blocks of derived block `block` of `column`, in its lookup's key order
+    /// (`key_block(k)`: key column `k`'s block of the same stripe, `None` when not read).
+    fn key_blocks(
+        &self,
+        column: usize,
+        block: usize,
+        mut key_block: impl FnMut(usize) -> Result<Option<Arc<DecodedBlock>>>,
+    ) -> Result<Vec<Arc<DecodedBlock>>> {
+        self.lookup_of(column, block)?
+            .keys
+            .iter()
+            .map(|&k| {
+                key_block(k)?
+                    .filter(|kb| kb.pos().block == block)
+                    .ok_or_else(|| {
+                        FormatError::InvalidArgument(format!(
+                            "block {block} of key column {k} of column {column} not read"
+                        ))
+                    })
+            })
+            .collect()
+    }
+
+    /// Hands derived block `d` of `column` its lookup and its key blocks (see
+    /// [`Self::key_blocks`]), from which it makes its values when first used.
+    fn defer_derived(
+        &self,
+        column: usize,
+        d: &mut Arc<DecodedBlock>,
+        keys: Vec<Arc<DecodedBlock>>,
+    ) -> Result<()> {
+        self.check_derived_cut(column, d)?;
+        let lookup = self.lookup_of(column, d.pos().block)?;
+        // A derived block is never a key, so a fresh one has no other handle.
+        match Arc::get_mut(d) {
+            Some(m) => m.defer_derivation(Arc::clone(lookup), keys),
+            None => {
+                let keys: Vec<&DecodedBlock> = keys.iter().map(Arc::as_ref).collect();
+                d.derive_from(lookup, &keys)
+            }
+        }
     }
 
     /// The lookup of a column a derived block belongs to; `Corrupt` when it has none.
@@ -1635,30 +1660,13 @@ impl Segment {
             for j in 0..per_column.get(i).map_or(0, Vec::len) {
                 let mut d = block(i, j)?;
                 if d.is_derived() {
-                    let b = d.pos().block;
-                    let lookup = self.lookup_of(c, b)?;
-                    let keys = lookup
-                        .keys
-                        .iter()
-                        .map(|&k| {
-                            let at = read.iter().position(|&x| x == k);
-                            let kb = at.map(|ki| block(ki, j)).transpose()?;
-                            kb.filter(|kb| kb.pos().block == b).ok_or_else(|| {
-                                FormatError::InvalidArgument(format!(
-                                    "block {b} of key column {k} not read"
-                                ))
-                            })
-                        })
-                        .collect::<Result<Vec<_>>>()?;
-                    self.check_derived_cut(c, &d)?;
-                    // A derived block is never a key, so never kept: this is its only handle.
-                    match Arc::get_mut(&mut d) {
-                        Some(m) => m.defer_derivation(Arc::clone(lookup), keys)?,
-                        None => {
-                            let keys: Vec<&DecodedBlock> = keys.iter().map(Arc::as_ref).collect();
-                            d.derive_from(lookup, &keys)?;
-                        }
-                    }
+                    let keys = self.key_blocks(c, d.pos().block, |k| {
+                        read.iter()
+                            .position(|&x| x == k)
+                            .map(|ki| block(ki, j))
+                            .transpose()
+                    })?;
+                    self.defer_derived(c, &mut d, keys)?;
                 }
                 sink.append(&d, 0..d.rows(), None)?;
             }
