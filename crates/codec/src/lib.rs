@@ -53,8 +53,9 @@
 //! fraction of a whole-node pass); past it, the node is compressed for an exact size, taken only
 //! when it saves a fifth of the best other choice, the price of its slower decoding.
 //!
-//! `ans` (tag `0x0b`) stores each value, minus the node minimum, as a *bin* index coded with
-//! static, 4-way interleaved rANS (32-bit states, 16-bit renormalisation, weights quantised to
+//! `ans` (tag `0x0b`; `0x0f` with a lane count of its own) stores each value, minus the node
+//! minimum, as a *bin* index coded with static, interleaved rANS (4 lanes; 16 or 32 in nodes of
+//! about 1.5 or 3.4 KB and more, which an AVX-512 CPU decodes 16 values a step; 32-bit states, 16-bit renormalisation, weights quantised to
 //! at most 2^12) plus the value's offset within its bin, bit-packed at the bin's width: one
 //! zero-width bin per value for small alphabets, a few wide bins for skewed magnitudes (pco's
 //! binning). Bins are chosen by a dynamic programme over a histogram of at most 128 bins
@@ -83,9 +84,10 @@
 //! smaller, writes 0.56–0.73× and full single-threaded reads 0.52–0.81× as fast: rANS
 //! decodes a value in 3.3–3.9 ns (kernels bench), bit-unpacking in 0.5–0.9. Its decoder runs
 //! two passes (each value's bin, from a per-thread table of 2^L slot entries; then its value,
-//! from a table of the node's bins); four lanes share one word stream. The first pass retires
-//! about 20 instructions a value and is bound by them, not by the lanes' shared stream (a
-//! layout with one stream per lane read no faster); the second costs about 2 ns a value where
+//! from a table of the node's bins); the lanes share one word stream. In the scalar loop of
+//! four lanes the first pass retires about 20 instructions a value and is bound by them, not by
+//! the lanes' shared stream (a layout with one stream per lane read no faster); the vector
+//! loop over 16 or 32 lanes takes about 0.67 ns a value; the second costs about 2 ns a value where
 //! bins have widths. That is why it is not the default: reads cost what the leaf holds in
 //! values, not what it saves in bytes. The encoder divides by a reciprocal multiplication.
 //! [`Profile::TimeSeries`] adds delta-of-delta and Gorilla to the candidates.
