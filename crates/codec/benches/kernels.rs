@@ -239,7 +239,9 @@ fn bench_alp_rd(c: &mut Criterion) {
 }
 
 /// The rANS leaf on skewed integers, beside bit-unpacking the same values: a small alphabet
-/// (every bin one value, no offset bits) and a wide one (bins with offset bits).
+/// (every bin one value, no offset bits), a wide one (bins with offset bits), and the deltas
+/// of a sensor's timestamps (bins from zero to some 30 bits wide: jitter around the period,
+/// occasional gaps, rare outages).
 fn bench_ans(c: &mut Criterion) {
     let mut g = c.benchmark_group("ans");
     g.throughput(Throughput::Bytes((BLOCK * BLOCKS * 8) as u64));
@@ -253,7 +255,18 @@ fn bench_ans(c: &mut Criterion) {
             r * r / 50 + 5000
         })
         .collect();
-    for (name, v) in [("small", &small), ("wide", &wide)] {
+    let deltas: Vec<u64> = (0..BLOCK * BLOCKS)
+        .map(|_| {
+            let r = lcg(&mut seed);
+            let jitter = (r & 63) + (r >> 6 & 63);
+            match r >> 20 & 1023 {
+                0..=4 => 1000 + (r >> 30) % (1 << 30),
+                5..=60 => 1000 + (r >> 30) % 100_000,
+                _ => 1000 + jitter,
+            }
+        })
+        .collect();
+    for (name, v) in [("small", &small), ("wide", &wide), ("deltas", &deltas)] {
         for (scheme, label) in [(Scheme::Ans, "ans"), (Scheme::BitPacked, "bitpacked")] {
             let opts = EncodeOptions {
                 scheme: Some(scheme),

@@ -82,13 +82,15 @@
 //! Measured on the six tables of the segment suite with format 3.3's zstd stage on
 //! (docs/benchmarks.md, thirteenth-session section), entropy on makes segments 5.8–24.6 %
 //! smaller, writes 0.56–0.73× and full single-threaded reads 0.52–0.81× as fast: rANS
-//! decodes a value in 3.3–3.9 ns (kernels bench), bit-unpacking in 0.5–0.9. Its decoder runs
+//! decodes a value in 3.3–3.9 ns (kernels bench; 2.3–2.6 since the second pass below runs
+//! eight values to a vector on AVX-512), bit-unpacking in 0.5–0.9. Its decoder runs
 //! two passes (each value's bin, from a per-thread table of 2^L slot entries; then its value,
 //! from a table of the node's bins); the lanes share one word stream. In the scalar loop of
 //! four lanes the first pass retires about 20 instructions a value and is bound by them, not by
 //! the lanes' shared stream (a layout with one stream per lane read no faster); the vector
-//! loop over 16 or 32 lanes takes about 0.67 ns a value; the second costs about 2 ns a value where
-//! bins have widths. That is why it is not the default: reads cost what the leaf holds in
+//! loop over 16 or 32 lanes takes about 0.67 ns a value. The second costs about 1.3 ns a
+//! value where bins have widths, 0.4–0.7 where the CPU has AVX-512 (eight values to a
+//! vector, see `ans.rs`). That is why it is not the default: reads cost what the leaf holds in
 //! values, not what it saves in bytes. The encoder divides by a reciprocal multiplication.
 //! [`Profile::TimeSeries`] adds delta-of-delta and Gorilla to the candidates.
 //! [`EncodeOptions::scheme`] forces the top-level scheme. The chosen tree is returned as a
@@ -110,7 +112,9 @@
 //! node's values, in a copy compiled for AVX-512 (unsigned 64-bit vector minima) where the
 //! CPU has it; and sequentially packed values (a block's tail past its last 1,024-value
 //! chunk, every value of a shorter block), unpacked eight at a time by a byte permutation
-//! where the CPU has AVX-512 VBMI (masked loads, so no byte past the packed words is read).
+//! where the CPU has AVX-512 VBMI (masked loads, so no byte past the packed words is read);
+//! and the `ans` leaf's second pass (each value's offset and base, eight to a vector) where the
+//! CPU has AVX-512, each group's 64-byte load taken from a bounds-checked window.
 //!
 //! ```
 //! use strata_codec::{EncodeOptions, Profile, decode_i64, encode_i64};
