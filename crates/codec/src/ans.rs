@@ -36,6 +36,7 @@ use std::sync::OnceLock;
 
 use crate::bitpack::width_of;
 use crate::error::{CodecError, Result, corrupt};
+use crate::int::tag;
 use crate::io::{PutLe, Reader};
 
 /// Largest `table_log`: weights are quantised to at most 4096.
@@ -44,8 +45,10 @@ pub(crate) const MAX_TABLE_LOG: u8 = 12;
 pub(crate) const MAX_BINS: usize = 1 << MAX_TABLE_LOG;
 /// Histogram resolution before bins are merged: more finds more structure, costs O(B²) time.
 const INITIAL_BINS: usize = 128;
-/// Interleaved rANS lanes.
+/// Interleaved rANS lanes of a node of tag `0x0b`; a node of tag `0x0f` says how many it has.
 const LANES: usize = 4;
+/// Most lanes a node of tag `0x0f` may have.
+const MAX_LANES: usize = 64;
 /// Lower bound of a normalised state, and the state every lane starts (and ends) in.
 const STATE_LOW: u32 = 1 << 16;
 /// Most histogram bins one bin may merge: bounds the dynamic programme at O(B · MAX_GROUP),
@@ -60,7 +63,28 @@ const ESTIMATE_GROUP: usize = 16;
 const BIN_META_BITS: f32 = 14.0;
 /// Fixed bytes of a node besides the table and payloads: tag, count, reference, bin count,
 /// table log, three field widths, word count, states, offset length.
-const FIXED_BYTES: usize = 1 + 3 + 8 + 2 + 1 + 3 + 2 + 4 * LANES + 2;
+const FIXED_BYTES: usize = fixed_bytes(LANES);
+
+/// [`FIXED_BYTES`] of a node of `lanes` lanes (a lane count other than [`LANES`] is a byte of
+/// its own).
+const fn fixed_bytes(lanes: usize) -> usize {
+    1 + 3 + 8 + 2 + 1 + 3 + 2 + 4 * lanes + 2 + if lanes == LANES { 0 } else { 1 }
+}
+
+/// Lanes a node of about `bytes` (coded in four lanes) codes its values in. More lanes let
+/// the vector decoder take 16 values a step with one gather (16 lanes) or two independent
+/// ones (32), where 4 lanes run a scalar loop bound by its chain of loads and multiplies; each
+/// lane costs a final state, about 3 bytes beyond what it carries. The thresholds keep that
+/// cost at most about 2.5 % of the node.
+fn lanes_for(bytes: usize) -> usize {
+    if bytes >= 3400 {
+        32
+    } else if bytes >= 1500 {
+        16
+    } else {
+        LANES
+    }
+}
 
 #[derive(Debug, Clone, Copy)]
 struct Bin {
@@ -94,6 +118,8 @@ pub(crate) struct Plan {
     bins: Vec<Bin>,
     weights: Vec<u32>,
     table_log: u8,
+    /// Interleaved rANS lanes (see [`lanes_for`]).
+    lanes: usize,
     /// Estimated encoded size of the node in bytes, header included.
     pub(crate) bytes: usize,
 }
@@ -474,16 +500,20 @@ fn finish_plan(reference: u64, bins: Vec<Bin>, n: usize) -> Option<Plan> {
         .sum();
     // The states carry about 8 bits of payload each beyond their 16-bit floor.
     let ans_bits = (ans_and_weight_bits as usize).saturating_sub(bins.len() * usize::from(fw));
-    let ans_bytes = ans_bits.saturating_sub(8 * LANES).div_ceil(16) * 2;
-    let bytes = FIXED_BYTES
-        + (table_bits + bins.len() * usize::from(fw)).div_ceil(8)
-        + ans_bytes
-        + (offset_bits as usize).div_ceil(8);
+    let size = |lanes: usize| {
+        fixed_bytes(lanes)
+            + (table_bits + bins.len() * usize::from(fw)).div_ceil(8)
+            + ans_bits.saturating_sub(8 * lanes).div_ceil(16) * 2
+            + (offset_bits as usize).div_ceil(8)
+    };
+    let lanes = lanes_for(size(LANES));
+    let bytes = size(lanes);
     Some(Plan {
         reference,
         bins,
         weights,
         table_log,
+        lanes,
         bytes,
     })
 }
@@ -582,8 +612,8 @@ impl<'a> BitReader<'a> {
 /// Encodes `values` as one entropy-coded node (tag and count included). Returns the detail for
 /// the cascade, or `None` (writing nothing) when there is nothing to code.
 #[cfg(test)]
-pub(crate) fn encode(values: &[u64], tag: u8, out: &mut Vec<u8>) -> Option<String> {
-    encode_planned(values, &plan(values)?, tag, out)
+pub(crate) fn encode(values: &[u64], out: &mut Vec<u8>) -> Option<String> {
+    encode_planned(values, &plan(values)?, out)
 }
 
 /// The bin of each value: the last of `lowers` (ascending bounds relative to `reference`, the
@@ -614,12 +644,7 @@ fn bin_of_each(values: &[u64], reference: u64, lowers: &[u64]) -> Vec<u16> {
 /// Encodes `values` as one entropy-coded node (tag and count included) under `p`, a plan of
 /// exactly them: the sampler's, or one following an earlier node's bins. Returns the detail
 /// for the cascade.
-pub(crate) fn encode_planned(
-    values: &[u64],
-    p: &Plan,
-    tag: u8,
-    out: &mut Vec<u8>,
-) -> Option<String> {
+pub(crate) fn encode_planned(values: &[u64], p: &Plan, out: &mut Vec<u8>) -> Option<String> {
     let log = u32::from(p.table_log);
     let lowers: Vec<u64> = p.bins.iter().map(|b| b.lower).collect();
     let widths: Vec<u8> = p.bins.iter().map(Bin::width).collect();
@@ -650,11 +675,12 @@ pub(crate) fn encode_planned(
         }
     }
     // rANS runs backwards so that the decoder reads forwards.
-    let mut states = [u64::from(STATE_LOW); LANES];
+    let lanes = p.lanes.clamp(1, MAX_LANES);
+    let mut states = vec![u64::from(STATE_LOW); lanes];
     let mut words: Vec<u16> = Vec::with_capacity(values.len());
     for (i, &s) in syms.iter().enumerate().rev() {
         let s = usize::from(s);
-        let (Some(x), Some(&(f, start, reciprocal))) = (states.get_mut(i % LANES), cum.get(s))
+        let (Some(x), Some(&(f, start, reciprocal))) = (states.get_mut(i % lanes), cum.get(s))
         else {
             continue;
         };
@@ -670,8 +696,14 @@ pub(crate) fn encode_planned(
     }
     words.reverse();
 
-    out.put_u8(tag);
-    out.put_len(values.len());
+    if lanes == LANES {
+        out.put_u8(tag::ANS);
+        out.put_len(values.len());
+    } else {
+        out.put_u8(tag::ANS_LANES);
+        out.put_len(values.len());
+        out.put_u8(lanes as u8);
+    }
     out.put_u64(p.reference);
     out.put_len(p.bins.len());
     out.put_u8(p.table_log);
@@ -700,7 +732,11 @@ pub(crate) fn encode_planned(
     let offsets = offsets.finish();
     out.put_len(offsets.len());
     out.extend_from_slice(&offsets);
-    Some(format!("bins={},log={}", p.bins.len(), p.table_log))
+    Some(if lanes == LANES {
+        format!("bins={},log={}", p.bins.len(), p.table_log)
+    } else {
+        format!("bins={},log={},lanes={lanes}", p.bins.len(), p.table_log)
+    })
 }
 
 /// Shift of the encoder's reciprocals: 32 bits of state plus 13 of weight, which makes the
@@ -790,7 +826,172 @@ fn decode_symbols<const LOG: u32>(
     (states, p)
 }
 
-/// [`decode_symbols`] at table log `log` (at most [`MAX_TABLE_LOG`]).
+/// Decodes the bin of every value of `bins_of`, lane `i % states.len()` for value `i`, one
+/// value at a time: the decoder of any lane count (the vector decoder's tail, a CPU without
+/// it, a node of more than [`VECTOR_BINS`] bins). `entry` gives a slot's weight, bias and bin;
+/// words are read from word `p` on (zeros past the end). Returns the words read up to the end.
+fn decode_symbols_lanes(
+    log: u32,
+    entry: impl Fn(u32) -> (u32, u32, u16),
+    states: &mut [u32],
+    words: &[u8],
+    mut p: usize,
+    bins_of: &mut [u16],
+) -> usize {
+    for chunk in bins_of.chunks_mut(states.len().max(1)) {
+        for (s, x) in chunk.iter_mut().zip(states.iter_mut()) {
+            let (freq, bias, bin) = entry(*x);
+            *s = bin;
+            let y = freq.wrapping_mul(*x >> log).wrapping_add(bias);
+            if y < STATE_LOW {
+                let w = words
+                    .get(2 * p..)
+                    .and_then(<[u8]>::first_chunk::<2>)
+                    .map_or(0, |a| u16::from_le_bytes(*a));
+                *x = (y << 16) | u32::from(w);
+                p += 1;
+            } else {
+                *x = y;
+            }
+        }
+    }
+    p
+}
+
+/// Bins a node may have for the vector decoder, whose slot holds a bin in 8 bits.
+const VECTOR_BINS: usize = 256;
+
+/// Zero bytes after a node's rANS words: the vector decoder loads 16 words (32 bytes) from
+/// any word it may be at, up to 16 a step past the last.
+const WORDS_PADDING: usize = 64;
+
+/// One slot of the vector decoder's table: `bias | (freq − 1) << 12 | bin << 24` (bias and
+/// `freq − 1` below 2^12, bin below [`VECTOR_BINS`]), one 32-bit gather for all three.
+fn slot32(freq: usize, bias: usize, bin: usize) -> u32 {
+    (bias as u32 & 0xfff) | ((freq as u32).wrapping_sub(1) & 0xfff) << 12 | (bin as u32) << 24
+}
+
+/// The AVX-512 rANS decoder: 16 lanes in one vector register (two or four registers for 32 or
+/// 64 lanes), a step decoding 16 values with one 32-bit gather of their slots, a multiply,
+/// and the renormalisation words taken from one unaligned 16-word load, spread to the lanes
+/// that need one (`vpexpandd`), in lane order, as the scalar decoder reads them. Two
+/// registers' gathers do not wait on each other, which is why 32 lanes decode about twice
+/// as fast as 16.
+mod vector {
+    use super::{TABLE_SLOTS, decode_symbols_lanes};
+
+    /// Whether this CPU has AVX-512 F and BW (checked once).
+    pub(super) fn available() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+            *AVAILABLE.get_or_init(|| {
+                std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512bw")
+            })
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        false
+    }
+
+    /// Decodes every value's bin into `bins_of` from the lanes' start `states` (16, 32 or 64)
+    /// and `words` (the node's words followed by [`super::WORDS_PADDING`] zero bytes), leaves
+    /// the final states in `states` and returns the words read. Only called where
+    /// [`available`] says so.
+    pub(super) fn decode_symbols(
+        log: u8,
+        states: &mut [u32],
+        slots: &[u32; TABLE_SLOTS],
+        words: &[u8],
+        bins_of: &mut [u16],
+    ) -> usize {
+        let log = u32::from(log);
+        #[allow(unsafe_code, reason = "calls the AVX-512 decoder")]
+        let (p, done) = match states.len() {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the caller checked that the CPU has AVX-512 F and BW (`available`).
+            16 => unsafe { steps::<1>(log, states, slots, words, bins_of) },
+            #[cfg(target_arch = "x86_64")]
+            32 => unsafe { steps::<2>(log, states, slots, words, bins_of) },
+            #[cfg(target_arch = "x86_64")]
+            64 => unsafe { steps::<4>(log, states, slots, words, bins_of) },
+            _ => (0, 0),
+        };
+        let entry = |x: u32| {
+            let e = slots[(x & ((1 << log) - 1)) as usize & (TABLE_SLOTS - 1)];
+            ((e >> 12 & 0xfff) + 1, e & 0xfff, (e >> 24) as u16)
+        };
+        let rest = bins_of.get_mut(done..).unwrap_or_default();
+        decode_symbols_lanes(log, entry, states, words, p, rest)
+    }
+
+    /// The whole steps of `V` registers (`16 V` values each) that `bins_of` holds, while the
+    /// words the step may load are within `words`. Returns the words read and the values
+    /// decoded (a multiple of `16 V`, so the caller's scalar loop continues at lane 0).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw")]
+    #[expect(
+        unsafe_code,
+        reason = "gathers, loads and stores of AVX-512 registers, each in bounds as its comment says"
+    )]
+    fn steps<const V: usize>(
+        log: u32,
+        states: &mut [u32],
+        slots: &[u32; TABLE_SLOTS],
+        words: &[u8],
+        bins_of: &mut [u16],
+    ) -> (usize, usize) {
+        use std::arch::x86_64::*;
+        if states.len() != 16 * V {
+            return (0, 0);
+        }
+        let mut x = [_mm512_setzero_si512(); V];
+        for (v, chunk) in x.iter_mut().zip(states.chunks_exact(16)) {
+            // SAFETY: `chunk` holds 16 u32s, the 64 bytes loaded.
+            *v = unsafe { _mm512_loadu_si512(chunk.as_ptr().cast()) };
+        }
+        let mask = _mm512_set1_epi32(((1u32 << log) - 1) as i32 & (TABLE_SLOTS as i32 - 1));
+        let shift = _mm_cvtsi32_si128(log as i32);
+        let low = _mm512_set1_epi32(super::STATE_LOW as i32);
+        let field = _mm512_set1_epi32(0xfff);
+        let one = _mm512_set1_epi32(1);
+        let table = slots.as_ptr().cast::<i32>();
+        let mut p = 0usize;
+        let mut done = 0usize;
+        for out in bins_of.chunks_exact_mut(16 * V) {
+            // Each of the V loads reads 32 bytes from a word at most 16 past the last one's.
+            if 2 * p + 32 * V > words.len() {
+                break;
+            }
+            for (xv, dst) in x.iter_mut().zip(out.chunks_exact_mut(16)) {
+                let slot = _mm512_and_si512(*xv, mask);
+                // SAFETY: every index is masked below TABLE_SLOTS, the table's length.
+                let e = unsafe { _mm512_i32gather_epi32::<4>(slot, table) };
+                let bias = _mm512_and_si512(e, field);
+                let freq =
+                    _mm512_add_epi32(_mm512_and_si512(_mm512_srli_epi32::<12>(e), field), one);
+                let y =
+                    _mm512_add_epi32(_mm512_mullo_epi32(freq, _mm512_srl_epi32(*xv, shift)), bias);
+                let bins = _mm512_cvtepi32_epi16(_mm512_srli_epi32::<24>(e));
+                // SAFETY: `dst` holds 16 u16s, the 32 bytes stored.
+                unsafe { _mm256_storeu_si256(dst.as_mut_ptr().cast(), bins) };
+                let renorm = _mm512_cmplt_epu32_mask(y, low);
+                // SAFETY: `2 p + 32 <= words.len()` by the check above and at most 16 words
+                // taken by each register before this one in the step.
+                let raw = unsafe { _mm256_loadu_si256(words.as_ptr().add(2 * p).cast()) };
+                let w = _mm512_maskz_expand_epi32(renorm, _mm512_cvtepu16_epi32(raw));
+                *xv = _mm512_mask_or_epi32(y, renorm, _mm512_slli_epi32::<16>(y), w);
+                p += renorm.count_ones() as usize;
+            }
+            done += 16 * V;
+        }
+        for (v, chunk) in x.iter().zip(states.chunks_exact_mut(16)) {
+            // SAFETY: `chunk` holds 16 u32s, the 64 bytes stored.
+            unsafe { _mm512_storeu_si512(chunk.as_mut_ptr().cast(), *v) };
+        }
+        (p, done)
+    }
+}
 fn decode_symbols_at(
     log: u8,
     states: [u32; LANES],
@@ -883,6 +1084,8 @@ const TABLE_SLOTS: usize = 1 << MAX_TABLE_LOG;
 struct Tables {
     /// The rANS step and bin of every slot (see [`slot`]).
     slots: Box<[u64; TABLE_SLOTS]>,
+    /// The vector decoder's slots (see [`slot32`]).
+    slots32: Box<[u32; TABLE_SLOTS]>,
     /// Base (reference plus lower bound) and offset width of every bin.
     bins: Box<[(u64, u8); MAX_BINS]>,
     /// The bin of every value of the node.
@@ -897,6 +1100,7 @@ impl Tables {
     fn new() -> Self {
         Self {
             slots: Box::new([0; TABLE_SLOTS]),
+            slots32: Box::new([0; TABLE_SLOTS]),
             bins: Box::new([(0, 0); MAX_BINS]),
             bins_of: Vec::new(),
             table: Vec::new(),
@@ -911,14 +1115,39 @@ thread_local! {
 }
 
 /// Decodes the fields of a node after its tag and count `n`.
-pub(crate) fn decode_into(r: &mut Reader<'_>, n: usize, out: &mut Vec<u64>) -> Result<()> {
+/// `with_lanes`: the node's tag is `0x0f`, whose lane count follows the count.
+pub(crate) fn decode_into(
+    r: &mut Reader<'_>,
+    n: usize,
+    with_lanes: bool,
+    out: &mut Vec<u64>,
+) -> Result<()> {
+    let lanes = if with_lanes {
+        let l = usize::from(r.u8()?);
+        if !(1..=MAX_LANES).contains(&l) {
+            return Err(corrupt(
+                "ans",
+                format!("{l} lanes (1 to {MAX_LANES} allowed)"),
+            ));
+        }
+        l
+    } else {
+        LANES
+    };
     TABLES.with(|t| match t.try_borrow_mut() {
-        Ok(mut tables) => decode_with(r, n, out, &mut tables),
-        Err(_) => decode_with(r, n, out, &mut Tables::new()),
+        Ok(mut tables) => decode_with(r, n, lanes, out, &mut tables, true),
+        Err(_) => decode_with(r, n, lanes, out, &mut Tables::new(), true),
     })
 }
 
-fn decode_with(r: &mut Reader<'_>, n: usize, out: &mut Vec<u64>, t: &mut Tables) -> Result<()> {
+fn decode_with(
+    r: &mut Reader<'_>,
+    n: usize,
+    lanes: usize,
+    out: &mut Vec<u64>,
+    t: &mut Tables,
+    allow_vector: bool,
+) -> Result<()> {
     let reference = r.u64()?;
     let b = r.count(MAX_BINS)?;
     let log = r.u8()?;
@@ -935,6 +1164,13 @@ fn decode_with(r: &mut Reader<'_>, n: usize, out: &mut Vec<u64>, t: &mut Tables)
             format!("table field widths {lw}/{ww}/{fw} out of range"),
         ));
     }
+    // The vector decoder takes nodes of 16 or 32 lanes (64 as two steps of 32) whose bins
+    // fit its one-word slots.
+    let vector = allow_vector
+        && (lanes == 16 || lanes == 32 || lanes == 64)
+        && b <= VECTOR_BINS
+        && n >= lanes
+        && vector::available();
     let table_bytes = (b * usize::from(lw + ww + fw)).div_ceil(8);
     let mut table = BitReader::padded(r.take(table_bytes)?, &mut t.table);
     let mut wide = false;
@@ -954,11 +1190,20 @@ fn decode_with(r: &mut Reader<'_>, n: usize, out: &mut Vec<u64>, t: &mut Tables)
         if width > 64 {
             return Err(corrupt("ans", format!("bin width {width} above 64")));
         }
-        let Some(range) = t.slots.get_mut(cum..cum + weight) else {
-            return Err(corrupt("ans", format!("weights exceed 2^{log}")));
-        };
-        for (k, s) in range.iter_mut().enumerate() {
-            *s = slot(weight, k, i);
+        if vector {
+            let Some(range) = t.slots32.get_mut(cum..cum + weight) else {
+                return Err(corrupt("ans", format!("weights exceed 2^{log}")));
+            };
+            for (k, s) in range.iter_mut().enumerate() {
+                *s = slot32(weight, k, i);
+            }
+        } else {
+            let Some(range) = t.slots.get_mut(cum..cum + weight) else {
+                return Err(corrupt("ans", format!("weights exceed 2^{log}")));
+            };
+            for (k, s) in range.iter_mut().enumerate() {
+                *s = slot(weight, k, i);
+            }
         }
         *base = (reference.wrapping_add(l), width);
         wide |= width > 56;
@@ -972,8 +1217,9 @@ fn decode_with(r: &mut Reader<'_>, n: usize, out: &mut Vec<u64>, t: &mut Tables)
         ));
     }
     let nwords = r.count(u32::MAX as usize)?;
-    let mut states = [0u32; LANES];
-    for s in &mut states {
+    let mut states = [0u32; MAX_LANES];
+    let states = states.get_mut(..lanes).unwrap_or_default();
+    for s in states.iter_mut() {
         let b = r.take(4)?;
         let mut a = [0u8; 4];
         a.copy_from_slice(b);
@@ -988,7 +1234,7 @@ fn decode_with(r: &mut Reader<'_>, n: usize, out: &mut Vec<u64>, t: &mut Tables)
     })?)?;
     t.words.clear();
     t.words.extend_from_slice(word_bytes);
-    t.words.extend_from_slice(&[0; 8]);
+    t.words.extend_from_slice(&[0; WORDS_PADDING]);
     let off_len = r.count(u32::MAX as usize)?;
     let offsets = r.take(off_len)?;
 
@@ -999,7 +1245,20 @@ fn decode_with(r: &mut Reader<'_>, n: usize, out: &mut Vec<u64>, t: &mut Tables)
     // against the bytes present afterwards.
     t.bins_of.clear();
     t.bins_of.resize(n, 0);
-    let (states, p) = decode_symbols_at(log, states, &t.slots, &t.words, &mut t.bins_of);
+    let p = if vector {
+        vector::decode_symbols(log, states, &t.slots32, &t.words, &mut t.bins_of)
+    } else if let Ok(four) = <&mut [u32; LANES]>::try_from(&mut *states) {
+        let (end, p) = decode_symbols_at(log, *four, &t.slots, &t.words, &mut t.bins_of);
+        *four = end;
+        p
+    } else {
+        let log = u32::from(log);
+        let entry = |x: u32| {
+            let e = t.slots[(x & ((1 << log) - 1)) as usize & (TABLE_SLOTS - 1)];
+            (e as u32, u32::from((e >> 32) as u16), (e >> 48) as u16)
+        };
+        decode_symbols_lanes(log, entry, states, &t.words, 0, &mut t.bins_of)
+    };
     let start = out.len();
     out.resize(start + n, 0);
     let dst = out.get_mut(start..).unwrap_or_default();
@@ -1034,7 +1293,7 @@ mod tests {
 
     fn round_trip(values: &[u64]) -> usize {
         let mut buf = Vec::new();
-        encode(values, 0x0b, &mut buf).unwrap();
+        encode(values, &mut buf).unwrap();
         decodes_to(&buf, values);
         buf.len()
     }
@@ -1108,10 +1367,11 @@ mod tests {
 
     fn decodes_to(buf: &[u8], values: &[u64]) {
         let mut r = Reader::new(buf);
-        assert_eq!(r.u8().unwrap(), 0x0b);
+        let t = r.u8().unwrap();
+        assert!(t == tag::ANS || t == tag::ANS_LANES, "tag {t}");
         let n = r.count(usize::MAX).unwrap();
         let mut out = Vec::new();
-        decode_into(&mut r, n, &mut out).unwrap();
+        decode_into(&mut r, n, t == tag::ANS_LANES, &mut out).unwrap();
         assert_eq!(r.remaining(), 0);
         assert_eq!(out, values);
     }
@@ -1147,7 +1407,7 @@ mod tests {
         ] {
             let q = plan_following(&next, &lowers).unwrap();
             let mut buf = Vec::new();
-            encode_planned(&next, &q, 0x0b, &mut buf).unwrap();
+            encode_planned(&next, &q, &mut buf).unwrap();
             decodes_to(&buf, &next);
         }
         assert!(plan_following(&[], &lowers).is_none());
@@ -1196,6 +1456,123 @@ mod tests {
                 assert_eq!(q, x / f, "x {x} f {f}");
             }
         }
+    }
+
+    /// Decodes a node (tag included) with the vector decoder allowed or not.
+    fn decode_node(buf: &[u8], allow_vector: bool) -> Result<Vec<u64>> {
+        let mut r = Reader::new(buf);
+        let t = r.u8()?;
+        let n = r.count(usize::MAX)?;
+        let lanes = if t == tag::ANS_LANES {
+            usize::from(r.u8()?)
+        } else {
+            LANES
+        };
+        let mut out = Vec::new();
+        decode_with(&mut r, n, lanes, &mut out, &mut Tables::new(), allow_vector)?;
+        Ok(out)
+    }
+
+    /// Skewed values over `alphabet`, with wide outliers when `wide`.
+    fn skewed_values(seed: u64, len: usize, alphabet: u64, wide: bool) -> Vec<u64> {
+        let mut next = crate::xorshift(seed);
+        (0..len)
+            .map(|_| {
+                let x = next();
+                let v = (x % alphabet).min(u64::from(x.trailing_zeros()) * 3 + (x >> 62));
+                if wide && x % 97 == 0 {
+                    v + (x >> 20)
+                } else {
+                    v
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_lane_count_round_trips_with_and_without_the_vector_decoder() {
+        for (len, alphabet, wide) in [
+            (4096usize, 200u64, true),
+            (4096, 12, false),
+            (1000, 60, true),
+            (33, 5, false),
+            (16, 3, false),
+            (100_000, 250, true),
+            (5000, 300, false),
+        ] {
+            let values = skewed_values(len as u64 * 31 + alphabet, len, alphabet, wide);
+            let mut p = plan(&values).unwrap();
+            for lanes in [1usize, 4, 5, 16, 32, 64] {
+                p.lanes = lanes;
+                let mut buf = Vec::new();
+                encode_planned(&values, &p, &mut buf).unwrap();
+                let want_tag = if lanes == LANES {
+                    tag::ANS
+                } else {
+                    tag::ANS_LANES
+                };
+                assert_eq!(buf[0], want_tag);
+                for allow_vector in [true, false] {
+                    let got = decode_node(&buf, allow_vector).unwrap();
+                    assert!(
+                        got == values,
+                        "len {len} alphabet {alphabet} lanes {lanes} vector {allow_vector}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_vector_decoder_fails_or_decodes_a_corrupt_node_as_the_scalar_one_does() {
+        let values = skewed_values(77, 4096, 200, true);
+        let mut p = plan(&values).unwrap();
+        let mut next = crate::xorshift(0x1234_5678_9abc_def1);
+        for lanes in [16usize, 32, 64] {
+            p.lanes = lanes;
+            let mut buf = Vec::new();
+            encode_planned(&values, &p, &mut buf).unwrap();
+            let mut errors = 0;
+            for _ in 0..300 {
+                let mut bad = buf.clone();
+                for _ in 0..1 + next() % 3 {
+                    let at = (next() as usize) % bad.len();
+                    bad[at] ^= 1 << (next() % 8);
+                }
+                let (v, s) = (decode_node(&bad, true), decode_node(&bad, false));
+                match (&v, &s) {
+                    (Ok(a), Ok(b)) => assert_eq!(a, b, "lanes {lanes}"),
+                    (Err(_), Err(_)) => errors += 1,
+                    _ => panic!("lanes {lanes}: vector {v:?} scalar {s:?}"),
+                }
+            }
+            assert!(
+                errors > 100,
+                "lanes {lanes}: {errors} of 300 corruptions detected"
+            );
+            // Every truncation fails on both.
+            for cut in 0..buf.len() {
+                assert!(decode_node(&buf[..cut], true).is_err());
+            }
+        }
+    }
+
+    #[test]
+    fn large_nodes_take_more_lanes_and_small_ones_four() {
+        let mut next = crate::xorshift(5);
+        let triangular: Vec<u64> = (0..4096)
+            .map(|_| {
+                let x = next();
+                x % 120 + (x >> 32) % 120
+            })
+            .collect();
+        let q = plan(&triangular).unwrap();
+        assert_eq!(q.lanes, 32);
+        assert_eq!(plan(&triangular[..2048]).unwrap().lanes, 16);
+        assert_eq!(
+            plan(&skewed_values(2, 200, 12, false)).unwrap().lanes,
+            LANES
+        );
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub(crate) mod tag {
     pub(crate) const PACKED_LZ4: u8 = 0x0c;
     pub(crate) const BITPACKED_MINI: u8 = 0x0d;
     pub(crate) const PARTS: u8 = 0x0e;
+    /// `ans` with a lane count of its own (see `ans.rs`).
+    pub(crate) const ANS_LANES: u8 = 0x0f;
 }
 
 /// Values in one miniblock of a [`tag::BITPACKED_MINI`] node: one transposed chunk.
@@ -692,7 +694,7 @@ pub(crate) fn encode_following(
 /// Encodes `values` as an entropy-coded node under `p`, a plan of exactly them; the cascade
 /// keeps the plan's bins for blocks that follow it.
 fn encode_ans(values: &[u64], p: &ans::Plan, ctx: Ctx, out: &mut Vec<u8>) -> Cascade {
-    match ans::encode_planned(values, p, tag::ANS, out) {
+    match ans::encode_planned(values, p, out) {
         Some(detail) => {
             let mut c = Cascade::leaf(Scheme::Ans).with_detail(detail);
             c.ans_lowers = Some(p.lowers().into());
@@ -1275,9 +1277,9 @@ pub(crate) fn decode_biased(
                     })?;
             }
         }
-        tag::ANS => {
+        tag::ANS | tag::ANS_LANES => {
             biased = false;
-            ans::decode_into(r, n, out)?;
+            ans::decode_into(r, n, t == tag::ANS_LANES, out)?;
         }
         tag::PARTS => decode_parts(r, n, limits, |r, len| {
             decode_biased(r, limits, nesting, Some(len), out, bias)

@@ -1,5 +1,6 @@
-//! Every field of an entropy-coded (`ans`) node that the decoder can check is checked: a table
-//! log above 12, no bins or more bins than slots, field widths out of range, weights that do not
+//! Every field of an entropy-coded (`ans`) node, of four lanes (tag `0x0b`) and of its own lane
+//! count (tag `0x0f`), that the decoder can check is checked: a lane count of 0 or above 64, a
+//! table log above 12, no bins or more bins than slots, field widths out of range, weights that do not
 //! sum to the table size, states below 2^16, missing or extra rANS words, and offset bytes that
 //! do not match the bins all return `Err`, never a panic.
 
@@ -10,6 +11,9 @@ use crate::common::Rng;
 /// Positions of the fields of a u64 buffer holding one `ans` node at the top.
 #[derive(Debug)]
 struct Layout {
+    /// Position of the lane count (tag `0x0f` only).
+    lanes_at: Option<usize>,
+    lanes: usize,
     bins: usize,
     log: usize,
     widths: usize,
@@ -45,9 +49,15 @@ fn put_varint(out: &mut Vec<u8>, mut v: usize) {
 }
 
 fn layout(buf: &[u8]) -> Layout {
-    assert_eq!(buf[2], 0x0b, "top node is not ans");
+    assert!(matches!(buf[2], 0x0b | 0x0f), "top node is not ans");
     let mut at = 3;
     varint(buf, &mut at); // count
+    let (lanes_at, lanes) = if buf[2] == 0x0f {
+        at += 1;
+        (Some(at - 1), usize::from(buf[at - 1]))
+    } else {
+        (None, 4)
+    };
     at += 8; // reference
     let bins_at = at;
     let bins = varint(buf, &mut at);
@@ -59,11 +69,13 @@ fn layout(buf: &[u8]) -> Layout {
     let words_count = at;
     let nwords = varint(buf, &mut at);
     let states = at;
-    let words = states + 16;
+    let words = states + 4 * lanes;
     let mut at = words + 2 * nwords;
     let off_len = at;
     varint(buf, &mut at);
     Layout {
+        lanes_at,
+        lanes,
         bins: bins_at,
         log,
         widths,
@@ -79,9 +91,9 @@ fn layout(buf: &[u8]) -> Layout {
 
 /// A skewed alphabet with a few wide outliers, so that the node has both zero-width and wide
 /// bins, an rANS payload and offset bytes.
-fn sample_values() -> Vec<u64> {
+fn sample_values(len: usize) -> Vec<u64> {
     let mut rng = Rng::new(17);
-    (0..1500)
+    (0..len)
         .map(|i| {
             let u = rng.unit();
             if i % 97 == 0 {
@@ -93,15 +105,36 @@ fn sample_values() -> Vec<u64> {
         .collect()
 }
 
-fn encoded() -> Vec<u8> {
+/// Value counts of the nodes tested: 1,500 values make a node of four lanes (tag `0x0b`),
+/// 8,000 one of 32 (tag `0x0f`), which the vector decoder takes where the CPU has it.
+const LENGTHS: [usize; 2] = [1500, 8000];
+
+fn encoded(len: usize) -> Vec<u8> {
     let opts = EncodeOptions {
         scheme: Some(Scheme::Ans),
         ..EncodeOptions::default()
     };
-    let values = sample_values();
+    let values = sample_values(len);
     let enc = encode_u64(&values, &opts).unwrap();
     assert_eq!(decode_u64(&enc.bytes).unwrap(), values);
     enc.bytes
+}
+
+#[test]
+fn ans_nodes_of_either_tag_are_tested() {
+    let lanes: Vec<usize> = LENGTHS.iter().map(|&n| layout(&encoded(n)).lanes).collect();
+    assert_eq!(lanes, [4, 32]);
+}
+
+#[test]
+fn ans_lane_count_out_of_range_returns_corrupt() {
+    let buf = encoded(8000);
+    let at = layout(&buf).lanes_at.unwrap();
+    for lanes in [0u8, 65, 255] {
+        let mut b = buf.clone();
+        b[at] = lanes;
+        expect_corrupt(&b, &format!("{lanes} lanes"));
+    }
 }
 
 fn expect_err(buf: &[u8], what: &str) {
@@ -120,62 +153,67 @@ fn expect_corrupt(buf: &[u8], what: &str) {
 
 #[test]
 fn ans_table_header_out_of_range_returns_corrupt() {
-    let buf = encoded();
-    let l = layout(&buf);
-    assert!(
-        l.table > l.bins + 1 && l.nwords > 0 && l.offsets < buf.len(),
-        "{l:?}"
-    );
-    let edits: [(&str, usize, u8); 6] = [
-        ("table log 13", l.log, 13),
-        ("table log too small for the bins", l.log, 1),
-        ("no bins", l.bins, 0),
-        ("lower gap width 65", l.widths, 65),
-        ("bin width width 8", l.widths + 1, 8),
-        ("weight width 13", l.widths + 2, 13),
-    ];
-    for (what, at, byte) in edits {
-        let mut b = buf.clone();
-        b[at] = byte;
-        expect_corrupt(&b, what);
+    for len in LENGTHS {
+        let buf = encoded(len);
+        let l = layout(&buf);
+        assert!(
+            l.table > l.bins + 1 && l.nwords > 0 && l.offsets < buf.len(),
+            "{l:?}"
+        );
+        let edits: [(&str, usize, u8); 6] = [
+            ("table log 13", l.log, 13),
+            ("table log too small for the bins", l.log, 1),
+            ("no bins", l.bins, 0),
+            ("lower gap width 65", l.widths, 65),
+            ("bin width width 8", l.widths + 1, 8),
+            ("weight width 13", l.widths + 2, 13),
+        ];
+        for (what, at, byte) in edits {
+            let mut b = buf.clone();
+            b[at] = byte;
+            expect_corrupt(&b, what);
+        }
     }
 }
 
 #[test]
 fn ans_weights_not_summing_to_table_size_return_corrupt() {
-    let buf = encoded();
-    let l = layout(&buf);
-    let (lw, ww, fw) = (
-        usize::from(buf[l.widths]),
-        usize::from(buf[l.widths + 1]),
-        usize::from(buf[l.widths + 2]),
-    );
-    assert!(fw > 0);
-    // Flip the lowest bit of the first bin's weight field: the sum moves by one.
-    let bit = lw + ww;
-    let mut b = buf.clone();
-    b[l.table + bit / 8] ^= 1 << (bit % 8);
-    expect_corrupt(&b, "first weight off by one");
+    for len in LENGTHS {
+        let buf = encoded(len);
+        let l = layout(&buf);
+        let (lw, ww, fw) = (
+            usize::from(buf[l.widths]),
+            usize::from(buf[l.widths + 1]),
+            usize::from(buf[l.widths + 2]),
+        );
+        assert!(fw > 0);
+        // Flip the lowest bit of the first bin's weight field: the sum moves by one.
+        let bit = lw + ww;
+        let mut b = buf.clone();
+        b[l.table + bit / 8] ^= 1 << (bit % 8);
+        expect_corrupt(&b, "first weight off by one");
+    }
 }
 
 #[test]
 fn ans_states_below_floor_return_corrupt_and_other_state_changes_keep_the_count() {
-    let buf = encoded();
-    let l = layout(&buf);
-    let n = sample_values().len();
-    for lane in 0..4 {
-        let at = l.states + 4 * lane;
-        let mut b = buf.clone();
-        b[at..at + 4].copy_from_slice(&0xFFFFu32.to_le_bytes());
-        expect_corrupt(&b, &format!("lane {lane} state below 2^16"));
-        // rANS carries no checksum: a changed state may still decode (to other values), but
-        // never to another count, and never panics.
-        for bit in 0..32 {
+    for n in LENGTHS {
+        let buf = encoded(n);
+        let l = layout(&buf);
+        for lane in 0..l.lanes {
+            let at = l.states + 4 * lane;
             let mut b = buf.clone();
-            let s = u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
-            b[at..at + 4].copy_from_slice(&(s ^ (1 << bit)).to_le_bytes());
-            if let Ok(v) = decode_u64(&b) {
-                assert_eq!(v.len(), n, "lane {lane} bit {bit}");
+            b[at..at + 4].copy_from_slice(&0xFFFFu32.to_le_bytes());
+            expect_corrupt(&b, &format!("lane {lane} state below 2^16"));
+            // rANS carries no checksum: a changed state may still decode (to other values), but
+            // never to another count, and never panics.
+            for bit in 0..32 {
+                let mut b = buf.clone();
+                let s = u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+                b[at..at + 4].copy_from_slice(&(s ^ (1 << bit)).to_le_bytes());
+                if let Ok(v) = decode_u64(&b) {
+                    assert_eq!(v.len(), n, "lane {lane} bit {bit}");
+                }
             }
         }
     }
@@ -183,38 +221,42 @@ fn ans_states_below_floor_return_corrupt_and_other_state_changes_keep_the_count(
 
 #[test]
 fn ans_missing_or_extra_words_return_err() {
-    let buf = encoded();
-    let l = layout(&buf);
-    // One word fewer, the rest of the node intact.
-    let mut b = buf[..l.words_count].to_vec();
-    put_varint(&mut b, l.nwords - 1);
-    b.extend_from_slice(&buf[l.states..l.words + 2 * (l.nwords - 1)]);
-    b.extend_from_slice(&buf[l.words + 2 * l.nwords..]);
-    expect_err(&b, "one word fewer");
-    // One word more.
-    let mut b = buf[..l.words_count].to_vec();
-    put_varint(&mut b, l.nwords + 1);
-    b.extend_from_slice(&buf[l.states..l.words + 2 * l.nwords]);
-    b.extend_from_slice(&[0x5a, 0xa5]);
-    b.extend_from_slice(&buf[l.words + 2 * l.nwords..]);
-    expect_err(&b, "one word more");
+    for len in LENGTHS {
+        let buf = encoded(len);
+        let l = layout(&buf);
+        // One word fewer, the rest of the node intact.
+        let mut b = buf[..l.words_count].to_vec();
+        put_varint(&mut b, l.nwords - 1);
+        b.extend_from_slice(&buf[l.states..l.words + 2 * (l.nwords - 1)]);
+        b.extend_from_slice(&buf[l.words + 2 * l.nwords..]);
+        expect_err(&b, "one word fewer");
+        // One word more.
+        let mut b = buf[..l.words_count].to_vec();
+        put_varint(&mut b, l.nwords + 1);
+        b.extend_from_slice(&buf[l.states..l.words + 2 * l.nwords]);
+        b.extend_from_slice(&[0x5a, 0xa5]);
+        b.extend_from_slice(&buf[l.words + 2 * l.nwords..]);
+        expect_err(&b, "one word more");
+    }
 }
 
 #[test]
 fn ans_offset_bytes_not_matching_the_bins_return_corrupt() {
-    let buf = encoded();
-    let l = layout(&buf);
-    let offsets = &buf[l.offsets..];
-    for (what, len) in [
-        ("one offset byte extra", offsets.len() + 1),
-        ("one offset byte short", offsets.len() - 1),
-    ] {
-        let mut b = buf[..l.off_len].to_vec();
-        put_varint(&mut b, len);
-        let mut body = offsets.to_vec();
-        body.resize(len, 0);
-        b.extend_from_slice(&body);
-        expect_corrupt(&b, what);
+    for len in LENGTHS {
+        let buf = encoded(len);
+        let l = layout(&buf);
+        let offsets = &buf[l.offsets..];
+        for (what, len) in [
+            ("one offset byte extra", offsets.len() + 1),
+            ("one offset byte short", offsets.len() - 1),
+        ] {
+            let mut b = buf[..l.off_len].to_vec();
+            put_varint(&mut b, len);
+            let mut body = offsets.to_vec();
+            body.resize(len, 0);
+            b.extend_from_slice(&body);
+            expect_corrupt(&b, what);
+        }
     }
 }
 
