@@ -1587,4 +1587,96 @@ mod tests {
         round_trip(&(0..3000u64).map(|i| i % 7).collect::<Vec<_>>());
         round_trip(&[9; 33]);
     }
+
+    /// FNV-1a, 64 bits: a hash that stays the same across toolchains.
+    fn fnv(h: &mut u64, bytes: &[u8]) {
+        for &b in bytes {
+            *h ^= u64::from(b);
+            *h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    /// Many inputs of the shapes the leaf sees: skewed small alphabets, wide log-uniform
+    /// values, runs, deltas of a noisy series, constants, lengths 1..=10,000.
+    fn varied_inputs() -> Vec<Vec<u64>> {
+        let mut next = crate::xorshift(0x5851_f42d_4c95_7f2d);
+        let mut inputs = Vec::new();
+        let lengths = [1usize, 2, 3, 5, 17, 64, 100, 255, 1000, 1024, 2048, 3000, 4096, 10_000];
+        for (k, &len) in lengths.iter().enumerate() {
+            for shape in 0..9 {
+                let base = if k % 3 == 0 { 0 } else { next() >> (next() % 64) };
+                let mut x = 0u64;
+                let values: Vec<u64> = (0..len)
+                    .map(|i| {
+                        let r = next();
+                        let v = match shape {
+                            // Skewed small alphabets of 2..=40 symbols.
+                            0 => (r % (2 + k as u64 * 3)).min(u64::from(r.trailing_zeros())),
+                            1 => u64::from((r | 1 << 40).trailing_zeros().min(7)) * 3,
+                            // Log-uniform over 64 bits.
+                            2 => r >> (r % 64),
+                            // Log-uniform over 20 bits, with an outlier now and then.
+                            3 => (r >> 44 >> (r % 20)) + if r % 101 == 0 { r >> 3 } else { 0 },
+                            // Runs.
+                            4 => {
+                                if r % 16 == 0 {
+                                    x = r % 50;
+                                }
+                                x
+                            }
+                            // Zigzag deltas of a noisy series.
+                            5 => {
+                                let d = (r % 41) as i64 - 20 + ((r >> 40) % 3) as i64 * 7;
+                                ((d << 1) ^ (d >> 63)) as u64
+                            }
+                            // Uniform over a few thousand (counting histogram and beyond).
+                            6 => r % (1000 + 800 * k as u64),
+                            // Squares: dense low, sparse high.
+                            7 => {
+                                let q = r % 1000;
+                                q * q / 50
+                            }
+                            // Periodic.
+                            _ => (i as u64 % 24) * 10 + r % 2,
+                        };
+                        base.wrapping_add(v)
+                    })
+                    .collect();
+                inputs.push(values);
+            }
+        }
+        inputs.push(vec![7; 5000]);
+        inputs.push(vec![u64::MAX, 0, u64::MAX, 1]);
+        inputs
+    }
+
+    /// The hash of every plan (bins, weights, log, lanes, size) and encoded node the planner
+    /// and encoder make of [`varied_inputs`]: pinned, so that work on the encoder's speed
+    /// cannot change a byte it writes.
+    #[test]
+    fn plans_and_encodings_of_varied_inputs_hash_to_the_pinned_value() {
+        let mut h = 0xcbf2_9ce4_8422_2325u64;
+        let mut prev_lowers: Vec<u64> = vec![0, 3, 10, 1000, 1 << 20];
+        for values in varied_inputs() {
+            let plans = [
+                plan(&values),
+                estimate(&values, usize::MAX),
+                plan_below(&values, values.len() / 2 + 40),
+                plan_following(&values, &prev_lowers),
+            ];
+            for p in plans {
+                fnv(&mut h, format!("{p:?}").as_bytes());
+                if let Some(p) = p {
+                    let mut buf = Vec::new();
+                    let detail = encode_planned(&values, &p, &mut buf).unwrap();
+                    fnv(&mut h, detail.as_bytes());
+                    fnv(&mut h, &buf);
+                }
+            }
+            if let Some(p) = plan(&values) {
+                prev_lowers = p.lowers();
+            }
+        }
+        assert_eq!(h, 0xbf24_da48_bddd_5cfa, "hash {h:#018x}");
+    }
 }
