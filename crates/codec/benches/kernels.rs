@@ -291,7 +291,12 @@ fn bench_ans_encode(c: &mut Criterion) {
     let sensor: Vec<i64> = (0..N * CALLS)
         .map(|_| {
             let r = lcg(&mut seed);
-            level += (r % 9) as i64 - 4 + if r % 61 == 0 { (r % 401) as i64 - 200 } else { 0 };
+            level += (r % 9) as i64 - 4
+                + if r % 61 == 0 {
+                    (r % 401) as i64 - 200
+                } else {
+                    0
+                };
             level
         })
         .collect();
