@@ -292,7 +292,7 @@ fn bench_ans_encode(c: &mut Criterion) {
         .map(|_| {
             let r = lcg(&mut seed);
             level += (r % 9) as i64 - 4
-                + if r % 61 == 0 {
+                + if r.is_multiple_of(61) {
                     (r % 401) as i64 - 200
                 } else {
                     0

@@ -551,7 +551,7 @@ pub(crate) fn plan_following(values: &[u64], lowers: &[u64]) -> Option<Plan> {
     if n == 0 || n > u32::MAX as usize || lowers.is_empty() || lowers.len() > MAX_BINS {
         return None;
     }
-    let reference = values.iter().copied().min()?;
+    let reference = min_max(values).0;
     let mut bins: Vec<Bin> = vec![
         Bin {
             lower: u64::MAX,
@@ -719,7 +719,12 @@ pub(crate) fn encode(values: &[u64], out: &mut Vec<u8>) -> Option<String> {
 fn bin_of_each(values: &[u64], reference: u64, lowers: &[u64]) -> Vec<u16> {
     let offset = |v: u64| v.wrapping_sub(reference);
     let search = |o: u64| lowers.partition_point(|&l| l <= o).saturating_sub(1) as u16;
-    let span = values.iter().map(|&v| offset(v)).max().unwrap_or(0);
+    let (min, max) = min_max(values);
+    let span = if min >= reference {
+        max - reference
+    } else {
+        values.iter().map(|&v| offset(v)).max().unwrap_or(0)
+    };
     if span >= COUNTED_SPAN {
         return values.iter().map(|&v| search(offset(v))).collect();
     }
@@ -738,14 +743,26 @@ fn bin_of_each(values: &[u64], reference: u64, lowers: &[u64]) -> Vec<u16> {
 }
 
 /// One bin's encoder step: a state at or above `bound` (`freq << (32 − L)`) sheds a word
-/// first; then `x / freq` by the reciprocal (see [`RECIPROCAL_SHIFT`]) and `start`, the
-/// bin's cumulative weight.
+/// first; then `x / freq` by the reciprocal (see [`RECIPROCAL_SHIFT`]), `complement`
+/// (`2^L − freq`) and `start`, the bin's cumulative weight.
 #[derive(Clone, Copy, Default)]
 struct Coder {
     bound: u64,
     reciprocal: u64,
-    freq: u64,
+    complement: u64,
     start: u64,
+}
+
+impl Coder {
+    /// The step of a bin of weight `freq` starting at `start` under a table of `2^log`.
+    fn new(freq: u32, start: u32, log: u32) -> Self {
+        Self {
+            bound: u64::from(freq) << (32 - log),
+            reciprocal: (1u64 << RECIPROCAL_SHIFT).div_ceil(u64::from(freq.max(1))),
+            complement: (1u64 << log) - u64::from(freq),
+            start: u64::from(start),
+        }
+    }
 }
 
 /// The rANS renormalisation words of `syms` (each a bin of `coders`) as little-endian bytes
@@ -758,31 +775,40 @@ struct Coder {
 /// word; each is written from the end of a buffer of one word per value, unconditionally
 /// and kept by advancing the position, so that the order of the words is the order they
 /// were shed in, reversed, with no branch on the renormalisation.
-fn rans_words(syms: &[u16], coders: &[Coder], log: u32, states: &mut [u64]) -> (Vec<u8>, usize) {
+fn rans_words(syms: &[u16], coders: &[Coder], states: &mut [u64]) -> (Vec<u8>, usize) {
     let mut buf = vec![0u8; 2 * syms.len()];
     let mut p = buf.len();
     for chunk in syms.chunks(states.len().max(1)).rev() {
         for (x, &s) in states.iter_mut().zip(chunk).rev() {
-            let c = coders.get(usize::from(s)).copied().unwrap_or_default();
-            let shed = *x >= c.bound;
-            // At most one word per value: `p` is at least 2 for every value left.
-            if let Some(slot) = p
-                .checked_sub(2)
-                .and_then(|at| buf.get_mut(at..))
-                .and_then(<[u8]>::first_chunk_mut::<2>)
-            {
-                *slot = (*x as u16).to_le_bytes();
-            }
-            p -= 2 * usize::from(shed);
-            let y = if shed { *x >> 16 } else { *x };
-            // A state is below 2^32 here.
-            let q = ((u128::from(y) * u128::from(c.reciprocal)) >> RECIPROCAL_SHIFT) as u64;
-            *x = (q << log) + (y - q * c.freq) + c.start;
+            *x = rans_step(*x, coders, s, &mut buf, &mut p);
         }
     }
     let words = buf.split_off(p);
     let n = words.len() / 2;
     (words, n)
+}
+
+/// One value's rANS step from state `x` for bin `s`: the word it sheds written at `p − 2`
+/// of `buf` (unconditionally, kept by moving `p` down), and the next state.
+#[inline(always)]
+fn rans_step(x: u64, coders: &[Coder], s: u16, buf: &mut [u8], p: &mut usize) -> u64 {
+    let c = coders.get(usize::from(s)).copied().unwrap_or_default();
+    let shed = x >= c.bound;
+    // At most one word per value: `p` is at least 2 for every value left.
+    if let Some(slot) = p
+        .checked_sub(2)
+        .and_then(|at| buf.get_mut(at..))
+        .and_then(<[u8]>::first_chunk_mut::<2>)
+    {
+        *slot = (x as u16).to_le_bytes();
+    }
+    *p -= 2 * usize::from(shed);
+    let y = if shed { x >> 16 } else { x };
+    // A state is below 2^32 here, so `y << (64 − 45)` fits and the high half of its product
+    // with the reciprocal is `y * reciprocal >> 45`, with no shift after the multiply.
+    // `(q << L) + y − q f` is `y + q (2^L − f)`, one step fewer.
+    let q = ((u128::from(y << (64 - RECIPROCAL_SHIFT)) * u128::from(c.reciprocal)) >> 64) as u64;
+    y + q * c.complement + c.start
 }
 
 /// The offset of every value in its bin (`bins`: lower bound relative to `reference`, and
@@ -828,12 +854,7 @@ pub(crate) fn encode_planned(values: &[u64], p: &Plan, out: &mut Vec<u8>) -> Opt
     let mut coders = Vec::with_capacity(p.weights.len());
     let mut c = 0u32;
     for &w in &p.weights {
-        coders.push(Coder {
-            bound: u64::from(w) << (32 - log),
-            reciprocal: (1u64 << RECIPROCAL_SHIFT).div_ceil(u64::from(w.max(1))),
-            freq: u64::from(w),
-            start: u64::from(c),
-        });
+        coders.push(Coder::new(w, c, log));
         c += w;
     }
     // Bin of every value, then its offset bits.
@@ -847,7 +868,7 @@ pub(crate) fn encode_planned(values: &[u64], p: &Plan, out: &mut Vec<u8>) -> Opt
     let lanes = p.lanes.clamp(1, MAX_LANES);
     let mut states = [u64::from(STATE_LOW); MAX_LANES];
     let states = states.get_mut(..lanes).unwrap_or_default();
-    let (words, nwords) = rans_words(&syms, &coders, log, states);
+    let (words, nwords) = rans_words(&syms, &coders, states);
 
     if lanes == LANES {
         out.put_u8(tag::ANS);
@@ -1641,7 +1662,7 @@ mod tests {
             .map(|_| {
                 let x = next();
                 let v = (x % alphabet).min(u64::from(x.trailing_zeros()) * 3 + (x >> 62));
-                if wide && x % 97 == 0 {
+                if wide && x.is_multiple_of(97) {
                     v + (x >> 20)
                 } else {
                     v
@@ -1783,10 +1804,13 @@ mod tests {
                             // Log-uniform over 64 bits.
                             2 => r >> (r % 64),
                             // Log-uniform over 20 bits, with an outlier now and then.
-                            3 => (r >> 44 >> (r % 20)) + if r % 101 == 0 { r >> 3 } else { 0 },
+                            3 => {
+                                (r >> 44 >> (r % 20))
+                                    + if r.is_multiple_of(101) { r >> 3 } else { 0 }
+                            }
                             // Runs.
                             4 => {
-                                if r % 16 == 0 {
+                                if r.is_multiple_of(16) {
                                     x = r % 50;
                                 }
                                 x
@@ -1920,7 +1944,7 @@ mod tests {
         let mut offsets = BitWriter::default();
         for (&v, &s) in values.iter().zip(syms) {
             let (lower, width) = bins[usize::from(s)];
-            offsets.put(v.wrapping_sub(reference) - lower, width);
+            offsets.put(v.wrapping_sub(reference).wrapping_sub(lower), width);
         }
         offsets.finish()
     }
@@ -1938,12 +1962,13 @@ mod tests {
         for (i, &s) in syms.iter().enumerate().rev() {
             let x = &mut states[i % lanes];
             let c = coders[usize::from(s)];
-            if *x >= c.freq << (32 - log) {
+            let f = (1u64 << log) - c.complement;
+            if *x >= f << (32 - log) {
                 words.push(*x as u16);
                 *x >>= 16;
             }
             let q = ((u128::from(*x) * u128::from(c.reciprocal)) >> RECIPROCAL_SHIFT) as u64;
-            let r = *x - q * c.freq;
+            let r = *x - q * f;
             *x = (q << log) + r + c.start;
         }
         words.reverse();
@@ -1951,7 +1976,10 @@ mod tests {
     }
 
     /// Bins of random widths (0..=64) over random lower bounds, values inside them.
-    fn binned_values() -> impl Strategy<Value = (u64, Vec<(u64, u8)>, Vec<u16>, Vec<u64>)> {
+    /// A reference, bins (lower bound, width), each value's bin and the values.
+    type Binned = (u64, Vec<(u64, u8)>, Vec<u16>, Vec<u64>);
+
+    fn binned_values() -> impl Strategy<Value = Binned> {
         (
             any::<u64>(),
             proptest::collection::vec((any::<u64>(), prop_oneof![0u8..=8, 0u8..=64]), 1..40),
@@ -2012,18 +2040,13 @@ mod tests {
             let coders: Vec<Coder> = weights
                 .iter()
                 .map(|&w| {
-                    let c = Coder {
-                        bound: u64::from(w) << (32 - log),
-                        reciprocal: (1u64 << RECIPROCAL_SHIFT).div_ceil(u64::from(w)),
-                        freq: u64::from(w),
-                        start,
-                    };
-                    start += u64::from(w);
+                    let c = Coder::new(w, start, log);
+                    start += w;
                     c
                 })
                 .collect();
             let mut states = vec![u64::from(STATE_LOW); lanes];
-            let (words, n) = rans_words(&syms, &coders, log, &mut states);
+            let (words, n) = rans_words(&syms, &coders, &mut states);
             let (want_words, want_states) = rans_words_reference(&syms, &coders, log, lanes);
             proptest::prop_assert_eq!(n * 2, words.len());
             proptest::prop_assert_eq!(words, want_words);

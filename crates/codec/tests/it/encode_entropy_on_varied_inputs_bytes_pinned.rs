@@ -56,7 +56,7 @@ fn encode_entropy_on_varied_inputs_bytes_pinned() {
     };
     let ans = EncodeOptions {
         scheme: Some(Scheme::Ans),
-        ..on.clone()
+        ..on
     };
     let mut h = 0xcbf2_9ce4_8422_2325u64;
     for v in inputs() {
