@@ -778,9 +778,28 @@ impl Coder {
 fn rans_words(syms: &[u16], coders: &[Coder], states: &mut [u64]) -> (Vec<u8>, usize) {
     let mut buf = vec![0u8; 2 * syms.len()];
     let mut p = buf.len();
-    for chunk in syms.chunks(states.len().max(1)).rev() {
-        for (x, &s) in states.iter_mut().zip(chunk).rev() {
+    // Four lanes (a small node's) keep their states in registers.
+    if let Ok(four) = <&mut [u64; LANES]>::try_from(&mut *states) {
+        let [mut x0, mut x1, mut x2, mut x3] = *four;
+        let (full, rest) = syms.as_chunks::<LANES>();
+        for (x, &s) in four.iter_mut().zip(rest).rev() {
             *x = rans_step(*x, coders, s, &mut buf, &mut p);
+        }
+        if !rest.is_empty() {
+            [x0, x1, x2, x3] = *four;
+        }
+        for &[s0, s1, s2, s3] in full.iter().rev() {
+            x3 = rans_step(x3, coders, s3, &mut buf, &mut p);
+            x2 = rans_step(x2, coders, s2, &mut buf, &mut p);
+            x1 = rans_step(x1, coders, s1, &mut buf, &mut p);
+            x0 = rans_step(x0, coders, s0, &mut buf, &mut p);
+        }
+        *four = [x0, x1, x2, x3];
+    } else {
+        for chunk in syms.chunks(states.len().max(1)).rev() {
+            for (x, &s) in states.iter_mut().zip(chunk).rev() {
+                *x = rans_step(*x, coders, s, &mut buf, &mut p);
+            }
         }
     }
     let words = buf.split_off(p);
