@@ -87,7 +87,9 @@
 //! about 20 instructions a value and is bound by them, not by the lanes' shared stream (a
 //! layout with one stream per lane read no faster); the second costs about 2 ns a value where
 //! bins have widths. That is why it is not the default: reads cost what the leaf holds in
-//! values, not what it saves in bytes. The encoder divides by a reciprocal multiplication.
+//! values, not what it saves in bytes. The encoder divides by a reciprocal multiplication and steps
+//! a chunk's lanes side by side; the planner skips a table log whose bits a bound shows cannot
+//! beat the best (computed in the same rounding steps, so the choice is the same as trying all).
 //! [`Profile::TimeSeries`] adds delta-of-delta and Gorilla to the candidates.
 //! [`EncodeOptions::scheme`] forces the top-level scheme. The chosen tree is returned as a
 //! [`Cascade`] for `inspect`.
