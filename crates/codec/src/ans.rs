@@ -1517,6 +1517,9 @@ mod tests {
         for span in [
             1u64,
             7,
+            127,
+            128,
+            129,
             300,
             COUNTED_SPAN - 1,
             COUNTED_SPAN,
