@@ -1,5 +1,6 @@
 //! Decode kernels: bit-unpacking, delta, dictionary lookups, ALP, ALP-RD and the rANS leaf, in
-//! bytes of decoded output per second.
+//! bytes of decoded output per second; and the rANS leaf's encoder (with the sampler that
+//! plans it), in bytes of input per second.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -289,6 +290,74 @@ fn bench_ans(c: &mut Criterion) {
     g.finish();
 }
 
+/// Encoding with `entropy` on, where the sampler plans `ans` nodes and the encoder codes them,
+/// beside entropy off: 4096 values a call, as the format's default block. Delta-coded sensor
+/// readings (a slowly drifting level), a small skewed alphabet, and wide skewed values with
+/// the scheme forced to `ans` (planning and coding alone).
+fn bench_ans_encode(c: &mut Criterion) {
+    const N: usize = 4096;
+    const CALLS: usize = 16;
+    let mut g = c.benchmark_group("ans_encode");
+    g.throughput(Throughput::Bytes((N * CALLS * 8) as u64));
+    let mut seed = 11;
+    let mut level = 20_000i64;
+    let sensor: Vec<i64> = (0..N * CALLS)
+        .map(|_| {
+            let r = lcg(&mut seed);
+            level += (r % 9) as i64 - 4
+                + if r.is_multiple_of(61) {
+                    (r % 401) as i64 - 200
+                } else {
+                    0
+                };
+            level
+        })
+        .collect();
+    let small: Vec<u64> = (0..N * CALLS)
+        .map(|_| u64::from((lcg(&mut seed) | 1 << 40).trailing_zeros().min(11)) * 3)
+        .collect();
+    let wide: Vec<u64> = (0..N * CALLS)
+        .map(|_| {
+            let r = lcg(&mut seed) % 1000;
+            r * r / 50 + 5000
+        })
+        .collect();
+    for entropy in [true, false] {
+        let on = if entropy { "on" } else { "off" };
+        let opts = EncodeOptions {
+            entropy,
+            ..EncodeOptions::default()
+        };
+        g.bench_function(format!("sensor_{on}"), |b| {
+            b.iter(|| {
+                for v in sensor.chunks(N) {
+                    black_box(encode_i64(black_box(v), &opts).unwrap());
+                }
+            })
+        });
+        g.bench_function(format!("small_{on}"), |b| {
+            b.iter(|| {
+                for v in small.chunks(N) {
+                    black_box(encode_u64(black_box(v), &opts).unwrap());
+                }
+            })
+        });
+    }
+    let forced = EncodeOptions {
+        scheme: Some(Scheme::Ans),
+        entropy: true,
+        ..EncodeOptions::default()
+    };
+    g.bench_function("wide_ans", |b| {
+        b.iter(|| {
+            for v in wide.chunks(N) {
+                black_box(encode_u64(black_box(v), &forced).unwrap());
+            }
+        })
+    });
+    g.finish();
+}
+
 /// The `packedlz4` leaf on hours of the day (a period of 24), beside bit-unpacking the same
 /// values: the decode price of what it saves.
 fn bench_packed_lz4(c: &mut Criterion) {
@@ -326,6 +395,7 @@ criterion_group!(
     bench_alp,
     bench_alp_rd,
     bench_ans,
+    bench_ans_encode,
     bench_packed_lz4
 );
 criterion_main!(benches);

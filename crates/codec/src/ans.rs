@@ -54,7 +54,7 @@ use std::sync::OnceLock;
 
 use crate::bitpack::width_of;
 use crate::error::{CodecError, Result, corrupt};
-use crate::int::tag;
+use crate::int::{min_max, tag};
 use crate::io::{PutLe, Reader};
 
 /// Largest `table_log`: weights are quantised to at most 4096.
@@ -149,6 +149,7 @@ fn log2_table() -> &'static [f32] {
 }
 
 /// `log2(c)` for counts, from [`log2_table`] when it holds `c`.
+#[cfg(test)]
 fn log2_count(c: u32) -> f32 {
     log2_in(log2_table(), c)
 }
@@ -164,26 +165,73 @@ fn log2_in(table: &[f32], c: u32) -> f32 {
 /// Offsets spanning at most this many values are counted in an array instead of sorted.
 const COUNTED_SPAN: u64 = 4096;
 
-/// Sorted distinct offsets from `reference` (the minimum of `values`) with their counts.
-fn histogram(values: &[u64], reference: u64) -> Vec<(u64, u32)> {
-    let span = values
-        .iter()
-        .map(|v| v.wrapping_sub(reference))
-        .max()
-        .unwrap_or(0);
-    if span < COUNTED_SPAN {
-        let mut counts = vec![0u32; span as usize + 1];
-        for v in values {
-            if let Some(c) = counts.get_mut(v.wrapping_sub(reference) as usize) {
-                *c += 1;
+/// Offsets spanning fewer than this many values per value are counted too: scanning a
+/// sparse count array for its non-zero entries costs less than sorting the offsets (which
+/// were a third of planning wide values, a span of five values per value).
+const COUNTED_SPAN_PER_VALUE: u64 = 16;
+
+/// Whether [`histogram`] counts `n` values spanning `span` in an array.
+fn counted(span: u64, n: usize) -> bool {
+    span < COUNTED_SPAN.max(COUNTED_SPAN_PER_VALUE.saturating_mul(n as u64))
+}
+
+/// Spans of at most this many values are counted in four arrays on the stack.
+const SPLIT_SPAN: usize = 128;
+
+thread_local! {
+    /// [`histogram`]'s count array, all zeros between calls (a call zeroes what it counted).
+    static COUNTS: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Sorted distinct offsets from `reference` (the minimum of `values`, whose largest offset is
+/// `span`) with their counts.
+fn histogram(values: &[u64], reference: u64, span: u64) -> Vec<(u64, u32)> {
+    if counted(span, values.len()) {
+        return COUNTS.with_borrow_mut(|counts| {
+            let len = span as usize + 1;
+            if counts.len() < len {
+                counts.resize(len, 0);
             }
-        }
-        return counts
-            .iter()
-            .enumerate()
-            .filter(|&(_, &c)| c > 0)
-            .map(|(o, &c)| (o as u64, c))
-            .collect();
+            let counts = counts.get_mut(..len).unwrap_or_default();
+            if len <= SPLIT_SPAN {
+                // Four count arrays, value `i` in array `i % 4`: a small alphabet increments
+                // the same few counters, each waiting on the last store to it, in one.
+                let mut split = [[0u32; SPLIT_SPAN]; 4];
+                let (quads, rest) = values.as_chunks::<4>();
+                let at = |v: &u64| v.wrapping_sub(reference) as usize & (SPLIT_SPAN - 1);
+                for q in quads {
+                    for (a, v) in split.iter_mut().zip(q) {
+                        a[at(v)] += 1;
+                    }
+                }
+                for (a, v) in split.iter_mut().zip(rest) {
+                    a[at(v)] += 1;
+                }
+                for (o, c) in counts.iter_mut().enumerate() {
+                    *c = split.iter().map(|a| a[o & (SPLIT_SPAN - 1)]).sum();
+                }
+            } else {
+                for v in values {
+                    if let Some(c) = counts.get_mut(v.wrapping_sub(reference) as usize) {
+                        *c += 1;
+                    }
+                }
+            }
+            // Runs of 16 zeros are skipped with one test (which vectorises).
+            let mut out = Vec::new();
+            for (k, chunk) in counts.chunks_mut(16).enumerate() {
+                if chunk.iter().fold(0, |a, &c| a | c) == 0 {
+                    continue;
+                }
+                for (o, c) in chunk.iter_mut().enumerate() {
+                    if *c > 0 {
+                        out.push(((16 * k + o) as u64, *c));
+                        *c = 0;
+                    }
+                }
+            }
+            out
+        });
     }
     let mut offs: Vec<u64> = values.iter().map(|v| v.wrapping_sub(reference)).collect();
     offs.sort_unstable();
@@ -311,39 +359,58 @@ fn optimize(bins: &[Bin], n: usize, max_group: usize) -> Vec<Bin> {
 /// heaviest weight. A surplus (from the weights raised to 1) is taken from the weights above 1
 /// in proportion to their excess over 1, which keeps their ratios and so the code lengths; the
 /// few units rounding leaves are taken one each from the heaviest. Linear apart from one sort.
+#[cfg(test)]
 fn quantize(counts: &[u32], total: u64, log: u8) -> Vec<u32> {
+    let mut w = Vec::new();
+    let sum = rounded_weights(counts, total, log, &mut w);
+    settle_weights(&mut w, sum, 1 << log, &mut Vec::new());
+    w
+}
+
+/// The first step of [`quantize`]: each weight its rounded share of `2^log`, at least 1, into
+/// `w`. Returns their sum. No weight of the finished quantisation is above its rounded share
+/// but for the heaviest, which takes a deficit.
+fn rounded_weights(counts: &[u32], total: u64, log: u8, w: &mut Vec<u32>) -> u64 {
     let target = 1u64 << log;
-    let mut w: Vec<u32> = counts
-        .iter()
-        .map(|&c| {
-            let ideal = (u64::from(c) * target + total / 2) / total.max(1);
-            ideal.clamp(1, target) as u32
-        })
-        .collect();
-    let sum: u64 = w.iter().map(|&x| u64::from(x)).sum();
+    let divisor = total.max(1);
+    w.clear();
+    w.extend(counts.iter().map(|&c| {
+        let ideal = (u64::from(c) * target + total / 2) / divisor;
+        ideal.clamp(1, target) as u32
+    }));
+    w.iter().map(|&x| u64::from(x)).sum()
+}
+
+/// The rest of [`quantize`]: gives a deficit of the rounded weights `w` (summing to `sum`) to
+/// the heaviest, or takes a surplus back, to make them sum to `target`. `order` is scratch.
+fn settle_weights(w: &mut [u32], sum: u64, target: u64, order: &mut Vec<usize>) {
     if sum < target {
         if let Some(heaviest) = w.iter_mut().max_by_key(|x| **x) {
             *heaviest += (target - sum) as u32;
         }
-        return w;
+        return;
     }
     let mut surplus = sum - target;
     let spare: u64 = w.iter().map(|&x| u64::from(x - 1)).sum();
     if surplus == 0 || spare < surplus {
         // `spare < surplus` cannot happen when 2^log >= counts.len().
-        return w;
+        return;
     }
-    for x in &mut w {
+    for x in w.iter_mut() {
         let take = (u64::from(*x - 1) * surplus / spare) as u32;
         *x -= take;
     }
     surplus = w.iter().map(|&x| u64::from(x)).sum::<u64>() - target;
+    if surplus == 0 {
+        return;
+    }
     // Rounding down left fewer than one unit per weight: take them from the heaviest.
-    let mut order: Vec<usize> = (0..w.len()).collect();
+    order.clear();
+    order.extend(0..w.len());
     order.sort_unstable_by_key(|&i| std::cmp::Reverse(w.get(i).copied().unwrap_or(0)));
     while surplus > 0 {
         let mut took = false;
-        for &i in &order {
+        for &i in order.iter() {
             if surplus == 0 {
                 break;
             }
@@ -359,33 +426,84 @@ fn quantize(counts: &[u32], total: u64, log: u8) -> Vec<u32> {
             break;
         }
     }
-    w
 }
 
 fn ceil_log2(x: usize) -> u8 {
     if x <= 1 { 0 } else { width_of(x as u64 - 1) }
 }
 
-/// Table log and weights for `bins`, and the bits of ANS payload plus weight fields.
+/// The bits [`choose_weights`] charges weights `w` of `counts` at `2^log`, whose largest
+/// is `max_w`: ANS payload, weight fields and the decode table's build. Every step is a
+/// rounding that is monotone in its operands, so weights no larger (and a `max_w` no
+/// smaller) give no more bits: what lets [`choose_weights`] bound a table log's bits from
+/// its rounded weights without finishing them.
+fn weight_bits(counts: &[u32], w: &[u32], log: u8, max_w: u32) -> f32 {
+    let logs = log2_table();
+    let mut bits = (counts.len() * usize::from(width_of(u64::from(max_w - 1)))) as f32;
+    for (&c, &wi) in counts.iter().zip(w) {
+        bits += c as f32 * (f32::from(log) - log2_in(logs, wi));
+    }
+    // A bigger decode table costs time to build on every node; pay for it in bits.
+    bits + (1u32 << log) as f32 / 16.0
+}
+
+/// Table log and weights for `bins`, and the bits of ANS payload plus weight fields: the
+/// table log of the fewest bits (the smallest of equals), its weights by [`quantize`].
+///
+/// Not every table log is quantised: a log is skipped when a lower bound of its bits already
+/// reaches the best so far, so it cannot win. Two bounds, both computed with the same
+/// floating-point steps as the bits themselves (see [`weight_bits`]), so that no rounding
+/// can make a skipped log the winner: the width field of the weight `2^log / B` (the least
+/// the heaviest can have) plus the table term, which grows with the log and ends the search;
+/// and, where the rounded weights sum above `2^log`, their bits as they stand (the surplus
+/// only lowers weights), which spares the surplus pass and its sort.
 fn choose_weights(bins: &[Bin], n: usize) -> (u8, Vec<u32>, f32) {
     let counts: Vec<u32> = bins.iter().map(|b| b.count).collect();
-    if counts.len() <= 1 {
+    let b = counts.len();
+    if b <= 1 {
         return (0, vec![1], 0.0);
     }
-    let min_log = ceil_log2(counts.len());
+    let min_log = ceil_log2(b);
     let max_log = MAX_TABLE_LOG.min(ceil_log2(n) + 1).max(min_log);
+    let mut w = Vec::with_capacity(b);
+    let mut order = Vec::new();
     let mut best: Option<(u8, Vec<u32>, f32)> = None;
     for log in min_log..=max_log {
-        let w = quantize(&counts, n as u64, log);
-        let max_w = w.iter().copied().max().unwrap_or(1);
-        let mut bits = (counts.len() * usize::from(width_of(u64::from(max_w - 1)))) as f32;
-        for (&c, &wi) in counts.iter().zip(&w) {
-            bits += c as f32 * (f32::from(log) - log2_count(wi));
+        let target = 1u64 << log;
+        let least_max = target.div_ceil(b as u64);
+        let best_bits = best.as_ref().map_or(f32::INFINITY, |x| x.2);
+        let floor = (b * usize::from(width_of(least_max - 1))) as f32 + (1u32 << log) as f32 / 16.0;
+        if floor >= best_bits {
+            break;
         }
-        // A bigger decode table costs time to build on every node; pay for it in bits.
-        bits += (1u32 << log) as f32 / 16.0;
-        if best.as_ref().is_none_or(|b| bits < b.2) {
-            best = Some((log, w, bits));
+        let sum = rounded_weights(&counts, n as u64, log, &mut w);
+        if sum > target && best.is_some() {
+            // The heaviest loses at most its proportional take and one unit more.
+            let surplus = sum - target;
+            let spare: u64 = w.iter().map(|&x| u64::from(x - 1)).sum();
+            let m = u64::from(w.iter().copied().max().unwrap_or(1));
+            let take = if spare >= surplus {
+                (m - 1) * surplus / spare.max(1) + 1
+            } else {
+                0
+            };
+            let max_w = m.saturating_sub(take).max(least_max).max(1) as u32;
+            if weight_bits(&counts, &w, log, max_w) >= best_bits {
+                continue;
+            }
+        }
+        settle_weights(&mut w, sum, target, &mut order);
+        let max_w = w.iter().copied().max().unwrap_or(1);
+        let bits = weight_bits(&counts, &w, log, max_w);
+        if bits < best_bits {
+            match &mut best {
+                Some(x) => {
+                    x.0 = log;
+                    x.1.clone_from(&w);
+                    x.2 = bits;
+                }
+                None => best = Some((log, w.clone(), bits)),
+            }
         }
     }
     best.unwrap_or((0, vec![1], 0.0))
@@ -454,8 +572,8 @@ fn plan_at(values: &[u64], at_most: usize, max_group: usize, beat: usize) -> Opt
     if n == 0 || n > u32::MAX as usize || beat <= FIXED_BYTES {
         return None;
     }
-    let reference = values.iter().copied().min()?;
-    let distinct = histogram(values, reference);
+    let (reference, max) = min_max(values);
+    let distinct = histogram(values, reference, max - reference);
     if beat != usize::MAX && entropy_floor(&distinct, n) >= beat {
         return None;
     }
@@ -473,7 +591,7 @@ pub(crate) fn plan_following(values: &[u64], lowers: &[u64]) -> Option<Plan> {
     if n == 0 || n > u32::MAX as usize || lowers.is_empty() || lowers.len() > MAX_BINS {
         return None;
     }
-    let reference = values.iter().copied().min()?;
+    let reference = min_max(values).0;
     let mut bins: Vec<Bin> = vec![
         Bin {
             lower: u64::MAX,
@@ -641,7 +759,12 @@ pub(crate) fn encode(values: &[u64], out: &mut Vec<u8>) -> Option<String> {
 fn bin_of_each(values: &[u64], reference: u64, lowers: &[u64]) -> Vec<u16> {
     let offset = |v: u64| v.wrapping_sub(reference);
     let search = |o: u64| lowers.partition_point(|&l| l <= o).saturating_sub(1) as u16;
-    let span = values.iter().map(|&v| offset(v)).max().unwrap_or(0);
+    let (min, max) = min_max(values);
+    let span = if min >= reference {
+        max - reference
+    } else {
+        values.iter().map(|&v| offset(v)).max().unwrap_or(0)
+    };
     if span >= COUNTED_SPAN {
         return values.iter().map(|&v| search(offset(v))).collect();
     }
@@ -659,6 +782,124 @@ fn bin_of_each(values: &[u64], reference: u64, lowers: &[u64]) -> Vec<u16> {
         .collect()
 }
 
+/// One bin's encoder step: a state at or above `bound` (`freq << (32 − L)`) sheds a word
+/// first; then `x / freq` by the reciprocal (see [`RECIPROCAL_SHIFT`]), `complement`
+/// (`2^L − freq`) and `start`, the bin's cumulative weight.
+#[derive(Clone, Copy, Default)]
+struct Coder {
+    bound: u64,
+    reciprocal: u64,
+    complement: u64,
+    start: u64,
+}
+
+impl Coder {
+    /// The step of a bin of weight `freq` starting at `start` under a table of `2^log`.
+    fn new(freq: u32, start: u32, log: u32) -> Self {
+        Self {
+            bound: u64::from(freq) << (32 - log),
+            reciprocal: (1u64 << RECIPROCAL_SHIFT).div_ceil(u64::from(freq.max(1))),
+            complement: (1u64 << log) - u64::from(freq),
+            start: u64::from(start),
+        }
+    }
+}
+
+/// The rANS renormalisation words of `syms` (each a bin of `coders`) as little-endian bytes
+/// in the order the decoder reads them, and their count; `states` (one per lane, value `i`
+/// in lane `i % lanes`, each starting at [`STATE_LOW`]) end as the decoder's start states.
+///
+/// The encoder runs backwards, a chunk of `lanes` values at a time (lanes descending), so
+/// that the lane of a value is its place in the chunk rather than a division, and the lanes'
+/// states, which do not depend on each other, step side by side. A value sheds at most one
+/// word; each is written from the end of a buffer of one word per value, unconditionally
+/// and kept by advancing the position, so that the order of the words is the order they
+/// were shed in, reversed, with no branch on the renormalisation.
+fn rans_words(syms: &[u16], coders: &[Coder], states: &mut [u64]) -> (Vec<u8>, usize) {
+    let mut buf = vec![0u8; 2 * syms.len()];
+    let mut p = buf.len();
+    // Four lanes (a small node's) keep their states in registers.
+    if let Ok(four) = <&mut [u64; LANES]>::try_from(&mut *states) {
+        let [mut x0, mut x1, mut x2, mut x3] = *four;
+        let (full, rest) = syms.as_chunks::<LANES>();
+        for (x, &s) in four.iter_mut().zip(rest).rev() {
+            *x = rans_step(*x, coders, s, &mut buf, &mut p);
+        }
+        if !rest.is_empty() {
+            [x0, x1, x2, x3] = *four;
+        }
+        for &[s0, s1, s2, s3] in full.iter().rev() {
+            x3 = rans_step(x3, coders, s3, &mut buf, &mut p);
+            x2 = rans_step(x2, coders, s2, &mut buf, &mut p);
+            x1 = rans_step(x1, coders, s1, &mut buf, &mut p);
+            x0 = rans_step(x0, coders, s0, &mut buf, &mut p);
+        }
+        *four = [x0, x1, x2, x3];
+    } else {
+        for chunk in syms.chunks(states.len().max(1)).rev() {
+            for (x, &s) in states.iter_mut().zip(chunk).rev() {
+                *x = rans_step(*x, coders, s, &mut buf, &mut p);
+            }
+        }
+    }
+    let words = buf.split_off(p);
+    let n = words.len() / 2;
+    (words, n)
+}
+
+/// One value's rANS step from state `x` for bin `s`: the word it sheds written at `p − 2`
+/// of `buf` (unconditionally, kept by moving `p` down), and the next state.
+#[inline(always)]
+fn rans_step(x: u64, coders: &[Coder], s: u16, buf: &mut [u8], p: &mut usize) -> u64 {
+    let c = coders.get(usize::from(s)).copied().unwrap_or_default();
+    let shed = x >= c.bound;
+    // At most one word per value: `p` is at least 2 for every value left.
+    if let Some(slot) = p
+        .checked_sub(2)
+        .and_then(|at| buf.get_mut(at..))
+        .and_then(<[u8]>::first_chunk_mut::<2>)
+    {
+        *slot = (x as u16).to_le_bytes();
+    }
+    *p -= 2 * usize::from(shed);
+    let y = if shed { x >> 16 } else { x };
+    // A state is below 2^32 here, so `y << (64 − 45)` fits and the high half of its product
+    // with the reciprocal is `y * reciprocal >> 45`, with no shift after the multiply.
+    // `(q << L) + y − q f` is `y + q (2^L − f)`, one step fewer.
+    let q = ((u128::from(y << (64 - RECIPROCAL_SHIFT)) * u128::from(c.reciprocal)) >> 64) as u64;
+    y + q * c.complement + c.start
+}
+
+/// The offset of every value in its bin (`bins`: lower bound relative to `reference`, and
+/// width; `syms`: each value's bin) as an LSB-first bit stream, each at its bin's width.
+/// Bits gather in a 64-bit accumulator held in a register, 8 bytes written at a time.
+fn pack_offsets(values: &[u64], syms: &[u16], reference: u64, bins: &[(u64, u8)]) -> Vec<u8> {
+    let total: u64 = syms
+        .iter()
+        .map(|&s| u64::from(bins.get(usize::from(s)).map_or(0, |b| b.1)))
+        .sum();
+    let mut out = Vec::with_capacity(total.div_ceil(8) as usize + 8);
+    let mut acc = 0u64;
+    let mut len = 0u32;
+    for (&v, &s) in values.iter().zip(syms) {
+        let (lower, width) = bins.get(usize::from(s)).copied().unwrap_or((0, 0));
+        let width = u32::from(width.min(64));
+        let o = v.wrapping_sub(reference).wrapping_sub(lower)
+            & u64::MAX.checked_shr(64 - width).unwrap_or(0);
+        acc |= o << len;
+        len += width;
+        if len >= 64 {
+            out.extend_from_slice(&acc.to_le_bytes());
+            len -= 64;
+            // The bits of `o` that did not fit (none when it started the word).
+            acc = o.checked_shr(width - len).unwrap_or(0);
+        }
+    }
+    let tail = len.div_ceil(8) as usize;
+    out.extend_from_slice(acc.to_le_bytes().get(..tail).unwrap_or(&[]));
+    out
+}
+
 /// Encodes `values` as one entropy-coded node (tag and count included) under `p`, a plan of
 /// exactly them: the sampler's, or one following an earlier node's bins. Returns the detail
 /// for the cascade.
@@ -669,50 +910,24 @@ pub(crate) fn encode_planned(values: &[u64], p: &Plan, out: &mut Vec<u8>) -> Opt
     // Per bin: its weight, its cumulative weight, and the weight's reciprocal: for a state
     // below 2^32 and a weight below 2^13, `x * ceil(2^45 / w) >> 45` is `x / w` exactly
     // (a multiplication in place of a division on every value).
-    let mut cum = Vec::with_capacity(p.weights.len());
+    let mut coders = Vec::with_capacity(p.weights.len());
     let mut c = 0u32;
     for &w in &p.weights {
-        cum.push((
-            w,
-            c,
-            (1u64 << RECIPROCAL_SHIFT).div_ceil(u64::from(w.max(1))),
-        ));
+        coders.push(Coder::new(w, c, log));
         c += w;
     }
     // Bin of every value, then its offset bits.
     let syms = bin_of_each(values, p.reference, &lowers);
-    let mut offsets = BitWriter::default();
-    if widths.iter().any(|&w| w > 0) {
-        for (&v, &s) in values.iter().zip(&syms) {
-            let s = usize::from(s);
-            let lower = lowers.get(s).copied().unwrap_or(0);
-            offsets.put(
-                v.wrapping_sub(p.reference) - lower,
-                widths.get(s).copied().unwrap_or(0),
-            );
-        }
-    }
-    // rANS runs backwards so that the decoder reads forwards.
+    let offsets = if widths.iter().any(|&w| w > 0) {
+        let bins: Vec<(u64, u8)> = lowers.iter().copied().zip(widths.iter().copied()).collect();
+        pack_offsets(values, &syms, p.reference, &bins)
+    } else {
+        Vec::new()
+    };
     let lanes = p.lanes.clamp(1, MAX_LANES);
-    let mut states = vec![u64::from(STATE_LOW); lanes];
-    let mut words: Vec<u16> = Vec::with_capacity(values.len());
-    for (i, &s) in syms.iter().enumerate().rev() {
-        let s = usize::from(s);
-        let (Some(x), Some(&(f, start, reciprocal))) = (states.get_mut(i % lanes), cum.get(s))
-        else {
-            continue;
-        };
-        let f = u64::from(f);
-        if *x >= f << (32 - log) {
-            words.push(*x as u16);
-            *x >>= 16;
-        }
-        // A state is below 2^32 here.
-        let q = ((u128::from(*x) * u128::from(reciprocal)) >> RECIPROCAL_SHIFT) as u64;
-        let r = *x - q * f;
-        *x = (q << log) + r + u64::from(start);
-    }
-    words.reverse();
+    let mut states = [u64::from(STATE_LOW); MAX_LANES];
+    let states = states.get_mut(..lanes).unwrap_or_default();
+    let (words, nwords) = rans_words(&syms, &coders, states);
 
     if lanes == LANES {
         out.put_u8(tag::ANS);
@@ -740,14 +955,11 @@ pub(crate) fn encode_planned(values: &[u64], p: &Plan, out: &mut Vec<u8>) -> Opt
         table.put(u64::from(w - 1), fw);
     }
     out.extend_from_slice(&table.finish());
-    out.put_len(words.len());
-    for s in states {
-        out.extend_from_slice(&(s as u32).to_le_bytes());
+    out.put_len(nwords);
+    for s in states.iter() {
+        out.extend_from_slice(&(*s as u32).to_le_bytes());
     }
-    for w in &words {
-        out.put_u16(*w);
-    }
-    let offsets = offsets.finish();
+    out.extend_from_slice(&words);
     out.put_len(offsets.len());
     out.extend_from_slice(&offsets);
     Some(if lanes == LANES {
@@ -1599,7 +1811,7 @@ fn decode_with(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::{Just, any};
+    use proptest::prelude::*;
 
     fn round_trip(values: &[u64]) -> usize {
         let mut buf = Vec::new();
@@ -1611,7 +1823,19 @@ mod tests {
     #[test]
     fn histogram_counts_small_spans_as_sorting_would() {
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        for span in [1u64, 7, 300, COUNTED_SPAN - 1, COUNTED_SPAN, 1 << 40] {
+        for span in [
+            1u64,
+            7,
+            127,
+            128,
+            129,
+            300,
+            COUNTED_SPAN - 1,
+            COUNTED_SPAN,
+            15_999,
+            16_001,
+            1 << 40,
+        ] {
             let values: Vec<u64> = (0..1000)
                 .map(|_| {
                     x ^= x << 13;
@@ -1630,7 +1854,8 @@ mod tests {
                     _ => want.push((o, 1)),
                 }
             }
-            assert_eq!(histogram(&values, reference), want, "span {span}");
+            let span = values.iter().max().unwrap() - reference;
+            assert_eq!(histogram(&values, reference, span), want, "span {span}");
         }
     }
 
@@ -2055,5 +2280,289 @@ mod tests {
         );
         round_trip(&(0..3000u64).map(|i| i % 7).collect::<Vec<_>>());
         round_trip(&[9; 33]);
+    }
+
+    /// FNV-1a, 64 bits: a hash that stays the same across toolchains.
+    fn fnv(h: &mut u64, bytes: &[u8]) {
+        for &b in bytes {
+            *h ^= u64::from(b);
+            *h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    /// Many inputs of the shapes the leaf sees: skewed small alphabets, wide log-uniform
+    /// values, runs, deltas of a noisy series, constants, lengths 1..=10,000.
+    fn varied_inputs() -> Vec<Vec<u64>> {
+        let mut next = crate::xorshift(0x5851_f42d_4c95_7f2d);
+        let mut inputs = Vec::new();
+        let lengths = [
+            1usize, 2, 3, 5, 17, 64, 100, 255, 1000, 1024, 2048, 3000, 4096, 10_000,
+        ];
+        for (k, &len) in lengths.iter().enumerate() {
+            for shape in 0..9 {
+                let base = if k % 3 == 0 {
+                    0
+                } else {
+                    next() >> (next() % 64)
+                };
+                let mut x = 0u64;
+                let values: Vec<u64> = (0..len)
+                    .map(|i| {
+                        let r = next();
+                        let v = match shape {
+                            // Skewed small alphabets of 2..=40 symbols.
+                            0 => (r % (2 + k as u64 * 3)).min(u64::from(r.trailing_zeros())),
+                            1 => u64::from((r | 1 << 40).trailing_zeros().min(7)) * 3,
+                            // Log-uniform over 64 bits.
+                            2 => r >> (r % 64),
+                            // Log-uniform over 20 bits, with an outlier now and then.
+                            3 => {
+                                (r >> 44 >> (r % 20))
+                                    + if r.is_multiple_of(101) { r >> 3 } else { 0 }
+                            }
+                            // Runs.
+                            4 => {
+                                if r.is_multiple_of(16) {
+                                    x = r % 50;
+                                }
+                                x
+                            }
+                            // Zigzag deltas of a noisy series.
+                            5 => {
+                                let d = (r % 41) as i64 - 20 + ((r >> 40) % 3) as i64 * 7;
+                                ((d << 1) ^ (d >> 63)) as u64
+                            }
+                            // Uniform over a few thousand (counting histogram and beyond).
+                            6 => r % (1000 + 800 * k as u64),
+                            // Squares: dense low, sparse high.
+                            7 => {
+                                let q = r % 1000;
+                                q * q / 50
+                            }
+                            // Periodic.
+                            _ => (i as u64 % 24) * 10 + r % 2,
+                        };
+                        base.wrapping_add(v)
+                    })
+                    .collect();
+                inputs.push(values);
+            }
+        }
+        inputs.push(vec![7; 5000]);
+        inputs.push(vec![u64::MAX, 0, u64::MAX, 1]);
+        inputs
+    }
+
+    /// The hash of every plan (bins, weights, log, lanes, size) and encoded node the planner
+    /// and encoder make of [`varied_inputs`]: pinned, so that work on the encoder's speed
+    /// cannot change a byte it writes.
+    #[test]
+    fn plans_and_encodings_of_varied_inputs_hash_to_the_pinned_value() {
+        let mut h = 0xcbf2_9ce4_8422_2325u64;
+        let mut prev_lowers: Vec<u64> = vec![0, 3, 10, 1000, 1 << 20];
+        for values in varied_inputs() {
+            let plans = [
+                plan(&values),
+                estimate(&values, usize::MAX),
+                plan_below(&values, values.len() / 2 + 40),
+                plan_following(&values, &prev_lowers),
+            ];
+            for p in plans {
+                fnv(&mut h, format!("{p:?}").as_bytes());
+                if let Some(p) = p {
+                    let mut buf = Vec::new();
+                    let detail = encode_planned(&values, &p, &mut buf).unwrap();
+                    fnv(&mut h, detail.as_bytes());
+                    fnv(&mut h, &buf);
+                }
+            }
+            if let Some(p) = plan(&values) {
+                prev_lowers = p.lowers();
+            }
+        }
+        assert_eq!(h, 0xbf24_da48_bddd_5cfa, "hash {h:#018x}");
+    }
+
+    /// The table log choice as it was first written: every log from the least to the most
+    /// quantised in full. The oracle of [`choose_weights`]'s bounds.
+    fn choose_weights_reference(bins: &[Bin], n: usize) -> (u8, Vec<u32>, f32) {
+        let counts: Vec<u32> = bins.iter().map(|b| b.count).collect();
+        if counts.len() <= 1 {
+            return (0, vec![1], 0.0);
+        }
+        let min_log = ceil_log2(counts.len());
+        let max_log = MAX_TABLE_LOG.min(ceil_log2(n) + 1).max(min_log);
+        let mut best: Option<(u8, Vec<u32>, f32)> = None;
+        for log in min_log..=max_log {
+            let w = quantize(&counts, n as u64, log);
+            let max_w = w.iter().copied().max().unwrap_or(1);
+            let mut bits = (counts.len() * usize::from(width_of(u64::from(max_w - 1)))) as f32;
+            for (&c, &wi) in counts.iter().zip(&w) {
+                bits += c as f32 * (f32::from(log) - log2_count(wi));
+            }
+            bits += (1u32 << log) as f32 / 16.0;
+            if best.as_ref().is_none_or(|b| bits < b.2) {
+                best = Some((log, w, bits));
+            }
+        }
+        best.unwrap_or((0, vec![1], 0.0))
+    }
+
+    /// Counts of bins shaped like the planner's: skewed, flat, a few heavy among many light.
+    fn bin_counts() -> impl Strategy<Value = Vec<u32>> {
+        prop_oneof![
+            proptest::collection::vec(1u32..5000, 1..300),
+            proptest::collection::vec(1u32..4, 1..4097),
+            (1usize..200, 0u32..12, 1u32..100_000).prop_map(|(b, k, top)| {
+                (0..b as u32)
+                    .map(|i| (top >> (i % (k + 1)).min(31)).max(1))
+                    .collect()
+            }),
+            proptest::collection::vec((0u32..20).prop_map(|e| 1 + (1u32 << e) / 7), 1..600),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn choose_weights_equals_quantising_every_table_log(counts in bin_counts()) {
+            let bins: Vec<Bin> = counts
+                .iter()
+                .map(|&count| Bin { lower: 0, upper: 0, count })
+                .collect();
+            let n = counts.iter().map(|&c| c as usize).sum();
+            let (log, w, bits) = choose_weights(&bins, n);
+            let (want_log, want_w, want_bits) = choose_weights_reference(&bins, n);
+            proptest::prop_assert_eq!(log, want_log);
+            proptest::prop_assert_eq!(w, want_w);
+            proptest::prop_assert_eq!(bits.to_bits(), want_bits.to_bits());
+        }
+    }
+
+    #[test]
+    fn log2_table_increases_with_the_count() {
+        let t = log2_table();
+        assert!(t[1..].windows(2).all(|p| p[0] < p[1]));
+    }
+
+    /// The offsets as first written: one [`BitWriter::put`] a value.
+    fn pack_offsets_reference(
+        values: &[u64],
+        syms: &[u16],
+        reference: u64,
+        bins: &[(u64, u8)],
+    ) -> Vec<u8> {
+        let mut offsets = BitWriter::default();
+        for (&v, &s) in values.iter().zip(syms) {
+            let (lower, width) = bins[usize::from(s)];
+            offsets.put(v.wrapping_sub(reference).wrapping_sub(lower), width);
+        }
+        offsets.finish()
+    }
+
+    /// The rANS encoder as first written: values backwards, lane `i % lanes`, each word pushed
+    /// as it is shed, then reversed.
+    fn rans_words_reference(
+        syms: &[u16],
+        coders: &[Coder],
+        log: u32,
+        lanes: usize,
+    ) -> (Vec<u8>, Vec<u64>) {
+        let mut states = vec![u64::from(STATE_LOW); lanes];
+        let mut words: Vec<u16> = Vec::new();
+        for (i, &s) in syms.iter().enumerate().rev() {
+            let x = &mut states[i % lanes];
+            let c = coders[usize::from(s)];
+            let f = (1u64 << log) - c.complement;
+            if *x >= f << (32 - log) {
+                words.push(*x as u16);
+                *x >>= 16;
+            }
+            let q = ((u128::from(*x) * u128::from(c.reciprocal)) >> RECIPROCAL_SHIFT) as u64;
+            let r = *x - q * f;
+            *x = (q << log) + r + c.start;
+        }
+        words.reverse();
+        (words.iter().flat_map(|w| w.to_le_bytes()).collect(), states)
+    }
+
+    /// Bins of random widths (0..=64) over random lower bounds, values inside them.
+    /// A reference, bins (lower bound, width), each value's bin and the values.
+    type Binned = (u64, Vec<(u64, u8)>, Vec<u16>, Vec<u64>);
+
+    fn binned_inputs() -> impl Strategy<Value = Binned> {
+        (
+            any::<u64>(),
+            proptest::collection::vec((any::<u64>(), prop_oneof![0u8..=8, 0u8..=64]), 1..40),
+            proptest::collection::vec(any::<u64>(), 0..600),
+        )
+            .prop_map(|(reference, bins, picks)| {
+                let syms: Vec<u16> = picks
+                    .iter()
+                    .map(|&r| (r % bins.len() as u64) as u16)
+                    .collect();
+                let values = syms
+                    .iter()
+                    .zip(&picks)
+                    .map(|(&s, &r)| {
+                        let (lower, width) = bins[usize::from(s)];
+                        let o = (r >> 7) & u64::MAX.checked_shr(64 - u32::from(width)).unwrap_or(0);
+                        reference.wrapping_add(lower).wrapping_add(o)
+                    })
+                    .collect();
+                (reference, bins, syms, values)
+            })
+    }
+
+    /// Quantised weights of a random histogram, symbols drawn from it, and a lane count.
+    fn coded_symbols() -> impl Strategy<Value = (u8, Vec<u32>, Vec<u16>, usize)> {
+        (
+            proptest::collection::vec(1u32..1000, 1..64),
+            proptest::collection::vec(any::<u32>(), 0..3000),
+            prop_oneof![Just(1usize), Just(4), Just(5), Just(16), Just(32), Just(64)],
+        )
+            .prop_map(|(counts, picks, lanes)| {
+                let n: u32 = counts.iter().sum();
+                let log = ceil_log2(counts.len()).max(MAX_TABLE_LOG.min(ceil_log2(n as usize) + 1));
+                let weights = quantize(&counts, u64::from(n), log);
+                let syms = picks
+                    .iter()
+                    .map(|&r| (r as usize % counts.len()) as u16)
+                    .collect();
+                (log, weights, syms, lanes)
+            })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1000))]
+
+        #[test]
+        fn offsets_pack_as_one_bit_writer_put_a_value((reference, bins, syms, values) in binned_inputs()) {
+            proptest::prop_assert_eq!(
+                pack_offsets(&values, &syms, reference, &bins),
+                pack_offsets_reference(&values, &syms, reference, &bins)
+            );
+        }
+
+        #[test]
+        fn rans_words_by_lane_chunks_equal_the_scalar_loop((log, weights, syms, lanes) in coded_symbols()) {
+            let log = u32::from(log);
+            let mut start = 0;
+            let coders: Vec<Coder> = weights
+                .iter()
+                .map(|&w| {
+                    let c = Coder::new(w, start, log);
+                    start += w;
+                    c
+                })
+                .collect();
+            let mut states = vec![u64::from(STATE_LOW); lanes];
+            let (words, n) = rans_words(&syms, &coders, &mut states);
+            let (want_words, want_states) = rans_words_reference(&syms, &coders, log, lanes);
+            proptest::prop_assert_eq!(n * 2, words.len());
+            proptest::prop_assert_eq!(words, want_words);
+            proptest::prop_assert_eq!(states, want_states);
+        }
     }
 }

@@ -158,7 +158,7 @@ impl Stats {
 /// every node it considers and of each miniblock: 7 % of a weather write's time was these
 /// comparisons, which only AVX-512 has as vector instructions for unsigned 64-bit lanes; a
 /// copy compiled for it runs where the CPU has it (detected at run time).
-fn min_max(values: &[u64]) -> (u64, u64) {
+pub(crate) fn min_max(values: &[u64]) -> (u64, u64) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f") {
         #[expect(unsafe_code, reason = "calls a function compiled for AVX-512")]

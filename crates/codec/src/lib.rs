@@ -91,7 +91,10 @@
 //! loop over 16 or 32 lanes takes about 0.67 ns a value. The second costs about 1.3 ns a
 //! value where bins have widths, 0.4–0.7 where the CPU has AVX-512 (eight values to a
 //! vector, see `ans.rs`). That is why it is not the default: reads cost what the leaf holds in
-//! values, not what it saves in bytes. The encoder divides by a reciprocal multiplication.
+//! values, not what it saves in bytes. The encoder divides by a reciprocal multiplication and
+//! steps a chunk's lanes side by side; the planner skips a table log whose bits a bound shows
+//! cannot beat the best (computed in the same rounding steps, so the choice is the same as
+//! trying all).
 //! [`Profile::TimeSeries`] adds delta-of-delta and Gorilla to the candidates.
 //! [`EncodeOptions::scheme`] forces the top-level scheme. The chosen tree is returned as a
 //! [`Cascade`] for `inspect`.

@@ -14,6 +14,7 @@ mod decode_random_bytes_never_panics;
 mod decode_single_byte_flip_never_panics;
 mod decode_string_dictionary_expansion_bounded;
 mod decode_truncated_buffer_errors;
+mod encode_entropy_on_varied_inputs_bytes_pinned;
 mod packed_lz4_periodic_values_chosen_and_corrupt_fields_return_err;
 mod parts_chosen_followed_and_corrupt_fields_return_err;
 mod roundtrip_bools_as_bitmaps;
