@@ -79,11 +79,10 @@
 //! following a cascade with an `ans` node keeps that node's bins and fits only their weights
 //! (no histogram, no dynamic programme). The sampler's plan of a node it saw whole is the one
 //! encoded; of a sampled node, its bins are kept and their weights fitted to every value.
-//! Measured on the six tables of the segment suite with format 3.3's zstd stage on
-//! (docs/benchmarks.md, thirteenth-session section), entropy on makes segments 5.8–24.6 %
-//! smaller, writes 0.56–0.73× and full single-threaded reads 0.52–0.81× as fast: rANS
-//! decodes a value in 3.3–3.9 ns (kernels bench; 2.3–2.6 since the second pass below runs
-//! eight values to a vector on AVX-512), bit-unpacking in 0.5–0.9. Its decoder runs
+//! Measured on the seven tables of the segment suite (docs/benchmarks.md, section "Wide-lane
+//! rANS and vector passes"), entropy on makes segments 3.6–22.8 % smaller, writes 0.41–0.75×
+//! and full single-threaded reads 0.55–0.86× as fast (0.39–0.69× and 0.43–0.75× before the
+//! lanes and vector passes below); bit-unpacking decodes a value in 0.5–0.9 ns. Its decoder runs
 //! two passes (each value's bin, from a per-thread table of 2^L slot entries; then its value,
 //! from a table of the node's bins); the lanes share one word stream. In the scalar loop of
 //! four lanes the first pass retires about 20 instructions a value and is bound by them, not by
