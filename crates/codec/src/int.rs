@@ -575,9 +575,9 @@ fn choose_planned(values: &[u64], ctx: Ctx, top: bool) -> (Scheme, usize, Option
         && n >= 64
         && best.1 > ENTROPY_MIN_BYTES
         && let Some(p) = if top {
-            ans::plan_below(values, best.1.saturating_sub(margin))
+            ans::plan_below(values, (st.min, st.max), best.1.saturating_sub(margin))
         } else {
-            ans::estimate(values, best.1.saturating_sub(margin))
+            ans::estimate(values, (st.min, st.max), best.1.saturating_sub(margin))
         }
         && p.bytes + margin < best.1
     {
