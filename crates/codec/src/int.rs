@@ -137,6 +137,10 @@ const NODE_HEADER: usize = 5; // tag + count
 /// Nodes the other schemes already store in fewer bytes are not worth planning bins for.
 const ENTROPY_MIN_BYTES: usize = 48;
 
+/// The entropy-coded leaf must save a byte for every this many values (half a bit a value)
+/// over the best other scheme to be chosen.
+const ANS_MARGIN_VALUES: usize = 16;
+
 /// Summary of a (sampled) vector used by the selection heuristics.
 #[derive(Debug, Clone, Copy)]
 struct Stats {
@@ -566,10 +570,12 @@ fn choose_planned(values: &[u64], ctx: Ctx, top: bool) -> (Scheme, usize, Option
     // The entropy-coded leaf is estimated from the sample's histogram: its bins, quantised
     // weights, table and offset bits are planned as the encoder would plan them, but nothing
     // is rANS-coded. Below 64 values its fixed cost (states, table) cannot pay. It decodes
-    // several times slower than bit-packing: it must save a tenth of a bit a value to be
-    // worth that. It is estimated after the other schemes, so that a node the best of them
-    // already codes near its entropy is not planned at all (see `ans::plan_below`).
-    let margin = n.div_ceil(80);
+    // several times slower than bit-packing: it must save half a bit a value to be worth
+    // that (a tenth, as before, kept 0.1-0.9 points more of the bytes on the suite's tables
+    // but read them 2-13 % slower; docs/benchmarks.md, "The entropy leaf's margin"). It is
+    // estimated after the other schemes, so that a node the best of them already codes near
+    // its entropy is not planned at all (see `ans::plan_below`).
+    let margin = n.div_ceil(ANS_MARGIN_VALUES);
     let mut planned = None;
     if ctx.entropy
         && n >= 64

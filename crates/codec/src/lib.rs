@@ -71,7 +71,7 @@
 //! 128 values, or the whole input when it has at most 4096, so a block of the format's default
 //! 4096 rows is seen whole) and keeps the smallest; leaf sizes are computed, not trial-encoded. The `ans` size comes from the sample's histogram (bins,
 //! quantised weights, table and offset bits; no rANS pass), and `ans` must beat the best other
-//! candidate by a tenth of a bit a value, the price of its slower decoding. It is estimated
+//! candidate by half a bit a value, the price of its slower decoding. It is estimated
 //! after the other schemes, and a node whose histogram entropy alone (plus the fixed bytes)
 //! cannot come in under the best of them by that margin is not planned at all. Float bit
 //! patterns are estimated without `ans` (ALP digits get it; a block following an ALP cascade
