@@ -28,16 +28,23 @@
 //! offsets        LSB-first bit stream: value i's offset at its bin's width
 //! ```
 //!
-//! Tag `0x0f` is the same node with `lanes u8` (1..=64) after the count and that many states;
-//! the encoder chooses 16 or 32 lanes for nodes of about 1.5 or 3.4 KB and more
-//! ([`lanes_for`]), tag `0x0b` below. Where the CPU has AVX-512 a node of 16, 32 or 64 lanes
+//! Tag `0x0f` is the same node with a lane byte after the count: its low 7 bits the lane count
+//! (1..=64, that many states), its top bit (`0x80`) set when the lanes' start states carry
+//! offset bytes. Then lane `j`'s encoder start state is `2^16` plus the 16-bit little-endian
+//! word at bytes `2j, 2j + 1` of the offsets' last `2 × lanes` bytes, which are not stored
+//! (`offset_bytes` counts those that are): the decoder's final states give them back, and it
+//! appends them to the stored offsets in lane order. The encoder carries whenever the offsets
+//! have `2 × lanes` bytes (a four-lane node then takes tag `0x0f` too), and chooses 16 or 32
+//! lanes where they cost at most 2.5 % more than four ([`lanes_for`]), four below. Where the
+//! CPU has AVX-512 a node of 16, 32 or 64 lanes
 //! and at most 256 bins is decoded 16 values a step (module `vector`): about 0.67 ns a value
 //! against 1.5 in the 4-lane scalar loop, on the Beijing table's nodes.
 //!
 //! Value `i` is decoded by lane `i % lanes` (4 for tag `0x0b`): `slot = x & (2^L - 1)`, the bin `s` whose cumulative
 //! weight range holds `slot`, `x = w_s * (x >> L) + slot - cum_s`, and if `x < 2^16` one word is
-//! shifted in. The decoder checks that every lane ends at `2^16`, the encoder's start state,
-//! and that every word and offset bit is used.
+//! shifted in. The decoder checks that every lane ends at the encoder's start state (`2^16`,
+//! or within `[2^16, 2^17)` where the states carry offsets) and that every word and offset
+//! bit is used.
 //!
 //! It runs two passes: the bin of every value (rANS), then every value from its bin's base
 //! and offset. Where the CPU has AVX-512 (F, BW, DQ, VL and VBMI, detected at run time, once)
@@ -89,19 +96,42 @@ const fn fixed_bytes(lanes: usize) -> usize {
     1 + 3 + 8 + 2 + 1 + 3 + 2 + 4 * lanes + 2 + if lanes == LANES { 0 } else { 1 }
 }
 
-/// Lanes a node of about `bytes` (coded in four lanes) codes its values in. More lanes let
-/// the vector decoder take 16 values a step with one gather (16 lanes) or two independent
-/// ones (32), where 4 lanes run a scalar loop bound by its chain of loads and multiplies; each
-/// lane costs a final state, about 3 bytes beyond what it carries. The thresholds keep that
-/// cost at most about 2.5 % of the node.
-fn lanes_for(bytes: usize) -> usize {
-    if bytes >= 3400 {
-        32
-    } else if bytes >= 1500 {
-        16
+/// Bit of a `0x0f` node's lane byte that says the lanes' start states carry the last
+/// `2 × lanes` bytes of the offsets (which are stored without them).
+const CARRY_FLAG: u8 = 0x80;
+
+/// Offset bytes a node of `lanes` lanes and `offset_bytes` bytes of offsets carries in its
+/// lanes' start states: two a lane (a start state is `2^16` plus a 16-bit payload, which the
+/// decoder's final state gives back), when the offsets have that many; none otherwise.
+const fn carried(lanes: usize, offset_bytes: usize) -> usize {
+    if offset_bytes >= 2 * lanes {
+        2 * lanes
     } else {
-        LANES
+        0
     }
+}
+
+/// Bytes of a node's fixed fields (see [`fixed_bytes`]) less what its start states carry: a
+/// node of [`LANES`] lanes that carries takes tag `0x0f` and its lane byte.
+const fn fixed_bytes_carrying(lanes: usize, offset_bytes: usize) -> usize {
+    let carry = carried(lanes, offset_bytes);
+    let lane_byte = if lanes == LANES && carry > 0 { 1 } else { 0 };
+    fixed_bytes(lanes) + lane_byte - carry
+}
+
+/// Lanes a node codes its values in, from `size`, its bytes for a lane count: the most of 32
+/// and 16 that cost at most 2.5 % more than four lanes. More lanes let the vector decoder
+/// take 16 values a step with one gather (16 lanes) or two independent ones (32), where 4
+/// lanes run a scalar loop bound by its chain of loads and multiplies. Each lane costs a
+/// final state, about 3 bytes beyond what it carries, or 1 where its start state carries
+/// two offset bytes: 16 lanes from nodes of about 1.4 KB, 32 from 3.4 KB, or from 480 bytes
+/// and 1.1 KB where the offsets are long enough to be carried.
+fn lanes_for(size: impl Fn(usize) -> usize) -> usize {
+    let four = size(LANES);
+    [32, 16]
+        .into_iter()
+        .find(|&l| size(l).saturating_sub(four) * 40 <= four)
+        .unwrap_or(LANES)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -697,13 +727,14 @@ fn finish_plan(reference: u64, bins: Vec<Bin>, n: usize) -> Option<Plan> {
         .sum();
     // The states carry about 8 bits of payload each beyond their 16-bit floor.
     let ans_bits = (ans_and_weight_bits as usize).saturating_sub(bins.len() * usize::from(fw));
+    let offset_bytes = (offset_bits as usize).div_ceil(8);
     let size = |lanes: usize| {
-        fixed_bytes(lanes)
+        fixed_bytes_carrying(lanes, offset_bytes)
             + (table_bits + bins.len() * usize::from(fw)).div_ceil(8)
             + ans_bits.saturating_sub(8 * lanes).div_ceil(16) * 2
-            + (offset_bits as usize).div_ceil(8)
+            + offset_bytes
     };
-    let lanes = lanes_for(size(LANES));
+    let lanes = lanes_for(size);
     let bytes = size(lanes);
     Some(Plan {
         reference,
@@ -769,10 +800,20 @@ impl<'a> BitReader<'a> {
     /// A reader of `bytes`, copied into `scratch` (a buffer reused across nodes) with
     /// [`GROUP_SPAN`] zero bytes after them.
     fn padded(bytes: &[u8], scratch: &'a mut Vec<u8>) -> Self {
+        Self::padded_carrying(bytes, &[], scratch)
+    }
+
+    /// [`Self::padded`] over `bytes` followed by the low two bytes of each of `states`
+    /// (little-endian, in lane order): the offsets a node's start states carried.
+    fn padded_carrying(bytes: &[u8], states: &[u32], scratch: &'a mut Vec<u8>) -> Self {
+        let len = bytes.len() + 2 * states.len();
         scratch.clear();
-        scratch.reserve(bytes.len() + GROUP_SPAN);
+        scratch.reserve(len + GROUP_SPAN);
         scratch.extend_from_slice(bytes);
-        scratch.resize(bytes.len() + GROUP_SPAN, 0);
+        for &s in states {
+            scratch.extend_from_slice(&(s as u16).to_le_bytes());
+        }
+        scratch.resize(len + GROUP_SPAN, 0);
         Self {
             bytes: scratch.as_slice(),
             pos: 0,
@@ -986,17 +1027,24 @@ pub(crate) fn encode_planned(values: &[u64], p: &Plan, out: &mut Vec<u8>) -> Opt
         Vec::new()
     };
     let lanes = p.lanes.clamp(1, MAX_LANES);
+    // The lanes start from states that carry the offsets' last two bytes each (see
+    // `carried`); the decoder's final states give them back.
+    let carry = carried(lanes, offsets.len());
+    let (offsets, tail) = offsets.split_at(offsets.len() - carry);
     let mut states = [u64::from(STATE_LOW); MAX_LANES];
+    for (s, pair) in states.iter_mut().zip(tail.chunks_exact(2)) {
+        *s += u64::from(u16::from_le_bytes([pair[0], pair[1]]));
+    }
     let states = states.get_mut(..lanes).unwrap_or_default();
     let (words, nwords) = rans_words(&syms, &coders, states);
 
-    if lanes == LANES {
+    if lanes == LANES && carry == 0 {
         out.put_u8(tag::ANS);
         out.put_len(values.len());
     } else {
         out.put_u8(tag::ANS_LANES);
         out.put_len(values.len());
-        out.put_u8(lanes as u8);
+        out.put_u8(lanes as u8 | if carry > 0 { CARRY_FLAG } else { 0 });
     }
     out.put_u64(p.reference);
     out.put_len(p.bins.len());
@@ -1022,7 +1070,7 @@ pub(crate) fn encode_planned(values: &[u64], p: &Plan, out: &mut Vec<u8>) -> Opt
     }
     out.extend_from_slice(&words);
     out.put_len(offsets.len());
-    out.extend_from_slice(&offsets);
+    out.extend_from_slice(offsets);
     Some(if lanes == LANES {
         format!("bins={},log={}", p.bins.len(), p.table_log)
     } else {
@@ -1700,16 +1748,9 @@ pub(crate) fn decode_into(
     out: &mut Vec<u64>,
 ) -> Result<()> {
     let lanes = if with_lanes {
-        let l = usize::from(r.u8()?);
-        if !(1..=MAX_LANES).contains(&l) {
-            return Err(corrupt(
-                "ans",
-                format!("{l} lanes (1 to {MAX_LANES} allowed)"),
-            ));
-        }
-        l
+        lane_byte(r.u8()?)?
     } else {
-        LANES
+        (LANES, false)
     };
     TABLES.with(|t| match t.try_borrow_mut() {
         Ok(mut tables) => decode_with(r, n, lanes, out, &mut tables, true),
@@ -1717,10 +1758,22 @@ pub(crate) fn decode_into(
     })
 }
 
+/// A `0x0f` node's lane count and whether its start states carry offset bytes.
+fn lane_byte(b: u8) -> Result<(usize, bool)> {
+    let l = usize::from(b & !CARRY_FLAG);
+    if !(1..=MAX_LANES).contains(&l) {
+        return Err(corrupt(
+            "ans",
+            format!("{l} lanes (1 to {MAX_LANES} allowed)"),
+        ));
+    }
+    Ok((l, b & CARRY_FLAG != 0))
+}
+
 fn decode_with(
     r: &mut Reader<'_>,
     n: usize,
-    lanes: usize,
+    (lanes, carry): (usize, bool),
     out: &mut Vec<u64>,
     t: &mut Tables,
     allow_vector: bool,
@@ -1838,10 +1891,20 @@ fn decode_with(
         };
         decode_symbols_lanes(log, entry, states, &t.words, 0, &mut t.bins_of)
     };
+    // A node whose start states carry offset bytes ends in states of 2^16 plus those bytes;
+    // one that does not, in 2^16 itself.
+    let ended = |s: &u32| if carry { s >> 16 == 1 } else { *s == STATE_LOW };
+    if p != nwords || !states.iter().all(ended) {
+        return Err(corrupt(
+            "ans",
+            "the rANS stream does not end in the start state",
+        ));
+    }
+    let carried: &[u32] = if carry { states } else { &[] };
     let start = out.len();
     out.resize(start + n, 0);
     let dst = out.get_mut(start..).unwrap_or_default();
-    let mut bits = BitReader::padded(offsets, &mut t.offsets);
+    let mut bits = BitReader::padded_carrying(offsets, carried, &mut t.offsets);
     let bins = BinTable {
         bases: &t.bases,
         widths: &t.widths,
@@ -1854,12 +1917,7 @@ fn decode_with(
     } else {
         binned_values::<false>(dst, &t.bins_of, &bins, &mut bits);
     }
-    if p != nwords || states.iter().any(|&s| s != STATE_LOW) {
-        return Err(corrupt(
-            "ans",
-            "the rANS stream does not end in the start state",
-        ));
-    }
+    let off_len = off_len + 2 * carried.len();
     if bits.pos.div_ceil(8) != off_len {
         return Err(corrupt(
             "ans",
@@ -2064,9 +2122,9 @@ mod tests {
         let t = r.u8()?;
         let n = r.count(usize::MAX)?;
         let lanes = if t == tag::ANS_LANES {
-            usize::from(r.u8()?)
+            lane_byte(r.u8()?)?
         } else {
-            LANES
+            (LANES, false)
         };
         let mut out = Vec::new();
         decode_with(&mut r, n, lanes, &mut out, &mut Tables::new(), allow_vector)?;
@@ -2106,12 +2164,8 @@ mod tests {
                 p.lanes = lanes;
                 let mut buf = Vec::new();
                 encode_planned(&values, &p, &mut buf).unwrap();
-                let want_tag = if lanes == LANES {
-                    tag::ANS
-                } else {
-                    tag::ANS_LANES
-                };
-                assert_eq!(buf[0], want_tag);
+                // Four lanes keep tag 0x0b unless their start states carry offset bytes.
+                assert!(buf[0] == tag::ANS_LANES || (lanes == LANES && buf[0] == tag::ANS));
                 for allow_vector in [true, false] {
                     let got = decode_node(&buf, allow_vector).unwrap();
                     assert!(
@@ -2160,19 +2214,27 @@ mod tests {
     #[test]
     fn large_nodes_take_more_lanes_and_small_ones_four() {
         let mut next = crate::xorshift(5);
+        // Values spread over 240 with wide bins: offsets long enough for the lanes to carry
+        // their bytes, so 16 lanes pay from about 480 bytes and 32 from 1.1 KB.
         let triangular: Vec<u64> = (0..4096)
             .map(|_| {
                 let x = next();
                 x % 120 + (x >> 32) % 120
             })
             .collect();
-        let q = plan(&triangular).unwrap();
-        assert_eq!(q.lanes, 32);
-        assert_eq!(plan(&triangular[..2048]).unwrap().lanes, 16);
-        assert_eq!(
-            plan(&skewed_values(2, 200, 12, false)).unwrap().lanes,
-            LANES
-        );
+        // Ten skewed symbols, each its own zero-width bin: no offsets, nothing carried, so 16
+        // lanes pay from about 1.4 KB and 32 from 3.4 KB.
+        let symbols: Vec<u64> = (0..16_000)
+            .map(|_| u64::from((next() | 1 << 40).trailing_zeros().min(9)))
+            .collect();
+        let lanes = |v: &[u64]| plan(v).unwrap().lanes;
+        assert_eq!(lanes(&triangular), 32);
+        assert_eq!(lanes(&triangular[..700]), 16);
+        assert_eq!(lanes(&triangular[..300]), LANES);
+        assert_eq!(lanes(&symbols), 32);
+        assert_eq!(lanes(&symbols[..8000]), 16);
+        assert_eq!(lanes(&symbols[..4000]), LANES);
+        assert_eq!(lanes(&skewed_values(2, 200, 12, false)), LANES);
     }
 
     /// A node's bins for the second pass: `count` bins with random bases and widths of at
@@ -2297,8 +2359,12 @@ mod tests {
         decodes_to(&buf, &values);
         // Walk the node's fields (see the layout at the top) to its offsets, which end it.
         let mut r = Reader::new(&buf);
-        r.u8().unwrap();
+        let t = r.u8().unwrap();
         r.count(usize::MAX).unwrap();
+        if t == tag::ANS_LANES {
+            // The lane byte: four lanes whose start states carry offset bytes.
+            assert_eq!(lane_byte(r.u8().unwrap()).unwrap(), (LANES, true));
+        }
         r.u64().unwrap();
         let b = r.count(MAX_BINS).unwrap();
         r.u8().unwrap();
@@ -2445,7 +2511,7 @@ mod tests {
                 prev_lowers = p.lowers();
             }
         }
-        assert_eq!(h, 0xbf24_da48_bddd_5cfa, "hash {h:#018x}");
+        assert_eq!(h, 0xe7c1_142a_3184_75d7, "hash {h:#018x}");
     }
 
     /// The table log choice as it was first written: every log from the least to the most

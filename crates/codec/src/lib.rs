@@ -53,9 +53,10 @@
 //! fraction of a whole-node pass); past it, the node is compressed for an exact size, taken only
 //! when it saves a fifth of the best other choice, the price of its slower decoding.
 //!
-//! `ans` (tag `0x0b`; `0x0f` with a lane count of its own) stores each value, minus the node
-//! minimum, as a *bin* index coded with static, interleaved rANS (4 lanes; 16 or 32 in nodes of
-//! about 1.5 or 3.4 KB and more, which an AVX-512 CPU decodes 16 values a step; 32-bit states, 16-bit renormalisation, weights quantised to
+//! `ans` (tag `0x0b`; `0x0f` with a lane byte of its own) stores each value, minus the node
+//! minimum, as a *bin* index coded with static, interleaved rANS (4 lanes; 16 or 32 where they
+//! cost at most 2.5 % more, which an AVX-512 CPU decodes 16 values a step; the lanes' start
+//! states carry the offsets' last bytes, two a lane; 32-bit states, 16-bit renormalisation, weights quantised to
 //! at most 2^12) plus the value's offset within its bin, bit-packed at the bin's width: one
 //! zero-width bin per value for small alphabets, a few wide bins for skewed magnitudes (pco's
 //! binning). Bins are chosen by a dynamic programme over a histogram of at most 128 bins
@@ -79,10 +80,10 @@
 //! following a cascade with an `ans` node keeps that node's bins and fits only their weights
 //! (no histogram, no dynamic programme). The sampler's plan of a node it saw whole is the one
 //! encoded; of a sampled node, its bins are kept and their weights fitted to every value.
-//! Measured on the seven tables of the segment suite (docs/benchmarks.md, section "Wide-lane
-//! rANS and vector passes"), entropy on makes segments 3.6–22.8 % smaller, writes 0.41–0.75×
-//! and full single-threaded reads 0.55–0.86× as fast (0.39–0.69× and 0.43–0.75× before the
-//! lanes and vector passes below); bit-unpacking decodes a value in 0.5–0.9 ns. Its decoder runs
+//! Measured on the seven tables of the segment suite (docs/benchmarks.md, section "Start
+//! states that carry offsets"), entropy on makes segments 4.7–22.3 % smaller, writes
+//! 0.49–0.76× and full single-threaded reads 0.63–0.88× as fast (0.39–0.69× and 0.43–0.75×
+//! before the lanes and vector passes below); bit-unpacking decodes a value in 0.5–0.9 ns. Its decoder runs
 //! two passes (each value's bin, from a per-thread table of 2^L slot entries; then its value,
 //! from a table of the node's bins); the lanes share one word stream. In the scalar loop of
 //! four lanes the first pass retires about 20 instructions a value and is bound by them, not by

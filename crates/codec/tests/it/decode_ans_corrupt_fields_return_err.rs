@@ -1,5 +1,6 @@
 //! Every field of an entropy-coded (`ans`) node, of four lanes (tag `0x0b`) and of its own lane
 //! count (tag `0x0f`), that the decoder can check is checked: a lane count of 0 or above 64, a
+//! carry flag that does not match the node, a
 //! table log above 12, no bins or more bins than slots, field widths out of range, weights that do not
 //! sum to the table size, states below 2^16, missing or extra rANS words, and offset bytes that
 //! do not match the bins all return `Err`, never a panic.
@@ -14,6 +15,8 @@ struct Layout {
     /// Position of the lane count (tag `0x0f` only).
     lanes_at: Option<usize>,
     lanes: usize,
+    /// Whether the lanes' start states carry offset bytes (the lane byte's top bit).
+    carry: bool,
     bins: usize,
     log: usize,
     widths: usize,
@@ -52,11 +55,12 @@ fn layout(buf: &[u8]) -> Layout {
     assert!(matches!(buf[2], 0x0b | 0x0f), "top node is not ans");
     let mut at = 3;
     varint(buf, &mut at); // count
-    let (lanes_at, lanes) = if buf[2] == 0x0f {
+    let (lanes_at, lanes, carry) = if buf[2] == 0x0f {
         at += 1;
-        (Some(at - 1), usize::from(buf[at - 1]))
+        let b = buf[at - 1];
+        (Some(at - 1), usize::from(b & 0x7f), b & 0x80 != 0)
     } else {
-        (None, 4)
+        (None, 4, false)
     };
     at += 8; // reference
     let bins_at = at;
@@ -76,6 +80,7 @@ fn layout(buf: &[u8]) -> Layout {
     Layout {
         lanes_at,
         lanes,
+        carry,
         bins: bins_at,
         log,
         widths,
@@ -105,9 +110,11 @@ fn sample_values(len: usize) -> Vec<u64> {
         .collect()
 }
 
-/// Value counts of the nodes tested: 1,500 values make a node of four lanes (tag `0x0b`),
-/// 8,000 one of 32 (tag `0x0f`), which the vector decoder takes where the CPU has it.
-const LENGTHS: [usize; 2] = [1500, 8000];
+/// Value counts of the nodes tested: 400 values make a node of four lanes, 1,500 one of 16 and
+/// 8,000 one of 32 (the vector decoder takes the last two where the CPU has it); all have
+/// offsets enough for their start states to carry some (tag `0x0f`, carry flag set). Tag `0x0b` (four lanes, nothing
+/// carried) is a node without offsets: see `ans_zero_width_node_with_offset_bytes_returns_corrupt`.
+const LENGTHS: [usize; 3] = [400, 1500, 8000];
 
 fn encoded(len: usize) -> Vec<u8> {
     let opts = EncodeOptions {
@@ -122,15 +129,45 @@ fn encoded(len: usize) -> Vec<u8> {
 
 #[test]
 fn ans_nodes_of_either_tag_are_tested() {
-    let lanes: Vec<usize> = LENGTHS.iter().map(|&n| layout(&encoded(n)).lanes).collect();
-    assert_eq!(lanes, [4, 32]);
+    let lanes: Vec<(usize, bool)> = LENGTHS
+        .iter()
+        .map(|&n| {
+            let l = layout(&encoded(n));
+            (l.lanes, l.carry)
+        })
+        .collect();
+    assert_eq!(lanes, [(4, true), (16, true), (32, true)]);
+}
+
+#[test]
+fn ans_carry_flag_not_matching_the_node_returns_err() {
+    for len in LENGTHS {
+        let buf = encoded(len);
+        let at = layout(&buf).lanes_at.unwrap();
+        // Cleared: the final states hold the carried bytes, not 2^16, and the offsets are short.
+        let mut b = buf.clone();
+        b[at] &= 0x7f;
+        expect_corrupt(&b, "carry flag cleared");
+    }
+    // Set on a node that carries nothing (no offsets; rewritten as tag 0x0f).
+    let buf = zero_width_node();
+    let l = layout(&buf);
+    assert!(l.lanes_at.is_none() && !l.carry);
+    let mut b = buf[..3].to_vec();
+    b[2] = 0x0f;
+    let mut at = 3;
+    varint(&buf, &mut at);
+    b.extend_from_slice(&buf[3..at]);
+    b.push(0x80 | 4);
+    b.extend_from_slice(&buf[at..]);
+    expect_corrupt(&b, "carry flag on a node without offsets");
 }
 
 #[test]
 fn ans_lane_count_out_of_range_returns_corrupt() {
     let buf = encoded(8000);
     let at = layout(&buf).lanes_at.unwrap();
-    for lanes in [0u8, 65, 255] {
+    for lanes in [0u8, 65, 255, 0x80, 0x80 | 65] {
         let mut b = buf.clone();
         b[at] = lanes;
         expect_corrupt(&b, &format!("{lanes} lanes"));
@@ -260,21 +297,29 @@ fn ans_offset_bytes_not_matching_the_bins_return_corrupt() {
     }
 }
 
-#[test]
-fn ans_zero_width_node_with_offset_bytes_returns_corrupt() {
+/// A node of zero-width bins (no offsets, so nothing carried: tag `0x0b`).
+fn zero_width_node() -> Vec<u8> {
     let opts = EncodeOptions {
         scheme: Some(Scheme::Ans),
         ..EncodeOptions::default()
     };
     let values: Vec<u64> = (0..500u64).map(|i| (i * i) % 5).collect();
     let enc = encode_u64(&values, &opts).unwrap();
-    let l = layout(&enc.bytes);
+    assert_eq!(enc.bytes[2], 0x0b);
+    assert_eq!(decode_u64(&enc.bytes).unwrap(), values);
+    enc.bytes
+}
+
+#[test]
+fn ans_zero_width_node_with_offset_bytes_returns_corrupt() {
+    let bytes = zero_width_node();
+    let l = layout(&bytes);
     assert_eq!(
-        &enc.bytes[l.off_len..],
+        &bytes[l.off_len..],
         &[0],
         "zero-width bins write no offsets"
     );
-    let mut b = enc.bytes[..l.off_len].to_vec();
+    let mut b = bytes[..l.off_len].to_vec();
     b.extend_from_slice(&[1, 0]);
     expect_corrupt(&b, "offset byte behind zero-width bins");
 }
