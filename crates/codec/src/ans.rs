@@ -292,8 +292,8 @@ const RADIX_BITS: u32 = 11;
 
 /// The offsets of `values` from `reference` (all at most `span`), ascending: a least
 /// significant digit radix sort of 32-bit offsets, one pass for each 11 bits of the span
-/// (three at most). Several times cheaper than a comparison sort of 64-bit offsets, which
-/// was a third of planning a node of wide values.
+/// (three at most), in place of a comparison sort of 64-bit offsets, which was a third of
+/// planning a node of wide values (quandl's write with entropy on: 10 % less CPU).
 fn radix_sorted(values: &[u64], reference: u64, span: u32) -> Vec<u32> {
     let mut a: Vec<u32> = values
         .iter()
