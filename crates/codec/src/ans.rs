@@ -2147,6 +2147,40 @@ mod tests {
             .collect()
     }
 
+    proptest::proptest! {
+        /// Any lane count, with the start states carrying offset bytes or not (a node whose
+        /// offsets are shorter than two bytes a lane carries none), round-trips on both
+        /// decoders; the node carries exactly when its offsets have the bytes.
+        #[test]
+        fn any_lane_count_round_trips_carrying_or_not(
+            len in 1usize..3000,
+            alphabet in 2u64..400,
+            wide in any::<bool>(),
+            seed in any::<u64>(),
+            lanes in 1usize..=MAX_LANES,
+        ) {
+            let values = skewed_values(seed, len, alphabet, wide);
+            let mut p = plan(&values).unwrap();
+            p.lanes = lanes;
+            let mut buf = Vec::new();
+            encode_planned(&values, &p, &mut buf).unwrap();
+            let offset_bits: u64 = p.bins.iter().map(|b| u64::from(b.count) * u64::from(b.width())).sum();
+            let carries = offset_bits.div_ceil(8) >= 2 * lanes as u64;
+            let mut r = Reader::new(&buf);
+            let t = r.u8().unwrap();
+            r.count(usize::MAX).unwrap();
+            let (got_lanes, got_carry) = if t == tag::ANS_LANES {
+                lane_byte(r.u8().unwrap()).unwrap()
+            } else {
+                (LANES, false)
+            };
+            proptest::prop_assert_eq!((got_lanes, got_carry), (lanes, carries));
+            for allow_vector in [true, false] {
+                proptest::prop_assert_eq!(&decode_node(&buf, allow_vector).unwrap(), &values);
+            }
+        }
+    }
+
     #[test]
     fn every_lane_count_round_trips_with_and_without_the_vector_decoder() {
         for (len, alphabet, wide) in [
