@@ -1900,11 +1900,11 @@ fn decode_with(
             "the rANS stream does not end in the start state",
         ));
     }
-    let carried: &[u32] = if carry { states } else { &[] };
+    let carrying: &[u32] = if carry { states } else { &[] };
     let start = out.len();
     out.resize(start + n, 0);
     let dst = out.get_mut(start..).unwrap_or_default();
-    let mut bits = BitReader::padded_carrying(offsets, carried, &mut t.offsets);
+    let mut bits = BitReader::padded_carrying(offsets, carrying, &mut t.offsets);
     let bins = BinTable {
         bases: &t.bases,
         widths: &t.widths,
@@ -1917,7 +1917,7 @@ fn decode_with(
     } else {
         binned_values::<false>(dst, &t.bins_of, &bins, &mut bits);
     }
-    let off_len = off_len + 2 * carried.len();
+    let off_len = off_len + 2 * carrying.len();
     if bits.pos.div_ceil(8) != off_len {
         return Err(corrupt(
             "ans",
