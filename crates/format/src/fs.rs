@@ -179,23 +179,27 @@ pub fn write_durably(fs: &dyn FileSystem, dir: &Path, name: &str, bytes: &[u8]) 
     }
 }
 
+/// `len` bytes of `bytes` at `offset`, a slice; past the end, an `UnexpectedEof` naming `path`.
+fn slice_at(bytes: &Bytes, offset: u64, len: usize, path: &Path) -> Result<Bytes> {
+    let start = usize::try_from(offset).ok();
+    match start.and_then(|s| Some(s..s.checked_add(len)?)) {
+        Some(r) if r.end <= bytes.len() => Ok(bytes.slice(r)),
+        _ => Err(FormatError::io(
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!(
+                    "read of {len} bytes at {offset} past the end ({})",
+                    bytes.len()
+                ),
+            ),
+        )),
+    }
+}
+
 impl ReadAt for Bytes {
     fn read_at(&self, offset: u64, len: usize) -> Result<Bytes> {
-        let start = usize::try_from(offset).ok();
-        let range = start.and_then(|s| Some(s..s.checked_add(len)?));
-        match range {
-            Some(r) if r.end <= Bytes::len(self) => Ok(self.slice(r)),
-            _ => Err(FormatError::io(
-                "<memory>",
-                std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    format!(
-                        "read of {len} bytes at {offset} past the end ({})",
-                        Bytes::len(self)
-                    ),
-                ),
-            )),
-        }
+        slice_at(self, offset, len, Path::new("<memory>"))
     }
     fn len(&self) -> u64 {
         Bytes::len(self) as u64
@@ -259,6 +263,27 @@ impl ReadAt for LocalReadFile {
     }
     fn len(&self) -> u64 {
         self.len
+    }
+}
+
+/// Largest file [`LocalFs::open_read_suffix`] reads whole into memory: small enough that a
+/// table of thousands of small segments holds a few tens of megabytes, large enough for a
+/// month of an hourly table of twenty columns.
+pub const LOCAL_READ_WHOLE: u64 = 32 * 1024;
+
+/// A small local file read whole at open ([`LocalFs::open_read_suffix`]).
+#[derive(Debug)]
+struct LocalWholeFile {
+    path: PathBuf,
+    bytes: Bytes,
+}
+
+impl ReadAt for LocalWholeFile {
+    fn read_at(&self, offset: u64, len: usize) -> Result<Bytes> {
+        slice_at(&self.bytes, offset, len, &self.path)
+    }
+    fn len(&self) -> u64 {
+        self.bytes.len() as u64
     }
 }
 
@@ -341,6 +366,27 @@ impl FileSystem for LocalFs {
             path: path.to_path_buf(),
             file,
             len,
+        }))
+    }
+    /// A file no longer than `suffix` nor [`LOCAL_READ_WHOLE`] bytes is read whole with one
+    /// read and held in memory (no descriptor stays open, later reads are slices of it); a
+    /// longer one is [`Self::open_read`]. A table of many small segments (a partitioned
+    /// table) then costs one system call a segment instead of one at open and one per read.
+    fn open_read_suffix(&self, path: &Path, suffix: u64) -> Result<Arc<dyn ReadAt>> {
+        let file = File::open(path).map_err(|e| FormatError::io(path, e))?;
+        let len = file.metadata().map_err(|e| FormatError::io(path, e))?.len();
+        if len > suffix.min(LOCAL_READ_WHOLE) {
+            return Ok(Arc::new(LocalReadFile {
+                path: path.to_path_buf(),
+                file,
+                len,
+            }));
+        }
+        let mut buf = vec![0u8; usize::try_from(len).unwrap_or(0)];
+        read_exact_at(&file, &mut buf, 0).map_err(|e| FormatError::io(path, e))?;
+        Ok(Arc::new(LocalWholeFile {
+            path: path.to_path_buf(),
+            bytes: Bytes::from(buf),
         }))
     }
     fn create(&self, path: &Path) -> Result<Box<dyn WritableFile>> {
@@ -519,6 +565,56 @@ mod tests {
         fs.remove_file(&p).unwrap();
         assert!(!fs.exists(&p).unwrap());
     }
+
+    #[test]
+    fn open_read_suffix_holds_a_small_file_and_reads_a_large_one_in_place() {
+        // Overwrites the first bytes of `p` in place (same file, no rename).
+        fn scribble(p: &Path) {
+            use std::io::{Seek, Write};
+            let mut f = std::fs::OpenOptions::new().write(true).open(p).unwrap();
+            f.seek(std::io::SeekFrom::Start(0)).unwrap();
+            f.write_all(b"XXXX").unwrap();
+            f.sync_all().unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let fs = LocalFs;
+        let small: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+        let p = write_durably(&fs, dir.path(), "small.seg", &small).unwrap();
+        let held = fs.open_read_suffix(&p, SEGMENT_SUFFIX).unwrap();
+        let in_place = fs.open_read_suffix(&p, 999).unwrap();
+        assert_eq!((held.len(), in_place.len()), (1000, 1000));
+        assert_eq!(&held.read_at(0, 1000).unwrap()[..], &small[..]);
+        assert_eq!(&held.read_at(998, 2).unwrap()[..], &small[998..]);
+        let err = held.read_at(999, 2).unwrap_err().to_string();
+        assert!(
+            err.contains("small.seg") && err.contains("past the end"),
+            "{err}"
+        );
+        assert!(held.read_at(u64::MAX, 1).is_err());
+        // A file no longer than the suffix is held as it was opened; one longer than the
+        // suffix asked for (or than LOCAL_READ_WHOLE) is read from the file at each read.
+        scribble(&p);
+        assert_eq!(&held.read_at(0, 4).unwrap()[..], &small[..4]);
+        assert_eq!(&in_place.read_at(0, 4).unwrap()[..], b"XXXX");
+
+        let large: Vec<u8> = (0..=255u8)
+            .cycle()
+            .take(LOCAL_READ_WHOLE as usize + 1)
+            .collect();
+        let p = write_durably(&fs, dir.path(), "large.seg", &large).unwrap();
+        let f = fs.open_read_suffix(&p, SEGMENT_SUFFIX).unwrap();
+        assert_eq!(f.len(), large.len() as u64);
+        assert_eq!(&f.read_at(100, 50).unwrap()[..], &large[100..150]);
+        scribble(&p);
+        assert_eq!(&f.read_at(0, 6).unwrap()[..], b"XXXX\x04\x05");
+        assert!(
+            fs.open_read_suffix(&dir.path().join("none"), SEGMENT_SUFFIX)
+                .is_err()
+        );
+    }
+
+    /// What [`crate::Segment::open`] asks for.
+    const SEGMENT_SUFFIX: u64 = crate::SEGMENT_OPEN_SUFFIX;
 
     #[test]
     fn write_durably_on_mem_fs_leaves_no_temp_file() {

@@ -110,8 +110,8 @@ pub use error::{FormatError, Result};
 pub use fault::FaultFs;
 pub use footer::{BlockMeta, ColumnMeta, Footer, KeyRange};
 pub use fs::{
-    Capabilities, FileSystem, LocalFs, MemFs, ReadAt, WritableFile, is_already_exists,
-    is_not_found, write_durably,
+    Capabilities, FileSystem, LOCAL_READ_WHOLE, LocalFs, MemFs, ReadAt, WritableFile,
+    is_already_exists, is_not_found, write_durably,
 };
 pub use record::{
     DamagedRecord, FramedRecord, SplitRecords, Tail, TailKind, frame_record, split_records,

@@ -1050,6 +1050,57 @@ pub struct Segment {
     block_starts: Vec<Arc<[u64]>>,
     /// Per column, the lookup of its derivation table (format 3.5), if it has one.
     lookups: Vec<Option<Arc<Lookup>>>,
+    /// Where each block lies, column after column: column `c`'s blocks are
+    /// `spans[span_starts[c]..span_starts[c + 1]]`. The footer's block entries are large
+    /// (statistics, blooms) and each column's lie apart; a scan of many small segments finds
+    /// its blocks here, in a few cache lines a segment ([`Self::block_range`]).
+    spans: Arc<[BlockSpan]>,
+    span_starts: Arc<[u32]>,
+    /// The columns' names back to back, field `i`'s ending at `name_ends[i]`
+    /// ([`Self::index_of_near`]: one compact table instead of a string of its own a field).
+    names: Arc<str>,
+    name_ends: Arc<[u32]>,
+    /// The file's length.
+    file_len: u64,
+}
+
+/// Where a block lies and how many rows it holds (from its footer entry).
+#[derive(Debug, Clone, Copy)]
+struct BlockSpan {
+    offset: u64,
+    len: u32,
+    rows: u32,
+}
+
+/// Every column's block spans, column after column, and where each column's begin.
+type Spans = (Arc<[BlockSpan]>, Arc<[u32]>);
+
+/// The block spans of every column, column after column, and where each column's start
+/// (see [`Segment::spans`]); `None` past 2^32 blocks.
+fn spans_of(footer: &Footer) -> Option<Spans> {
+    let mut spans = Vec::with_capacity(footer.columns.iter().map(|c| c.blocks.len()).sum());
+    let mut starts = Vec::with_capacity(footer.columns.len() + 1);
+    for c in &footer.columns {
+        starts.push(u32::try_from(spans.len()).ok()?);
+        spans.extend(c.blocks.iter().map(|b| BlockSpan {
+            offset: b.offset,
+            len: b.len,
+            rows: b.rows,
+        }));
+    }
+    starts.push(u32::try_from(spans.len()).ok()?);
+    Some((spans.into(), starts.into()))
+}
+
+/// The schema's field names back to back and where each ends (see [`Segment::names`]).
+fn names_of(schema: &Schema) -> Option<(Arc<str>, Arc<[u32]>)> {
+    let mut names = String::with_capacity(schema.fields.iter().map(|f| f.name.len()).sum());
+    let mut ends = Vec::with_capacity(schema.fields.len());
+    for f in &schema.fields {
+        names.push_str(&f.name);
+        ends.push(u32::try_from(names.len()).ok()?);
+    }
+    Some((names.into(), ends.into()))
 }
 
 /// The first row of each block of every column, then the row count; a column cut at the same
@@ -1187,6 +1238,15 @@ impl Segment {
             })
             .collect::<Result<Vec<_>>>()?;
         let block_starts = block_starts_of(&footer);
+        let too_large = || {
+            FormatError::corrupt(
+                "footer",
+                footer_offset,
+                "more than 2^32 blocks or bytes of column names",
+            )
+        };
+        let (spans, span_starts) = spans_of(&footer).ok_or_else(too_large)?;
+        let (names, name_ends) = names_of(&footer.schema).ok_or_else(too_large)?;
         let mut lookups: Vec<Option<Arc<Lookup>>> = vec![None; footer.columns.len()];
         if !footer.derived.is_empty() {
             let dict_len: Vec<Option<usize>> = footer
@@ -1217,6 +1277,11 @@ impl Segment {
             dictionaries,
             block_starts,
             lookups,
+            spans,
+            span_starts,
+            names,
+            name_ends,
+            file_len: len,
         })
     }
 
@@ -1312,28 +1377,56 @@ impl Segment {
         self.file.prefers_few_requests()
     }
 
-    /// The byte range of block `block` of column `column`, checked against the file.
-    fn block_range(&self, column: usize, block: usize) -> Result<std::ops::Range<u64>> {
-        let b = self
-            .footer
-            .columns
-            .get(column)
-            .and_then(|c| c.blocks.get(block))
+    /// Where block `block` of column `column` lies and its rows (its footer entry's).
+    fn span(&self, column: usize, block: usize) -> Result<BlockSpan> {
+        let first = self.span_starts.get(column).copied();
+        let end = self.span_starts.get(column + 1).copied();
+        first
+            .zip(end)
+            .and_then(|(first, end)| {
+                let i = usize::try_from(first).ok()?.checked_add(block)?;
+                (i < usize::try_from(end).ok()?).then_some(i)
+            })
+            .and_then(|i| self.spans.get(i).copied())
             .ok_or_else(|| {
                 FormatError::InvalidArgument(format!("column {column} has no block {block}"))
-            })?;
+            })
+    }
+
+    /// The byte range of block `block` of column `column`, checked against the file.
+    fn block_range(&self, column: usize, block: usize) -> Result<std::ops::Range<u64>> {
+        let b = self.span(column, block)?;
         let end = b
             .offset
             .checked_add(u64::from(b.len))
-            .filter(|&e| e <= self.file.len())
+            .filter(|&e| e <= self.file_len)
             .ok_or_else(|| {
                 FormatError::corrupt(
                     format!("column {column} block {block}"),
                     b.offset,
-                    format!("past the end of a {}-byte file", self.file.len()),
+                    format!("past the end of a {}-byte file", self.file_len),
                 )
             })?;
         Ok(b.offset..end)
+    }
+
+    /// Index of the column called `name`, trying column `hint` first: a column usually sits at
+    /// the same position in every segment of a table, so a scan of many small segments finds
+    /// each column with one comparison against a compact table of names
+    /// ([`Schema::index_of_near`] without following a string per field).
+    pub fn index_of_near(&self, name: &str, hint: usize) -> Option<usize> {
+        let name_at = |i: usize| {
+            let end = usize::try_from(*self.name_ends.get(i)?).ok()?;
+            let start = match i.checked_sub(1) {
+                None => 0,
+                Some(p) => usize::try_from(*self.name_ends.get(p)?).ok()?,
+            };
+            self.names.get(start..end)
+        };
+        if name_at(hint) == Some(name) {
+            return Some(hint);
+        }
+        (0..self.name_ends.len()).find(|&i| name_at(i) == Some(name))
     }
 
     /// Reads the bytes of several blocks (`(column, block)` pairs) with one
@@ -1541,16 +1634,13 @@ impl Segment {
     }
 
     fn decode_raw(&self, column: usize, block: usize, bytes: &Bytes) -> Result<DecodedBlock> {
-        let (field, meta) = self
+        let field = self
             .footer
             .schema
             .fields
             .get(column)
-            .zip(self.footer.columns.get(column))
             .ok_or_else(|| FormatError::InvalidArgument(format!("no column {column}")))?;
-        let b = meta.blocks.get(block).ok_or_else(|| {
-            FormatError::InvalidArgument(format!("column {column} has no block {block}"))
-        })?;
+        let b = self.span(column, block)?;
         let dict = self.dictionaries.get(column).and_then(Option::as_ref);
         let pos = BlockPos {
             column,
@@ -1864,5 +1954,82 @@ mod tests {
         let t = block_starts_of(&g);
         assert_eq!(&t[1][..], &[0, 20, 30]);
         assert!(!Arc::ptr_eq(&t[0], &t[1]));
+    }
+
+    /// The compact tables an open segment keeps agree with its footer: every block's span,
+    /// "no block" past each column's last, and every column found by name from any hint
+    /// (including hints past the end and names that are prefixes or joins of others).
+    #[test]
+    fn block_spans_and_column_names_agree_with_the_footer() {
+        let mut f = footer(vec![
+            column(&[10, 10, 10]),
+            column(&[30]),
+            column(&[]),
+            column(&[10, 5, 5, 10]),
+        ]);
+        let names = ["a", "ab", "", "b"];
+        for (field, n) in f.schema.fields.iter_mut().zip(names) {
+            field.name = n.to_string();
+        }
+        for (c, col) in f.columns.iter_mut().enumerate() {
+            for (b, m) in col.blocks.iter_mut().enumerate() {
+                m.offset = 100 * c as u64 + 7 * b as u64;
+                m.len = 3 + b as u32;
+            }
+        }
+        let (spans, starts) = spans_of(&f).unwrap();
+        assert_eq!(&starts[..], &[0, 3, 4, 4, 8]);
+        let (all, ends) = names_of(&f.schema).unwrap();
+        assert_eq!((&all[..], &ends[..]), ("aabb", &[1, 3, 3, 4][..]));
+        let seg = Segment {
+            file: Arc::new(Bytes::from(vec![0u8; 1000])),
+            path: None,
+            footer: Arc::new(f.clone()),
+            version: CURRENT_VERSION,
+            footer_offset: 0,
+            symbol_as: SymbolAs::Dictionary,
+            dictionaries: vec![None; 4],
+            block_starts: block_starts_of(&f),
+            lookups: vec![None; 4],
+            spans,
+            span_starts: starts,
+            names: all,
+            name_ends: ends,
+            file_len: 1000,
+        };
+        for (c, col) in f.columns.iter().enumerate() {
+            for (b, m) in col.blocks.iter().enumerate() {
+                let s = seg.span(c, b).unwrap();
+                assert_eq!((s.offset, s.len, s.rows), (m.offset, m.len, m.rows));
+                assert_eq!(
+                    seg.block_range(c, b).unwrap(),
+                    m.offset..m.offset + u64::from(m.len)
+                );
+            }
+            assert!(seg.span(c, col.blocks.len()).is_err());
+        }
+        assert!(seg.span(4, 0).is_err() && seg.span(usize::MAX, 0).is_err());
+        assert!(seg.span(0, usize::MAX).is_err());
+        for hint in 0..6 {
+            for n in names.iter().chain(&["aab", "x", "abb", "ba"]) {
+                assert_eq!(
+                    seg.index_of_near(n, hint),
+                    f.schema.index_of(n),
+                    "{n:?} {hint}"
+                );
+            }
+        }
+        assert_eq!(seg.index_of_near("ab", 1), Some(1));
+        // A block past the end of the file is corrupt, named with its place.
+        let short = Segment {
+            file_len: 312,
+            ..seg
+        };
+        let err = short.block_range(3, 2).unwrap_err().to_string();
+        assert!(
+            err.contains("column 3 block 2") && err.contains("312-byte"),
+            "{err}"
+        );
+        assert!(short.block_range(3, 1).is_ok());
     }
 }

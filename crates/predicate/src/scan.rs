@@ -11,7 +11,7 @@
 //! time, so memory stays at about one block per column plus one output batch.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -285,7 +285,7 @@ impl Scan {
             let missing_somewhere = self
                 .segments
                 .iter()
-                .any(|s| s.schema().index_of_near(&f.name, i).is_none());
+                .any(|s| s.index_of_near(&f.name, i).is_none());
             out_fields.push(ArrowField::new(
                 &f.name,
                 f.data_type.to_arrow(symbol_as),
@@ -830,8 +830,9 @@ impl ScanIter {
 #[derive(Debug, Default)]
 struct Acc {
     sink: Option<ColumnSink>,
-    /// The scan position and file of the segment the sink's rows come from, for errors.
-    origin: (usize, Option<PathBuf>),
+    /// The scan position of the segment the sink's rows come from, and the segment (named in
+    /// errors; a handle, so a batch of many small segments allocates no path for each).
+    origin: Option<(usize, Arc<Segment>)>,
     parts: Vec<ArrayRef>,
 }
 
@@ -841,8 +842,11 @@ impl Acc {
             && !s.is_empty()
         {
             let a = s.finish().map_err(|source| PredicateError::Format {
-                segment: self.origin.0,
-                path: self.origin.1.clone(),
+                segment: self.origin.as_ref().map_or(0, |(i, _)| *i),
+                path: self
+                    .origin
+                    .as_ref()
+                    .and_then(|(_, s)| s.path().map(Path::to_path_buf)),
                 source,
             })?;
             self.parts.push(a);
@@ -860,7 +864,7 @@ impl Acc {
     /// current one cannot take them: another segment's symbol dictionary).
     fn sink_for(
         &mut self,
-        seg: &Segment,
+        seg: &Arc<Segment>,
         seg_index: usize,
         column: usize,
         block: &DecodedBlock,
@@ -876,7 +880,9 @@ impl Acc {
                     .map_err(|e| fmt_err(seg, seg_index, e))?,
             );
         }
-        self.origin = (seg_index, seg.path().map(Path::to_path_buf));
+        if self.origin.as_ref().is_none_or(|(i, _)| *i != seg_index) {
+            self.origin = Some((seg_index, Arc::clone(seg)));
+        }
         self.sink
             .as_mut()
             .ok_or_else(|| PredicateError::InvalidArgument("no column sink".into()))
@@ -1097,6 +1103,12 @@ impl<T> ColMap<T> {
             first: None,
         }
     }
+    /// Empty, with a slot for each of `n` columns (no growth as they are inserted).
+    fn with_columns(n: usize) -> Self {
+        let mut slots = Vec::with_capacity(n);
+        slots.resize_with(n, || None);
+        Self { slots, first: None }
+    }
     fn get(&self, col: usize) -> Option<&T> {
         self.slots.get(col).and_then(Option::as_ref)
     }
@@ -1129,10 +1141,10 @@ fn resolve(seg: &Segment, name: &str, want: &DataType) -> Source {
     resolve_near(seg, name, want, None)
 }
 
-/// [`resolve`], trying field `hint` first ([`strata_format::Schema::index_of_near`]).
+/// [`resolve`], trying field `hint` first ([`Segment::index_of_near`]).
 fn resolve_near(seg: &Segment, name: &str, want: &DataType, hint: Option<usize>) -> Source {
     let at = match hint {
-        Some(i) => seg.schema().index_of_near(name, i),
+        Some(i) => seg.index_of_near(name, i),
         None => seg.schema().index_of(name),
     };
     match at {
@@ -1177,7 +1189,7 @@ impl Cursor {
             .collect();
         let footer = seg.footer();
         let rows = footer.row_count;
-        let mut block_starts = ColMap::new();
+        let mut block_starts = ColMap::with_columns(seg.num_columns());
         for (src, _) in pred_src.iter().chain(&out_src) {
             if let Source::Column { index, .. } = src {
                 let starts = seg.block_starts(*index).ok_or_else(|| {
@@ -1298,6 +1310,7 @@ impl Cursor {
             })
             .collect();
         let range_rows = ranges.iter().map(|&(s, e)| e - s).sum();
+        let columns = seg.num_columns();
         Ok(Some(Cursor {
             seg,
             seg_index,
@@ -1307,7 +1320,7 @@ impl Cursor {
             ranges,
             next: 0,
             cache: ColMap::new(),
-            raw: ColMap::new(),
+            raw: ColMap::with_columns(columns),
             pred_cols,
             sink_cols,
             shared_cuts,
