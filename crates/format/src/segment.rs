@@ -1393,6 +1393,12 @@ impl Segment {
             })
     }
 
+    /// Bytes of block `block` of column `column` (its CRC32C included) as the footer gives
+    /// them; `None` for a block the column does not have.
+    pub fn block_len(&self, column: usize, block: usize) -> Option<u64> {
+        self.span(column, block).ok().map(|s| u64::from(s.len))
+    }
+
     /// The byte range of block `block` of column `column`, checked against the file.
     fn block_range(&self, column: usize, block: usize) -> Result<std::ops::Range<u64>> {
         let b = self.span(column, block)?;
@@ -2001,12 +2007,14 @@ mod tests {
             for (b, m) in col.blocks.iter().enumerate() {
                 let s = seg.span(c, b).unwrap();
                 assert_eq!((s.offset, s.len, s.rows), (m.offset, m.len, m.rows));
+                assert_eq!(seg.block_len(c, b), Some(u64::from(m.len)));
                 assert_eq!(
                     seg.block_range(c, b).unwrap(),
                     m.offset..m.offset + u64::from(m.len)
                 );
             }
             assert!(seg.span(c, col.blocks.len()).is_err());
+            assert_eq!(seg.block_len(c, col.blocks.len()), None);
         }
         assert!(seg.span(4, 0).is_err() && seg.span(usize::MAX, 0).is_err());
         assert!(seg.span(0, usize::MAX).is_err());

@@ -1357,13 +1357,19 @@ impl Cursor {
             .copied()
             .unwrap_or(0);
         let mut batch = vec![(col, b)];
-        // The same stripe's block of column `c`, unless it is the one asked for or cached.
+        let shared = self.shared_cuts;
+        // The same stripe's block of column `c`, unless it is the one asked for or cached
+        // (columns cut alike: block `b` too, with no search).
         let mut bring = |c: usize| {
             if c == col || batch.iter().any(|&(x, _)| x == c) {
                 return;
             }
             if let Some(starts) = self.block_starts.get(c)
-                && let Ok(i) = starts.binary_search(&first)
+                && let Some(i) = if shared {
+                    Some(b)
+                } else {
+                    starts.binary_search(&first).ok()
+                }
                 && i + 1 < starts.len()
                 && self.raw.get(c).map(|(cb, _)| *cb) != Some(i)
             {
@@ -1386,14 +1392,7 @@ impl Cursor {
         let mut wanted = None;
         for (&(c, blk), d) in batch.iter().zip(decoded) {
             stats.add(BLOCKS_DECODED, 1);
-            let len = self
-                .seg
-                .footer()
-                .columns
-                .get(c)
-                .and_then(|m| m.blocks.get(blk))
-                .map_or(0, |m| u64::from(m.len));
-            stats.add(BYTES_READ, len);
+            stats.add(BYTES_READ, self.seg.block_len(c, blk).unwrap_or(0));
             if c == col {
                 wanted = Some(Arc::clone(&d));
             }
