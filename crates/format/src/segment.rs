@@ -1380,7 +1380,10 @@ impl Segment {
     /// Where block `block` of column `column` lies and its rows (its footer entry's).
     fn span(&self, column: usize, block: usize) -> Result<BlockSpan> {
         let first = self.span_starts.get(column).copied();
-        let end = self.span_starts.get(column + 1).copied();
+        let end = column
+            .checked_add(1)
+            .and_then(|c| self.span_starts.get(c))
+            .copied();
         first
             .zip(end)
             .and_then(|(first, end)| {
