@@ -242,6 +242,18 @@ struct LocalReadFile {
     len: u64,
 }
 
+impl LocalReadFile {
+    fn open(path: &Path) -> Result<Self> {
+        let file = File::open(path).map_err(|e| FormatError::io(path, e))?;
+        let len = file.metadata().map_err(|e| FormatError::io(path, e))?.len();
+        Ok(Self {
+            path: path.to_path_buf(),
+            file,
+            len,
+        })
+    }
+}
+
 impl ReadAt for LocalReadFile {
     fn read_at(&self, offset: u64, len: usize) -> Result<Bytes> {
         let end = offset.checked_add(len as u64);
@@ -360,33 +372,20 @@ impl FileSystem for LocalFs {
         Ok(m.modified().ok())
     }
     fn open_read(&self, path: &Path) -> Result<Arc<dyn ReadAt>> {
-        let file = File::open(path).map_err(|e| FormatError::io(path, e))?;
-        let len = file.metadata().map_err(|e| FormatError::io(path, e))?.len();
-        Ok(Arc::new(LocalReadFile {
-            path: path.to_path_buf(),
-            file,
-            len,
-        }))
+        Ok(Arc::new(LocalReadFile::open(path)?))
     }
     /// A file no longer than `suffix` nor [`LOCAL_READ_WHOLE`] bytes is read whole with one
     /// read and held in memory (no descriptor stays open, later reads are slices of it); a
     /// longer one is [`Self::open_read`]. A table of many small segments (a partitioned
     /// table) then costs one system call a segment instead of one at open and one per read.
     fn open_read_suffix(&self, path: &Path, suffix: u64) -> Result<Arc<dyn ReadAt>> {
-        let file = File::open(path).map_err(|e| FormatError::io(path, e))?;
-        let len = file.metadata().map_err(|e| FormatError::io(path, e))?.len();
-        if len > suffix.min(LOCAL_READ_WHOLE) {
-            return Ok(Arc::new(LocalReadFile {
-                path: path.to_path_buf(),
-                file,
-                len,
-            }));
+        let file = LocalReadFile::open(path)?;
+        if file.len > suffix.min(LOCAL_READ_WHOLE) {
+            return Ok(Arc::new(file));
         }
-        let mut buf = vec![0u8; usize::try_from(len).unwrap_or(0)];
-        read_exact_at(&file, &mut buf, 0).map_err(|e| FormatError::io(path, e))?;
         Ok(Arc::new(LocalWholeFile {
-            path: path.to_path_buf(),
-            bytes: Bytes::from(buf),
+            bytes: file.read_at(0, usize::try_from(file.len).unwrap_or(usize::MAX))?,
+            path: file.path,
         }))
     }
     fn create(&self, path: &Path) -> Result<Box<dyn WritableFile>> {

@@ -387,16 +387,6 @@ impl Schema {
         self.fields.iter().position(|f| f.name == name)
     }
 
-    /// [`Self::index_of`], trying field `hint` first: a column usually sits at the same position
-    /// in every segment of a table, so finding each of a wide table's columns in many small
-    /// segments costs one name comparison a column instead of a search.
-    pub fn index_of_near(&self, name: &str, hint: usize) -> Option<usize> {
-        match self.fields.get(hint) {
-            Some(f) if f.name == name => Some(hint),
-            _ => self.index_of(name),
-        }
-    }
-
     /// Field `i`.
     pub fn field(&self, i: usize) -> Option<&Field> {
         self.fields.get(i)

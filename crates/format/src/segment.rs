@@ -1072,11 +1072,11 @@ struct BlockSpan {
     rows: u32,
 }
 
-/// Every column's block spans, column after column, and where each column's begin.
+/// Every column's block spans, column after column, and where each column's spans begin.
 type Spans = (Arc<[BlockSpan]>, Arc<[u32]>);
 
 /// The block spans of every column, column after column, and where each column's start
-/// (see [`Segment::spans`]); `None` past 2^32 blocks.
+/// (the segment's `spans` and `span_starts`); `None` past 2^32 blocks.
 fn spans_of(footer: &Footer) -> Option<Spans> {
     let mut spans = Vec::with_capacity(footer.columns.iter().map(|c| c.blocks.len()).sum());
     let mut starts = Vec::with_capacity(footer.columns.len() + 1);
@@ -1092,7 +1092,8 @@ fn spans_of(footer: &Footer) -> Option<Spans> {
     Some((spans.into(), starts.into()))
 }
 
-/// The schema's field names back to back and where each ends (see [`Segment::names`]).
+/// The schema's field names back to back and where each ends (the segment's `names` and
+/// `name_ends`); `None` past 2^32 bytes of names.
 fn names_of(schema: &Schema) -> Option<(Arc<str>, Arc<[u32]>)> {
     let mut names = String::with_capacity(schema.fields.iter().map(|f| f.name.len()).sum());
     let mut ends = Vec::with_capacity(schema.fields.len());
@@ -1419,10 +1420,10 @@ impl Segment {
         Ok(b.offset..end)
     }
 
-    /// Index of the column called `name`, trying column `hint` first: a column usually sits at
-    /// the same position in every segment of a table, so a scan of many small segments finds
-    /// each column with one comparison against a compact table of names
-    /// ([`Schema::index_of_near`] without following a string per field).
+    /// Index of the column called `name` ([`Schema::index_of`]), trying column `hint` first: a
+    /// column usually sits at the same position in every segment of a table, so a scan of many
+    /// small segments finds each column with one comparison against a compact table of names,
+    /// without following a string of its own per field.
     pub fn index_of_near(&self, name: &str, hint: usize) -> Option<usize> {
         let name_at = |i: usize| {
             let end = usize::try_from(*self.name_ends.get(i)?).ok()?;
