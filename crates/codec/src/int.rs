@@ -1151,8 +1151,9 @@ pub(crate) fn decode_biased(
         tag::BITPACKED => {
             let reference = r.u64()?;
             let w = read_width(r)?;
-            let words = r.u64_words(packed_words(n, w))?;
-            bitpack::unpack_into(&words, n, reference.wrapping_add(bias), w, out);
+            r.with_u64_words(packed_words(n, w), |words| {
+                bitpack::unpack_into(words, n, reference.wrapping_add(bias), w, out);
+            })?;
         }
         tag::BITPACKED_MINI => {
             let MiniHeader {
@@ -1167,25 +1168,27 @@ pub(crate) fn decode_biased(
                 let lo = reference
                     .wrapping_add(off.wrapping_mul(factor))
                     .wrapping_add(bias);
-                let words = r.u64_words(packed_words(len, w))?;
-                if factor == 1 {
-                    bitpack::unpack_into(&words, len, lo, w, out);
-                } else {
-                    let start = out.len();
-                    bitpack::unpack_into(&words, len, 0, w, out);
-                    for v in &mut out[start..] {
-                        *v = lo.wrapping_add(v.wrapping_mul(factor));
+                r.with_u64_words(packed_words(len, w), |words| {
+                    if factor == 1 {
+                        bitpack::unpack_into(words, len, lo, w, out);
+                    } else {
+                        let start = out.len();
+                        bitpack::unpack_into(words, len, 0, w, out);
+                        for v in &mut out[start..] {
+                            *v = lo.wrapping_add(v.wrapping_mul(factor));
+                        }
                     }
-                }
+                })?;
             }
         }
         tag::BITPACKED_SCALED => {
             let reference = r.u64()?.wrapping_add(bias);
             let factor = r.u64()?;
             let w = read_width(r)?;
-            let words = r.u64_words(packed_words(n, w))?;
             let start = out.len();
-            bitpack::unpack_into(&words, n, 0, w, out);
+            r.with_u64_words(packed_words(n, w), |words| {
+                bitpack::unpack_into(words, n, 0, w, out);
+            })?;
             for v in &mut out[start..] {
                 *v = reference.wrapping_add(v.wrapping_mul(factor));
             }
@@ -1193,9 +1196,10 @@ pub(crate) fn decode_biased(
         tag::PATCHED => {
             let reference = r.u64()?.wrapping_add(bias);
             let w = read_width(r)?;
-            let words = r.u64_words(packed_words(n, w))?;
             let start = out.len();
-            bitpack::unpack_into(&words, n, reference, w, out);
+            r.with_u64_words(packed_words(n, w), |words| {
+                bitpack::unpack_into(words, n, reference, w, out);
+            })?;
             let e = r.count(n)?;
             let positions = decode(r, limits, inner, Some(e))?;
             let values = decode(r, limits, inner, Some(e))?;
@@ -1399,8 +1403,9 @@ pub(crate) fn decode_bits(r: &mut Reader<'_>, limits: Limits) -> Result<Option<(
                     }
                 }
                 (0, 1) => {
-                    let packed = look.u64_words(packed_words(n, 1))?;
-                    bitpack::bits_of_width_one(&packed, n, &mut words);
+                    look.with_u64_words(packed_words(n, 1), |packed| {
+                        bitpack::bits_of_width_one(packed, n, &mut words);
+                    })?;
                 }
                 _ => return Ok(None),
             }
@@ -1424,8 +1429,9 @@ pub(crate) fn decode_bits(r: &mut Reader<'_>, limits: Limits) -> Result<Option<(
                     (0, 0) => {}
                     (1, 0) => set_bits(dst, 0, len),
                     (0, 1) if factor == 1 => {
-                        let packed = look.u64_words(packed_words(len, 1))?;
-                        bitpack::bits_of_width_one(&packed, len, dst);
+                        look.with_u64_words(packed_words(len, 1), |packed| {
+                            bitpack::bits_of_width_one(packed, len, dst);
+                        })?;
                     }
                     // Other minimums and widths: the value path says what is wrong (or decodes
                     // what is not).

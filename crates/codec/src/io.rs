@@ -40,6 +40,10 @@ pub(crate) struct Reader<'a> {
     pos: usize,
 }
 
+/// Words [`Reader::with_u64_words`] keeps for the next call at most (a 4096-value block of
+/// 64-bit values is 4096).
+const KEPT_WORDS: usize = 1 << 16;
+
 impl<'a> Reader<'a> {
     pub(crate) fn new(buf: &'a [u8]) -> Self {
         Self { buf, pos: 0 }
@@ -116,19 +120,34 @@ impl<'a> Reader<'a> {
         Ok(n_usize)
     }
 
-    /// Reads `n` little-endian u64 words, checking the buffer holds them first.
-    pub(crate) fn u64_words(&mut self, n: usize) -> Result<Vec<u64>> {
+    /// Reads `n` little-endian u64 words, checking the buffer holds them first, and hands
+    /// them to `f` in a buffer the thread keeps (a short block's words cost no allocation;
+    /// a call from inside `f` gets a buffer of its own).
+    pub(crate) fn with_u64_words<R>(&mut self, n: usize, f: impl FnOnce(&[u64]) -> R) -> Result<R> {
+        thread_local! {
+            static WORDS: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
         let bytes = self.take(n.checked_mul(8).ok_or(CodecError::Truncated {
             offset: self.pos,
             needed: usize::MAX,
         })?)?;
-        Ok(bytes
-            .chunks_exact(8)
-            .map(|c| {
-                let mut a = [0u8; 8];
-                a.copy_from_slice(c);
-                u64::from_le_bytes(a)
-            })
-            .collect())
+        let words = bytes.chunks_exact(8).map(|c| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(c);
+            u64::from_le_bytes(a)
+        });
+        Ok(WORDS.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut kept) => {
+                kept.clear();
+                kept.extend(words);
+                let r = f(&kept);
+                // An unusually long block's words are not kept.
+                if kept.capacity() > KEPT_WORDS {
+                    *kept = Vec::new();
+                }
+                r
+            }
+            Err(_) => f(&words.collect::<Vec<u64>>()),
+        }))
     }
 }

@@ -104,6 +104,15 @@ struct DeriveInputs {
     keys: Vec<Arc<DecodedBlock>>,
 }
 
+/// Whether a block's bytes end with the CRC32C of what comes before it (false when too short
+/// to hold one).
+pub(crate) fn crc_ok(bytes: &[u8]) -> bool {
+    match bytes.split_last_chunk::<4>() {
+        Some((body, crc)) => crc32c::crc32c(body) == u32::from_le_bytes(*crc),
+        None => false,
+    }
+}
+
 impl DecodedBlock {
     /// Checks a block (its bytes with the trailing CRC32C) of `rows` rows of `field`: the CRC,
     /// the flags and the validity bitmap. The values are decoded when rows are appended.
@@ -113,6 +122,19 @@ impl DecodedBlock {
         rows: usize,
         dict: Option<&ArrayRef>,
         pos: BlockPos,
+    ) -> Result<Self> {
+        Self::decode_checked(field, bytes, rows, dict, pos, false)
+    }
+
+    /// [`Self::decode`]; `crc_held` says the CRC of these very bytes, held in memory, was
+    /// found right before (at open: see [`crate::ReadAt::held`]) and is not computed again.
+    pub(crate) fn decode_checked(
+        field: &Field,
+        bytes: &Bytes,
+        rows: usize,
+        dict: Option<&ArrayRef>,
+        pos: BlockPos,
+        crc_held: bool,
     ) -> Result<Self> {
         let corrupt = |detail: String| corrupt_at(pos, detail);
         let codec = |e| FormatError::Codec {
@@ -125,9 +147,8 @@ impl DecodedBlock {
             .checked_sub(4)
             .filter(|&n| n >= 1)
             .ok_or_else(|| corrupt(format!("block of {} bytes is too short", bytes.len())))?;
-        let (body, crc) = bytes.split_at(body_len);
-        let stored = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
-        if crc32c::crc32c(body) != stored {
+        let body = bytes.get(..body_len).unwrap_or_default();
+        if !crc_held && !crc_ok(bytes) {
             return Err(FormatError::ChecksumMismatch {
                 what: what(pos),
                 offset: pos.offset,
@@ -650,6 +671,29 @@ fn value_hash(v: &[u8]) -> u64 {
     foldhash::fast::FixedState::with_seed(0x5354_5241_5441).hash_one(v)
 }
 
+/// Whether `a` and `b` hold the same values in the same order (their offsets may start
+/// anywhere: either may be a slice).
+fn same_values(a: &StringArray, b: &StringArray) -> bool {
+    let (ao, bo) = (a.value_offsets(), b.value_offsets());
+    let (Some(&a0), Some(&b0), Some(&an), Some(&bn)) =
+        (ao.first(), bo.first(), ao.last(), bo.last())
+    else {
+        return false;
+    };
+    let (Some(ad), Some(bd)) = (
+        a.value_data().get(a0 as usize..an as usize),
+        b.value_data().get(b0 as usize..bn as usize),
+    ) else {
+        return false;
+    };
+    ao.len() == bo.len()
+        && ad == bd
+        && ao
+            .iter()
+            .zip(bo)
+            .all(|(&x, &y)| x.wrapping_sub(a0) == y.wrapping_sub(b0))
+}
+
 /// Dictionaries up to this many values are merged whole when their first key arrives (the
 /// keys are then mapped in one tight pass); larger ones value by value, as keys point at them.
 const EAGER_MERGE_VALUES: usize = 4096;
@@ -853,6 +897,14 @@ impl ColumnSink {
             return Ok(());
         };
         if Arc::ptr_eq(cur, new) {
+            return Ok(());
+        }
+        // Segments of one table often hold the same dictionary (a partitioned table's every
+        // segment the same sixteen wind directions): its keys mean what the current one's do,
+        // and the merge so far (or none) stands.
+        if let (Some(a), Some(b)) = (cur.as_string_opt::<i32>(), new.as_string_opt::<i32>())
+            && same_values(a, b)
+        {
             return Ok(());
         }
         if matches!(self.out, Out::Keys(_)) {
@@ -1701,6 +1753,30 @@ mod tests {
         // Values of the first dictionary keep its keys.
         assert_eq!(key_of.get("a"), Some(&1));
         assert_eq!(key_of.get(""), Some(&2));
+    }
+
+    /// Dictionaries are the same when their values are, in order, wherever their offsets
+    /// start: a slice of a longer array equals a fresh copy; the same bytes cut elsewhere, a
+    /// value more or less, or a different value are not the same.
+    #[test]
+    fn same_values_compares_values_not_offsets() {
+        let a = StringArray::from(vec!["N", "NE", "", "E"]);
+        let long = StringArray::from(vec!["x", "N", "NE", "", "E", "y"]);
+        let sliced = long.slice(1, 4);
+        assert!(same_values(&a, &a) && same_values(&a, &sliced) && same_values(&sliced, &a));
+        for other in [
+            StringArray::from(vec!["NN", "E", "", "E"]),
+            StringArray::from(vec!["N", "NE", "", "E", ""]),
+            StringArray::from(vec!["N", "NE", ""]),
+            StringArray::from(vec!["N", "NE", "", "W"]),
+        ] {
+            assert!(
+                !same_values(&a, &other) && !same_values(&other, &a),
+                "{other:?}"
+            );
+        }
+        let empty = StringArray::from(Vec::<&str>::new());
+        assert!(same_values(&empty, &long.slice(2, 0)) && !same_values(&empty, &a));
     }
 
     /// Dictionary keys above the dictionary or above `i32` are the first such key, the output

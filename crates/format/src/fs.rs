@@ -30,6 +30,12 @@ pub trait ReadAt: Send + Sync + Debug {
     fn prefers_few_requests(&self) -> bool {
         false
     }
+    /// Whether the file's bytes are held in memory, read once (a small local file read whole
+    /// at open, bytes handed over): a read returns what the first returned, so a reader may
+    /// check a block's CRC once ([`crate::Segment`] checks a held segment's blocks at open).
+    fn held(&self) -> bool {
+        false
+    }
     /// Reads several ranges at once (an object store fetches them in few requests, merging
     /// near ones); the default reads them one by one.
     fn read_ranges(&self, ranges: &[std::ops::Range<u64>]) -> Result<Vec<Bytes>> {
@@ -296,6 +302,9 @@ impl ReadAt for LocalWholeFile {
     }
     fn len(&self) -> u64 {
         self.bytes.len() as u64
+    }
+    fn held(&self) -> bool {
+        true
     }
 }
 

@@ -1310,6 +1310,7 @@ impl Cursor {
             })
             .collect();
         let range_rows = ranges.iter().map(|&(s, e)| e - s).sum();
+        seg.warm(block_starts.iter().map(|(c, _)| c));
         let columns = seg.num_columns();
         Ok(Some(Cursor {
             seg,
