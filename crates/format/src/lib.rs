@@ -39,7 +39,9 @@
 //! else. Writers encode a batch's columns, and readers decode a projection's columns, on all
 //! cores unless told otherwise ([`SegmentFileWriter::set_threads`],
 //! [`Segment::read_columns_threads`]); the bytes written never depend on it. Every byte is covered by a check: magics, versions, zero reserved bytes, the footer
-//! CRC, and the block CRCs (the footer's block index must tile the data region exactly).
+//! CRC, and the block CRCs (the footer's block index must tile the data region exactly). A
+//! file held in memory ([`ReadAt::held`]: a small local segment read whole at open) has its
+//! block CRCs checked once, at open; others at every read of a block.
 //!
 //! # Key types
 //!
