@@ -1056,10 +1056,9 @@ pub struct Segment {
     /// its blocks here, in a few cache lines a segment ([`Self::block_range`]).
     spans: Arc<[BlockSpan]>,
     span_starts: Arc<[u32]>,
-    /// The columns' names back to back, field `i`'s ending at `name_ends[i]`
-    /// ([`Self::index_of_near`]: one compact table instead of a string of its own a field).
-    names: Arc<str>,
-    name_ends: Arc<[u32]>,
+    /// The columns' names and types in compact tables ([`Self::index_of_near`]), shared with
+    /// the segment opened before when they are the same ([`Self::same_columns_as`]).
+    columns: Arc<Columns>,
     /// The file's length.
     file_len: u64,
     /// For a file held in memory ([`ReadAt::held`]): bit `i` set when block `spans[i]`'s CRC
@@ -1114,14 +1113,43 @@ fn spans_of(footer: &Footer) -> Option<Spans> {
 
 /// The schema's field names back to back and where each ends (the segment's `names` and
 /// `name_ends`); `None` past 2^32 bytes of names.
-fn names_of(schema: &Schema) -> Option<(Arc<str>, Arc<[u32]>)> {
+fn names_of(schema: &Schema) -> Option<Columns> {
     let mut names = String::with_capacity(schema.fields.iter().map(|f| f.name.len()).sum());
     let mut ends = Vec::with_capacity(schema.fields.len());
     for f in &schema.fields {
         names.push_str(&f.name);
         ends.push(u32::try_from(names.len()).ok()?);
     }
-    Some((names.into(), ends.into()))
+    let types = schema.fields.iter().map(|f| f.data_type.clone()).collect();
+    Some(Columns { names, ends, types })
+}
+
+/// A segment's column names back to back (field `i`'s ending at `ends[i]`) and types: one
+/// compact table instead of a string of its own a field.
+#[derive(Debug, PartialEq)]
+struct Columns {
+    names: String,
+    ends: Vec<u32>,
+    types: Vec<DataType>,
+}
+
+/// `columns` as an `Arc`: the one of the segment opened last when that is still open and
+/// equal. The segments of a table mostly have the same columns; a scan of many of them then
+/// finds its columns once ([`Segment::same_columns_as`]), and they are held once.
+fn shared_columns(columns: Columns) -> Arc<Columns> {
+    static LAST: std::sync::Mutex<std::sync::Weak<Columns>> =
+        std::sync::Mutex::new(std::sync::Weak::new());
+    let mut last = LAST
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(l) = last.upgrade()
+        && *l == columns
+    {
+        return l;
+    }
+    let c = Arc::new(columns);
+    *last = Arc::downgrade(&c);
+    c
 }
 
 /// The first row of each block of every column, then the row count; a column cut at the same
@@ -1268,7 +1296,7 @@ impl Segment {
         };
         let (spans, span_starts) = spans_of(&footer).ok_or_else(too_large)?;
         let crc_held = file.held().then(|| crc_held(file.as_ref(), &spans));
-        let (names, name_ends) = names_of(&footer.schema).ok_or_else(too_large)?;
+        let columns = shared_columns(names_of(&footer.schema).ok_or_else(too_large)?);
         let mut lookups: Vec<Option<Arc<Lookup>>> = vec![None; footer.columns.len()];
         if !footer.derived.is_empty() {
             let dict_len: Vec<Option<usize>> = footer
@@ -1301,8 +1329,7 @@ impl Segment {
             lookups,
             spans,
             span_starts,
-            names,
-            name_ends,
+            columns,
             file_len: len,
             crc_held,
         })
@@ -1488,18 +1515,27 @@ impl Segment {
     /// small segments finds each column with one comparison against a compact table of names,
     /// without following a string of its own per field.
     pub fn index_of_near(&self, name: &str, hint: usize) -> Option<usize> {
+        let Columns { names, ends, .. } = &*self.columns;
         let name_at = |i: usize| {
-            let end = usize::try_from(*self.name_ends.get(i)?).ok()?;
+            let end = usize::try_from(*ends.get(i)?).ok()?;
             let start = match i.checked_sub(1) {
                 None => 0,
-                Some(p) => usize::try_from(*self.name_ends.get(p)?).ok()?,
+                Some(p) => usize::try_from(*ends.get(p)?).ok()?,
             };
-            self.names.get(start..end)
+            names.get(start..end)
         };
         if name_at(hint) == Some(name) {
             return Some(hint);
         }
-        (0..self.name_ends.len()).find(|&i| name_at(i) == Some(name))
+        (0..ends.len()).find(|&i| name_at(i) == Some(name))
+    }
+
+    /// Whether `other` has the same column names and types in the same order: what was
+    /// resolved against one segment's columns by name and type then holds for the other. A
+    /// pointer comparison when the two were opened one after the other (they share their
+    /// tables), else a comparison of the compact tables, not of the schemas' fields.
+    pub fn same_columns_as(&self, other: &Segment) -> bool {
+        Arc::ptr_eq(&self.columns, &other.columns) || self.columns == other.columns
     }
 
     /// Reads the bytes of several blocks (`(column, block)` pairs) with one
@@ -2060,8 +2096,11 @@ mod tests {
         }
         let (spans, starts) = spans_of(&f).unwrap();
         assert_eq!(&starts[..], &[0, 3, 4, 4, 8]);
-        let (all, ends) = names_of(&f.schema).unwrap();
-        assert_eq!((&all[..], &ends[..]), ("aabb", &[1, 3, 3, 4][..]));
+        let columns = names_of(&f.schema).unwrap();
+        assert_eq!(
+            (&columns.names[..], &columns.ends[..]),
+            ("aabb", &[1, 3, 3, 4][..])
+        );
         let seg = Segment {
             file: Arc::new(Bytes::from(vec![0u8; 1000])),
             path: None,
@@ -2074,8 +2113,7 @@ mod tests {
             lookups: vec![None; 4],
             spans,
             span_starts: starts,
-            names: all,
-            name_ends: ends,
+            columns: Arc::new(columns),
             file_len: 1000,
             crc_held: None,
         };

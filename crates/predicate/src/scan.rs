@@ -306,6 +306,7 @@ impl Scan {
             symbol_as,
             next_segment: 0,
             cursor: None,
+            resolved: None,
             carry: None,
             accs: (0..out_cols.len()).map(|_| Acc::default()).collect(),
             pending_rows: 0,
@@ -348,6 +349,9 @@ pub struct ScanIter {
     symbol_as: SymbolAs,
     next_segment: usize,
     cursor: Option<Cursor>,
+    /// The columns the last segment opened resolved to, for the next one to take as they are
+    /// when its columns are the same ([`Segment::same_columns_as`]).
+    resolved: Option<Resolved>,
     /// What is left of the current cursor's last selection (a selection larger than the room
     /// left in the batch being built is cut in two).
     carry: Option<Selection>,
@@ -531,6 +535,7 @@ impl ScanIter {
             symbol_as: self.symbol_as,
             next_segment: 0,
             cursor: None,
+            resolved: None,
             carry: None,
             accs: (0..self.accs.len()).map(|_| Acc::default()).collect(),
             pending_rows: 0,
@@ -806,6 +811,7 @@ impl ScanIter {
                     self.symbol_as,
                     self.counted.get(i).copied().unwrap_or(true),
                     &self.stats,
+                    &mut self.resolved,
                 )?;
                 continue;
             }
@@ -952,6 +958,7 @@ pub fn matching_rows(
         segment.symbol_as(),
         true,
         &stats,
+        &mut None,
     )?
     else {
         return Ok(out);
@@ -1064,9 +1071,9 @@ struct Cursor {
     seg: Arc<Segment>,
     seg_index: usize,
     /// Per predicate slot.
-    pred_src: Vec<(Source, DataType)>,
+    pred_src: Arc<[(Source, DataType)]>,
     /// Per output column.
-    out_src: Vec<(Source, DataType)>,
+    out_src: Arc<[(Source, DataType)]>,
     /// Block start rows per segment column (with a final entry = row count), for involved ones.
     block_starts: ColMap<Arc<[u64]>>,
     ranges: Vec<(u64, u64)>,
@@ -1137,6 +1144,14 @@ impl<T> ColMap<T> {
     }
 }
 
+/// What a segment's columns resolved to: per predicate slot and per output column.
+#[derive(Debug)]
+struct Resolved {
+    seg: Arc<Segment>,
+    pred_src: Arc<[(Source, DataType)]>,
+    out_src: Arc<[(Source, DataType)]>,
+}
+
 fn resolve(seg: &Segment, name: &str, want: &DataType) -> Source {
     resolve_near(seg, name, want, None)
 }
@@ -1173,24 +1188,41 @@ impl Cursor {
         symbol_as: SymbolAs,
         count_segment: bool,
         stats: &ScanStatsHandle,
+        resolved: &mut Option<Resolved>,
     ) -> Result<Option<Cursor>> {
-        let pred_src: Vec<(Source, DataType)> = predicate
-            .map(|p| {
-                p.columns
+        // The segment before, with the same columns, resolved them already (the same
+        // predicate and output throughout a scan): a scan of many small segments found the
+        // same columns again in each, following a cold name and type per field.
+        let (pred_src, out_src) = match resolved.as_ref() {
+            Some(r) if r.seg.same_columns_as(&seg) => {
+                (Arc::clone(&r.pred_src), Arc::clone(&r.out_src))
+            }
+            _ => {
+                let pred_src: Arc<[(Source, DataType)]> = predicate
+                    .map(|p| {
+                        p.columns
+                            .iter()
+                            .map(|c| (resolve(&seg, &c.name, &c.data_type), c.data_type.clone()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let out_src: Arc<[(Source, DataType)]> = out
                     .iter()
-                    .map(|c| (resolve(&seg, &c.name, &c.data_type), c.data_type.clone()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let out_src: Vec<(Source, DataType)> = out
-            .iter()
-            .enumerate()
-            .map(|(i, (n, t))| (resolve_near(&seg, n, t, Some(i)), t.clone()))
-            .collect();
+                    .enumerate()
+                    .map(|(i, (n, t))| (resolve_near(&seg, n, t, Some(i)), t.clone()))
+                    .collect();
+                (pred_src, out_src)
+            }
+        };
+        *resolved = Some(Resolved {
+            seg: Arc::clone(&seg),
+            pred_src: Arc::clone(&pred_src),
+            out_src: Arc::clone(&out_src),
+        });
         let footer = seg.footer();
         let rows = footer.row_count;
         let mut block_starts = ColMap::with_columns(seg.num_columns());
-        for (src, _) in pred_src.iter().chain(&out_src) {
+        for (src, _) in pred_src.iter().chain(out_src.iter()) {
             if let Source::Column { index, .. } = src {
                 let starts = seg.block_starts(*index).ok_or_else(|| {
                     fmt_err(
@@ -1357,7 +1389,10 @@ impl Cursor {
             .and_then(|s| s.get(b))
             .copied()
             .unwrap_or(0);
-        let mut batch = vec![(col, b)];
+        // Sized for the whole group at once (grown a push at a time, it was reallocated four
+        // times a segment in a scan of many small ones).
+        let mut batch = Vec::with_capacity(1 + self.seg.num_columns());
+        batch.push((col, b));
         let shared = self.shared_cuts;
         // The same stripe's block of column `c`, unless it is the one asked for or cached
         // (columns cut alike: block `b` too, with no search).
@@ -1391,9 +1426,14 @@ impl Cursor {
             .decode_blocks(&batch)
             .map_err(|e| fmt_err(&self.seg, self.seg_index, e))?;
         let mut wanted = None;
+        // Counted once for the batch: the counters are shared with the caller's handle.
+        stats.add(BLOCKS_DECODED, batch.len() as u64);
+        let bytes: u64 = batch
+            .iter()
+            .map(|&(c, blk)| self.seg.block_len(c, blk).unwrap_or(0))
+            .sum();
+        stats.add(BYTES_READ, bytes);
         for (&(c, blk), d) in batch.iter().zip(decoded) {
-            stats.add(BLOCKS_DECODED, 1);
-            stats.add(BYTES_READ, self.seg.block_len(c, blk).unwrap_or(0));
             if c == col {
                 wanted = Some(Arc::clone(&d));
             }
@@ -1493,11 +1533,12 @@ impl Cursor {
                         None
                     } else {
                         let mut cols = Vec::with_capacity(self.pred_src.len());
-                        for (src, t) in self.pred_src.clone() {
-                            cols.push(match src {
+                        let pred_src = Arc::clone(&self.pred_src);
+                        for (src, t) in pred_src.iter() {
+                            cols.push(match *src {
                                 Source::Missing => new_null_array(&t.to_arrow(SymbolAs::Utf8), len),
                                 Source::Column { index, .. } => {
-                                    conform(&self.column_range(index, r0, len, stats)?, &t)?
+                                    conform(&self.column_range(index, r0, len, stats)?, t)?
                                 }
                             });
                         }

@@ -466,3 +466,23 @@ fn threads_change_neither_the_bytes_written_nor_the_rows_read() {
         assert_eq!(projected.column(i), batch.column(c));
     }
 }
+
+/// Segments with the same column names and types in the same order say so, whatever their
+/// rows, opened one after the other or not; a segment of other columns does not.
+#[test]
+fn segments_know_when_their_columns_are_the_same() {
+    let (schema, batch) = small_batch();
+    let open = |b: &arrow_array::RecordBatch| {
+        let bytes = write_segment_bytes(schema.clone(), std::slice::from_ref(b), small_options());
+        Segment::from_bytes(Bytes::from(bytes.unwrap())).unwrap()
+    };
+    let a = open(&batch);
+    let (all, all_batch) = all_types_batch(10);
+    let other = Segment::from_bytes(Bytes::from(
+        write_segment_bytes(all, &[all_batch], small_options()).unwrap(),
+    ))
+    .unwrap();
+    let b = open(&batch.slice(0, 3));
+    assert!(a.same_columns_as(&a) && a.same_columns_as(&b) && b.same_columns_as(&a));
+    assert!(!a.same_columns_as(&other) && !other.same_columns_as(&b));
+}

@@ -526,3 +526,73 @@ fn symbols_of_many_segments_join_one_dictionary_per_batch() {
         }
     }
 }
+
+/// Segments of two different column sets, alternating (a table whose schema gained a column):
+/// each segment's columns are found in it, not taken from the segment before, and consecutive
+/// segments with the same columns (read alike) give the same rows as one.
+#[test]
+fn scan_alternating_column_sets_resolves_each_segment() {
+    let narrow = Schema::new(vec![
+        Field::new("k", DataType::Int64, false),
+        Field::new("added", DataType::Utf8, true),
+    ])
+    .unwrap();
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from_iter_values(1000..1010)),
+        Arc::new(StringArray::from_iter_values((0..10).map(|_| "y"))),
+    ];
+    let batch = RecordBatch::try_new(Arc::new(narrow.to_arrow(SymbolAs::Utf8)), cols).unwrap();
+    let other = || {
+        let bytes = write_segment_bytes(
+            narrow.clone(),
+            std::slice::from_ref(&batch),
+            Default::default(),
+        );
+        Arc::new(Segment::from_bytes(bytes.unwrap().into()).unwrap())
+    };
+    let table = Arc::new(
+        Schema::new(vec![
+            Field::new("k", DataType::Int64, false),
+            Field::new("v", DataType::Int64, true),
+            Field::new("added", DataType::Utf8, true),
+        ])
+        .unwrap(),
+    );
+    let segs = vec![segment(), segment(), other(), segment(), other(), other()];
+    let out = collect(Scan::new(segs.clone()).target_schema(table.clone()));
+    let one = collect(Scan::new(vec![segment()]));
+    let mut want_k: Vec<i64> = Vec::new();
+    for s in [0, 0, 1, 0, 1, 1] {
+        want_k.extend(if s == 0 {
+            (0..1000).collect::<Vec<_>>()
+        } else {
+            (1000..1010).collect()
+        });
+    }
+    assert_eq!(ks(&out, 0), want_k);
+    let v = out.column(1).as_primitive::<Int64Type>();
+    let added = out.column(2).as_string::<i32>();
+    let mut at = 0;
+    for s in [0, 0, 1, 0, 1, 1] {
+        let n = if s == 0 { 1000 } else { 10 };
+        for i in 0..n {
+            let r = at + i;
+            if s == 0 {
+                assert_eq!(v.is_null(r), one.column(1).is_null(i), "row {r}");
+                assert_eq!(
+                    v.value(r),
+                    one.column(1).as_primitive::<Int64Type>().value(i)
+                );
+                assert!(added.is_null(r), "row {r}");
+            } else {
+                assert!(v.is_null(r) && added.value(r) == "y", "row {r}");
+            }
+        }
+        at += n;
+    }
+    let is_null =
+        BoundPredicate::parse_and_bind("added IS NULL AND v IS NOT NULL", &table).unwrap();
+    let out = collect(Scan::new(segs).target_schema(table).predicate(is_null));
+    let nonnull = one.column(1).len() - one.column(1).null_count();
+    assert_eq!(out.num_rows(), 3 * nonnull);
+}
