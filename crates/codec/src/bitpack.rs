@@ -422,16 +422,29 @@ unsafe fn extend_sequential_vbmi(
     let src = packed.as_ptr().cast::<u8>();
     let start = out.len();
     let dst = out.spare_capacity_mut().as_mut_ptr().cast::<u64>();
-    // SAFETY (whole block): loads read only bytes below `bytes` (the mask clears the rest; a
-    // masked-off byte is never accessed), and `packed`'s words are little-endian on x86-64, so
-    // its bytes are the packed stream; stores write `groups * 8` values into the spare
-    // capacity reserved above, and only those are then counted as initialised.
+    // Groups whose 64 bytes all lie in `packed` load them whole, with no mask to compute:
+    // group `g` starts at byte `g * w`, and `g * w + 64 <= bytes` for every `g < whole`.
+    let whole = bytes
+        .checked_sub(64)
+        .map_or(0, |room| room / w + 1)
+        .min(groups);
+    // SAFETY (whole block): loads read only bytes below `bytes` (the first loop's by the
+    // bound on `whole` above; in the second, the mask clears the rest, and a masked-off byte
+    // is never accessed), and `packed`'s words are little-endian on x86-64, so its bytes are
+    // the packed stream; stores write `groups * 8` values into the spare capacity reserved
+    // above, and only those are then counted as initialised.
     unsafe {
         let index = _mm512_loadu_si512(index.as_ptr().cast());
         let shifts = _mm512_loadu_si512(shifts.as_ptr().cast());
         let low = _mm512_set1_epi64(mask(w) as i64);
         let reference = _mm512_set1_epi64(reference as i64);
-        for g in 0..groups {
+        for g in 0..whole {
+            let window = _mm512_loadu_si512(src.add(g * w).cast());
+            let v = _mm512_permutexvar_epi8(index, window);
+            let v = _mm512_and_si512(_mm512_srlv_epi64(v, shifts), low);
+            _mm512_storeu_si512(dst.add(g * 8).cast(), _mm512_add_epi64(v, reference));
+        }
+        for g in whole..groups {
             let at = g * w;
             let left = bytes.saturating_sub(at);
             let keep: __mmask64 = if left >= 64 {

@@ -1111,8 +1111,8 @@ fn spans_of(footer: &Footer) -> Option<Spans> {
     Some((spans.into(), starts.into()))
 }
 
-/// The schema's field names back to back and where each ends (the segment's `names` and
-/// `name_ends`); `None` past 2^32 bytes of names.
+/// The schema's field names back to back, where each ends, and their types (the segment's
+/// [`Columns`]); `None` past 2^32 bytes of names.
 fn names_of(schema: &Schema) -> Option<Columns> {
     let mut names = String::with_capacity(schema.fields.iter().map(|f| f.name.len()).sum());
     let mut ends = Vec::with_capacity(schema.fields.len());
