@@ -646,7 +646,10 @@ fn main() -> Result<()> {
             let reps: usize = args.get(5).map_or(Ok(21), |s| s.parse())?;
             let t = tables::load_table(data, name, None)?.ok_or("no such table")?;
             let all = arrow_select::concat::concat_batches(&t.schema, &t.batches)?;
-            let dir = tempfile::tempdir()?;
+            let tmp = tempfile::tempdir()?;
+            // EP_KEEP=DIR writes the segments there (kept, for `columns`) instead.
+            let kept_dir = std::env::var_os("EP_KEEP").map(std::path::PathBuf::from);
+            let dir_path = kept_dir.as_deref().unwrap_or(tmp.path());
             let write = |parts: usize, tag: &str| -> Result<(u64, Vec<Arc<Segment>>)> {
                 let (mut bytes, mut segs) = (0, Vec::new());
                 // Each segment's writer starts from what the one before learnt (as a table's
@@ -668,7 +671,7 @@ fn main() -> Result<()> {
                     }
                     let mut w = SegmentWriter::create(
                         Arc::new(LocalFs),
-                        dir.path(),
+                        dir_path,
                         &format!("{tag}{i}.seg"),
                         strata_schema(&t)?,
                         opts,

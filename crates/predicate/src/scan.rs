@@ -1083,9 +1083,9 @@ struct Cursor {
     /// Per segment column: the block last read and checked.
     raw: ColMap<(usize, Arc<DecodedBlock>)>,
     /// Segment columns the predicate reads.
-    pred_cols: Vec<usize>,
+    pred_cols: Arc<[usize]>,
     /// Segment columns decoded straight into the output (see [`Cursor::materialize`]).
-    sink_cols: Vec<usize>,
+    sink_cols: Arc<[usize]>,
     /// Whether every involved column is cut into blocks at the same rows.
     shared_cuts: bool,
     /// Rows of `ranges` (those not ruled out at open): output buffers are sized to at most
@@ -1144,12 +1144,64 @@ impl<T> ColMap<T> {
     }
 }
 
-/// What a segment's columns resolved to: per predicate slot and per output column.
+/// What a segment's columns resolved to: per predicate slot and per output column, and the
+/// segment columns the predicate reads and those decoded straight into the output.
 #[derive(Debug)]
 struct Resolved {
     seg: Arc<Segment>,
     pred_src: Arc<[(Source, DataType)]>,
     out_src: Arc<[(Source, DataType)]>,
+    pred_cols: Arc<[usize]>,
+    sink_cols: Arc<[usize]>,
+}
+
+impl Resolved {
+    /// Resolves the predicate's and the output's columns in `seg`.
+    fn of(
+        seg: &Arc<Segment>,
+        predicate: Option<&BoundPredicate>,
+        out: &[(String, DataType)],
+        symbol_as: SymbolAs,
+    ) -> Self {
+        let pred_src: Arc<[(Source, DataType)]> = predicate
+            .map(|p| {
+                p.columns
+                    .iter()
+                    .map(|c| (resolve(seg, &c.name, &c.data_type), c.data_type.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let out_src: Arc<[(Source, DataType)]> = out
+            .iter()
+            .enumerate()
+            .map(|(i, (n, t))| (resolve_near(seg, n, t, Some(i)), t.clone()))
+            .collect();
+        let mut pred_cols = Vec::with_capacity(pred_src.len());
+        for (s, _) in pred_src.iter() {
+            if let Source::Column { index, .. } = s {
+                pred_cols.push(*index);
+            }
+        }
+        let mut sink_cols = Vec::with_capacity(out_src.len());
+        for (s, t) in out_src.iter() {
+            if let Source::Column {
+                index,
+                same_type: true,
+            } = s
+                && !pred_cols.contains(index)
+                && (*t != DataType::Symbol || seg.symbol_as() == symbol_as)
+            {
+                sink_cols.push(*index);
+            }
+        }
+        Self {
+            seg: Arc::clone(seg),
+            pred_src,
+            out_src,
+            pred_cols: pred_cols.into(),
+            sink_cols: sink_cols.into(),
+        }
+    }
 }
 
 fn resolve(seg: &Segment, name: &str, want: &DataType) -> Source {
@@ -1193,32 +1245,20 @@ impl Cursor {
         // The segment before, with the same columns, resolved them already (the same
         // predicate and output throughout a scan): a scan of many small segments found the
         // same columns again in each, following a cold name and type per field.
-        let (pred_src, out_src) = match resolved.as_ref() {
-            Some(r) if r.seg.same_columns_as(&seg) => {
-                (Arc::clone(&r.pred_src), Arc::clone(&r.out_src))
+        // (Which columns go straight into the output also depends on how the segment gives
+        // its symbol columns, compared too.)
+        let r = match resolved.take() {
+            Some(r) if r.seg.same_columns_as(&seg) && r.seg.symbol_as() == seg.symbol_as() => {
+                Resolved {
+                    seg: Arc::clone(&seg),
+                    ..r
+                }
             }
-            _ => {
-                let pred_src: Arc<[(Source, DataType)]> = predicate
-                    .map(|p| {
-                        p.columns
-                            .iter()
-                            .map(|c| (resolve(&seg, &c.name, &c.data_type), c.data_type.clone()))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let out_src: Arc<[(Source, DataType)]> = out
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (n, t))| (resolve_near(&seg, n, t, Some(i)), t.clone()))
-                    .collect();
-                (pred_src, out_src)
-            }
+            _ => Resolved::of(&seg, predicate, out, symbol_as),
         };
-        *resolved = Some(Resolved {
-            seg: Arc::clone(&seg),
-            pred_src: Arc::clone(&pred_src),
-            out_src: Arc::clone(&out_src),
-        });
+        let (pred_src, out_src) = (Arc::clone(&r.pred_src), Arc::clone(&r.out_src));
+        let (pred_cols, sink_cols) = (Arc::clone(&r.pred_cols), Arc::clone(&r.sink_cols));
+        *resolved = Some(r);
         let footer = seg.footer();
         let rows = footer.row_count;
         let mut block_starts = ColMap::with_columns(seg.num_columns());
@@ -1320,27 +1360,6 @@ impl Cursor {
                 return Ok(None);
             }
         }
-        let pred_cols: Vec<usize> = pred_src
-            .iter()
-            .filter_map(|(s, _)| match s {
-                Source::Column { index, .. } => Some(*index),
-                Source::Missing => None,
-            })
-            .collect();
-        let sink_cols: Vec<usize> = out_src
-            .iter()
-            .filter_map(|(s, t)| match s {
-                Source::Column {
-                    index,
-                    same_type: true,
-                } if !pred_cols.contains(index)
-                    && (*t != DataType::Symbol || seg.symbol_as() == symbol_as) =>
-                {
-                    Some(*index)
-                }
-                _ => None,
-            })
-            .collect();
         let range_rows = ranges.iter().map(|&(s, e)| e - s).sum();
         seg.warm(block_starts.iter().map(|(c, _)| c));
         let columns = seg.num_columns();
