@@ -107,8 +107,11 @@
 //!
 //! The only `unsafe` code calls two of ALP's loops (the digits' conversion to doubles on
 //! decode, the round-trip check on encode) in copies compiled for AVX2 where the CPU has it
-//! (detected at run time): one IEEE division a value, four to a vector instead of two, with
-//! the same results bit for bit as the baseline copies; and ALP-RD's decoding loop (a
+//! (detected at run time), with the same results bit for bit as the baseline copies: the
+//! round-trip check one IEEE division a value, four to a vector; the decode (with FMA too) a
+//! multiplication by `1/10^k` and two fused multiply-adds that correct it to the correctly
+//! rounded quotient for `k <= 15` (the argument is at `divide_by_power_of_ten`; tests compare
+//! it with the division), a division above that; and ALP-RD's decoding loop (a
 //! dictionary entry by a shift per lane, above each right part), in a copy compiled for AVX2
 //! the same way; and [`spread`], which moves a nullable block's packed values onto their
 //! valid rows with AVX-512's expanding loads where the CPU has them (the counts checked first); and the sampler's minimum and maximum of a
