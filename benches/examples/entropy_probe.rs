@@ -13,7 +13,9 @@
 //! prints each reader's minor page faults. Reads run on one thread and drop each batch;
 //! `EP_THREADS=n` reads on `n` threads, `EP_COLLECT=1` keeps every batch until the read ends
 //! (as the segment suite does). `segments DATA TABLE [K] [REPS]` writes the table as K segments
-//! of consecutive rows and as one, and prints bytes and one-thread read times of both.
+//! of consecutive rows and as one, and prints bytes and one-thread read times of both
+//! (`EP_COLTIMES=1`: each column alone first; `EP_NO_DERIVE=1`: the K segments without
+//! derived columns).
 //! `table DATA NAME` (or `all`) runs the segment suite's own
 //! measurement; to match the suite's binary, which fixes glibc's malloc thresholds, run it with
 //! `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456`.
@@ -667,7 +669,11 @@ fn main() -> Result<()> {
                     // the table's block size as it is, a short last block included).
                     let mut opts = writer_options(&t);
                     if std::env::var_os("EP_FIXED_BLOCKS").is_none() {
-                        opts.block.block_rows = opts.block.block_rows_for(rows as u64);
+                        opts.block = opts.block.for_segment_rows(rows as u64);
+                    }
+                    // EP_NO_DERIVE=1: the K segments without derived columns.
+                    if parts > 1 && std::env::var_os("EP_NO_DERIVE").is_some() {
+                        opts.block.derive = false;
                     }
                     let mut w = SegmentWriter::create(
                         Arc::new(LocalFs),
@@ -739,6 +745,36 @@ fn main() -> Result<()> {
                     println!(
                         "{} segments: {checked} float columns identical to the source",
                         segs.len()
+                    );
+                }
+            }
+            // EP_COLTIMES=1: each column alone, one segment against the K, interleaved.
+            if std::env::var_os("EP_COLTIMES").is_some() {
+                let col = |segs: &[Arc<Segment>], c: usize| -> Result<f64> {
+                    let start = Instant::now();
+                    let scan = strata_predicate::Scan::new(segs.to_vec())
+                        .batch_size(tables::BATCH_ROWS)
+                        .projection(strata_predicate::Projection::Indices(vec![c]));
+                    let mut kept = Vec::new();
+                    for b in scan {
+                        kept.push(b?);
+                    }
+                    Ok(start.elapsed().as_secs_f64())
+                };
+                for (c, f) in all.schema().fields().iter().enumerate() {
+                    let (mut a, mut b) = (Vec::new(), Vec::new());
+                    for _ in 0..reps {
+                        a.push(col(&one, c)?);
+                        b.push(col(&many, c)?);
+                    }
+                    let (a, b) = (median(a), median(b));
+                    println!(
+                        "{:<14} one {:7.3} ms  many {:7.3} ms  +{:6.3} ms ({:.2}x)",
+                        f.name(),
+                        a * 1e3,
+                        b * 1e3,
+                        (b - a) * 1e3,
+                        b / a
                     );
                 }
             }

@@ -760,10 +760,10 @@ pub fn merge_segments(
     writer_opts.skip_sort_check = true;
     // Up to 1.5 blocks' worth of live input rows (fewer where duplicates collapse) are one
     // block, not a block and a short one.
-    writer_opts.block.block_rows = opts
+    writer_opts.block = opts
         .writer
         .block
-        .block_rows_for(rows_in.saturating_sub(rows_deleted));
+        .for_segment_rows(rows_in.saturating_sub(rows_deleted));
     let mut writer = SegmentWriter::create(fs, dir, name, schema.clone(), writer_opts)?;
     // A merge runs beside readers: one core.
     writer.set_threads(1);

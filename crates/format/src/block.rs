@@ -124,6 +124,11 @@ pub struct BlockOptions {
     /// [`SegmentFileWriter::write_batch`]: crate::SegmentFileWriter::write_batch
     /// [`SegmentFileWriter::write_block`]: crate::SegmentFileWriter::write_block
     pub derive: bool,
+    /// Rows the segment will hold, where the writer knows them (a flush, a merge; see
+    /// [`Self::for_segment_rows`]); `None` for a writer that streams. A derivation table's
+    /// cost in the footer is shared among the segment's blocks: in a segment of one block,
+    /// the block alone must pay for it.
+    pub segment_rows: Option<u64>,
 }
 
 impl Default for BlockOptions {
@@ -137,6 +142,7 @@ impl Default for BlockOptions {
             bloom_min_distinct: 3,
             zstd_level: Some(DEFAULT_ZSTD_LEVEL),
             derive: true,
+            segment_rows: None,
         }
     }
 }
@@ -158,6 +164,21 @@ impl BlockOptions {
             Ok(rows) if rows > b && rows <= b + b / 2 && rows <= strata_codec::MAX_VALUES => rows,
             _ => b,
         }
+    }
+
+    /// These options for a segment of `rows` rows: blocks of [`Self::block_rows_for`] rows,
+    /// and [`Self::segment_rows`] set.
+    #[must_use]
+    pub fn for_segment_rows(mut self, rows: u64) -> Self {
+        self.block_rows = self.block_rows_for(rows);
+        self.segment_rows = Some(rows);
+        self
+    }
+
+    /// Blocks a segment of [`Self::segment_rows`] rows holds, where they are known.
+    pub(crate) fn segment_blocks(&self) -> Option<usize> {
+        let rows = usize::try_from(self.segment_rows?).ok()?;
+        Some(rows.div_ceil(self.block_rows.max(1)).max(1))
     }
 }
 

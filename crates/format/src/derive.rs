@@ -14,7 +14,10 @@
 //! keeps a table from the keys (symbol codes, or a value key's values) to the column's value,
 //! filled as keys first appear. A block whose rows the table covers cheaply, and more cheaply
 //! than the block's own encoding, is stored as the rows that differ from it (block flag
-//! `DERIVED`): on a functional column, none. Its statistics, bloom filter and validity are
+//! `DERIVED`): on a functional column, none. Where the writer knows the segment's rows (a
+//! flush, a merge), the table's whole entry in the footer is shared among the segment's
+//! blocks until one uses it (a segment of one block pays for its table alone); after that,
+//! and where the rows are not known, a block pays for the entries it adds. Its statistics, bloom filter and validity are
 //! those of its values, as for any block. The table goes to the footer (extension tag 1) when
 //! at least one block used it. A column derived is never a value key of another. After 8
 //! blocks in a row that declined the table with none derived, the column stops trying.
@@ -129,6 +132,8 @@ pub(crate) struct Deriver {
     live: bool,
     /// The key columns' names, for the blocks' cascade names (`derived(origin, dest)`).
     pub(crate) label: String,
+    /// Blocks the segment will hold, where the writer knows (see [`Self::try_block`]).
+    pub(crate) segment_blocks: Option<usize>,
 }
 
 /// The values of a block derived from a table: what differs from it.
@@ -222,6 +227,7 @@ impl Deriver {
             misses: 0,
             live: true,
             label: String::new(),
+            segment_blocks: None,
         }
     }
 
@@ -236,7 +242,13 @@ impl Deriver {
     /// the values bit-packed at their range's width. The caller then [`Self::accept`]s or
     /// [`Self::decline`]s the block. Keys stay in the table either way: a segment's first
     /// blocks bring most of its keys, and the blocks after them find their entries (a
-    /// table nothing was stored against is not written).
+    /// table nothing was stored against is not written). Where the writer knows how many
+    /// blocks the segment holds ([`crate::BlockOptions::segment_rows`]), a block that adds
+    /// entries or has exceptions before any block used the table bears the table's whole
+    /// entry in the footer ([`Self::unpaid_bytes`]) shared among them, not only its new
+    /// entries: a segment of one block pays for its table alone. A block the table covers
+    /// (no new entry, no exception) is taken as it is: the blocks before it brought the
+    /// keys, and those after it usually find theirs.
     pub(crate) fn try_block(
         &mut self,
         values: &[u64],
@@ -293,7 +305,10 @@ impl Deriver {
         } else {
             SYMBOL_KEY_BITS * self.keys.len()
         };
-        let table_bytes = added * (width + key_bits) / 8;
+        let table_bytes = match self.segment_blocks {
+            Some(blocks) if !self.used => self.unpaid_bytes()?.div_ceil(blocks),
+            _ => added * (width + key_bits) / 8,
+        };
         let cost = table_bytes + exceptions.len() * (width + 12) / 8 + 8;
         if cost * 4 > plain * 3 {
             self.decline();
@@ -352,9 +367,25 @@ impl Deriver {
         Ok(DerivedValues {
             bytes,
             exceptions: 0,
-            table_bytes: 0,
+            table_bytes: match self.segment_blocks {
+                Some(blocks) if !self.used => self.unpaid_bytes()?.div_ceil(blocks),
+                _ => 0,
+            },
             covered: false,
         })
+    }
+
+    /// What the footer spends on this column's table when a first block uses it: the
+    /// table's entry as it stands (column, keys, entries' key codes and values with their
+    /// codec headers; a sum's signs) and the name its blocks' cascades add. A segment of a
+    /// few hundred rows pays it for one block: a month column that its day decides saved
+    /// 15 bytes against its own runs and cost more than that in the footer (Beijing as 721
+    /// segments, 14 KB larger with tables than without).
+    fn unpaid_bytes(&self) -> Result<usize> {
+        let entry = encode_extension(std::slice::from_ref(&self.derivation()))?;
+        // `derived(<label>)` and its length, once in the cascade table; the extension's
+        // count (one byte) is the caller's either way.
+        Ok(entry.len().saturating_sub(1) + self.label.len() + "derived()".len() + 1)
     }
 
     /// A block was stored against the table.
@@ -375,20 +406,22 @@ impl Deriver {
 
     /// The table for the footer, entries in key order; `None` when no block used it.
     pub(crate) fn finish(self) -> Option<Derivation> {
-        if !self.used {
-            return None;
-        }
-        if let Some(sum) = self.sum {
-            return Some(Derivation {
+        self.used.then(|| self.derivation())
+    }
+
+    /// The table as it stands, entries in key order.
+    fn derivation(&self) -> Derivation {
+        if let Some(sum) = &self.sum {
+            return Derivation {
                 column: self.column,
-                keys: self.keys,
+                keys: self.keys.clone(),
                 value_key: false,
                 key_codes: Vec::new(),
                 values: Vec::new(),
-                sum: Some(sum),
-            });
+                sum: Some(sum.clone()),
+            };
         }
-        let mut entries: Vec<(u64, u64)> = self.table.into_iter().collect();
+        let mut entries: Vec<(u64, u64)> = self.table.iter().map(|(&k, &v)| (k, v)).collect();
         entries.sort_unstable_by_key(|&(k, _)| k);
         let key_codes = if self.value_key {
             vec![entries.iter().map(|&(k, _)| k).collect()]
@@ -402,14 +435,14 @@ impl Deriver {
                 })
                 .collect()
         };
-        Some(Derivation {
+        Derivation {
             column: self.column,
-            keys: self.keys,
+            keys: self.keys.clone(),
             value_key: self.value_key,
             key_codes,
             values: entries.into_iter().map(|(_, v)| v).collect(),
             sum: None,
-        })
+        }
     }
 }
 

@@ -702,6 +702,7 @@ impl<W: WritableFile> SegmentFileWriter<W> {
             .collect();
         let mut found = derive::detect(&candidates, &keys, len);
         for d in &mut found {
+            d.segment_blocks = self.opts.segment_blocks();
             let names: Vec<&str> = d
                 .keys
                 .iter()

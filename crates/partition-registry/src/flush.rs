@@ -190,7 +190,7 @@ impl Registry {
                 // The partition's rows are known: up to 1.5 blocks' worth are one block, not a
                 // block and a short one.
                 let mut part_opts = opts;
-                part_opts.block.block_rows = opts.block.block_rows_for(part.num_rows() as u64);
+                part_opts.block = opts.block.for_segment_rows(part.num_rows() as u64);
                 let mut w = SegmentWriter::create(
                     Arc::clone(self.fs()),
                     &target.dir,

@@ -663,6 +663,116 @@ fn columns_in_runs_beside_their_key_do_not_grow() {
     }
 }
 
+/// Hourly rows of `hours` hours from hour `start`: a day of the month, its month (which the
+/// day decides within 28 days) and a reading.
+fn hourly(start: i64, hours: i64) -> (Schema, RecordBatch) {
+    let t: Vec<i64> = (start..start + hours).collect();
+    let day: Vec<i64> = t.iter().map(|h| h / 24 % 30 + 1).collect();
+    let month: Vec<i64> = t.iter().map(|h| h / 24 / 30 % 12 + 1).collect();
+    let reading: Vec<i64> = t.iter().map(|h| h * 2_654_435_761 % 977).collect();
+    let schema = Schema::new(vec![
+        Field::new("day", DataType::Int64, false),
+        Field::new("month", DataType::Int64, false),
+        Field::new("reading", DataType::Int64, false),
+    ])
+    .unwrap();
+    let batch = RecordBatch::try_new(
+        Arc::new(schema.to_arrow(strata_format::SymbolAs::Dictionary)),
+        vec![
+            Arc::new(Int64Array::from(day)),
+            Arc::new(Int64Array::from(month)),
+            Arc::new(Int64Array::from(reading)),
+        ],
+    )
+    .unwrap();
+    (schema, batch)
+}
+
+/// A segment of one block whose rows are known (a flush of a small partition) pays for its
+/// derivation table alone: where the table's entry in the footer costs more than the column's
+/// own runs, the column is not derived, and the segment is no larger than one written without
+/// derivation. A segment of many blocks shares the table's cost among them and still derives.
+#[test]
+fn a_one_block_segment_derives_only_what_pays_for_its_table() {
+    let write_known = |schema: &Schema, batch: &RecordBatch, derive: bool| -> Vec<u8> {
+        let opts = BlockOptions {
+            derive,
+            ..options(4096).for_segment_rows(batch.num_rows() as u64)
+        };
+        write_segment_bytes(schema.clone(), std::slice::from_ref(batch), opts).unwrap()
+    };
+    // 584 hours (24 days), where a month boundary falls, and where none does.
+    for start in [0, 200, 700] {
+        let (schema, batch) = hourly(start, 584);
+        let on = write_known(&schema, &batch, true);
+        let off = write_known(&schema, &batch, false);
+        let seg = Segment::from_bytes(Bytes::from(on.clone())).unwrap();
+        assert!(
+            !derived_columns(&seg).iter().any(|(c, _)| *c == 1),
+            "start {start}: month derived in a one-block segment: {:?}",
+            derivations(&seg)
+        );
+        assert!(
+            on.len() <= off.len(),
+            "start {start}: {} B with derivation, {} B without",
+            on.len(),
+            off.len()
+        );
+        check_reads_all(&seg, &batch);
+    }
+    // A column a code decides (500 codes of 30 bits, 250 values of 10 bits in no order, so
+    // the values do not decide the code), in one block and in 20: never larger than without
+    // the table, and over 20 blocks derived.
+    let coded = |rows: usize| -> (Schema, RecordBatch) {
+        let code: Vec<i64> = (0..rows as i64)
+            .map(|r| {
+                let k = ((r as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40) % 500;
+                (k.wrapping_mul(0xd6e8_feb8_6659_fd93) >> 34) as i64
+            })
+            .collect();
+        let value: Vec<i64> = code.iter().map(|c| c % 250 * 7_919 % 1_000).collect();
+        let schema = Schema::new(vec![
+            Field::new("code", DataType::Int64, false),
+            Field::new("value", DataType::Int64, false),
+        ])
+        .unwrap();
+        let batch = RecordBatch::try_new(
+            Arc::new(schema.to_arrow(strata_format::SymbolAs::Dictionary)),
+            vec![
+                Arc::new(Int64Array::from(code)),
+                Arc::new(Int64Array::from(value)),
+            ],
+        )
+        .unwrap();
+        (schema, batch)
+    };
+    for rows in [1_024, 20_480] {
+        let (schema, batch) = coded(rows);
+        let opts = options(1_024).for_segment_rows(rows as u64);
+        let on = write_segment_bytes(schema.clone(), std::slice::from_ref(&batch), opts).unwrap();
+        let off = BlockOptions {
+            derive: false,
+            ..opts
+        };
+        let off = write_segment_bytes(schema.clone(), std::slice::from_ref(&batch), off).unwrap();
+        assert!(
+            on.len() <= off.len(),
+            "{rows} rows: {} B with derivation, {} B without",
+            on.len(),
+            off.len()
+        );
+        let seg = Segment::from_bytes(Bytes::from(on)).unwrap();
+        if rows > 1_024 {
+            assert!(
+                derived_columns(&seg).contains(&(1, vec![0])),
+                "{:?}",
+                derivations(&seg)
+            );
+        }
+        check_reads_all(&seg, &batch);
+    }
+}
+
 /// A derived block keeps the statistics of its values (taken from its own encoding where
 /// that was tried): the footer's block statistics, and with blooms always on the blooms,
 /// equal those written without derivation.
