@@ -2,7 +2,7 @@
 //! `tests/golden/v<major>/` (`v<major>.<minor>/` for a minor above 0). Run once per format
 //! version (v1's were written by a version-1 build, v2's by version 2, v3's by version 3,
 //! v3.1's by 3.1, v3.2's by 3.2, v3.3's by 3.3, v3.4's by 3.4, v3.5's by 3.5, v3.6's by
-//! 3.6);
+//! 3.6, v3.7's by 3.7);
 //! tests only ever read them.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 

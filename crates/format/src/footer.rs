@@ -88,6 +88,8 @@ pub(crate) struct Out {
     decimal_floats: bool,
     /// Format 3.4: symbol dictionaries may be stored as zstd frames.
     zstd_dictionaries: bool,
+    /// Format 3.7: cascade names as scheme tokens where they parse.
+    token_cascades: bool,
 }
 
 impl Out {
@@ -97,6 +99,7 @@ impl Out {
             compact: layout.compact,
             decimal_floats: layout.decimal_floats,
             zstd_dictionaries: layout.zstd_dictionaries,
+            token_cascades: layout.token_cascades,
         }
     }
     fn u8(&mut self, v: u8) {
@@ -147,6 +150,136 @@ impl Out {
     }
     fn str(&mut self, s: &str) -> Result<()> {
         self.bytes(s.as_bytes())
+    }
+    /// A cascade name of the cascade table: from format 3.7 a varint `len << 1 | tokens` and
+    /// `len` bytes, scheme tokens ([`cascade_tokens`]) where the name is a tree of scheme
+    /// names, else the name's UTF-8 bytes; before 3.7 a string.
+    fn cascade_name(&mut self, name: &str) -> Result<()> {
+        if !self.token_cascades {
+            return self.str(name);
+        }
+        let (body, tokens) = match cascade_tokens(name) {
+            Some(t) => (t, 1),
+            None => (name.as_bytes().to_vec(), 0),
+        };
+        let n = u32::try_from(body.len()).map_err(|_| {
+            FormatError::InvalidArgument(format!("a cascade name of {} bytes", body.len()))
+        })?;
+        self.varint(u64::from(n) << 1 | tokens);
+        self.buf.extend_from_slice(&body);
+        Ok(())
+    }
+}
+
+/// The words a cascade name is made of in format 3.7's token form, by token number (fixed:
+/// new words are only ever appended): the codec's scheme names and the format's `zstd` stage.
+const CASCADE_WORDS: [&str; 17] = [
+    "constant",
+    "plain",
+    "bitpacked",
+    "patched",
+    "delta",
+    "delta2",
+    "rle",
+    "dict",
+    "lz4",
+    "alp",
+    "alprd",
+    "gorilla",
+    "fsst",
+    "ans",
+    "packedlz4",
+    "parts",
+    "zstd",
+];
+
+/// Most children one token can say it has (three bits).
+const MAX_TOKEN_CHILDREN: usize = 7;
+
+/// `name` (a cascade shape such as `alp(delta(patched(bitpacked, bitpacked)))`) as tokens,
+/// one byte a node in prefix order: the word's number times 8 plus the node's child count;
+/// `None` when it is not such a tree of [`CASCADE_WORDS`] (a derived block's
+/// `derived(day)`, a node of more than seven children) or would not render back to itself.
+/// A footer of a small segment spent about a third of its bytes on these names spelled out.
+fn cascade_tokens(name: &str) -> Option<Vec<u8>> {
+    fn node(s: &str, out: &mut Vec<u8>, depth: usize) -> Option<usize> {
+        if depth > 64 {
+            return None;
+        }
+        let end = s.find(['(', ',', ')']).unwrap_or(s.len());
+        let word = CASCADE_WORDS.iter().position(|w| *w == &s[..end])?;
+        let at = out.len();
+        out.push(u8::try_from(word).ok()? << 3);
+        if !s[end..].starts_with('(') {
+            return Some(end);
+        }
+        let mut pos = end + 1;
+        let mut children = 0usize;
+        loop {
+            pos += node(&s[pos..], out, depth + 1)?;
+            children += 1;
+            if let Some(rest) = s[pos..].strip_prefix(", ") {
+                pos = s.len() - rest.len();
+            } else if s[pos..].starts_with(')') {
+                pos += 1;
+                break;
+            } else {
+                return None;
+            }
+        }
+        if children > MAX_TOKEN_CHILDREN {
+            return None;
+        }
+        out[at] |= children as u8;
+        Some(pos)
+    }
+    let mut out = Vec::with_capacity(8);
+    let used = node(name, &mut out, 0)?;
+    (used == name.len() && render_cascade(&out).ok()? == name).then_some(out)
+}
+
+/// The name that `tokens` ([`cascade_tokens`]) stand for; the error says what is wrong.
+fn render_cascade(tokens: &[u8]) -> std::result::Result<String, String> {
+    let mut out = String::with_capacity(tokens.len() * 8);
+    // Children still to come of each open node.
+    let mut open: Vec<u8> = Vec::new();
+    let mut it = tokens.iter();
+    loop {
+        let &t = it
+            .next()
+            .ok_or_else(|| "cascade tokens end inside a node".to_string())?;
+        let word = CASCADE_WORDS
+            .get(usize::from(t >> 3))
+            .ok_or_else(|| format!("unknown cascade token {t}"))?;
+        out.push_str(word);
+        let children = t & 7;
+        if children > 0 {
+            out.push('(');
+            open.push(children);
+            continue;
+        }
+        // A leaf: close every node it completes.
+        loop {
+            match open.last_mut() {
+                None => {
+                    return if it.next().is_none() {
+                        Ok(out)
+                    } else {
+                        Err("cascade tokens past the end of the tree".into())
+                    };
+                }
+                Some(left) => {
+                    *left -= 1;
+                    if *left == 0 {
+                        open.pop();
+                        out.push(')');
+                    } else {
+                        out.push_str(", ");
+                        break;
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -345,6 +478,7 @@ pub(crate) fn encode_column_tail(
         compact: o.compact,
         decimal_floats: o.decimal_floats,
         zstd_dictionaries: o.zstd_dictionaries,
+        token_cascades: o.token_cascades,
     };
     plain.len(d.len())?;
     for v in d {
@@ -402,7 +536,7 @@ pub(crate) fn encode_suffix(
     if o.compact {
         o.len(cascades.len())?;
         for c in cascades {
-            o.str(c)?;
+            o.cascade_name(c)?;
         }
     }
     // Extensions: the derivation tables (3.5), when a column has one.
@@ -454,6 +588,8 @@ pub(crate) struct Layout {
     pub(crate) decimal_floats: bool,
     /// Format 3.4 and later: a symbol dictionary may be a zstd frame (dictionary flag 2).
     pub(crate) zstd_dictionaries: bool,
+    /// Format 3.7 and later: cascade names may be scheme tokens.
+    pub(crate) token_cascades: bool,
 }
 
 /// The footer layout of format `version`: its major (1, 2 or 3; any other is refused), and
@@ -474,6 +610,7 @@ pub(crate) fn layout_of(version: FormatVersion) -> Result<Layout> {
         compact,
         decimal_floats,
         zstd_dictionaries: (version.major, version.minor) >= (3, 4),
+        token_cascades: (version.major, version.minor) >= (3, 7),
     })
 }
 
@@ -586,6 +723,7 @@ impl Footer {
             compact,
             decimal_floats: layout.decimal_floats,
             zstd_dictionaries: layout.zstd_dictionaries,
+            token_cascades: layout.token_cascades,
         };
         let row_count = r.num()?;
         let block_rows = r.num32()?;
@@ -711,7 +849,7 @@ impl Footer {
             let nc = r.count(1)?;
             let mut names: Vec<Arc<str>> = Vec::with_capacity(nc);
             for _ in 0..nc {
-                names.push(Arc::from(r.string()?));
+                names.push(Arc::from(r.cascade_name()?));
             }
             for (c, ids) in columns.iter_mut().zip(&cascade_ids) {
                 for (b, &id) in c.blocks.iter_mut().zip(ids) {
@@ -930,6 +1068,8 @@ struct In<'a> {
     decimal_floats: bool,
     /// Format 3.4: a symbol dictionary may be a zstd frame.
     zstd_dictionaries: bool,
+    /// Format 3.7: cascade names may be scheme tokens.
+    token_cascades: bool,
 }
 
 impl<'a> In<'a> {
@@ -976,6 +1116,7 @@ impl<'a> In<'a> {
             compact: self.compact,
             decimal_floats: self.decimal_floats,
             zstd_dictionaries: self.zstd_dictionaries,
+            token_cascades: self.token_cascades,
         };
         let d = inner.dictionary_values_at_most(rows)?;
         if inner.pos != raw.len() {
@@ -1106,6 +1247,22 @@ impl<'a> In<'a> {
         let b = self.bytes()?;
         String::from_utf8(b.to_vec()).map_err(|_| self.err("string is not UTF-8".into()))
     }
+    /// A cascade name ([`Out::cascade_name`]).
+    fn cascade_name(&mut self) -> Result<String> {
+        if !self.token_cascades {
+            return self.string();
+        }
+        let at = self.pos;
+        let h = self.varint()?;
+        let n =
+            usize::try_from(h >> 1).map_err(|_| self.err_at(at, "cascade name too long".into()))?;
+        let body = self.take(n)?;
+        if h & 1 == 0 {
+            return String::from_utf8(body.to_vec())
+                .map_err(|_| self.err_at(at, "cascade name is not UTF-8".into()));
+        }
+        render_cascade(body).map_err(|d| self.err_at(at, d))
+    }
     fn bool(&mut self) -> Result<bool> {
         match self.u8()? {
             0 => Ok(false),
@@ -1215,6 +1372,70 @@ impl<'a> In<'a> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// A random cascade shape: a tree of [`CASCADE_WORDS`] of up to seven children a node.
+    fn shape() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let leaf = (0..CASCADE_WORDS.len()).prop_map(|w| CASCADE_WORDS[w].to_string());
+        leaf.prop_recursive(4, 40, 7, |inner| {
+            (
+                0..CASCADE_WORDS.len(),
+                proptest::collection::vec(inner, 1..=MAX_TOKEN_CHILDREN),
+            )
+                .prop_map(|(w, children)| format!("{}({})", CASCADE_WORDS[w], children.join(", ")))
+        })
+    }
+
+    proptest::proptest! {
+        /// Every tree of scheme names takes one byte a node and renders back to itself.
+        #[test]
+        fn cascade_shapes_round_trip_as_tokens(name in shape()) {
+            let tokens = cascade_tokens(&name).unwrap();
+            proptest::prop_assert_eq!(tokens.len(), name.matches(['(', ',']).count() + 1);
+            proptest::prop_assert_eq!(render_cascade(&tokens).unwrap(), name);
+        }
+
+        /// Any bytes render to a name or a described error, never a panic.
+        #[test]
+        fn any_tokens_render_or_fail(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)) {
+            if let Ok(name) = render_cascade(&bytes) {
+                proptest::prop_assert_eq!(cascade_tokens(&name), Some(bytes));
+            }
+        }
+    }
+
+    #[test]
+    fn cascade_names_that_are_not_scheme_trees_stay_spelled_out() {
+        for name in [
+            "derived(day)",
+            "zstd(derived(origin, dest))",
+            "derived(sched_dep_time; exceptions)",
+            "",
+            "alp(",
+            "alp()",
+            "alp(bitpacked,bitpacked)",
+            "alp(bitpacked) ",
+            "bitpacked(plain, plain, plain, plain, plain, plain, plain, plain)",
+        ] {
+            assert_eq!(cascade_tokens(name), None, "{name:?}");
+        }
+        for name in [
+            "constant",
+            "zstd(alp(delta(patched(bitpacked, bitpacked))))",
+            "parts(alp, dict)",
+            "rle(dict(lz4, bitpacked), patched(bitpacked, bitpacked))",
+        ] {
+            let t = cascade_tokens(name).unwrap();
+            assert_eq!(render_cascade(&t).unwrap(), name);
+        }
+        assert!(render_cascade(&[]).is_err());
+        // `alp` with one child, and nothing after it.
+        assert!(render_cascade(&[9 << 3 | 1]).is_err());
+        // Two whole trees.
+        assert!(render_cascade(&[2 << 3, 2 << 3]).is_err());
+        // A word past the table.
+        assert!(render_cascade(&[31 << 3]).is_err());
+    }
 
     #[test]
     fn this_build_writes_its_versions_layout() {

@@ -27,7 +27,8 @@
 //! |   (versions 2 and 3's compact layout: varints, offsets as    |
 //! |   gaps, cascades by number, segment stats merged by the      |
 //! |   reader; 3 adds decimal float stats, 3.4 dictionaries as    |
-//! |   zstd frames, 3.5-3.6 derivation tables; version 1's        |
+//! |   zstd frames, 3.5-3.6 derivation tables, 3.7 cascade names  |
+//! |   as scheme tokens; version 1's                              |
 //! |   fixed-width layout is read forever)                        |
 //! +--------------------------------------------------------------+
 //! | tail (24 B): footer len u64 | major u16 | minor u16 |        |
@@ -146,5 +147,7 @@ pub struct FormatVersion {
 /// 1: a per-segment table from key codes to values); 3.6 lets a derivation's one key be an
 /// integer, date or timestamp column (a value key: the table maps its values) and adds sums
 /// (a column stored as one or two other integer columns added or subtracted, plus a
-/// residual a value). This build reads 1.x, 2.x and 3.x.
-pub const CURRENT_VERSION: FormatVersion = FormatVersion { major: 3, minor: 6 };
+/// residual a value); 3.7 writes the footer's cascade names (what `inspect` shows for each
+/// block) as one byte a scheme where they are trees of scheme names. This build reads 1.x,
+/// 2.x and 3.x.
+pub const CURRENT_VERSION: FormatVersion = FormatVersion { major: 3, minor: 7 };

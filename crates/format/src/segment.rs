@@ -33,6 +33,7 @@ pub(crate) const FOOTER_LAYOUT: footer::Layout = footer::Layout {
     compact: true,
     decimal_floats: true,
     zstd_dictionaries: true,
+    token_cascades: true,
 };
 
 fn header_bytes(v: FormatVersion) -> [u8; HEADER_LEN as usize] {

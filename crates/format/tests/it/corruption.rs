@@ -4,6 +4,9 @@ use crate::common::{small_batch, small_options};
 use bytes::Bytes;
 use strata_format::{FormatError, Segment, write_segment_bytes};
 
+/// The footer layout the dictionary tests splice (see `dictionary_footer`).
+const V3_6: strata_format::FormatVersion = strata_format::FormatVersion { major: 3, minor: 6 };
+
 fn read_everything(bytes: Vec<u8>) -> Result<arrow_array::RecordBatch, FormatError> {
     let seg = Segment::from_bytes(Bytes::from(bytes))?;
     seg.read_all()
@@ -58,7 +61,9 @@ fn dictionary_footer() -> DictionaryFooter {
         .map(|b| b.offset + u64::from(b.len))
         .max()
         .unwrap();
-    let bytes = footer.encode().unwrap();
+    // 3.6's layout: the same dictionary frame as today's, and cascade names spelled out as in
+    // 3.3's, so that the two differ only in the dictionary.
+    let bytes = footer.encode_version(V3_6).unwrap();
     let plain = footer
         .encode_version(strata_format::FormatVersion { major: 3, minor: 3 })
         .unwrap();
@@ -107,7 +112,7 @@ fn a_compressed_dictionary_is_checked_like_the_rest_of_the_footer() {
         for mask in [0x01u8, 0x80] {
             let mut bad = bytes.clone();
             bad[pos] ^= mask;
-            match strata_format::Footer::decode(&bad, end) {
+            match strata_format::Footer::decode_version(&bad, end, V3_6) {
                 Ok(_) => read += 1,
                 Err(e) => {
                     assert!(e.is_corruption(), "flip at footer byte {pos}: {e}");
@@ -119,7 +124,7 @@ fn a_compressed_dictionary_is_checked_like_the_rest_of_the_footer() {
     // Flips of the frame are mostly caught by zstd itself; at least one must be refused.
     assert!(refused > 0, "{read} flips read, none refused");
     for len in 0..bytes.len() {
-        let e = strata_format::Footer::decode(&bytes[..len], end).unwrap_err();
+        let e = strata_format::Footer::decode_version(&bytes[..len], end, V3_6).unwrap_err();
         assert!(e.is_corruption(), "truncation to {len}: {e}");
     }
 }
@@ -179,11 +184,11 @@ fn a_compressed_dictionary_must_decompress_to_exactly_its_values() {
     let raw = dictionary_bytes(&values);
     let len = raw.len() as u32;
     let (ok, end) = with_dictionary_frame(&raw, len);
-    let footer = strata_format::Footer::decode(&ok, end).unwrap();
+    let footer = strata_format::Footer::decode_version(&ok, end, V3_6).unwrap();
     assert_eq!(footer.columns[0].dictionary.as_deref(), Some(&values[..]));
 
     let refused = |bytes: &[u8], says: &str| {
-        let e = strata_format::Footer::decode(bytes, end).unwrap_err();
+        let e = strata_format::Footer::decode_version(bytes, end, V3_6).unwrap_err();
         assert!(e.is_corruption(), "{e}");
         let text = e.to_string();
         assert!(
