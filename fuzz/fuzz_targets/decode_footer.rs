@@ -4,10 +4,10 @@
 //!
 //! Input: `n u16 LE | n bytes of data region | footer`; the top two bits of `n` pick the
 //! footer layout (`1x`: version 1's, `01`: version 2's, `00`: the version this build writes,
-//! whose symbol dictionaries may be zstd frames). The harness writes a valid header and
-//! tail (with the footer CRC) around them, so the fuzzer reaches the footer parser the way a
-//! reader does instead of stopping at the CRC; once a footer parses, it also fixes each block's
-//! CRC so the block decoders see the fuzzed block bytes.
+//! whose symbol dictionaries may be zstd frames and cascade names scheme tokens). The harness
+//! writes a valid header and tail (with the footer CRC) around them, so the fuzzer reaches the
+//! footer parser the way a reader does instead of stopping at the CRC; once a footer parses,
+//! it also fixes each block's CRC so the block decoders see the fuzzed block bytes.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
