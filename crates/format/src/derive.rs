@@ -17,9 +17,9 @@
 //! `DERIVED`): on a functional column, none. Where the writer knows the segment's rows (a
 //! flush, a merge), the table's whole entry in the footer is shared among the segment's
 //! blocks until one uses it (a segment of one block pays for its table alone); after that,
-//! and where the rows are not known, a block pays for the entries it adds. Its statistics, bloom filter and validity are
-//! those of its values, as for any block. The table goes to the footer (extension tag 1) when
-//! at least one block used it. A column derived is never a value key of another. After 8
+//! and where the rows are not known, a block pays for the entries it adds. Its statistics,
+//! bloom filter and validity are those of its values, as for any block. The table goes to
+//! the footer (extension tag 1) when at least one block used it. A column derived is never a value key of another. After 8
 //! blocks in a row that declined the table with none derived, the column stops trying.
 //!
 //! A *sum* (3.6) needs no table: a column that is one or two other integer, date or timestamp

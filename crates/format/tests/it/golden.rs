@@ -369,16 +369,25 @@ fn golden_v3_6_small_reads_back_exactly_with_either_symbol_presentation() {
 /// 3.6's files of the earlier versions' shapes read back exactly.
 #[test]
 fn golden_v3_6_earlier_shapes_read_back_exactly() {
-    files_read_back_exactly(
-        V3_6,
-        [
-            ("drifting.seg", common::drifting_batch()),
-            ("parts.seg", common::parts_batch()),
-            ("zstd.seg", common::zstd_batch()),
-            ("dictionary.seg", common::dictionary_batch()),
-            ("derived.seg", common::derived_batch()),
-        ],
-    );
+    files_read_back_exactly(V3_6, earlier_shapes());
+}
+
+/// The earlier versions' shapes as 3.6 and later write them (3.5's derived file among them).
+fn earlier_shapes() -> [(
+    &'static str,
+    (
+        strata_format::Schema,
+        arrow_array::RecordBatch,
+        strata_format::BlockOptions,
+    ),
+); 5] {
+    [
+        ("drifting.seg", common::drifting_batch()),
+        ("parts.seg", common::parts_batch()),
+        ("zstd.seg", common::zstd_batch()),
+        ("dictionary.seg", common::dictionary_batch()),
+        ("derived.seg", common::derived_batch()),
+    ]
 }
 
 /// 3.6's value-keyed file stores `minute` and `hour` against tables keyed by the values of
@@ -438,16 +447,7 @@ fn golden_v3_7_small_reads_back_exactly_with_either_symbol_presentation() {
 /// 3.7's files of the earlier versions' shapes read back exactly.
 #[test]
 fn golden_v3_7_earlier_shapes_read_back_exactly() {
-    files_read_back_exactly(
-        V3_7,
-        [
-            ("drifting.seg", common::drifting_batch()),
-            ("parts.seg", common::parts_batch()),
-            ("zstd.seg", common::zstd_batch()),
-            ("dictionary.seg", common::dictionary_batch()),
-            ("derived.seg", common::derived_batch()),
-        ],
-    );
+    files_read_back_exactly(V3_7, earlier_shapes());
     let seg = Segment::open(&LocalFs, &golden(V3_7, "value_keyed.seg")).unwrap();
     let (_, batch, _) = common::value_keyed_batch();
     assert_batches_identical(&seg.read_all().unwrap(), &batch);
