@@ -173,6 +173,8 @@ impl Out {
 
 /// The words a cascade name is made of in format 3.7's token form, by token number (fixed:
 /// new words are only ever appended): the codec's scheme names and the format's `zstd` stage.
+/// Spelled out here rather than taken from `strata_codec::Scheme::ALL`, whose order is the
+/// codec's to change; a test checks that every scheme has a word.
 const CASCADE_WORDS: [&str; 17] = [
     "constant",
     "plain",
@@ -1401,6 +1403,13 @@ mod tests {
             if let Ok(name) = render_cascade(&bytes) {
                 proptest::prop_assert_eq!(cascade_tokens(&name), Some(bytes));
             }
+        }
+    }
+
+    #[test]
+    fn every_codec_scheme_has_a_cascade_word() {
+        for scheme in strata_codec::Scheme::ALL {
+            assert!(CASCADE_WORDS.contains(&scheme.name()), "{scheme}");
         }
     }
 
