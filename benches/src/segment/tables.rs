@@ -210,7 +210,17 @@ const SPECS: &[Spec] = &[
 /// The named tables (above) come first; then every other data set in the directory
 /// ([`discover`]), so the suite measures a user's own files given with `--data DIR` too. A
 /// discovered table of fewer than [`MIN_DISCOVERED_ROWS`] rows is left out with a notice.
+/// Last, the generated [`DEMO_TABLE`], with or without a data directory.
 pub fn load_tables(data_dir: &Path, max_rows: Option<usize>) -> LoadedTables {
+    load_tables_with(data_dir, max_rows, (DEMO_HOSTS, DEMO_HOURS))
+}
+
+/// [`load_tables`] with the demo table's hosts and hours.
+fn load_tables_with(
+    data_dir: &Path,
+    max_rows: Option<usize>,
+    (demo_hosts, demo_hours): (usize, u64),
+) -> LoadedTables {
     let mut out = LoadedTables::default();
     for spec in SPECS {
         let path = data_dir.join(spec.path);
@@ -254,8 +264,17 @@ pub fn load_tables(data_dir: &Path, max_rows: Option<usize>) -> LoadedTables {
             Err(e) => out.errors.push(format!("{}: {e}", d.name)),
         }
     }
+    eprintln!("segment: generating {DEMO_TABLE}");
+    match load_demo(demo_hosts, demo_hours, max_rows) {
+        Ok(t) => out.tables.push(t),
+        Err(e) => out.errors.push(format!("{DEMO_TABLE}: {e}")),
+    }
     out
 }
+
+/// Hosts and hours of [`DEMO_TABLE`]: `strata demo`'s defaults (207,360 rows).
+const DEMO_HOSTS: usize = 16;
+const DEMO_HOURS: u64 = 36;
 
 /// A data set found under the data directory: its name (its path relative to the directory,
 /// without the data extension) and the files one ingest takes.
@@ -416,6 +435,9 @@ fn first_line(path: &Path) -> Result<Option<String>> {
 /// Ingests and reads back the one table called `name` (as in the table above, or as
 /// [`discover`] names it); `Ok(None)` when its file is absent or no table has that name.
 pub fn load_table(data_dir: &Path, name: &str, max_rows: Option<usize>) -> Result<Option<Table>> {
+    if name == DEMO_TABLE {
+        return load_demo(DEMO_HOSTS, DEMO_HOURS, max_rows).map(Some);
+    }
     let Some(spec) = SPECS.iter().find(|s| s.name == name) else {
         let Some(d) = discover(data_dir)?.into_iter().find(|d| d.name == name) else {
             return Ok(None);
@@ -444,13 +466,68 @@ fn load(name: &str, files: &[PathBuf], path: &Path, max_rows: Option<usize>) -> 
     let args = strata_cli::ingest::IngestArgs::defaults(&table_dir, files).map_err(failed)?;
     let report = strata_cli::ingest::ingest(&args).map_err(failed)?;
     let seconds = started.elapsed().as_secs_f64();
-    let opened = strata::Table::open_read_only(&table_dir, strata::TableOptions::default());
-    let (table, _) = opened.map_err(|e| BenchError::data(&table_dir, e.to_string()))?;
+    read_back(
+        name,
+        &table_dir,
+        path,
+        (report.rows, report.bytes_in, seconds),
+        max_rows,
+    )
+}
+
+/// The demo's metrics table (`strata demo`'s default workload: 16 hosts, 36 hours, seed 42),
+/// written as the demo writes it (a table partitioned by day, sort key `host, ts`, batches as
+/// they arrive, late rows included) with default options and compacted; always present (it is
+/// generated, not read from the data directory).
+pub const DEMO_TABLE: &str = "strata-demo-metrics";
+
+/// Builds [`DEMO_TABLE`] from `hosts` hosts and `hours` hours of the demo's workload and reads
+/// it back.
+pub fn load_demo(hosts: usize, hours: u64, max_rows: Option<usize>) -> Result<Table> {
+    let dir = tempfile::tempdir().map_err(|e| BenchError::io(&std::env::temp_dir(), e))?;
+    let table_dir = dir.path().join("table");
+    let failed = |e: String| BenchError::data(&table_dir, format!("demo workload: {e}"));
+    let started = Instant::now();
+    let config = strata_cli::demo::table_config().map_err(|e| failed(format!("{e:#}")))?;
+    let table = strata::Table::create(&table_dir, config, strata::TableOptions::default())
+        .map_err(|e| failed(e.to_string()))?;
+    let mut workload =
+        strata_cli::demo::Workload::new(42, hosts, hours).map_err(|e| failed(format!("{e:#}")))?;
+    let mut rows = 0;
+    for batch in workload.by_ref() {
+        let batch = batch.map_err(|e| failed(format!("{e:#}")))?;
+        rows += batch.num_rows();
+        table.write(&batch).map_err(|e| failed(e.to_string()))?;
+    }
+    table.flush().map_err(|e| failed(e.to_string()))?;
+    table.compact_now().map_err(|e| failed(e.to_string()))?;
+    table.close().map_err(|e| failed(e.to_string()))?;
+    let seconds = started.elapsed().as_secs_f64();
+    read_back(
+        DEMO_TABLE,
+        &table_dir,
+        &table_dir,
+        (rows, workload.raw_bytes(), seconds),
+        max_rows,
+    )
+}
+
+/// Opens the table at `table_dir` that an ingest of `path` made (`rows`, input bytes and
+/// seconds as the ingest reported them) and reads its rows back in stored order.
+fn read_back(
+    name: &str,
+    table_dir: &Path,
+    path: &Path,
+    (rows, input_bytes, seconds): (usize, u64, f64),
+    max_rows: Option<usize>,
+) -> Result<Table> {
+    let opened = strata::Table::open_read_only(table_dir, strata::TableOptions::default());
+    let (table, _) = opened.map_err(|e| BenchError::data(table_dir, e.to_string()))?;
     let state = table.state();
     let strata_schema = table.schema();
     let ingested = Ingested {
-        rows: report.rows,
-        input_bytes: report.bytes_in,
+        rows,
+        input_bytes,
         table_bytes: state.segments().map(|s| s.bytes).sum(),
         segments: state.segments().count(),
         partitions: state.partitions.len(),
@@ -461,20 +538,25 @@ fn load(name: &str, files: &[PathBuf], path: &Path, max_rows: Option<usize>) -> 
         .scan()
         .batch_size(BATCH_ROWS)
         .execute()
-        .map_err(|e| BenchError::data(&table_dir, e.to_string()))?;
+        .map_err(|e| BenchError::data(table_dir, e.to_string()))?;
     let schema = Arc::new(normal_schema(
         &strata_schema.to_arrow(strata::SymbolAs::Utf8),
     ));
     let mut read = Vec::new();
     for b in scan {
-        let b = b.map_err(|e| BenchError::data(&table_dir, e.to_string()))?;
+        let b = b.map_err(|e| BenchError::data(table_dir, e.to_string()))?;
         read.push(normalise(&schema, &b)?);
     }
     table
         .close()
-        .map_err(|e| BenchError::data(&table_dir, e.to_string()))?;
+        .map_err(|e| BenchError::data(table_dir, e.to_string()))?;
     let mut all = arrow_select::concat::concat_batches(&schema, &read)?;
     drop(read);
+    if state.partitions.len() > 1 {
+        // Each partition is in sort-key order; one segment of every row must be in it as a
+        // whole (the demo's `host, ts` starts again with each day).
+        all = sorted_by(table_dir, &all, &strata_schema.sort_key)?;
+    }
     if all.num_rows() != ingested.rows {
         return Err(BenchError::data(
             path,
@@ -519,6 +601,27 @@ fn load(name: &str, files: &[PathBuf], path: &Path, max_rows: Option<usize>) -> 
         strings,
         ingested,
     })
+}
+
+/// `batch`'s rows ordered by the columns `key` (`table`: what an error names).
+fn sorted_by(table: &Path, batch: &RecordBatch, key: &[String]) -> Result<RecordBatch> {
+    let columns = key
+        .iter()
+        .map(|k| {
+            let values = batch.column_by_name(k).cloned().ok_or_else(|| {
+                BenchError::data(table, format!("sort-key column {k:?} not read back"))
+            })?;
+            Ok(arrow_ord::sort::SortColumn {
+                values,
+                options: None,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if columns.is_empty() {
+        return Ok(batch.clone());
+    }
+    let order = arrow_ord::sort::lexsort_to_indices(&columns, None)?;
+    Ok(arrow_select::take::take_record_batch(batch, &order)?)
 }
 
 fn distinct_strings(a: &ArrayRef) -> usize {
@@ -688,11 +791,20 @@ mod tests {
         }
         write(&d.path().join("metrics/m.csv"), &big);
         write(&d.path().join("tiny.csv"), "a,b\n1,2\n3,4\n");
-        let loaded = load_tables(d.path(), None);
+        let loaded = load_tables_with(d.path(), None, (2, 7));
         assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
         let names: Vec<&str> = loaded.tables.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(names, ["metrics/m"]);
+        assert_eq!(names, ["metrics/m", DEMO_TABLE]);
         assert_eq!(loaded.tables[0].rows, MIN_DISCOVERED_ROWS + 5);
+        // The demo's 2 hosts × 7 hours of points every 10 s, late rows included, in one
+        // partition a day, read back in the table's order (host, then time).
+        let demo = &loaded.tables[1];
+        assert_eq!((demo.rows, demo.ingested.rows), (2 * 7 * 360, 2 * 7 * 360));
+        assert_eq!(demo.sort_key, ["host", "ts"]);
+        assert_eq!(demo.ingested.time_column.as_deref(), Some("ts"));
+        let host = demo.batches[0].column(1).as_string::<i32>();
+        assert_eq!((host.value(0), host.value(2519)), ("host-00", "host-00"));
+        assert_eq!(host.value(2520), "host-01");
         assert!(
             loaded.notices.iter().any(|n| n.starts_with("tiny: 2 rows")),
             "{:?}",

@@ -30,6 +30,7 @@ pub struct DemoArgs {
 }
 
 /// SplitMix64: small, fast and deterministic.
+#[derive(Debug)]
 struct Rng(u64);
 
 impl Rng {
@@ -69,9 +70,9 @@ fn schema() -> Result<Schema> {
     .with_sort_key(["host", "ts"])?)
 }
 
-/// One hour of points for every host; `late` rows (about 1%) are held back for a later batch.
+/// One hour of points for every host, and the rows (about 1 %) held back for a later batch;
+/// with the raw bytes of the hour's points (8 bytes a number, 12 for the host name).
 fn hour_batch(
-    args: &DemoArgs,
     rng: &mut Rng,
     hour: u64,
     state: &mut [(f64, i64, i64)],
@@ -95,8 +96,90 @@ fn hour_batch(
             }
         }
     }
-    let _ = args;
     (rows, raw)
+}
+
+/// The demo's table: its schema, the time column `ts` and a partition a day.
+pub fn table_config() -> Result<TableConfig> {
+    Ok(TableConfig::new(schema()?, "ts", Partitioning::Day)?)
+}
+
+/// The demo's workload as the batches it arrives in: an hour of every host's points (one every
+/// 10 seconds) a batch, and after every sixth hour the late rows (about 1 %) of the hours
+/// before; the same seed gives the same batches. Also what the segment benchmark measures as
+/// its metrics table.
+#[derive(Debug)]
+pub struct Workload {
+    schema: Schema,
+    rng: Rng,
+    /// Each host's cpu, memory and request counter.
+    state: Vec<(f64, i64, i64)>,
+    late: Vec<Row>,
+    /// The next hour to generate.
+    hour: u64,
+    hours: u64,
+    /// The late rows are due before the next hour.
+    late_due: bool,
+    raw_bytes: u64,
+}
+
+impl Workload {
+    /// `hours` of points of `hosts` hosts, from `seed`.
+    pub fn new(seed: u64, hosts: usize, hours: u64) -> Result<Self> {
+        let mut rng = Rng(seed);
+        let state = (0..hosts)
+            .map(|_| {
+                (
+                    20.0 + rng.unit() * 40.0,
+                    (2i64 << 30) + (rng.next() % (1 << 30)) as i64,
+                    0,
+                )
+            })
+            .collect();
+        Ok(Self {
+            schema: schema()?,
+            rng,
+            state,
+            late: Vec::new(),
+            hour: 0,
+            hours,
+            late_due: false,
+            raw_bytes: 0,
+        })
+    }
+
+    /// The table's schema (`ts`, symbols `host` and `region`, `cpu`, `mem_bytes`,
+    /// `requests`; sort key `host, ts`).
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// Raw bytes of the points generated so far (8 bytes a number, 12 for the host name).
+    pub fn raw_bytes(&self) -> u64 {
+        self.raw_bytes
+    }
+}
+
+impl Iterator for Workload {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.late_due || (self.hour >= self.hours && !self.late.is_empty()) {
+            self.late_due = false;
+            let late = std::mem::take(&mut self.late);
+            return Some(to_batch(&self.schema, &late));
+        }
+        if self.hour >= self.hours {
+            return None;
+        }
+        let hour = self.hour;
+        let (rows, raw) = hour_batch(&mut self.rng, hour, &mut self.state, &mut self.late);
+        self.raw_bytes += raw;
+        self.hour += 1;
+        // Every 6 hours the late rows of earlier hours arrive.
+        self.late_due = hour % 6 == 5 && !self.late.is_empty();
+        Some(to_batch(&self.schema, &rows))
+    }
 }
 
 fn to_batch(schema: &Schema, rows: &[Row]) -> Result<RecordBatch> {
@@ -137,8 +220,7 @@ pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<()> {
 }
 
 fn run_in(args: &DemoArgs, dir: &std::path::Path, out: &mut dyn Write) -> Result<()> {
-    let schema = schema()?;
-    let config = TableConfig::new(schema.clone(), "ts", Partitioning::Day)?;
+    let config = table_config()?;
     // A small write buffer and an eager policy, so flushes and background compactions happen
     // while the workload is ingested (the defaults suit tables far larger than the demo's).
     let options = TableOptions {
@@ -160,36 +242,15 @@ fn run_in(args: &DemoArgs, dir: &std::path::Path, out: &mut dyn Write) -> Result
     };
     let table = Table::create(dir, config, options)
         .with_context(|| format!("creating the demo table in {}", dir.display()))?;
-    let mut rng = Rng(args.seed);
-    let mut state: Vec<(f64, i64, i64)> = (0..args.hosts)
-        .map(|_| {
-            (
-                20.0 + rng.unit() * 40.0,
-                (2i64 << 30) + (rng.next() % (1 << 30)) as i64,
-                0,
-            )
-        })
-        .collect();
-    let mut late = Vec::new();
-    let mut raw_bytes = 0u64;
+    let mut workload = Workload::new(args.seed, args.hosts, args.hours)?;
     let mut rows_written = 0u64;
     let t0 = Instant::now();
-    for hour in 0..args.hours {
-        let (rows, raw) = hour_batch(args, &mut rng, hour, &mut state, &mut late);
-        raw_bytes += raw;
-        rows_written += rows.len() as u64;
-        table.write(&to_batch(&schema, &rows)?)?;
-        // Every 6 hours the late rows of earlier hours arrive.
-        if hour % 6 == 5 && !late.is_empty() {
-            rows_written += late.len() as u64;
-            table.write(&to_batch(&schema, &late)?)?;
-            late.clear();
-        }
+    for batch in workload.by_ref() {
+        let batch = batch?;
+        rows_written += batch.num_rows() as u64;
+        table.write(&batch)?;
     }
-    if !late.is_empty() {
-        rows_written += late.len() as u64;
-        table.write(&to_batch(&schema, &late)?)?;
-    }
+    let raw_bytes = workload.raw_bytes();
     table.flush()?;
     let ingest_s = t0.elapsed().as_secs_f64();
     let after_ingest = table.state();
