@@ -921,8 +921,8 @@ impl SegmentReport {
             "\nkr/s = thousands of rows per second. zstd (all cores): parquet-rs with the file's \
              columns dealt out to one reader a core. pq-zstd tuned: `DELTA_BINARY_PACKED` and no \
              dictionary for integer, date and timestamp columns.\n\n### The entropy-coded leaf \
-             (`EncodeOptions::entropy`, off by default)\n\nThe same segment written with it on, \
-             timed in the same runs (reads on one thread).\n\n",
+             (`EncodeOptions::entropy`: a table's `small` compression, off by default)\n\nThe \
+             same segment written with it on, timed in the same runs (reads on one thread).\n\n",
         );
         let mut e = MdTable::new([
             "table",

@@ -101,6 +101,12 @@ pub struct IngestArgs {
     /// is not UTF-8].
     #[arg(long, value_name = "LABEL")]
     encoding: Option<String>,
+    /// How the table compresses, kept as its setting for every later write and merge:
+    /// `balanced` (the default of a new table) or `small` (also entropy coding: smaller
+    /// segments, slower writes and reads) [default: a new table's is balanced, an existing
+    /// table keeps its own].
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    compression: Option<CompressionArg>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -157,6 +163,21 @@ enum PartitionArg {
     Day,
     Month,
     Year,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, clap::ValueEnum)]
+enum CompressionArg {
+    Balanced,
+    Small,
+}
+
+impl From<CompressionArg> for strata::Compression {
+    fn from(c: CompressionArg) -> Self {
+        match c {
+            CompressionArg::Balanced => strata::Compression::Balanced,
+            CompressionArg::Small => strata::Compression::Small,
+        }
+    }
 }
 
 /// What one input contributed.
@@ -245,7 +266,13 @@ pub fn ingest(args: &IngestArgs) -> Result<IngestReport> {
                 .map_or_else(String::new, |f| f.display().to_string())
         )
     };
-    let mut result = ingest_into(&table, args, &columns_from);
+    let mut result = match args.compression {
+        Some(c) => table
+            .set_compression(c.into())
+            .context("setting the table's compression"),
+        None => Ok(()),
+    }
+    .and_then(|()| ingest_into(&table, args, &columns_from));
     if !existing && let Ok((_, _, after)) = &mut result {
         // A new table holds only this ingest: its partitions are merged down to one segment
         // each now (the ingest staged one per buffer flush), so the table a user gets is not

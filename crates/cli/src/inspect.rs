@@ -77,6 +77,7 @@ pub fn inspect(path: &Path, out: &mut dyn Write) -> Result<()> {
         state.config.time_column().unwrap_or("none"),
         state.config.partitioning
     )?;
+    writeln!(out, "  compression      {}", state.compression)?;
     writeln!(out, "  schema v{}", state.schema.version)?;
     for c in &state.schema.columns {
         writeln!(

@@ -308,6 +308,8 @@ impl Compactor {
                 None => self.registry.new_merge_output(plan.partition)?,
             };
             let mut opts = self.config.merge.clone();
+            // The table's compression setting, whatever the configured options say.
+            opts.writer = self.registry.state().compression.apply(opts.writer);
             opts.cancel = cancel;
             opts.throttle = Some(Arc::new(Throttle::for_budget(
                 self.config.device_bytes_per_sec,

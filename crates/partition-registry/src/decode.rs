@@ -215,6 +215,30 @@ mod tests {
         assert_eq!(checkpoint(&file).unwrap().state, untimed);
     }
 
+    /// A compression setting other than the default makes a version-5 checkpoint that reads
+    /// back with it; the default keeps the version that older builds read; an unknown setting
+    /// byte is an error naming it, not a silently different table.
+    #[test]
+    fn compression_setting_round_trips_in_checkpoint_version_5() {
+        let s = state();
+        assert_eq!(crate::encoding::checkpoint_version_for(&s), 3);
+        let mut small = s.clone();
+        small.compression = crate::Compression::Small;
+        assert_eq!(crate::encoding::checkpoint_version_for(&small), 5);
+        let file = crate::encoding::checkpoint_file(&small, 4);
+        assert_eq!(file[8..12], 5u32.to_le_bytes());
+        let cp = checkpoint(&file).unwrap();
+        assert_eq!((cp.generation, &cp.state), (4, &small));
+        let mut payload = encode_checkpoint_payload_as(&small, 4, 5);
+        *payload.last_mut().unwrap() = 7;
+        match checkpoint(&frame_file(CHECKPOINT_MAGIC, 5, &payload)) {
+            Err(RegistryError::Corrupt { detail, .. }) => {
+                assert!(detail.contains("unknown compression 7"), "{detail}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn deletion_vector_round_trips() {
         let mut b = RoaringBitmap::new();

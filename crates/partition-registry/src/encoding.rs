@@ -9,18 +9,20 @@ use strata_format::{DataType, Field, TimeUnit};
 
 use crate::partitioning::Partitioning;
 use crate::state::{
-    ColumnInfo, DeletionVector, Edit, MergeCommit, Partition, PartitionState, SchemaChange,
-    SegmentEntry, TableConfig, TableSchema, TableState,
+    ColumnInfo, Compression, DeletionVector, Edit, MergeCommit, Partition, PartitionState,
+    SchemaChange, SegmentEntry, TableConfig, TableSchema, TableState,
 };
 
 /// Newest version byte of a log record payload. Records are written at 3 unless they hold a
-/// retention or object-layout edit (`SetRetention`, `Retire`, `Forget`, `Token`: version 4); version 1 (without
+/// retention or object-layout edit (`SetRetention`, `Retire`, `Forget`, `Token`: version 4)
+/// or a compression setting (`SetCompression`: version 5); version 1 (without
 /// `SetLogPosition`) and 2 (without `CoarsenPartitions`) are read too.
-pub const RECORD_VERSION: u8 = 4;
+pub const RECORD_VERSION: u8 = 5;
 /// Newest version of the checkpoint file. Checkpoints are written at 3 unless the table has a
-/// retention period or retired files (version 4 appends them); version 1 (without the log
-/// position) and 2 (with a time column always) are read too.
-pub const CHECKPOINT_VERSION: u32 = 4;
+/// retention period or retired files (version 4 appends them) or a compression other than
+/// the default (version 5 appends it); version 1 (without the log position) and 2 (with a
+/// time column always) are read too.
+pub const CHECKPOINT_VERSION: u32 = 5;
 /// Version of the deletion-vector file.
 pub const DV_VERSION: u32 = 1;
 /// Magic of a checkpoint file.
@@ -424,6 +426,10 @@ fn put_edit(e: &mut Enc, edit: &Edit) {
             e.u8(14);
             e.u64(*t);
         }
+        Edit::SetCompression(c) => {
+            e.u8(15);
+            e.u8(c.code());
+        }
         Edit::CoarsenPartitions { from, start, end } => {
             e.u8(10);
             e.len(from.len());
@@ -550,6 +556,13 @@ fn get_edit(d: &mut Dec<'_>, counts: &mut Vec<u64>) -> DResult<Edit> {
         }
         13 => Edit::Forget(get_strings(d)?),
         14 => Edit::Token(d.u64()?),
+        15 => {
+            let c = d.u8()?;
+            match Compression::from_code(c) {
+                Some(c) => Edit::SetCompression(c),
+                None => return d.err(format!("unknown compression {c}")),
+            }
+        }
         t => return d.err(format!("unknown edit tag {t}")),
     })
 }
@@ -563,24 +576,34 @@ fn get_strings(d: &mut Dec<'_>) -> DResult<Vec<String>> {
     Ok(out)
 }
 
-/// The lowest record format version that holds `edits`: 4 only for the retention edits, so
-/// tables that never use them stay readable by older builds.
+/// The lowest record format version that holds `edits`: 4 only for the retention edits, 5
+/// only for a compression setting, so tables that never use them stay readable by older
+/// builds.
 fn record_version_for(edits: &[Edit]) -> u8 {
+    let needs_5 = edits.iter().any(|e| matches!(e, Edit::SetCompression(_)));
     let needs_4 = edits.iter().any(|e| {
         matches!(
             e,
             Edit::SetRetention(_) | Edit::Retire { .. } | Edit::Forget(_) | Edit::Token(_)
         )
     });
-    if needs_4 { 4 } else { 3 }
+    if needs_5 {
+        5
+    } else if needs_4 {
+        4
+    } else {
+        3
+    }
 }
 
 // ------------------------------------------------------------------ checkpoint
 
-/// The lowest checkpoint format version that holds `state`: 4 only with a retention period or
-/// retired files.
+/// The lowest checkpoint format version that holds `state`: 5 only with a compression other
+/// than the default, 4 only with a retention period or retired files.
 pub(crate) fn checkpoint_version_for(state: &TableState) -> u32 {
-    if state.retention_ms != 0 || !state.retired.is_empty() {
+    if state.compression != Compression::default() {
+        5
+    } else if state.retention_ms != 0 || !state.retired.is_empty() {
         4
     } else {
         3
@@ -681,6 +704,9 @@ pub(crate) fn encode_checkpoint_payload_as(
             e.u64(*at);
         }
     }
+    if version >= 5 {
+        e.u8(state.compression.code());
+    }
     e.0
 }
 
@@ -693,7 +719,7 @@ pub(crate) struct DecodedCheckpoint {
     pub(crate) dv_counts: BTreeMap<String, u64>,
 }
 
-/// Decodes a checkpoint payload of file version `version` (1 to 4).
+/// Decodes a checkpoint payload of file version `version` (1 to 5).
 pub(crate) fn decode_checkpoint_payload(buf: &[u8], version: u32) -> DResult<DecodedCheckpoint> {
     let file_version = version;
     let mut d = Dec::new(buf);
@@ -783,6 +809,14 @@ pub(crate) fn decode_checkpoint_payload(buf: &[u8], version: u32) -> DResult<Dec
             retired.insert(f, d.u64()?);
         }
     }
+    let mut compression = Compression::default();
+    if file_version >= 5 {
+        let c = d.u8()?;
+        compression = match Compression::from_code(c) {
+            Some(c) => c,
+            None => return d.err(format!("unknown compression {c}")),
+        };
+    }
     d.finish()?;
     let mut schema = match strata_format::Schema::new(fields) {
         Ok(s) => s,
@@ -812,6 +846,7 @@ pub(crate) fn decode_checkpoint_payload(buf: &[u8], version: u32) -> DResult<Dec
             log_position,
             retention_ms,
             retired,
+            compression,
         },
         dv_counts,
     })
@@ -947,7 +982,30 @@ mod tests {
                 start: i64::MIN,
                 end: i64::MAX,
             },
+            Edit::SetCompression(Compression::Small),
+            Edit::SetCompression(Compression::Balanced),
         ]
+    }
+
+    /// A record is written at the lowest version that holds its edits: 5 only for a
+    /// compression setting, so tables that never set one stay readable by older builds.
+    #[test]
+    fn only_a_compression_setting_needs_record_version_5() {
+        let plain = encode_record(1, &[Edit::ReserveSegmentIds { limit: 9 }]);
+        assert_eq!(plain[0], 3);
+        let retention = encode_record(1, &[Edit::SetRetention(5)]);
+        assert_eq!(retention[0], 4);
+        let small = encode_record(1, &[Edit::SetCompression(Compression::Small)]);
+        assert_eq!(small[0], 5);
+        let mut unknown = small.clone();
+        *unknown.last_mut().unwrap() = 9;
+        match decode_record(&unknown) {
+            Err(RecordError::Decode(e)) => {
+                assert!(e.detail.contains("unknown compression 9"), "{}", e.detail)
+            }
+            Err(RecordError::Version(v)) => panic!("version {v}"),
+            Ok(_) => panic!("an unknown compression decoded"),
+        }
     }
 
     #[test]

@@ -142,7 +142,8 @@ impl Registry {
     }
 
     /// Writes `batch` (sorted by the sort key) as new segments, one per partition its rows
-    /// fall in, durably under their final names, and commits nothing. On error nothing is
+    /// fall in, durably under their final names, and commits nothing. The table's
+    /// [`Compression`](crate::Compression) setting applies on top of `opts`. On error nothing is
     /// left: segments staged by this call are removed.
     pub fn stage_segments(
         &self,
@@ -164,6 +165,8 @@ impl Registry {
             return Ok(Vec::new());
         }
         let state = self.state();
+        // The table's compression setting, whatever the caller's options say.
+        let opts = state.compression.apply(opts);
         let groups = if pending.is_empty() {
             partition_groups(batch, &state)?
         } else {

@@ -109,7 +109,7 @@ pub use registry::{
     TornTail, checkpoint_name, checkpoint_object_name, log_name, record_object_name,
 };
 pub use state::{
-    ColumnInfo, DeadSpace, DeletionVector, Edit, MergeCommit, Partition, PartitionState,
-    SchemaChange, SegmentEntry, SegmentId, TableConfig, TableSchema, TableState, is_widening,
-    partition_dir_name,
+    ColumnInfo, Compression, DeadSpace, DeletionVector, Edit, MergeCommit, Partition,
+    PartitionState, SchemaChange, SegmentEntry, SegmentId, TableConfig, TableSchema, TableState,
+    is_widening, partition_dir_name,
 };

@@ -312,6 +312,9 @@ pub enum Edit {
     /// that cannot tell whether its conditional put happened reads the record back, and two
     /// writers' records with the same edits must not look alike. Changes nothing.
     Token(u64),
+    /// How the table's flushes and merges compress from the next segment on (segments
+    /// already written keep their encoding until a merge rewrites them).
+    SetCompression(Compression),
     /// Adjacent partitions rolled up into one coarser partition `[start, end)`: every
     /// partition overlapping it must be listed in `from` and lie inside it, and none may be
     /// Merging or Deleted. Their segments move to the new partition with their files (a
@@ -449,6 +452,77 @@ pub struct TableState {
     pub retention_ms: u64,
     /// Retired files not yet collected: file name → when it was retired ([`Edit::Retire`]).
     pub retired: BTreeMap<String, u64>,
+    /// How flushes and merges compress ([`Edit::SetCompression`]).
+    pub compression: Compression,
+}
+
+/// How hard a table's flushes and merges compress its segments: a setting of the table, kept
+/// in its manifest ([`Edit::SetCompression`]), so every writer of the table and every later
+/// merge follow it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Compression {
+    /// The light-weight cascades and the zstd stage over blocks: the default, chosen for read
+    /// and write speed.
+    #[default]
+    Balanced,
+    /// Also the entropy-coded leaf of the codec (`EncodeOptions::entropy`): on the benchmark's
+    /// tables 5-22 % smaller segments than `Balanced`, for writes and one-thread reads at about
+    /// 0.45-0.9 of its speed (docs/benchmarks.md).
+    Small,
+}
+
+impl Compression {
+    /// Every setting, in the order of their codes.
+    pub const ALL: [Compression; 2] = [Compression::Balanced, Compression::Small];
+
+    /// Its name: `balanced` or `small`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::Balanced => "balanced",
+            Compression::Small => "small",
+        }
+    }
+
+    /// The setting called `name` (see [`Self::name`]).
+    pub fn from_name(name: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.name() == name)
+            .ok_or_else(|| {
+                RegistryError::InvalidConfig(format!(
+                    "unknown compression {name:?} (expected balanced or small)"
+                ))
+            })
+    }
+
+    /// Its byte in the manifest.
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            Compression::Balanced => 0,
+            Compression::Small => 1,
+        }
+    }
+
+    /// The setting of manifest byte `code`.
+    pub(crate) fn from_code(code: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.code() == code)
+    }
+
+    /// `opts` as this setting writes: `Small` turns the entropy-coded leaf on; `Balanced`
+    /// leaves `opts` as they are (options that turn the leaf on keep it).
+    pub fn apply(self, mut opts: strata_writer::WriterOptions) -> strata_writer::WriterOptions {
+        if self == Compression::Small {
+            opts.block.encode.entropy = true;
+        }
+        opts
+    }
+}
+
+impl std::fmt::Display for Compression {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 impl TableState {
@@ -478,6 +552,7 @@ impl TableState {
             log_position: 0,
             retention_ms: 0,
             retired: BTreeMap::new(),
+            compression: Compression::default(),
         })
     }
 
@@ -764,6 +839,7 @@ impl TableState {
             }
             Edit::CoarsenPartitions { from, start, end } => self.coarsen(from, *start, *end)?,
             Edit::SetRetention(ms) => self.retention_ms = *ms,
+            Edit::SetCompression(c) => self.compression = *c,
             Edit::Retire { files, at_ms } => {
                 for f in files {
                     self.retired.entry(f.clone()).or_insert(*at_ms);

@@ -104,8 +104,8 @@ pub use strata_format::{
 };
 pub use strata_memtable::MemtableOptions;
 pub use strata_partition_registry::{
-    CreateOptions, GcReport, Granularity, Layout, Partitioning, QUARANTINE_DIR, RecoveryMode,
-    RecoveryReport, Registry, SegmentEntry, TableConfig, TableState,
+    Compression, CreateOptions, GcReport, Granularity, Layout, Partitioning, QUARANTINE_DIR,
+    RecoveryMode, RecoveryReport, Registry, SegmentEntry, TableConfig, TableState,
 };
 pub use strata_predicate::{BoundPredicate, ScanStats, parse};
 pub use strata_writer::WriterOptions;

@@ -28,7 +28,9 @@ use strata_compactor::{
 };
 use strata_format::{FileSystem, LocalFs, Schema};
 use strata_memtable::{Memtable, MemtableOptions};
-use strata_partition_registry::{CreateOptions, OpenOptions, Registry, TableConfig, TableState};
+use strata_partition_registry::{
+    Compression, CreateOptions, Edit, OpenOptions, Registry, TableConfig, TableState,
+};
 use strata_predicate::BoundPredicate;
 
 use crate::error::{Result, TableError, io_err};
@@ -578,6 +580,18 @@ impl Table {
             self.trigger_compaction();
         }
         Ok(deleted)
+    }
+
+    /// Sets how the table's flushes and merges compress, for every writer of the table from
+    /// the next segment on: a setting kept in the manifest (one log record). Segments already
+    /// written keep their encoding until a merge rewrites them ([`Table::compact_now`]
+    /// rewrites every partition). See [`Compression`].
+    pub fn set_compression(&self, compression: Compression) -> Result<()> {
+        self.check_writable()?;
+        if self.registry.state().compression != compression {
+            self.registry.commit(Edit::SetCompression(compression))?;
+        }
+        Ok(())
     }
 
     /// Flushes the write buffer, then compacts every partition now, whatever the policy's

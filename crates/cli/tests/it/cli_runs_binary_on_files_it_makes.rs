@@ -395,6 +395,61 @@ fn ingest_of_a_directory_reads_its_data_files_in_name_order() {
     assert!(!t2.exists(), "no table is created for no input");
 }
 
+/// `--compression small` is the table's setting: `inspect` shows it, a later ingest without
+/// the flag keeps it, another value replaces it; a value that is not a setting is a usage
+/// error (exit 2) and creates nothing.
+#[test]
+fn ingest_compression_is_kept_by_the_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("a.csv");
+    write_csv(&csv, &rows(0, 3000));
+    let table = dir.path().join("t").to_str().unwrap().to_string();
+    let csv_s = csv.to_str().unwrap();
+    let compression = |table: &str| {
+        let o = strata(&["inspect", table]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+            .lines()
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix("compression")
+                    .map(|v| v.trim().to_string())
+            })
+            .unwrap()
+    };
+    let o = strata(&["ingest", &table, "--quiet", "--compression", "small", csv_s]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(compression(&table), "small");
+    let o = strata(&["ingest", &table, "--quiet", csv_s]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(compression(&table), "small");
+    let o = strata(&[
+        "ingest",
+        &table,
+        "--quiet",
+        "--compression",
+        "balanced",
+        csv_s,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(compression(&table), "balanced");
+    assert_eq!(scan_csv(&table, &[]).len(), 1 + 3 * 3000);
+    let o = strata(&["verify", &table]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let other = dir.path().join("u");
+    let o = strata(&[
+        "ingest",
+        other.to_str().unwrap(),
+        "--compression",
+        "tiny",
+        csv_s,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("tiny"), "{}", stderr(&o));
+    assert!(!other.exists());
+}
+
 fn ingest_no_flags(dir: &Path, name: &str, file: &Path) -> (String, String) {
     let table = dir.join(name).to_str().unwrap().to_string();
     let o = strata(&["ingest", &table, "--quiet", file.to_str().unwrap()]);

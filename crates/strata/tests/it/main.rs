@@ -3,6 +3,7 @@
 
 mod common;
 
+mod table_compression_setting_holds_across_writes_and_merges;
 mod table_concurrent_writers_lose_nothing;
 mod table_crash_with_fsync_keeps_acknowledged_writes;
 mod table_on_object_store;
