@@ -165,9 +165,13 @@ enum PartitionArg {
     Year,
 }
 
+/// `--compression` of `strata ingest` and `strata compact`: a table's
+/// [`strata::Compression`].
 #[derive(Debug, Clone, Copy, PartialEq, clap::ValueEnum)]
-enum CompressionArg {
+pub enum CompressionArg {
+    /// Light-weight cascades only (the default of a new table).
     Balanced,
+    /// Also entropy coding: smaller segments, slower writes and reads.
     Small,
 }
 

@@ -60,6 +60,10 @@ enum Command {
     Compact {
         /// The table: a directory, or a URL (file:///path, s3://bucket/prefix).
         table: PathBuf,
+        /// Set the table's compression (`balanced` or `small`, see `strata ingest --help`) and
+        /// rewrite every segment with it, partitions already at one segment included.
+        #[arg(long, value_enum, value_name = "LEVEL")]
+        compression: Option<ingest::CompressionArg>,
     },
     /// Delete the rows matching a predicate.
     Delete {
@@ -184,10 +188,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             writeln!(std::io::stdout().lock(), "deleted {n} rows")?;
             Ok(())
         }
-        Command::Compact { table } => {
+        Command::Compact { table, compression } => {
             let t = inspect::open_for_compaction(&table)?;
             let before = t.state();
-            let cycles = t.compact_now()?;
+            let cycles = match compression {
+                Some(c) => {
+                    t.set_compression(c.into())?;
+                    t.rewrite_now()?
+                }
+                None => t.compact_now()?,
+            };
             let after = t.state();
             t.close()?;
             let out = &mut std::io::stdout().lock();

@@ -415,6 +415,30 @@ impl Compactor {
         Ok(reports)
     }
 
+    /// [`Self::compact_now`] that also rewrites partitions already at one segment without
+    /// deleted rows ([`CompactionPolicy::plan_rewrite`]): every live segment is rewritten with
+    /// the table's current settings (its compression). Returns the cycles run.
+    pub fn rewrite_now(
+        &self,
+        policy: &CompactionPolicy,
+        max_rounds: usize,
+    ) -> Result<Vec<CycleReport>> {
+        self.refresh()?;
+        let mut reports = Vec::new();
+        for plan in &policy.plan_rewrite(&self.registry.state()) {
+            match self.run_plan(plan) {
+                Ok(r) => reports.push(r),
+                // A concurrent merge or delete rewrote the segment meanwhile; the rounds
+                // below bring its partition to one segment again.
+                Err(CompactorError::StalePlan { .. })
+                | Err(CompactorError::Registry(RegistryError::MergeConflict { .. })) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        reports.extend(self.compact_now(policy, max_rounds)?);
+        Ok(reports)
+    }
+
     /// Deletes the files of retired segments that no snapshot holds any more; returns how
     /// many files were removed.
     pub fn collect_garbage(&self) -> Result<usize> {

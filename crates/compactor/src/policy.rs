@@ -313,6 +313,28 @@ impl CompactionPolicy {
             .collect()
     }
 
+    /// Plans that rewrite what [`Self::plan_requested`] leaves alone: every queryable
+    /// partition of exactly one segment without deleted rows gets a plan rewriting that
+    /// segment (so that a changed setting of the table, such as its compression, reaches
+    /// segments already written). Together with [`Self::plan_requested`] every segment is
+    /// rewritten.
+    pub fn plan_rewrite(&self, state: &TableState) -> Vec<MergePlan> {
+        state
+            .partitions
+            .values()
+            .filter(|p| Self::eligible(p.state))
+            .filter(|p| p.segments.len() == 1 && p.segments.values().all(|s| s.deleted_rows() == 0))
+            .map(|p| MergePlan {
+                partition: p.start,
+                inputs: p.segments.keys().copied().collect(),
+                reason: PlanReason::Requested { segments: 1 },
+                io_share: self.emergency_io_share,
+                emergency: false,
+                roll_up: None,
+            })
+            .collect()
+    }
+
     /// The plan for one partition, if one of its triggers fires.
     pub fn plan_partition(
         &self,

@@ -605,6 +605,17 @@ impl Table {
             .compact_now(&self.options.compaction.policy, COMPACT_NOW_ROUNDS)?)
     }
 
+    /// [`Table::compact_now`] that also rewrites partitions already at one segment: every
+    /// segment is written again with the table's current settings (after
+    /// [`Table::set_compression`], its segments all take the new compression). Returns the
+    /// cycles run.
+    pub fn rewrite_now(&self) -> Result<Vec<CycleReport>> {
+        self.flush()?;
+        Ok(self
+            .compactor
+            .rewrite_now(&self.options.compaction.policy, COMPACT_NOW_ROUNDS)?)
+    }
+
     /// A consistent view of the table: every acknowledged write, the committed segments and
     /// the write buffer alike. Never waits for compaction or a flush's segment writes; the
     /// segment files it reads stay on disk while it is held.

@@ -1,6 +1,6 @@
 //! A table's compression setting: kept in the manifest (log record and checkpoint), applied
-//! by every flush and merge of every writer that opens the table, and changed back without
-//! touching what is already written.
+//! by every flush and merge of every writer that opens the table, changed back without
+//! touching what is already written, and brought to every segment by `rewrite_now`.
 
 use std::sync::Arc;
 
@@ -104,7 +104,27 @@ fn small_compression_is_kept_by_the_table_and_used_by_flushes_and_merges() {
     table.compact_now().unwrap();
     assert_eq!(table.state().segments().count(), 1);
     assert_eq!(ans_blocks(&table).0, 0);
-    assert_eq!(ids(&table).values().sum::<usize>(), 45_000);
+    let before = ids(&table);
+    assert_eq!(before.values().sum::<usize>(), 45_000);
+    // A partition already at one segment is left alone by `compact_now`; `rewrite_now`
+    // writes it again with the table's compression.
+    table.set_compression(Compression::Small).unwrap();
+    let id_before = table.state().segments().next().unwrap().id;
+    assert!(table.compact_now().unwrap().is_empty());
+    assert_eq!(ans_blocks(&table).0, 0);
+    let cycles = table.rewrite_now().unwrap();
+    assert_eq!(cycles.len(), 1);
+    assert_eq!(table.state().segments().count(), 1);
+    assert_ne!(table.state().segments().next().unwrap().id, id_before);
+    assert!(
+        ans_blocks(&table).0 > 0,
+        "rewrite_now kept the old encoding"
+    );
+    assert_eq!(ids(&table), before);
+    table.set_compression(Compression::Balanced).unwrap();
+    table.rewrite_now().unwrap();
+    assert_eq!(ans_blocks(&table).0, 0);
+    assert_eq!(ids(&table), before);
     table.close().unwrap();
     drop(table);
 
