@@ -54,7 +54,15 @@ fn segment_suite_small_data_dir_writes_reports() {
 
     let tables = json["tables"].as_array().unwrap();
     let names: Vec<&str> = tables.iter().map(|t| t["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["nycflights13/weather", "geonames-us-zipcodes"]);
+    // The two tables of the directory, then the generated demo workload (always there).
+    assert_eq!(
+        names,
+        [
+            "nycflights13/weather",
+            "geonames-us-zipcodes",
+            "strata-demo-metrics"
+        ]
+    );
     let weather = &tables[0];
     assert_eq!(weather["rows"], 3000);
     assert_eq!(weather["profile"], "General");
@@ -110,7 +118,7 @@ fn segment_suite_small_data_dir_writes_reports() {
         );
     }
     // Five targets per table.
-    assert_eq!(json["targets"].as_array().unwrap().len(), 10);
+    assert_eq!(json["targets"].as_array().unwrap().len(), 15);
     for t in tables {
         assert!(
             t["strata_all_cores_read_rows_s"].as_f64().unwrap() > 0.0,
