@@ -252,7 +252,9 @@ pub fn print_cycle(out: &mut dyn Write, c: &strata::CycleReport) -> Result<()> {
         out,
         "  partition {}: {} segments -> {}, rows {} - {} deleted = {}, bytes {} -> {} \
          (write amplification {:.2}), {:.3}s ({})",
-        c.partition,
+        // As `inspect` and the table directory name it (`part-all` for a table of one
+        // partition, not its start at the beginning of time).
+        strata::stack::registry::partition_dir_name(c.partition),
         c.segments_in,
         c.segments_out,
         c.rows_in,

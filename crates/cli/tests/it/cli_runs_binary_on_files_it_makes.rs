@@ -445,6 +445,8 @@ fn ingest_compression_is_kept_by_the_table() {
     // ingests' segments of a partition merged, so in another order).
     let o = strata(&["compact", &table, "--compression", "small"]);
     assert!(o.status.success(), "{}", stderr(&o));
+    // Each rewritten partition is named as `inspect` and the directory name it.
+    assert!(stdout(&o).contains("  partition part-"), "{}", stdout(&o));
     assert_eq!(compression(&table), "small");
     assert!(sorted(scan_csv(&table, &[])) == rows_before, "rows changed");
     let o = strata(&["verify", &table]);
