@@ -9,6 +9,9 @@
 //! Compaction runs in a background thread by default ([`CompactionOptions`]); readers take
 //! a [`Snapshot`] (the compactor's published segment index plus the write buffer's rows) and
 //! never wait for it. [`Table::compact_now`] compacts on the calling thread.
+//! [`Table::set_compression`] sets how the table's flushes and merges compress
+//! ([`Compression`]: `Balanced` by default, `Small` with entropy coding), a setting kept in the
+//! manifest; [`Table::rewrite_now`] rewrites every segment with it.
 //!
 //! Writes are all or nothing: [`Table::write`] / [`Table::write_all`] log one record per call;
 //! a [`Transaction`] ([`Table::transaction`]) takes any number of batches of any size, stages
