@@ -403,16 +403,23 @@ impl Compactor {
             if plans.is_empty() {
                 break;
             }
-            for plan in &plans {
-                match self.run_plan(plan) {
-                    Ok(r) => reports.push(r),
-                    Err(CompactorError::StalePlan { .. })
-                    | Err(CompactorError::Registry(RegistryError::MergeConflict { .. })) => {}
-                    Err(e) => return Err(e),
-                }
-            }
+            self.run_requested(&plans, &mut reports)?;
         }
         Ok(reports)
+    }
+
+    /// Runs `plans` one after the other, adding their cycles to `reports`; a plan a concurrent
+    /// merge or delete made stale is skipped (planning again covers its partition).
+    fn run_requested(&self, plans: &[MergePlan], reports: &mut Vec<CycleReport>) -> Result<()> {
+        for plan in plans {
+            match self.run_plan(plan) {
+                Ok(r) => reports.push(r),
+                Err(CompactorError::StalePlan { .. })
+                | Err(CompactorError::Registry(RegistryError::MergeConflict { .. })) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// [`Self::compact_now`] that also rewrites partitions already at one segment without
@@ -425,16 +432,9 @@ impl Compactor {
     ) -> Result<Vec<CycleReport>> {
         self.refresh()?;
         let mut reports = Vec::new();
-        for plan in &policy.plan_rewrite(&self.registry.state()) {
-            match self.run_plan(plan) {
-                Ok(r) => reports.push(r),
-                // A concurrent merge or delete rewrote the segment meanwhile; the rounds
-                // below bring its partition to one segment again.
-                Err(CompactorError::StalePlan { .. })
-                | Err(CompactorError::Registry(RegistryError::MergeConflict { .. })) => {}
-                Err(e) => return Err(e),
-            }
-        }
+        // A segment a concurrent merge or delete rewrote meanwhile is skipped: the rounds
+        // below bring its partition to one segment again.
+        self.run_requested(&policy.plan_rewrite(&self.registry.state()), &mut reports)?;
         reports.extend(self.compact_now(policy, max_rounds)?);
         Ok(reports)
     }

@@ -556,15 +556,18 @@ fn get_edit(d: &mut Dec<'_>, counts: &mut Vec<u64>) -> DResult<Edit> {
         }
         13 => Edit::Forget(get_strings(d)?),
         14 => Edit::Token(d.u64()?),
-        15 => {
-            let c = d.u8()?;
-            match Compression::from_code(c) {
-                Some(c) => Edit::SetCompression(c),
-                None => return d.err(format!("unknown compression {c}")),
-            }
-        }
+        15 => Edit::SetCompression(get_compression(d)?),
         t => return d.err(format!("unknown edit tag {t}")),
     })
+}
+
+/// A compression setting's byte; an unknown one is an error naming it.
+fn get_compression(d: &mut Dec<'_>) -> DResult<Compression> {
+    let c = d.u8()?;
+    match Compression::from_code(c) {
+        Some(c) => Ok(c),
+        None => d.err(format!("unknown compression {c}")),
+    }
 }
 
 fn get_strings(d: &mut Dec<'_>) -> DResult<Vec<String>> {
@@ -809,14 +812,11 @@ pub(crate) fn decode_checkpoint_payload(buf: &[u8], version: u32) -> DResult<Dec
             retired.insert(f, d.u64()?);
         }
     }
-    let mut compression = Compression::default();
-    if file_version >= 5 {
-        let c = d.u8()?;
-        compression = match Compression::from_code(c) {
-            Some(c) => c,
-            None => return d.err(format!("unknown compression {c}")),
-        };
-    }
+    let compression = if file_version >= 5 {
+        get_compression(&mut d)?
+    } else {
+        Compression::default()
+    };
     d.finish()?;
     let mut schema = match strata_format::Schema::new(fields) {
         Ok(s) => s,

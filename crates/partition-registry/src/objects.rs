@@ -213,7 +213,8 @@ fn replay_objects(
 /// The caller's edits that still make sense after another writer's commit, or `None` when a
 /// retry would act on a state it did not read: new segments and partitions (a partition the
 /// other writer created meanwhile, with the same interval, is not created twice), retention
-/// and compression settings and collected files rebase; merges, deletes, state and schema changes do not.
+/// and compression settings and collected files rebase; merges, deletes, state and schema
+/// changes do not.
 fn rebase(edits: &[Edit], state: &TableState) -> Option<Vec<Edit>> {
     let mut out = Vec::with_capacity(edits.len());
     for e in edits {
