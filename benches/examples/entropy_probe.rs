@@ -699,9 +699,14 @@ fn main() -> Result<()> {
             let threads: usize = std::env::var("EP_THREADS").map_or(Ok(1), |s| s.parse())?;
             let read = |segs: &[Arc<Segment>]| -> Result<f64> {
                 let start = Instant::now();
-                let scan = strata_predicate::Scan::new(segs.to_vec())
+                let mut scan = strata_predicate::Scan::new(segs.to_vec())
                     .batch_size(tables::BATCH_ROWS)
                     .threads(threads);
+                // EP_PROJ=i,j,...: only those columns.
+                if let Ok(p) = std::env::var("EP_PROJ") {
+                    let cols = p.split(',').filter_map(|c| c.parse().ok()).collect();
+                    scan = scan.projection(strata_predicate::Projection::Indices(cols));
+                }
                 let mut kept = Vec::new();
                 for b in scan {
                     kept.push(b?);

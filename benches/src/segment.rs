@@ -42,6 +42,12 @@
 //! The JSON also holds per-column bytes of Strata (`SegmentMeta::column_bytes`) and of
 //! Parquet+zstd (compressed column-chunk sizes), and each Strata column's most common cascade.
 //!
+//! Tables of at least [`SMALL_SEGMENTS`] × [`SMALL_SEGMENT_MIN_ROWS`] rows are also cut into
+//! [`SMALL_SEGMENTS`] segments of consecutive rows (a partitioned table), written as a table's
+//! flushes write them; a one-thread full read of all of them, opened beforehand, is timed in
+//! the same runs against one of the one segment opened likewise ([`PartitionedRead`]), with the
+//! target that a byte of the small segments costs no more to read than a byte of the one.
+//!
 //! With the cargo feature `vortex` (off by default), Vortex is timed in the same runs as one
 //! more peer: its default write strategy, read on one thread into Arrow (module `vortex_peer`),
 //! in a table of its own in the report.
@@ -85,6 +91,14 @@ pub const READ_ALL_CORES_VS_PARQUET_MIN: f64 = 2.0;
 pub const READ_VS_PARQUET_MIN: f64 = 1.5;
 /// Strata write at least this multiple of Parquet+zstd's rows/s ("no slower", issue 3).
 pub const WRITE_VS_PARQUET_ZSTD_MIN: f64 = 1.0;
+
+/// Segments of a table cut as a partitioned table holds it ([`PartitionedRead`]).
+pub const SMALL_SEGMENTS: usize = 720;
+/// Tables with fewer rows than this many a segment are not cut into [`SMALL_SEGMENTS`].
+pub const SMALL_SEGMENT_MIN_ROWS: usize = 100;
+/// Many small segments read in at most this multiple of one segment's time for each byte
+/// more they hold (issue 16: "must not cost more than their bytes").
+pub const SMALL_SEGMENTS_TIME_PER_BYTE_MAX: f64 = 1.0;
 
 const SEGMENT_NAME: &str = "table.strata";
 
@@ -240,6 +254,34 @@ pub struct TableResult {
     /// Vortex, timed in the same runs (only with the cargo feature `vortex`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vortex: Option<VortexComparison>,
+    /// The table as [`SMALL_SEGMENTS`] segments, timed in the same runs (tables of at least
+    /// [`SMALL_SEGMENT_MIN_ROWS`] rows a segment).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partitioned: Option<PartitionedRead>,
+}
+
+/// The table as many small segments of consecutive rows (a partitioned table), against the
+/// one segment: bytes and a one-thread full read of all of them, both opened beforehand as a
+/// table's snapshot holds them.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartitionedRead {
+    /// Segments.
+    pub segments: usize,
+    /// Rows in each (the last may hold fewer).
+    pub rows_per_segment: usize,
+    /// Their bytes together.
+    pub bytes: u64,
+    /// `bytes` ÷ the one segment's bytes.
+    pub bytes_vs_one: f64,
+    /// Median seconds of a full read of the one segment, opened beforehand.
+    pub one_read_secs: f64,
+    /// Median seconds of a full read of all the small segments, opened beforehand.
+    pub read_secs: f64,
+    /// `read_secs` ÷ `one_read_secs`.
+    pub time_vs_one: f64,
+    /// `time_vs_one` ÷ `bytes_vs_one`: what a byte of the small segments costs to read
+    /// against a byte of the one segment (target: at most 1).
+    pub time_per_byte_vs_one: f64,
 }
 
 /// Vortex on one table, against the Strata segment and Parquet+zstd of the same runs.
@@ -355,6 +397,52 @@ fn read_strata_threads(path: &Path, threads: usize) -> Result<Vec<RecordBatch>> 
         .into_iter()
         .map(|b| b.map_err(BenchError::from))
         .collect()
+}
+
+/// A one-thread streaming [`Scan`] of segments already open, batches collected.
+fn read_open(segments: &[Arc<Segment>]) -> Result<Vec<RecordBatch>> {
+    Scan::new(segments.to_vec())
+        .batch_size(tables::BATCH_ROWS)
+        .threads(1)
+        .into_iter()
+        .map(|b| b.map_err(BenchError::from))
+        .collect()
+}
+
+/// The table's rows, in stored order, as `parts` segments of consecutive rows in `dir`,
+/// written as a table's flushes write them: each writer starts from what the one before
+/// learnt, blocks cut for the segment's rows. Their bytes and the segments, opened.
+fn write_small_segments(
+    dir: &Path,
+    schema: &strata_format::Schema,
+    opts: WriterOptions,
+    table: &Table,
+    parts: usize,
+) -> Result<(u64, usize, Vec<Arc<Segment>>)> {
+    let all = arrow_select::concat::concat_batches(&table.schema, &table.batches)?;
+    let per = all.num_rows().div_ceil(parts.max(1)).max(1);
+    let (mut bytes, mut segments, mut memory) = (0, Vec::new(), None);
+    for (i, at) in (0..all.num_rows()).step_by(per).enumerate() {
+        let rows = per.min(all.num_rows() - at);
+        let mut o = opts;
+        o.block = o.block.for_segment_rows(rows as u64);
+        let mut w = SegmentWriter::create(
+            Arc::new(LocalFs),
+            dir,
+            &format!("part-{i}.strata"),
+            schema.clone(),
+            o,
+        )?;
+        if let Some(m) = &memory {
+            w.remember(m);
+        }
+        w.write_batch(&all.slice(at, rows))?;
+        let (meta, learnt) = w.finish_remembering()?;
+        memory = Some(learnt);
+        bytes += meta.bytes;
+        segments.push(Arc::new(Segment::open(&LocalFs, &meta.path)?));
+    }
+    Ok((bytes, per, segments))
 }
 
 /// Which Parquet compression.
@@ -599,6 +687,17 @@ pub fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
     verify("strata-entropy", table, &read_strata(&entropy_meta.path)?)?;
     #[cfg(feature = "vortex")]
     let vortex = vortex_peer::VortexRun::prepare(&dir_path, table)?;
+    let one_open = vec![Arc::new(Segment::open(&LocalFs, &meta.path)?)];
+    let small = if table.rows >= SMALL_SEGMENTS * SMALL_SEGMENT_MIN_ROWS {
+        let small_dir = dir_path.join("small");
+        std::fs::create_dir_all(&small_dir).map_err(|e| BenchError::io(&small_dir, e))?;
+        let (bytes, per, segments) =
+            write_small_segments(&small_dir, &schema, opts, table, SMALL_SEGMENTS)?;
+        verify("strata-small-segments", table, &read_open(&segments)?)?;
+        Some((bytes, per, segments))
+    } else {
+        None
+    };
 
     let seg_path = meta.path.clone();
     let entropy_path = entropy_meta.path.clone();
@@ -615,6 +714,11 @@ pub fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
         Box::new(|| read_strata(&entropy_path).map(drop)),
         Box::new(|| read_parquet_threads(&zstd_path, cores).map(drop)),
     ];
+    let first_small_op = ops.len();
+    if let Some((_, _, segments)) = &small {
+        ops.push(Box::new(|| read_open(&one_open).map(drop)));
+        ops.push(Box::new(|| read_open(segments).map(drop)));
+    }
     #[cfg(feature = "vortex")]
     let first_vortex_op = {
         let first = ops.len();
@@ -650,6 +754,27 @@ pub fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
     ));
     #[cfg(not(feature = "vortex"))]
     let vortex = None;
+    let partitioned = match (
+        &small,
+        secs.get(first_small_op),
+        secs.get(first_small_op + 1),
+    ) {
+        (Some((bytes, per, segments)), Some(&one), Some(&many)) => {
+            let bytes_vs_one = *bytes as f64 / meta.bytes as f64;
+            let time_vs_one = many / one;
+            Some(PartitionedRead {
+                segments: segments.len(),
+                rows_per_segment: *per,
+                bytes: *bytes,
+                bytes_vs_one,
+                one_read_secs: one,
+                read_secs: many,
+                time_vs_one,
+                time_per_byte_vs_one: time_vs_one / bytes_vs_one,
+            })
+        }
+        _ => None,
+    };
     keep_files(
         ctx,
         table,
@@ -689,6 +814,7 @@ pub fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
         parquet_zstd,
         parquet_snappy,
         vortex,
+        partitioned,
     })
 }
 
@@ -772,6 +898,17 @@ fn check_targets(tables: &[TableResult]) -> Vec<TargetCheck> {
             limit: WRITE_VS_PARQUET_ZSTD_MIN,
             met: t.write_vs_parquet_zstd >= WRITE_VS_PARQUET_ZSTD_MIN,
         });
+        if let Some(p) = &t.partitioned {
+            out.push(TargetCheck {
+                target: format!(
+                    "many small segments: read time ÷ one segment's ≤ {SMALL_SEGMENTS_TIME_PER_BYTE_MAX}× their bytes ÷ its bytes"
+                ),
+                subject: t.name.clone(),
+                value: p.time_per_byte_vs_one,
+                limit: SMALL_SEGMENTS_TIME_PER_BYTE_MAX,
+                met: p.time_per_byte_vs_one <= SMALL_SEGMENTS_TIME_PER_BYTE_MAX,
+            });
+        }
     }
     out
 }
@@ -783,6 +920,52 @@ fn krows(x: f64) -> String {
 
 impl SegmentReport {
     /// The Vortex table, when the run had Vortex (feature `vortex`); empty otherwise.
+    /// The many-small-segments table, for the tables that were cut ([`PartitionedRead`]).
+    fn partitioned_markdown(&self) -> String {
+        let cut: Vec<(&TableResult, &PartitionedRead)> = self
+            .tables
+            .iter()
+            .filter_map(|r| Some((r, r.partitioned.as_ref()?)))
+            .collect();
+        if cut.is_empty() {
+            return String::new();
+        }
+        let mut s = format!(
+            "\n### Many small segments (a partitioned table)\n\nEach table of at least {} rows \
+             cut into {SMALL_SEGMENTS} segments of consecutive rows in stored order, written as a \
+             table's flushes write them (each writer starting from what the one before learnt), \
+             against the one segment above; both opened beforehand (as a table's snapshot holds \
+             them) and read in full on one thread in the same runs. Target: a byte of the small \
+             segments costs no more to read than a byte of the one segment (time ÷ one \
+             segment's ≤ bytes ÷ its bytes).\n\n",
+            SMALL_SEGMENTS * SMALL_SEGMENT_MIN_ROWS
+        );
+        let mut t = MdTable::new([
+            "table",
+            "segments × rows",
+            "bytes",
+            "bytes ÷ one",
+            "read ms, one segment",
+            "read ms, segments",
+            "time ÷ one",
+            "time per byte ÷ one",
+        ]);
+        for (r, p) in cut {
+            t.row(vec![
+                r.name.clone(),
+                format!("{} × {}", p.segments, p.rows_per_segment),
+                p.bytes.to_string(),
+                num(p.bytes_vs_one, 3),
+                num(p.one_read_secs * 1e3, 2),
+                num(p.read_secs * 1e3, 2),
+                num(p.time_vs_one, 3),
+                num(p.time_per_byte_vs_one, 3),
+            ]);
+        }
+        s.push_str(&t.to_markdown());
+        s
+    }
+
     fn vortex_markdown(&self) -> String {
         let Some(first) = self.tables.iter().find_map(|r| r.vortex.as_ref()) else {
             return String::new();
@@ -961,6 +1144,7 @@ impl SegmentReport {
         }
         s.push_str(&e.to_markdown());
         s.push_str(&self.vortex_markdown());
+        s.push_str(&self.partitioned_markdown());
         s.push_str("\n### Targets\n\n");
         let met = self.targets.iter().filter(|c| c.met).count();
         s.push_str(&format!("{met} of {} met.\n\n", self.targets.len()));

@@ -117,8 +117,37 @@ fn segment_suite_small_data_dir_writes_reports() {
                 .all(|c| !c["top_cascade"].as_str().unwrap().is_empty())
         );
     }
-    // Five targets per table.
-    assert_eq!(json["targets"].as_array().unwrap().len(), 15);
+    // Only the demo table (200,000 rows under the quick cap) is large enough to be cut into
+    // many small segments; their bytes hold the same rows (the read is checked against the
+    // table before it is timed) in more files than one segment's.
+    for t in &tables[..2] {
+        assert!(t["partitioned"].is_null(), "{t}");
+    }
+    let demo = &tables[2];
+    let cut = &demo["partitioned"];
+    assert_eq!(cut["segments"], 720, "{demo}");
+    assert_eq!(cut["rows_per_segment"], 200_000_u64.div_ceil(720), "{demo}");
+    assert!(cut["bytes_vs_one"].as_f64().unwrap() > 1.0, "{demo}");
+    let (many, one) = (
+        cut["read_secs"].as_f64().unwrap(),
+        cut["one_read_secs"].as_f64().unwrap(),
+    );
+    assert!(many > 0.0 && one > 0.0, "{demo}");
+    assert!((cut["time_vs_one"].as_f64().unwrap() - many / one).abs() < 1e-9);
+    // Five targets per table, and the small segments' for the demo table.
+    let targets = json["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 16);
+    assert_eq!(
+        targets
+            .iter()
+            .filter(|t| t["target"]
+                .as_str()
+                .unwrap()
+                .starts_with("many small segments"))
+            .map(|t| t["subject"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["strata-demo-metrics"]
+    );
     for t in tables {
         assert!(
             t["strata_all_cores_read_rows_s"].as_f64().unwrap() > 0.0,
@@ -133,6 +162,7 @@ fn segment_suite_small_data_dir_writes_reports() {
     assert!(out.join("segment.json").is_file());
     assert!(output.markdown.contains("nycflights13/weather"));
     assert!(output.markdown.contains("with entropy"));
+    assert!(output.markdown.contains("### Many small segments"));
 
     std::fs::remove_dir_all(&data).unwrap();
     std::fs::remove_dir_all(&out).unwrap();

@@ -86,7 +86,8 @@
 //! The only `unsafe` code builds two kinds of Arrow array without Arrow's row-by-row checks,
 //! each right after one branch-free pass that covers them: a dictionary column's (every key
 //! checked against the dictionary's length) and a string column's whose bytes are ASCII (so
-//! UTF-8, with every offset on a character boundary).
+//! UTF-8, with every offset on a character boundary); and a prefetch hint
+//! ([`Segment::prefetch`]), which reads nothing and cannot fault.
 #![deny(unsafe_code)]
 
 pub mod block;
@@ -121,8 +122,8 @@ pub use record::{
 };
 pub use schema::{DataType, Field, PhysicalKind, Schema, SymbolAs, TimeUnit};
 pub use segment::{
-    EncodingMemory, SEGMENT_OPEN_SUFFIX, Segment, SegmentFileWriter, WrittenColumn, WrittenSegment,
-    write_segment_bytes,
+    EncodingMemory, Prefetch, SEGMENT_OPEN_SUFFIX, Segment, SegmentFileWriter, WrittenColumn,
+    WrittenSegment, write_segment_bytes,
 };
 pub use stats::{ColumnStats, ScalarValue};
 

@@ -19,7 +19,9 @@ use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions
 use arrow_schema::{Field as ArrowField, Schema as ArrowSchema, SchemaRef};
 use arrow_select::filter::{filter, prep_null_mask_filter};
 use roaring::RoaringBitmap;
-use strata_format::{ColumnSink, DataType, DecodedBlock, FormatError, Schema, Segment, SymbolAs};
+use strata_format::{
+    ColumnSink, DataType, DecodedBlock, FormatError, Prefetch, Schema, Segment, SymbolAs,
+};
 
 use crate::bind::BoundPredicate;
 use crate::error::{PredicateError, Result};
@@ -813,6 +815,19 @@ impl ScanIter {
                     &self.stats,
                     &mut self.resolved,
                 )?;
+                // While this segment is decoded, the next ones' tables and blocks are on
+                // their way into the caches (see `Segment::prefetch`).
+                if let Some(c) = &self.cursor {
+                    for (stage, ahead) in [
+                        (Prefetch::Handle, 3),
+                        (Prefetch::Tables, 2),
+                        (Prefetch::Blocks, 1),
+                    ] {
+                        if let Some(next) = self.segments.get(i + ahead) {
+                            next.prefetch(stage, c.block_starts.iter().map(|(c, _)| c));
+                        }
+                    }
+                }
                 continue;
             }
             let Some(cursor) = self.cursor.as_mut() else {

@@ -398,6 +398,32 @@ fn segment_rows(json: &Value, targets: &[Target]) -> Vec<SummaryRow> {
         targets,
         &|t| t.text.starts_with("full read"),
     ));
+    // Many small segments against one segment of the same rows, over the tables that were cut.
+    let cut: Vec<(f64, f64)> = tables
+        .iter()
+        .filter_map(|t| {
+            let p = t.get("partitioned")?;
+            Some((f(p, &["read_secs"])?, f(p, &["one_read_secs"])?))
+        })
+        .collect();
+    if !cut.is_empty() {
+        let many: f64 = cut.iter().map(|(m, _)| m).sum();
+        let one: f64 = cut.iter().map(|(_, o)| o).sum();
+        rows.extend(comparison(
+            &format!(
+                "segment: full read as many small segments, Σ ms over {} tables",
+                cut.len()
+            ),
+            Better::Lower,
+            " ms",
+            &[
+                ("Strata, small segments", many * 1e3),
+                ("one segment", one * 1e3),
+            ],
+            targets,
+            &|t| t.text.starts_with("many small segments"),
+        ));
+    }
     rows
 }
 

@@ -11,7 +11,7 @@ use arrow_array::{Array, ArrayRef, Float32Array, Int64Array, StringArray};
 use bytes::Bytes;
 use strata_format::{
     BlockOptions, CURRENT_VERSION, DataType, Field, FileSystem, FormatError, LocalFs, MemFs,
-    ScalarValue, Schema, Segment, SegmentFileWriter, SymbolAs, block, write_durably,
+    Prefetch, ScalarValue, Schema, Segment, SegmentFileWriter, SymbolAs, block, write_durably,
     write_segment_bytes,
 };
 
@@ -232,6 +232,30 @@ fn segment_written_durably_opens_from_local_and_memory_filesystems() {
     for fs in fss {
         let path = write_durably(fs.as_ref(), dir.path(), "s.seg", &bytes).unwrap();
         let seg = Segment::open(fs.as_ref(), &path).unwrap();
+        assert_batches_identical(&seg.read_all().unwrap(), &batch);
+    }
+}
+
+#[test]
+fn prefetch_hints_change_nothing_on_any_file() {
+    // Every step, for columns in and out of range, on a file held in memory (local, read
+    // whole), one read in place (memory file system) and one from bytes: a hint only.
+    let (schema, batch) = small_batch();
+    let bytes = write_segment_bytes(schema, std::slice::from_ref(&batch), small_options()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let fss: [Box<dyn FileSystem>; 2] = [Box::new(LocalFs), Box::new(MemFs::new())];
+    let mut segments = vec![Segment::from_bytes(Bytes::from(bytes.clone())).unwrap()];
+    for fs in fss {
+        let path = write_durably(fs.as_ref(), dir.path(), "p.seg", &bytes).unwrap();
+        segments.push(Segment::open(fs.as_ref(), &path).unwrap());
+    }
+    for seg in &segments {
+        let columns = seg.num_columns();
+        for stage in [Prefetch::Handle, Prefetch::Tables, Prefetch::Blocks] {
+            seg.prefetch(stage, 0..columns + 2);
+            seg.prefetch(stage, [columns, usize::MAX]);
+            seg.prefetch(stage, []);
+        }
         assert_batches_identical(&seg.read_all().unwrap(), &batch);
     }
 }
