@@ -759,6 +759,7 @@ fn main() -> Result<()> {
                     let start = Instant::now();
                     let scan = strata_predicate::Scan::new(segs.to_vec())
                         .batch_size(tables::BATCH_ROWS)
+                        .threads(threads)
                         .projection(strata_predicate::Projection::Indices(vec![c]));
                     let mut kept = Vec::new();
                     for b in scan {
