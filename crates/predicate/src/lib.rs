@@ -26,9 +26,10 @@
 //! and runs of consecutive small segments cut at the batch boundaries of a sequential scan, on
 //! worker threads; batches come back in the same order and sizes as on one thread. Rows of
 //! several segments in one batch share one symbol dictionary (each segment's keys are mapped
-//! into it), and the batch's buffers are sized once. A sequential scan asks for the next
-//! segments' block tables and blocks while it decodes one (`Segment::prefetch`), so a table of
-//! many small segments does not wait on memory at each one's first bytes.
+//! into it), and the batch's buffers are sized once. A scan (each worker's run of segments,
+//! on several threads) asks for the next segments' block tables and blocks while it decodes one
+//! (`Segment::prefetch`), so a table of many small segments waits less on memory at each one's
+//! first bytes.
 //!
 //! Semantics are the Arrow kernels': `arrow_ord::cmp` comparisons (floats in IEEE total order,
 //! so NaN equals NaN and sorts above every number, and -0.0 < +0.0), NULL operands give NULL,
