@@ -1510,8 +1510,9 @@ impl Segment {
     /// Asks the processor to start bringing what a scan will touch of this segment into its
     /// caches, without waiting for it, in three steps ([`Prefetch`]) a scan of many small
     /// segments takes for segments further and further ahead while it decodes one. Each step
-    /// reads only what the one before brought; a segment's tables and blocks had otherwise left the caches since the
-    /// scan before and were waited for one miss after another at their first use.
+    /// reads only what the one before brought. A segment's tables and blocks have otherwise
+    /// left the caches since the scan before, and are waited for one miss after another at
+    /// their first use.
     pub fn prefetch(&self, stage: Prefetch, columns: impl IntoIterator<Item = usize>) {
         match stage {
             Prefetch::Handle => prefetch_slice(std::slice::from_ref(self)),
