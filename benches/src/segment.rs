@@ -390,20 +390,14 @@ fn read_strata(path: &Path) -> Result<Vec<RecordBatch>> {
 /// A streaming [`Scan`] of every row and column in batches of [`tables::BATCH_ROWS`] rows,
 /// collected, exactly as parquet-rs is read ([`read_parquet`]).
 fn read_strata_threads(path: &Path, threads: usize) -> Result<Vec<RecordBatch>> {
-    let seg = Arc::new(Segment::open(&LocalFs, path)?);
-    Scan::new(vec![seg])
-        .batch_size(tables::BATCH_ROWS)
-        .threads(threads)
-        .into_iter()
-        .map(|b| b.map_err(BenchError::from))
-        .collect()
+    scan_open(&[Arc::new(Segment::open(&LocalFs, path)?)], threads)
 }
 
-/// A one-thread streaming [`Scan`] of segments already open, batches collected.
-fn read_open(segments: &[Arc<Segment>]) -> Result<Vec<RecordBatch>> {
+/// A streaming [`Scan`] of segments already open, on `threads` threads, batches collected.
+fn scan_open(segments: &[Arc<Segment>], threads: usize) -> Result<Vec<RecordBatch>> {
     Scan::new(segments.to_vec())
         .batch_size(tables::BATCH_ROWS)
-        .threads(1)
+        .threads(threads)
         .into_iter()
         .map(|b| b.map_err(BenchError::from))
         .collect()
@@ -693,7 +687,7 @@ pub fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
         std::fs::create_dir_all(&small_dir).map_err(|e| BenchError::io(&small_dir, e))?;
         let (bytes, per, segments) =
             write_small_segments(&small_dir, &schema, opts, table, SMALL_SEGMENTS)?;
-        verify("strata-small-segments", table, &read_open(&segments)?)?;
+        verify("strata-small-segments", table, &scan_open(&segments, 1)?)?;
         Some((bytes, per, segments))
     } else {
         None
@@ -716,8 +710,8 @@ pub fn run_table(ctx: &BenchContext, table: &Table) -> Result<TableResult> {
     ];
     let first_small_op = ops.len();
     if let Some((_, _, segments)) = &small {
-        ops.push(Box::new(|| read_open(&one_open).map(drop)));
-        ops.push(Box::new(|| read_open(segments).map(drop)));
+        ops.push(Box::new(|| scan_open(&one_open, 1).map(drop)));
+        ops.push(Box::new(|| scan_open(segments, 1).map(drop)));
     }
     #[cfg(feature = "vortex")]
     let first_vortex_op = {
@@ -919,7 +913,6 @@ fn krows(x: f64) -> String {
 }
 
 impl SegmentReport {
-    /// The Vortex table, when the run had Vortex (feature `vortex`); empty otherwise.
     /// The many-small-segments table, for the tables that were cut ([`PartitionedRead`]).
     fn partitioned_markdown(&self) -> String {
         let cut: Vec<(&TableResult, &PartitionedRead)> = self
@@ -966,6 +959,7 @@ impl SegmentReport {
         s
     }
 
+    /// The Vortex table, when the run had Vortex (feature `vortex`); empty otherwise.
     fn vortex_markdown(&self) -> String {
         let Some(first) = self.tables.iter().find_map(|r| r.vortex.as_ref()) else {
             return String::new();

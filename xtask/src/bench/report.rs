@@ -936,6 +936,38 @@ mod tests {
     }
 
     #[test]
+    fn segment_rows_sum_the_small_segment_reads_of_the_tables_cut() {
+        let t = |bytes: f64, w: f64, r: f64| json!({"bytes": bytes, "write_rows_s": w, "read_rows_s": r});
+        let table = |name: &str, cut: Value| {
+            json!({"name": name, "rows": 1000, "strata": t(1e6, 1e5, 4e6),
+                   "parquet_zstd": t(2e6, 2e5, 1e6), "parquet_snappy": t(3e6, 4e5, 2e6),
+                   "partitioned": cut})
+        };
+        let json = json!({
+            "tables": [
+                table("x", json!({"read_secs": 0.003, "one_read_secs": 0.002})),
+                table("y", json!({"read_secs": 0.005, "one_read_secs": 0.002})),
+                table("z", Value::Null),
+            ],
+            "targets": [
+                {"subject": "x", "target": "many small segments: read time ÷ one segment's ≤ 1× their bytes ÷ its bytes", "value": 0.9, "limit": 1.0, "met": true},
+                {"subject": "y", "target": "many small segments: read time ÷ one segment's ≤ 1× their bytes ÷ its bytes", "value": 1.5, "limit": 1.0, "met": false}
+            ]
+        });
+        let rows = summary_rows(&suite("segment", json, ""));
+        assert_eq!(rows.len(), 4, "{rows:#?}");
+        let r = &rows[3];
+        assert_eq!(
+            r.metric,
+            "segment: full read as many small segments, Σ ms over 2 tables ↓"
+        );
+        assert_eq!(r.strata, "8.00 ms");
+        assert_eq!(r.peer, "one segment 4.00 ms");
+        assert_eq!(r.ratio, "2.00");
+        assert_eq!(r.met, "1 of 2");
+    }
+
+    #[test]
     fn scan_rows_read_the_target_clauses_of_the_sentences() {
         let json = json!({
             "results": [
